@@ -1,0 +1,92 @@
+import { hashHex } from './hash.js';
+import type { Violation } from './types.js';
+
+/** Exponential forgetting of old evidence. */
+export interface DecayConfig {
+  /** Evidence loses half its weight every `halfLife` units. */
+  readonly halfLife: number;
+  readonly unit: 'days' | 'runs';
+}
+
+/** The learning policy's hyperparameters: an immutable, validated value. */
+export interface PolicyConfig {
+  /** Reward of an OUTCOME_PARTIAL run, in [0, 1] (a fractional Bernoulli update). */
+  readonly partialReward: number;
+  /** Base prior Beta(alpha, beta) when empirical Bayes has too little to go on. */
+  readonly priorAlpha: number;
+  readonly priorBeta: number;
+  /**
+   * Fit the base prior across the candidates' records (empirical Bayes) once at least
+   * `empiricalBayesMinArms` of them have evidence. With dozens of candidates a flat Beta(1,1)
+   * makes every untried arm look as good as a coin flip and Thompson sampling over-explores.
+   */
+  readonly empiricalBayes: boolean;
+  readonly empiricalBayesMinArms: number;
+  /** Upper bound on the fitted prior's strength (alpha + beta), in pseudo-runs. */
+  readonly empiricalBayesMaxStrength: number;
+  /** At most this many pseudo-runs flow from the template's global record into a task class. */
+  readonly taskClassPoolStrength: number;
+  /** At most this many pseudo-runs flow from the task-class record into one repository. */
+  readonly repoPoolStrength: number;
+  /** At most this many pseudo-runs a new version inherits from its parent. */
+  readonly parentStrength: number;
+  /** Optional forgetting; null keeps all evidence at full weight. */
+  readonly decay: DecayConfig | null;
+  /** Monte Carlo draws per candidate for prob_best, propensities and the lift interval. */
+  readonly summarySamples: number;
+  /** Largest candidate set a Recommend may name. */
+  readonly maxCandidates: number;
+}
+
+export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
+  partialReward: 0.5,
+  priorAlpha: 1,
+  priorBeta: 1,
+  empiricalBayes: true,
+  empiricalBayesMinArms: 3,
+  empiricalBayesMaxStrength: 50,
+  taskClassPoolStrength: 20,
+  repoPoolStrength: 10,
+  parentStrength: 10,
+  decay: null,
+  summarySamples: 2000,
+  maxCandidates: 1000,
+});
+
+/** Code version of the policy; bump on any change that alters decisions for the same inputs. */
+export const POLICY_CODE_VERSION = 'ts-pooled-eb/1';
+
+const positive = (v: number) => Number.isFinite(v) && v > 0;
+const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
+
+/**
+ * Every problem with a policy configuration (never throws).
+ * @returns an empty array when the configuration is usable.
+ */
+export function validatePolicyConfig(c: PolicyConfig): Violation[] {
+  const out: Violation[] = [];
+  const check = (ok: boolean, field: string, want: string, got: unknown) => {
+    if (!ok) out.push({ field, description: `must be ${want}; got ${String(got)}` });
+  };
+  check(nonNegative(c.partialReward) && c.partialReward <= 1, 'partialReward', 'a number in [0, 1]', c.partialReward);
+  check(positive(c.priorAlpha), 'priorAlpha', 'a finite number > 0', c.priorAlpha);
+  check(positive(c.priorBeta), 'priorBeta', 'a finite number > 0', c.priorBeta);
+  check(Number.isInteger(c.empiricalBayesMinArms) && c.empiricalBayesMinArms >= 2, 'empiricalBayesMinArms', 'an integer >= 2', c.empiricalBayesMinArms);
+  check(positive(c.empiricalBayesMaxStrength), 'empiricalBayesMaxStrength', 'a finite number > 0', c.empiricalBayesMaxStrength);
+  check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);
+  check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
+  check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);
+  check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
+  check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);
+  if (c.decay !== null) {
+    check(positive(c.decay.halfLife), 'decay.halfLife', 'a finite number > 0', c.decay.halfLife);
+    check(c.decay.unit === 'days' || c.decay.unit === 'runs', 'decay.unit', '"days" or "runs"', c.decay.unit);
+  }
+  return out;
+}
+
+/** Short fingerprint of the configuration and code version, logged with every decision. */
+export function policyVersion(c: PolicyConfig): string {
+  const canonical = JSON.stringify(c, Object.keys(c).sort());
+  return `${POLICY_CODE_VERSION}+${hashHex(canonical + JSON.stringify(c.decay)).slice(0, 12)}`;
+}

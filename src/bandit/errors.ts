@@ -1,0 +1,72 @@
+import type { Violation } from './types.js';
+
+/** Stable error codes; docs/errors.md lists each one (kept in sync by a test). */
+export const ERROR_CODES = {
+  invalidArgument: 'LL_INVALID_ARGUMENT',
+  decisionNotFound: 'LL_DECISION_NOT_FOUND',
+  observationConflict: 'LL_OBSERVATION_CONFLICT',
+  templateConflict: 'LL_TEMPLATE_CONFLICT',
+  noCandidates: 'LL_NO_CANDIDATES',
+  unavailable: 'LL_UNAVAILABLE',
+  invariantViolation: 'LL_INVARIANT_VIOLATION',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
+
+/** Base of every domain error. Knows nothing about gRPC; src/server/errors.ts maps it. */
+export abstract class LearnLoopError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+/** The request is malformed; `violations` names every offending field. */
+export class InvalidArgument extends LearnLoopError {
+  readonly code = ERROR_CODES.invalidArgument;
+  constructor(readonly violations: readonly Violation[]) {
+    super(violations.map((v) => `${v.field}: ${v.description}`).join('; '));
+  }
+}
+
+/** Observe named a decision_id that was never recorded. */
+export class DecisionNotFound extends LearnLoopError {
+  readonly code = ERROR_CODES.decisionNotFound;
+  constructor(readonly decisionId: string) {
+    super(`decision_id: no decision ${JSON.stringify(decisionId)} was recorded`);
+  }
+}
+
+/** The same run_id was already recorded with different content. */
+export class ObservationConflict extends LearnLoopError {
+  readonly code = ERROR_CODES.observationConflict;
+  constructor(readonly runId: string, readonly differingFields: readonly string[]) {
+    super(
+      `run_id: ${JSON.stringify(runId)} was already recorded with different content` +
+        (differingFields.length > 0 ? ` (${differingFields.join(', ')} differ)` : ''),
+    );
+  }
+}
+
+/** A template was registered again with a different parent. */
+export class TemplateConflict extends LearnLoopError {
+  readonly code = ERROR_CODES.templateConflict;
+  constructor(readonly templateId: string, detail: string) {
+    super(`template_id: ${JSON.stringify(templateId)} ${detail}`);
+  }
+}
+
+/** Recommend named no candidates and no template is active. */
+export class NoCandidates extends LearnLoopError {
+  readonly code = ERROR_CODES.noCandidates;
+  constructor() {
+    super('candidate_template_ids: empty, and no template is active; name candidates or register templates');
+  }
+}
+
+/** The service is shutting down or its store is closed. */
+export class Unavailable extends LearnLoopError {
+  readonly code = ERROR_CODES.unavailable;
+}
+
+/** Stored or computed state broke an invariant (e.g. an undecodable record). */
+export class InvariantViolation extends LearnLoopError {
+  readonly code = ERROR_CODES.invariantViolation;
+}

@@ -1,0 +1,50 @@
+/** The pure core: no I/O, no clock, no Math.random. */
+export { DEFAULT_POLICY_CONFIG, POLICY_CODE_VERSION, policyVersion, validatePolicyConfig } from './config.js';
+export type { DecayConfig, PolicyConfig } from './config.js';
+export { betaCdf, betaInterval, betaMean, betaVariance, sampleBeta, sampleGamma, sampleNormal } from './distributions.js';
+export {
+  DecisionNotFound,
+  ERROR_CODES,
+  InvalidArgument,
+  InvariantViolation,
+  LearnLoopError,
+  NoCandidates,
+  ObservationConflict,
+  TemplateConflict,
+  Unavailable,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { addReward, EMPTY_EVIDENCE, evidenceAt, rewardOf, subtractEvidence } from './evidence.js';
+export { hashHex } from './hash.js';
+export { dominantLevel, fitBasePrior, pooledPosterior } from './pooling.js';
+export type { BasePrior } from './pooling.js';
+export { candidatePosteriors, recommend } from './recommend.js';
+export type { RecommendInput, SummaryCache } from './recommend.js';
+export { createRng, rngForDecision } from './rng.js';
+export type { Rng, Stream } from './rng.js';
+export { summarizePosterior } from './summary.js';
+export { quantileSorted, summarizeSet, thompsonPick } from './thompson.js';
+export type { BetaParams, SetSummary } from './thompson.js';
+export { asArmId, asDecisionId, OUTCOMES } from './types.js';
+export type {
+  ArmEvidence,
+  ArmId,
+  ArmStatus,
+  Context,
+  Decision,
+  DecisionId,
+  Evidence,
+  EvidenceLevel,
+  Lift,
+  Observation,
+  Outcome,
+  Posterior,
+  PooledEvidence,
+  PosteriorSummary,
+  RankedArm,
+  Violation,
+} from './types.js';
+export { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, validateTemplateRegistration } from './validate.js';
+export type { Limits, ObserveRequestInput, RecommendRequestInput } from './validate.js';
+export { countRun, EMPTY_COUNTERS, rates } from './scorecard.js';
+export type { Counters } from './scorecard.js';

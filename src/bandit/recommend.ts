@@ -1,0 +1,133 @@
+import type { PolicyConfig } from './config.js';
+import { policyVersion } from './config.js';
+import { betaMean } from './distributions.js';
+import { hashHex } from './hash.js';
+import { fitBasePrior, pooledPosterior } from './pooling.js';
+import { createRng, rngForDecision } from './rng.js';
+import { summarizePosterior } from './summary.js';
+import type { SetSummary } from './thompson.js';
+import { summarizeSet, thompsonPick } from './thompson.js';
+import type { ArmEvidence, Context, Decision, DecisionId, EvidenceLevel, Posterior, PosteriorSummary, RankedArm } from './types.js';
+
+export interface RecommendInput {
+  readonly decisionId: DecisionId;
+  readonly context: Context;
+  /** Candidates with their pooled evidence, in the order the caller named them. At least one. */
+  readonly arms: readonly ArmEvidence[];
+  /** Decision time in ms since the epoch (for day-based decay only). */
+  readonly nowMs: number;
+  /** How many ranked arms to return; 0 returns all. */
+  readonly topK: number;
+}
+
+/** Memo for Monte Carlo summaries, keyed by a fingerprint of the posteriors (injected by adapters). */
+export interface SummaryCache {
+  get(key: string): SetSummary | undefined;
+  set(key: string, value: SetSummary): void;
+}
+
+/** The posteriors of a candidate set, with the base prior they share. */
+export function candidatePosteriors(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): Posterior[] {
+  const base = fitBasePrior(
+    arms.map((a) => a.evidence.global),
+    config,
+  );
+  return arms.map((a) => pooledPosterior(a, base, config, nowMs));
+}
+
+/**
+ * Picks a template by Thompson sampling over pooled posteriors and explains the choice.
+ *
+ * The pick uses the decision's own stream, so the same decision id and evidence replay to the
+ * same choice. prob_best, propensities and the lift interval are one Monte Carlo summary of the
+ * posteriors, drawn from a stream seeded by a fingerprint of those posteriors: equal posteriors
+ * give equal summaries (which lets adapters cache them), and the summary's sample count cannot
+ * change the pick. Under Thompson sampling the probability of picking a template equals its
+ * posterior probability of being best, so one estimate serves both.
+ * @throws RangeError when `arms` is empty (validation rejects that earlier).
+ */
+export function recommend(input: RecommendInput, config: PolicyConfig, cache?: SummaryCache): Decision {
+  const { arms } = input;
+  if (arms.length === 0) throw new RangeError('recommend needs at least one candidate');
+  const posteriors = candidatePosteriors(arms, config, input.nowMs);
+  const chosen = thompsonPick(posteriors, rngForDecision(input.decisionId, 'pick'));
+
+  const fingerprint = hashHex(
+    `${config.summarySamples}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
+  );
+  let set = cache?.get(fingerprint);
+  if (set === undefined) {
+    set = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples);
+    cache?.set(fingerprint, set);
+  }
+  const probBest = set.probBest;
+  const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
+
+  const order = arms.map((_, i) => i);
+  order.sort((a, b) => {
+    if (a === chosen) return -1;
+    if (b === chosen) return 1;
+    return probBest[b]! - probBest[a]! || means[b]! - means[a]! || (arms[a]!.armId < arms[b]!.armId ? -1 : 1);
+  });
+  const shown = input.topK > 0 ? order.slice(0, input.topK) : order;
+  const ranking: RankedArm[] = shown.map((i) => ({
+    armId: arms[i]!.armId,
+    posterior: summarizePosterior(posteriors[i]!),
+    probBest: probBest[i]!,
+    propensity: probBest[i]!,
+  }));
+
+  const uniformMean = means.reduce((s, m) => s + m, 0) / means.length;
+  const chosenMean = means[chosen]!;
+  const [ciLow, ciHigh] = set.liftInterval(chosen);
+  const absolute = chosenMean - uniformMean;
+  const lift = {
+    chosenMean,
+    uniformMean,
+    absolute,
+    relative: uniformMean > 0 ? absolute / uniformMean : 0,
+    ciLow,
+    ciHigh,
+  };
+  const leader = order.length > 1 ? order.slice(1).reduce((a, b) => (probBest[b]! > probBest[a]! ? b : a)) : chosen;
+  const exploring = probBest[leader]! > probBest[chosen]! && means[leader]! > means[chosen]!;
+  return {
+    decisionId: input.decisionId,
+    context: input.context,
+    chosen: arms[chosen]!.armId,
+    propensity: probBest[chosen]!,
+    ranking,
+    lift,
+    policyVersion: policyVersion(config),
+    rationale: explain(arms[chosen]!, ranking[0]!.posterior, probBest[chosen]!, arms.length, lift.absolute, exploring ? arms[leader]!.armId : undefined),
+  };
+}
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+const LEVEL_WORDS: Record<EvidenceLevel, string> = {
+  repo_task_class: 'in this task class and repository',
+  task_class: 'in this task class, borrowed from other repositories',
+  global: 'across all task classes',
+  prior: 'the prior alone (no runs yet)',
+};
+
+function explain(
+  arm: ArmEvidence,
+  p: PosteriorSummary,
+  probBest: number,
+  candidates: number,
+  lift: number,
+  leader: string | undefined,
+): string {
+  const runs = p.observations >= 0.5 ? `~${Math.round(p.observations)} runs ` : '';
+  const inherited = arm.parent !== undefined && p.evidenceLevel === 'prior' ? `, inherited from ${arm.parent.armId}` : '';
+  const estimate = `${arm.armId} has an estimated pass rate of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)}) from ${runs}${LEVEL_WORDS[p.evidenceLevel]}${inherited}.`;
+  if (candidates === 1) return `${estimate} It was the only candidate.`;
+  const sign = lift >= 0 ? '+' : '−';
+  const points = `${sign}${Math.abs(lift * 100).toFixed(1)} points`;
+  if (leader !== undefined) {
+    return `${estimate} Exploring: it has a ${pct(probBest)} chance of being the best of ${candidates} (${leader} leads), and trying it sharpens the estimate; expected lift over a uniform pick: ${points}.`;
+  }
+  return `${estimate} It has a ${pct(probBest)} chance of being the best of ${candidates}; expected lift over a uniform pick: ${points}.`;
+}

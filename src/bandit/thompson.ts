@@ -1,0 +1,119 @@
+import { betaMean, betaVariance, sampleBeta, sampleNormal } from './distributions.js';
+import type { Rng } from './rng.js';
+
+/** A candidate's Beta posterior parameters. */
+export interface BetaParams {
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+/**
+ * Thompson sampling: draw one pass rate per candidate from its posterior and pick the highest.
+ * Reference: Thompson (1933); Agrawal & Goyal (2012), "Analysis of Thompson sampling for the
+ * multi-armed bandit problem".
+ * @returns the index of the chosen candidate (ties go to the earlier one).
+ */
+export function thompsonPick(posteriors: readonly BetaParams[], rng: Rng): number {
+  let best = 0;
+  let bestDraw = -1;
+  for (let i = 0; i < posteriors.length; i++) {
+    const p = posteriors[i]!;
+    const draw = sampleBeta(rng, p.alpha, p.beta);
+    if (draw > bestDraw) {
+      best = i;
+      bestDraw = draw;
+    }
+  }
+  return best;
+}
+
+/** Monte Carlo summary of a candidate set's posteriors. */
+export interface SetSummary {
+  /** P(candidate i has the highest pass rate); under Thompson sampling also P(the policy picks i). */
+  readonly probBest: readonly number[];
+  /** For each candidate as the choice: 2.5% and 97.5% quantiles of θ_choice − mean(θ). */
+  readonly liftInterval: (choice: number) => [number, number];
+  /** Draws used per candidate. */
+  readonly samples: number;
+}
+
+// Candidates whose mean is this many standard deviations below the best lower bound are treated
+// as never best: their P(best) is below ~1e-9 and drawing them would make the work grow as
+// candidates × samples.
+const PRUNE_SDS = 6;
+// Above this many contenders, draws per candidate shrink so the total stays bounded.
+const FULL_SAMPLE_CONTENDERS = 16;
+const MIN_SAMPLES = 256;
+
+/**
+ * Estimates P(best) for every candidate and the lift interval of any choice by Monte Carlo.
+ * Work is bounded: candidates that cannot plausibly be best are pruned (normal bound, 6 sd),
+ * and with more than 16 contenders the draws per candidate fall to keep the total near
+ * 16 × `samples`. The pruned candidates enter the lift through a normal approximation of their sum.
+ * @param samples draws per candidate, ≥ 100
+ */
+export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, samples: number): SetSummary {
+  const k = posteriors.length;
+  const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
+  const sds = posteriors.map((p) => Math.sqrt(betaVariance(p.alpha, p.beta)));
+  let bestLower = -Infinity;
+  for (let i = 0; i < k; i++) bestLower = Math.max(bestLower, means[i]! - PRUNE_SDS * sds[i]!);
+  const contenders: number[] = [];
+  let restMean = 0;
+  let restVar = 0;
+  for (let i = 0; i < k; i++) {
+    if (means[i]! + PRUNE_SDS * sds[i]! >= bestLower) contenders.push(i);
+    else {
+      restMean += means[i]!;
+      restVar += sds[i]! * sds[i]!;
+    }
+  }
+  const c = contenders.length;
+  const m = c <= FULL_SAMPLE_CONTENDERS ? samples : Math.max(MIN_SAMPLES, Math.floor((samples * FULL_SAMPLE_CONTENDERS) / c));
+  const restSd = Math.sqrt(restVar);
+  const wins = new Float64Array(k);
+  // draws[j * c + t]: draw j of contender t; sums[j]: the sum of all k pass rates in draw j.
+  const draws = new Float64Array(m * c);
+  const sums = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    let bestT = 0;
+    let bestDraw = -1;
+    let sum = restSd > 0 ? restMean + restSd * sampleNormal(rng) : restMean;
+    for (let t = 0; t < c; t++) {
+      const p = posteriors[contenders[t]!]!;
+      const d = sampleBeta(rng, p.alpha, p.beta);
+      draws[j * c + t] = d;
+      sum += d;
+      if (d > bestDraw) {
+        bestDraw = d;
+        bestT = t;
+      }
+    }
+    sums[j] = sum;
+    wins[contenders[bestT]!]! += 1;
+  }
+  const probBest = Array.from(wins, (w) => w / m);
+  const slot = new Map(contenders.map((i, t) => [i, t]));
+  const liftInterval = (choice: number): [number, number] => {
+    const t = slot.get(choice);
+    const lifts = new Float64Array(m);
+    for (let j = 0; j < m; j++) {
+      // A pruned choice is far below the best; its own spread is negligible next to the set's.
+      const own = t === undefined ? means[choice]! : draws[j * c + t]!;
+      lifts[j] = own - sums[j]! / k;
+    }
+    lifts.sort();
+    return [quantileSorted(lifts, 0.025), quantileSorted(lifts, 0.975)];
+  };
+  return { probBest, liftInterval, samples: m };
+}
+
+/** Linear-interpolated quantile of sorted values (type 7, as in R's default). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}

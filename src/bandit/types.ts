@@ -1,0 +1,126 @@
+/** Domain vocabulary of the pure core. The API says "template"; the core says "arm". */
+
+declare const brand: unique symbol;
+type Brand<T, B extends string> = T & { readonly [brand]: B };
+
+/** A prompt template version as the bandit sees it, e.g. `bug-fix@v3`. */
+export type ArmId = Brand<string, 'ArmId'>;
+/** One Recommend outcome. */
+export type DecisionId = Brand<string, 'DecisionId'>;
+
+export const asArmId = (s: string): ArmId => s as ArmId;
+export const asDecisionId = (s: string): DecisionId => s as DecisionId;
+
+/** Verified result of one run. */
+export type Outcome = 'pass' | 'partial' | 'fail' | 'timeout' | 'infra_error';
+export const OUTCOMES: readonly Outcome[] = ['pass', 'partial', 'fail', 'timeout', 'infra_error'];
+
+/** Which level of pooled evidence carried an estimate, narrowest last. */
+export type EvidenceLevel = 'prior' | 'global' | 'task_class' | 'repo_task_class';
+
+export type ArmStatus = 'active' | 'candidate' | 'retired';
+
+/** Task context. Empty strings mean "unknown" and widen the segment. */
+export interface Context {
+  readonly taskClass: string;
+  readonly repo: string;
+}
+
+/**
+ * Decayed sufficient statistics of one arm in one segment.
+ * `reward` is the (decayed) sum of rewards, `trials` the (decayed) number of runs that taught
+ * something; both scale together under decay. `stamp` is the decay clock: the newest finish time
+ * in ms for day-based decay, the run count for run-based decay, 0 without decay.
+ */
+export interface Evidence {
+  readonly reward: number;
+  readonly trials: number;
+  readonly stamp: number;
+}
+
+/** Beta(alpha, beta) over an arm's pass rate, with where its evidence came from. */
+export interface Posterior {
+  readonly alpha: number;
+  readonly beta: number;
+  /** Pseudo-observations contributed by each level; they add up to alpha + beta. */
+  readonly contributions: Readonly<Record<EvidenceLevel, number>>;
+}
+
+/** The evidence an arm has at the three pooling levels for one context. */
+export interface PooledEvidence {
+  readonly global: Evidence;
+  /** Template in the task class (all repositories); undefined when the context has no task class. */
+  readonly taskClass: Evidence | undefined;
+  /** Template in the task class and repository; undefined when the context lacks either. */
+  readonly repoTaskClass: Evidence | undefined;
+}
+
+/** Everything the policy knows about one candidate arm. */
+export interface ArmEvidence {
+  readonly armId: ArmId;
+  readonly evidence: PooledEvidence;
+  /** The parent version's evidence in the same context, when the arm names a parent. */
+  readonly parent?: ArmEvidence | undefined;
+}
+
+/** A Beta posterior summarised for people. */
+export interface PosteriorSummary {
+  readonly mean: number;
+  readonly ciLow: number;
+  readonly ciHigh: number;
+  readonly alpha: number;
+  readonly beta: number;
+  readonly observations: number;
+  readonly evidenceLevel: EvidenceLevel;
+}
+
+export interface RankedArm {
+  readonly armId: ArmId;
+  readonly posterior: PosteriorSummary;
+  readonly probBest: number;
+  readonly propensity: number;
+}
+
+export interface Lift {
+  readonly chosenMean: number;
+  readonly uniformMean: number;
+  readonly absolute: number;
+  readonly relative: number;
+  readonly ciLow: number;
+  readonly ciHigh: number;
+}
+
+export interface Decision {
+  readonly decisionId: DecisionId;
+  readonly context: Context;
+  readonly chosen: ArmId;
+  readonly propensity: number;
+  readonly ranking: readonly RankedArm[];
+  readonly lift: Lift;
+  readonly policyVersion: string;
+  readonly rationale: string;
+}
+
+/** One verified run, as the core sees it. */
+export interface Observation {
+  readonly runId: string;
+  readonly decisionId: string;
+  readonly armId: ArmId;
+  readonly context: Context;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly outcome: Outcome;
+  readonly retries: number;
+  readonly durationSeconds: number;
+  readonly failureReason: string;
+  /** Finish time, ms since the epoch. */
+  readonly finishedAtMs: number;
+  readonly agent: string;
+  readonly model: string;
+}
+
+/** A field that failed validation, named by its proto path. */
+export interface Violation {
+  readonly field: string;
+  readonly description: string;
+}

@@ -1,0 +1,146 @@
+import { OUTCOMES, type Violation } from './types.js';
+
+/** Size limits enforced on every request. */
+export interface Limits {
+  /** Longest id-like string (template, task class, repo, run, decision, request ids), in characters. */
+  readonly maxIdLength: number;
+  /** Longest free-text string (failure_reason), in characters. */
+  readonly maxTextLength: number;
+  /** Most candidates one Recommend may name. */
+  readonly maxCandidates: number;
+}
+
+export const DEFAULT_LIMITS: Limits = Object.freeze({ maxIdLength: 256, maxTextLength: 8192, maxCandidates: 1000 });
+
+/** A Recommend request in the core's terms; fields are unchecked until validated. */
+export interface RecommendRequestInput {
+  readonly taskClass: unknown;
+  readonly repo: unknown;
+  readonly candidateTemplateIds: unknown;
+  readonly topK: unknown;
+  readonly requestId: unknown;
+}
+
+/** An Observe request in the core's terms; `outcome` is an Outcome name, or anything else when invalid. */
+export interface ObserveRequestInput {
+  readonly runId: unknown;
+  readonly decisionId: unknown;
+  readonly templateId: unknown;
+  readonly taskClass: unknown;
+  readonly repo: unknown;
+  readonly taskId: unknown;
+  readonly attempt: unknown;
+  readonly outcome: unknown;
+  readonly retries: unknown;
+  readonly durationSeconds: unknown;
+  readonly failureReason: unknown;
+  readonly finishedAtMs: unknown;
+  readonly agent: unknown;
+  readonly model: unknown;
+}
+
+// Control characters make ids unprintable in logs and tables; nothing legitimate needs them.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+type Out = Violation[];
+
+function str(out: Out, field: string, v: unknown, max: number, opts: { required?: boolean; id?: boolean } = {}): void {
+  if (typeof v !== 'string') {
+    out.push({ field, description: `must be a string; got ${typeof v}` });
+    return;
+  }
+  if (opts.required && v.length === 0) out.push({ field, description: 'is required; got an empty string' });
+  if (v.length > max) out.push({ field, description: `must be at most ${max} characters; got ${v.length}` });
+  else if (opts.id && CONTROL.test(v)) out.push({ field, description: 'must not contain control characters' });
+}
+
+function count(out: Out, field: string, v: unknown, max = 2 ** 31 - 1): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    out.push({ field, description: `must be an integer in [0, ${max}]; got ${String(v)}` });
+  }
+}
+
+/**
+ * Every problem with a Recommend request (never throws).
+ * @returns field violations named by proto path; empty when the request is valid.
+ */
+export function validateRecommendRequest(r: RecommendRequestInput, limits: Limits): Violation[] {
+  const out: Out = [];
+  str(out, 'task_class', r.taskClass, limits.maxIdLength, { id: true });
+  str(out, 'repo', r.repo, limits.maxIdLength, { id: true });
+  str(out, 'request_id', r.requestId, limits.maxIdLength, { id: true });
+  count(out, 'top_k', r.topK, limits.maxCandidates);
+  const ids = r.candidateTemplateIds;
+  if (!Array.isArray(ids)) {
+    out.push({ field: 'candidate_template_ids', description: 'must be a list of strings' });
+    return out;
+  }
+  if (ids.length > limits.maxCandidates) {
+    out.push({ field: 'candidate_template_ids', description: `must name at most ${limits.maxCandidates} templates; got ${ids.length}` });
+    return out;
+  }
+  const seen = new Set<string>();
+  ids.forEach((id: unknown, i) => {
+    const field = `candidate_template_ids[${i}]`;
+    str(out, field, id, limits.maxIdLength, { required: true, id: true });
+    if (typeof id === 'string') {
+      if (seen.has(id)) out.push({ field, description: `duplicates ${JSON.stringify(id)}` });
+      seen.add(id);
+    }
+  });
+  return out;
+}
+
+/**
+ * Every problem with an Observe request (never throws).
+ * `template_id` may be empty only when `decision_id` supplies it.
+ */
+export function validateObserveRequest(o: ObserveRequestInput, limits: Limits): Violation[] {
+  const out: Out = [];
+  str(out, 'run_id', o.runId, limits.maxIdLength, { required: true, id: true });
+  str(out, 'decision_id', o.decisionId, limits.maxIdLength, { id: true });
+  str(out, 'template_id', o.templateId, limits.maxIdLength, { id: true });
+  if (o.templateId === '' && o.decisionId === '') {
+    out.push({ field: 'template_id', description: 'is required when decision_id is empty' });
+  }
+  str(out, 'task_class', o.taskClass, limits.maxIdLength, { id: true });
+  str(out, 'repo', o.repo, limits.maxIdLength, { id: true });
+  str(out, 'task_id', o.taskId, limits.maxIdLength, { id: true });
+  str(out, 'agent', o.agent, limits.maxIdLength, { id: true });
+  str(out, 'model', o.model, limits.maxIdLength, { id: true });
+  str(out, 'failure_reason', o.failureReason, limits.maxTextLength);
+  count(out, 'attempt', o.attempt, 1_000_000);
+  count(out, 'retries', o.retries, 1_000_000);
+  if (!(OUTCOMES as readonly unknown[]).includes(o.outcome)) {
+    out.push({
+      field: 'outcome',
+      description: `must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR; got ${String(o.outcome)}`,
+    });
+  }
+  const d = o.durationSeconds;
+  if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
+    out.push({ field: 'duration_seconds', description: `must be a finite number >= 0; got ${String(d)}` });
+  }
+  const t = o.finishedAtMs;
+  // Years 1970 to 9999, the range a protobuf Timestamp allows after the epoch.
+  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 253402300799000)) {
+    out.push({ field: 'finished_at', description: `must be a time between 1970 and 9999; got ${String(t)}` });
+  }
+  return out;
+}
+
+/** Every problem with a template registration (never throws). */
+export function validateTemplateRegistration(
+  r: { readonly templateId: unknown; readonly parentTemplateId: unknown; readonly description: unknown },
+  limits: Limits,
+): Violation[] {
+  const out: Out = [];
+  str(out, 'template_id', r.templateId, limits.maxIdLength, { required: true, id: true });
+  str(out, 'parent_template_id', r.parentTemplateId, limits.maxIdLength, { id: true });
+  str(out, 'description', r.description, limits.maxTextLength);
+  if (typeof r.templateId === 'string' && r.templateId !== '' && r.templateId === r.parentTemplateId) {
+    out.push({ field: 'parent_template_id', description: 'must differ from template_id' });
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import {
+  GetScoresRequest,
+  LearnLoopServiceClient,
+  ListTemplatesRequest,
+  ObserveRequest,
+  RecommendRequest,
+  RegisterTemplateRequest,
+  type GetScoresResponse,
+  type ListTemplatesResponse,
+  type ObserveResponse,
+  type RecommendResponse,
+  type RegisterTemplateResponse,
+} from './gen/learnloop/v1/learnloop.js';
+
+export interface ClientOptions {
+  /** Bearer token sent on every call (the server checks it on write RPCs). */
+  readonly token?: string;
+  /** Use TLS; `caPath` trusts a private CA or self-signed certificate (PEM). */
+  readonly tls?: boolean | { readonly caPath?: string; readonly serverNameOverride?: string };
+  /** Deadline for each call, in ms (default 10 s). */
+  readonly deadlineMs?: number;
+}
+
+/** Requests take plain objects; omitted fields get their proto3 defaults. */
+type In<T> = Partial<T>;
+
+/** A typed learnloop client: promises in, plain objects out, no generated code to touch. */
+export interface LearnLoopClient {
+  recommend(req: In<RecommendRequest>): Promise<RecommendResponse>;
+  observe(req: In<ObserveRequest>): Promise<ObserveResponse>;
+  registerTemplate(req: In<RegisterTemplateRequest>): Promise<RegisterTemplateResponse>;
+  listTemplates(req?: In<ListTemplatesRequest>): Promise<ListTemplatesResponse>;
+  getScores(req?: In<GetScoresRequest>): Promise<GetScoresResponse>;
+  close(): void;
+}
+
+/**
+ * Connects to a learnloop server.
+ * @param addr host:port, e.g. 127.0.0.1:50051
+ */
+export function createClient(addr: string, options: ClientOptions = {}): LearnLoopClient {
+  const tls = options.tls;
+  const creds =
+    tls === undefined || tls === false
+      ? credentials.createInsecure()
+      : credentials.createSsl(typeof tls === 'object' && tls.caPath ? readFileSync(tls.caPath) : null);
+  const channelOptions =
+    typeof tls === 'object' && tls.serverNameOverride ? { 'grpc.ssl_target_name_override': tls.serverNameOverride } : {};
+  const client = new LearnLoopServiceClient(addr, creds, channelOptions);
+  const deadlineMs = options.deadlineMs ?? 10_000;
+
+  function call<Req, Res>(
+    method: (req: Req, md: Metadata, opts: Partial<CallOptions>, cb: (err: ServiceError | null, res: Res) => void) => unknown,
+    req: Req,
+  ): Promise<Res> {
+    const md = new Metadata();
+    if (options.token) md.set('authorization', `Bearer ${options.token}`);
+    return new Promise((resolve, reject) =>
+      method.call(client, req, md, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res))),
+    );
+  }
+
+  return {
+    recommend: (req) => call(client.recommend, RecommendRequest.fromPartial(req)),
+    observe: (req) => call(client.observe, ObserveRequest.fromPartial(req)),
+    registerTemplate: (req) => call(client.registerTemplate, RegisterTemplateRequest.fromPartial(req)),
+    listTemplates: (req = {}) => call(client.listTemplates, ListTemplatesRequest.fromPartial(req)),
+    getScores: (req = {}) => call(client.getScores, GetScoresRequest.fromPartial(req)),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,141 @@
+import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, validatePolicyConfig, type DecayConfig, type Limits, type PolicyConfig } from './bandit/index.js';
+
+/** Everything the service reads from the environment and flags, parsed once and frozen. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dbPath: string;
+  /** Bearer token required on write RPCs; empty disables the check. */
+  readonly token: string;
+  readonly tlsCertPath: string;
+  readonly tlsKeyPath: string;
+  readonly logLevel: string;
+  /** Port of the Prometheus /metrics endpoint; 0 disables it. */
+  readonly metricsPort: number;
+  /** Largest request message, in bytes. */
+  readonly maxMessageBytes: number;
+  /** How long shutdown waits for in-flight calls, in ms. */
+  readonly shutdownGraceMs: number;
+  readonly limits: Limits;
+  readonly policy: PolicyConfig;
+}
+
+/** Flag values as the command line parsed them (strings, or undefined when absent). */
+export type Flags = Readonly<Record<string, string | undefined>>;
+
+/** One configuration setting: flag name, environment variable, default, meaning (the README table). */
+export const SETTINGS = [
+  ['host', 'LEARNLOOP_HOST', '127.0.0.1', 'Address to listen on.'],
+  ['port', 'LEARNLOOP_PORT', '50051', 'gRPC port (0 picks a free one).'],
+  ['db', 'LEARNLOOP_DB', './data', 'LMDB folder (created if missing).'],
+  ['token', 'LEARNLOOP_TOKEN', '', 'Bearer token required on Recommend, Observe and RegisterTemplate; empty = no auth.'],
+  ['tls-cert', 'LEARNLOOP_TLS_CERT', '', 'PEM certificate; with --tls-key, serve TLS.'],
+  ['tls-key', 'LEARNLOOP_TLS_KEY', '', 'PEM private key.'],
+  ['log-level', 'LEARNLOOP_LOG_LEVEL', 'info', 'pino level: trace, debug, info, warn, error, fatal, silent.'],
+  ['metrics-port', 'LEARNLOOP_METRICS_PORT', '0', 'Prometheus /metrics HTTP port; 0 = off.'],
+  ['max-message-bytes', 'LEARNLOOP_MAX_MESSAGE_BYTES', '4194304', 'Largest request message.'],
+  ['max-candidates', 'LEARNLOOP_MAX_CANDIDATES', '1000', 'Most candidates one Recommend may name.'],
+  ['max-id-length', 'LEARNLOOP_MAX_ID_LENGTH', '256', 'Longest id-like string field.'],
+  ['max-text-length', 'LEARNLOOP_MAX_TEXT_LENGTH', '8192', 'Longest free-text field (failure_reason).'],
+  ['partial-reward', 'LEARNLOOP_PARTIAL_REWARD', '0.5', 'Reward of OUTCOME_PARTIAL, in [0, 1].'],
+  ['task-class-pool-strength', 'LEARNLOOP_TASK_CLASS_POOL_STRENGTH', '20', 'Most pseudo-runs a template\'s global record lends a task class.'],
+  ['repo-pool-strength', 'LEARNLOOP_REPO_POOL_STRENGTH', '10', 'Most pseudo-runs a task class lends one repository.'],
+  ['parent-strength', 'LEARNLOOP_PARENT_STRENGTH', '10', 'Most pseudo-runs a new version inherits from its parent.'],
+  ['empirical-bayes', 'LEARNLOOP_EMPIRICAL_BAYES', 'true', 'Fit the base prior across candidates (true/false).'],
+  ['decay-half-life', 'LEARNLOOP_DECAY_HALF_LIFE', '', 'Forget old evidence: e.g. "30d" or "200runs"; empty = never.'],
+  ['summary-samples', 'LEARNLOOP_SUMMARY_SAMPLES', '2000', 'Monte Carlo draws per candidate for prob_best and the lift interval.'],
+  ['shutdown-grace-ms', 'LEARNLOOP_SHUTDOWN_GRACE_MS', '10000', 'How long shutdown waits for in-flight calls.'],
+] as const;
+
+type SettingName = (typeof SETTINGS)[number][0];
+
+/** Raised with every configuration problem at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+/**
+ * Reads flags, then environment variables, then defaults, and validates them all.
+ * @throws ConfigError listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
+  const problems: string[] = [];
+  const raw = (name: SettingName): string => {
+    const [, envName, fallback] = SETTINGS.find((s) => s[0] === name)!;
+    return flags[name] ?? env[envName] ?? fallback;
+  };
+  const num = (name: SettingName, opts: { integer?: boolean; min?: number; max?: number } = {}): number => {
+    const text = raw(name);
+    const v = Number(text);
+    const { integer = false, min = -Infinity, max = Infinity } = opts;
+    if (text.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+      problems.push(`--${name}: must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]; got ${JSON.stringify(text)}`);
+      return 0;
+    }
+    return v;
+  };
+  const bool = (name: SettingName): boolean => {
+    const text = raw(name).toLowerCase();
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    problems.push(`--${name}: must be true or false; got ${JSON.stringify(text)}`);
+    return false;
+  };
+
+  const decay = parseDecay(raw('decay-half-life'), problems);
+  const policy: PolicyConfig = Object.freeze({
+    ...DEFAULT_POLICY_CONFIG,
+    partialReward: num('partial-reward', { min: 0, max: 1 }),
+    taskClassPoolStrength: num('task-class-pool-strength', { min: 0 }),
+    repoPoolStrength: num('repo-pool-strength', { min: 0 }),
+    parentStrength: num('parent-strength', { min: 0 }),
+    empiricalBayes: bool('empirical-bayes'),
+    decay,
+    summarySamples: num('summary-samples', { integer: true, min: 100, max: 1_000_000 }),
+    maxCandidates: num('max-candidates', { integer: true, min: 1, max: 100_000 }),
+  });
+  if (problems.length === 0) problems.push(...validatePolicyConfig(policy).map((v) => `policy.${v.field}: ${v.description}`));
+  const limits: Limits = Object.freeze({
+    ...DEFAULT_LIMITS,
+    maxCandidates: policy.maxCandidates,
+    maxIdLength: num('max-id-length', { integer: true, min: 1, max: 65536 }),
+    maxTextLength: num('max-text-length', { integer: true, min: 1, max: 1 << 20 }),
+  });
+  const tlsCertPath = raw('tls-cert');
+  const tlsKeyPath = raw('tls-key');
+  if ((tlsCertPath === '') !== (tlsKeyPath === '')) problems.push('--tls-cert and --tls-key: give both or neither');
+  const logLevel = raw('log-level');
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    problems.push(`--log-level: must be one of trace, debug, info, warn, error, fatal, silent; got ${JSON.stringify(logLevel)}`);
+  }
+  const dbPath = raw('db');
+  if (dbPath === '') problems.push('--db: must name a folder');
+  const config: Config = Object.freeze({
+    host: raw('host'),
+    port: num('port', { integer: true, min: 0, max: 65535 }),
+    dbPath,
+    token: raw('token'),
+    tlsCertPath,
+    tlsKeyPath,
+    logLevel,
+    metricsPort: num('metrics-port', { integer: true, min: 0, max: 65535 }),
+    maxMessageBytes: num('max-message-bytes', { integer: true, min: 1024, max: 1 << 30 }),
+    shutdownGraceMs: num('shutdown-grace-ms', { integer: true, min: 0 }),
+    limits,
+    policy,
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseDecay(text: string, problems: string[]): DecayConfig | null {
+  if (text.trim() === '') return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(d|days?|runs?)\s*$/i.exec(text);
+  if (m === null || !(Number(m[1]) > 0)) {
+    problems.push(`--decay-half-life: must look like "30d" or "200runs"; got ${JSON.stringify(text)}`);
+    return null;
+  }
+  return { halfLife: Number(m[1]), unit: m[2]!.toLowerCase().startsWith('d') ? 'days' : 'runs' };
+}

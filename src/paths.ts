@@ -1,0 +1,17 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root (the folder with proto/), found from this file whether run from src/ or dist/src/. */
+export const PACKAGE_ROOT: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'proto', 'learnloop', 'v1', 'learnloop.proto'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('learnloop: cannot find proto/learnloop/v1/learnloop.proto above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+})();
+
+export const PROTO_DIR = join(PACKAGE_ROOT, 'proto');
+export const PROTO_FILE = 'learnloop/v1/learnloop.proto';

@@ -1,0 +1,52 @@
+/** The single mapping from domain errors to gRPC statuses (docs/errors.md is the catalog). */
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ERROR_CODES, InvalidArgument, LearnLoopError, type ErrorCode } from '../bandit/index.js';
+import { Any } from '../gen/google/protobuf/any.js';
+import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
+import { Status } from '../gen/google/rpc/status.js';
+
+export const STATUS_BY_CODE: Record<ErrorCode, status> = {
+  [ERROR_CODES.invalidArgument]: status.INVALID_ARGUMENT,
+  [ERROR_CODES.decisionNotFound]: status.NOT_FOUND,
+  [ERROR_CODES.observationConflict]: status.ALREADY_EXISTS,
+  [ERROR_CODES.templateConflict]: status.ALREADY_EXISTS,
+  [ERROR_CODES.noCandidates]: status.FAILED_PRECONDITION,
+  [ERROR_CODES.unavailable]: status.UNAVAILABLE,
+  [ERROR_CODES.invariantViolation]: status.INTERNAL,
+};
+
+const GENERIC_MESSAGE = 'internal error';
+
+function pack(typeName: string, value: Uint8Array): Any {
+  return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(value) };
+}
+
+/**
+ * Turns anything thrown by a handler into a gRPC error. Domain errors keep their message and
+ * carry google.rpc.ErrorInfo (reason = LL_* code) and, for bad input, google.rpc.BadRequest in
+ * grpc-status-details-bin. Anything else is logged in full and answered INTERNAL "internal error".
+ */
+export function toGrpcError(err: unknown, log: Logger): Partial<ServiceError> {
+  if (!(err instanceof LearnLoopError)) {
+    log.error({ err }, 'unhandled error in RPC');
+    return { code: status.INTERNAL, details: GENERIC_MESSAGE };
+  }
+  const code = STATUS_BY_CODE[err.code];
+  if (code === status.INTERNAL) log.error({ err }, 'invariant violated');
+  const message = code === status.INTERNAL ? GENERIC_MESSAGE : err.message;
+  const details: Any[] = [
+    pack('google.rpc.ErrorInfo', ErrorInfo.encode({ reason: err.code, domain: 'learnloop', metadata: {} }).finish()),
+  ];
+  if (err instanceof InvalidArgument) {
+    details.push(
+      pack(
+        'google.rpc.BadRequest',
+        BadRequest.encode({ fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) }).finish(),
+      ),
+    );
+  }
+  const metadata = new Metadata();
+  metadata.set('grpc-status-details-bin', Buffer.from(Status.encode({ code, message, details }).finish()));
+  return { code, details: message, metadata };
+}

@@ -1,0 +1,151 @@
+/** The one place proto types meet domain types. */
+import type { ArmStatus, EvidenceLevel, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
+import type { ObserveParams, ObserveReply, RecommendParams, Scorecard as DomainScorecard } from '../service/learnloop.js';
+import type { DecisionEvent, TemplateRecord } from '../store/index.js';
+import {
+  EvidenceLevel as ProtoEvidenceLevel,
+  Outcome,
+  TemplateStatus,
+  type GetScoresResponse,
+  type ObserveRequest,
+  type ObserveResponse,
+  type PosteriorSummary,
+  type RecommendRequest,
+  type RecommendResponse,
+  type Template,
+} from '../gen/learnloop/v1/learnloop.js';
+
+const OUTCOME_TO_DOMAIN: Partial<Record<number, DomainOutcome>> = {
+  [Outcome.OUTCOME_PASS]: 'pass',
+  [Outcome.OUTCOME_PARTIAL]: 'partial',
+  [Outcome.OUTCOME_FAIL]: 'fail',
+  [Outcome.OUTCOME_TIMEOUT]: 'timeout',
+  [Outcome.OUTCOME_INFRA_ERROR]: 'infra_error',
+};
+
+/** A domain outcome, or the proto name of an invalid one (validation reports it). */
+export function outcomeFromProto(o: number): DomainOutcome | string {
+  return OUTCOME_TO_DOMAIN[o] ?? (o === Outcome.OUTCOME_UNSPECIFIED ? 'OUTCOME_UNSPECIFIED' : `unknown enum value ${o}`);
+}
+
+export function outcomeToProto(o: DomainOutcome): Outcome {
+  const entry = Object.entries(OUTCOME_TO_DOMAIN).find(([, d]) => d === o)!;
+  return Number(entry[0]) as Outcome;
+}
+
+const LEVEL_TO_PROTO: Record<EvidenceLevel, ProtoEvidenceLevel> = {
+  prior: ProtoEvidenceLevel.EVIDENCE_LEVEL_PRIOR,
+  global: ProtoEvidenceLevel.EVIDENCE_LEVEL_GLOBAL,
+  task_class: ProtoEvidenceLevel.EVIDENCE_LEVEL_TASK_CLASS,
+  repo_task_class: ProtoEvidenceLevel.EVIDENCE_LEVEL_REPO_TASK_CLASS,
+};
+
+const STATUS_TO_PROTO: Record<ArmStatus, TemplateStatus> = {
+  active: TemplateStatus.TEMPLATE_STATUS_ACTIVE,
+  candidate: TemplateStatus.TEMPLATE_STATUS_CANDIDATE,
+  retired: TemplateStatus.TEMPLATE_STATUS_RETIRED,
+};
+
+/** Unspecified maps to undefined (the caller's default); unknown numbers to null (invalid). */
+export function statusFromProto(s: number): ArmStatus | undefined | null {
+  if (s === TemplateStatus.TEMPLATE_STATUS_UNSPECIFIED) return undefined;
+  const entry = Object.entries(STATUS_TO_PROTO).find(([, p]) => p === s);
+  return entry ? (entry[0] as ArmStatus) : null;
+}
+
+export function posteriorToProto(p: DomainPosterior): PosteriorSummary {
+  return {
+    mean: p.mean,
+    ciLow: p.ciLow,
+    ciHigh: p.ciHigh,
+    alpha: p.alpha,
+    beta: p.beta,
+    observations: p.observations,
+    evidenceLevel: LEVEL_TO_PROTO[p.evidenceLevel],
+  };
+}
+
+export function recommendFromProto(r: RecommendRequest): RecommendParams {
+  return {
+    taskClass: r.taskClass,
+    repo: r.repo,
+    candidateTemplateIds: r.candidateTemplateIds,
+    topK: r.topK,
+    requestId: r.requestId,
+  };
+}
+
+export function decisionToProto(e: DecisionEvent): RecommendResponse {
+  const d = e.decision;
+  return {
+    decisionId: d.decisionId,
+    chosenTemplateId: d.chosen,
+    propensity: d.propensity,
+    ranking: d.ranking.map((r) => ({
+      templateId: r.armId,
+      posterior: posteriorToProto(r.posterior),
+      probBest: r.probBest,
+      propensity: r.propensity,
+    })),
+    lift: { ...d.lift },
+    policyVersion: d.policyVersion,
+    rationale: d.rationale,
+    taskClass: d.context.taskClass,
+    repo: d.context.repo,
+  };
+}
+
+export function observeFromProto(r: ObserveRequest): ObserveParams {
+  return {
+    runId: r.runId,
+    decisionId: r.decisionId,
+    templateId: r.templateId,
+    taskClass: r.taskClass,
+    repo: r.repo,
+    taskId: r.taskId,
+    attempt: r.attempt,
+    outcome: outcomeFromProto(r.outcome),
+    retries: r.retries,
+    durationSeconds: r.durationSeconds,
+    failureReason: r.failureReason,
+    finishedAtMs: r.finishedAt === undefined ? undefined : r.finishedAt.getTime(),
+    agent: r.agent,
+    model: r.model,
+  };
+}
+
+export function observeToProto(r: ObserveReply): ObserveResponse {
+  return { applied: r.applied, duplicate: r.duplicate, posterior: posteriorToProto(r.posterior), sequence: r.seq };
+}
+
+export function templateToProto(t: TemplateRecord): Template {
+  return {
+    templateId: t.templateId,
+    parentTemplateId: t.parentTemplateId,
+    status: STATUS_TO_PROTO[t.status],
+    description: t.description,
+    registeredAt: new Date(t.registeredAtMs),
+    implicit: t.implicit,
+  };
+}
+
+export function scoresToProto(taskClass: string, repo: string, cards: readonly DomainScorecard[]): GetScoresResponse {
+  return {
+    taskClass,
+    repo,
+    scorecards: cards.map((c) => ({
+      templateId: c.templateId,
+      posterior: posteriorToProto(c.posterior),
+      runs: c.counters.runs,
+      passRate: c.passRate,
+      retryRate: c.retryRate,
+      timeoutRate: c.timeoutRate,
+      meanDurationSeconds: c.meanDurationSeconds,
+      passes: c.counters.passes,
+      partials: c.counters.partials,
+      fails: c.counters.fails,
+      timeouts: c.counters.timeouts,
+      infraErrors: c.counters.infraErrors,
+    })),
+  };
+}

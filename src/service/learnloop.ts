@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import {
+  asDecisionId,
+  candidatePosteriors,
+  EMPTY_COUNTERS,
+  NoCandidates,
+  InvalidArgument,
+  rates,
+  recommend,
+  summarizePosterior,
+  validateObserveRequest,
+  validateRecommendRequest,
+  validateTemplateRegistration,
+  type ArmStatus,
+  type Counters,
+  type Limits,
+  type ObserveRequestInput,
+  type Outcome,
+  type PolicyConfig,
+  type PosteriorSummary,
+  type RecommendRequestInput,
+  type SetSummary,
+} from '../bandit/index.js';
+import type { DecisionEvent, LmdbStore, ObserveContent, TemplateRecord } from '../store/index.js';
+import { Lru } from './lru.js';
+
+export interface LearnLoopDeps {
+  readonly store: LmdbStore;
+  readonly limits: Limits;
+  /** Wall clock in ms; injected so tests can fix time. */
+  readonly now?: () => number;
+  readonly newDecisionId?: () => string;
+}
+
+export interface RecommendParams {
+  readonly taskClass: string;
+  readonly repo: string;
+  readonly candidateTemplateIds: readonly string[];
+  readonly topK: number;
+  readonly requestId: string;
+}
+
+export interface ObserveParams extends Omit<ObserveContent, 'outcome'> {
+  /** An Outcome name; anything else is rejected by validation. */
+  readonly outcome: Outcome | string;
+}
+
+export interface ObserveReply {
+  readonly applied: boolean;
+  readonly duplicate: boolean;
+  readonly posterior: PosteriorSummary;
+  readonly seq: number;
+}
+
+export interface Scorecard {
+  readonly templateId: string;
+  readonly posterior: PosteriorSummary;
+  readonly counters: Counters;
+  readonly passRate: number;
+  readonly retryRate: number;
+  readonly timeoutRate: number;
+  readonly meanDurationSeconds: number;
+}
+
+/**
+ * The application service behind every transport: validate, consult the core, persist.
+ * The gRPC server and the command line's direct-database commands both call it.
+ */
+export class LearnLoop {
+  readonly store: LmdbStore;
+  readonly policy: PolicyConfig;
+  readonly limits: Limits;
+  private readonly now: () => number;
+  private readonly newDecisionId: () => string;
+  private readonly summaries = new Lru<SetSummary>(4096);
+
+  constructor(deps: LearnLoopDeps) {
+    this.store = deps.store;
+    this.policy = deps.store.policy;
+    this.limits = deps.limits;
+    this.now = deps.now ?? Date.now;
+    this.newDecisionId = deps.newDecisionId ?? randomUUID;
+  }
+
+  /**
+   * Ranks the candidates, picks one by Thompson sampling and logs the decision.
+   * @throws InvalidArgument naming every bad field; NoCandidates when none are named or active.
+   */
+  async recommend(params: RecommendParams): Promise<DecisionEvent> {
+    const violations = validateRecommendRequest(params as RecommendRequestInput, this.limits);
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    if (params.requestId !== '') {
+      const earlier = this.store.decisionForRequest(params.requestId);
+      if (earlier !== undefined) return earlier;
+    }
+    const candidates =
+      params.candidateTemplateIds.length > 0
+        ? [...params.candidateTemplateIds]
+        : this.store
+            .templates()
+            .filter((t) => t.status === 'active')
+            .map((t) => t.templateId);
+    if (candidates.length === 0) throw new NoCandidates();
+    if (candidates.length > this.limits.maxCandidates) {
+      throw new InvalidArgument([
+        { field: 'candidate_template_ids', description: `${candidates.length} active templates exceed the limit of ${this.limits.maxCandidates}; name the candidates` },
+      ]);
+    }
+    const context = { taskClass: params.taskClass, repo: params.repo };
+    const nowMs = this.now();
+    const decision = recommend(
+      {
+        decisionId: asDecisionId(this.newDecisionId()),
+        context,
+        arms: candidates.map((id) => this.store.armEvidence(id, context)),
+        nowMs,
+        topK: params.topK,
+      },
+      this.policy,
+      this.summaries,
+    );
+    return this.store.recordDecision(decision, params.requestId, candidates, nowMs);
+  }
+
+  /**
+   * Records one verified run, exactly once per run_id.
+   * @throws InvalidArgument, DecisionNotFound, ObservationConflict
+   */
+  async observe(params: ObserveParams): Promise<ObserveReply> {
+    const violations = validateObserveRequest(params as ObserveRequestInput, this.limits);
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    const result = await this.store.observe(params as ObserveContent, this.now());
+    const o = result.observation;
+    return {
+      applied: result.kind === 'applied',
+      duplicate: result.kind === 'duplicate',
+      posterior: this.posterior(o.armId, o.context.taskClass, o.context.repo),
+      seq: result.seq,
+    };
+  }
+
+  /** @throws InvalidArgument, TemplateConflict */
+  async registerTemplate(params: {
+    templateId: string;
+    parentTemplateId: string;
+    status: ArmStatus;
+    description: string;
+    actor?: string;
+  }): Promise<{ record: TemplateRecord; created: boolean }> {
+    const violations = validateTemplateRegistration(params, this.limits);
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    return this.store.registerTemplate({ ...params, actor: params.actor ?? '' }, this.now());
+  }
+
+  listTemplates(status?: ArmStatus): TemplateRecord[] {
+    return this.store.templates().filter((t) => status === undefined || t.status === status);
+  }
+
+  /** One template's posterior in a context, with the base prior fitted over the active templates. */
+  posterior(templateId: string, taskClass: string, repo: string): PosteriorSummary {
+    const ids = new Set(this.listTemplates('active').map((t) => t.templateId));
+    ids.delete(templateId);
+    const all = [templateId, ...ids];
+    const context = { taskClass, repo };
+    const posteriors = candidatePosteriors(
+      all.map((id) => this.store.armEvidence(id, context)),
+      this.policy,
+      this.now(),
+    );
+    return summarizePosterior(posteriors[0]!);
+  }
+
+  /**
+   * Scorecards for a segment ('' widens it): every template with runs there, and every active one.
+   * Sorted by posterior mean, best first.
+   */
+  scores(taskClass: string, repo: string): Scorecard[] {
+    const violations = validateRecommendRequest(
+      { taskClass, repo, candidateTemplateIds: [], topK: 0, requestId: '' },
+      this.limits,
+    );
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    const counters = new Map<string, Counters | undefined>(this.store.statsForSegment(taskClass, repo).map((s) => [s.templateId, s.stats.counters]));
+    for (const t of this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
+    const ids = [...counters.keys()].sort();
+    const context = { taskClass, repo };
+    const posteriors = candidatePosteriors(
+      ids.map((id) => this.store.armEvidence(id, context)),
+      this.policy,
+      this.now(),
+    );
+    const cards = ids.map((templateId, i) => {
+      const c = counters.get(templateId) ?? EMPTY_COUNTERS;
+      return { templateId, posterior: summarizePosterior(posteriors[i]!), counters: c, ...rates(c) };
+    });
+    return cards.sort((a, b) => b.posterior.mean - a.posterior.mean || (a.templateId < b.templateId ? -1 : 1));
+  }
+}

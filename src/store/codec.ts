@@ -1,0 +1,20 @@
+import { InvariantViolation } from '../bandit/index.js';
+import { SCHEMA_VERSION } from './events.js';
+
+/** Wraps a value with the schema version it was written in. */
+export function encode<T extends object>(value: T): T & { v: number } {
+  return { ...value, v: SCHEMA_VERSION };
+}
+
+/**
+ * Checks a stored value's schema version. There is one version so far; a newer one (written by a
+ * newer learnloop) is refused rather than misread.
+ * @throws InvariantViolation when the value is not an object of a known version.
+ */
+export function decode<T>(raw: unknown, what: string): T | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'object' || raw === null || (raw as { v?: unknown }).v !== SCHEMA_VERSION) {
+    throw new InvariantViolation(`stored ${what} has unknown schema version ${String((raw as { v?: unknown } | null)?.v)}`);
+  }
+  return raw as T;
+}

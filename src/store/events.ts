@@ -1,0 +1,56 @@
+import type { ArmStatus, Decision, Observation } from '../bandit/index.js';
+
+/** Version of every stored value; codec.ts refuses others. */
+export const SCHEMA_VERSION = 1;
+
+/** A template version's registration, or a later change of its status or description. */
+export interface TemplateEvent {
+  readonly type: 'template';
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: ArmStatus;
+  readonly description: string;
+  /** True when first seen in Observe or Recommend rather than registered. */
+  readonly implicit: boolean;
+  /** Who asked, when known (e.g. the approver of a refinement). */
+  readonly actor: string;
+}
+
+/** The fields of an Observe request as the client sent them: the idempotency content. */
+export interface ObserveContent {
+  readonly runId: string;
+  readonly decisionId: string;
+  readonly templateId: string;
+  readonly taskClass: string;
+  readonly repo: string;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly outcome: Observation['outcome'];
+  readonly retries: number;
+  readonly durationSeconds: number;
+  readonly failureReason: string;
+  /** Undefined when the client sent none. */
+  readonly finishedAtMs: number | undefined;
+  readonly agent: string;
+  readonly model: string;
+}
+
+/** One verified run: what the client sent, and the observation as resolved and learned from. */
+export interface ObservationEvent {
+  readonly type: 'observation';
+  readonly content: ObserveContent;
+  readonly observation: Observation;
+}
+
+/** One Recommend decision, with the candidate set and the response as returned. */
+export interface DecisionEvent {
+  readonly type: 'decision';
+  readonly requestId: string;
+  readonly candidates: readonly string[];
+  readonly decision: Decision;
+}
+
+export type EventBody = TemplateEvent | ObservationEvent | DecisionEvent;
+
+/** An entry of the append-only log: its position, when the server accepted it, and its body. */
+export type LoggedEvent = EventBody & { readonly seq: number; readonly atMs: number };

@@ -1,0 +1,25 @@
+/**
+ * Key layout. Every sub-database lives in one LMDB environment so one transaction spans them.
+ *
+ *   events     seq (uint)                          -> LoggedEvent      source of truth, append-only
+ *   meta       'head'                              -> last seq          derived
+ *   templates  templateId                          -> TemplateRecord    derived
+ *   stats      [templateId, taskClass, repo]       -> StatsRecord       derived ('' = any)
+ *   runs       runId                               -> RunRecord         derived (idempotency)
+ *   decisions  decisionId                          -> DecisionRecord    derived
+ *   requests   requestId                           -> decisionId        derived (idempotency)
+ */
+export const DB_NAMES = ['events', 'meta', 'templates', 'stats', 'runs', 'decisions', 'requests'] as const;
+export type DbName = (typeof DB_NAMES)[number];
+export const DERIVED_DBS: readonly DbName[] = ['meta', 'templates', 'stats', 'runs', 'decisions', 'requests'];
+
+export type StatsKey = [templateId: string, taskClass: string, repo: string];
+
+/** The segments one observation counts in: overall, task class, repository, and both. */
+export function segmentKeys(templateId: string, taskClass: string, repo: string): StatsKey[] {
+  const keys: StatsKey[] = [[templateId, '', '']];
+  if (taskClass !== '') keys.push([templateId, taskClass, '']);
+  if (repo !== '') keys.push([templateId, '', repo]);
+  if (taskClass !== '' && repo !== '') keys.push([templateId, taskClass, repo]);
+  return keys;
+}

@@ -1,0 +1,382 @@
+import { open, type Database, type RootDatabase } from 'lmdb';
+import {
+  addReward,
+  countRun,
+  DecisionNotFound,
+  EMPTY_COUNTERS,
+  EMPTY_EVIDENCE,
+  ObservationConflict,
+  policyVersion,
+  rewardOf,
+  TemplateConflict,
+  asArmId,
+  type ArmEvidence,
+  type ArmStatus,
+  type Context,
+  type Counters,
+  type Decision,
+  type Evidence,
+  type Observation,
+  type PolicyConfig,
+} from '../bandit/index.js';
+import { decode, encode } from './codec.js';
+import type { DecisionEvent, EventBody, LoggedEvent, ObservationEvent, ObserveContent, TemplateEvent } from './events.js';
+import { DB_NAMES, DERIVED_DBS, segmentKeys, type DbName, type StatsKey } from './keys.js';
+
+export interface TemplateRecord {
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: ArmStatus;
+  readonly description: string;
+  readonly implicit: boolean;
+  readonly registeredAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+export interface StatsRecord {
+  readonly evidence: Evidence;
+  readonly counters: Counters;
+}
+
+interface RunRecord {
+  readonly seq: number;
+}
+
+interface DecisionRecord {
+  readonly seq: number;
+}
+
+export interface StoreOptions {
+  readonly policy: PolicyConfig;
+  /** Skip fsync on commit (tests and benchmarks only: a machine crash can lose acknowledged writes). */
+  readonly noSync?: boolean;
+  /** Derived-state drift from another policy configuration is repaired by a rebuild on open. */
+  readonly rebuildOnPolicyChange?: boolean;
+}
+
+export type ObserveResult =
+  | { readonly kind: 'applied'; readonly seq: number; readonly observation: Observation }
+  | { readonly kind: 'duplicate'; readonly seq: number; readonly observation: Observation };
+
+export interface RegisterInput {
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: ArmStatus;
+  readonly description: string;
+  readonly actor: string;
+}
+
+/** Longest parent chain followed when inheriting evidence; deeper ancestors add little. */
+const MAX_PARENT_DEPTH = 4;
+
+/**
+ * The LMDB adapter: an append-only event log plus derived state updated in the same transaction.
+ * Every read-modify-write runs inside one lmdb-js transaction callback, which lmdb-js serialises
+ * (also across processes), so concurrent writers never lose an update.
+ */
+export class LmdbStore {
+  private readonly root: RootDatabase;
+  private readonly dbs: Record<DbName, Database>;
+  readonly policy: PolicyConfig;
+  private closed = false;
+
+  private constructor(path: string, private readonly options: StoreOptions) {
+    this.policy = options.policy;
+    this.root = open({ path, noSync: options.noSync ?? false });
+    const dbs = {} as Record<DbName, Database>;
+    for (const name of DB_NAMES) {
+      dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32' } : {});
+    }
+    this.dbs = dbs;
+  }
+
+  /** Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed. */
+  static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
+    const store = new LmdbStore(path, options);
+    const derivedWith = store.dbs.meta.get('policyVersion') as string | undefined;
+    const current = policyVersion(options.policy);
+    if (derivedWith === undefined && store.head() === 0) {
+      await store.dbs.meta.put('policyVersion', current);
+    } else if (derivedWith !== current && (options.rebuildOnPolicyChange ?? true)) {
+      await store.rebuild();
+    }
+    return store;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Sequence number of the newest event (0 for an empty log). */
+  head(): number {
+    return (this.dbs.meta.get('head') as number | undefined) ?? 0;
+  }
+
+  // ---- reads -----------------------------------------------------------------------------
+
+  template(templateId: string): TemplateRecord | undefined {
+    return decode<TemplateRecord>(this.dbs.templates.get(templateId), 'template');
+  }
+
+  templates(): TemplateRecord[] {
+    const out: TemplateRecord[] = [];
+    for (const { value } of this.dbs.templates.getRange({})) out.push(decode<TemplateRecord>(value, 'template')!);
+    return out;
+  }
+
+  stats(key: StatsKey): StatsRecord | undefined {
+    return decode<StatsRecord>(this.dbs.stats.get(key), 'stats');
+  }
+
+  /** Every stats record of a segment ('' = any), one per template that has runs there. */
+  statsForSegment(taskClass: string, repo: string): Array<{ templateId: string; stats: StatsRecord }> {
+    const out: Array<{ templateId: string; stats: StatsRecord }> = [];
+    for (const { key, value } of this.dbs.stats.getRange({})) {
+      const [templateId, tc, r] = key as StatsKey;
+      if (tc === taskClass && r === repo) out.push({ templateId, stats: decode<StatsRecord>(value, 'stats')! });
+    }
+    return out;
+  }
+
+  private evidence(templateId: string, taskClass: string, repo: string): Evidence {
+    return this.stats([templateId, taskClass, repo])?.evidence ?? EMPTY_EVIDENCE;
+  }
+
+  /** What the policy knows about `templateId` in `context`, with its parent chain. */
+  armEvidence(templateId: string, context: Context, depth = 0): ArmEvidence {
+    const { taskClass, repo } = context;
+    const record = this.template(templateId);
+    const parentId = record?.parentTemplateId ?? '';
+    return {
+      armId: asArmId(templateId),
+      evidence: {
+        global: this.evidence(templateId, '', ''),
+        taskClass: taskClass !== '' ? this.evidence(templateId, taskClass, '') : undefined,
+        repoTaskClass: repo !== '' ? this.evidence(templateId, taskClass, repo) : undefined,
+      },
+      parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? this.armEvidence(parentId, context, depth + 1) : undefined,
+    };
+  }
+
+  /** The stored decision (as it was returned), or undefined. */
+  decision(decisionId: string): DecisionEvent | undefined {
+    const rec = decode<DecisionRecord>(this.dbs.decisions.get(decisionId), 'decision index');
+    if (rec === undefined) return undefined;
+    return this.event(rec.seq) as DecisionEvent & LoggedEvent;
+  }
+
+  decisionForRequest(requestId: string): DecisionEvent | undefined {
+    const rec = decode<{ decisionId: string }>(this.dbs.requests.get(requestId), 'request index');
+    return rec === undefined ? undefined : this.decision(rec.decisionId);
+  }
+
+  event(seq: number): LoggedEvent | undefined {
+    return decode<LoggedEvent>(this.dbs.events.get(seq), 'event');
+  }
+
+  /** The log in order, from `fromSeq` (inclusive). */
+  *events(fromSeq = 1): Generator<LoggedEvent> {
+    for (const { value } of this.dbs.events.getRange({ start: fromSeq })) yield decode<LoggedEvent>(value, 'event')!;
+  }
+
+  // ---- writes ----------------------------------------------------------------------------
+
+  /**
+   * Records one verified run exactly once. In one transaction: the run_id check, the decision
+   * lookup, implicit registration, the log append and every derived update. Resolves once the
+   * transaction is durable.
+   * @throws ObservationConflict when run_id was recorded with different content.
+   * @throws DecisionNotFound when decision_id names no recorded decision.
+   */
+  async observe(content: ObserveContent, receivedAtMs: number): Promise<ObserveResult> {
+    const result = await this.root.transaction(() => {
+      const existing = decode<RunRecord>(this.dbs.runs.get(content.runId), 'run index');
+      if (existing !== undefined) {
+        const prior = this.event(existing.seq) as ObservationEvent & LoggedEvent;
+        const differing = differingFields(prior.content, content);
+        if (differing.length > 0) return { kind: 'conflict' as const, differing };
+        return { kind: 'duplicate' as const, seq: existing.seq, observation: prior.observation };
+      }
+      let { templateId, taskClass, repo } = content;
+      if (content.decisionId !== '') {
+        const decision = this.decision(content.decisionId);
+        if (decision === undefined) return { kind: 'no-decision' as const };
+        // The decision supplies what the run record left empty; what it states wins.
+        templateId ||= decision.decision.chosen;
+        taskClass ||= decision.decision.context.taskClass;
+        repo ||= decision.decision.context.repo;
+      }
+      this.ensureTemplate(templateId, receivedAtMs);
+      const observation: Observation = {
+        runId: content.runId,
+        decisionId: content.decisionId,
+        armId: asArmId(templateId),
+        context: { taskClass, repo },
+        taskId: content.taskId,
+        attempt: content.attempt,
+        outcome: content.outcome,
+        retries: content.retries,
+        durationSeconds: content.durationSeconds,
+        failureReason: content.failureReason,
+        finishedAtMs: content.finishedAtMs ?? receivedAtMs,
+        agent: content.agent,
+        model: content.model,
+      };
+      const seq = this.append({ type: 'observation', content, observation }, receivedAtMs);
+      return { kind: 'applied' as const, seq, observation };
+    });
+    if (result.kind === 'conflict') throw new ObservationConflict(content.runId, result.differing);
+    if (result.kind === 'no-decision') throw new DecisionNotFound(content.decisionId);
+    if (result.kind === 'applied') await this.root.flushed;
+    return result;
+  }
+
+  /**
+   * Records a decision (and registers unseen candidates). When `requestId` already has a decision,
+   * that one is returned instead and nothing is written.
+   */
+  async recordDecision(decision: Decision, requestId: string, candidates: readonly string[], atMs: number): Promise<DecisionEvent> {
+    const event: DecisionEvent = { type: 'decision', requestId, candidates, decision };
+    const stored = await this.root.transaction(() => {
+      if (requestId !== '') {
+        const earlier = this.decisionForRequest(requestId);
+        if (earlier !== undefined) return earlier;
+      }
+      for (const id of candidates) this.ensureTemplate(id, atMs);
+      this.append(event, atMs);
+      return event;
+    });
+    if (stored === event) await this.root.flushed;
+    return stored;
+  }
+
+  /**
+   * Registers a template version or changes its status or description.
+   * @returns the record and whether it was new.
+   * @throws TemplateConflict when the parent differs from the registered one or forms a cycle.
+   */
+  async registerTemplate(input: RegisterInput, atMs: number): Promise<{ record: TemplateRecord; created: boolean }> {
+    const result = await this.root.transaction(() => {
+      const existing = this.template(input.templateId);
+      if (input.parentTemplateId !== '') {
+        if (existing !== undefined && existing.parentTemplateId !== '' && existing.parentTemplateId !== input.parentTemplateId) {
+          return { conflict: `already has parent ${JSON.stringify(existing.parentTemplateId)}` };
+        }
+        for (let id: string | undefined = input.parentTemplateId, n = 0; id; n++) {
+          if (id === input.templateId || n > 64) return { conflict: `would form a parent cycle through ${JSON.stringify(input.parentTemplateId)}` };
+          id = this.template(id)?.parentTemplateId;
+        }
+        this.ensureTemplate(input.parentTemplateId, atMs);
+      }
+      const unchanged =
+        existing !== undefined &&
+        existing.status === input.status &&
+        existing.description === input.description &&
+        existing.parentTemplateId === input.parentTemplateId &&
+        !existing.implicit;
+      if (!unchanged) this.append({ type: 'template', ...input, implicit: false }, atMs);
+      return { record: this.template(input.templateId)!, created: existing === undefined };
+    });
+    if ('conflict' in result) throw new TemplateConflict(input.templateId, result.conflict!);
+    await this.root.flushed;
+    return result;
+  }
+
+  /** Recomputes all derived state from the log, in one transaction. @returns events replayed. */
+  async rebuild(): Promise<number> {
+    return this.root.transaction(() => {
+      for (const name of DERIVED_DBS) this.dbs[name].clearSync();
+      let n = 0;
+      for (const event of this.events()) {
+        this.apply(event);
+        n++;
+      }
+      this.dbs.meta.put('policyVersion', policyVersion(this.policy));
+      return n;
+    });
+  }
+
+  /** Every derived record, for comparing live state with a rebuild. */
+  derivedSnapshot(): Record<string, Array<[unknown, unknown]>> {
+    const out: Record<string, Array<[unknown, unknown]>> = {};
+    for (const name of DERIVED_DBS) {
+      out[name] = [...this.dbs[name].getRange({})].map(({ key, value }) => [key, value]);
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.root.flushed;
+    await this.root.close();
+  }
+
+  // ---- inside a write transaction --------------------------------------------------------
+
+  private ensureTemplate(templateId: string, atMs: number): void {
+    if (this.dbs.templates.get(templateId) !== undefined) return;
+    this.append(
+      { type: 'template', templateId, parentTemplateId: '', status: 'active', description: '', implicit: true, actor: '' },
+      atMs,
+    );
+  }
+
+  private append(body: EventBody, atMs: number): number {
+    const seq = this.head() + 1;
+    const event = { ...body, seq, atMs } as LoggedEvent;
+    this.dbs.events.put(seq, encode(event));
+    this.apply(event);
+    return seq;
+  }
+
+  /** The one place events become derived state: used live and by rebuild. */
+  private apply(event: LoggedEvent): void {
+    this.dbs.meta.put('head', event.seq);
+    switch (event.type) {
+      case 'template':
+        return this.applyTemplate(event);
+      case 'decision':
+        this.dbs.decisions.put(event.decision.decisionId, encode({ seq: event.seq }));
+        if (event.requestId !== '') this.dbs.requests.put(event.requestId, encode({ decisionId: event.decision.decisionId }));
+        return;
+      case 'observation':
+        return this.applyObservation(event);
+    }
+  }
+
+  private applyTemplate(event: TemplateEvent & LoggedEvent): void {
+    const existing = this.template(event.templateId);
+    const record: TemplateRecord = {
+      templateId: event.templateId,
+      parentTemplateId: event.parentTemplateId || existing?.parentTemplateId || '',
+      status: event.status,
+      description: event.description,
+      implicit: event.implicit && (existing?.implicit ?? true),
+      registeredAtMs: existing?.registeredAtMs ?? event.atMs,
+      updatedAtMs: event.atMs,
+    };
+    this.dbs.templates.put(event.templateId, encode(record));
+  }
+
+  private applyObservation(event: ObservationEvent & LoggedEvent): void {
+    const o = event.observation;
+    this.dbs.runs.put(o.runId, encode({ seq: event.seq }));
+    const reward = rewardOf(o.outcome, this.policy);
+    for (const key of segmentKeys(o.armId, o.context.taskClass, o.context.repo)) {
+      const prev = this.stats(key);
+      const evidence = prev?.evidence ?? EMPTY_EVIDENCE;
+      this.dbs.stats.put(
+        key,
+        encode<StatsRecord>({
+          evidence: reward === null ? evidence : addReward(evidence, reward, o.finishedAtMs, this.policy.decay),
+          counters: countRun(prev?.counters ?? EMPTY_COUNTERS, o),
+        }),
+      );
+    }
+  }
+}
+
+function differingFields(a: ObserveContent, b: ObserveContent): string[] {
+  return (Object.keys(a) as Array<keyof ObserveContent>).filter((k) => a[k] !== b[k]);
+}

@@ -1,0 +1,178 @@
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { describe, expect, test } from 'vitest';
+import { Outcome, TemplateStatus } from '../../src/index.js';
+import { BadRequest, ErrorInfo } from '../../src/gen/google/rpc/error_details.js';
+import { Status } from '../../src/gen/google/rpc/status.js';
+import { startTestServer } from '../helpers/server.js';
+
+async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** The field paths in the BadRequest detail of an INVALID_ARGUMENT error. */
+function violatedFields(err: ServiceError): string[] {
+  const raw = err.metadata.get('grpc-status-details-bin')[0] as Buffer;
+  const st = Status.decode(raw);
+  const bad = st.details.find((d) => d.typeUrl.endsWith('google.rpc.BadRequest'));
+  return bad ? BadRequest.decode(bad.value).fieldViolations.map((v) => v.field) : [];
+}
+
+const run = (runId: string, templateId: string, outcome: Outcome, extra = {}) => ({
+  runId,
+  templateId,
+  taskClass: 'bug-fix',
+  repo: 'org/app',
+  outcome,
+  durationSeconds: 60,
+  ...extra,
+});
+
+describe('Recommend and Observe against a real server', () => {
+  test('learns to prefer the template that passes more often', async () => {
+    const { client } = await startTestServer();
+    for (const id of ['good@v1', 'bad@v1', 'worse@v1']) await client.registerTemplate({ templateId: id });
+    let n = 0;
+    for (let i = 0; i < 30; i++) {
+      await client.observe(run(`g${n++}`, 'good@v1', i % 10 < 8 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL));
+      await client.observe(run(`b${n++}`, 'bad@v1', i % 10 < 3 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL));
+      await client.observe(run(`w${n++}`, 'worse@v1', i % 10 < 3 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL));
+    }
+    const res = await client.recommend({ taskClass: 'bug-fix', repo: 'org/app' });
+    expect(res.ranking).toHaveLength(3);
+    const good = res.ranking.find((r) => r.templateId === 'good@v1')!;
+    expect(good.probBest).toBeGreaterThan(0.95);
+    expect(good.posterior!.evidenceLevel).toBeGreaterThan(0);
+    expect(res.rationale).toMatch(/pass rate/);
+    // A new repository in the same task class borrows the class's record.
+    const fresh = await client.recommend({ taskClass: 'bug-fix', repo: 'org/new' });
+    expect(fresh.ranking.find((r) => r.templateId === 'good@v1')!.probBest).toBeGreaterThan(0.8);
+  });
+
+  test('a repeated run_id changes nothing; different content is ALREADY_EXISTS', async () => {
+    const { client } = await startTestServer();
+    const first = await client.observe(run('r1', 't@v1', Outcome.OUTCOME_PASS));
+    expect(first.applied).toBe(true);
+    const again = await client.observe(run('r1', 't@v1', Outcome.OUTCOME_PASS));
+    expect(again).toMatchObject({ applied: false, duplicate: true });
+    expect(again.posterior).toEqual(first.posterior);
+    const err = await grpcError(client.observe(run('r1', 't@v1', Outcome.OUTCOME_FAIL)));
+    expect(err.code).toBe(status.ALREADY_EXISTS);
+    expect(err.details).toMatch(/outcome/);
+  });
+
+  test('decision_id supplies template and context; an unknown one is NOT_FOUND', async () => {
+    const { client } = await startTestServer();
+    const rec = await client.recommend({ taskClass: 'docs', repo: 'org/x', candidateTemplateIds: ['a@v1', 'b@v1'] });
+    const obs = await client.observe({ runId: 'r', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_PASS });
+    expect(obs.applied).toBe(true);
+    const scores = await client.getScores({ taskClass: 'docs', repo: 'org/x' });
+    const card = scores.scorecards.find((c) => c.templateId === rec.chosenTemplateId)!;
+    expect(card.runs).toBe(1);
+    const err = await grpcError(client.observe({ runId: 'r2', decisionId: 'nope', outcome: Outcome.OUTCOME_PASS }));
+    expect(err.code).toBe(status.NOT_FOUND);
+  });
+
+  test('the same request_id returns the same decision', async () => {
+    const { client } = await startTestServer();
+    const req = { taskClass: 'c', repo: 'r', candidateTemplateIds: ['a', 'b', 'c'], requestId: 'req-1' };
+    const a = await client.recommend(req);
+    const b = await client.recommend(req);
+    expect(b).toEqual(a);
+  });
+
+  test.each([
+    [{ runId: '' }, 'run_id'],
+    [{ outcome: Outcome.OUTCOME_UNSPECIFIED }, 'outcome'],
+    [{ outcome: 42 as Outcome }, 'outcome'],
+    [{ durationSeconds: -1 }, 'duration_seconds'],
+    [{ durationSeconds: Number.NaN }, 'duration_seconds'],
+    [{ durationSeconds: Number.POSITIVE_INFINITY }, 'duration_seconds'],
+    [{ templateId: '' }, 'template_id'],
+    [{ repo: 'x'.repeat(300) }, 'repo'],
+    [{ failureReason: 'y'.repeat(10_000) }, 'failure_reason'],
+  ])('Observe %o is INVALID_ARGUMENT naming %s', async (patch, field) => {
+    const { client } = await startTestServer();
+    const err = await grpcError(client.observe({ ...run('r', 't', Outcome.OUTCOME_PASS), ...patch }));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(violatedFields(err)).toContain(field);
+    expect(err.details).toContain(field);
+  });
+
+  test('every offending field is named at once', async () => {
+    const { client } = await startTestServer();
+    const err = await grpcError(client.observe({ runId: '', outcome: Outcome.OUTCOME_UNSPECIFIED, durationSeconds: -3 }));
+    expect(violatedFields(err)).toEqual(expect.arrayContaining(['run_id', 'outcome', 'duration_seconds', 'template_id']));
+    const info = Status.decode(err.metadata.get('grpc-status-details-bin')[0] as Buffer).details.find((d) => d.typeUrl.endsWith('ErrorInfo'))!;
+    expect(ErrorInfo.decode(info.value).reason).toBe('LL_INVALID_ARGUMENT');
+  });
+
+  test.each([
+    [{ candidateTemplateIds: ['a', 'a'] }, 'candidate_template_ids[1]'],
+    [{ candidateTemplateIds: ['a', ''] }, 'candidate_template_ids[1]'],
+    [{ candidateTemplateIds: Array.from({ length: 1001 }, (_, i) => `t${i}`) }, 'candidate_template_ids'],
+    [{ taskClass: 'bad\u0001class' }, 'task_class'],
+  ])('Recommend %# is INVALID_ARGUMENT naming %s', async (patch, field) => {
+    const { client } = await startTestServer();
+    const err = await grpcError(client.recommend({ candidateTemplateIds: ['a'], ...patch }));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(violatedFields(err)).toContain(field);
+  });
+
+  test('Recommend with no candidates and no templates is FAILED_PRECONDITION', async () => {
+    const { client } = await startTestServer();
+    const err = await grpcError(client.recommend({ taskClass: 'x' }));
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+  });
+
+  test('concurrent Observes lose no update', async () => {
+    const { client } = await startTestServer();
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => client.observe(run(`c${i}`, 'hot@v1', i % 2 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL))),
+    );
+    // The same 50 run ids again, concurrently: all duplicates.
+    const dups = await Promise.all(Array.from({ length: 50 }, (_, i) => client.observe(run(`c${i}`, 'hot@v1', i % 2 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL))));
+    expect(dups.every((d) => d.duplicate)).toBe(true);
+    const scores = await client.getScores({});
+    const card = scores.scorecards.find((c) => c.templateId === 'hot@v1')!;
+    expect(card.runs).toBe(200);
+    expect(card.passes).toBe(100);
+  });
+
+  test('templates: register with a parent, list, retire; a new version inherits its parent\'s record', async () => {
+    const { client } = await startTestServer();
+    await client.registerTemplate({ templateId: 'fix@v1' });
+    for (let i = 0; i < 40; i++) await client.observe(run(`p${i}`, 'fix@v1', i % 10 < 9 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL));
+    const v2 = await client.registerTemplate({ templateId: 'fix@v2', parentTemplateId: 'fix@v1', description: 'tighter verify step' });
+    expect(v2.created).toBe(true);
+    expect(v2.template!.parentTemplateId).toBe('fix@v1');
+    const rec = await client.recommend({ taskClass: 'bug-fix', repo: 'org/app', candidateTemplateIds: ['fix@v2'] });
+    // Inherited (discounted) evidence: the mean follows the parent's ~90%, not the flat prior's 50%.
+    expect(rec.ranking[0]!.posterior!.mean).toBeGreaterThan(0.75);
+    await client.registerTemplate({ templateId: 'fix@v1', status: TemplateStatus.TEMPLATE_STATUS_RETIRED });
+    const active = await client.listTemplates({ status: TemplateStatus.TEMPLATE_STATUS_ACTIVE });
+    expect(active.templates.map((t) => t.templateId)).toEqual(['fix@v2']);
+    const err = await grpcError(client.registerTemplate({ templateId: 'fix@v2', parentTemplateId: 'other@v1' }));
+    expect(err.code).toBe(status.ALREADY_EXISTS);
+  });
+
+  test('write RPCs need the bearer token when one is configured', async () => {
+    const { addr } = await startTestServer({ token: 's3cret' });
+    const { createClient } = await import('../../src/client.js');
+    const anon = createClient(addr);
+    const authed = createClient(addr, { token: 's3cret' });
+    try {
+      expect((await grpcError(anon.observe(run('r', 't', Outcome.OUTCOME_PASS)))).code).toBe(status.UNAUTHENTICATED);
+      expect((await authed.observe(run('r', 't', Outcome.OUTCOME_PASS))).applied).toBe(true);
+      // Reads stay open.
+      expect((await anon.listTemplates()).templates).toHaveLength(1);
+    } finally {
+      anon.close();
+      authed.close();
+    }
+  });
+});

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Real servers, real LMDB folders and child processes: give them room on a 2-core machine.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.stat.test.ts'] } },
+      { extends: true, test: { name: 'stat', include: ['test/**/*.stat.test.ts'] } },
+    ],
+  },
+});
