@@ -275,6 +275,9 @@ export function buildProgram(): Command {
       if (summary.rejected.length > 0) process.exitCode = 1;
     });
 
+  // Report subcommands (lift, scores, trend, failures, weekly) attach to this group.
+  program.command('report').description('reports derived from the event log');
+
   return program;
 }
 
