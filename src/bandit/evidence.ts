@@ -7,7 +7,8 @@ const MS_PER_DAY = 86_400_000;
 
 /**
  * The reward an outcome teaches, or null when it teaches nothing.
- * Infra errors are not the template's fault, so they are recorded but never learned from.
+ * Infra errors are not the template's fault, so they are recorded but never learned from; an
+ * unverified run says nothing about whether the work was right, so it teaches nothing either.
  */
 export function rewardOf(outcome: Outcome, config: PolicyConfig): number | null {
   switch (outcome) {
@@ -19,6 +20,7 @@ export function rewardOf(outcome: Outcome, config: PolicyConfig): number | null 
     case 'timeout':
       return 0;
     case 'infra_error':
+    case 'unverified':
       return null;
   }
 }

@@ -8,6 +8,8 @@ export interface Counters {
   readonly fails: number;
   readonly timeouts: number;
   readonly infraErrors: number;
+  /** Finished without verification; absent in counters stored before this field existed. */
+  readonly unverified?: number;
   /** Runs with at least one retry, and the retries in them. */
   readonly retriedRuns: number;
   readonly retries: number;
@@ -44,6 +46,7 @@ export function countRun(c: Counters, o: Observation): Counters {
     fails: c.fails + (o.outcome === 'fail' ? 1 : 0),
     timeouts: c.timeouts + (o.outcome === 'timeout' ? 1 : 0),
     infraErrors: c.infraErrors + (o.outcome === 'infra_error' ? 1 : 0),
+    unverified: (c.unverified ?? 0) + (o.outcome === 'unverified' ? 1 : 0),
     retriedRuns: c.retriedRuns + (o.retries > 0 ? 1 : 0),
     retries: c.retries + o.retries,
     durationSecondsSum: c.durationSecondsSum + o.durationSeconds,
@@ -55,7 +58,7 @@ export function countRun(c: Counters, o: Observation): Counters {
 
 /** Rates derived from counters; each is 0 when its denominator is 0. */
 export function rates(c: Counters): { passRate: number; retryRate: number; timeoutRate: number; meanDurationSeconds: number } {
-  const judged = c.runs - c.infraErrors;
+  const judged = c.runs - c.infraErrors - (c.unverified ?? 0);
   return {
     passRate: judged > 0 ? c.passes / judged : 0,
     retryRate: c.runs > 0 ? c.retriedRuns / c.runs : 0,

@@ -12,8 +12,8 @@ export const asArmId = (s: string): ArmId => s as ArmId;
 export const asDecisionId = (s: string): DecisionId => s as DecisionId;
 
 /** Verified result of one run. */
-export type Outcome = 'pass' | 'partial' | 'fail' | 'timeout' | 'infra_error';
-export const OUTCOMES: readonly Outcome[] = ['pass', 'partial', 'fail', 'timeout', 'infra_error'];
+export type Outcome = 'pass' | 'partial' | 'fail' | 'timeout' | 'infra_error' | 'unverified';
+export const OUTCOMES: readonly Outcome[] = ['pass', 'partial', 'fail', 'timeout', 'infra_error', 'unverified'];
 
 /** Which level of pooled evidence carried an estimate, narrowest last. */
 export type EvidenceLevel = 'prior' | 'global' | 'task_class' | 'repo_task_class';

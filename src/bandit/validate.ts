@@ -115,7 +115,7 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits): 
   if (!(OUTCOMES as readonly unknown[]).includes(o.outcome)) {
     out.push({
       field: 'outcome',
-      description: `must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR; got ${String(o.outcome)}`,
+      description: `must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR, OUTCOME_UNVERIFIED; got ${String(o.outcome)}`,
     });
   }
   const d = o.durationSeconds;

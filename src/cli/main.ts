@@ -51,7 +51,7 @@ async function withLearnLoop<T>(opts: Record<string, unknown>, fn: (ll: LearnLoo
   }
 }
 
-const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error'] as const;
+const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error', 'unverified'] as const;
 
 function outcomeFlag(name: string): Outcome {
   const i = OUTCOME_NAMES.indexOf(name.toLowerCase() as (typeof OUTCOME_NAMES)[number]);

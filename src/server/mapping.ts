@@ -21,6 +21,7 @@ const OUTCOME_TO_DOMAIN: Partial<Record<number, DomainOutcome>> = {
   [Outcome.OUTCOME_FAIL]: 'fail',
   [Outcome.OUTCOME_TIMEOUT]: 'timeout',
   [Outcome.OUTCOME_INFRA_ERROR]: 'infra_error',
+  [Outcome.OUTCOME_UNVERIFIED]: 'unverified',
 };
 
 /** A domain outcome, or the proto name of an invalid one (validation reports it). */
@@ -146,6 +147,7 @@ export function scoresToProto(taskClass: string, repo: string, cards: readonly D
       fails: c.counters.fails,
       timeouts: c.counters.timeouts,
       infraErrors: c.counters.infraErrors,
+      unverified: c.counters.unverified ?? 0,
     })),
   };
 }

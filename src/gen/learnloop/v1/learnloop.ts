@@ -43,6 +43,8 @@ export enum Outcome {
   OUTCOME_TIMEOUT = 4,
   /** OUTCOME_INFRA_ERROR - The infrastructure failed; recorded but not held against the template. */
   OUTCOME_INFRA_ERROR = 5,
+  /** OUTCOME_UNVERIFIED - The run finished but nothing verified its work; recorded but not learned from. */
+  OUTCOME_UNVERIFIED = 6,
   UNRECOGNIZED = -1,
 }
 
@@ -66,6 +68,9 @@ export function outcomeFromJSON(object: any): Outcome {
     case 5:
     case "OUTCOME_INFRA_ERROR":
       return Outcome.OUTCOME_INFRA_ERROR;
+    case 6:
+    case "OUTCOME_UNVERIFIED":
+      return Outcome.OUTCOME_UNVERIFIED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -87,6 +92,8 @@ export function outcomeToJSON(object: Outcome): string {
       return "OUTCOME_TIMEOUT";
     case Outcome.OUTCOME_INFRA_ERROR:
       return "OUTCOME_INFRA_ERROR";
+    case Outcome.OUTCOME_UNVERIFIED:
+      return "OUTCOME_UNVERIFIED";
     case Outcome.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -360,7 +367,7 @@ export interface Scorecard {
     | undefined;
   /** Observed runs (infra errors included). */
   runs: number;
-  /** Passes over runs that taught something (infra errors excluded). */
+  /** Passes over runs that taught something (infra errors and unverified runs excluded). */
   passRate: number;
   /** Fraction of runs with at least one retry. */
   retryRate: number;
@@ -371,6 +378,8 @@ export interface Scorecard {
   fails: number;
   timeouts: number;
   infraErrors: number;
+  /** Runs that finished without verification (not counted in pass_rate). */
+  unverified: number;
 }
 
 export interface GetScoresResponse {
@@ -2279,6 +2288,7 @@ function createBaseScorecard(): Scorecard {
     fails: 0,
     timeouts: 0,
     infraErrors: 0,
+    unverified: 0,
   };
 }
 
@@ -2319,6 +2329,9 @@ export const Scorecard: MessageFns<Scorecard> = {
     }
     if (message.infraErrors !== 0) {
       writer.uint32(96).uint64(message.infraErrors);
+    }
+    if (message.unverified !== 0) {
+      writer.uint32(104).uint64(message.unverified);
     }
     return writer;
   },
@@ -2432,6 +2445,14 @@ export const Scorecard: MessageFns<Scorecard> = {
             message.infraErrors = longToNumber(reader.uint64());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.unverified = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2482,6 +2503,7 @@ export const Scorecard: MessageFns<Scorecard> = {
         : isSet(object.infra_errors)
         ? globalThis.Number(object.infra_errors)
         : 0,
+      unverified: isSet(object.unverified) ? globalThis.Number(object.unverified) : 0,
     };
   },
 
@@ -2523,6 +2545,9 @@ export const Scorecard: MessageFns<Scorecard> = {
     if (message.infraErrors !== 0) {
       obj.infraErrors = Math.round(message.infraErrors);
     }
+    if (message.unverified !== 0) {
+      obj.unverified = Math.round(message.unverified);
+    }
     return obj;
   },
 
@@ -2545,6 +2570,7 @@ export const Scorecard: MessageFns<Scorecard> = {
     message.fails = object.fails ?? 0;
     message.timeouts = object.timeouts ?? 0;
     message.infraErrors = object.infraErrors ?? 0;
+    message.unverified = object.unverified ?? 0;
     return message;
   },
 };
