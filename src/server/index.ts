@@ -20,6 +20,7 @@ import { PROTO_DIR, PROTO_FILE } from '../paths.js';
 import { LearnLoop } from '../service/learnloop.js';
 import { LmdbStore } from '../store/index.js';
 import { toGrpcError } from './errors.js';
+import { startMetricsServer, type MetricsServer } from './metrics.js';
 import {
   decisionToProto,
   observeFromProto,
@@ -35,6 +36,8 @@ export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
 export interface RunningServer {
   readonly port: number;
   readonly learnloop: LearnLoop;
+  /** Port of the Prometheus /metrics endpoint, when one is configured. */
+  readonly metricsPort: number | undefined;
   /** Stops taking calls, lets in-flight ones finish (up to the grace period), closes the store. */
   shutdown(): Promise<void>;
 }
@@ -75,6 +78,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let draining = false;
   let inFlight = 0;
   const token = config.token === '' ? null : Buffer.from(`Bearer ${config.token}`);
+  const metrics: MetricsServer | null =
+    config.metricsPort === 0
+      ? null
+      : await startMetricsServer(config.host, config.metricsPort, {
+          eventLogSize: () => store.head(),
+          newestObservations: () =>
+            store.templates().flatMap((t) => {
+              const c = store.stats([t.templateId, '', ''])?.counters;
+              return c !== undefined && c.runs > 0 ? [{ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs }] : [];
+            }),
+          now: Date.now,
+        });
 
   function unary<Req, Res>(rpc: string, write: boolean, handler: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
@@ -85,6 +100,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         inFlight--;
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         clog.debug({ code: err?.code ?? 0, ms }, 'rpc');
+        metrics?.call(rpc, err?.code ?? status.OK, ms / 1000);
         callback(err, res);
       };
       (async () => {
@@ -103,12 +119,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 
   const impl: UntypedServiceImplementation = {
-    recommend: unary('Recommend', true, async (req: Parameters<typeof recommendFromProto>[0]) =>
-      decisionToProto(await learnloop.recommend(recommendFromProto(req))),
-    ),
-    observe: unary('Observe', true, async (req: Parameters<typeof observeFromProto>[0]) =>
-      observeToProto(await learnloop.observe(observeFromProto(req))),
-    ),
+    recommend: unary('Recommend', true, async (req: Parameters<typeof recommendFromProto>[0]) => {
+      const event = await learnloop.recommend(recommendFromProto(req));
+      metrics?.decision(event.decision.chosen);
+      return decisionToProto(event);
+    }),
+    observe: unary('Observe', true, async (req: Parameters<typeof observeFromProto>[0]) => {
+      const params = observeFromProto(req);
+      const reply = await learnloop.observe(params);
+      metrics?.observation(params.outcome, reply.applied ? 'applied' : 'duplicate');
+      return observeToProto(reply);
+    }),
     registerTemplate: unary(
       'RegisterTemplate',
       true,
@@ -146,10 +167,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         ]);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  ).catch(async (err: unknown) => {
+    // Leave nothing open behind a failed start (the port is taken, say).
+    await metrics?.close();
+    await store.close();
+    throw err;
+  });
   health.setStatus('', 'SERVING');
   health.setStatus(SERVICE_NAME, 'SERVING');
-  log.info({ host: config.host, port, db: config.dbPath, tls: config.tlsCertPath !== '', auth: token !== null }, 'learnloop serving');
+  log.info(
+    { host: config.host, port, db: config.dbPath, tls: config.tlsCertPath !== '', auth: token !== null, metricsPort: metrics?.port },
+    'learnloop serving',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -169,10 +198,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           resolve();
         });
       });
+      await metrics?.close();
       await store.close();
       log.info('learnloop stopped');
     })());
-  return { port, learnloop, shutdown };
+  return { port, learnloop, metricsPort: metrics?.port, shutdown };
 }
 
 function authorized(call: ServerUnaryCall<unknown, unknown>, expected: Buffer): boolean {

@@ -1,0 +1,140 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the scrape-time gauges read; the service provides it. */
+export interface MetricsSource {
+  /** Sequence number of the newest event: the event log's length. */
+  eventLogSize(): number;
+  /** Per template with at least one run: when its newest run finished (ms since the epoch). */
+  newestObservations(): Array<{ templateId: string; finishedAtMs: number }>;
+  now(): number;
+}
+
+/** The counters the gRPC layer feeds; every method is cheap enough for the hot path. */
+export interface Metrics {
+  /** One finished call: its RPC name, gRPC status code and duration. */
+  call(rpc: string, code: number, seconds: number): void;
+  /** One Observe answered: its outcome, and whether it was applied or a duplicate. */
+  observation(outcome: string, result: 'applied' | 'duplicate'): void;
+  /** One Recommend answered, by the template it chose. */
+  decision(templateId: string): void;
+}
+
+export interface MetricsServer extends Metrics {
+  readonly port: number;
+  readonly registry: Registry;
+  close(): Promise<void>;
+}
+
+// Latency buckets from 100 µs to 10 s: loopback Recommend sits near the bottom, fsync-bound
+// Observe in the low milliseconds, and anything over a second is an incident.
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+const CODE_NAMES = [
+  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE',
+  'DATA_LOSS', 'UNAUTHENTICATED',
+];
+
+/** Builds the metric families in their own registry, so several servers in one process do not clash. */
+export function createMetrics(source: MetricsSource): { metrics: Metrics; registry: Registry } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'learnloop_' });
+  const calls = new Counter({
+    name: 'learnloop_rpc_calls_total',
+    help: 'gRPC calls handled, by method and status code.',
+    labelNames: ['rpc', 'code'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'learnloop_rpc_duration_seconds',
+    help: 'Time from a call reaching the handler to its answer, by method and status code.',
+    labelNames: ['rpc', 'code'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const observations = new Counter({
+    name: 'learnloop_observations_total',
+    help: 'Observe calls answered, by outcome and whether the run was new (applied) or a repeat (duplicate).',
+    labelNames: ['outcome', 'result'] as const,
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'learnloop_decisions_total',
+    help: 'Recommend decisions, by chosen template.',
+    labelNames: ['template'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'learnloop_event_log_events',
+    help: 'Events in the log (sequence number of the newest), including those written by other processes.',
+    registers: [registry],
+    collect() {
+      this.set(source.eventLogSize());
+    },
+  });
+  new Gauge({
+    name: 'learnloop_newest_observation_age_seconds',
+    help: 'Seconds since the newest run of each template finished.',
+    labelNames: ['template'] as const,
+    registers: [registry],
+    collect() {
+      // Reset first so a template whose records disappear (rebuild under a new policy) stops reporting.
+      this.reset();
+      const now = source.now();
+      for (const { templateId, finishedAtMs } of source.newestObservations()) {
+        this.set({ template: templateId }, Math.max(0, (now - finishedAtMs) / 1000));
+      }
+    },
+  });
+  const metrics: Metrics = {
+    call(rpc, code, seconds) {
+      const labels = { rpc, code: CODE_NAMES[code] ?? String(code) };
+      calls.inc(labels);
+      latency.observe(labels, seconds);
+    },
+    observation(outcome, result) {
+      observations.inc({ outcome, result });
+    },
+    decision(templateId) {
+      decisions.inc({ template: templateId });
+    },
+  };
+  return { metrics, registry };
+}
+
+/**
+ * Serves GET /metrics (Prometheus text format) on its own HTTP port, apart from gRPC.
+ * @param port 0 picks a free one (tests); the caller decides whether metrics are on at all.
+ */
+export async function startMetricsServer(host: string, port: number, source: MetricsSource): Promise<MetricsServer> {
+  const { metrics, registry } = createMetrics(source);
+  const http: HttpServer = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`),
+    );
+  });
+  const bound = await new Promise<number>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      const addr = http.address();
+      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+    });
+  });
+  return {
+    ...metrics,
+    port: bound,
+    registry,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
