@@ -1,0 +1,105 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import {
+  asArmId,
+  betaMean,
+  DEFAULT_POLICY_CONFIG,
+  dominantLevel,
+  fitBasePrior,
+  pooledPosterior,
+  type ArmEvidence,
+  type Evidence,
+} from '../../src/bandit/index.js';
+import { armEvidence, evidence } from '../helpers/arbitraries.js';
+
+const cfg = DEFAULT_POLICY_CONFIG;
+const flat = { alpha: 1, beta: 1 };
+const ev = (trials: number, rate: number): Evidence => ({ trials, reward: trials * rate, stamp: 0 });
+const arm = (global: Evidence, taskClass?: Evidence, repoTaskClass?: Evidence, parent?: ArmEvidence): ArmEvidence => ({
+  armId: asArmId('t@v1'),
+  evidence: { global, taskClass, repoTaskClass },
+  parent,
+});
+
+describe('pooled posteriors', () => {
+  test.prop([armEvidence('a')])('are proper Betas whose contributions add up to alpha + beta', (a) => {
+    const p = pooledPosterior(a, flat, cfg, 0);
+    expect(p.alpha).toBeGreaterThan(0);
+    expect(p.beta).toBeGreaterThan(0);
+    expect(Number.isFinite(p.alpha + p.beta)).toBe(true);
+    const sum = Object.values(p.contributions).reduce((s, x) => s + x, 0);
+    expect(Math.abs(sum - (p.alpha + p.beta))).toBeLessThan(1e-9 * (p.alpha + p.beta));
+    const mean = betaMean(p.alpha, p.beta);
+    expect(mean).toBeGreaterThanOrEqual(0);
+    expect(mean).toBeLessThanOrEqual(1);
+  });
+
+  test('a new repository starts from the task class record', () => {
+    const tc = ev(200, 0.8);
+    const p = pooledPosterior(arm(ev(400, 0.6), tc, ev(0, 0)), flat, cfg, 0);
+    expect(betaMean(p.alpha, p.beta)).toBeCloseTo(0.8, 1);
+    expect(dominantLevel(p)).toBe('task_class');
+    // Capped: the class lends at most repoPoolStrength pseudo-runs.
+    expect(p.alpha + p.beta).toBeCloseTo(cfg.repoPoolStrength, 9);
+  });
+
+  test('a dense cell follows its own data', () => {
+    const cell = ev(500, 0.2);
+    const tc = ev(2000 + 500, (2000 * 0.9 + 100) / 2500);
+    const p = pooledPosterior(arm(tc, tc, cell), flat, cfg, 0);
+    const mean = betaMean(p.alpha, p.beta);
+    // Own data 0.2 with at most 10 pseudo-runs at ~0.9: (100 + 9) / 510 ≈ 0.214.
+    expect(mean).toBeGreaterThan(0.2);
+    expect(mean).toBeLessThan(0.22);
+    expect(dominantLevel(p)).toBe('repo_task_class');
+  });
+
+  test('each run counts once: the cell is not also counted in the wider levels', () => {
+    const cell = ev(3, 1);
+    const p = pooledPosterior(arm(cell, cell, cell), flat, cfg, 0);
+    // Global and class hold nothing beyond the cell, so alpha + beta = prior (2) + 3 runs.
+    expect(p.alpha + p.beta).toBeCloseTo(5, 12);
+    expect(p.contributions.repo_task_class).toBe(3);
+  });
+
+  test('with no context the global record carries the estimate', () => {
+    const p = pooledPosterior(arm(ev(50, 0.4)), flat, cfg, 0);
+    expect(p.alpha).toBeCloseTo(21, 12);
+    expect(p.beta).toBeCloseTo(31, 12);
+    expect(dominantLevel(p)).toBe('global');
+  });
+
+  test('a new version inherits a discounted copy of its parent', () => {
+    const parent = { ...arm(ev(300, 0.9)), armId: asArmId('t@v1') };
+    const child = { ...arm(ev(0, 0)), armId: asArmId('t@v2'), parent };
+    const p = pooledPosterior(child, flat, cfg, 0);
+    expect(betaMean(p.alpha, p.beta)).toBeCloseTo(0.9, 1);
+    expect(p.alpha + p.beta).toBeCloseTo(cfg.parentStrength, 9);
+    expect(dominantLevel(p)).toBe('prior');
+  });
+});
+
+describe('empirical-Bayes base prior', () => {
+  test('falls back to the configured prior with too few observed candidates', () => {
+    expect(fitBasePrior([ev(10, 0.5), ev(0, 0)], cfg)).toEqual({ alpha: 1, beta: 1 });
+    expect(fitBasePrior([ev(10, 0.5), ev(10, 0.2), ev(10, 0.9)], { ...cfg, empiricalBayes: false })).toEqual({ alpha: 1, beta: 1 });
+  });
+
+  test('centres on the pooled rate, tighter when candidates agree', () => {
+    const agree = fitBasePrior([ev(100, 0.3), ev(100, 0.31), ev(100, 0.29), ev(100, 0.3)], cfg);
+    const spread = fitBasePrior([ev(100, 0.05), ev(100, 0.3), ev(100, 0.55), ev(100, 0.3)], cfg);
+    expect(betaMean(agree.alpha, agree.beta)).toBeCloseTo(0.3, 2);
+    expect(betaMean(spread.alpha, spread.beta)).toBeCloseTo(0.3, 2);
+    expect(agree.alpha + agree.beta).toBeGreaterThan(spread.alpha + spread.beta);
+    // Between-arm sd ≈ 0.18 → strength ≈ 0.21/0.031 − 1 ≈ 5.
+    expect(spread.alpha + spread.beta).toBeGreaterThan(3);
+    expect(spread.alpha + spread.beta).toBeLessThan(8);
+  });
+
+  test.prop([fc.array(evidence, { maxLength: 30 })])('is always a proper Beta within the configured strength', (records) => {
+    const p = fitBasePrior(records, cfg);
+    expect(p.alpha).toBeGreaterThan(0);
+    expect(p.beta).toBeGreaterThan(0);
+    expect(p.alpha + p.beta).toBeLessThanOrEqual(Math.max(2, cfg.empiricalBayesMaxStrength) + 1e-9);
+  });
+});
