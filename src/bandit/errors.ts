@@ -16,6 +16,10 @@ export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 /** Base of every domain error. Knows nothing about gRPC; src/server/errors.ts maps it. */
 export abstract class LearnLoopError extends Error {
   abstract readonly code: ErrorCode;
+  constructor(message?: string) {
+    super(message);
+    this.name = new.target.name;
+  }
 }
 
 /** The request is malformed; `violations` names every offending field. */

@@ -16,5 +16,6 @@ export function decode<T>(raw: unknown, what: string): T | undefined {
   if (typeof raw !== 'object' || raw === null || (raw as { v?: unknown }).v !== SCHEMA_VERSION) {
     throw new InvariantViolation(`stored ${what} has unknown schema version ${String((raw as { v?: unknown } | null)?.v)}`);
   }
-  return raw as T;
+  const { v: _version, ...value } = raw as { v: number };
+  return value as T;
 }

@@ -159,13 +159,13 @@ export class LmdbStore {
   }
 
   /** The stored decision (as it was returned), or undefined. */
-  decision(decisionId: string): DecisionEvent | undefined {
+  decision(decisionId: string): (DecisionEvent & LoggedEvent) | undefined {
     const rec = decode<DecisionRecord>(this.dbs.decisions.get(decisionId), 'decision index');
     if (rec === undefined) return undefined;
     return this.event(rec.seq) as DecisionEvent & LoggedEvent;
   }
 
-  decisionForRequest(requestId: string): DecisionEvent | undefined {
+  decisionForRequest(requestId: string): (DecisionEvent & LoggedEvent) | undefined {
     const rec = decode<{ decisionId: string }>(this.dbs.requests.get(requestId), 'request index');
     return rec === undefined ? undefined : this.decision(rec.decisionId);
   }
@@ -222,7 +222,7 @@ export class LmdbStore {
         agent: content.agent,
         model: content.model,
       };
-      const seq = this.append({ type: 'observation', content, observation }, receivedAtMs);
+      const { seq } = this.append({ type: 'observation', content, observation }, receivedAtMs);
       return { kind: 'applied' as const, seq, observation };
     });
     if (result.kind === 'conflict') throw new ObservationConflict(content.runId, result.differing);
@@ -235,19 +235,22 @@ export class LmdbStore {
    * Records a decision (and registers unseen candidates). When `requestId` already has a decision,
    * that one is returned instead and nothing is written.
    */
-  async recordDecision(decision: Decision, requestId: string, candidates: readonly string[], atMs: number): Promise<DecisionEvent> {
-    const event: DecisionEvent = { type: 'decision', requestId, candidates, decision };
-    const stored = await this.root.transaction(() => {
+  async recordDecision(
+    decision: Decision,
+    requestId: string,
+    candidates: readonly string[],
+    atMs: number,
+  ): Promise<DecisionEvent & LoggedEvent> {
+    const result = await this.root.transaction(() => {
       if (requestId !== '') {
         const earlier = this.decisionForRequest(requestId);
-        if (earlier !== undefined) return earlier;
+        if (earlier !== undefined) return { event: earlier, appended: false };
       }
       for (const id of candidates) this.ensureTemplate(id, atMs);
-      this.append(event, atMs);
-      return event;
+      return { event: this.append({ type: 'decision', requestId, candidates, decision }, atMs), appended: true };
     });
-    if (stored === event) await this.root.flushed;
-    return stored;
+    if (result.appended) await this.root.flushed;
+    return result.event as DecisionEvent & LoggedEvent;
   }
 
   /**
@@ -322,12 +325,12 @@ export class LmdbStore {
     );
   }
 
-  private append(body: EventBody, atMs: number): number {
+  private append(body: EventBody, atMs: number): LoggedEvent {
     const seq = this.head() + 1;
     const event = { ...body, seq, atMs } as LoggedEvent;
     this.dbs.events.put(seq, encode(event));
     this.apply(event);
-    return seq;
+    return event;
   }
 
   /** The one place events become derived state: used live and by rebuild. */
