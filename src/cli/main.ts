@@ -18,6 +18,7 @@ import { observeFromProto } from '../server/mapping.js';
 import { LearnLoop } from '../service/learnloop.js';
 import { LmdbStore } from '../store/index.js';
 import { fixed, pct, table } from './format.js';
+import { importRunsCommand, registerAnalytics, type CliHelpers } from './commands/analytics.js';
 
 /** Raised for a failure the user can fix; printed without a stack. */
 class UserError extends Error {}
@@ -261,9 +262,19 @@ export function buildProgram(): Command {
       }
     });
 
-  withSettings(program.command('import <file>').description('import observations: one ObserveRequest per line (proto3 JSON)'))
+  const helpers: CliHelpers = { withSettings, withLearnLoop, print, userError: (m) => new UserError(m) };
+  withSettings(
+    program
+      .command('import <file...>')
+      .usage('[options] FILE.jsonl | runs PATH...')
+      .description('import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records'),
+  )
+    .option('--field-map <file>', 'import runs: JSON file mapping run-record fields of another dispatcher')
     .option('--json', 'print JSON')
-    .action(async (file: string, opts) => {
+    .action(async (files: string[], opts) => {
+      if (files[0] === 'runs') return importRunsCommand(files.slice(1), opts, helpers);
+      if (files.length !== 1) throw new UserError('import: name one JSONL file of ObserveRequests, or `import runs PATH...`');
+      const file = files[0]!;
       const summary = await withLearnLoop(opts, (ll) => importObservations(ll, file));
       print(opts.json === true, summary, () =>
         [
@@ -277,6 +288,7 @@ export function buildProgram(): Command {
 
   // Report subcommands (lift, scores, trend, failures, weekly) attach to this group.
   program.command('report').description('reports derived from the event log');
+  registerAnalytics(program, helpers);
 
   return program;
 }

@@ -1,0 +1,166 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
+import { importRuns } from '../../src/importers/import-runs.js';
+import { normalizeRepo, normalizeRunRecord, validateFieldMap } from '../../src/importers/run-record.js';
+import { LearnLoop } from '../../src/service/learnloop.js';
+import { LmdbStore, type ObservationEvent } from '../../src/store/index.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const ATHENA = new URL('../fixtures/athena/', import.meta.url).pathname;
+const REAL = [join(ATHENA, 'run__athena-web__bd-1nn.json'), join(ATHENA, 'run__athena-web__bd-1so.json')];
+const IMPORT_TIME = Date.UTC(2030, 0, 1);
+
+async function openLoop(dir = tmpDir()) {
+  const store = await LmdbStore.open(dir, { policy: DEFAULT_POLICY_CONFIG, noSync: true });
+  return { store, ll: new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => IMPORT_TIME }) };
+}
+
+const observations = (store: LmdbStore) =>
+  [...store.events()].filter((e): e is ObservationEvent & { seq: number; atMs: number } => e.type === 'observation');
+
+const record = (over: Record<string, unknown>) => ({
+  schema_version: 1,
+  bead: 'bd-1',
+  agent: 'claude',
+  model: 'sonnet',
+  repo: '$HOME/app',
+  prompt: 'Fix the login bug',
+  started_at: '2026-03-02T10:00:00Z',
+  finished_at: '2026-03-02T10:10:00Z',
+  duration_seconds: 600,
+  status: 'done',
+  attempt: 1,
+  exit_code: 0,
+  template_name: 'bug-fix',
+  verification: { lint: 'pass', tests: 'pass', ubs: 'clean', overall: 'pass' },
+  ...over,
+});
+
+describe('import runs', () => {
+  test('the two real records import as unverified runs of template custom, with the record\'s time', async () => {
+    const { store, ll } = await openLoop();
+    const summary = await importRuns(ll, REAL);
+    expect(summary).toMatchObject({ records: 2, applied: 2, duplicates: 0, skipped: [] });
+    const obs = observations(store).map((e) => e.observation);
+    expect(obs.map((o) => [o.taskId, o.armId, o.outcome, o.failureReason, o.context.repo, o.agent, o.model])).toEqual([
+      ['bd-1nn', 'custom', 'unverified', 'verification missing', 'athena-web-portal', 'claude', 'sonnet'],
+      ['bd-1so', 'custom', 'unverified', 'verification missing', 'athena-web', 'codex', 'codex'],
+    ]);
+    // The old system's feedback for bd-1nn said partial_pass / verification-gap, stamped with its own clock.
+    const old = JSON.parse(readFileSync(join(ATHENA, 'derived__feedback__bd-1nn.json'), 'utf8')) as { outcome: string; timestamp: string };
+    expect(old.outcome).toBe('partial_pass');
+    expect(obs[0]!.finishedAtMs).toBe(Date.parse('2026-02-13T10:00:18Z'));
+    expect(obs[0]!.finishedAtMs).not.toBe(Date.parse(old.timestamp));
+    expect(obs[0]!.durationSeconds).toBe(721);
+    // Unverified runs count as runs but not in the pass rate, and teach the posterior nothing.
+    const card = ll.scores('', '').find((c) => c.templateId === 'custom')!;
+    expect(card.counters.runs).toBe(2);
+    expect(card.counters.unverified).toBe(2);
+    expect(card.posterior.observations).toBe(0);
+    await store.close();
+  });
+
+  test('importing the same records twice changes nothing and says so', async () => {
+    const { store, ll } = await openLoop();
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'runs.jsonl'), [record({}), record({ bead: 'bd-2', attempt: 1 })].map((r) => JSON.stringify(r)).join('\n'));
+    const first = await importRuns(ll, [...REAL, dir]);
+    const head = store.head();
+    const snapshot = store.derivedSnapshot();
+    const second = await importRuns(ll, [...REAL, dir]);
+    expect(first).toMatchObject({ records: 4, applied: 4, duplicates: 0 });
+    expect(second).toMatchObject({ records: 4, applied: 0, duplicates: 4, skipped: [] });
+    expect(store.head()).toBe(head);
+    expect(store.derivedSnapshot()).toEqual(snapshot);
+    await store.close();
+  });
+
+  test('a retried bead is one task with several attempts, each its own run', async () => {
+    const { store, ll } = await openLoop();
+    const dir = tmpDir();
+    const attempts = [
+      record({ attempt: 1, status: 'failed', exit_code: 1, failure_reason: 'tests failed', started_at: '2026-03-02T10:00:00Z', finished_at: '2026-03-02T10:05:00Z' }),
+      record({ attempt: 2, started_at: '2026-03-02T11:00:00Z', finished_at: '2026-03-02T11:09:00Z' }),
+    ];
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(attempts));
+    expect(await importRuns(ll, [dir])).toMatchObject({ applied: 2 });
+    const obs = observations(store).map((e) => e.observation);
+    expect(obs.map((o) => [o.runId, o.taskId, o.attempt, o.outcome])).toEqual([
+      ['bd-1#1@2026-03-02T10:00:00Z', 'bd-1', 1, 'fail'],
+      ['bd-1#2@2026-03-02T11:00:00Z', 'bd-1', 2, 'pass'],
+    ]);
+    const card = ll.scores('', '')[0]!;
+    expect([card.counters.firstAttempts, card.counters.firstAttemptPasses]).toEqual([1, 0]);
+    await store.close();
+  });
+
+  test('reports what it skipped and why', async () => {
+    const { ll, store } = await openLoop();
+    const dir = tmpDir();
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'sub', 'bad.json'), '{ not json');
+    writeFileSync(
+      join(dir, 'runs.jsonl'),
+      [
+        JSON.stringify(record({ status: 'running', finished_at: null })),
+        JSON.stringify(record({ bead: '' })),
+        JSON.stringify(record({ bead: 'bd-9', template_name: null })),
+        JSON.stringify(record({ bead: 'bd-8', finished_at: null, duration_seconds: null })),
+        JSON.stringify(record({ bead: 'bd-7', status: 'exploded' })),
+        '[1, 2',
+        JSON.stringify(record({ bead: 'bd-6' })),
+        JSON.stringify(record({ bead: 'bd-6', exit_code: 3 })), // same run id, different content
+      ].join('\n'),
+    );
+    writeFileSync(join(dir, 'notes.txt'), 'ignored: not .json or .jsonl');
+    const s = await importRuns(ll, [dir]);
+    expect(s.applied).toBe(1);
+    expect(s.skipped.map((x) => x.reason)).toEqual([
+      'bd-1: still running',
+      'no bead (task id)',
+      'bd-9: no template_name, so no template to credit',
+      'bd-8: no finished_at (nor started_at + duration_seconds)',
+      'bd-7: unknown status "exploded"',
+      expect.stringMatching(/^not valid JSON/),
+      expect.stringMatching(/^bd-6#1@2026-03-02T10:00:00Z: run_id: .* already recorded with different content \(outcome, failureReason differ\)/),
+      expect.stringMatching(/^not valid JSON/),
+    ]);
+    expect(s.skipped.map((x) => x.source.slice(dir.length))).toEqual([
+      '/runs.jsonl:1', '/runs.jsonl:2', '/runs.jsonl:3', '/runs.jsonl:4', '/runs.jsonl:5', '/runs.jsonl:6', '/runs.jsonl:8', '/sub/bad.json',
+    ]);
+    await store.close();
+  });
+
+  test('a field map reads another dispatcher\'s records', () => {
+    const map = {
+      fields: { bead: 'task.id', template_name: 'prompt_template', status: 'state', finished_at: 'times.end', started_at: 'times.start', exit_code: 'rc', task_class: 'kind', repo: 'repository' },
+      status: { succeeded: 'done', errored: 'failed' },
+    } as const;
+    expect(validateFieldMap(map)).toEqual([]);
+    const n = normalizeRunRecord(
+      { task: { id: 'T-1' }, prompt_template: 'feature@v2', state: 'errored', rc: 4, kind: 'feature', repository: 'https://github.com/org/app.git', times: { start: '2026-03-01T00:00:00Z', end: '2026-03-01T00:02:00Z' } },
+      map,
+    );
+    expect(n).toMatchObject({
+      kind: 'run',
+      taskClassSource: 'record',
+      params: { taskId: 'T-1', templateId: 'feature@v2', outcome: 'fail', failureReason: 'agent failed: exit 4', taskClass: 'feature', repo: 'org/app', durationSeconds: 120 },
+    });
+    expect(validateFieldMap({ fields: { nope: 'x' }, status: { ok: 'great' }, extra: 1 })).toEqual([
+      'unknown key "extra" (expected fields, status)',
+      'fields.nope: not a run field (one of run_id, bead, agent, model, repo, template_name, task_class, status, attempt, exit_code, failure_reason, started_at, finished_at, duration_seconds, verification, prompt, prompt_full)',
+      'status.ok: must be done, failed, timeout or running',
+    ]);
+  });
+
+  test.each([
+    ['$HOME/athena-web', 'athena-web'],
+    ['/home/u/src/athena-web/', 'athena-web'],
+    ['org/app', 'org/app'],
+    ['git@github.com:org/app.git', 'org/app'],
+    ['https://github.com/org/app', 'org/app'],
+    ['', ''],
+  ])('repo %j -> %j', (raw, expected) => expect(normalizeRepo(raw)).toBe(expected));
+});
