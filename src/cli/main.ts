@@ -197,7 +197,7 @@ export function buildProgram(): Command {
       }
     });
 
-  const templates = program.command('templates').description('list or register templates (on --db, or a server with --addr)');
+  const templates = program.command('templates').description('list or register templates (directly on --db)');
   withSettings(templates.command('list').description('list templates'), ['db'])
     .option('--json', 'print JSON')
     .action(async (opts) => {
