@@ -11,7 +11,7 @@ import {
 } from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { InvalidArgument, Unavailable } from '../bandit/index.js';
 import type { Config } from '../config.js';
@@ -156,7 +156,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   server.addService(tolerantDefinition(LearnLoopServiceService), impl);
   health.addToServer(server);
-  const pkg = protoLoader.loadSync(PROTO_FILE, { includeDirs: [PROTO_DIR] });
+  // Reflection describes the health service too, so tools like grpcurl can call it.
+  const pkg = protoLoader.loadSync([PROTO_FILE, healthProtoPath], { includeDirs: [PROTO_DIR] });
   new ReflectionService(pkg).addToServer(server);
 
   const credentials =
