@@ -54,7 +54,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 });
 
 /** Code version of the policy; bump on any change that alters decisions for the same inputs. */
-export const POLICY_CODE_VERSION = 'ts-pooled-eb/1';
+// /2: the empirical-Bayes prior counts every candidate once (beta-binomial marginal likelihood).
+export const POLICY_CODE_VERSION = 'ts-pooled-eb/2';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;

@@ -16,10 +16,10 @@ export {
 export type { ErrorCode } from './errors.js';
 export { addReward, EMPTY_EVIDENCE, evidenceAt, rewardOf, subtractEvidence } from './evidence.js';
 export { hashHex } from './hash.js';
-export { dominantLevel, fitBasePrior, pooledPosterior } from './pooling.js';
+export { dominantLevel, fitBasePrior, logGamma, pooledPosterior } from './pooling.js';
 export type { BasePrior } from './pooling.js';
-export { candidatePosteriors, recommend } from './recommend.js';
-export type { RecommendInput, SummaryCache } from './recommend.js';
+export { candidatePosteriors, choose, recommend } from './recommend.js';
+export type { Choice, RecommendInput, SummaryCache } from './recommend.js';
 export { createRng, rngForDecision } from './rng.js';
 export type { Rng, Stream } from './rng.js';
 export { summarizePosterior } from './summary.js';

@@ -11,11 +11,40 @@ export interface BasePrior {
 const NO_CONTRIBUTIONS: Record<EvidenceLevel, number> = { prior: 0, global: 0, task_class: 0, repo_task_class: 0 };
 
 /**
- * Empirical-Bayes base prior: a Beta fitted by the method of moments to the candidates' records,
- * with the binomial noise of each record subtracted from the spread between them.
+ * ln Γ(x) for x > 0 by the Lanczos approximation (g = 7, 9 coefficients; relative error < 1e-13).
+ * Reference: Lanczos (1964); coefficients as in Numerical Recipes / Godfrey.
+ */
+export function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let a = LANCZOS[0]!;
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += LANCZOS[i]! / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+
+/** Points of the strength grid the marginal likelihood is evaluated on (log-spaced). */
+const STRENGTH_GRID = 24;
+
+/**
+ * Empirical-Bayes base prior: the Beta(m·s, (1−m)·s) that best explains the candidates' records
+ * as draws from one population of templates.
+ *
+ * Every candidate counts once, however many runs it has. That matters under adaptive sampling:
+ * the policy runs good templates far more often, so a run-weighted estimate (pooled pass rate,
+ * run-weighted spread) drifts towards the leaders and makes every little-tried template look
+ * optimistic, which is exactly what makes Thompson sampling over-explore with many candidates.
+ * The mean m is the average of the candidates' smoothed pass rates; the strength s maximises the
+ * beta-binomial marginal likelihood Σᵢ ln B(a + rᵢ, b + nᵢ − rᵢ) − ln B(a, b) plus the weakly
+ * informative hyperprior p(a, b) ∝ (a + b)^(−5/2) (Gelman et al., BDA3 §5.3), on a log grid between
+ * priorAlpha + priorBeta and empiricalBayesMaxStrength. The likelihood is valid under adaptive
+ * designs (the choice of which arm to run depends only on past outcomes), and the hyperprior keeps
+ * a handful of runs that show no spread yet from being read as "all templates are identical".
  * Falls back to the configured prior when fewer than `empiricalBayesMinArms` arms have evidence.
- * Reference: Casella (1985), "An introduction to empirical Bayes data analysis"; the beta-binomial
- * moment estimator as in Kleinman (1973).
  * @param records each candidate's evidence at the global level
  */
 export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig): BasePrior {
@@ -23,26 +52,32 @@ export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig)
   if (!config.empiricalBayes) return fallback;
   const seen = records.filter((r) => r.trials >= 1);
   if (seen.length < config.empiricalBayesMinArms) return fallback;
-  let rewardSum = 0;
-  let trialSum = 0;
-  for (const r of seen) {
-    rewardSum += r.reward;
-    trialSum += r.trials;
-  }
-  // The configured prior keeps the pooled mean off 0 and 1, where a Beta cannot sit.
-  const m = (rewardSum + config.priorAlpha) / (trialSum + config.priorAlpha + config.priorBeta);
-  let spread = 0;
-  let noise = 0;
-  for (const r of seen) {
-    const p = r.reward / r.trials;
-    spread += (p - m) * (p - m);
-    noise += (m * (1 - m)) / r.trials;
-  }
-  const between = (spread - noise) / seen.length;
-  const minStrength = config.priorAlpha + config.priorBeta;
+  const a0 = config.priorAlpha;
+  const b0 = config.priorBeta;
+  // The configured prior smooths each rate off 0 and 1, where a Beta mean cannot sit.
+  let m = 0;
+  for (const r of seen) m += (r.reward + a0) / (r.trials + a0 + b0);
+  m /= seen.length;
+  const minStrength = a0 + b0;
   const maxStrength = Math.max(minStrength, config.empiricalBayesMaxStrength);
-  const strength = between > 0 ? Math.min(maxStrength, Math.max(minStrength, (m * (1 - m)) / between - 1)) : maxStrength;
-  return { alpha: m * strength, beta: (1 - m) * strength };
+  let bestStrength = minStrength;
+  let bestScore = -Infinity;
+  for (let j = 0; j < STRENGTH_GRID; j++) {
+    const s = minStrength * Math.pow(maxStrength / minStrength, j / (STRENGTH_GRID - 1));
+    const a = m * s;
+    const b = (1 - m) * s;
+    const lnB = logGamma(a) + logGamma(b) - logGamma(s);
+    // ln p(log s) = −1.5 ln s: the (a + b)^(−5/2) hyperprior on a log-strength grid.
+    let score = -1.5 * Math.log(s);
+    for (const r of seen) {
+      score += logGamma(a + r.reward) + logGamma(b + r.trials - r.reward) - logGamma(s + r.trials) - lnB;
+    }
+    if (score > bestScore) {
+      bestScore = score;
+      bestStrength = s;
+    }
+  }
+  return { alpha: m * bestStrength, beta: (1 - m) * bestStrength };
 }
 
 interface Building {

@@ -4,6 +4,7 @@ import { betaMean } from './distributions.js';
 import { hashHex } from './hash.js';
 import { fitBasePrior, pooledPosterior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
+import type { Rng } from './rng.js';
 import { summarizePosterior } from './summary.js';
 import type { SetSummary } from './thompson.js';
 import { summarizeSet, thompsonPick } from './thompson.js';
@@ -35,6 +36,25 @@ export function candidatePosteriors(arms: readonly ArmEvidence[], config: Policy
   return arms.map((a) => pooledPosterior(a, base, config, nowMs));
 }
 
+/** What the policy decided for one candidate set: the pick and the posteriors behind it. */
+export interface Choice {
+  /** Index of the chosen candidate in the input order. */
+  readonly index: number;
+  readonly posteriors: readonly Posterior[];
+}
+
+/**
+ * The decision itself, without the explanation: pooled posteriors, then one Thompson draw.
+ * `recommend()` and the offline benchmark both call this, so the benchmark measures the
+ * production policy rather than a copy of it.
+ * @param rng the decision's 'pick' stream
+ */
+export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, rng: Rng): Choice {
+  if (arms.length === 0) throw new RangeError('choose needs at least one candidate');
+  const posteriors = candidatePosteriors(arms, config, nowMs);
+  return { index: thompsonPick(posteriors, rng), posteriors };
+}
+
 /**
  * Picks a template by Thompson sampling over pooled posteriors and explains the choice.
  *
@@ -49,8 +69,7 @@ export function candidatePosteriors(arms: readonly ArmEvidence[], config: Policy
 export function recommend(input: RecommendInput, config: PolicyConfig, cache?: SummaryCache): Decision {
   const { arms } = input;
   if (arms.length === 0) throw new RangeError('recommend needs at least one candidate');
-  const posteriors = candidatePosteriors(arms, config, input.nowMs);
-  const chosen = thompsonPick(posteriors, rngForDecision(input.decisionId, 'pick'));
+  const { index: chosen, posteriors } = choose(arms, config, input.nowMs, rngForDecision(input.decisionId, 'pick'));
 
   const fingerprint = hashHex(
     `${config.summarySamples}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,

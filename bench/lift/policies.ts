@@ -1,0 +1,253 @@
+/**
+ * The policies the lift benchmark compares. Every policy sees the same candidates and task stream,
+ * picks among the candidates available at each step, and learns only the picked candidate's result.
+ */
+import {
+  addReward,
+  choose,
+  createRng,
+  DEFAULT_POLICY_CONFIG,
+  EMPTY_EVIDENCE,
+  sampleBeta,
+  asArmId,
+  type ArmEvidence,
+  type Context,
+  type Evidence,
+  type Outcome,
+  type PolicyConfig,
+  type Rng,
+} from '../../src/bandit/index.js';
+
+/** What one run teaches: the learned reward (null teaches nothing) and the run's details. */
+export interface Feedback {
+  readonly reward: number | null;
+  readonly outcome: Outcome;
+  readonly retries: number;
+}
+
+export interface BenchPolicy {
+  /**
+   * @param available indices (into the arm list) of the candidates offered at this step, at least one
+   * @returns one of `available`
+   */
+  pick(available: readonly number[], context: Context, step: number): number;
+  learn(arm: number, context: Context, feedback: Feedback, step: number): void;
+}
+
+export interface PolicySetup {
+  /** Arm names, e.g. template versions or systems. */
+  readonly armIds: readonly string[];
+  /** Index of each arm's parent version, if any (only learnloop uses it). */
+  readonly parents: ReadonlyArray<number | undefined>;
+  /** Seed of this policy's random stream. */
+  readonly seed: string;
+  /** Production policy configuration for `learnloop`. */
+  readonly config: PolicyConfig;
+}
+
+export type PolicyFactory = (setup: PolicySetup) => BenchPolicy;
+
+/** Picks uniformly among the best-valued candidates (random tie-breaking, one pass). */
+function argmaxRandomTies(available: readonly number[], value: (arm: number) => number, rng: Rng): number {
+  let best = available[0]!;
+  let bestValue = -Infinity;
+  let ties = 0;
+  for (const a of available) {
+    const v = value(a);
+    if (v > bestValue) {
+      best = a;
+      bestValue = v;
+      ties = 1;
+    } else if (v === bestValue) {
+      ties++;
+      if (rng.next() * ties < 1) best = a;
+    }
+  }
+  return best;
+}
+
+const uniformPick = (available: readonly number[], rng: Rng) => available[Math.floor(rng.next() * available.length)]!;
+
+/** Per-arm running counters shared by the classic baselines (they ignore the context). */
+class Counts {
+  readonly pulls: Float64Array;
+  readonly rewards: Float64Array;
+  total = 0;
+  constructor(n: number) {
+    this.pulls = new Float64Array(n);
+    this.rewards = new Float64Array(n);
+  }
+  add(arm: number, reward: number): void {
+    this.pulls[arm]! += 1;
+    this.rewards[arm]! += reward;
+    this.total += 1;
+  }
+  mean(arm: number): number {
+    return this.rewards[arm]! / this.pulls[arm]!;
+  }
+  /** An untried candidate, if any: the classic baselines try every arm once before anything else. */
+  untried(available: readonly number[], rng: Rng): number | undefined {
+    const fresh = available.filter((a) => this.pulls[a] === 0);
+    return fresh.length > 0 ? uniformPick(fresh, rng) : undefined;
+  }
+}
+
+export const uniform: PolicyFactory = ({ seed }) => {
+  const rng = createRng(seed);
+  return { pick: (available) => uniformPick(available, rng), learn: () => {} };
+};
+
+/** Runs before a greedy score counts. */
+export const GREEDY_MIN_RUNS = 3;
+
+/**
+ * The rule learnloop replaces: score = full-pass rate + 0.4·partial − 0.2·retry − 0.3·timeout over
+ * an arm's runs, counted once it has 3 runs. Candidates with fewer runs are played first (the one
+ * with the fewest runs, random among ties), so every arm gets its 3 runs and then the best score
+ * wins from then on (random among tied scores).
+ */
+export const greedyScore: PolicyFactory = ({ armIds, seed }) => {
+  const rng = createRng(seed);
+  const n = armIds.length;
+  const runs = new Float64Array(n);
+  const pass = new Float64Array(n);
+  const partial = new Float64Array(n);
+  const retry = new Float64Array(n);
+  const timeout = new Float64Array(n);
+  const score = (a: number) => (pass[a]! + 0.4 * partial[a]! - 0.2 * retry[a]! - 0.3 * timeout[a]!) / runs[a]!;
+  return {
+    pick(available) {
+      const unscored = available.filter((a) => runs[a]! < GREEDY_MIN_RUNS);
+      if (unscored.length > 0) return argmaxRandomTies(unscored, (a) => -runs[a]!, rng);
+      return argmaxRandomTies(available, score, rng);
+    },
+    learn(arm, _context, f) {
+      if (f.outcome === 'infra_error') return;
+      runs[arm]! += 1;
+      if (f.outcome === 'pass') pass[arm]! += 1;
+      if (f.outcome === 'partial') partial[arm]! += 1;
+      if (f.outcome === 'timeout') timeout[arm]! += 1;
+      if (f.retries > 0) retry[arm]! += 1;
+    },
+  };
+};
+
+/** ε-greedy on the mean reward after one run of every arm; ε = 0.1 explores uniformly. */
+export function epsilonGreedy(epsilon = 0.1): PolicyFactory {
+  return ({ armIds, seed }) => {
+    const rng = createRng(seed);
+    const c = new Counts(armIds.length);
+    return {
+      pick(available) {
+        const fresh = c.untried(available, rng);
+        if (fresh !== undefined) return fresh;
+        if (rng.next() < epsilon) return uniformPick(available, rng);
+        return argmaxRandomTies(available, (a) => c.mean(a), rng);
+      },
+      learn(arm, _context, f) {
+        if (f.reward !== null) c.add(arm, f.reward);
+      },
+    };
+  };
+}
+
+/** UCB1 (Auer, Cesa-Bianchi & Fischer 2002): mean + sqrt(2 ln n / nᵢ) after one run of every arm. */
+export const ucb1: PolicyFactory = ({ armIds, seed }) => {
+  const rng = createRng(seed);
+  const c = new Counts(armIds.length);
+  return {
+    pick(available) {
+      const fresh = c.untried(available, rng);
+      if (fresh !== undefined) return fresh;
+      const logN = Math.log(Math.max(1, c.total));
+      return argmaxRandomTies(available, (a) => c.mean(a) + Math.sqrt((2 * logN) / c.pulls[a]!), rng);
+    },
+    learn(arm, _context, f) {
+      if (f.reward !== null) c.add(arm, f.reward);
+    },
+  };
+};
+
+/** Thompson sampling with independent Beta(1, 1) priors: no pooling, no empirical Bayes, no context. */
+export const thompsonFlat: PolicyFactory = ({ armIds, seed }) => {
+  const rng = createRng(seed);
+  const c = new Counts(armIds.length);
+  return {
+    pick(available) {
+      let best = available[0]!;
+      let bestDraw = -1;
+      for (const a of available) {
+        const d = sampleBeta(rng, 1 + c.rewards[a]!, 1 + c.pulls[a]! - c.rewards[a]!);
+        if (d > bestDraw) {
+          best = a;
+          bestDraw = d;
+        }
+      }
+      return best;
+    },
+    learn(arm, _context, f) {
+      if (f.reward !== null) c.add(arm, f.reward);
+    },
+  };
+};
+
+/** Simulated clock: one run per hour, so day-based decay has a meaning in the benchmark. */
+export const MS_PER_STEP = 3_600_000;
+
+/**
+ * The production policy through `choose()` (the same call `recommend()` makes), with evidence kept
+ * per segment exactly as the store keeps it: ('',''), (taskClass,''), ('',repo), (taskClass,repo).
+ */
+export const learnloop: PolicyFactory = ({ armIds, parents, seed, config }) => {
+  const rng = createRng(seed);
+  // stats[arm] maps `${taskClass}\u0000${repo}` to the arm's evidence in that segment.
+  const stats = armIds.map(() => new Map<string, Evidence>());
+  const at = (arm: number, tc: string, repo: string) => stats[arm]!.get(`${tc}\u0000${repo}`) ?? EMPTY_EVIDENCE;
+  const armEvidence = (arm: number, ctx: Context): ArmEvidence => {
+    const parent = parents[arm];
+    return {
+      armId: asArmId(armIds[arm]!),
+      evidence: {
+        global: at(arm, '', ''),
+        taskClass: ctx.taskClass !== '' ? at(arm, ctx.taskClass, '') : undefined,
+        repoTaskClass: ctx.repo !== '' ? at(arm, ctx.taskClass, ctx.repo) : undefined,
+      },
+      parent: parent === undefined ? undefined : armEvidence(parent, ctx),
+    };
+  };
+  return {
+    pick(available, ctx, step) {
+      const { index } = choose(
+        available.map((a) => armEvidence(a, ctx)),
+        config,
+        step * MS_PER_STEP,
+        rng,
+      );
+      return available[index]!;
+    },
+    learn(arm, ctx, f, step) {
+      if (f.reward === null) return;
+      const keys: Array<[string, string]> = [['', '']];
+      if (ctx.taskClass !== '') keys.push([ctx.taskClass, '']);
+      if (ctx.repo !== '') keys.push(['', ctx.repo]);
+      if (ctx.taskClass !== '' && ctx.repo !== '') keys.push([ctx.taskClass, ctx.repo]);
+      for (const [tc, repo] of keys) {
+        const k = `${tc}\u0000${repo}`;
+        stats[arm]!.set(k, addReward(stats[arm]!.get(k) ?? EMPTY_EVIDENCE, f.reward, step * MS_PER_STEP, config.decay));
+      }
+    },
+  };
+};
+
+export const POLICIES: Readonly<Record<string, PolicyFactory>> = {
+  learnloop,
+  uniform,
+  'greedy-score': greedyScore,
+  'epsilon-greedy': epsilonGreedy(0.1),
+  ucb1,
+  'thompson-flat': thompsonFlat,
+};
+
+export const POLICY_NAMES = Object.keys(POLICIES);
+
+export { DEFAULT_POLICY_CONFIG };
