@@ -44,7 +44,8 @@ function configFrom(opts: Record<string, unknown>): Config {
 
 async function withLearnLoop<T>(opts: Record<string, unknown>, fn: (ll: LearnLoop) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
-  const store = await LmdbStore.open(config.dbPath, { policy: config.policy });
+  // Beside a running server, use the policy the folder was built with, so the numbers agree.
+  const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
   try {
     return await fn(new LearnLoop({ store, limits: config.limits }));
   } finally {
@@ -250,7 +251,7 @@ export function buildProgram(): Command {
     .action(async (opts) => {
       const config = configFrom(opts);
       const started = performance.now();
-      const store = await LmdbStore.open(config.dbPath, { policy: config.policy, rebuildOnPolicyChange: false });
+      const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       try {
         const events = await store.rebuild();
         const seconds = (performance.now() - started) / 1000;

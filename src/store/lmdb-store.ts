@@ -50,8 +50,12 @@ export interface StoreOptions {
   readonly policy: PolicyConfig;
   /** Skip fsync on commit (tests and benchmarks only: a machine crash can lose acknowledged writes). */
   readonly noSync?: boolean;
-  /** Derived-state drift from another policy configuration is repaired by a rebuild on open. */
-  readonly rebuildOnPolicyChange?: boolean;
+  /**
+   * When the folder's derived state was computed under another policy: 'rebuild' recomputes it
+   * under `policy` (the server); 'adopt' uses the folder's policy instead, so commands that open
+   * the folder beside a running server compute the same numbers it does.
+   */
+  readonly onPolicyChange?: 'rebuild' | 'adopt';
 }
 
 export type ObserveResult =
@@ -77,11 +81,11 @@ const MAX_PARENT_DEPTH = 4;
 export class LmdbStore {
   private readonly root: RootDatabase;
   private readonly dbs: Record<DbName, Database>;
-  readonly policy: PolicyConfig;
+  private currentPolicy: PolicyConfig;
   private closed = false;
 
-  private constructor(path: string, private readonly options: StoreOptions) {
-    this.policy = options.policy;
+  private constructor(path: string, options: StoreOptions) {
+    this.currentPolicy = options.policy;
     this.root = open({ path, noSync: options.noSync ?? false });
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
@@ -93,14 +97,19 @@ export class LmdbStore {
   /** Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed. */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     const store = new LmdbStore(path, options);
-    const derivedWith = store.dbs.meta.get('policyVersion') as string | undefined;
-    const current = policyVersion(options.policy);
+    const derivedWith = store.dbs.meta.get('policy') as PolicyConfig | undefined;
     if (derivedWith === undefined && store.head() === 0) {
-      await store.dbs.meta.put('policyVersion', current);
-    } else if (derivedWith !== current && (options.rebuildOnPolicyChange ?? true)) {
-      await store.rebuild();
+      await store.dbs.meta.put('policy', options.policy);
+    } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(options.policy)) {
+      if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
+      else await store.rebuild();
     }
     return store;
+  }
+
+  /** The policy the derived state is computed under. */
+  get policy(): PolicyConfig {
+    return this.currentPolicy;
   }
 
   get isOpen(): boolean {
@@ -294,7 +303,7 @@ export class LmdbStore {
         this.apply(event);
         n++;
       }
-      this.dbs.meta.put('policyVersion', policyVersion(this.policy));
+      this.dbs.meta.put('policy', this.policy);
       return n;
     });
   }
