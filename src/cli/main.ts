@@ -19,6 +19,7 @@ import { LearnLoop } from '../service/learnloop.js';
 import { LmdbStore } from '../store/index.js';
 import { fixed, pct, table } from './format.js';
 import { importRunsCommand, registerAnalytics, type CliHelpers } from './commands/analytics.js';
+import { registerBenchCommands } from './commands/bench.js';
 
 /** Raised for a failure the user can fix; printed without a stack. */
 class UserError extends Error {}
@@ -290,6 +291,7 @@ export function buildProgram(): Command {
   // Report subcommands (lift, scores, trend, failures, weekly) attach to this group.
   program.command('report').description('reports derived from the event log');
   registerAnalytics(program, helpers);
+  registerBenchCommands(program);
 
   return program;
 }

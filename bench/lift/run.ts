@@ -1,0 +1,160 @@
+/** The `bench lift` entry points: run a replay or a scenario and shape the report. */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../../src/bandit/index.js';
+import { parseOutcomes } from './data.js';
+import { lineChart } from './plot.js';
+import { POLICY_NAMES } from './policies.js';
+import { checkpoints, replay, type ContextMode } from './replay.js';
+import { summarize, type LiftSummary } from './report.js';
+import { NO_CONTEXT, simulate, validateScenario, type Scenario } from './scenario.js';
+import { mean } from './stats.js';
+
+export interface LiftResult extends LiftSummary {
+  arms: number;
+  steps: number;
+  seeds: number;
+  mode: 'replay' | 'scenario';
+  /** Data file (replay) or scenario name. */
+  source: string;
+  context: ContextMode | 'scenario';
+  policyVersion: string;
+  /** Steps at which the curves are sampled. */
+  checkpoints: number[];
+  /** Mean over seeds of the cumulative pass rate (replay) or cumulative regret (scenario) per policy. */
+  curves: Record<string, number[]>;
+  /** Replay: mean number of distinct candidates each policy tried per seed. */
+  armsTried?: Record<string, number>;
+  /** Scenario: per regression event, mean steps until the regressed template's share of picks fell below 10%. */
+  recoverySteps?: Record<string, number[]>;
+  perSeed: Array<{ seed: number; uniform: number; bestFixed: number; perContextOracle: number; policies: Record<string, number> }>;
+  seconds: number;
+}
+
+export interface ReplayRun {
+  readonly data: string;
+  readonly arms: number | 'all';
+  readonly steps: number;
+  readonly seeds: number;
+  readonly context: ContextMode;
+  readonly policies?: readonly string[];
+  readonly config?: PolicyConfig;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+const meanCurve = (curves: readonly number[][]) => curves[0]!.map((_, j) => mean(curves.map((c) => c[j]!)));
+
+export function runReplay(run: ReplayRun): LiftResult {
+  const started = performance.now();
+  const table = parseOutcomes(readFileSync(run.data, 'utf8'));
+  const policies = run.policies ?? POLICY_NAMES;
+  const config = run.config ?? DEFAULT_POLICY_CONFIG;
+  const seeds = replay(table, { arms: run.arms, steps: run.steps, seeds: run.seeds, context: run.context, policies, config, ...(run.onProgress ? { onProgress: run.onProgress } : {}) });
+  const marks = checkpoints(run.steps);
+  const curves: Record<string, number[]> = {};
+  const armsTried: Record<string, number> = {};
+  for (const p of policies) {
+    curves[p] = meanCurve(seeds.map((s) => s.curves[p]!)).map((c, j) => c / marks[j]!);
+    armsTried[p] = mean(seeds.map((s) => s.armsTried[p]!));
+  }
+  const summary = summarize(seeds, policies, `replay\u0000${run.arms}\u0000${run.steps}\u0000${run.context}`);
+  return {
+    arms: seeds[0]!.candidates.length,
+    steps: run.steps,
+    seeds: run.seeds,
+    mode: 'replay',
+    source: run.data,
+    context: run.context,
+    policyVersion: policyVersion(config),
+    ...summary,
+    checkpoints: marks,
+    curves,
+    armsTried,
+    perSeed: seeds.map(({ seed, uniform, bestFixed, perContextOracle, policies: p }) => ({ seed, uniform, bestFixed, perContextOracle, policies: p })),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+export function loadScenario(path: string): Scenario {
+  return validateScenario(JSON.parse(readFileSync(path, 'utf8')));
+}
+
+export interface ScenarioRun {
+  readonly scenario: Scenario;
+  readonly seeds?: number;
+  readonly steps?: number;
+  readonly policies?: readonly string[];
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export function runScenario(run: ScenarioRun): LiftResult {
+  const started = performance.now();
+  const sc = run.steps !== undefined ? { ...run.scenario, steps: run.steps } : run.scenario;
+  const nSeeds = run.seeds ?? sc.seeds ?? 20;
+  const policies = run.policies ?? [...POLICY_NAMES, NO_CONTEXT];
+  const seeds = simulate(sc, nSeeds, policies, run.onProgress);
+  const curves: Record<string, number[]> = {};
+  const recoverySteps: Record<string, number[]> = {};
+  for (const p of policies) {
+    curves[p] = meanCurve(seeds.map((s) => s.regret[p]!));
+    recoverySteps[p] = (sc.events ?? []).map((_, i) => mean(seeds.map((s) => s.recovery[p]![i]!)));
+  }
+  const config = { ...DEFAULT_POLICY_CONFIG, ...(sc.policyConfig ?? {}) };
+  return {
+    arms: sc.templates.length,
+    steps: sc.steps,
+    seeds: nSeeds,
+    mode: 'scenario',
+    source: sc.name,
+    context: 'scenario',
+    policyVersion: policyVersion(config),
+    ...summarize(seeds, policies, `scenario\u0000${sc.name}`),
+    checkpoints: checkpoints(sc.steps),
+    curves,
+    recoverySteps,
+    perSeed: seeds.map(({ seed, uniform, bestFixed, perContextOracle, policies: p }) => ({ seed, uniform, bestFixed, perContextOracle, policies: p })),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+const signed = (x: number, d = 1) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(d)}`;
+
+/** Rows of the readable summary: one per policy, then the references. */
+export function summaryRows(r: LiftResult): { headers: string[]; rows: string[][] } {
+  const headers = ['policy', 'mean reward', 'lift vs uniform (pp, 95% CI)', 'relative', 'captured mean', 'p10', 'p50', 'p90', 'of oracle'];
+  if (r.recoverySteps && Object.values(r.recoverySteps).some((v) => v.length > 0)) headers.push('recovery steps');
+  if (r.armsTried) headers.push('arms tried');
+  const rows = Object.entries(r.policies).map(([name, p]) => {
+    const row = [
+      name,
+      f3(p.meanReward),
+      `${signed(p.liftVsUniform.mean)} [${signed(p.liftVsUniform.ciLow)}, ${signed(p.liftVsUniform.ciHigh)}]`,
+      `${signed(p.liftVsUniform.relative, 0)}%`,
+      f3(p.capturedFraction.mean),
+      f3(p.capturedFraction.p10),
+      f3(p.capturedFraction.p50),
+      f3(p.capturedFraction.p90),
+      f3(p.capturedOfOracle),
+    ];
+    if (headers.includes('recovery steps')) row.push((r.recoverySteps?.[name] ?? []).map((x) => x.toFixed(0)).join(', '));
+    if (r.armsTried) row.push((r.armsTried[name] ?? 0).toFixed(1));
+    return row;
+  });
+  return { headers, rows };
+}
+
+export function referenceLine(r: LiftResult): string {
+  return `references: uniform ${f3(r.reference.uniform)}, best fixed in hindsight ${f3(r.reference.bestFixed)}, per-context oracle ${f3(r.reference.perContextOracle)}`;
+}
+
+export function plot(r: LiftResult): string {
+  const series = Object.entries(r.curves).map(([name, values]) => ({ name, values }));
+  if (r.mode === 'replay') {
+    const refs = [
+      { name: 'best fixed (hindsight)', values: r.checkpoints.map(() => r.reference.bestFixed) },
+      { name: 'uniform (expected)', values: r.checkpoints.map(() => r.reference.uniform) },
+    ];
+    return lineChart(`Cumulative pass rate: ${r.arms} arms, ${r.seeds} seeds, context ${r.context}`, 'cumulative pass rate', r.checkpoints, series, refs);
+  }
+  return lineChart(`Cumulative regret vs per-context oracle: ${r.source} (${r.seeds} seeds)`, 'cumulative expected regret', r.checkpoints, series);
+}

@@ -1,0 +1,125 @@
+/** `learnloop bench lift`: the offline lift benchmark (replay on outcome data, or a scenario). */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { DataError } from '../../../bench/lift/data.js';
+import { POLICY_NAMES } from '../../../bench/lift/policies.js';
+import { CONTEXT_MODES, type ContextMode } from '../../../bench/lift/replay.js';
+import { ScenarioError } from '../../../bench/lift/scenario.js';
+import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../../bench/lift/run.js';
+import { PACKAGE_ROOT } from '../../paths.js';
+import { table } from '../format.js';
+
+export const DEFAULT_DATA = join(PACKAGE_ROOT, 'bench', 'data', 'verified.csv');
+
+function positiveInt(flag: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer; got ${JSON.stringify(v)}`);
+    return n;
+  };
+}
+
+/** Progress on stderr: a rewritten line on a terminal, a line per 10% otherwise. */
+function progress(label: string): (done: number, total: number) => void {
+  const started = performance.now();
+  let lastTenth = -1;
+  return (done, total) => {
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    const msg = `${label}: ${done}/${total} policy runs, ${secs} s`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${msg}${done === total ? '\n' : ''}`);
+    } else {
+      const tenth = Math.floor((10 * done) / total);
+      if (tenth !== lastTenth) {
+        lastTenth = tenth;
+        process.stderr.write(`${msg}\n`);
+      }
+    }
+  };
+}
+
+function render(r: LiftResult): string {
+  const { headers, rows } = summaryRows(r);
+  const what = r.mode === 'replay' ? `replay of ${r.source}: ${r.arms} arms, context ${r.context}` : `scenario ${r.source}: ${r.arms} templates`;
+  return [
+    `${what}, ${r.steps} steps, ${r.seeds} seeds (policy ${r.policyVersion}, ${r.seconds.toFixed(1)} s)`,
+    '',
+    table(headers, rows),
+    '',
+    referenceLine(r),
+    'captured = (policy − uniform) / (best fixed − uniform) per seed; "of oracle" uses the per-context oracle instead.',
+  ].join('\n');
+}
+
+export function registerBenchCommands(program: Command): void {
+  const bench = program.command('bench').description('offline benchmarks');
+  bench
+    .command('lift')
+    .description('compare learnloop with uniform, greedy and classic bandits on real outcomes (replay) or a scenario (simulation)')
+    .option('--data <file.csv>', 'full-information outcomes: system,date,instance_id,repo,difficulty,resolved', DEFAULT_DATA)
+    .option('--scenario <file.json>', 'simulate a scenario instead of replaying --data (see bench/scenarios/README.md)')
+    .option('--arms <K|all>', 'candidates drawn per seed', '8')
+    .option('--steps <T>', 'tasks per seed (scenario default: the scenario\'s)', undefined)
+    .option('--seeds <N>', 'independent seeds (scenario default: the scenario\'s, else 20)', undefined)
+    .addOption(new Option('--context <mode>', 'what learnloop sees as the task context (replay)').choices(CONTEXT_MODES as string[]).default('none'))
+    .option('--policies <names>', `comma-separated subset of ${POLICY_NAMES.join(', ')}`)
+    .option('--json <out>', 'write the full report as JSON ("-" for stdout)')
+    .option('--plot <out.svg>', 'write an SVG plot of cumulative pass rate (replay) or regret (scenario)')
+    .action(function (this: Command, opts) {
+      const steps = opts.steps === undefined ? undefined : positiveIntOr(this, '--steps', opts.steps);
+      const seeds = opts.seeds === undefined ? undefined : positiveIntOr(this, '--seeds', opts.seeds);
+      let arms: number | 'all' = 'all';
+      if (opts.arms !== 'all') arms = positiveIntOr(this, '--arms', opts.arms);
+      let policies: string[] | undefined;
+      if (opts.policies !== undefined) {
+        policies = String(opts.policies).split(',').map((s) => s.trim()).filter(Boolean);
+        const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
+        if (unknown.length > 0) this.error(`learnloop: --policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
+      }
+      let result: LiftResult;
+      try {
+        if (opts.scenario !== undefined) {
+          const scenario = loadScenario(opts.scenario);
+          result = runScenario({
+            scenario,
+            ...(seeds !== undefined ? { seeds } : {}),
+            ...(steps !== undefined ? { steps } : {}),
+            ...(policies ? { policies } : {}),
+            onProgress: progress(`scenario ${scenario.name}`),
+          });
+        } else {
+          result = runReplay({
+            data: opts.data,
+            arms,
+            steps: steps ?? 2000,
+            seeds: seeds ?? 20,
+            context: opts.context as ContextMode,
+            ...(policies ? { policies } : {}),
+            onProgress: progress('replay'),
+          });
+        }
+      } catch (err) {
+        // Bad input files are the user's to fix: one line, no stack.
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ENOENT' || err instanceof DataError || err instanceof ScenarioError || err instanceof SyntaxError) {
+          this.error(`learnloop: ${e.message}`);
+        }
+        throw err;
+      }
+      if (opts.json === '-') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      else {
+        process.stdout.write(render(result) + '\n');
+        if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+      }
+      if (opts.plot !== undefined) writeFileSync(opts.plot, plot(result));
+    });
+}
+
+function positiveIntOr(cmd: Command, flag: string, v: string): number {
+  try {
+    return positiveInt(flag)(v);
+  } catch (err) {
+    return cmd.error(`learnloop: ${(err as Error).message}`);
+  }
+}
