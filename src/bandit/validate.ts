@@ -45,6 +45,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 type Out = Violation[];
 
+/** A received value for a message; objects from the wire can defeat String(). */
+function show(v: unknown): string {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return Array.isArray(v) ? 'a list' : `a ${typeof v}`;
+}
+
 function str(out: Out, field: string, v: unknown, max: number, opts: { required?: boolean; id?: boolean } = {}): void {
   if (typeof v !== 'string') {
     out.push({ field, description: `must be a string; got ${typeof v}` });
@@ -57,7 +63,7 @@ function str(out: Out, field: string, v: unknown, max: number, opts: { required?
 
 function count(out: Out, field: string, v: unknown, max = 2 ** 31 - 1): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
-    out.push({ field, description: `must be an integer in [0, ${max}]; got ${String(v)}` });
+    out.push({ field, description: `must be an integer in [0, ${max}]; got ${show(v)}` });
   }
 }
 
@@ -115,17 +121,17 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits): 
   if (!(OUTCOMES as readonly unknown[]).includes(o.outcome)) {
     out.push({
       field: 'outcome',
-      description: `must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR, OUTCOME_UNVERIFIED; got ${String(o.outcome)}`,
+      description: `must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR, OUTCOME_UNVERIFIED; got ${show(o.outcome)}`,
     });
   }
   const d = o.durationSeconds;
   if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
-    out.push({ field: 'duration_seconds', description: `must be a finite number >= 0; got ${String(d)}` });
+    out.push({ field: 'duration_seconds', description: `must be a finite number >= 0; got ${show(d)}` });
   }
   const t = o.finishedAtMs;
   // Years 1970 to 9999, the range a protobuf Timestamp allows after the epoch.
   if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 253402300799000)) {
-    out.push({ field: 'finished_at', description: `must be a time between 1970 and 9999; got ${String(t)}` });
+    out.push({ field: 'finished_at', description: `must be a time between 1970 and 9999; got ${show(t)}` });
   }
   return out;
 }

@@ -35,6 +35,11 @@ describe('validation collects every violation and never throws', () => {
     },
   );
 
+  test('regression: an object whose toString is not a function is described, not thrown on', () => {
+    const out = validateRecommendRequest({ taskClass: 0, repo: {}, candidateTemplateIds: [], topK: { toString: 0 }, requestId: {} }, DEFAULT_LIMITS);
+    expect(out.map((v) => v.field)).toEqual(['task_class', 'repo', 'request_id', 'top_k']);
+  });
+
   test('a valid observation has no violations', () => {
     expect(validateObserveRequest(validObserve, DEFAULT_LIMITS)).toEqual([]);
     expect(validateObserveRequest({ ...validObserve, templateId: '', decisionId: 'd' }, DEFAULT_LIMITS)).toEqual([]);
