@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   noCandidates: 'LL_NO_CANDIDATES',
   unavailable: 'LL_UNAVAILABLE',
   invariantViolation: 'LL_INVARIANT_VIOLATION',
+  refinementNotFound: 'LL_REFINEMENT_NOT_FOUND',
+  refinementNotOpen: 'LL_REFINEMENT_NOT_OPEN',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -73,4 +75,20 @@ export class Unavailable extends LearnLoopError {
 /** Stored or computed state broke an invariant (e.g. an undecodable record). */
 export class InvariantViolation extends LearnLoopError {
   readonly code = ERROR_CODES.invariantViolation;
+}
+
+/** A refinement decision named an item that was never opened. */
+export class RefinementNotFound extends LearnLoopError {
+  readonly code = ERROR_CODES.refinementNotFound;
+  constructor(readonly refinementId: string) {
+    super(`refinement_id: no refinement item ${JSON.stringify(refinementId)} was opened`);
+  }
+}
+
+/** A refinement item was already decided otherwise (accepted or rejected). */
+export class RefinementNotOpen extends LearnLoopError {
+  readonly code = ERROR_CODES.refinementNotOpen;
+  constructor(readonly refinementId: string, readonly status: string) {
+    super(`refinement_id: item ${JSON.stringify(refinementId)} is already ${status}`);
+  }
 }

@@ -92,14 +92,14 @@ const clip = (s: string, n = 500) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /**
  * The outcome of one finished run.
- * @returns the outcome and a canonical failure reason ("exit 2: <reason>", "checks failed: tests, lint", ...).
+ * @returns the outcome and a canonical failure reason ("agent failed: exit 2: <reason>", "checks failed: tests, lint", ...).
  */
 export function classifyOutcome(r: OutcomeInput): ClassifiedOutcome {
   const reason = clip(r.failureReason.trim());
   const exit = r.exitCode !== null && r.exitCode !== 0 ? `exit ${r.exitCode}` : '';
   const joined = (...parts: string[]) => parts.filter((p) => p !== '').join(': ');
-  if (r.status === 'timeout') return { outcome: 'timeout', failureReason: joined('timeout', reason) };
-  if (r.status === 'failed' && INFRA_PATTERN.test(reason)) return { outcome: 'infra_error', failureReason: joined('infra', reason) };
+  if (r.status === 'timeout') return { outcome: 'timeout', failureReason: reason || 'time limit reached' };
+  if (r.status === 'failed' && INFRA_PATTERN.test(reason)) return { outcome: 'infra_error', failureReason: reason };
   if (r.status === 'failed' || exit !== '') {
     return { outcome: 'fail', failureReason: joined('agent failed', exit, reason) || 'agent failed' };
   }

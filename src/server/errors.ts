@@ -14,6 +14,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   [ERROR_CODES.noCandidates]: status.FAILED_PRECONDITION,
   [ERROR_CODES.unavailable]: status.UNAVAILABLE,
   [ERROR_CODES.invariantViolation]: status.INTERNAL,
+  [ERROR_CODES.refinementNotFound]: status.NOT_FOUND,
+  [ERROR_CODES.refinementNotOpen]: status.FAILED_PRECONDITION,
 };
 
 const GENERIC_MESSAGE = 'internal error';

@@ -50,7 +50,30 @@ export interface DecisionEvent {
   readonly decision: Decision;
 }
 
-export type EventBody = TemplateEvent | ObservationEvent | DecisionEvent;
+/** A refinement item opened for a template, with the evidence a person needs to decide. */
+export interface RefinementOpenedEvent {
+  readonly type: 'refinement_opened';
+  readonly refinementId: string;
+  readonly templateId: string;
+  /** Why: 'below_threshold', 'regression', or both joined by '+'. */
+  readonly trigger: string;
+  readonly summary: string;
+  /** JSON-safe evidence (scorecard, trend, failure patterns, remediations). */
+  readonly evidence: unknown;
+}
+
+/** A person's decision on a refinement item. */
+export interface RefinementDecidedEvent {
+  readonly type: 'refinement_decided';
+  readonly refinementId: string;
+  readonly decision: 'accepted' | 'rejected';
+  readonly actor: string;
+  readonly reason: string;
+  /** The template version registered on acceptance ('' when rejected). */
+  readonly newTemplateId: string;
+}
+
+export type EventBody = TemplateEvent | ObservationEvent | DecisionEvent | RefinementOpenedEvent | RefinementDecidedEvent;
 
 /** An entry of the append-only log: its position, when the server accepted it, and its body. */
 export type LoggedEvent = EventBody & { readonly seq: number; readonly atMs: number };

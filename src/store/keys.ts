@@ -8,10 +8,11 @@
  *   runs       runId                               -> RunRecord         derived (idempotency)
  *   decisions  decisionId                          -> DecisionRecord    derived
  *   requests   requestId                           -> decisionId        derived (idempotency)
+ *   refinements refinementId                      -> RefinementRecord  derived
  */
-export const DB_NAMES = ['events', 'meta', 'templates', 'stats', 'runs', 'decisions', 'requests'] as const;
+export const DB_NAMES = ['events', 'meta', 'templates', 'stats', 'runs', 'decisions', 'requests', 'refinements'] as const;
 export type DbName = (typeof DB_NAMES)[number];
-export const DERIVED_DBS: readonly DbName[] = ['meta', 'templates', 'stats', 'runs', 'decisions', 'requests'];
+export const DERIVED_DBS: readonly DbName[] = ['meta', 'templates', 'stats', 'runs', 'decisions', 'requests', 'refinements'];
 
 export type StatsKey = [templateId: string, taskClass: string, repo: string];
 

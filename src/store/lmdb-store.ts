@@ -20,7 +20,8 @@ import {
   type PolicyConfig,
 } from '../bandit/index.js';
 import { decode, encode } from './codec.js';
-import type { DecisionEvent, EventBody, LoggedEvent, ObservationEvent, ObserveContent, TemplateEvent } from './events.js';
+import { RefinementNotFound, RefinementNotOpen } from '../bandit/errors.js';
+import type { DecisionEvent, EventBody, LoggedEvent, ObservationEvent, ObserveContent, RefinementDecidedEvent, RefinementOpenedEvent, TemplateEvent } from './events.js';
 import { DB_NAMES, DERIVED_DBS, segmentKeys, type DbName, type StatsKey } from './keys.js';
 
 export interface TemplateRecord {
@@ -31,6 +32,22 @@ export interface TemplateRecord {
   readonly implicit: boolean;
   readonly registeredAtMs: number;
   readonly updatedAtMs: number;
+}
+
+/** A refinement item's current state, derived from its opened and decided events. */
+export interface RefinementRecord {
+  readonly refinementId: string;
+  readonly templateId: string;
+  readonly status: 'open' | 'accepted' | 'rejected';
+  readonly trigger: string;
+  readonly summary: string;
+  readonly evidence: unknown;
+  readonly openedAtMs: number;
+  /** 0 while open. */
+  readonly decidedAtMs: number;
+  readonly actor: string;
+  readonly reason: string;
+  readonly newTemplateId: string;
 }
 
 export interface StatsRecord {
@@ -188,7 +205,55 @@ export class LmdbStore {
     for (const { value } of this.dbs.events.getRange({ start: fromSeq })) yield decode<LoggedEvent>(value, 'event')!;
   }
 
+  refinement(refinementId: string): RefinementRecord | undefined {
+    return decode<RefinementRecord>(this.dbs.refinements.get(refinementId), 'refinement');
+  }
+
+  /** Every refinement item, in id order. */
+  refinements(): RefinementRecord[] {
+    return [...this.dbs.refinements.getRange({})].map(({ value }) => decode<RefinementRecord>(value, 'refinement')!);
+  }
+
   // ---- writes ----------------------------------------------------------------------------
+
+  /**
+   * Opens a refinement item unless the id exists or an item is already open for the template
+   * (checked in the same transaction, so two scans cannot open two).
+   * @returns the item and whether it was opened now.
+   */
+  async openRefinement(item: Omit<RefinementOpenedEvent, 'type'>, atMs: number): Promise<{ record: RefinementRecord; created: boolean }> {
+    const result = await this.root.transaction(() => {
+      const existing = this.refinement(item.refinementId) ?? this.refinements().find((r) => r.templateId === item.templateId && r.status === 'open');
+      if (existing !== undefined) return { record: existing, created: false };
+      this.append({ type: 'refinement_opened', ...item }, atMs);
+      return { record: this.refinement(item.refinementId)!, created: true };
+    });
+    if (result.created) await this.root.flushed;
+    return result;
+  }
+
+  /**
+   * Records a person's decision on an open item. Repeating the same decision changes nothing.
+   * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise.
+   */
+  async decideRefinement(d: Omit<RefinementDecidedEvent, 'type'>, atMs: number): Promise<{ record: RefinementRecord; changed: boolean }> {
+    const result = await this.root.transaction(() => {
+      const existing = this.refinement(d.refinementId);
+      if (existing === undefined) return { error: 'not-found' as const };
+      if (existing.status !== 'open') {
+        if (existing.status === d.decision && existing.newTemplateId === d.newTemplateId) return { record: existing, changed: false };
+        return { error: 'not-open' as const, status: existing.status };
+      }
+      this.append({ type: 'refinement_decided', ...d }, atMs);
+      return { record: this.refinement(d.refinementId)!, changed: true };
+    });
+    if ('error' in result) {
+      if (result.error === 'not-found') throw new RefinementNotFound(d.refinementId);
+      throw new RefinementNotOpen(d.refinementId, result.status!);
+    }
+    if (result.changed) await this.root.flushed;
+    return result;
+  }
 
   /**
    * Records one verified run exactly once. In one transaction: the run_id check, the decision
@@ -354,7 +419,36 @@ export class LmdbStore {
         return;
       case 'observation':
         return this.applyObservation(event);
+      case 'refinement_opened':
+      case 'refinement_decided':
+        return this.applyRefinement(event);
     }
+  }
+
+  private applyRefinement(event: (RefinementOpenedEvent | RefinementDecidedEvent) & LoggedEvent): void {
+    if (event.type === 'refinement_opened') {
+      const record: RefinementRecord = {
+        refinementId: event.refinementId,
+        templateId: event.templateId,
+        status: 'open',
+        trigger: event.trigger,
+        summary: event.summary,
+        evidence: event.evidence,
+        openedAtMs: event.atMs,
+        decidedAtMs: 0,
+        actor: '',
+        reason: '',
+        newTemplateId: '',
+      };
+      this.dbs.refinements.put(event.refinementId, encode(record));
+      return;
+    }
+    const prev = this.refinement(event.refinementId);
+    if (prev === undefined) return;
+    this.dbs.refinements.put(
+      event.refinementId,
+      encode<RefinementRecord>({ ...prev, status: event.decision, decidedAtMs: event.atMs, actor: event.actor, reason: event.reason, newTemplateId: event.newTemplateId }),
+    );
   }
 
   private applyTemplate(event: TemplateEvent & LoggedEvent): void {

@@ -7,10 +7,10 @@ const base: OutcomeInput = { status: 'done', exitCode: 0, failureReason: '', ver
 
 describe('outcome classification', () => {
   test.each<[string, Partial<OutcomeInput>, string, string]>([
-    ['timeout status', { status: 'timeout', exitCode: null }, 'timeout', 'timeout'],
-    ['timeout wins over a non-zero exit', { status: 'timeout', exitCode: 137 }, 'timeout', 'timeout'],
-    ['failed with an infrastructure reason', { status: 'failed', exitCode: null, failureReason: 'tmux session not found' }, 'infra_error', 'infra: tmux session not found'],
-    ['failed, rate limited by the provider', { status: 'failed', exitCode: 1, failureReason: 'HTTP 429 rate limited' }, 'infra_error', 'infra: HTTP 429 rate limited'],
+    ['timeout status', { status: 'timeout', exitCode: null }, 'timeout', 'time limit reached'],
+    ['timeout wins over a non-zero exit', { status: 'timeout', exitCode: 137, failureReason: 'exceeded 1800 s' }, 'timeout', 'exceeded 1800 s'],
+    ['failed with an infrastructure reason', { status: 'failed', exitCode: null, failureReason: 'tmux session not found' }, 'infra_error', 'tmux session not found'],
+    ['failed, rate limited by the provider', { status: 'failed', exitCode: 1, failureReason: 'HTTP 429 rate limited' }, 'infra_error', 'HTTP 429 rate limited'],
     // The old system's mistake: a non-zero exit is the agent's failure, never infrastructure.
     ['done with a non-zero exit', { exitCode: 2 }, 'fail', 'agent failed: exit 2'],
     ['failed with a non-zero exit and a reason', { status: 'failed', exitCode: 1, failureReason: 'npm test failed' }, 'fail', 'agent failed: exit 1: npm test failed'],

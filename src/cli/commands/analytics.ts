@@ -2,9 +2,28 @@
  * Learning-analytics commands: `import runs`, `report scores|trend|failures|weekly` and
  * `refinements list|scan|accept|reject`. Thin: parse flags, call the library, print.
  */
-import type { Command } from 'commander';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
 import { importRuns, loadFieldMap } from '../../importers/import-runs.js';
+import { PACKAGE_ROOT } from '../../paths.js';
+import {
+  failuresReport,
+  renderReport,
+  REPORT_FORMATS,
+  scoresReport,
+  trendReport,
+  validateRules,
+  weeklyReport,
+  type RemediationRules,
+  type ReportFormat,
+  type ReportModel,
+  type TrendOptions,
+} from '../../reports/index.js';
 import type { LearnLoop } from '../../service/learnloop.js';
+import { RefinementQueue, reportData, type ReportData } from '../../service/refinement-queue.js';
+import type { RefinementRecord } from '../../store/index.js';
+import { table } from '../format.js';
 
 /** What main.ts lends these commands, so they share its settings, store handling and errors. */
 export interface CliHelpers {
@@ -37,8 +56,164 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
   );
 }
 
+export const DEFAULT_RULES_FILE = join(PACKAGE_ROOT, 'rules', 'remediations.json');
+
+/**
+ * `--as-of`: a date (YYYY-MM-DD, meaning the end of that UTC day) or an ISO 8601 time; default now.
+ * @returns ms since the epoch
+ */
+export function parseAsOf(value: unknown, now: () => number = Date.now): number {
+  if (value === undefined) return now();
+  const s = String(value);
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(s) ? Date.parse(`${s}T23:59:59.999Z`) : Date.parse(s);
+  if (Number.isNaN(ms)) throw new Error(`--as-of: not a date or ISO 8601 time: ${JSON.stringify(s)}`);
+  return ms;
+}
+
+/** Reads and checks the remediation rules file. @throws Error naming every problem. */
+export function loadRules(file: string = DEFAULT_RULES_FILE): RemediationRules {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`rules file ${file}: ${(err as Error).message}`);
+  }
+  const problems = validateRules(raw);
+  if (problems.length > 0) throw new Error(`rules file ${file}: ${problems.join('; ')}`);
+  return raw as RemediationRules;
+}
+
+function intFlag(h: CliHelpers, name: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw h.userError(`--${name}: must be an integer >= 1; got ${String(v)}`);
+  return n;
+}
+
+function trendFlags(h: CliHelpers, opts: Record<string, unknown>): Partial<TrendOptions> {
+  const out: { -readonly [K in keyof TrendOptions]?: TrendOptions[K] } = {};
+  const windowDays = intFlag(h, 'window-days', opts.windowDays);
+  const windows = intFlag(h, 'windows', opts.windows);
+  if (windowDays !== undefined) out.windowDays = windowDays;
+  if (windows !== undefined) out.windows = windows;
+  return out;
+}
+
+/** Builds one report from the log: the reading is here, the computing in src/reports. */
+export function buildReport(name: string, data: ReportData, asOfMs: number, rules: RemediationRules, trend: Partial<TrendOptions> = {}): ReportModel {
+  switch (name) {
+    case 'scores':
+      return scoresReport(data.rows, asOfMs);
+    case 'trend':
+      return trendReport(data.rows, asOfMs, trend);
+    case 'failures':
+      return failuresReport(data.rows, asOfMs, rules);
+    case 'weekly':
+      return weeklyReport({ ...data, rules, asOfMs, trend });
+    default:
+      throw new Error(`unknown report ${name}`);
+  }
+}
+
+const REPORTS: ReadonlyArray<[string, string]> = [
+  ['scores', 'per template, task class and repository: runs, pass rate (95% CI), first-try pass, retry, timeout, median duration'],
+  ['trend', 'rates per week (or --window-days), overall and per template, with a change detector; HTML has charts'],
+  ['failures', 'failure signatures, recurring patterns per template and segment, remediations from the rules file'],
+  ['weekly', 'strategy summary: improved, regressed, default template per task class, open refinements, top failures'],
+];
+
+function withCatch<T>(h: CliHelpers, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw h.userError((err as Error).message);
+  }
+}
+
+function refinementLine(r: RefinementRecord): string[] {
+  const when = (ms: number) => (ms > 0 ? new Date(ms).toISOString().slice(0, 10) : '');
+  return [r.refinementId, r.templateId, r.status, r.trigger, when(r.openedAtMs), r.status === 'open' ? r.summary : `${r.actor}: ${r.reason}${r.newTemplateId ? ` -> ${r.newTemplateId}` : ''}`];
+}
+
 /** Attaches the analytics commands to the program (the `report` group must exist already). */
 export function registerAnalytics(program: Command, h: CliHelpers): void {
-  void program;
-  void h;
+  const report = program.commands.find((c) => c.name() === 'report');
+  if (report === undefined) throw new Error('registerAnalytics: the report command group must be created first');
+  for (const [name, description] of REPORTS) {
+    const cmd = h
+      .withSettings(report.command(name).description(description), ['db'])
+      .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS as string[]).default('md'))
+      .option('--as-of <date>', 'report date: YYYY-MM-DD (end of that UTC day) or ISO time; default now')
+      .option('--out <file>', 'write the report to a file instead of stdout')
+      .option('--rules <file>', 'remediation rules file', DEFAULT_RULES_FILE);
+    if (name === 'trend' || name === 'weekly') {
+      cmd.option('--windows <n>', 'windows shown (default 8)').option('--window-days <n>', 'window length in days (default 7)');
+    }
+    cmd.action(async (opts: Record<string, unknown>) => {
+      const asOfMs = withCatch(h, () => parseAsOf(opts.asOf));
+      const rules = withCatch(h, () => loadRules(String(opts.rules)));
+      const trend = trendFlags(h, opts);
+      const text = await h.withLearnLoop(opts, async (ll) => renderReport(buildReport(name, reportData(ll.store), asOfMs, rules, trend), opts.format as ReportFormat));
+      if (typeof opts.out === 'string') writeFileSync(opts.out, text);
+      else process.stdout.write(text);
+    });
+  }
+
+  const refinements = program.command('refinements').description('the refinement queue: templates that need a person (on --db)');
+  h.withSettings(refinements.command('list').description('list refinement items'), ['db'])
+    .addOption(new Option('--status <status>', 'only items with this status').choices(['open', 'accepted', 'rejected']))
+    .option('--json', 'print JSON (with evidence)')
+    .action(async (opts: Record<string, unknown>) => {
+      const items = await h.withLearnLoop(opts, async (ll) => new RefinementQueue(ll).list(opts.status as RefinementRecord['status'] | undefined));
+      h.print(opts.json === true, items, () => table(['item', 'template', 'status', 'trigger', 'opened', 'evidence / decision'], items.map(refinementLine)));
+    });
+  h.withSettings(refinements.command('scan').description('open items for templates credibly below the threshold or regressing'), ['db'])
+    .option('--as-of <date>', 'YYYY-MM-DD or ISO time; default now')
+    .option('--threshold <rate>', 'pass rate a template should reach', '0.5')
+    .option('--min-runs <n>', 'fewest judged runs before the threshold test applies', '10')
+    .option('--rules <file>', 'remediation rules file', DEFAULT_RULES_FILE)
+    .option('--json', 'print JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      const asOfMs = withCatch(h, () => parseAsOf(opts.asOf));
+      const rules = withCatch(h, () => loadRules(String(opts.rules)));
+      const threshold = Number(opts.threshold);
+      if (!(threshold > 0 && threshold < 1)) throw h.userError(`--threshold: must be in (0, 1); got ${String(opts.threshold)}`);
+      const minRuns = intFlag(h, 'min-runs', opts.minRuns) ?? 10;
+      const r = await h.withLearnLoop(opts, (ll) => new RefinementQueue(ll).scan(asOfMs, rules, { threshold, minRuns }));
+      h.print(opts.json === true, r, () =>
+        [
+          `${r.opened.length} opened`,
+          ...r.opened.map((x) => `  opened ${x.refinementId}: ${x.summary}`),
+          ...r.suppressed.map((x) => `  held back ${x.templateId}: ${x.reason}`),
+        ].join('\n'),
+      );
+    });
+  h.withSettings(refinements.command('accept <refinementId>').description('accept an item: registers the new template version with its parent'), ['db'])
+    .requiredOption('--by <name>', 'who accepts')
+    .requiredOption('--reason <text>', 'why')
+    .requiredOption('--new-template <id>', 'the new template version, e.g. bug-fix@v3 (you wrote its prompt)')
+    .option('--description <text>', 'what changed in the prompt', '')
+    .addOption(new Option('--status <status>', 'status of the new version').choices(['candidate', 'active']).default('candidate'))
+    .option('--json', 'print JSON')
+    .action(async (refinementId: string, opts: Record<string, unknown>) => {
+      const r = await h.withLearnLoop(opts, (ll) =>
+        new RefinementQueue(ll).accept({
+          refinementId,
+          actor: String(opts.by),
+          reason: String(opts.reason),
+          newTemplateId: String(opts.newTemplate),
+          description: String(opts.description),
+          status: opts.status as 'candidate' | 'active',
+        }),
+      );
+      h.print(opts.json === true, r, () => `accepted ${refinementId}; registered ${r.template.templateId} (${r.template.status}) with parent ${r.template.parentTemplateId}`);
+    });
+  h.withSettings(refinements.command('reject <refinementId>').description('reject an item'), ['db'])
+    .requiredOption('--by <name>', 'who rejects')
+    .requiredOption('--reason <text>', 'why')
+    .option('--json', 'print JSON')
+    .action(async (refinementId: string, opts: Record<string, unknown>) => {
+      const r = await h.withLearnLoop(opts, (ll) => new RefinementQueue(ll).reject({ refinementId, actor: String(opts.by), reason: String(opts.reason) }));
+      h.print(opts.json === true, r, () => `rejected ${refinementId}`);
+    });
 }

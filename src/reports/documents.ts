@@ -1,0 +1,230 @@
+/** Each report model as a document (render/doc.ts) for the Markdown and HTML renderers. */
+import type { FailuresReport } from './failures.js';
+import type { Metrics } from './metrics.js';
+import type { RefinementRow } from './rows.js';
+import type { ScoreRow, ScoresReport } from './scores.js';
+import type { Change, TrendReport, TrendSeries } from './trend.js';
+import type { WeeklyReport } from './weekly.js';
+import { fmt, type Block, type LineChart } from './render/doc.js';
+
+const SCORE_HEADERS = ['', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate', 'unverified', 'median s'];
+const SCORE_NUMERIC = [false, true, true, true, true, true, true, true, true, true];
+
+function scoreCells(key: string, m: Metrics): string[] {
+  return [
+    key,
+    fmt.num(m.runs),
+    fmt.num(m.judged),
+    m.judged > 0 ? fmt.pct(m.passRate) : '–',
+    m.judged > 0 ? fmt.interval(m.passRateLow, m.passRateHigh) : '–',
+    m.firstTryTasks > 0 ? `${fmt.pct(m.firstTryPassRate)} (${m.firstTryPasses}/${m.firstTryTasks})` : '–',
+    fmt.pct(m.retryRate),
+    fmt.pct(m.timeoutRate),
+    fmt.num(m.unverified),
+    fmt.num(m.medianDurationSeconds),
+  ];
+}
+
+function scoreTable(title: string, rows: readonly ScoreRow[]): Block[] {
+  return [
+    { kind: 'heading', level: 2, text: title },
+    { kind: 'table', headers: [title.replace(/^By /, ''), ...SCORE_HEADERS.slice(1)], rows: rows.map((r) => scoreCells(r.key, r)), numeric: SCORE_NUMERIC },
+  ];
+}
+
+const NOTES =
+  'Pass rate = passes / judged runs (infra errors and unverified runs are not judged), with a 95% Wilson interval. ' +
+  'First-try pass = tasks whose first attempt passed. Retry rate = tasks with more than one attempt or retries inside a run.';
+
+export function scoresDoc(r: ScoresReport) {
+  const judged = r.byTemplate.filter((t) => t.judged > 0);
+  return {
+    title: 'learnloop scores',
+    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${r.overall.runs} runs, ${r.overall.tasks} tasks`,
+    blocks: [
+      { kind: 'para', text: NOTES },
+      { kind: 'heading', level: 2, text: 'Overall' },
+      { kind: 'table', headers: ['', ...SCORE_HEADERS.slice(1)], rows: [scoreCells('all runs', r.overall)], numeric: SCORE_NUMERIC },
+      {
+        kind: 'chart',
+        chart: {
+          kind: 'bar',
+          title: 'Pass rate per template (95% interval)',
+          scale: 'rate',
+          bars: judged.map((t) => ({ label: t.key, value: t.passRate, low: t.passRateLow, high: t.passRateHigh })),
+        },
+      },
+      ...scoreTable('By template', r.byTemplate),
+      ...scoreTable('By task class', r.byTaskClass),
+      ...scoreTable('By repository', r.byRepo),
+    ] satisfies Block[],
+  };
+}
+
+const METRIC_WORDS: Record<Change['metric'], string> = {
+  pass_rate: 'pass rate',
+  first_try_pass_rate: 'first-try pass rate',
+  retry_rate: 'retry rate',
+  timeout_rate: 'timeout rate',
+};
+
+export function changeText(c: Change): string {
+  return (
+    `${c.scope}: ${METRIC_WORDS[c.metric]} ${c.direction} — ${fmt.pct(c.baselineRate)} (n=${c.baselineN}) → ` +
+    `${fmt.pct(c.recentRate)} (n=${c.recentN}), z=${c.z.toFixed(2)}, p=${fmt.p(c.pValue)}`
+  );
+}
+
+function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRate' | 'retryRate', band: boolean): LineChart {
+  const labels = (series[0]?.points ?? []).map((p) => fmt.date(p.startMs).slice(5));
+  return {
+    kind: 'line',
+    title,
+    yMax: 1,
+    xLabels: labels,
+    series: series.map((s) => ({
+      name: s.scope,
+      values: s.points.map((p) => (pick === 'passRate' ? (p.judged > 0 ? p.passRate : null) : p.tasks > 0 ? p.retryRate : null)),
+      ...(band
+        ? { low: s.points.map((p) => (p.judged > 0 ? p.passRateLow : null)), high: s.points.map((p) => (p.judged > 0 ? p.passRateHigh : null)) }
+        : {}),
+    })),
+  };
+}
+
+function seriesTable(s: TrendSeries): Block {
+  return {
+    kind: 'table',
+    headers: ['window start', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate'],
+    numeric: [false, true, true, true, true, true, true, true],
+    rows: s.points.map((p) => [
+      fmt.date(p.startMs),
+      fmt.num(p.runs),
+      fmt.num(p.judged),
+      p.judged > 0 ? fmt.pct(p.passRate) : '–',
+      p.judged > 0 ? fmt.interval(p.passRateLow, p.passRateHigh) : '–',
+      p.firstTryTasks > 0 ? fmt.pct(p.firstTryPassRate) : '–',
+      p.tasks > 0 ? fmt.pct(p.retryRate) : '–',
+      p.runs > 0 ? fmt.pct(p.timeoutRate) : '–',
+    ]),
+  };
+}
+
+export function trendDoc(r: TrendReport) {
+  const o = r.options;
+  return {
+    title: 'learnloop trend',
+    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${o.windows} windows of ${o.windowDays} days`,
+    blocks: [
+      {
+        kind: 'para',
+        text:
+          `Change detector: the latest window against the ${o.baselineWindows} before it, two-proportion z-test, ` +
+          `flagged at p < ${o.alpha} with at least ${o.minRuns} runs on each side.`,
+      },
+      { kind: 'heading', level: 2, text: 'Changes' },
+      { kind: 'list', items: r.changes.map(changeText) },
+      { kind: 'chart', chart: trendChart('Pass rate per window, overall (95% interval)', [r.overall], 'passRate', true) },
+      { kind: 'chart', chart: trendChart('Pass rate per window, per template', r.byTemplate, 'passRate', false) },
+      { kind: 'chart', chart: trendChart('Retry rate per window, per template', r.byTemplate, 'retryRate', false) },
+      { kind: 'heading', level: 2, text: 'Overall' },
+      seriesTable(r.overall),
+      ...r.byTemplate.flatMap((s): Block[] => [{ kind: 'heading', level: 3, text: `Template ${s.scope}` }, seriesTable(s)]),
+    ] satisfies Block[],
+  };
+}
+
+export function failuresDoc(r: FailuresReport) {
+  return {
+    title: 'learnloop failure patterns',
+    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${r.failedRuns} runs that did not pass · rules version ${r.rulesVersion}`,
+    blocks: [
+      {
+        kind: 'para',
+        text: 'A signature is the outcome and the failure reason with paths, numbers, hashes and quoted text replaced by placeholders. Remediations come from rules/remediations.json.',
+      },
+      {
+        kind: 'chart',
+        chart: { kind: 'bar', title: 'Most frequent failure patterns', scale: 'count', bars: r.patterns.slice(0, 10).map((p) => ({ label: p.signature, value: p.count })) },
+      },
+      { kind: 'heading', level: 2, text: 'Patterns' },
+      {
+        kind: 'table',
+        headers: ['signature', 'count', 'first seen', 'last seen', 'templates', 'segments', 'examples', 'remediation'],
+        numeric: [false, true, false, false, false, false, false, false],
+        rows: r.patterns.map((p) => [
+          p.signature,
+          fmt.num(p.count),
+          fmt.date(p.firstSeenMs),
+          fmt.date(p.lastSeenMs),
+          p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', '),
+          p.bySegment.map((t) => `${t.key} (${t.count})`).join(', '),
+          p.examples.map((e) => e.runId).join(', '),
+          p.remediation ? `[${p.remediation.ruleId}] ${p.remediation.action}` : 'no rule',
+        ]),
+      },
+      { kind: 'heading', level: 2, text: 'Recurring patterns that need a rule' },
+      { kind: 'list', items: r.needingRule },
+    ] satisfies Block[],
+  };
+}
+
+export function refinementCells(x: RefinementRow): string[] {
+  return [x.refinementId, x.templateId, x.trigger, fmt.date(x.openedAtMs), x.summary];
+}
+
+export function weeklyDoc(r: WeeklyReport) {
+  const delta = (a: Metrics, b: Metrics) =>
+    a.judged > 0 && b.judged > 0 ? ` (${a.passRate >= b.passRate ? '+' : ''}${((a.passRate - b.passRate) * 100).toFixed(1)} points on last week)` : '';
+  return {
+    title: 'learnloop weekly strategy summary',
+    subtitle: `Week ${fmt.date(r.weekStartMs)} to ${fmt.date(r.asOfMs)} (as of ${fmt.time(r.asOfMs)} UTC)`,
+    blocks: [
+      {
+        kind: 'para',
+        text:
+          `This week: ${r.thisWeek.runs} runs on ${r.thisWeek.tasks} tasks; pass rate ` +
+          (r.thisWeek.judged > 0 ? `${fmt.pct(r.thisWeek.passRate)} (95% CI ${fmt.interval(r.thisWeek.passRateLow, r.thisWeek.passRateHigh)})` : 'n/a') +
+          `${delta(r.thisWeek, r.lastWeek)}; retry rate ${fmt.pct(r.thisWeek.retryRate)}; ${r.thisWeek.unverified} unverified.`,
+      },
+      { kind: 'chart', chart: trendChart('Pass rate per week, overall (95% interval)', [r.overallTrend], 'passRate', true) },
+      { kind: 'heading', level: 2, text: 'What improved' },
+      { kind: 'list', items: r.improved.map(changeText) },
+      { kind: 'heading', level: 2, text: 'What regressed' },
+      { kind: 'list', items: r.regressed.map(changeText) },
+      { kind: 'heading', level: 2, text: 'Recommended default template per task class' },
+      {
+        kind: 'table',
+        headers: ['task class', 'template', 'judged', 'pass rate', '95% CI', 'runner-up', 'P(better)', 'confidence'],
+        numeric: [false, false, true, true, true, false, true, false],
+        rows: r.recommendations.map((x) => [
+          x.taskClass,
+          x.templateId || '–',
+          x.metrics ? fmt.num(x.metrics.judged) : '0',
+          x.metrics && x.metrics.judged > 0 ? fmt.pct(x.metrics.passRate) : '–',
+          x.metrics && x.metrics.judged > 0 ? fmt.interval(x.metrics.passRateLow, x.metrics.passRateHigh) : '–',
+          x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPosteriorMean)})` : '–',
+          x.runnerUp ? x.probBetter.toFixed(3) : '–',
+          x.confidence,
+        ]),
+      },
+      { kind: 'heading', level: 2, text: 'Open refinements' },
+      { kind: 'table', headers: ['item', 'template', 'trigger', 'opened', 'evidence'], rows: r.openRefinements.map(refinementCells) },
+      { kind: 'heading', level: 2, text: 'Top failure patterns and remediations' },
+      {
+        kind: 'table',
+        headers: ['signature', 'count', 'templates', 'remediation', 'why'],
+        numeric: [false, true, false, false, false],
+        rows: r.topFailures.map((p) => [
+          p.signature,
+          fmt.num(p.count),
+          p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', '),
+          p.remediation ? p.remediation.action : 'no rule yet',
+          p.remediation ? p.remediation.rationale : '',
+        ]),
+      },
+      { kind: 'heading', level: 3, text: `Recurring patterns with no rule (rules version ${r.rulesVersion})` },
+      { kind: 'list', items: r.needingRule },
+    ] satisfies Block[],
+  };
+}

@@ -1,0 +1,46 @@
+/** Learning analytics for people. Pure: typed rows and an as-of date in, report text out. */
+import { failuresDoc, scoresDoc, trendDoc, weeklyDoc } from './documents.js';
+import type { FailuresReport } from './failures.js';
+import type { Doc } from './render/doc.js';
+import { renderHtml } from './render/html.js';
+import { renderJson } from './render/json.js';
+import { renderMarkdown } from './render/markdown.js';
+import type { ScoresReport } from './scores.js';
+import type { TrendReport } from './trend.js';
+import type { WeeklyReport } from './weekly.js';
+
+export * from './rows.js';
+export * from './metrics.js';
+export * from './stats.js';
+export * from './scores.js';
+export * from './trend.js';
+export * from './failures.js';
+export * from './weekly.js';
+export * from './refinements.js';
+export { renderHtml, renderJson, renderMarkdown };
+export type { Doc };
+
+export type ReportModel = ScoresReport | TrendReport | FailuresReport | WeeklyReport;
+export type ReportFormat = 'md' | 'json' | 'html';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['md', 'json', 'html'];
+
+/** The document of a report model. */
+export function reportDoc(model: ReportModel): Doc {
+  switch (model.kind) {
+    case 'scores':
+      return scoresDoc(model);
+    case 'trend':
+      return trendDoc(model);
+    case 'failures':
+      return failuresDoc(model);
+    case 'weekly':
+      return weeklyDoc(model);
+  }
+}
+
+/** A report in one format: byte-identical for the same model. */
+export function renderReport(model: ReportModel, format: ReportFormat): string {
+  if (format === 'json') return renderJson(model);
+  const doc = reportDoc(model);
+  return format === 'md' ? renderMarkdown(doc) : renderHtml(doc);
+}

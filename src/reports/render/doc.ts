@@ -1,0 +1,58 @@
+/**
+ * A report as a document: headings, paragraphs, lists, tables and charts. Each report builds one;
+ * the Markdown and HTML renderers print it. Numbers arrive here already formatted as text, so
+ * both formats show the same figures.
+ */
+
+export interface LineSeries {
+  readonly name: string;
+  /** One value per x label; null where there is no data. */
+  readonly values: ReadonlyArray<number | null>;
+  /** Optional interval band, same length as values. */
+  readonly low?: ReadonlyArray<number | null>;
+  readonly high?: ReadonlyArray<number | null>;
+}
+
+export interface LineChart {
+  readonly kind: 'line';
+  readonly title: string;
+  readonly xLabels: readonly string[];
+  readonly series: readonly LineSeries[];
+  /** Values are rates in [0, 1], drawn as percentages. */
+  readonly yMax: 1;
+}
+
+export interface BarChart {
+  readonly kind: 'bar';
+  readonly title: string;
+  readonly bars: ReadonlyArray<{ readonly label: string; readonly value: number; readonly low?: number; readonly high?: number }>;
+  /** 'rate' draws [0, 1] as percentages; 'count' scales to the largest bar. */
+  readonly scale: 'rate' | 'count';
+}
+
+export type Chart = LineChart | BarChart;
+
+export type Block =
+  | { readonly kind: 'heading'; readonly level: 2 | 3; readonly text: string }
+  | { readonly kind: 'para'; readonly text: string }
+  | { readonly kind: 'list'; readonly items: readonly string[] }
+  | { readonly kind: 'table'; readonly headers: readonly string[]; readonly rows: ReadonlyArray<readonly string[]>; readonly numeric?: readonly boolean[] }
+  | { readonly kind: 'chart'; readonly chart: Chart };
+
+export interface Doc {
+  readonly title: string;
+  readonly subtitle: string;
+  readonly blocks: readonly Block[];
+}
+
+/** Fixed-precision formatting shared by every report. */
+export const fmt = {
+  pct: (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`,
+  num: (x: number, digits = 0): string => x.toFixed(digits),
+  interval: (lo: number, hi: number): string => `${(lo * 100).toFixed(0)}–${(hi * 100).toFixed(0)}%`,
+  /** UTC date, YYYY-MM-DD. */
+  date: (ms: number): string => new Date(ms).toISOString().slice(0, 10),
+  /** UTC date and time to the minute. */
+  time: (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' '),
+  p: (x: number): string => (x < 0.001 ? '<0.001' : x.toFixed(3)),
+};

@@ -1,0 +1,54 @@
+/** HTML renderer: one self-contained page (inline CSS and SVG, no scripts, no external links). */
+import type { Block, Doc } from './doc.js';
+import { escapeXml, renderChart } from './svg.js';
+
+const CSS = `
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:960px;padding:0 1rem;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+.subtitle{color:#555;margin-top:0}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.chart{display:block;margin:.8rem 0;max-width:100%;height:auto}
+.chart-title{font-size:13px;font-weight:600;fill:#1b1b1b}.axis{font-size:11px;fill:#444}.legend{font-size:11px;fill:#1b1b1b}
+.grid{stroke:#e3e3e3;stroke-width:1}.line{stroke-width:2}.band{opacity:.15}.whisker{stroke:#1b1b1b;stroke-width:1.5}
+.none{color:#777;font-style:italic}
+`.trim();
+
+function block(b: Block): string {
+  switch (b.kind) {
+    case 'heading':
+      return `<h${b.level}>${escapeXml(b.text)}</h${b.level}>`;
+    case 'para':
+      return `<p>${escapeXml(b.text)}</p>`;
+    case 'list':
+      return b.items.length === 0 ? '<p class="none">none</p>' : `<ul>${b.items.map((i) => `<li>${escapeXml(i)}</li>`).join('')}</ul>`;
+    case 'table': {
+      if (b.rows.length === 0) return '<p class="none">none</p>';
+      const head = `<tr>${b.headers.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
+      const rows = b.rows.map((r) => `<tr>${r.map((c, i) => `<td${b.numeric?.[i] ? ' class="num"' : ''}>${escapeXml(c)}</td>`).join('')}</tr>`);
+      return `<table><thead>${head}</thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+    }
+    case 'chart':
+      return `<figure>${renderChart(b.chart)}</figure>`;
+  }
+}
+
+/** The document as a complete HTML page, ending with one newline. */
+export function renderHtml(doc: Doc): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeXml(doc.title)}</title>`,
+    `<style>${CSS}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${escapeXml(doc.title)}</h1>`,
+    `<p class="subtitle">${escapeXml(doc.subtitle)}</p>`,
+    ...doc.blocks.map(block),
+    '</body>',
+    '</html>',
+  ].join('\n') + '\n';
+}

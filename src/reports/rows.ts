@@ -1,0 +1,59 @@
+/**
+ * The typed rows reports read. The CLI turns the event log into these; reports never touch the
+ * store, the file system or the clock, so the same rows and `asOfMs` give the same report.
+ */
+import type { ArmStatus, Outcome } from '../bandit/index.js';
+
+/** One observed run, as recorded in the log. */
+export interface RunRow {
+  readonly runId: string;
+  readonly templateId: string;
+  readonly taskClass: string;
+  readonly repo: string;
+  /** The task (bead); '' when unknown, and then the run is its own task. */
+  readonly taskId: string;
+  /** Attempt at the task, from 1 (0 = unknown, read as a first attempt). */
+  readonly attempt: number;
+  readonly outcome: Outcome;
+  readonly retries: number;
+  readonly durationSeconds: number;
+  readonly failureReason: string;
+  /** When the run finished, ms since the epoch (from the run record, not the import). */
+  readonly finishedAtMs: number;
+  readonly agent: string;
+  readonly model: string;
+}
+
+/** A template version and its lineage. */
+export interface TemplateRow {
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: ArmStatus;
+}
+
+export type RefinementStatus = 'open' | 'accepted' | 'rejected';
+
+/** A refinement item as the queue holds it. */
+export interface RefinementRow {
+  readonly refinementId: string;
+  readonly templateId: string;
+  readonly status: RefinementStatus;
+  readonly trigger: string;
+  readonly summary: string;
+  readonly openedAtMs: number;
+  readonly decidedAtMs: number;
+  readonly actor: string;
+  readonly reason: string;
+  readonly newTemplateId: string;
+}
+
+/** Rows that had finished by `asOfMs` (inclusive): a report as of a date ignores later runs. */
+export function rowsAsOf(rows: readonly RunRow[], asOfMs: number): RunRow[] {
+  return rows.filter((r) => r.finishedAtMs <= asOfMs);
+}
+
+/** The task a row belongs to: its task id, or the run itself when it names none. */
+export const taskKey = (r: RunRow): string => (r.taskId !== '' ? r.taskId : `run:${r.runId}`);
+
+/** Byte-order string comparison, the same on every machine (localeCompare is not). */
+export const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

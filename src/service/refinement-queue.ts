@@ -1,0 +1,155 @@
+/**
+ * The refinement queue, with a person in the loop: scans open items for templates that need
+ * work (src/reports/refinements.ts decides which), and people accept or reject them. Accepting
+ * registers the new template version with its parent, so it starts from a discounted copy of the
+ * parent's record. learnloop never edits a prompt.
+ */
+import { InvalidArgument, type ArmStatus, type Violation } from '../bandit/index.js';
+import { scanRefinements, type RefinementOptions, type RefinementRow, type RemediationRules, type RunRow, type TemplateRow, type TrendOptions } from '../reports/index.js';
+import type { LmdbStore, RefinementRecord, TemplateRecord } from '../store/index.js';
+import type { LearnLoop } from './learnloop.js';
+
+/** What the reports read from the log: runs, templates and refinement items. */
+export interface ReportData {
+  readonly rows: RunRow[];
+  readonly templates: TemplateRow[];
+  readonly refinements: RefinementRow[];
+}
+
+/** Reads the log into report rows (observations in log order). */
+export function reportData(store: LmdbStore): ReportData {
+  const rows: RunRow[] = [];
+  for (const e of store.events()) {
+    if (e.type !== 'observation') continue;
+    const o = e.observation;
+    rows.push({
+      runId: o.runId,
+      templateId: o.armId,
+      taskClass: o.context.taskClass,
+      repo: o.context.repo,
+      taskId: o.taskId,
+      attempt: o.attempt,
+      outcome: o.outcome,
+      retries: o.retries,
+      durationSeconds: o.durationSeconds,
+      failureReason: o.failureReason,
+      finishedAtMs: o.finishedAtMs,
+      agent: o.agent,
+      model: o.model,
+    });
+  }
+  return {
+    rows,
+    templates: store.templates().map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
+    refinements: store.refinements().map(toRow),
+  };
+}
+
+const toRow = (r: RefinementRecord): RefinementRow => ({
+  refinementId: r.refinementId,
+  templateId: r.templateId,
+  status: r.status,
+  trigger: r.trigger,
+  summary: r.summary,
+  openedAtMs: r.openedAtMs,
+  decidedAtMs: r.decidedAtMs,
+  actor: r.actor,
+  reason: r.reason,
+  newTemplateId: r.newTemplateId,
+});
+
+export interface ScanResult {
+  readonly opened: RefinementRecord[];
+  readonly suppressed: ReadonlyArray<{ readonly templateId: string; readonly reason: string }>;
+}
+
+export interface AcceptParams {
+  readonly refinementId: string;
+  readonly actor: string;
+  readonly reason: string;
+  /** The new template version, e.g. "bug-fix@v3"; its parent is the item's template. */
+  readonly newTemplateId: string;
+  readonly description: string;
+  /** Status of the new version (default 'candidate': recommended only when named). */
+  readonly status?: ArmStatus;
+}
+
+export interface RejectParams {
+  readonly refinementId: string;
+  readonly actor: string;
+  readonly reason: string;
+}
+
+export class RefinementQueue {
+  constructor(
+    private readonly ll: LearnLoop,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  list(status?: RefinementRecord['status']): RefinementRecord[] {
+    return this.ll.store.refinements().filter((r) => status === undefined || r.status === status);
+  }
+
+  get(refinementId: string): RefinementRecord | undefined {
+    return this.ll.store.refinement(refinementId);
+  }
+
+  /** Opens an item for every template the detector flags as of `asOfMs`, guardrails applied. */
+  async scan(asOfMs: number, rules: RemediationRules, options: Partial<RefinementOptions> = {}, trend: Partial<TrendOptions> = {}): Promise<ScanResult> {
+    const data = reportData(this.ll.store);
+    const { proposals, suppressed } = scanRefinements({ ...data, rules, asOfMs, options, trend });
+    const opened: RefinementRecord[] = [];
+    for (const p of proposals) {
+      // Evidence goes through JSON so only plain data is stored.
+      const evidence = JSON.parse(JSON.stringify(p.evidence)) as unknown;
+      const r = await this.ll.store.openRefinement({ refinementId: p.refinementId, templateId: p.templateId, trigger: p.trigger, summary: p.summary, evidence }, this.now());
+      if (r.created) opened.push(r.record);
+    }
+    return { opened, suppressed };
+  }
+
+  /**
+   * Accepts an open item: registers `newTemplateId` with the item's template as parent, then
+   * records who accepted it and why.
+   * @throws InvalidArgument, RefinementNotFound, RefinementNotOpen, TemplateConflict
+   */
+  async accept(p: AcceptParams): Promise<{ record: RefinementRecord; template: TemplateRecord }> {
+    const violations = decisionViolations(p);
+    if (p.newTemplateId.trim() === '') violations.push({ field: 'new_template_id', description: 'is required to accept: name the new template version' });
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    const item = this.ll.store.refinement(p.refinementId);
+    // Check before registering, so a stale accept registers nothing (decideRefinement re-checks atomically).
+    if (item === undefined || item.status !== 'open') {
+      const { record } = await this.ll.store.decideRefinement({ ...p, decision: 'accepted' }, this.now());
+      return { record, template: this.ll.store.template(record.newTemplateId)! };
+    }
+    const { record: template } = await this.ll.registerTemplate({
+      templateId: p.newTemplateId,
+      parentTemplateId: item.templateId,
+      status: p.status ?? 'candidate',
+      description: p.description || `refines ${item.templateId} (${item.refinementId}): ${p.reason}`,
+      actor: p.actor,
+    });
+    const { record } = await this.ll.store.decideRefinement(
+      { refinementId: p.refinementId, decision: 'accepted', actor: p.actor, reason: p.reason, newTemplateId: p.newTemplateId },
+      this.now(),
+    );
+    return { record, template };
+  }
+
+  /** @throws InvalidArgument, RefinementNotFound, RefinementNotOpen */
+  async reject(p: RejectParams): Promise<RefinementRecord> {
+    const violations = decisionViolations(p);
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    const { record } = await this.ll.store.decideRefinement({ ...p, decision: 'rejected', newTemplateId: '' }, this.now());
+    return record;
+  }
+}
+
+function decisionViolations(p: { refinementId: string; actor: string; reason: string }): Violation[] {
+  const out: Violation[] = [];
+  if (p.refinementId.trim() === '') out.push({ field: 'refinement_id', description: 'is required' });
+  if (p.actor.trim() === '') out.push({ field: 'actor', description: 'is required: who decides' });
+  if (p.reason.trim() === '') out.push({ field: 'reason', description: 'is required: why' });
+  return out;
+}
