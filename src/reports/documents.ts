@@ -71,7 +71,7 @@ const METRIC_WORDS: Record<Change['metric'], string> = {
 export function changeText(c: Change): string {
   return (
     `${c.scope}: ${METRIC_WORDS[c.metric]} ${c.direction} — ${fmt.pct(c.baselineRate)} (n=${c.baselineN}) → ` +
-    `${fmt.pct(c.recentRate)} (n=${c.recentN}), z=${c.z.toFixed(2)}, p=${fmt.p(c.pValue)}`
+    `${fmt.pct(c.recentRate)} (n=${c.recentN}), z=${c.z.toFixed(2)}, p${c.pValue < 0.001 ? '<0.001' : `=${c.pValue.toFixed(3)}`}`
   );
 }
 
@@ -203,7 +203,7 @@ export function weeklyDoc(r: WeeklyReport) {
           x.metrics ? fmt.num(x.metrics.judged) : '0',
           x.metrics && x.metrics.judged > 0 ? fmt.pct(x.metrics.passRate) : '–',
           x.metrics && x.metrics.judged > 0 ? fmt.interval(x.metrics.passRateLow, x.metrics.passRateHigh) : '–',
-          x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPosteriorMean)})` : '–',
+          x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPassRate)} of ${x.runnerUpJudged})` : '–',
           x.runnerUp ? x.probBetter.toFixed(3) : '–',
           x.confidence,
         ]),

@@ -18,12 +18,18 @@ export interface Recommendation {
   readonly metrics: Metrics | null;
   /** Posterior mean under a uniform prior: (1 + passes) / (2 + judged). */
   readonly posteriorMean: number;
+  /** The next best template in the class ('' when there is none), and its record. */
   readonly runnerUp: string;
   readonly runnerUpPosteriorMean: number;
+  readonly runnerUpPassRate: number;
+  readonly runnerUpJudged: number;
   /** P(chosen's rate > runner-up's), normal approximation to the two Beta posteriors; 1 without a runner-up. */
   readonly probBetter: number;
-  /** 'strong' (P >= 0.95 and enough runs), 'moderate' (P >= 0.75), or 'weak'. */
-  readonly confidence: 'strong' | 'moderate' | 'weak';
+  /**
+   * 'strong' (P >= 0.95 and enough judged runs), 'moderate' (P >= 0.75), 'weak', or 'no alternative'
+   * when only one template has runs in the class (nothing to compare it with).
+   */
+  readonly confidence: 'strong' | 'moderate' | 'weak' | 'no alternative';
 }
 
 export interface WeeklyReport {
@@ -75,10 +81,17 @@ export function recommendDefaults(rows: readonly RunRow[], templates: readonly T
     const best = ranked[0];
     const second = ranked[1];
     if (best === undefined) {
-      return { taskClass, templateId: '', metrics: null, posteriorMean: 0, runnerUp: '', runnerUpPosteriorMean: 0, probBetter: 0, confidence: 'weak' as const };
+      return { taskClass, templateId: '', metrics: null, posteriorMean: 0, runnerUp: '', runnerUpPosteriorMean: 0, runnerUpPassRate: 0, runnerUpJudged: 0, probBetter: 0, confidence: 'weak' as const };
     }
     const probBetter = second === undefined ? 1 : normalCdf((best.mean - second.mean) / Math.sqrt(best.variance + second.variance));
-    const confidence = probBetter >= 0.95 && best.metrics.judged >= minRuns ? 'strong' : probBetter >= 0.75 && best.metrics.judged > 0 ? 'moderate' : 'weak';
+    const confidence =
+      second === undefined
+        ? 'no alternative'
+        : probBetter >= 0.95 && best.metrics.judged >= minRuns
+          ? 'strong'
+          : probBetter >= 0.75 && best.metrics.judged > 0
+            ? 'moderate'
+            : 'weak';
     return {
       taskClass,
       templateId: best.templateId,
@@ -86,6 +99,8 @@ export function recommendDefaults(rows: readonly RunRow[], templates: readonly T
       posteriorMean: best.mean,
       runnerUp: second?.templateId ?? '',
       runnerUpPosteriorMean: second?.mean ?? 0,
+      runnerUpPassRate: second?.metrics.passRate ?? 0,
+      runnerUpJudged: second?.metrics.judged ?? 0,
       probBetter,
       confidence,
     };

@@ -54,5 +54,4 @@ export const fmt = {
   date: (ms: number): string => new Date(ms).toISOString().slice(0, 10),
   /** UTC date and time to the minute. */
   time: (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' '),
-  p: (x: number): string => (x < 0.001 ? '<0.001' : x.toFixed(3)),
 };

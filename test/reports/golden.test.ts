@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildReport } from '../../src/cli/commands/analytics.js';
+import { renderReport, REPORT_FORMATS, type ReportFormat } from '../../src/reports/index.js';
+import type { ReportData } from '../../src/service/refinement-queue.js';
+import type { LmdbStore } from '../../src/store/index.js';
+import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
+
+const NAMES = ['scores', 'trend', 'failures', 'weekly'] as const;
+const EXT: Record<ReportFormat, string> = { md: 'md', json: 'json', html: 'html' };
+
+let store: LmdbStore;
+let data: ReportData;
+// Built once for the file (the tmp helper would remove its folder after the first test).
+const dir = mkdtempSync(join(tmpdir(), 'learnloop-golden-'));
+
+beforeAll(async () => {
+  const log = await fixtureLog(join(dir, 'db'));
+  store = log.store;
+  data = log.data();
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('report golden files (fixture log, as of 2026-03-01)', () => {
+  test.each(NAMES.flatMap((n) => REPORT_FORMATS.map((f) => [n, f] as const)))('%s as %s matches its golden file', async (name, format) => {
+    const text = renderReport(buildReport(name, data, AS_OF, RULES), format);
+    await expect(text).toMatchFileSnapshot(`__golden__/${name}.${EXT[format]}`);
+  });
+
+  test('the same log and as-of date give byte-identical output, also from a second import', async () => {
+    const again = await fixtureLog();
+    try {
+      for (const name of NAMES) {
+        for (const format of REPORT_FORMATS) {
+          const a = renderReport(buildReport(name, data, AS_OF, RULES), format);
+          const b = renderReport(buildReport(name, again.data(), AS_OF, RULES), format);
+          expect(b, `${name}.${format}`).toBe(a);
+        }
+      }
+    } finally {
+      await again.store.close();
+    }
+  });
+
+  test('a later as-of date sees later runs; an earlier one leaves them out', () => {
+    const early = buildReport('scores', data, Date.parse('2026-01-31T23:59:59.999Z'), RULES);
+    const late = buildReport('scores', data, AS_OF, RULES);
+    if (early.kind !== 'scores' || late.kind !== 'scores') throw new Error('expected scores');
+    expect(early.overall.runs).toBeLessThan(late.overall.runs);
+    expect(late.overall.runs).toBe(data.rows.length);
+  });
+
+  test('output embeds no absolute path and no current time', () => {
+    for (const name of NAMES) {
+      for (const format of REPORT_FORMATS) {
+        const text = renderReport(buildReport(name, data, AS_OF, RULES), format);
+        expect(text).not.toContain(process.cwd());
+        expect(text).not.toContain(new Date().toISOString().slice(0, 10));
+      }
+    }
+  });
+});
