@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { ERROR_CODES } from '../../src/bandit/index.js';
+import { AS_OF, CLOCK, fixtureLog, RULES } from '../reports/fixture-log.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+async function log() {
+  const dir = mkdtempSync(join(tmpdir(), 'learnloop-refine-'));
+  dirs.push(dir);
+  return fixtureLog(join(dir, 'db'));
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as { code: string }).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('refinement queue', () => {
+  test('a scan opens items for the template credibly below threshold and the regressed one, with evidence', async () => {
+    const { store, queue } = await log();
+    const items = queue.list();
+    expect(items.map((i) => [i.refinementId, i.templateId, i.status, i.trigger])).toEqual([
+      ['custom#1', 'custom', 'open', 'below_threshold'],
+      ['feature@v1#1', 'feature@v1', 'open', 'regression'],
+    ]);
+    const evidence = items[0]!.evidence as { probBelowThreshold: number; scorecard: { judged: number }; topFailures: Array<{ remediation: unknown }>; trend: unknown[] };
+    expect(evidence.probBelowThreshold).toBeGreaterThanOrEqual(0.95);
+    expect(evidence.scorecard.judged).toBeGreaterThanOrEqual(10);
+    expect(evidence.topFailures.length).toBeGreaterThan(0);
+    expect(evidence.topFailures[0]!.remediation).not.toBeNull();
+    expect(evidence.trend).toHaveLength(8);
+    expect(items[0]!.openedAtMs).toBe(CLOCK);
+    await store.close();
+  });
+
+  test('no second item while one is open for the same template', async () => {
+    const { store, queue } = await log();
+    const head = store.head();
+    const again = await queue.scan(AS_OF, RULES);
+    expect(again.opened).toEqual([]);
+    expect(again.suppressed).toEqual([
+      { templateId: 'custom', reason: 'item custom#1 is still open' },
+      { templateId: 'feature@v1', reason: 'item feature@v1#1 is still open' },
+    ]);
+    expect(store.head()).toBe(head);
+    await store.close();
+  });
+
+  test('accepting records who and why and registers the new version under its parent, inheriting its record', async () => {
+    const { store, ll, queue } = await log();
+    const { record, template } = await queue.accept({
+      refinementId: 'feature@v1#1',
+      actor: 'maria',
+      reason: 'agents skip the test step; added an explicit verify section',
+      newTemplateId: 'feature@v2',
+      description: '',
+    });
+    expect(record).toMatchObject({ status: 'accepted', actor: 'maria', newTemplateId: 'feature@v2', decidedAtMs: CLOCK });
+    expect(template).toMatchObject({ templateId: 'feature@v2', parentTemplateId: 'feature@v1', status: 'candidate' });
+    expect(store.template('feature@v2')!.description).toMatch(/^refines feature@v1 \(feature@v1#1\)/);
+    // A child with no runs of its own starts from a discounted copy of the parent's posterior:
+    // the same mean, capped at parentStrength pseudo-runs.
+    const child = ll.posterior('feature@v2', 'feature', '');
+    const parent = ll.posterior('feature@v1', 'feature', '');
+    expect(child.mean).toBeCloseTo(parent.mean, 9);
+    expect(child.alpha + child.beta).toBeCloseTo(ll.policy.parentStrength, 9);
+    expect(parent.alpha + parent.beta).toBeGreaterThan(ll.policy.parentStrength);
+    // The same decision again changes nothing; a different one is refused.
+    const head = store.head();
+    await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'again', newTemplateId: 'feature@v2', description: '' });
+    expect(store.head()).toBe(head);
+    expect(await code(queue.reject({ refinementId: 'feature@v1#1', actor: 'li', reason: 'no' }))).toBe(ERROR_CODES.refinementNotOpen);
+    await store.close();
+  });
+
+  test('rejecting records who and why and registers nothing', async () => {
+    const { store, queue } = await log();
+    const templates = store.templates().length;
+    const r = await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'custom is a catch-all; no single prompt fixes it' });
+    expect(r).toMatchObject({ status: 'rejected', actor: 'li', newTemplateId: '' });
+    expect(store.templates()).toHaveLength(templates);
+    await store.close();
+  });
+
+  test.each([
+    [{ refinementId: 'nope#1', actor: 'a', reason: 'r', newTemplateId: 'x@v2', description: '' }, ERROR_CODES.refinementNotFound],
+    [{ refinementId: 'custom#1', actor: '', reason: 'r', newTemplateId: 'x@v2', description: '' }, ERROR_CODES.invalidArgument],
+    [{ refinementId: 'custom#1', actor: 'a', reason: ' ', newTemplateId: 'x@v2', description: '' }, ERROR_CODES.invalidArgument],
+    [{ refinementId: 'custom#1', actor: 'a', reason: 'r', newTemplateId: '', description: '' }, ERROR_CODES.invalidArgument],
+  ])('accept %j fails with %s', async (params, expected) => {
+    const { store, queue } = await log();
+    expect(await code(queue.accept(params))).toBe(expected);
+    expect(queue.get('custom#1')!.status).toBe('open');
+    await store.close();
+  });
+
+  test('rebuild reproduces the queue from the log', async () => {
+    const { store, queue } = await log();
+    await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'r', newTemplateId: 'feature@v2', description: 'd' });
+    await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'r' });
+    const before = store.derivedSnapshot();
+    await store.rebuild();
+    expect(store.derivedSnapshot()).toEqual(before);
+    expect(before.refinements).toHaveLength(2);
+    await store.close();
+  });
+
+  test('after a decision a later scan may open the next item for the template', async () => {
+    const { store, queue } = await log();
+    await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'later' });
+    const r = await queue.scan(AS_OF, RULES);
+    expect(r.opened.map((x) => x.refinementId)).toEqual(['custom#2']);
+    await store.close();
+  });
+});
