@@ -18,14 +18,18 @@ import type { Config } from '../config.js';
 import { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
 import { PROTO_DIR, PROTO_FILE } from '../paths.js';
 import { LearnLoop } from '../service/learnloop.js';
+import { RefinementQueue } from '../service/refinement-queue.js';
 import { LmdbStore } from '../store/index.js';
 import { toGrpcError } from './errors.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import {
+  decideRefinementFromProto,
   decisionToProto,
   observeFromProto,
   observeToProto,
   recommendFromProto,
+  refinementStatusFromProto,
+  refinementToProto,
   scoresToProto,
   statusFromProto,
   templateToProto,
@@ -74,6 +78,7 @@ type Handler<Req, Res> = (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const store = await LmdbStore.open(config.dbPath, { policy: config.policy });
   const learnloop = new LearnLoop({ store, limits: config.limits });
+  const refinements = new RefinementQueue(learnloop);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let draining = false;
   let inFlight = 0;
@@ -148,6 +153,18 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     getScores: unary('GetScores', false, (req: { taskClass: string; repo: string }) =>
       scoresToProto(req.taskClass, req.repo, learnloop.scores(req.taskClass, req.repo)),
     ),
+    listRefinements: unary('ListRefinements', false, (req: { status: number }) => {
+      const s = refinementStatusFromProto(req.status);
+      if (s === null) throw new InvalidArgument([{ field: 'status', description: `unknown enum value ${req.status}` }]);
+      return { refinements: refinements.list(s).map(refinementToProto) };
+    }),
+    decideRefinement: unary('DecideRefinement', true, async (req: Parameters<typeof decideRefinementFromProto>[0]) => {
+      const d = decideRefinementFromProto(req);
+      if (d.kind === 'invalid') throw new InvalidArgument([{ field: d.field, description: d.description }]);
+      if (d.kind === 'reject') return { refinement: refinementToProto(await refinements.reject(d.params)) };
+      const { record, template } = await refinements.accept(d.params);
+      return { refinement: refinementToProto(record), template: templateToProto(template) };
+    }),
   };
 
   const server = new Server({

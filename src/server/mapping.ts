@@ -1,11 +1,16 @@
 /** The one place proto types meet domain types. */
 import type { ArmStatus, EvidenceLevel, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
 import type { ObserveParams, ObserveReply, RecommendParams, Scorecard as DomainScorecard } from '../service/learnloop.js';
-import type { DecisionEvent, TemplateRecord } from '../store/index.js';
+import type { DecisionEvent, RefinementRecord, TemplateRecord } from '../store/index.js';
+import type { AcceptParams, RejectParams } from '../service/refinement-queue.js';
 import {
   EvidenceLevel as ProtoEvidenceLevel,
   Outcome,
+  RefinementDecision,
+  RefinementStatus,
   TemplateStatus,
+  type DecideRefinementRequest,
+  type Refinement,
   type GetScoresResponse,
   type ObserveRequest,
   type ObserveResponse,
@@ -149,5 +154,51 @@ export function scoresToProto(taskClass: string, repo: string, cards: readonly D
       infraErrors: c.counters.infraErrors,
       unverified: c.counters.unverified ?? 0,
     })),
+  };
+}
+
+const REFINEMENT_STATUS_TO_PROTO: Record<RefinementRecord['status'], RefinementStatus> = {
+  open: RefinementStatus.REFINEMENT_STATUS_OPEN,
+  accepted: RefinementStatus.REFINEMENT_STATUS_ACCEPTED,
+  rejected: RefinementStatus.REFINEMENT_STATUS_REJECTED,
+};
+
+/** Unspecified maps to undefined (all); unknown numbers to null (invalid). */
+export function refinementStatusFromProto(s: number): RefinementRecord['status'] | undefined | null {
+  if (s === RefinementStatus.REFINEMENT_STATUS_UNSPECIFIED) return undefined;
+  const entry = Object.entries(REFINEMENT_STATUS_TO_PROTO).find(([, p]) => p === s);
+  return entry ? (entry[0] as RefinementRecord['status']) : null;
+}
+
+export function refinementToProto(r: RefinementRecord): Refinement {
+  return {
+    refinementId: r.refinementId,
+    templateId: r.templateId,
+    status: REFINEMENT_STATUS_TO_PROTO[r.status],
+    trigger: r.trigger,
+    summary: r.summary,
+    evidenceJson: JSON.stringify(r.evidence ?? null),
+    openedAt: new Date(r.openedAtMs),
+    decidedAt: r.decidedAtMs > 0 ? new Date(r.decidedAtMs) : undefined,
+    actor: r.actor,
+    reason: r.reason,
+    newTemplateId: r.newTemplateId,
+  };
+}
+
+/** A DecideRefinement request as queue parameters, or the field that is wrong. */
+export function decideRefinementFromProto(
+  r: DecideRefinementRequest,
+): { kind: 'accept'; params: AcceptParams } | { kind: 'reject'; params: RejectParams } | { kind: 'invalid'; field: string; description: string } {
+  const base = { refinementId: r.refinementId, actor: r.actor, reason: r.reason };
+  if (r.decision === RefinementDecision.REFINEMENT_DECISION_REJECT) return { kind: 'reject', params: base };
+  if (r.decision !== RefinementDecision.REFINEMENT_DECISION_ACCEPT) {
+    return { kind: 'invalid', field: 'decision', description: `must be REFINEMENT_DECISION_ACCEPT or REFINEMENT_DECISION_REJECT; got ${r.decision}` };
+  }
+  const status = statusFromProto(r.newTemplateStatus);
+  if (status === null) return { kind: 'invalid', field: 'new_template_status', description: `unknown enum value ${r.newTemplateStatus}` };
+  return {
+    kind: 'accept',
+    params: { ...base, newTemplateId: r.newTemplateId, description: r.description, ...(status !== undefined ? { status } : {}) },
   };
 }

@@ -205,6 +205,95 @@ export function templateStatusToJSON(object: TemplateStatus): string {
   }
 }
 
+/** RefinementStatus is where a refinement item stands. */
+export enum RefinementStatus {
+  REFINEMENT_STATUS_UNSPECIFIED = 0,
+  /** REFINEMENT_STATUS_OPEN - Awaiting a person's decision. */
+  REFINEMENT_STATUS_OPEN = 1,
+  /** REFINEMENT_STATUS_ACCEPTED - A person accepted it and registered a new template version. */
+  REFINEMENT_STATUS_ACCEPTED = 2,
+  /** REFINEMENT_STATUS_REJECTED - A person rejected it. */
+  REFINEMENT_STATUS_REJECTED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function refinementStatusFromJSON(object: any): RefinementStatus {
+  switch (object) {
+    case 0:
+    case "REFINEMENT_STATUS_UNSPECIFIED":
+      return RefinementStatus.REFINEMENT_STATUS_UNSPECIFIED;
+    case 1:
+    case "REFINEMENT_STATUS_OPEN":
+      return RefinementStatus.REFINEMENT_STATUS_OPEN;
+    case 2:
+    case "REFINEMENT_STATUS_ACCEPTED":
+      return RefinementStatus.REFINEMENT_STATUS_ACCEPTED;
+    case 3:
+    case "REFINEMENT_STATUS_REJECTED":
+      return RefinementStatus.REFINEMENT_STATUS_REJECTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RefinementStatus.UNRECOGNIZED;
+  }
+}
+
+export function refinementStatusToJSON(object: RefinementStatus): string {
+  switch (object) {
+    case RefinementStatus.REFINEMENT_STATUS_UNSPECIFIED:
+      return "REFINEMENT_STATUS_UNSPECIFIED";
+    case RefinementStatus.REFINEMENT_STATUS_OPEN:
+      return "REFINEMENT_STATUS_OPEN";
+    case RefinementStatus.REFINEMENT_STATUS_ACCEPTED:
+      return "REFINEMENT_STATUS_ACCEPTED";
+    case RefinementStatus.REFINEMENT_STATUS_REJECTED:
+      return "REFINEMENT_STATUS_REJECTED";
+    case RefinementStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** RefinementDecision is a person's decision on an open item. */
+export enum RefinementDecision {
+  REFINEMENT_DECISION_UNSPECIFIED = 0,
+  REFINEMENT_DECISION_ACCEPT = 1,
+  REFINEMENT_DECISION_REJECT = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function refinementDecisionFromJSON(object: any): RefinementDecision {
+  switch (object) {
+    case 0:
+    case "REFINEMENT_DECISION_UNSPECIFIED":
+      return RefinementDecision.REFINEMENT_DECISION_UNSPECIFIED;
+    case 1:
+    case "REFINEMENT_DECISION_ACCEPT":
+      return RefinementDecision.REFINEMENT_DECISION_ACCEPT;
+    case 2:
+    case "REFINEMENT_DECISION_REJECT":
+      return RefinementDecision.REFINEMENT_DECISION_REJECT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RefinementDecision.UNRECOGNIZED;
+  }
+}
+
+export function refinementDecisionToJSON(object: RefinementDecision): string {
+  switch (object) {
+    case RefinementDecision.REFINEMENT_DECISION_UNSPECIFIED:
+      return "REFINEMENT_DECISION_UNSPECIFIED";
+    case RefinementDecision.REFINEMENT_DECISION_ACCEPT:
+      return "REFINEMENT_DECISION_ACCEPT";
+    case RefinementDecision.REFINEMENT_DECISION_REJECT:
+      return "REFINEMENT_DECISION_REJECT";
+    case RefinementDecision.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** PosteriorSummary describes the Beta posterior of a template's pass rate in a context. */
 export interface PosteriorSummary {
   /** Posterior mean pass rate, in [0, 1]. */
@@ -386,6 +475,64 @@ export interface GetScoresResponse {
   taskClass: string;
   repo: string;
   scorecards: Scorecard[];
+}
+
+/** Refinement is one item of the refinement queue. */
+export interface Refinement {
+  /** "<template_id>#<n>", e.g. "bug-fix@v1#2". */
+  refinementId: string;
+  templateId: string;
+  status: RefinementStatus;
+  /** Why it was opened: "below_threshold", "regression", or both joined by "+". */
+  trigger: string;
+  /** One line of evidence for people. */
+  summary: string;
+  /** The full evidence as JSON: scorecard, pass rate per window, regressions, top failure patterns with remediations. */
+  evidenceJson: string;
+  openedAt:
+    | Date
+    | undefined;
+  /** Unset while open. */
+  decidedAt:
+    | Date
+    | undefined;
+  /** Who decided, and why. */
+  actor: string;
+  reason: string;
+  /** The template version registered on acceptance. */
+  newTemplateId: string;
+}
+
+export interface ListRefinementsRequest {
+  /** Only items with this status; unspecified lists all. */
+  status: RefinementStatus;
+}
+
+export interface ListRefinementsResponse {
+  refinements: Refinement[];
+}
+
+export interface DecideRefinementRequest {
+  refinementId: string;
+  decision: RefinementDecision;
+  /** Required: who decides. */
+  actor: string;
+  /** Required: why. */
+  reason: string;
+  /** Required to accept: the new template version, e.g. "bug-fix@v2". */
+  newTemplateId: string;
+  /** What changed in the prompt (accept only). */
+  description: string;
+  /** Status of the new version; defaults to candidate (recommended only when named). */
+  newTemplateStatus: TemplateStatus;
+}
+
+export interface DecideRefinementResponse {
+  refinement:
+    | Refinement
+    | undefined;
+  /** The registered version (accept only). */
+  template: Template | undefined;
 }
 
 function createBasePosteriorSummary(): PosteriorSummary {
@@ -2682,6 +2829,683 @@ export const GetScoresResponse: MessageFns<GetScoresResponse> = {
   },
 };
 
+function createBaseRefinement(): Refinement {
+  return {
+    refinementId: "",
+    templateId: "",
+    status: 0,
+    trigger: "",
+    summary: "",
+    evidenceJson: "",
+    openedAt: undefined,
+    decidedAt: undefined,
+    actor: "",
+    reason: "",
+    newTemplateId: "",
+  };
+}
+
+export const Refinement: MessageFns<Refinement> = {
+  encode(message: Refinement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.refinementId !== "") {
+      writer.uint32(10).string(message.refinementId);
+    }
+    if (message.templateId !== "") {
+      writer.uint32(18).string(message.templateId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).int32(message.status);
+    }
+    if (message.trigger !== "") {
+      writer.uint32(34).string(message.trigger);
+    }
+    if (message.summary !== "") {
+      writer.uint32(42).string(message.summary);
+    }
+    if (message.evidenceJson !== "") {
+      writer.uint32(50).string(message.evidenceJson);
+    }
+    if (message.openedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.openedAt), writer.uint32(58).fork()).join();
+    }
+    if (message.decidedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.decidedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.actor !== "") {
+      writer.uint32(74).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(82).string(message.reason);
+    }
+    if (message.newTemplateId !== "") {
+      writer.uint32(90).string(message.newTemplateId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Refinement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefinement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refinementId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.templateId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.trigger = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.summary = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.evidenceJson = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.openedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.decidedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.newTemplateId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Refinement {
+    return {
+      refinementId: isSet(object.refinementId)
+        ? globalThis.String(object.refinementId)
+        : isSet(object.refinement_id)
+        ? globalThis.String(object.refinement_id)
+        : "",
+      templateId: isSet(object.templateId)
+        ? globalThis.String(object.templateId)
+        : isSet(object.template_id)
+        ? globalThis.String(object.template_id)
+        : "",
+      status: isSet(object.status) ? refinementStatusFromJSON(object.status) : 0,
+      trigger: isSet(object.trigger) ? globalThis.String(object.trigger) : "",
+      summary: isSet(object.summary) ? globalThis.String(object.summary) : "",
+      evidenceJson: isSet(object.evidenceJson)
+        ? globalThis.String(object.evidenceJson)
+        : isSet(object.evidence_json)
+        ? globalThis.String(object.evidence_json)
+        : "",
+      openedAt: isSet(object.openedAt)
+        ? fromJsonTimestamp(object.openedAt)
+        : isSet(object.opened_at)
+        ? fromJsonTimestamp(object.opened_at)
+        : undefined,
+      decidedAt: isSet(object.decidedAt)
+        ? fromJsonTimestamp(object.decidedAt)
+        : isSet(object.decided_at)
+        ? fromJsonTimestamp(object.decided_at)
+        : undefined,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      newTemplateId: isSet(object.newTemplateId)
+        ? globalThis.String(object.newTemplateId)
+        : isSet(object.new_template_id)
+        ? globalThis.String(object.new_template_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Refinement): unknown {
+    const obj: any = {};
+    if (message.refinementId !== "") {
+      obj.refinementId = message.refinementId;
+    }
+    if (message.templateId !== "") {
+      obj.templateId = message.templateId;
+    }
+    if (message.status !== 0) {
+      obj.status = refinementStatusToJSON(message.status);
+    }
+    if (message.trigger !== "") {
+      obj.trigger = message.trigger;
+    }
+    if (message.summary !== "") {
+      obj.summary = message.summary;
+    }
+    if (message.evidenceJson !== "") {
+      obj.evidenceJson = message.evidenceJson;
+    }
+    if (message.openedAt !== undefined) {
+      obj.openedAt = message.openedAt.toISOString();
+    }
+    if (message.decidedAt !== undefined) {
+      obj.decidedAt = message.decidedAt.toISOString();
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.newTemplateId !== "") {
+      obj.newTemplateId = message.newTemplateId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Refinement>): Refinement {
+    return Refinement.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Refinement>): Refinement {
+    const message = createBaseRefinement();
+    message.refinementId = object.refinementId ?? "";
+    message.templateId = object.templateId ?? "";
+    message.status = object.status ?? 0;
+    message.trigger = object.trigger ?? "";
+    message.summary = object.summary ?? "";
+    message.evidenceJson = object.evidenceJson ?? "";
+    message.openedAt = object.openedAt ?? undefined;
+    message.decidedAt = object.decidedAt ?? undefined;
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
+    message.newTemplateId = object.newTemplateId ?? "";
+    return message;
+  },
+};
+
+function createBaseListRefinementsRequest(): ListRefinementsRequest {
+  return { status: 0 };
+}
+
+export const ListRefinementsRequest: MessageFns<ListRefinementsRequest> = {
+  encode(message: ListRefinementsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRefinementsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRefinementsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRefinementsRequest {
+    return { status: isSet(object.status) ? refinementStatusFromJSON(object.status) : 0 };
+  },
+
+  toJSON(message: ListRefinementsRequest): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = refinementStatusToJSON(message.status);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRefinementsRequest>): ListRefinementsRequest {
+    return ListRefinementsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRefinementsRequest>): ListRefinementsRequest {
+    const message = createBaseListRefinementsRequest();
+    message.status = object.status ?? 0;
+    return message;
+  },
+};
+
+function createBaseListRefinementsResponse(): ListRefinementsResponse {
+  return { refinements: [] };
+}
+
+export const ListRefinementsResponse: MessageFns<ListRefinementsResponse> = {
+  encode(message: ListRefinementsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.refinements) {
+      Refinement.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRefinementsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRefinementsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refinements.push(Refinement.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRefinementsResponse {
+    return {
+      refinements: globalThis.Array.isArray(object?.refinements)
+        ? object.refinements.map((e: any) => Refinement.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListRefinementsResponse): unknown {
+    const obj: any = {};
+    if (message.refinements?.length) {
+      obj.refinements = message.refinements.map((e) => Refinement.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRefinementsResponse>): ListRefinementsResponse {
+    return ListRefinementsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRefinementsResponse>): ListRefinementsResponse {
+    const message = createBaseListRefinementsResponse();
+    message.refinements = object.refinements?.map((e) => Refinement.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDecideRefinementRequest(): DecideRefinementRequest {
+  return {
+    refinementId: "",
+    decision: 0,
+    actor: "",
+    reason: "",
+    newTemplateId: "",
+    description: "",
+    newTemplateStatus: 0,
+  };
+}
+
+export const DecideRefinementRequest: MessageFns<DecideRefinementRequest> = {
+  encode(message: DecideRefinementRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.refinementId !== "") {
+      writer.uint32(10).string(message.refinementId);
+    }
+    if (message.decision !== 0) {
+      writer.uint32(16).int32(message.decision);
+    }
+    if (message.actor !== "") {
+      writer.uint32(26).string(message.actor);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.newTemplateId !== "") {
+      writer.uint32(42).string(message.newTemplateId);
+    }
+    if (message.description !== "") {
+      writer.uint32(50).string(message.description);
+    }
+    if (message.newTemplateStatus !== 0) {
+      writer.uint32(56).int32(message.newTemplateStatus);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideRefinementRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideRefinementRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refinementId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.decision = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.newTemplateId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.newTemplateStatus = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideRefinementRequest {
+    return {
+      refinementId: isSet(object.refinementId)
+        ? globalThis.String(object.refinementId)
+        : isSet(object.refinement_id)
+        ? globalThis.String(object.refinement_id)
+        : "",
+      decision: isSet(object.decision) ? refinementDecisionFromJSON(object.decision) : 0,
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      newTemplateId: isSet(object.newTemplateId)
+        ? globalThis.String(object.newTemplateId)
+        : isSet(object.new_template_id)
+        ? globalThis.String(object.new_template_id)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      newTemplateStatus: isSet(object.newTemplateStatus)
+        ? templateStatusFromJSON(object.newTemplateStatus)
+        : isSet(object.new_template_status)
+        ? templateStatusFromJSON(object.new_template_status)
+        : 0,
+    };
+  },
+
+  toJSON(message: DecideRefinementRequest): unknown {
+    const obj: any = {};
+    if (message.refinementId !== "") {
+      obj.refinementId = message.refinementId;
+    }
+    if (message.decision !== 0) {
+      obj.decision = refinementDecisionToJSON(message.decision);
+    }
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.newTemplateId !== "") {
+      obj.newTemplateId = message.newTemplateId;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.newTemplateStatus !== 0) {
+      obj.newTemplateStatus = templateStatusToJSON(message.newTemplateStatus);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DecideRefinementRequest>): DecideRefinementRequest {
+    return DecideRefinementRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DecideRefinementRequest>): DecideRefinementRequest {
+    const message = createBaseDecideRefinementRequest();
+    message.refinementId = object.refinementId ?? "";
+    message.decision = object.decision ?? 0;
+    message.actor = object.actor ?? "";
+    message.reason = object.reason ?? "";
+    message.newTemplateId = object.newTemplateId ?? "";
+    message.description = object.description ?? "";
+    message.newTemplateStatus = object.newTemplateStatus ?? 0;
+    return message;
+  },
+};
+
+function createBaseDecideRefinementResponse(): DecideRefinementResponse {
+  return { refinement: undefined, template: undefined };
+}
+
+export const DecideRefinementResponse: MessageFns<DecideRefinementResponse> = {
+  encode(message: DecideRefinementResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.refinement !== undefined) {
+      Refinement.encode(message.refinement, writer.uint32(10).fork()).join();
+    }
+    if (message.template !== undefined) {
+      Template.encode(message.template, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideRefinementResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideRefinementResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.refinement = Refinement.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.template = Template.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideRefinementResponse {
+    return {
+      refinement: isSet(object.refinement) ? Refinement.fromJSON(object.refinement) : undefined,
+      template: isSet(object.template) ? Template.fromJSON(object.template) : undefined,
+    };
+  },
+
+  toJSON(message: DecideRefinementResponse): unknown {
+    const obj: any = {};
+    if (message.refinement !== undefined) {
+      obj.refinement = Refinement.toJSON(message.refinement);
+    }
+    if (message.template !== undefined) {
+      obj.template = Template.toJSON(message.template);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DecideRefinementResponse>): DecideRefinementResponse {
+    return DecideRefinementResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DecideRefinementResponse>): DecideRefinementResponse {
+    const message = createBaseDecideRefinementResponse();
+    message.refinement = (object.refinement !== undefined && object.refinement !== null)
+      ? Refinement.fromPartial(object.refinement)
+      : undefined;
+    message.template = (object.template !== undefined && object.template !== null)
+      ? Template.fromPartial(object.template)
+      : undefined;
+    return message;
+  },
+};
+
 /** LearnLoopService recommends prompt templates for tasks and learns from verified outcomes. */
 export type LearnLoopServiceService = typeof LearnLoopServiceService;
 export const LearnLoopServiceService = {
@@ -2738,6 +3562,33 @@ export const LearnLoopServiceService = {
     responseSerialize: (value: GetScoresResponse): Buffer => Buffer.from(GetScoresResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetScoresResponse => GetScoresResponse.decode(value),
   },
+  /** ListRefinements lists refinement items: templates flagged for a person's attention, with evidence. */
+  listRefinements: {
+    path: "/learnloop.v1.LearnLoopService/ListRefinements" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRefinementsRequest): Buffer =>
+      Buffer.from(ListRefinementsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRefinementsRequest => ListRefinementsRequest.decode(value),
+    responseSerialize: (value: ListRefinementsResponse): Buffer =>
+      Buffer.from(ListRefinementsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRefinementsResponse => ListRefinementsResponse.decode(value),
+  },
+  /**
+   * DecideRefinement accepts or rejects an open item. Accepting registers the new template version
+   * (written by a person) with the item's template as parent. learnloop never edits a prompt.
+   */
+  decideRefinement: {
+    path: "/learnloop.v1.LearnLoopService/DecideRefinement" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DecideRefinementRequest): Buffer =>
+      Buffer.from(DecideRefinementRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DecideRefinementRequest => DecideRefinementRequest.decode(value),
+    responseSerialize: (value: DecideRefinementResponse): Buffer =>
+      Buffer.from(DecideRefinementResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DecideRefinementResponse => DecideRefinementResponse.decode(value),
+  },
 } as const;
 
 export interface LearnLoopServiceServer extends UntypedServiceImplementation {
@@ -2751,6 +3602,13 @@ export interface LearnLoopServiceServer extends UntypedServiceImplementation {
   listTemplates: handleUnaryCall<ListTemplatesRequest, ListTemplatesResponse>;
   /** GetScores returns per-template scorecards for one segment. */
   getScores: handleUnaryCall<GetScoresRequest, GetScoresResponse>;
+  /** ListRefinements lists refinement items: templates flagged for a person's attention, with evidence. */
+  listRefinements: handleUnaryCall<ListRefinementsRequest, ListRefinementsResponse>;
+  /**
+   * DecideRefinement accepts or rejects an open item. Accepting registers the new template version
+   * (written by a person) with the item's template as parent. learnloop never edits a prompt.
+   */
+  decideRefinement: handleUnaryCall<DecideRefinementRequest, DecideRefinementResponse>;
 }
 
 export interface LearnLoopServiceClient extends Client {
@@ -2833,6 +3691,41 @@ export interface LearnLoopServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetScoresResponse) => void,
+  ): ClientUnaryCall;
+  /** ListRefinements lists refinement items: templates flagged for a person's attention, with evidence. */
+  listRefinements(
+    request: ListRefinementsRequest,
+    callback: (error: ServiceError | null, response: ListRefinementsResponse) => void,
+  ): ClientUnaryCall;
+  listRefinements(
+    request: ListRefinementsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRefinementsResponse) => void,
+  ): ClientUnaryCall;
+  listRefinements(
+    request: ListRefinementsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRefinementsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * DecideRefinement accepts or rejects an open item. Accepting registers the new template version
+   * (written by a person) with the item's template as parent. learnloop never edits a prompt.
+   */
+  decideRefinement(
+    request: DecideRefinementRequest,
+    callback: (error: ServiceError | null, response: DecideRefinementResponse) => void,
+  ): ClientUnaryCall;
+  decideRefinement(
+    request: DecideRefinementRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DecideRefinementResponse) => void,
+  ): ClientUnaryCall;
+  decideRefinement(
+    request: DecideRefinementRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DecideRefinementResponse) => void,
   ): ClientUnaryCall;
 }
 

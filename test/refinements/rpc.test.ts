@@ -1,0 +1,114 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  DecideRefinementRequest,
+  LearnLoopServiceClient,
+  ListRefinementsRequest,
+  RefinementDecision,
+  RefinementStatus,
+  TemplateStatus,
+  type DecideRefinementResponse,
+  type ListRefinementsResponse,
+} from '../../src/gen/learnloop/v1/learnloop.js';
+import { startTestServer } from '../helpers/server.js';
+import { fixtureLog } from '../reports/fixture-log.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A server on a copy of the fixture log (with its two open items), and a raw generated client. */
+async function serve(token = '') {
+  const dir = mkdtempSync(join(tmpdir(), 'learnloop-refine-rpc-'));
+  dirs.push(dir);
+  const db = join(dir, 'db');
+  const log = await fixtureLog(db);
+  await log.store.close();
+  const { addr } = await startTestServer({ db, ...(token ? { token } : {}) });
+  const raw = new LearnLoopServiceClient(addr, credentials.createInsecure());
+  const md = new Metadata();
+  if (token) md.set('authorization', `Bearer ${token}`);
+  const list = (req: Partial<ListRefinementsRequest>) =>
+    new Promise<ListRefinementsResponse>((ok, no) => raw.listRefinements(ListRefinementsRequest.fromPartial(req), md, (e, r) => (e ? no(e) : ok(r))));
+  const decide = (req: Partial<DecideRefinementRequest>, meta = md) =>
+    new Promise<DecideRefinementResponse>((ok, no) => raw.decideRefinement(DecideRefinementRequest.fromPartial(req), meta, (e, r) => (e ? no(e) : ok(r))));
+  return { list, decide, close: () => raw.close() };
+}
+
+async function failure(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('refinement RPCs', () => {
+  test('ListRefinements lists items with their evidence, filtered by status', async () => {
+    const c = await serve();
+    const all = await c.list({});
+    expect(all.refinements.map((r) => [r.refinementId, r.status])).toEqual([
+      ['custom#1', RefinementStatus.REFINEMENT_STATUS_OPEN],
+      ['feature@v1#1', RefinementStatus.REFINEMENT_STATUS_OPEN],
+    ]);
+    expect(JSON.parse(all.refinements[0]!.evidenceJson)).toHaveProperty('probBelowThreshold');
+    expect(all.refinements[0]!.decidedAt).toBeUndefined();
+    expect((await c.list({ status: RefinementStatus.REFINEMENT_STATUS_ACCEPTED })).refinements).toEqual([]);
+    const bad = await failure(c.list({ status: 99 as RefinementStatus }));
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    c.close();
+  });
+
+  test('DecideRefinement accepts (registering the child version) and rejects', async () => {
+    const c = await serve();
+    const accepted = await c.decide({
+      refinementId: 'feature@v1#1',
+      decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT,
+      actor: 'maria',
+      reason: 'explicit verify step',
+      newTemplateId: 'feature@v2',
+      newTemplateStatus: TemplateStatus.TEMPLATE_STATUS_ACTIVE,
+    });
+    expect(accepted.refinement).toMatchObject({ status: RefinementStatus.REFINEMENT_STATUS_ACCEPTED, actor: 'maria', newTemplateId: 'feature@v2' });
+    expect(accepted.template).toMatchObject({ templateId: 'feature@v2', parentTemplateId: 'feature@v1', status: TemplateStatus.TEMPLATE_STATUS_ACTIVE });
+    const rejected = await c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'catch-all' });
+    expect(rejected.refinement!.status).toBe(RefinementStatus.REFINEMENT_STATUS_REJECTED);
+    expect(rejected.template).toBeUndefined();
+    c.close();
+  });
+
+  test.each([
+    [{ refinementId: 'nope#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'a', reason: 'r' }, status.NOT_FOUND],
+    [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_UNSPECIFIED, actor: 'a', reason: 'r' }, status.INVALID_ARGUMENT],
+    [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason: 'r' }, status.INVALID_ARGUMENT],
+    [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: '', reason: 'r' }, status.INVALID_ARGUMENT],
+  ])('DecideRefinement %j -> status %i', async (req, expected) => {
+    const c = await serve();
+    expect((await failure(c.decide(req))).code).toBe(expected);
+    c.close();
+  });
+
+  test('a decided item cannot be decided otherwise: FAILED_PRECONDITION', async () => {
+    const c = await serve();
+    await c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' });
+    const err = await failure(
+      c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason: 'r', newTemplateId: 'custom@v2' }),
+    );
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    c.close();
+  });
+
+  test('DecideRefinement is a write: it needs the bearer token when one is set', async () => {
+    const c = await serve('s3cret');
+    const err = await failure(
+      c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' }, new Metadata()),
+    );
+    expect(err.code).toBe(status.UNAUTHENTICATED);
+    c.close();
+  });
+});
