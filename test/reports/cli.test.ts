@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000 });
+const RUNS = join(PACKAGE_ROOT, 'test', 'fixtures', 'runs', 'synthetic-runs.jsonl');
+const REAL = join(PACKAGE_ROOT, 'test', 'fixtures', 'athena', 'run__athena-web__bd-1nn.json');
+const GOLDEN = join(PACKAGE_ROOT, 'test', 'reports', '__golden__');
+
+beforeAll(() => {
+  // The command runs compiled code: `npm ci` builds it (prepare); rebuild after editing src/.
+  expect(existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'commands', 'analytics.js')), 'dist/ is built').toBe(true);
+});
+
+describe('learnloop import runs / report / refinements', () => {
+  test('import runs is idempotent and import FILE.jsonl still takes ObserveRequests', () => {
+    const db = join(tmpDir(), 'db');
+    const first = cli('import', 'runs', RUNS, REAL, '--db', db, '--json');
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ records: 202, applied: 202, duplicates: 0, skipped: [] });
+    const again = cli('import', 'runs', RUNS, REAL, '--db', db);
+    expect(again.stdout).toMatch(/^0 applied, 202 duplicates, 0 skipped \(of 202 records\)/);
+    const jsonl = join(tmpDir(), 'obs.jsonl');
+    writeFileSync(jsonl, '{"runId":"x1","templateId":"t@v1","outcome":"OUTCOME_UNVERIFIED"}\n');
+    const plain = cli('import', jsonl, '--db', db, '--json');
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ applied: 1 });
+    expect(cli('import', 'runs', '--db', db).status).toBe(2);
+    expect(cli('import', 'runs', RUNS, '--db', db, '--field-map', jsonl).stderr).toMatch(/--field-map/);
+  });
+
+  test('report scores through the command line equals the golden file, and --out writes it', () => {
+    const db = join(tmpDir(), 'db');
+    expect(cli('import', 'runs', RUNS, '--db', db).status).toBe(0);
+    const md = cli('report', 'scores', '--db', db, '--as-of', '2026-03-01');
+    expect(md.status, md.stderr).toBe(0);
+    expect(md.stdout).toBe(readFileSync(join(GOLDEN, 'scores.md'), 'utf8'));
+    const out = join(tmpDir(), 'trend.html');
+    expect(cli('report', 'trend', '--db', db, '--as-of', '2026-03-01', '--format', 'html', '--out', out).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(join(GOLDEN, 'trend.html'), 'utf8'));
+    expect(cli('report', 'failures', '--db', db, '--as-of', 'yesterday').status).toBe(2);
+    expect(cli('report', 'weekly', '--db', db, '--format', 'pdf').status).not.toBe(0);
+  });
+
+  test('refinements scan, list, accept and reject', () => {
+    const db = join(tmpDir(), 'db');
+    expect(cli('import', 'runs', RUNS, '--db', db).status).toBe(0);
+    const scan = cli('refinements', 'scan', '--db', db, '--as-of', '2026-03-01');
+    expect(scan.stdout).toMatch(/^2 opened\n  opened custom#1: /);
+    const list = JSON.parse(cli('refinements', 'list', '--db', db, '--status', 'open', '--json').stdout) as Array<{ refinementId: string }>;
+    expect(list.map((r) => r.refinementId)).toEqual(['custom#1', 'feature@v1#1']);
+    const accept = cli('refinements', 'accept', 'feature@v1#1', '--db', db, '--by', 'maria', '--reason', 'verify step', '--new-template', 'feature@v2');
+    expect(accept.stdout).toBe('accepted feature@v1#1; registered feature@v2 (candidate) with parent feature@v1\n');
+    expect(cli('refinements', 'reject', 'custom#1', '--db', db, '--by', 'li', '--reason', 'catch-all').stdout).toBe('rejected custom#1\n');
+    const again = cli('refinements', 'reject', 'feature@v1#1', '--db', db, '--by', 'li', '--reason', 'no');
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/LL_REFINEMENT_NOT_OPEN/);
+    const templates = JSON.parse(cli('templates', 'list', '--db', db, '--json').stdout) as Array<{ templateId: string; parentTemplateId: string }>;
+    expect(templates.find((t) => t.templateId === 'feature@v2')?.parentTemplateId).toBe('feature@v1');
+    const weekly = cli('report', 'weekly', '--db', db, '--as-of', '2026-03-01');
+    expect(weekly.stdout).toContain('## Open refinements\n\n_none_');
+  });
+});
