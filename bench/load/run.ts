@@ -1,0 +1,287 @@
+/**
+ * Load benchmark: a bare grpc-js echo server (the ceiling), learnloop Recommend and learnloop
+ * Observe, driven on loopback by the same generators and settings; then the scaling ratios.
+ *
+ *   npm run bench:load -- [--json OUT] [--quick] [--skip-rebuild]
+ *
+ * See docs/performance.md for what each number means and the last results.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from '../../src/client.js';
+import { ObserveRequest, Outcome, RecommendRequest } from '../../src/gen/learnloop/v1/learnloop.js';
+import { createRng } from '../../src/bandit/rng.js';
+import { DEFAULT_POLICY_CONFIG, summarizeSet } from '../../src/bandit/index.js';
+import { ECHO_PATH, grpcFrame, patchable } from './frames.js';
+import { runH2load, runNode, type LoadPoint, type LoadSpec } from './generator.js';
+import { seedObservations } from './seed.js';
+import { killAll, peakRssBytes, ROOT, startEcho, startLearnLoop, type LearnLoopProcess } from './servers.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
+const quick = flag('--quick');
+const WARMUP_MS = quick ? 300 : 1000;
+const DURATION_MS = quick ? 1000 : 4000;
+const LEVELS = [1, 16, 64, 256];
+const HEADLINE = 64;
+const REBUILD_EVENTS = quick ? 50_000 : 1_000_000;
+const SEGMENTS = quick ? 10_000 : 100_000;
+
+const RECOMMEND_PATH = '/learnloop.v1.LearnLoopService/Recommend';
+const OBSERVE_PATH = '/learnloop.v1.LearnLoopService/Observe';
+const RUN_ID_PLACEHOLDER = 'RUN-ID-PLACEHOLDER-0000000000000'; // 32 bytes, overwritten per call
+
+const scratch = mkdtempSync(join(tmpdir(), 'learnloop-bench-'));
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+const templateIds = (n: number) => Array.from({ length: n }, (_, i) => `tpl-${i}@v1`);
+
+function recommendBody(taskClass: string, repo: string, candidates: readonly string[], topK = 8): Buffer {
+  return grpcFrame(RecommendRequest.encode(RecommendRequest.fromPartial({ taskClass, repo, candidateTemplateIds: [...candidates], topK })).finish());
+}
+
+function observeBody(): ReturnType<typeof patchable> {
+  const msg = ObserveRequest.encode(
+    ObserveRequest.fromPartial({
+      runId: RUN_ID_PLACEHOLDER,
+      templateId: 'obs@v1',
+      taskClass: 'bug-fix',
+      repo: 'org/app',
+      taskId: 'task-1',
+      attempt: 1,
+      outcome: Outcome.OUTCOME_PASS,
+      durationSeconds: 95,
+      agent: 'claude',
+      model: 'bench',
+    }),
+  ).finish();
+  return patchable(grpcFrame(msg), RUN_ID_PLACEHOLDER);
+}
+
+const spec = (port: number, path: string, inFlight: number, extra: Partial<LoadSpec> = {}): LoadSpec => ({
+  port,
+  path,
+  inFlight,
+  warmupMs: WARMUP_MS,
+  durationMs: DURATION_MS,
+  ...extra,
+});
+
+/** Runs an h2load point against learnloop and checks, from the server's own counts, that every call was OK. */
+async function h2loadChecked(server: LearnLoopProcess, rpc: string, s: LoadSpec): Promise<LoadPoint> {
+  const before = await server.callCounts();
+  const point = await runH2load(s, scratch);
+  const after = await server.callCounts();
+  let ok = 0;
+  let notOk = 0;
+  for (const [k, v] of Object.entries(after)) {
+    const [r, code] = k.split(' ');
+    if (r !== rpc) continue;
+    const d = v - (before[k] ?? 0);
+    if (code === 'OK') ok += d;
+    else notOk += d;
+  }
+  if (ok < point.calls) throw new Error(`${rpc}: server counted ${ok} OK calls but h2load finished ${point.calls}`);
+  return { ...point, errors: point.errors + notOk, statuses: { ...point.statuses, serverOk: ok, serverNotOk: notOk } };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const h2loadVersion = await new Promise<string>((resolve) =>
+    execFile('h2load', ['--version'], (err, out) => resolve(err ? 'not installed' : out.trim())),
+  );
+  const haveH2load = h2loadVersion !== 'not installed';
+  if (!haveH2load) log('h2load not found (apt-get install -y nghttp2-client): running the Node generator only');
+
+  const rows: Array<{ server: string } & LoadPoint> = [];
+  const add = (server: string, p: LoadPoint) => {
+    rows.push({ server, ...p });
+    log(`${server.padEnd(10)} ${p.generator.padEnd(6)} ${String(p.inFlight).padStart(3)} in flight: ${p.callsPerSec.toFixed(0)} calls/s, p50 ${p.p50Ms.toFixed(2)} ms, p99 ${p.p99Ms.toFixed(2)} ms, errors ${p.errors}`);
+    if (p.errors > 0) log(`  statuses: ${JSON.stringify(p.statuses)}`);
+  };
+
+  // ---- the three servers -------------------------------------------------------------------
+  const candidates8 = templateIds(8);
+  const recBody = recommendBody('bug-fix', 'org/app', candidates8);
+
+  log('echo server');
+  const echo = await startEcho();
+  for (const n of LEVELS) add('echo', await runNode(spec(echo.port, ECHO_PATH, n, { bodies: [recBody] })));
+  if (haveH2load) {
+    for (const n of LEVELS) {
+      const before = await echo.count();
+      const p = await runH2load(spec(echo.port, ECHO_PATH, n, { bodies: [recBody] }), scratch);
+      if ((await echo.count()) - before < p.calls) throw new Error('echo answered fewer calls than h2load counted');
+      add('echo', p);
+    }
+  }
+  await echo.stop();
+
+  log('Recommend: seeding 8 templates with warm posteriors');
+  const recDb = join(scratch, 'recommend');
+  await seedObservations(recDb, 8 * 200, (i) => ({ templateId: candidates8[i % 8]!, taskClass: 'bug-fix', repo: 'org/app' }));
+  const rec = await startLearnLoop(recDb);
+  // A real client first: the prepared frame must decode and answer with 8 ranked templates.
+  const client = createClient(`127.0.0.1:${rec.port}`);
+  const sampleRes = await client.recommend({ taskClass: 'bug-fix', repo: 'org/app', candidateTemplateIds: candidates8, topK: 8 });
+  if (sampleRes.ranking.length !== 8) throw new Error('sample Recommend did not rank 8 templates');
+  client.close();
+  for (const n of LEVELS) add('recommend', await runNode(spec(rec.port, RECOMMEND_PATH, n, { bodies: [recBody] })));
+  if (haveH2load) for (const n of LEVELS) add('recommend', await h2loadChecked(rec, 'Recommend', spec(rec.port, RECOMMEND_PATH, n, { bodies: [recBody] })));
+  await rec.stop();
+
+  log('Observe: fresh folder, a distinct run_id per call');
+  const obsDb = join(scratch, 'observe');
+  const obs = await startLearnLoop(obsDb);
+  const patched = observeBody();
+  for (const n of LEVELS) add('observe', await runNode(spec(obs.port, OBSERVE_PATH, n, { patched, idPrefix: `o${n}-` })));
+  const obsCounts = await obs.callCounts();
+  await obs.stop();
+
+  // ---- scaling ------------------------------------------------------------------------------
+  const at = (server: string, gen: string, n = HEADLINE) => rows.find((r) => r.server === server && r.generator === gen && r.inFlight === n);
+  const scaling: Record<string, unknown> = {};
+
+  for (const k of [100, 1000]) {
+    log(`Recommend with ${k} candidates`);
+    const db = join(scratch, `cand-${k}`);
+    const ids = templateIds(k);
+    await seedObservations(db, k * 20, (i) => ({ templateId: ids[i % k]!, taskClass: 'bug-fix', repo: 'org/app' }));
+    const srv = await startLearnLoop(db);
+    add(`recommend-${k}`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recommendBody('bug-fix', 'org/app', ids)] })));
+    await srv.stop();
+  }
+  const base8 = at('recommend', 'node')!.callsPerSec;
+  scaling.candidates = {
+    callsPerSec: { 8: base8, 100: at('recommend-100', 'node')!.callsPerSec, 1000: at('recommend-1000', 'node')!.callsPerSec },
+    ratio100to8: at('recommend-100', 'node')!.callsPerSec / base8,
+    ratio1000to8: at('recommend-1000', 'node')!.callsPerSec / base8,
+    target: '1000 candidates >= 0.2x the 8-candidate rate',
+  };
+  // The Monte Carlo summary on its own (no cache): work grows far slower than candidates x samples.
+  const mc: Record<string, number> = {};
+  for (const k of [8, 100, 1000]) {
+    const rng = createRng(`mc-${k}`);
+    const posteriors = Array.from({ length: k }, () => {
+      const runs = 20;
+      const passes = Math.floor(rng.next() * (runs + 1));
+      return { alpha: 1 + passes, beta: 1 + runs - passes };
+    });
+    const t0 = performance.now();
+    let reps = 0;
+    while (performance.now() - t0 < (quick ? 200 : 1000)) {
+      summarizeSet(posteriors, createRng(`s${reps}`), DEFAULT_POLICY_CONFIG.summarySamples).liftInterval(0);
+      reps++;
+    }
+    mc[k] = (performance.now() - t0) / reps;
+  }
+  scaling.monteCarloMsPerSummary = mc;
+
+  log(`${SEGMENTS} segments against one`);
+  const segDbOne = join(scratch, 'seg-one');
+  const segDbMany = join(scratch, 'seg-many');
+  const segOf = (i: number) => ({ taskClass: `class-${i % 100}`, repo: `org/repo-${Math.floor(i / 100)}` });
+  await seedObservations(segDbOne, SEGMENTS, (i) => ({ templateId: candidates8[i % 8]!, taskClass: 'bug-fix', repo: 'org/app' }));
+  await seedObservations(segDbMany, SEGMENTS, (i) => ({ templateId: candidates8[i % 8]!, ...segOf(i) }));
+  const segRng = createRng('segments');
+  const manyBodies = Array.from({ length: 2000 }, () => {
+    const s = segOf(Math.floor(segRng.next() * SEGMENTS));
+    return recommendBody(s.taskClass, s.repo, candidates8);
+  });
+  let srv = await startLearnLoop(segDbOne);
+  add('segments-1', await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recBody] })));
+  await srv.stop();
+  srv = await startLearnLoop(segDbMany);
+  add(`segments-${SEGMENTS}`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: manyBodies })));
+  await srv.stop();
+  scaling.segments = {
+    segments: SEGMENTS,
+    callsPerSecOne: at('segments-1', 'node')!.callsPerSec,
+    callsPerSecMany: at(`segments-${SEGMENTS}`, 'node')!.callsPerSec,
+    ratio: at(`segments-${SEGMENTS}`, 'node')!.callsPerSec / at('segments-1', 'node')!.callsPerSec,
+    target: 'within 10% of one segment (ratio >= 0.9)',
+  };
+
+  if (!flag('--skip-rebuild')) {
+    log(`rebuild: seeding ${REBUILD_EVENTS} events`);
+    const db = join(scratch, 'rebuild');
+    const ids = templateIds(50);
+    // One template registration per template, then observations: 1,000,000 events in all.
+    const events = await seedObservations(db, REBUILD_EVENTS - ids.length, (i) => ({ templateId: ids[i % ids.length]!, ...segOf(i % 20_000) }));
+    const dbBytes = statSync(join(db, 'data.mdb')).size;
+    log(`rebuild of ${events} events`);
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [join(ROOT, 'bin', 'learnloop.js'), 'rebuild', '--db', db, '--json'], { maxBuffer: 1 << 20 }, (err, o, e) =>
+        err ? reject(new Error(`${err.message}\n${e}`)) : resolve(o),
+      ),
+    );
+    const rebuilt = JSON.parse(out) as { events: number; seconds: number; eventsPerSecond: number };
+    log(`rebuilt ${rebuilt.events} events in ${rebuilt.seconds.toFixed(1)} s`);
+    srv = await startLearnLoop(db);
+    const idle = peakRssBytes(srv.pid);
+    add('rebuild-db', await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recommendBody('class-1', 'org/repo-1', ids.slice(0, 8))] })));
+    const peak = peakRssBytes(srv.pid);
+    await srv.stop();
+    scaling.rebuild = { ...rebuilt, dbBytes, serverPeakRssBytesIdle: idle, serverPeakRssBytesUnderLoad: peak };
+  }
+
+  // ---- report --------------------------------------------------------------------------------
+  const headlineGen = 'node';
+  const e = at('echo', headlineGen)!;
+  const r = at('recommend', headlineGen)!;
+  const o = at('observe', headlineGen)!;
+  const ratios: Record<string, unknown> = {};
+  for (const gen of ['node', 'h2load']) {
+    for (const n of LEVELS) {
+      const ee = at('echo', gen, n);
+      if (!ee) continue;
+      const rr = at('recommend', gen, n);
+      const oo = at('observe', gen, n);
+      ratios[`${gen}@${n}`] = {
+        recommendToEcho: rr ? rr.callsPerSec / ee.callsPerSec : null,
+        observeToEcho: oo ? oo.callsPerSec / ee.callsPerSec : null,
+      };
+    }
+  }
+  const result = {
+    generatedAt: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), node: process.version, h2load: h2loadVersion },
+    command: `npm run bench:load -- ${args.join(' ')}`.trim(),
+    settings: { warmupMs: WARMUP_MS, durationMs: DURATION_MS, headlineInFlight: HEADLINE, headlineGenerator: headlineGen },
+    echo: { callsPerSec: e.callsPerSec, p50Ms: e.p50Ms, p99Ms: e.p99Ms },
+    recommend: { callsPerSec: r.callsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, ratioToEcho: r.callsPerSec / e.callsPerSec, target: 0.8 },
+    observe: { callsPerSec: o.callsPerSec, p50Ms: o.p50Ms, p99Ms: o.p99Ms, ratioToEcho: o.callsPerSec / e.callsPerSec, target: 0.5 },
+    ratios,
+    scaling,
+    observeServerCallCounts: obsCounts,
+    table: rows,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+  if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(markdown(result.table, ratios));
+  process.stdout.write(`\n${JSON.stringify({ echo: result.echo, recommend: result.recommend, observe: result.observe, scaling }, null, 2)}\n`);
+}
+
+function markdown(rows: ReadonlyArray<{ server: string } & LoadPoint>, ratios: Record<string, unknown>): string {
+  const lines = ['| server | generator | in flight | calls/s | p50 ms | p99 ms | errors | ratio to echo |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  for (const r of rows) {
+    const e = rows.find((x) => x.server === 'echo' && x.generator === r.generator && x.inFlight === r.inFlight);
+    const ratio = e && r.server !== 'echo' ? (r.callsPerSec / e.callsPerSec).toFixed(2) : '';
+    lines.push(`| ${r.server} | ${r.generator} | ${r.inFlight} | ${r.callsPerSec.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio} |`);
+  }
+  void ratios;
+  return `${lines.join('\n')}\n`;
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench:load failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    killAll();
+    rmSync(scratch, { recursive: true, force: true });
+  });

@@ -1,0 +1,59 @@
+import { createRng } from '../../src/bandit/rng.js';
+import { loadConfig } from '../../src/config.js';
+import { LearnLoop } from '../../src/service/learnloop.js';
+import { LmdbStore } from '../../src/store/index.js';
+
+export interface SeedRun {
+  readonly templateId: string;
+  readonly taskClass: string;
+  readonly repo: string;
+}
+
+/**
+ * Writes observations straight into an LMDB folder through the service (validation and all),
+ * before any server opens it. noSync: seeding is set-up, not the thing measured.
+ * Outcomes are seeded draws from a per-template pass rate, so posteriors are warm and distinct.
+ * @returns events in the log afterwards
+ */
+export async function seedObservations(db: string, count: number, runAt: (i: number) => SeedRun, seed = 'bench'): Promise<number> {
+  const config = loadConfig({}, { db });
+  const store = await LmdbStore.open(db, { policy: config.policy, noSync: true });
+  const ll = new LearnLoop({ store, limits: config.limits });
+  const rng = createRng(seed);
+  const passRate = new Map<string, number>();
+  try {
+    let batch: Array<Promise<unknown>> = [];
+    for (let i = 0; i < count; i++) {
+      const r = runAt(i);
+      let p = passRate.get(r.templateId);
+      if (p === undefined) passRate.set(r.templateId, (p = 0.3 + 0.5 * rng.next()));
+      batch.push(
+        ll.observe({
+          runId: `seed-${i}`,
+          decisionId: '',
+          templateId: r.templateId,
+          taskClass: r.taskClass,
+          repo: r.repo,
+          taskId: '',
+          attempt: 1,
+          outcome: rng.next() < p ? 'pass' : 'fail',
+          retries: 0,
+          durationSeconds: 60,
+          failureReason: '',
+          finishedAtMs: undefined,
+          agent: '',
+          model: '',
+        }),
+      );
+      // Observations in flight together share one commit: keeps seeding of a million events fast.
+      if (batch.length >= 2000) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    return store.head();
+  } finally {
+    await store.close();
+  }
+}
