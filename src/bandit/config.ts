@@ -30,6 +30,13 @@ export interface PolicyConfig {
   readonly repoPoolStrength: number;
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
+  /**
+   * Satisficing tolerance, in standard deviations of pass rates across templates (the base prior's):
+   * the pick is the candidate with the most evidence whose posterior draw is within
+   * ε = satisficingTolerance × sd of the best draw. 0 is plain Thompson sampling. Differences below
+   * ε are not worth paying exploration for; see docs/adr/0002-many-candidates.md.
+   */
+  readonly satisficingTolerance: number;
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /** Monte Carlo draws per candidate for prob_best, propensities and the lift interval. */
@@ -48,14 +55,16 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   taskClassPoolStrength: 20,
   repoPoolStrength: 10,
   parentStrength: 10,
+  satisficingTolerance: 0.25,
   decay: null,
   summarySamples: 2000,
   maxCandidates: 1000,
 });
 
 /** Code version of the policy; bump on any change that alters decisions for the same inputs. */
-// /2: the empirical-Bayes prior counts every candidate once (beta-binomial marginal likelihood).
-export const POLICY_CODE_VERSION = 'ts-pooled-eb/2';
+// /2: the empirical-Bayes prior counts every candidate once (beta-binomial marginal likelihood),
+// and the pick is satisficing Thompson sampling (propensity no longer equals prob_best).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/2';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -77,6 +86,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);
+  check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);
   if (c.decay !== null) {

@@ -18,13 +18,13 @@ export { addReward, EMPTY_EVIDENCE, evidenceAt, rewardOf, subtractEvidence } fro
 export { hashHex } from './hash.js';
 export { dominantLevel, fitBasePrior, logGamma, pooledPosterior } from './pooling.js';
 export type { BasePrior } from './pooling.js';
-export { candidatePosteriors, choose, recommend } from './recommend.js';
+export { candidatePosteriors, choose, pickRule, recommend } from './recommend.js';
 export type { Choice, RecommendInput, SummaryCache } from './recommend.js';
 export { createRng, rngForDecision } from './rng.js';
 export type { Rng, Stream } from './rng.js';
 export { summarizePosterior } from './summary.js';
-export { quantileSorted, summarizeSet, thompsonPick } from './thompson.js';
-export type { BetaParams, SetSummary } from './thompson.js';
+export { quantileSorted, satisficingPick, summarizeSet, thompsonPick } from './thompson.js';
+export type { BetaParams, PickRule, SetSummary } from './thompson.js';
 export { asArmId, asDecisionId, OUTCOMES } from './types.js';
 export type {
   ArmEvidence,

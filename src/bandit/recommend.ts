@@ -1,13 +1,14 @@
 import type { PolicyConfig } from './config.js';
 import { policyVersion } from './config.js';
-import { betaMean } from './distributions.js';
+import { betaMean, betaVariance } from './distributions.js';
 import { hashHex } from './hash.js';
 import { fitBasePrior, pooledPosterior } from './pooling.js';
+import type { BasePrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
 import { summarizePosterior } from './summary.js';
-import type { SetSummary } from './thompson.js';
-import { summarizeSet, thompsonPick } from './thompson.js';
+import type { PickRule, SetSummary } from './thompson.js';
+import { satisficingPick, summarizeSet } from './thompson.js';
 import type { ArmEvidence, Context, Decision, DecisionId, EvidenceLevel, Posterior, PosteriorSummary, RankedArm } from './types.js';
 
 export interface RecommendInput {
@@ -29,57 +30,79 @@ export interface SummaryCache {
 
 /** The posteriors of a candidate set, with the base prior they share. */
 export function candidatePosteriors(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): Posterior[] {
+  return posteriorsWithBase(arms, config, nowMs).posteriors;
+}
+
+function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): { base: BasePrior; posteriors: Posterior[] } {
   const base = fitBasePrior(
     arms.map((a) => a.evidence.global),
     config,
   );
-  return arms.map((a) => pooledPosterior(a, base, config, nowMs));
+  return { base, posteriors: arms.map((a) => pooledPosterior(a, base, config, nowMs)) };
 }
 
-/** What the policy decided for one candidate set: the pick and the posteriors behind it. */
+/**
+ * The pick rule for a candidate set. The tolerance is `satisficingTolerance` times the standard
+ * deviation of the base prior, i.e. of pass rates across templates: it scales with how different
+ * templates are in this deployment, not with any one data set's pass rates. Candidates are ordered
+ * by the evidence in their posteriors (pseudo-runs beyond the prior), most first; ties keep input order.
+ */
+export function pickRule(posteriors: readonly Posterior[], base: BasePrior, config: PolicyConfig): PickRule {
+  const evidence = posteriors.map((p) => p.alpha + p.beta - p.contributions.prior);
+  const order = posteriors.map((_, i) => i).sort((a, b) => evidence[b]! - evidence[a]! || a - b);
+  // A configuration stored before the tolerance existed has none: that policy was plain Thompson sampling.
+  const factor = Number.isFinite(config.satisficingTolerance) ? config.satisficingTolerance : 0;
+  return { tolerance: factor * Math.sqrt(betaVariance(base.alpha, base.beta)), order };
+}
+
+/** What the policy decided for one candidate set: the pick, the posteriors and the rule behind it. */
 export interface Choice {
   /** Index of the chosen candidate in the input order. */
   readonly index: number;
   readonly posteriors: readonly Posterior[];
+  readonly rule: PickRule;
 }
 
 /**
- * The decision itself, without the explanation: pooled posteriors, then one Thompson draw.
+ * The decision itself, without the explanation: pooled posteriors, then one satisficing Thompson draw.
  * `recommend()` and the offline benchmark both call this, so the benchmark measures the
  * production policy rather than a copy of it.
  * @param rng the decision's 'pick' stream
  */
 export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, rng: Rng): Choice {
   if (arms.length === 0) throw new RangeError('choose needs at least one candidate');
-  const posteriors = candidatePosteriors(arms, config, nowMs);
-  return { index: thompsonPick(posteriors, rng), posteriors };
+  const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
+  const rule = pickRule(posteriors, base, config);
+  return { index: satisficingPick(posteriors, rule, rng), posteriors, rule };
 }
 
 /**
- * Picks a template by Thompson sampling over pooled posteriors and explains the choice.
+ * Picks a template by satisficing Thompson sampling over pooled posteriors and explains the choice.
  *
  * The pick uses the decision's own stream, so the same decision id and evidence replay to the
  * same choice. prob_best, propensities and the lift interval are one Monte Carlo summary of the
  * posteriors, drawn from a stream seeded by a fingerprint of those posteriors: equal posteriors
  * give equal summaries (which lets adapters cache them), and the summary's sample count cannot
- * change the pick. Under Thompson sampling the probability of picking a template equals its
- * posterior probability of being best, so one estimate serves both.
+ * change the pick. The same draws give both P(best) and the propensity P(the policy picks it):
+ * under the satisficing rule they differ (a well-known template within ε of the best draw is
+ * picked in place of the best), so each draw is pushed through the policy's own pick rule.
  * @throws RangeError when `arms` is empty (validation rejects that earlier).
  */
 export function recommend(input: RecommendInput, config: PolicyConfig, cache?: SummaryCache): Decision {
   const { arms } = input;
   if (arms.length === 0) throw new RangeError('recommend needs at least one candidate');
-  const { index: chosen, posteriors } = choose(arms, config, input.nowMs, rngForDecision(input.decisionId, 'pick'));
+  const { index: chosen, posteriors, rule } = choose(arms, config, input.nowMs, rngForDecision(input.decisionId, 'pick'));
 
   const fingerprint = hashHex(
-    `${config.summarySamples}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
+    `${config.summarySamples}|${rule.tolerance}|${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
   );
   let set = cache?.get(fingerprint);
   if (set === undefined) {
-    set = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples);
+    set = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples, rule);
     cache?.set(fingerprint, set);
   }
   const probBest = set.probBest;
+  const propensity = set.propensity;
   const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
 
   const order = arms.map((_, i) => i);
@@ -93,7 +116,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, cache?: S
     armId: arms[i]!.armId,
     posterior: summarizePosterior(posteriors[i]!),
     probBest: probBest[i]!,
-    propensity: probBest[i]!,
+    propensity: propensity[i]!,
   }));
 
   const uniformMean = means.reduce((s, m) => s + m, 0) / means.length;
@@ -114,7 +137,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, cache?: S
     decisionId: input.decisionId,
     context: input.context,
     chosen: arms[chosen]!.armId,
-    propensity: probBest[chosen]!,
+    propensity: propensity[chosen]!,
     ranking,
     lift,
     policyVersion: policyVersion(config),

@@ -27,10 +27,50 @@ export function thompsonPick(posteriors: readonly BetaParams[], rng: Rng): numbe
   return best;
 }
 
+/** How the policy turns one posterior draw per candidate into a pick. */
+export interface PickRule {
+  /** Satisficing tolerance ε on the drawn pass rates; 0 is plain Thompson sampling. */
+  readonly tolerance: number;
+  /** Candidate indices, most evidence first: the satisficing rule prefers earlier ones. */
+  readonly order: readonly number[];
+}
+
+/**
+ * Satisficing Thompson sampling: draw one pass rate per candidate, then pick the first candidate in
+ * `rule.order` whose draw is within `rule.tolerance` of the highest draw. With many candidates,
+ * plain Thompson sampling keeps paying to tell near-equal templates apart and to re-check weak ones;
+ * accepting any template that is plausibly within ε of the best stops that. Preferring the
+ * candidates with the most evidence makes the rule stick with a known-good template.
+ * Reference: Russo & Van Roy (2022), "Satisficing in time-sensitive bandit learning", Math. of OR.
+ * With tolerance 0 this is exactly `thompsonPick` (same draws, same pick).
+ */
+export function satisficingPick(posteriors: readonly BetaParams[], rule: PickRule, rng: Rng): number {
+  if (rule.tolerance <= 0) return thompsonPick(posteriors, rng);
+  const draws = new Float64Array(posteriors.length);
+  let max = -1;
+  for (let i = 0; i < posteriors.length; i++) {
+    const p = posteriors[i]!;
+    draws[i] = sampleBeta(rng, p.alpha, p.beta);
+    if (draws[i]! > max) max = draws[i]!;
+  }
+  return firstWithin(draws, rule, max);
+}
+
+function firstWithin(draws: ArrayLike<number>, rule: PickRule, max: number, slot?: (i: number) => number | undefined): number {
+  for (const i of rule.order) {
+    const t = slot ? slot(i) : i;
+    if (t !== undefined && draws[t]! >= max - rule.tolerance) return i;
+  }
+  // Unreachable: the candidate holding the maximum always qualifies.
+  return rule.order[0]!;
+}
+
 /** Monte Carlo summary of a candidate set's posteriors. */
 export interface SetSummary {
-  /** P(candidate i has the highest pass rate); under Thompson sampling also P(the policy picks i). */
+  /** P(candidate i has the highest pass rate). */
   readonly probBest: readonly number[];
+  /** P(the policy picks candidate i): equals probBest under plain Thompson sampling, not under satisficing. */
+  readonly propensity: readonly number[];
   /** For each candidate as the choice: 2.5% and 97.5% quantiles of θ_choice − mean(θ). */
   readonly liftInterval: (choice: number) => [number, number];
   /** Draws used per candidate. */
@@ -52,12 +92,15 @@ const MIN_SAMPLES = 256;
  * 16 × `samples`. The pruned candidates enter the lift through a normal approximation of their sum.
  * @param samples draws per candidate, ≥ 100
  */
-export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, samples: number): SetSummary {
+export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, samples: number, rule?: PickRule): SetSummary {
+  const tolerance = rule?.tolerance ?? 0;
   const k = posteriors.length;
   const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
   const sds = posteriors.map((p) => Math.sqrt(betaVariance(p.alpha, p.beta)));
   let bestLower = -Infinity;
   for (let i = 0; i < k; i++) bestLower = Math.max(bestLower, means[i]! - PRUNE_SDS * sds[i]!);
+  // A satisficing pick can land on a candidate up to ε below the best draw, so keep those too.
+  bestLower -= tolerance;
   const contenders: number[] = [];
   let restMean = 0;
   let restVar = 0;
@@ -72,6 +115,10 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   const m = c <= FULL_SAMPLE_CONTENDERS ? samples : Math.max(MIN_SAMPLES, Math.floor((samples * FULL_SAMPLE_CONTENDERS) / c));
   const restSd = Math.sqrt(restVar);
   const wins = new Float64Array(k);
+  const picks = new Float64Array(k);
+  const slotOf = new Int32Array(k).fill(-1);
+  contenders.forEach((i, t) => (slotOf[i] = t));
+  const slot = (i: number) => (slotOf[i]! >= 0 ? slotOf[i]! : undefined);
   // draws[j * c + t]: draw j of contender t; sums[j]: the sum of all k pass rates in draw j.
   const draws = new Float64Array(m * c);
   const sums = new Float64Array(m);
@@ -91,11 +138,14 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
     }
     sums[j] = sum;
     wins[contenders[bestT]!]! += 1;
+    if (tolerance > 0 && rule !== undefined) {
+      picks[firstWithin(draws.subarray(j * c, (j + 1) * c), rule, bestDraw, slot)]! += 1;
+    }
   }
   const probBest = Array.from(wins, (w) => w / m);
-  const slot = new Map(contenders.map((i, t) => [i, t]));
+  const propensity = tolerance > 0 ? Array.from(picks, (w) => w / m) : probBest;
   const liftInterval = (choice: number): [number, number] => {
-    const t = slot.get(choice);
+    const t = slot(choice);
     const lifts = new Float64Array(m);
     for (let j = 0; j < m; j++) {
       // A pruned choice is far below the best; its own spread is negligible next to the set's.
@@ -105,7 +155,7 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
     lifts.sort();
     return [quantileSorted(lifts, 0.025), quantileSorted(lifts, 0.975)];
   };
-  return { probBest, liftInterval, samples: m };
+  return { probBest, propensity, liftInterval, samples: m };
 }
 
 /** Linear-interpolated quantile of sorted values (type 7, as in R's default). */
