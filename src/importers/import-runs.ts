@@ -70,32 +70,44 @@ export function loadFieldMap(file: string): FieldMap {
   return raw as FieldMap;
 }
 
-/** Imports every record under `paths`, in file order, one Observe per run. */
+/**
+ * Imports every record under `paths`, one Observe per run. Up to 256 observations are in flight
+ * at once so they share commits; lmdb-js runs transactions in call order, so the log keeps file order.
+ */
 export async function importRuns(ll: LearnLoop, paths: readonly string[], map: FieldMap = {}): Promise<ImportRunsSummary> {
   const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, skipped: [] };
+  const skipped: Array<{ at: number; source: string; reason: string }> = [];
+  const inFlight: Array<Promise<void>> = [];
   for (const file of runFiles(paths)) {
     for (const item of parseRunFile(file, readFileSync(file, 'utf8'))) {
-      summary.records++;
+      const at = summary.records++;
       if ('error' in item) {
-        summary.skipped.push({ source: item.source, reason: item.error });
+        skipped.push({ at, source: item.source, reason: item.error });
         continue;
       }
       const n = normalizeRunRecord(item.value, map);
       if (n.kind === 'skip') {
-        summary.skipped.push({ source: item.source, reason: n.reason });
+        skipped.push({ at, source: item.source, reason: n.reason });
         continue;
       }
-      try {
-        // One at a time: records of one bead must land in file order, and imports are small.
-        const r = await ll.observe(n.params);
-        if (r.applied) {
-          summary.applied++;
-          if (n.taskClassSource === 'classifier') summary.classified++;
-        } else summary.duplicates++;
-      } catch (err) {
-        summary.skipped.push({ source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
-      }
+      inFlight.push(
+        ll.observe(n.params).then(
+          (r) => {
+            if (!r.applied) summary.duplicates++;
+            else {
+              summary.applied++;
+              if (n.taskClassSource === 'classifier') summary.classified++;
+            }
+          },
+          (err: unknown) => {
+            skipped.push({ at, source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
+          },
+        ),
+      );
+      if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
     }
   }
+  await Promise.all(inFlight);
+  summary.skipped = skipped.sort((a, b) => a.at - b.at).map(({ source, reason }) => ({ source, reason }));
   return summary;
 }
