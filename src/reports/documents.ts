@@ -92,20 +92,22 @@ function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRa
   };
 }
 
+/** A rate with its 95% interval, e.g. "58.3% (41–74%)"; '–' without data. */
+const withInterval = (n: number, rate: number, lo: number, hi: number) => (n > 0 ? `${fmt.pct(rate)} (${fmt.interval(lo, hi)})` : '–');
+
 function seriesTable(s: TrendSeries): Block {
   return {
     kind: 'table',
-    headers: ['window start', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate'],
-    numeric: [false, true, true, true, true, true, true, true],
+    headers: ['window start', 'runs', 'judged', 'pass rate (95% CI)', 'first-try pass (95% CI)', 'retry rate (95% CI)', 'timeout rate (95% CI)'],
+    numeric: [false, true, true, true, true, true, true],
     rows: s.points.map((p) => [
       fmt.date(p.startMs),
       fmt.num(p.runs),
       fmt.num(p.judged),
-      p.judged > 0 ? fmt.pct(p.passRate) : '–',
-      p.judged > 0 ? fmt.interval(p.passRateLow, p.passRateHigh) : '–',
-      p.firstTryTasks > 0 ? fmt.pct(p.firstTryPassRate) : '–',
-      p.tasks > 0 ? fmt.pct(p.retryRate) : '–',
-      p.runs > 0 ? fmt.pct(p.timeoutRate) : '–',
+      withInterval(p.judged, p.passRate, p.passRateLow, p.passRateHigh),
+      withInterval(p.firstTryTasks, p.firstTryPassRate, p.firstTryPassRateLow, p.firstTryPassRateHigh),
+      withInterval(p.tasks, p.retryRate, p.retryRateLow, p.retryRateHigh),
+      withInterval(p.runs, p.timeoutRate, p.timeoutRateLow, p.timeoutRateHigh),
     ]),
   };
 }

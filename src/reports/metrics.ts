@@ -21,13 +21,20 @@ export interface Metrics {
   readonly firstTryTasks: number;
   readonly firstTryPasses: number;
   readonly firstTryPassRate: number;
+  /** 95% Wilson interval of firstTryPassRate. */
+  readonly firstTryPassRateLow: number;
+  readonly firstTryPassRateHigh: number;
   /** Tasks among the runs, and those retried (a later attempt, or retries inside a run). */
   readonly tasks: number;
   readonly retriedTasks: number;
-  /** retriedTasks / tasks. */
+  /** retriedTasks / tasks, with its 95% Wilson interval. */
   readonly retryRate: number;
-  /** timeouts / runs. */
+  readonly retryRateLow: number;
+  readonly retryRateHigh: number;
+  /** timeouts / runs, with its 95% Wilson interval. */
   readonly timeoutRate: number;
+  readonly timeoutRateLow: number;
+  readonly timeoutRateHigh: number;
   readonly medianDurationSeconds: number;
 }
 
@@ -60,6 +67,9 @@ export function metricsOf(rows: readonly RunRow[]): Metrics {
     }
   }
   const [lo, hi] = wilsonInterval(passes, judged);
+  const [ftLo, ftHi] = wilsonInterval(firstTryPasses, firstTryTasks);
+  const [rLo, rHi] = wilsonInterval(retriedTasks, tasks.size);
+  const [tLo, tHi] = wilsonInterval(count('timeout'), rows.length);
   return {
     runs: rows.length,
     judged,
@@ -75,10 +85,16 @@ export function metricsOf(rows: readonly RunRow[]): Metrics {
     firstTryTasks,
     firstTryPasses,
     firstTryPassRate: firstTryTasks > 0 ? firstTryPasses / firstTryTasks : 0,
+    firstTryPassRateLow: ftLo,
+    firstTryPassRateHigh: ftHi,
     tasks: tasks.size,
     retriedTasks,
     retryRate: tasks.size > 0 ? retriedTasks / tasks.size : 0,
+    retryRateLow: rLo,
+    retryRateHigh: rHi,
     timeoutRate: rows.length > 0 ? count('timeout') / rows.length : 0,
+    timeoutRateLow: tLo,
+    timeoutRateHigh: tHi,
     medianDurationSeconds: median(rows.map((r) => r.durationSeconds)),
   };
 }
