@@ -189,7 +189,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     // Leave nothing open behind a failed start (the port is taken, say).
     await metrics?.close();
     await store.close();
-    throw err;
+    throw new Error(`cannot listen on ${config.host}:${config.port} (is another server using that port?): ${(err as Error).message}`);
   });
   health.setStatus('', 'SERVING');
   health.setStatus(SERVICE_NAME, 'SERVING');

@@ -1,0 +1,65 @@
+import { describe, expect, test } from 'vitest';
+import { createClient } from '../../src/client.js';
+import { loadConfig } from '../../src/config.js';
+import { Outcome } from '../../src/index.js';
+import { LmdbStore } from '../../src/store/index.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { spawnLearnLoop, startChildServer, stopChild } from './child.js';
+
+// Decision: several server processes may share one folder. LMDB serialises writers across
+// processes and every read-modify-write runs inside one write transaction, so each process sees
+// the others' writes and a run_id is recorded once whichever process receives it. Each process
+// needs its own gRPC port; a second one on a taken port refuses to start and says why.
+describe('two server processes on the same folder', () => {
+  test('both serve; overlapping run_ids are recorded once; each sees the other\'s writes', async () => {
+    const db = tmpDir();
+    const a = await startChildServer(db);
+    const b = await startChildServer(db);
+    const ca = createClient(a.addr);
+    const cb = createClient(b.addr);
+    try {
+      const run = (i: number) => ({ runId: `run-${i}`, templateId: `t${i % 2}@v1`, taskClass: 'c', repo: 'r', outcome: i % 3 ? Outcome.OUTCOME_PASS : Outcome.OUTCOME_FAIL });
+      // Runs 0..299 go to A, 200..499 to B: runs 200..299 reach both at about the same time.
+      const results = await Promise.all([
+        ...Array.from({ length: 300 }, (_, i) => ca.observe(run(i))),
+        ...Array.from({ length: 300 }, (_, i) => cb.observe(run(200 + i))),
+      ]);
+      expect(results.filter((r) => r.applied)).toHaveLength(500);
+      expect(results.filter((r) => r.duplicate)).toHaveLength(100);
+      // Each process reads what the other wrote.
+      for (const c of [ca, cb]) {
+        const scores = await c.getScores({ taskClass: 'c', repo: 'r' });
+        expect(scores.scorecards.reduce((s, x) => s + x.runs, 0)).toBe(500);
+      }
+      const rec = await cb.recommend({ taskClass: 'c', repo: 'r', candidateTemplateIds: ['t0@v1', 't1@v1'] });
+      expect(rec.ranking.every((r) => r.posterior!.observations > 200)).toBe(true);
+    } finally {
+      ca.close();
+      cb.close();
+      await stopChild(a);
+      await stopChild(b);
+    }
+    const store = await LmdbStore.open(db, { policy: loadConfig({}, { db }).policy });
+    try {
+      const live = store.derivedSnapshot();
+      await store.rebuild();
+      expect(store.derivedSnapshot()).toEqual(live);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a second server on a port already in use refuses to start, naming the port', async () => {
+    const a = await startChildServer(tmpDir());
+    try {
+      const second = spawnLearnLoop(['serve', '--port', String(a.port), '--db', tmpDir(), '--log-level', 'warn']);
+      let err = '';
+      second.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)));
+      expect(code).not.toBe(0);
+      expect(err).toContain(`cannot listen on 127.0.0.1:${a.port}`);
+    } finally {
+      await stopChild(a);
+    }
+  });
+});
