@@ -45,7 +45,7 @@ function wouldAct(method: string, body: Buffer): boolean {
     if (method === 'Recommend') return validateRecommendRequest(recommendFromProto(RecommendRequest.decode(body)), LIMITS).length === 0;
     const r = RegisterTemplateRequest.decode(body);
     const s = statusFromProto(r.status);
-    return s !== null && validateTemplateRegistration({ ...r, status: s ?? 'active' }, LIMITS).length === 0;
+    return s !== null && validateTemplateRegistration(r, LIMITS).length === 0;
   } catch {
     return false;
   }
