@@ -272,6 +272,7 @@ export function buildProgram(): Command {
       .description('import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records'),
   )
     .option('--field-map <file>', 'import runs: JSON file mapping run-record fields of another dispatcher')
+    .option('--no-scan', 'import runs: do not scan for refinement items afterwards')
     .option('--json', 'print JSON')
     .action(async (files: string[], opts) => {
       if (files[0] === 'runs') return importRunsCommand(files.slice(1), opts, helpers);

@@ -21,7 +21,9 @@ describe('learnloop import runs / report / refinements', () => {
     const db = join(tmpDir(), 'db');
     const first = cli('import', 'runs', RUNS, REAL, '--db', db, '--json');
     expect(first.status, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ records: 202, applied: 202, duplicates: 0, skipped: [] });
+    // The scan after import runs as of now: custom is credibly below 50%; feature@v1's regression
+    // was in February, so no window ending now shows it.
+    expect(JSON.parse(first.stdout)).toMatchObject({ records: 202, applied: 202, duplicates: 0, skipped: [], refinementsOpened: ['custom#1'] });
     const again = cli('import', 'runs', RUNS, REAL, '--db', db);
     expect(again.stdout).toMatch(/^0 applied, 202 duplicates, 0 skipped \(of 202 records\)/);
     const jsonl = join(tmpDir(), 'obs.jsonl');
@@ -48,7 +50,7 @@ describe('learnloop import runs / report / refinements', () => {
 
   test('refinements scan, list, accept and reject', () => {
     const db = join(tmpDir(), 'db');
-    expect(cli('import', 'runs', RUNS, '--db', db).status).toBe(0);
+    expect(cli('import', 'runs', RUNS, '--db', db, '--no-scan').stdout).not.toMatch(/opened/);
     const scan = cli('refinements', 'scan', '--db', db, '--as-of', '2026-03-01');
     expect(scan.stdout).toMatch(/^2 opened\n  opened custom#1: /);
     const list = JSON.parse(cli('refinements', 'list', '--db', db, '--status', 'open', '--json').stdout) as Array<{ refinementId: string }>;

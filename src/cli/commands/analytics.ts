@@ -45,13 +45,20 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
       throw h.userError((err as Error).message);
     }
   }
-  const summary = await h.withLearnLoop(opts, (ll) => importRuns(ll, paths, map));
+  const rules = opts.scan === false ? undefined : withCatch(h, () => loadRules());
+  const summary = await h.withLearnLoop(opts, async (ll) => {
+    const imported = await importRuns(ll, paths, map);
+    // New evidence may put a template below the threshold: open items now rather than at the next scan.
+    const scan = rules === undefined || imported.applied === 0 ? undefined : await new RefinementQueue(ll).scan(Date.now(), rules);
+    return { ...imported, refinementsOpened: scan?.opened.map((r) => r.refinementId) ?? [] };
+  });
   h.print(opts.json === true, summary, () =>
     [
       `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.skipped.length} skipped (of ${summary.records} records); ` +
         `${summary.classified} task classes from the classifier`,
       ...summary.skipped.slice(0, 50).map((s) => `  skipped ${s.source}: ${s.reason}`),
       ...(summary.skipped.length > 50 ? [`  ... and ${summary.skipped.length - 50} more (use --json)`] : []),
+      ...(summary.refinementsOpened.length > 0 ? [`refinement items opened: ${summary.refinementsOpened.join(', ')} (learnloop refinements list)`] : []),
     ].join('\n'),
   );
 }
