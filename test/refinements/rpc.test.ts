@@ -5,12 +5,14 @@ import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js'
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   DecideRefinementRequest,
+  GetScoresRequest,
   LearnLoopServiceClient,
   ListRefinementsRequest,
   RefinementDecision,
   RefinementStatus,
   TemplateStatus,
   type DecideRefinementResponse,
+  type GetScoresResponse,
   type ListRefinementsResponse,
 } from '../../src/gen/learnloop/v1/learnloop.js';
 import { startTestServer } from '../helpers/server.js';
@@ -36,7 +38,9 @@ async function serve(token = '') {
     new Promise<ListRefinementsResponse>((ok, no) => raw.listRefinements(ListRefinementsRequest.fromPartial(req), md, (e, r) => (e ? no(e) : ok(r))));
   const decide = (req: Partial<DecideRefinementRequest>, meta = md) =>
     new Promise<DecideRefinementResponse>((ok, no) => raw.decideRefinement(DecideRefinementRequest.fromPartial(req), meta, (e, r) => (e ? no(e) : ok(r))));
-  return { list, decide, close: () => raw.close() };
+  const scores = () =>
+    new Promise<GetScoresResponse>((ok, no) => raw.getScores(GetScoresRequest.fromPartial({}), md, (e, r) => (e ? no(e) : ok(r))));
+  return { list, decide, scores, close: () => raw.close() };
 }
 
 async function failure(p: Promise<unknown>): Promise<ServiceError> {
@@ -49,6 +53,14 @@ async function failure(p: Promise<unknown>): Promise<ServiceError> {
 }
 
 describe('refinement RPCs', () => {
+  test('GetScores counts imported unverified runs apart: in runs, not in the pass rate', async () => {
+    const c = await serve();
+    const custom = (await c.scores()).scorecards.find((s) => s.templateId === 'custom')!;
+    expect(custom.unverified).toBe(4);
+    expect(custom.passRate).toBeCloseTo(custom.passes / (custom.runs - custom.infraErrors - custom.unverified), 12);
+    c.close();
+  });
+
   test('ListRefinements lists items with their evidence, filtered by status', async () => {
     const c = await serve();
     const all = await c.list({});
