@@ -24,9 +24,17 @@ export interface PolicyConfig {
   readonly empiricalBayesMinArms: number;
   /** Upper bound on the fitted prior's strength (alpha + beta), in pseudo-runs. */
   readonly empiricalBayesMaxStrength: number;
-  /** At most this many pseudo-runs flow from the template's global record into a task class. */
+  /**
+   * Estimate how many pseudo-runs a wider level lends a narrower one from the candidates' records
+   * (empirical Bayes, between 1 and `empiricalBayesPoolingMaxStrength`) instead of the fixed
+   * strengths below: a context whose records differ only by noise is pooled almost fully, one with
+   * real differences much less.
+   */
+  readonly empiricalBayesPooling: boolean;
+  readonly empiricalBayesPoolingMaxStrength: number;
+  /** Without empirical-Bayes pooling: at most this many pseudo-runs flow from the template's global record into a task class. */
   readonly taskClassPoolStrength: number;
-  /** At most this many pseudo-runs flow from the task-class record into one repository. */
+  /** Without empirical-Bayes pooling: at most this many pseudo-runs flow from the task-class record into one repository. */
   readonly repoPoolStrength: number;
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
@@ -52,6 +60,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   empiricalBayes: true,
   empiricalBayesMinArms: 3,
   empiricalBayesMaxStrength: 50,
+  empiricalBayesPooling: true,
+  empiricalBayesPoolingMaxStrength: 200,
   taskClassPoolStrength: 20,
   repoPoolStrength: 10,
   parentStrength: 10,
@@ -83,6 +93,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(positive(c.priorBeta), 'priorBeta', 'a finite number > 0', c.priorBeta);
   check(Number.isInteger(c.empiricalBayesMinArms) && c.empiricalBayesMinArms >= 2, 'empiricalBayesMinArms', 'an integer >= 2', c.empiricalBayesMinArms);
   check(positive(c.empiricalBayesMaxStrength), 'empiricalBayesMaxStrength', 'a finite number > 0', c.empiricalBayesMaxStrength);
+  check(c.empiricalBayesPooling !== true || (Number.isFinite(c.empiricalBayesPoolingMaxStrength) && c.empiricalBayesPoolingMaxStrength >= 1), 'empiricalBayesPoolingMaxStrength', 'a finite number >= 1', c.empiricalBayesPoolingMaxStrength);
   check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);

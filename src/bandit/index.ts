@@ -16,8 +16,8 @@ export {
 export type { ErrorCode } from './errors.js';
 export { addReward, EMPTY_EVIDENCE, evidenceAt, rewardOf, subtractEvidence } from './evidence.js';
 export { hashHex } from './hash.js';
-export { dominantLevel, fitBasePrior, logGamma, pooledPosterior } from './pooling.js';
-export type { BasePrior } from './pooling.js';
+export { dominantLevel, fitBasePrior, fitPoolStrengths, logGamma, pooledPosterior } from './pooling.js';
+export type { BasePrior, PoolStrengths } from './pooling.js';
 export { candidatePosteriors, choose, pickRule, recommend } from './recommend.js';
 export type { Choice, RecommendInput, SummaryCache } from './recommend.js';
 export { createRng, rngForDecision } from './rng.js';

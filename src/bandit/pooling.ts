@@ -80,6 +80,75 @@ export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig)
   return { alpha: m * bestStrength, beta: (1 - m) * bestStrength };
 }
 
+/** How many pseudo-runs a wider level lends a narrower one, for one candidate set and context. */
+export interface PoolStrengths {
+  /** From the template's global record into the task class. */
+  readonly taskClass: number;
+  /** From the task class (or global) record into the repository cell. */
+  readonly repo: number;
+}
+
+/**
+ * The pooling strength that best explains how far the candidates' narrow records sit from their
+ * wider records: the s maximising Σᵢ ln BB(rᵢ | nᵢ, μᵢ·s, (1 − μᵢ)·s), where (rᵢ, nᵢ) is candidate i's
+ * narrow record and μᵢ its pass rate in the rest of the wider level (smoothed by the base prior).
+ * If narrow records differ only by binomial noise the likelihood rises with s and the cap wins
+ * (pool fully: the context carries no signal); real differences pull s down so the cell's own runs
+ * soon dominate. A flat prior on log s over [1, cap]: with no narrow evidence yet, pool up to the
+ * cap, as the fixed-strength policy did. Same estimator as the base prior, one level down.
+ * Reference: Kass & Steffey (1989), parametric empirical Bayes for conditionally independent
+ * hierarchical models; Gelman et al., BDA3 ch. 5.
+ */
+function fitStrength(pairs: ReadonlyArray<{ inner: Evidence; rest: Evidence }>, base: BasePrior, cap: number): number {
+  if (cap <= 1) return cap;
+  const data = pairs.filter((p) => p.inner.trials >= 1);
+  if (data.length === 0) return cap;
+  const mus = data.map((p) => (p.rest.reward + base.alpha) / (p.rest.trials + base.alpha + base.beta));
+  let best = cap;
+  let bestScore = -Infinity;
+  for (let j = 0; j < STRENGTH_GRID; j++) {
+    const s = Math.pow(cap, j / (STRENGTH_GRID - 1));
+    let score = 0;
+    for (let i = 0; i < data.length; i++) {
+      const { reward: r, trials: n } = data[i]!.inner;
+      const a = mus[i]! * s;
+      const b = s - a;
+      score += logGamma(a + r) + logGamma(b + n - r) - logGamma(s + n) - logGamma(a) - logGamma(b) + logGamma(s);
+    }
+    // ">=" keeps the largest strength among ties: no evidence of differences means pool.
+    if (score >= bestScore - 1e-9) {
+      bestScore = Math.max(score, bestScore);
+      best = s;
+    }
+  }
+  return best;
+}
+
+/**
+ * Pooling strengths for one candidate set in one context: estimated from the candidates' records
+ * when `empiricalBayesPooling` is on (at most `empiricalBayesPoolingMaxStrength`), else the fixed strengths.
+ */
+export function fitPoolStrengths(arms: readonly ArmEvidence[], base: BasePrior, config: PolicyConfig, nowMs: number): PoolStrengths {
+  const fixed = { taskClass: config.taskClassPoolStrength, repo: config.repoPoolStrength };
+  if (config.empiricalBayesPooling !== true) return fixed;
+  const decay = config.decay;
+  const tcPairs: Array<{ inner: Evidence; rest: Evidence }> = [];
+  const cellPairs: Array<{ inner: Evidence; rest: Evidence }> = [];
+  for (const arm of arms) {
+    const { global, taskClass, repoTaskClass } = arm.evidence;
+    const g = evidenceAt(global, nowMs, decay);
+    const tc = taskClass && evidenceAt(taskClass, nowMs, decay);
+    const cell = repoTaskClass && evidenceAt(repoTaskClass, nowMs, decay);
+    if (tc !== undefined) tcPairs.push({ inner: tc, rest: subtractEvidence(g, tc, decay) });
+    if (cell !== undefined) {
+      const outer = tc ?? g;
+      cellPairs.push({ inner: cell, rest: subtractEvidence(outer, cell, decay) });
+    }
+  }
+  const max = config.empiricalBayesPoolingMaxStrength;
+  return { taskClass: fitStrength(tcPairs, base, max), repo: fitStrength(cellPairs, base, max) };
+}
+
 interface Building {
   alpha: number;
   beta: number;
@@ -109,16 +178,17 @@ function add(b: Building, e: Evidence, level: EvidenceLevel): Building {
  *
  * Each level's evidence enters once: the global record without this task class, then the task
  * class without this repository, then the cell itself. Before each narrower level the belief so far
- * is capped at `taskClassPoolStrength` / `repoPoolStrength` pseudo-runs, so a sparse cell borrows
+ * is capped at the pooling strengths (`strengths`, by default the configured caps) pseudo-runs, so a sparse cell borrows
  * the wider level's mean while a dense cell's own runs soon outweigh it. A new version starts from
  * its parent's posterior capped at `parentStrength` pseudo-runs instead of the base prior.
  * @param nowMs the decision time, for day-based decay
  */
-export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: PolicyConfig, nowMs: number): Posterior {
+export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: PolicyConfig, nowMs: number, strengths?: PoolStrengths): Posterior {
   const decay = config.decay;
+  const pool = strengths ?? { taskClass: config.taskClassPoolStrength, repo: config.repoPoolStrength };
   let b: Building;
   if (arm.parent !== undefined) {
-    const inherited = shrinkTo(toBuilding(pooledPosterior(arm.parent, base, config, nowMs)), config.parentStrength);
+    const inherited = shrinkTo(toBuilding(pooledPosterior(arm.parent, base, config, nowMs, pool)), config.parentStrength);
     b = { alpha: inherited.alpha, beta: inherited.beta, contributions: { ...NO_CONTRIBUTIONS, prior: inherited.alpha + inherited.beta } };
   } else {
     b = { alpha: base.alpha, beta: base.beta, contributions: { ...NO_CONTRIBUTIONS, prior: base.alpha + base.beta } };
@@ -130,11 +200,11 @@ export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: Polic
   const inner = tc ?? cell;
   b = add(b, inner ? subtractEvidence(g, inner, decay) : g, 'global');
   if (tc !== undefined) {
-    b = shrinkTo(b, config.taskClassPoolStrength);
+    b = shrinkTo(b, pool.taskClass);
     b = add(b, cell ? subtractEvidence(tc, cell, decay) : tc, 'task_class');
   }
   if (cell !== undefined) {
-    b = shrinkTo(b, config.repoPoolStrength);
+    b = shrinkTo(b, pool.repo);
     b = add(b, cell, 'repo_task_class');
   }
   // A cap of 0 can empty a Beta; keep it proper.

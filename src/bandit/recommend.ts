@@ -2,7 +2,7 @@ import type { PolicyConfig } from './config.js';
 import { policyVersion } from './config.js';
 import { betaMean, betaVariance } from './distributions.js';
 import { hashHex } from './hash.js';
-import { fitBasePrior, pooledPosterior } from './pooling.js';
+import { fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
 import type { BasePrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
@@ -38,7 +38,8 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
     arms.map((a) => a.evidence.global),
     config,
   );
-  return { base, posteriors: arms.map((a) => pooledPosterior(a, base, config, nowMs)) };
+  const strengths = fitPoolStrengths(arms, base, config, nowMs);
+  return { base, posteriors: arms.map((a) => pooledPosterior(a, base, config, nowMs, strengths)) };
 }
 
 /**
