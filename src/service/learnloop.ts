@@ -72,7 +72,7 @@ export class LearnLoop {
   readonly limits: Limits;
   private readonly now: () => number;
   private readonly newDecisionId: () => string;
-  private readonly summaries = new Lru<SetSummary>(4096);
+  private readonly summaries = new SummaryLru(4096);
 
   constructor(deps: LearnLoopDeps) {
     this.store = deps.store;
@@ -194,5 +194,31 @@ export class LearnLoop {
       return { templateId, posterior: summarizePosterior(posteriors[i]!), counters: c, ...rates(c) };
     });
     return cards.sort((a, b) => b.posterior.mean - a.posterior.mean || (a.templateId < b.templateId ? -1 : 1));
+  }
+}
+
+/**
+ * The Monte Carlo summaries of recent candidate sets. A cached summary is reused by every
+ * Recommend over the same posteriors, so its lift interval per choice (a sort of all the draws)
+ * is computed once too.
+ */
+class SummaryLru {
+  private readonly lru: Lru<SetSummary>;
+  constructor(capacity: number) {
+    this.lru = new Lru(capacity);
+  }
+
+  get(key: string): SetSummary | undefined {
+    return this.lru.get(key);
+  }
+
+  set(key: string, value: SetSummary): void {
+    const intervals = new Map<number, [number, number]>();
+    const liftInterval = (choice: number): [number, number] => {
+      let iv = intervals.get(choice);
+      if (iv === undefined) intervals.set(choice, (iv = value.liftInterval(choice)));
+      return [iv[0], iv[1]];
+    };
+    this.lru.set(key, { ...value, liftInterval });
   }
 }

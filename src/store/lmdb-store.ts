@@ -90,6 +90,9 @@ export interface RegisterInput {
 /** Longest parent chain followed when inheriting evidence; deeper ancestors add little. */
 const MAX_PARENT_DEPTH = 4;
 
+/** Entries the read cache holds before it starts over (bounds memory with many segments). */
+const READ_CACHE_ENTRIES = 100_000;
+
 /**
  * The LMDB adapter: an append-only event log plus derived state updated in the same transaction.
  * Every read-modify-write runs inside one lmdb-js transaction callback, which lmdb-js serialises
@@ -100,6 +103,16 @@ export class LmdbStore {
   private readonly dbs: Record<DbName, Database>;
   private currentPolicy: PolicyConfig;
   private closed = false;
+  /**
+   * What Recommend reads (template ids, evidence), valid while meta 'stateHead' is `seq`. Every event
+   * that can change templates or stats bumps stateHead, in this process or any other on the same
+   * folder; decisions do not, so a Recommend-heavy load keeps its cache.
+   */
+  private readCache = {
+    seq: -1,
+    templateIds: new Set<string>(),
+    evidence: new Map<string, ArmEvidence>(),
+  };
 
   private constructor(path: string, options: StoreOptions) {
     this.currentPolicy = options.policy;
@@ -150,6 +163,32 @@ export class LmdbStore {
     return out;
   }
 
+  /**
+   * The read cache if the state it was filled from is still current (emptied when not), or
+   * undefined when the folder predates the stateHead key (then every read goes to LMDB).
+   */
+  private freshReadCache(): LmdbStore['readCache'] | undefined {
+    const seq = this.dbs.meta.get('stateHead') as number | undefined;
+    if (seq === undefined) return undefined;
+    const cache = this.readCache;
+    if (cache.seq !== seq || cache.evidence.size > READ_CACHE_ENTRIES) {
+      cache.seq = seq;
+      cache.templateIds.clear();
+      cache.evidence.clear();
+    }
+    return cache;
+  }
+
+  /** True when `templateId` is known to be registered (false also means "not checked"). */
+  private knownTemplate(templateId: string): boolean {
+    const cache = this.freshReadCache();
+    if (cache === undefined) return false;
+    if (cache.templateIds.has(templateId)) return true;
+    if (!this.dbs.templates.doesExist(templateId)) return false;
+    cache.templateIds.add(templateId);
+    return true;
+  }
+
   stats(key: StatsKey): StatsRecord | undefined {
     return decode<StatsRecord>(this.dbs.stats.get(key), 'stats');
   }
@@ -168,8 +207,20 @@ export class LmdbStore {
     return this.stats([templateId, taskClass, repo])?.evidence ?? EMPTY_EVIDENCE;
   }
 
-  /** What the policy knows about `templateId` in `context`, with its parent chain. */
-  armEvidence(templateId: string, context: Context, depth = 0): ArmEvidence {
+  /**
+   * What the policy knows about `templateId` in `context`, with its parent chain. Cached until the
+   * next event that changes templates or stats (read-only callers must not mutate the result).
+   */
+  armEvidence(templateId: string, context: Context): ArmEvidence {
+    const cache = this.freshReadCache();
+    if (cache === undefined) return this.readArmEvidence(templateId, context, 0);
+    const key = `${templateId}\u0000${context.taskClass}\u0000${context.repo}`;
+    let arm = cache.evidence.get(key);
+    if (arm === undefined) cache.evidence.set(key, (arm = this.readArmEvidence(templateId, context, 0)));
+    return arm;
+  }
+
+  private readArmEvidence(templateId: string, context: Context, depth: number): ArmEvidence {
     const { taskClass, repo } = context;
     const record = this.template(templateId);
     const parentId = record?.parentTemplateId ?? '';
@@ -180,7 +231,7 @@ export class LmdbStore {
         taskClass: taskClass !== '' ? this.evidence(templateId, taskClass, '') : undefined,
         repoTaskClass: repo !== '' ? this.evidence(templateId, taskClass, repo) : undefined,
       },
-      parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? this.armEvidence(parentId, context, depth + 1) : undefined,
+      parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? this.readArmEvidence(parentId, context, depth + 1) : undefined,
     };
   }
 
@@ -315,12 +366,15 @@ export class LmdbStore {
     candidates: readonly string[],
     atMs: number,
   ): Promise<DecisionEvent & LoggedEvent> {
+    // Templates are never deleted, so only candidates not known already need the check (and
+    // possibly a registration) inside the transaction.
+    const unseen = candidates.filter((id) => !this.knownTemplate(id));
     const result = await this.root.transaction(() => {
       if (requestId !== '') {
         const earlier = this.decisionForRequest(requestId);
         if (earlier !== undefined) return { event: earlier, appended: false };
       }
-      for (const id of candidates) this.ensureTemplate(id, atMs);
+      for (const id of unseen) this.ensureTemplate(id, atMs);
       return { event: this.append({ type: 'decision', requestId, candidates, decision }, atMs), appended: true };
     });
     if (result.appended) await this.root.flushed;
@@ -410,6 +464,8 @@ export class LmdbStore {
   /** The one place events become derived state: used live and by rebuild. */
   private apply(event: LoggedEvent): void {
     this.dbs.meta.put('head', event.seq);
+    // Every event but a decision may change templates or stats; read caches key on this.
+    if (event.type !== 'decision') this.dbs.meta.put('stateHead', event.seq);
     switch (event.type) {
       case 'template':
         return this.applyTemplate(event);

@@ -31,8 +31,14 @@ describe('two server processes on the same folder', () => {
         const scores = await c.getScores({ taskClass: 'c', repo: 'r' });
         expect(scores.scorecards.reduce((s, x) => s + x.runs, 0)).toBe(500);
       }
-      const rec = await cb.recommend({ taskClass: 'c', repo: 'r', candidateTemplateIds: ['t0@v1', 't1@v1'] });
+      const req = { taskClass: 'c', repo: 'r', candidateTemplateIds: ['t0@v1', 't1@v1'] };
+      const rec = await cb.recommend(req);
       expect(rec.ranking.every((r) => r.posterior!.observations > 200)).toBe(true);
+      // B's cached evidence follows a write made through A.
+      const t0 = (res: typeof rec) => res.ranking.find((r) => r.templateId === 't0@v1')!.posterior!;
+      await ca.observe({ ...run(1000), templateId: 't0@v1' });
+      const after = await cb.recommend(req);
+      expect(t0(after).alpha + t0(after).beta).toBeGreaterThan(t0(rec).alpha + t0(rec).beta);
     } finally {
       ca.close();
       cb.close();
