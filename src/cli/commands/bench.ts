@@ -9,6 +9,7 @@ import { ScenarioError } from '../../../bench/lift/scenario.js';
 import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../../bench/lift/run.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { table } from '../format.js';
+import { registerReportLift } from './report-lift.js';
 
 export const DEFAULT_DATA = join(PACKAGE_ROOT, 'bench', 'data', 'verified.csv');
 
@@ -52,7 +53,9 @@ function render(r: LiftResult): string {
   ].join('\n');
 }
 
+/** `bench lift`, and `report lift` on the existing report group. */
 export function registerBenchCommands(program: Command): void {
+  registerReportLift(program);
   const bench = program.command('bench').description('offline benchmarks');
   bench
     .command('lift')

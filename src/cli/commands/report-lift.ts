@@ -1,0 +1,93 @@
+/** `learnloop report lift --db DIR`: off-policy lift of the deployed policy over uniform, from the log. */
+import type { Command } from 'commander';
+import { DEFAULT_POLICY_CONFIG, rewardOf, type PolicyConfig } from '../../bandit/index.js';
+import { liftOverUniform, type LiftEstimate, type LoggedDecision } from '../../ope/index.js';
+import type { LoggedEvent } from '../../store/events.js';
+import { LmdbStore } from '../../store/index.js';
+import { table } from '../format.js';
+
+export interface LogJoin {
+  readonly decisions: LoggedDecision[];
+  /** Decisions without a learnable outcome of the chosen template (yet). */
+  readonly unobserved: number;
+  /** Decisions whose logged propensity is not in (0, 1] (cannot be re-weighted). */
+  readonly invalid: number;
+}
+
+/**
+ * Joins each logged decision with the first observation of its chosen template that teaches a
+ * reward (infra errors teach nothing). Observations of another template under the same decision
+ * are someone overriding the recommendation and are not the logged policy's outcome.
+ */
+export function joinDecisions(events: Iterable<LoggedEvent>, policy: PolicyConfig): LogJoin {
+  const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number }>();
+  const rewards = new Map<string, number>();
+  let invalid = 0;
+  for (const e of events) {
+    if (e.type === 'decision') {
+      const d = e.decision;
+      if (!(d.propensity > 0 && d.propensity <= 1)) {
+        invalid++;
+        continue;
+      }
+      pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity });
+    } else if (e.type === 'observation') {
+      const o = e.observation;
+      if (o.decisionId === '' || rewards.has(o.decisionId)) continue;
+      const d = pending.get(o.decisionId);
+      if (d === undefined || d.chosen !== o.armId) continue;
+      const r = rewardOf(o.outcome, policy);
+      if (r !== null) rewards.set(o.decisionId, r);
+    }
+  }
+  const decisions: LoggedDecision[] = [];
+  for (const [id, d] of pending) {
+    const reward = rewards.get(id);
+    if (reward !== undefined) decisions.push({ ...d, reward });
+  }
+  return { decisions, unobserved: pending.size - decisions.length, invalid };
+}
+
+const pp = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
+
+export function renderLift(est: LiftEstimate, join: LogJoin): string {
+  const rows = (['ips', 'snips', 'dr'] as const).map((e) => [
+    e.toUpperCase(),
+    `${(est.uniform[e].estimate * 100).toFixed(1)}% [${(est.uniform[e].ciLow * 100).toFixed(1)}, ${(est.uniform[e].ciHigh * 100).toFixed(1)}]`,
+    `${pp(est.lift[e].estimate)} [${pp(est.lift[e].ciLow)}, ${pp(est.lift[e].ciHigh)}]`,
+  ]);
+  return [
+    `${est.decisions} decisions with outcomes (${join.unobserved} without, ${join.invalid} with unusable propensities)`,
+    `deployed policy pass rate: ${(est.deployed.estimate * 100).toFixed(1)}% [${(est.deployed.ciLow * 100).toFixed(1)}, ${(est.deployed.ciHigh * 100).toFixed(1)}] (on-policy mean)`,
+    `effective sample size for uniform: ${est.effectiveSampleSize.toFixed(1)}`,
+    '',
+    table(['estimator', 'uniform pass rate (95% CI)', 'lift, points (95% CI)'], rows),
+  ].join('\n');
+}
+
+export function registerReportLift(program: Command): void {
+  const report = program.commands.find((c) => c.name() === 'report');
+  if (report === undefined) throw new Error('registerReportLift: the report command group must exist');
+  report
+    .command('lift')
+    .description("off-policy lift of the deployed policy over uniform (IPS, SNIPS, doubly robust) from the log's decisions and outcomes")
+    .requiredOption('--db <dir>', 'the LMDB folder of a learnloop server')
+    .option('--resamples <n>', 'bootstrap resamples', '1000')
+    .option('--json', 'print JSON')
+    .action(async function (this: Command, opts: { db: string; resamples: string; json?: boolean }) {
+      const resamples = Number(opts.resamples);
+      if (!Number.isInteger(resamples) || resamples < 100) this.error('learnloop: --resamples must be an integer >= 100');
+      // 'adopt': read the folder under its own policy, never rebuild it beside a running server.
+      const store = await LmdbStore.open(opts.db, { policy: DEFAULT_POLICY_CONFIG, onPolicyChange: 'adopt' });
+      let join: LogJoin;
+      try {
+        join = joinDecisions(store.events(), store.policy);
+      } finally {
+        await store.close();
+      }
+      if (join.decisions.length === 0) this.error(`learnloop: no decisions with observed outcomes in ${opts.db}`);
+      const est = liftOverUniform(join.decisions, `report-lift\u0000${opts.db}`, resamples);
+      const out = { ...est, unobserved: join.unobserved, invalid: join.invalid };
+      process.stdout.write((opts.json === true ? JSON.stringify(out, null, 2) : renderLift(est, join)) + '\n');
+    });
+}

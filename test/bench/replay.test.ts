@@ -1,0 +1,116 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { runReplay, runScenario, type LiftResult } from '../../bench/lift/run.js';
+import { validateScenario, ScenarioError, type Scenario } from '../../bench/lift/scenario.js';
+import { lineChart } from '../../bench/lift/plot.js';
+import { plot } from '../../bench/lift/run.js';
+import { tmpDir } from '../helpers/tmp.js';
+
+/** A small synthetic outcome table: system i resolves task t with probability rates[i]. */
+function writeTable(dir: string, rates: number[], tasks = 60): string {
+  const rows = ['system,date,instance_id,repo,difficulty,resolved'];
+  let x = 12345;
+  const next = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  rates.forEach((r, i) => {
+    for (let t = 0; t < tasks; t++) rows.push(`sys${i},2024010${i % 9},task${t},org/repo${t % 3},d${t % 2},${next() < r ? 1 : 0}`);
+  });
+  const path = join(dir, 'outcomes.csv');
+  writeFileSync(path, rows.join('\n') + '\n');
+  return path;
+}
+
+const withoutTiming = (r: LiftResult) => JSON.stringify({ ...r, seconds: 0 });
+const POLICY_KEYS = ['learnloop', 'uniform', 'greedy-score', 'epsilon-greedy', 'ucb1', 'thompson-flat'];
+
+describe('replay', () => {
+  test('the same seeds give identical JSON', () => {
+    const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
+    const run = () => runReplay({ data, arms: 3, steps: 150, seeds: 3, context: 'repo' });
+    expect(withoutTiming(run())).toBe(withoutTiming(run()));
+  });
+
+  test('the report has exactly the promised shape', () => {
+    const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
+    const r = JSON.parse(JSON.stringify(runReplay({ data, arms: 'all', steps: 120, seeds: 4, context: 'none' })));
+    expect(r).toMatchObject({ arms: 5, steps: 120, seeds: 4 });
+    expect(Object.keys(r.policies)).toEqual(POLICY_KEYS);
+    for (const name of POLICY_KEYS) {
+      const p = r.policies[name];
+      expect(typeof p.meanReward).toBe('number');
+      for (const k of ['mean', 'ciLow', 'ciHigh']) expect(typeof p.liftVsUniform[k]).toBe('number');
+      for (const k of ['mean', 'p10', 'p50', 'p90']) expect(typeof p.capturedFraction[k]).toBe('number');
+      expect(p.liftVsUniform.ciLow).toBeLessThanOrEqual(p.liftVsUniform.ciHigh);
+      expect(p.capturedFraction.p10).toBeLessThanOrEqual(p.capturedFraction.p90);
+    }
+    for (const k of ['uniform', 'bestFixed', 'perContextOracle']) expect(typeof r.reference[k]).toBe('number');
+    expect(r.reference.uniform).toBeLessThanOrEqual(r.reference.bestFixed);
+    expect(r.reference.bestFixed).toBeLessThanOrEqual(r.reference.perContextOracle);
+  });
+
+  test('captured fraction is (policy − uniform) / (best fixed − uniform) per seed', () => {
+    const data = writeTable(tmpDir(), [0.1, 0.9, 0.5]);
+    const r = runReplay({ data, arms: 'all', steps: 100, seeds: 5, context: 'none', policies: ['uniform', 'greedy-score'] });
+    const fractions = r.perSeed.map((s) => (s.policies['greedy-score']! - s.uniform) / (s.bestFixed - s.uniform));
+    expect(r.policies['greedy-score']!.capturedFraction.mean).toBeCloseTo(fractions.reduce((a, b) => a + b, 0) / fractions.length, 12);
+    // A full-information table makes the best fixed arm known in hindsight: nobody beats it on a single arm set.
+    for (const s of r.perSeed) expect(s.policies['greedy-score']!).toBeLessThanOrEqual(s.perContextOracle + 1e-12);
+  });
+
+  test('the plot is an SVG with one line per policy and the references', () => {
+    const data = writeTable(tmpDir(), [0.2, 0.8]);
+    const svg = plot(runReplay({ data, arms: 'all', steps: 50, seeds: 2, context: 'none' }));
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline/g)!.length).toBe(POLICY_KEYS.length + 2);
+    expect(lineChart('t', 'y', [1, 2], [{ name: '<a&b>', values: [0, 1] }])).toContain('&lt;a&amp;b&gt;');
+  });
+});
+
+const base: Scenario = {
+  name: 'test',
+  description: '',
+  steps: 300,
+  seeds: 2,
+  contexts: [{ name: 'all' }],
+  templates: [
+    { id: 'a', pass: 0.8 },
+    { id: 'b', pass: 0.3 },
+  ],
+};
+
+describe('scenarios', () => {
+  test('validation names the bad field', () => {
+    expect(() => validateScenario({ ...base, templates: [{ id: 'a', pass: 2 }, { id: 'b', pass: 0 }] })).toThrow(/templates.a.pass/);
+    expect(() => validateScenario({ ...base, templates: [{ id: 'a', pass: 0.5, parent: 'zz' }, { id: 'b', pass: 0.5 }] })).toThrow(/unknown template zz/);
+    expect(() => validateScenario({ ...base, events: [{ step: 999, type: 'regress', template: 'a', pass: 0.1 }] })).toThrow(ScenarioError);
+    expect(() => validateScenario({ ...base, templates: [{ id: 'a', pass: { nowhere: 0.5 } }, { id: 'b', pass: 0.5 }] })).toThrow(/unknown context nowhere/);
+    expect(validateScenario(base)).toBe(base);
+  });
+
+  test('a template that has not arrived is never picked; references use expected rewards', () => {
+    const sc: Scenario = { ...base, templates: [...base.templates, { id: 'c', pass: 0.95, arrivesAt: 200 }] };
+    const r = runScenario({ scenario: sc, seeds: 2 });
+    // Uniform: 200 steps over {a, b}, 100 steps over {a, b, c}.
+    expect(r.reference.uniform).toBeCloseTo((200 * 0.55 + 100 * ((0.8 + 0.3 + 0.95) / 3)) / 300, 12);
+    expect(r.reference.perContextOracle).toBeCloseTo((200 * 0.8 + 100 * 0.95) / 300, 12);
+    expect(r.reference.bestFixed).toBeCloseTo(0.8, 12);
+  });
+
+  test('same seeds give identical results; a regression is recovered from and counted', () => {
+    // With forgetting on (a half-life of 20 runs), as the regression-decay scenario ships.
+    const sc: Scenario = { ...base, events: [{ step: 100, type: 'regress', template: 'a', pass: 0.05 }], policyConfig: { decay: { halfLife: 20, unit: 'runs' } } };
+    const r1 = runScenario({ scenario: sc, policies: ['learnloop', 'uniform'] });
+    const r2 = runScenario({ scenario: sc, policies: ['learnloop', 'uniform'] });
+    expect(withoutTiming(r1)).toBe(withoutTiming(r2));
+    expect(r1.recoverySteps!['learnloop']!.length).toBe(1);
+    // 200 steps remain after the regression; the policy must leave `a` before the run ends.
+    expect(r1.recoverySteps!['learnloop']![0]!).toBeLessThan(200);
+  });
+
+  test('with delayed outcomes a policy learns nothing before the delay', () => {
+    const sc: Scenario = { ...base, steps: 40, delay: 1000 };
+    const r = runScenario({ scenario: sc, seeds: 3, policies: ['greedy-score'] });
+    // greedy-score alternates through unscored arms while nothing has arrived: about half on each.
+    for (const s of r.perSeed) expect(s.policies['greedy-score']!).toBeCloseTo(0.55, 1);
+  });
+});
