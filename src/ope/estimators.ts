@@ -104,6 +104,12 @@ export interface LiftEstimate {
   readonly deployed: Interval;
   /** Effective sample size of the weights that re-weight the log to uniform. */
   readonly effectiveSampleSize: number;
+  /**
+   * Mean importance weight for uniform. Its expectation is exactly 1 when every candidate had a
+   * positive logged propensity; far below 1 means candidates the policy (almost) never ran, whose
+   * value IPS and SNIPS cannot see: trust DR's reward model, or none, then.
+   */
+  readonly meanWeight: number;
   readonly uniform: Record<EstimatorName, Interval>;
   /** deployed − uniform, per estimator, with a paired bootstrap interval. */
   readonly lift: Record<EstimatorName, Interval>;
@@ -148,6 +154,7 @@ export function liftOverUniform(log: readonly LoggedDecision[], seed: string, re
     decisions: n,
     deployed: interval(p0.deployed, dep),
     effectiveSampleSize: effectiveSampleSize(log, uniformPolicy),
+    meanWeight: log.reduce((s, d) => s + uniformPolicy(d, d.chosen) / d.propensity, 0) / n,
     uniform: by((e) => interval(p0.u[e], uni[e])),
     lift: by((e) => interval(p0.deployed - p0.u[e], lift[e])),
   };

@@ -12,7 +12,9 @@ describe('report lift on a real log', () => {
     const dir = tmpDir();
     const policy = { ...DEFAULT_POLICY_CONFIG, summarySamples: 200 };
     const store = await LmdbStore.open(dir, { policy, noSync: true });
-    const ll = new LearnLoop({ store, limits: DEFAULT_LIMITS });
+    let id = 0;
+    // Deterministic decision ids make the picks (seeded by the id) reproducible.
+    const ll = new LearnLoop({ store, limits: DEFAULT_LIMITS, newDecisionId: () => `dec${id++}`, now: () => 1_700_000_000_000 + id });
     const rates: Record<string, number> = { good: 0.9, bad: 0.2, meh: 0.4 };
     const rng = createRng('log');
     let n = 0;
@@ -39,7 +41,15 @@ describe('report lift on a real log', () => {
     const est = liftOverUniform(join.decisions, 'test', 300);
     expect(est.deployed.estimate).toBeCloseTo(join.decisions.reduce((s, d) => s + d.reward, 0) / join.decisions.length, 12);
     // Uniform over {0.9, 0.2, 0.4} is 0.5; the learning policy mostly runs `good`.
+    for (const e of ['ips', 'snips', 'dr'] as const) {
+      expect(est.lift[e].estimate).toBeGreaterThan(0);
+      expect(est.lift[e].ciLow).toBeLessThanOrEqual(est.lift[e].estimate);
+      expect(est.lift[e].ciHigh).toBeGreaterThanOrEqual(est.lift[e].estimate);
+    }
     expect(est.lift.dr.estimate).toBeGreaterThan(0.1);
-    expect(est.lift.snips.ciLow).toBeGreaterThan(0);
+    expect(est.effectiveSampleSize).toBeLessThan(join.decisions.length);
+    // The policy learned fast and rarely ran the weak templates: the importance weights average well
+    // below their expectation of 1, the warning sign the report prints.
+    expect(est.meanWeight).toBeLessThan(0.8);
   });
 });

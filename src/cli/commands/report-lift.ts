@@ -59,7 +59,9 @@ export function renderLift(est: LiftEstimate, join: LogJoin): string {
   return [
     `${est.decisions} decisions with outcomes (${join.unobserved} without, ${join.invalid} with unusable propensities)`,
     `deployed policy pass rate: ${(est.deployed.estimate * 100).toFixed(1)}% [${(est.deployed.ciLow * 100).toFixed(1)}, ${(est.deployed.ciHigh * 100).toFixed(1)}] (on-policy mean)`,
-    `effective sample size for uniform: ${est.effectiveSampleSize.toFixed(1)}`,
+    `effective sample size for uniform: ${est.effectiveSampleSize.toFixed(1)}; mean importance weight ${est.meanWeight.toFixed(2)} (expected 1.00${
+      Math.abs(est.meanWeight - 1) > 0.2 ? '; far from 1: the log barely covers some candidates, read IPS/SNIPS with care' : ''
+    })`,
     '',
     table(['estimator', 'uniform pass rate (95% CI)', 'lift, points (95% CI)'], rows),
   ].join('\n');
