@@ -13,12 +13,29 @@ import { registerReportLift } from './report-lift.js';
 
 export const DEFAULT_DATA = join(PACKAGE_ROOT, 'bench', 'data', 'verified.csv');
 
-function positiveInt(flag: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer; got ${JSON.stringify(v)}`);
-    return n;
-  };
+/** A problem the user can fix: printed as one line, exit code 2. */
+class BenchUserError extends Error {}
+
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new BenchUserError(`${flag} must be a positive integer; got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Runs an action, turning user errors into one line on stderr and exit code 2. */
+function userErrors(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    // Bad input files are the user's to fix too: no stack.
+    if (err instanceof BenchUserError || e.code === 'ENOENT' || err instanceof DataError || err instanceof ScenarioError || err instanceof SyntaxError) {
+      process.stderr.write(`learnloop: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
 }
 
 /** Progress on stderr: a rewritten line on a terminal, a line per 10% otherwise. */
@@ -69,60 +86,56 @@ export function registerBenchCommands(program: Command): void {
     .option('--policies <names>', `comma-separated subset of ${POLICY_NAMES.join(', ')}`)
     .option('--json <out>', 'write the full report as JSON ("-" for stdout)')
     .option('--plot <out.svg>', 'write an SVG plot of cumulative pass rate (replay) or regret (scenario)')
-    .action(function (this: Command, opts) {
-      const steps = opts.steps === undefined ? undefined : positiveIntOr(this, '--steps', opts.steps);
-      const seeds = opts.seeds === undefined ? undefined : positiveIntOr(this, '--seeds', opts.seeds);
-      let arms: number | 'all' = 'all';
-      if (opts.arms !== 'all') arms = positiveIntOr(this, '--arms', opts.arms);
-      let policies: string[] | undefined;
-      if (opts.policies !== undefined) {
-        policies = String(opts.policies).split(',').map((s) => s.trim()).filter(Boolean);
-        const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
-        if (unknown.length > 0) this.error(`learnloop: --policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
-      }
-      let result: LiftResult;
-      try {
-        if (opts.scenario !== undefined) {
-          const scenario = loadScenario(opts.scenario);
-          result = runScenario({
-            scenario,
-            ...(seeds !== undefined ? { seeds } : {}),
-            ...(steps !== undefined ? { steps } : {}),
-            ...(policies ? { policies } : {}),
-            onProgress: progress(`scenario ${scenario.name}`),
-          });
-        } else {
-          result = runReplay({
-            data: opts.data,
-            arms,
-            steps: steps ?? 2000,
-            seeds: seeds ?? 20,
-            context: opts.context as ContextMode,
-            ...(policies ? { policies } : {}),
-            onProgress: progress('replay'),
-          });
-        }
-      } catch (err) {
-        // Bad input files are the user's to fix: one line, no stack.
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'ENOENT' || err instanceof DataError || err instanceof ScenarioError || err instanceof SyntaxError) {
-          this.error(`learnloop: ${e.message}`);
-        }
-        throw err;
-      }
-      if (opts.json === '-') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-      else {
-        process.stdout.write(render(result) + '\n');
-        if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
-      }
-      if (opts.plot !== undefined) writeFileSync(opts.plot, plot(result));
-    });
+    .action((opts: BenchLiftOptions) => userErrors(() => benchLift(opts)));
 }
 
-function positiveIntOr(cmd: Command, flag: string, v: string): number {
-  try {
-    return positiveInt(flag)(v);
-  } catch (err) {
-    return cmd.error(`learnloop: ${(err as Error).message}`);
+interface BenchLiftOptions {
+  data: string;
+  scenario?: string;
+  arms: string;
+  steps?: string;
+  seeds?: string;
+  context: string;
+  policies?: string;
+  json?: string;
+  plot?: string;
+}
+
+function benchLift(opts: BenchLiftOptions): void {
+  const steps = opts.steps === undefined ? undefined : positiveInt('--steps', opts.steps);
+  const seeds = opts.seeds === undefined ? undefined : positiveInt('--seeds', opts.seeds);
+  const arms: number | 'all' = opts.arms === 'all' ? 'all' : positiveInt('--arms', opts.arms);
+  let policies: string[] | undefined;
+  if (opts.policies !== undefined) {
+    policies = opts.policies.split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
+    if (unknown.length > 0) throw new BenchUserError(`--policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
   }
+  let result: LiftResult;
+  if (opts.scenario !== undefined) {
+    const scenario = loadScenario(opts.scenario);
+    result = runScenario({
+      scenario,
+      ...(seeds !== undefined ? { seeds } : {}),
+      ...(steps !== undefined ? { steps } : {}),
+      ...(policies ? { policies } : {}),
+      onProgress: progress(`scenario ${scenario.name}`),
+    });
+  } else {
+    result = runReplay({
+      data: opts.data,
+      arms,
+      steps: steps ?? 2000,
+      seeds: seeds ?? 20,
+      context: opts.context as ContextMode,
+      ...(policies ? { policies } : {}),
+      onProgress: progress('replay'),
+    });
+  }
+  if (opts.json === '-') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else {
+    process.stdout.write(render(result) + '\n');
+    if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
+  }
+  if (opts.plot !== undefined) writeFileSync(opts.plot, plot(result));
 }

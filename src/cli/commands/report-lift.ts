@@ -1,4 +1,5 @@
 /** `learnloop report lift --db DIR`: off-policy lift of the deployed policy over uniform, from the log. */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULT_POLICY_CONFIG, rewardOf, type PolicyConfig } from '../../bandit/index.js';
 import { liftOverUniform, type LiftEstimate, type LoggedDecision } from '../../ope/index.js';
@@ -76,9 +77,14 @@ export function registerReportLift(program: Command): void {
     .requiredOption('--db <dir>', 'the LMDB folder of a learnloop server')
     .option('--resamples <n>', 'bootstrap resamples', '1000')
     .option('--json', 'print JSON')
-    .action(async function (this: Command, opts: { db: string; resamples: string; json?: boolean }) {
+    .action(async (opts: { db: string; resamples: string; json?: boolean }) => {
+      const fail = (msg: string) => {
+        process.stderr.write(`learnloop: ${msg}\n`);
+        process.exitCode = 2;
+      };
       const resamples = Number(opts.resamples);
-      if (!Number.isInteger(resamples) || resamples < 100) this.error('learnloop: --resamples must be an integer >= 100');
+      if (!Number.isInteger(resamples) || resamples < 100) return fail('--resamples must be an integer >= 100');
+      if (!existsSync(opts.db)) return fail(`--db: no such folder: ${opts.db}`);
       // 'adopt': read the folder under its own policy, never rebuild it beside a running server.
       const store = await LmdbStore.open(opts.db, { policy: DEFAULT_POLICY_CONFIG, onPolicyChange: 'adopt' });
       let join: LogJoin;
@@ -87,7 +93,7 @@ export function registerReportLift(program: Command): void {
       } finally {
         await store.close();
       }
-      if (join.decisions.length === 0) this.error(`learnloop: no decisions with observed outcomes in ${opts.db}`);
+      if (join.decisions.length === 0) return fail(`no decisions with observed outcomes in ${opts.db}`);
       const est = liftOverUniform(join.decisions, `report-lift\u0000${opts.db}`, resamples);
       const out = { ...est, unobserved: join.unobserved, invalid: join.invalid };
       process.stdout.write((opts.json === true ? JSON.stringify(out, null, 2) : renderLift(est, join)) + '\n');
