@@ -18,6 +18,8 @@ export interface LiftResult extends LiftSummary {
   source: string;
   context: ContextMode | 'scenario';
   policyVersion: string;
+  /** learnloop's configuration where it differs from the production default. */
+  policyOverrides: Record<string, unknown>;
   /** Steps at which the curves are sampled. */
   checkpoints: number[];
   /** Mean over seeds of the cumulative pass rate (replay) or cumulative regret (scenario) per policy. */
@@ -26,6 +28,8 @@ export interface LiftResult extends LiftSummary {
   armsTried?: Record<string, number>;
   /** Scenario: per regression event, mean steps until the regressed template's share of picks fell below 10%. */
   recoverySteps?: Record<string, number[]>;
+  /** The command line that produced it, when run from the CLI. */
+  command?: string;
   perSeed: Array<{ seed: number; uniform: number; bestFixed: number; perContextOracle: number; policies: Record<string, number> }>;
   seconds: number;
 }
@@ -39,6 +43,14 @@ export interface ReplayRun {
   readonly policies?: readonly string[];
   readonly config?: PolicyConfig;
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+function overridesOf(config: PolicyConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (JSON.stringify(v) !== JSON.stringify((DEFAULT_POLICY_CONFIG as unknown as Record<string, unknown>)[k])) out[k] = v;
+  }
+  return out;
 }
 
 const meanCurve = (curves: readonly number[][]) => curves[0]!.map((_, j) => mean(curves.map((c) => c[j]!)));
@@ -65,6 +77,7 @@ export function runReplay(run: ReplayRun): LiftResult {
     source: run.data,
     context: run.context,
     policyVersion: policyVersion(config),
+    policyOverrides: overridesOf(config),
     ...summary,
     checkpoints: marks,
     curves,
@@ -107,6 +120,7 @@ export function runScenario(run: ScenarioRun): LiftResult {
     source: sc.name,
     context: 'scenario',
     policyVersion: policyVersion(config),
+    policyOverrides: overridesOf(config),
     ...summarize(seeds, policies, `scenario\u0000${sc.name}`),
     checkpoints: checkpoints(sc.steps),
     curves,

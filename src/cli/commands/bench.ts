@@ -7,6 +7,7 @@ import { POLICY_NAMES } from '../../../bench/lift/policies.js';
 import { CONTEXT_MODES, type ContextMode } from '../../../bench/lift/replay.js';
 import { ScenarioError } from '../../../bench/lift/scenario.js';
 import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../../bench/lift/run.js';
+import { DEFAULT_POLICY_CONFIG, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { table } from '../format.js';
 import { registerReportLift } from './report-lift.js';
@@ -84,6 +85,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--seeds <N>', 'independent seeds (scenario default: the scenario\'s, else 20)', undefined)
     .addOption(new Option('--context <mode>', 'what learnloop sees as the task context (replay)').choices(CONTEXT_MODES as string[]).default('none'))
     .option('--policies <names>', `comma-separated subset of ${POLICY_NAMES.join(', ')}`)
+    .option('--policy-config <json>', 'overrides of the production policy configuration for learnloop, e.g. \'{"satisficingTolerance":0}\' (ablations)')
     .option('--json <out>', 'write the full report as JSON ("-" for stdout)')
     .option('--plot <out.svg>', 'write an SVG plot of cumulative pass rate (replay) or regret (scenario)')
     .action((opts: BenchLiftOptions) => userErrors(() => benchLift(opts)));
@@ -97,6 +99,7 @@ interface BenchLiftOptions {
   seeds?: string;
   context: string;
   policies?: string;
+  policyConfig?: string;
   json?: string;
   plot?: string;
 }
@@ -111,9 +114,20 @@ function benchLift(opts: BenchLiftOptions): void {
     const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
     if (unknown.length > 0) throw new BenchUserError(`--policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
   }
+  let overrides: Partial<PolicyConfig> = {};
+  if (opts.policyConfig !== undefined) {
+    try {
+      overrides = JSON.parse(opts.policyConfig) as Partial<PolicyConfig>;
+    } catch {
+      throw new BenchUserError(`--policy-config: not JSON: ${opts.policyConfig}`);
+    }
+    const problems = validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, ...overrides });
+    if (problems.length > 0) throw new BenchUserError(`--policy-config: ${problems.map((v) => `${v.field} ${v.description}`).join('; ')}`);
+  }
   let result: LiftResult;
   if (opts.scenario !== undefined) {
-    const scenario = loadScenario(opts.scenario);
+    const loaded = loadScenario(opts.scenario);
+    const scenario = { ...loaded, policyConfig: { ...(loaded.policyConfig ?? {}), ...overrides } };
     result = runScenario({
       scenario,
       ...(seeds !== undefined ? { seeds } : {}),
@@ -128,10 +142,14 @@ function benchLift(opts: BenchLiftOptions): void {
       steps: steps ?? 2000,
       seeds: seeds ?? 20,
       context: opts.context as ContextMode,
+      config: { ...DEFAULT_POLICY_CONFIG, ...overrides },
       ...(policies ? { policies } : {}),
       onProgress: progress('replay'),
     });
   }
+  // The exact command, so a report can say how to reproduce it.
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  result.command = `npx learnloop ${process.argv.slice(2).map(quote).join(' ')}`;
   if (opts.json === '-') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else {
     process.stdout.write(render(result) + '\n');
