@@ -1,0 +1,111 @@
+import { describe, expect, test } from 'vitest';
+import {
+  asArmId,
+  createRng,
+  DEFAULT_POLICY_CONFIG,
+  fitBasePrior,
+  fitPoolStrengths,
+  sampleBeta,
+  satisficingPick,
+  thompsonPick,
+  type ArmEvidence,
+  type Evidence,
+} from '../../src/bandit/index.js';
+
+const cfg = DEFAULT_POLICY_CONFIG;
+const ev = (reward: number, trials: number): Evidence => ({ reward, trials, stamp: 0 });
+
+/** Binomial draw by summing Bernoulli trials (n is small here). */
+function binomial(rng: { next(): number }, n: number, p: number): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) if (rng.next() < p) k++;
+  return k;
+}
+
+describe('empirical-Bayes base prior (ADR 0002)', () => {
+  test('recovers a known population of templates, each counted once', () => {
+    // 200 templates with rates from Beta(4, 6): mean 0.4, strength 10; 5–40 runs each.
+    const rng = createRng('population');
+    const records = Array.from({ length: 200 }, (_, i) => {
+      const p = sampleBeta(rng, 4, 6);
+      const n = 5 + (i % 36);
+      return ev(binomial(rng, n, p), n);
+    });
+    const b = fitBasePrior(records, cfg);
+    expect(b.alpha / (b.alpha + b.beta)).toBeCloseTo(0.4, 1);
+    // The grid has 24 log-spaced points in [2, 50] (ratio 1.15 per step); allow a factor of 1.6.
+    expect(b.alpha + b.beta).toBeGreaterThan(10 / 1.6);
+    expect(b.alpha + b.beta).toBeLessThan(10 * 1.6);
+  });
+
+  test('adaptive allocation does not drag the prior towards the most-run templates', () => {
+    // Like a bandit's log: one good template with 500 runs, twenty weak ones with 3 runs each.
+    const records = [ev(400, 500), ...Array.from({ length: 20 }, (_, i) => ev(i % 3 === 0 ? 1 : 0, 3))];
+    const b = fitBasePrior(records, cfg);
+    const runWeighted = (400 + 7) / (500 + 60);
+    expect(runWeighted).toBeGreaterThan(0.7);
+    expect(b.alpha / (b.alpha + b.beta)).toBeLessThan(0.35);
+  });
+
+  test('a handful of runs with no visible spread does not become the strongest prior', () => {
+    const records = [ev(1, 1), ev(0, 1), ev(1, 1), ev(0, 1)];
+    const b = fitBasePrior(records, cfg);
+    expect(b.alpha + b.beta).toBeLessThan(5);
+  });
+});
+
+const armWithCell = (id: string, global: Evidence, cell: Evidence): ArmEvidence => ({
+  armId: asArmId(id),
+  evidence: { global, taskClass: undefined, repoTaskClass: cell },
+});
+
+describe('fitted pooling strengths (ADR 0002)', () => {
+  const base = { alpha: 2, beta: 2 };
+
+  test('cells that differ from the rest only by noise are pooled up to the maximum', () => {
+    // The cell's pass rate equals the rest's for every template.
+    const arms = [armWithCell('a', ev(160, 200), ev(16, 20)), armWithCell('b', ev(100, 200), ev(10, 20)), armWithCell('c', ev(60, 200), ev(6, 20))];
+    expect(fitPoolStrengths(arms, base, cfg, 0).repo).toBeCloseTo(cfg.empiricalBayesPoolingMaxStrength, 6);
+  });
+
+  test('cells that really differ from the rest are pooled little', () => {
+    // In this repository the ranking is reversed.
+    const arms = [armWithCell('a', ev(160 + 4, 220), ev(4, 20)), armWithCell('b', ev(100 + 10, 220), ev(10, 20)), armWithCell('c', ev(60 + 18, 220), ev(18, 20))];
+    expect(fitPoolStrengths(arms, base, cfg, 0).repo).toBeLessThan(20);
+  });
+
+  test('without empirical-Bayes pooling the configured strengths apply', () => {
+    const arms = [armWithCell('a', ev(10, 20), ev(1, 2))];
+    expect(fitPoolStrengths(arms, base, { ...cfg, empiricalBayesPooling: false }, 0)).toEqual({ taskClass: cfg.taskClassPoolStrength, repo: cfg.repoPoolStrength });
+  });
+});
+
+describe('satisficing pick', () => {
+  const posteriors = [
+    { alpha: 30, beta: 20 },
+    { alpha: 3, beta: 2 },
+    { alpha: 10, beta: 30 },
+  ];
+
+  test('with tolerance 0 it is Thompson sampling, draw for draw', () => {
+    const a = createRng('same');
+    const b = createRng('same');
+    for (let i = 0; i < 200; i++) expect(satisficingPick(posteriors, { tolerance: 0, order: [2, 1, 0] }, a)).toBe(thompsonPick(posteriors, b));
+  });
+
+  test('with a tolerance it prefers the earlier candidate in the order when its draw is close enough', () => {
+    const rng = createRng('sticky');
+    const n = 4000;
+    let first = 0;
+    let plain = 0;
+    const ref = createRng('sticky');
+    for (let i = 0; i < n; i++) {
+      if (satisficingPick(posteriors, { tolerance: 0.1, order: [0, 1, 2] }, rng) === 0) first++;
+      if (thompsonPick(posteriors, ref) === 0) plain++;
+    }
+    expect(first).toBeGreaterThan(plain);
+    // Never a candidate more than the tolerance below the best draw: the third (mean 0.25) is
+    // far below the first (0.6), so it is (almost) never chosen.
+    expect(first / n).toBeGreaterThan(0.6);
+  });
+});
