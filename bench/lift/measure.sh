@@ -28,4 +28,15 @@ ab 8-repo-fixed-pooling --arms 8 --steps 2000 --seeds 100 --context repo --polic
 ab 8-repo --arms 8 --steps 2000 --seeds 100 --context repo
 ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"empiricalBayesPooling":false}'
 ab context-signal-fixed-pooling --scenario bench/scenarios/context-signal.json --policy-config '{"empiricalBayesPooling":false}'
+# Other data: synthetic outcome tables shaped unlike SWE-bench (the policy must not be tuned to it).
+SYN=$(mktemp -d)
+node dist/bench/lift/synthetic.js "$SYN/low.csv" 40 400 1 6 0.2 low        # hard tasks: pass rates mostly under 30%
+node dist/bench/lift/synthetic.js "$SYN/mid.csv" 60 500 3 3 0.6 mid        # wide spread, real repository effects
+node dist/bench/lift/synthetic.js "$SYN/flat.csv" 30 500 20 20 0 flat      # 30 near-identical systems
+for d in low mid flat; do
+  for arms in 8 all; do
+    $LL --data "$SYN/$d.csv" --arms $arms --steps 2000 --seeds 20 --context repo --json "$OUT/synthetic-$d-$arms.json" > /dev/null
+  done
+done
+rm -rf "$SYN"
 node dist/bench/lift/write-doc.js "$OUT" docs/bench.md
