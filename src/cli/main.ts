@@ -339,6 +339,11 @@ export async function importObservations(ll: LearnLoop, file: string): Promise<I
 
 /** Runs the command line; exits non-zero with a one-line message on user errors. */
 export async function main(argv: readonly string[]): Promise<void> {
+  // `learnloop ... | head` closes stdout early; that is the reader's choice, not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
     await buildProgram().parseAsync(argv as string[]);
   } catch (err) {
