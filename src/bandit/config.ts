@@ -41,7 +41,7 @@ export interface PolicyConfig {
   /**
    * Satisficing tolerance, in standard deviations of pass rates across templates (the base prior's):
    * the pick is the candidate with the most evidence whose posterior draw is within
-   * ε = satisficingTolerance × sd of the best draw. 0 is plain Thompson sampling. Differences below
+   * ε = satisficingTolerance × that sd of the best draw. 0 is plain Thompson sampling. Differences below
    * ε are not worth paying exploration for; see docs/adr/0002-many-candidates.md.
    */
   readonly satisficingTolerance: number;
