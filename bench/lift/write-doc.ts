@@ -83,7 +83,8 @@ function main(): void {
     res.set(f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(dir, f), 'utf8')) as LiftResult);
   }
   const svg = (key: string) => (existsSync(join(dir, `${key}.svg`)) ? join(dir, `${key}.svg`) : undefined);
-  const any = [...res.values()][0];
+  // The headline runs use the default policy; ablations override it and have their own versions.
+  const headline = res.get('replay-8-none') ?? [...res.values()][0];
   const lines: string[] = [
     '# Lift benchmark',
     '',
@@ -95,7 +96,7 @@ function main(): void {
     'npm ci && npm run build && sh bench/lift/measure.sh',
     '```',
     '',
-    `Policy under test: \`${any?.policyVersion ?? '?'}\`. Data: SWE-bench Verified per-instance outcomes of 70 systems ` +
+    `Policy under test: \`${headline?.policyVersion ?? '?'}\`. Data: SWE-bench Verified per-instance outcomes of 70 systems ` +
       '(bench/data/verified.csv; provenance in bench/data/README.md). Each seed draws K systems as the candidate templates and ' +
       'a stream of tasks with replacement; every policy sees the same candidates and stream and learns only its pick\'s real result. ' +
       'Uniform is the expected reward of a uniform pick on that stream; captured = (policy − uniform) / (best fixed − uniform) per seed; ' +
