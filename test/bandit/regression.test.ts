@@ -1,0 +1,30 @@
+import { describe, expect, test } from 'vitest';
+import { asArmId, asDecisionId, DEFAULT_POLICY_CONFIG, recommend } from '../../src/bandit/index.js';
+
+// Pinned decisions: a fixed history and decision id give exactly this pick and propensity. They
+// change only with an intentional change of the policy (and its POLICY_CODE_VERSION); update them
+// in the same commit and say why.
+const ev = (trials: number, reward: number) => ({ trials, reward, stamp: 0 });
+const arms = [
+  { armId: asArmId('bug-fix@v1'), evidence: { global: ev(40, 30), taskClass: ev(30, 24), repoTaskClass: ev(10, 8) } },
+  { armId: asArmId('bug-fix@v2'), evidence: { global: ev(12, 6), taskClass: ev(12, 6), repoTaskClass: ev(3, 1) } },
+  { armId: asArmId('bug-fix@v3'), evidence: { global: ev(0, 0), taskClass: ev(0, 0), repoTaskClass: ev(0, 0) } },
+  { armId: asArmId('generic@v1'), evidence: { global: ev(200, 90), taskClass: ev(20, 9), repoTaskClass: ev(0, 0) } },
+];
+const decide = (id: string) =>
+  recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms, nowMs: 0, topK: 0 }, DEFAULT_POLICY_CONFIG);
+
+describe('regression: pinned decisions of policy sts-pooled-eb/2', () => {
+  test.each([
+    ['pin-a', 'bug-fix@v3', 0.232],
+    ['pin-b', 'bug-fix@v3', 0.232],
+    ['pin-c', 'bug-fix@v1', 0.755],
+    ['pin-d', 'bug-fix@v1', 0.755],
+    ['pin-e', 'bug-fix@v1', 0.755],
+  ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
+    const d = decide(id);
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
+    expect(d.policyVersion).toBe('sts-pooled-eb/2+2b6f460725b8');
+  });
+});
