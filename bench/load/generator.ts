@@ -14,6 +14,8 @@ export interface LoadPoint {
   readonly callsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Mean latency: with calls in flight fixed, calls/s × mean ≈ in flight (Little's law), a check on both. */
+  readonly meanMs: number;
   readonly statuses: Record<string, number>;
 }
 
@@ -79,6 +81,7 @@ export async function runNode(spec: LoadSpec, workers = Math.min(2, spec.inFligh
     callsPerSec: calls / (spec.durationMs / 1000),
     p50Ms: quantile(latencies, 0.5) / 1000,
     p99Ms: quantile(latencies, 0.99) / 1000,
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length) / 1000,
     statuses,
   };
 }
@@ -128,6 +131,7 @@ export async function runH2load(spec: LoadSpec, scratch: string): Promise<LoadPo
     callsPerSec: done / (spec.durationMs / 1000),
     p50Ms: quantile(latencies, 0.5) / 1000,
     p99Ms: quantile(latencies, 0.99) / 1000,
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length) / 1000,
     statuses: { [`http-2xx`]: succeeded },
   };
 }

@@ -99,7 +99,7 @@ async function main(): Promise<void> {
   const rows: Array<{ server: string } & LoadPoint> = [];
   const add = (server: string, p: LoadPoint) => {
     rows.push({ server, ...p });
-    log(`${server.padEnd(10)} ${p.generator.padEnd(6)} ${String(p.inFlight).padStart(3)} in flight: ${p.callsPerSec.toFixed(0)} calls/s, p50 ${p.p50Ms.toFixed(2)} ms, p99 ${p.p99Ms.toFixed(2)} ms, errors ${p.errors}`);
+    log(`${server.padEnd(10)} ${p.generator.padEnd(6)} ${String(p.inFlight).padStart(3)} in flight: ${p.callsPerSec.toFixed(0)} calls/s, p50 ${p.p50Ms.toFixed(2)} ms, p99 ${p.p99Ms.toFixed(2)} ms, mean ${p.meanMs.toFixed(2)} ms, errors ${p.errors}`);
     if (p.errors > 0) log(`  statuses: ${JSON.stringify(p.statuses)}`);
   };
 
@@ -195,13 +195,19 @@ async function main(): Promise<void> {
   add('segments-1', await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recBody] })));
   await srv.stop();
   srv = await startLearnLoop(segDbMany);
+  // Spread: each call asks about one of 2,000 segments drawn from the 100,000 (cold caches).
   add(`segments-${SEGMENTS}`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: manyBodies })));
+  // Same folder, every call about one segment: isolates the size of the data from cache misses.
+  add(`segments-${SEGMENTS}-same`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [manyBodies[0]!] })));
   await srv.stop();
+  const one = at('segments-1', 'node')!.callsPerSec;
   scaling.segments = {
     segments: SEGMENTS,
-    callsPerSecOne: at('segments-1', 'node')!.callsPerSec,
-    callsPerSecMany: at(`segments-${SEGMENTS}`, 'node')!.callsPerSec,
-    ratio: at(`segments-${SEGMENTS}`, 'node')!.callsPerSec / at('segments-1', 'node')!.callsPerSec,
+    callsPerSecOne: one,
+    callsPerSecManySpread: at(`segments-${SEGMENTS}`, 'node')!.callsPerSec,
+    callsPerSecManySameSegment: at(`segments-${SEGMENTS}-same`, 'node')!.callsPerSec,
+    ratioSpread: at(`segments-${SEGMENTS}`, 'node')!.callsPerSec / one,
+    ratioSameSegment: at(`segments-${SEGMENTS}-same`, 'node')!.callsPerSec / one,
     target: 'within 10% of one segment (ratio >= 0.9)',
   };
 
@@ -222,17 +228,29 @@ async function main(): Promise<void> {
     log(`rebuilt ${rebuilt.events} events in ${rebuilt.seconds.toFixed(1)} s`);
     srv = await startLearnLoop(db);
     const idle = peakRssBytes(srv.pid);
-    add('rebuild-db', await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recommendBody('class-1', 'org/repo-1', ids.slice(0, 8))] })));
-    const peak = peakRssBytes(srv.pid);
+    let peak = idle;
+    let serverFailure: unknown = null;
+    try {
+      add('rebuild-db', await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recommendBody('class-1', 'org/repo-1', ids.slice(0, 8))] })));
+      peak = peakRssBytes(srv.pid);
+    } catch (err) {
+      // Reported as it is (docs/performance.md): the server died under load on the rebuilt folder.
+      await new Promise((r) => setTimeout(r, 500));
+      serverFailure = { error: String(err), serverExit: srv.exitStatus(), serverStderrTail: srv.stderrTail() };
+      log(`server on the rebuilt folder failed: ${JSON.stringify(serverFailure)}`);
+    }
     await srv.stop();
-    scaling.rebuild = { ...rebuilt, dbBytes, serverPeakRssBytesIdle: idle, serverPeakRssBytesUnderLoad: peak };
+    scaling.rebuild = { ...rebuilt, dbBytes, serverPeakRssBytesIdle: idle, serverPeakRssBytesUnderLoad: peak, serverFailure };
   }
 
   // ---- report --------------------------------------------------------------------------------
-  const headlineGen = 'node';
+  // h2load where it can (it is not the bottleneck); Observe needs a fresh run_id per call, which
+  // only the Node generator sends, so its ratio is given against both echo measurements.
+  const headlineGen = haveH2load ? 'h2load' : 'node';
   const e = at('echo', headlineGen)!;
   const r = at('recommend', headlineGen)!;
-  const o = at('observe', headlineGen)!;
+  const o = at('observe', 'node')!;
+  const eNode = at('echo', 'node')!;
   const ratios: Record<string, unknown> = {};
   for (const gen of ['node', 'h2load']) {
     for (const n of LEVELS) {
@@ -251,9 +269,17 @@ async function main(): Promise<void> {
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), node: process.version, h2load: h2loadVersion },
     command: `npm run bench:load -- ${args.join(' ')}`.trim(),
     settings: { warmupMs: WARMUP_MS, durationMs: DURATION_MS, headlineInFlight: HEADLINE, headlineGenerator: headlineGen },
-    echo: { callsPerSec: e.callsPerSec, p50Ms: e.p50Ms, p99Ms: e.p99Ms },
-    recommend: { callsPerSec: r.callsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, ratioToEcho: r.callsPerSec / e.callsPerSec, target: 0.8 },
-    observe: { callsPerSec: o.callsPerSec, p50Ms: o.p50Ms, p99Ms: o.p99Ms, ratioToEcho: o.callsPerSec / e.callsPerSec, target: 0.5 },
+    echo: { callsPerSec: e.callsPerSec, p50Ms: e.p50Ms, p99Ms: e.p99Ms, generator: headlineGen, nodeGeneratorCallsPerSec: eNode.callsPerSec },
+    recommend: { callsPerSec: r.callsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, generator: headlineGen, ratioToEcho: r.callsPerSec / e.callsPerSec, target: 0.8 },
+    observe: {
+      callsPerSec: o.callsPerSec,
+      p50Ms: o.p50Ms,
+      p99Ms: o.p99Ms,
+      generator: 'node',
+      ratioToEcho: o.callsPerSec / e.callsPerSec,
+      ratioToEchoSameGenerator: o.callsPerSec / eNode.callsPerSec,
+      target: 0.5,
+    },
     ratios,
     scaling,
     observeServerCallCounts: obsCounts,
@@ -266,11 +292,11 @@ async function main(): Promise<void> {
 }
 
 function markdown(rows: ReadonlyArray<{ server: string } & LoadPoint>, ratios: Record<string, unknown>): string {
-  const lines = ['| server | generator | in flight | calls/s | p50 ms | p99 ms | errors | ratio to echo |', '|---|---|---:|---:|---:|---:|---:|---:|'];
+  const lines = ['| server | generator | in flight | calls/s | p50 ms | p99 ms | mean ms | errors | ratio to echo |', '|---|---|---:|---:|---:|---:|---:|---:|---:|'];
   for (const r of rows) {
     const e = rows.find((x) => x.server === 'echo' && x.generator === r.generator && x.inFlight === r.inFlight);
     const ratio = e && r.server !== 'echo' ? (r.callsPerSec / e.callsPerSec).toFixed(2) : '';
-    lines.push(`| ${r.server} | ${r.generator} | ${r.inFlight} | ${r.callsPerSec.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.errors} | ${ratio} |`);
+    lines.push(`| ${r.server} | ${r.generator} | ${r.inFlight} | ${r.callsPerSec.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.meanMs.toFixed(2)} | ${r.errors} | ${ratio} |`);
   }
   void ratios;
   return `${lines.join('\n')}\n`;

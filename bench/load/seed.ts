@@ -1,6 +1,5 @@
 import { createRng } from '../../src/bandit/rng.js';
 import { loadConfig } from '../../src/config.js';
-import { LearnLoop } from '../../src/service/learnloop.js';
 import { LmdbStore } from '../../src/store/index.js';
 
 export interface SeedRun {
@@ -10,15 +9,15 @@ export interface SeedRun {
 }
 
 /**
- * Writes observations straight into an LMDB folder through the service (validation and all),
- * before any server opens it. noSync: seeding is set-up, not the thing measured.
+ * Writes observations straight into an LMDB folder through the store (the same transaction and
+ * derived updates as Observe, without the reply's posterior), before any server opens it.
+ * noSync: seeding is set-up, not the thing measured.
  * Outcomes are seeded draws from a per-template pass rate, so posteriors are warm and distinct.
  * @returns events in the log afterwards
  */
 export async function seedObservations(db: string, count: number, runAt: (i: number) => SeedRun, seed = 'bench'): Promise<number> {
   const config = loadConfig({}, { db });
   const store = await LmdbStore.open(db, { policy: config.policy, noSync: true });
-  const ll = new LearnLoop({ store, limits: config.limits });
   const rng = createRng(seed);
   const passRate = new Map<string, number>();
   try {
@@ -28,7 +27,8 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
       let p = passRate.get(r.templateId);
       if (p === undefined) passRate.set(r.templateId, (p = 0.3 + 0.5 * rng.next()));
       batch.push(
-        ll.observe({
+        store.observe(
+          {
           runId: `seed-${i}`,
           decisionId: '',
           templateId: r.templateId,
@@ -43,7 +43,9 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
           finishedAtMs: undefined,
           agent: '',
           model: '',
-        }),
+          },
+          1_700_000_000_000 + i,
+        ),
       );
       // Observations in flight together share one commit: keeps seeding of a million events fast.
       if (batch.length >= 2000) {

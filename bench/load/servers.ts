@@ -58,6 +58,10 @@ export interface LearnLoopProcess {
   readonly port: number;
   readonly metricsPort: number;
   readonly pid: number;
+  /** The exit code or signal once the process has ended, else null. */
+  exitStatus(): string | null;
+  /** The last few KB the process wrote to stderr. */
+  stderrTail(): string;
   /** learnloop_rpc_calls_total by "rpc code", scraped from /metrics. */
   callCounts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -70,8 +74,14 @@ export async function startLearnLoop(db: string, flags: readonly string[] = []):
   const child = spawn(
     process.execPath,
     [join(ROOT, 'bin', 'learnloop.js'), 'serve', '--port', String(port), '--db', db, '--log-level', 'warn', '--metrics-port', String(metricsPort), ...flags],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    { stdio: ['ignore', 'inherit', 'pipe'] },
   );
+  // Keep the tail of stderr: when a server dies under load, the report says why.
+  let stderrTail = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    process.stderr.write(d);
+    stderrTail = (stderrTail + d.toString()).slice(-4000);
+  });
   live.add(child);
   child.once('exit', () => live.delete(child));
   const client = createClient(`127.0.0.1:${port}`, { deadlineMs: 2000 });
@@ -93,6 +103,8 @@ export async function startLearnLoop(db: string, flags: readonly string[] = []):
     port,
     metricsPort,
     pid: child.pid!,
+    exitStatus: () => (child.exitCode !== null ? String(child.exitCode) : child.signalCode),
+    stderrTail: () => stderrTail,
     callCounts: async () => {
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       const out: Record<string, number> = {};
