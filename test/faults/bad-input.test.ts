@@ -121,6 +121,15 @@ describe('bad input against a running server', () => {
       );
       // Bytes that are not protobuf at all (a truncated length-delimited field) are INVALID_ARGUMENT too.
       expect(await rawCall(raw, 'Observe', Buffer.from([0x0a, 0xff, 0x01]))).toBe(status.INVALID_ARGUMENT);
+      // Wrong types on the wire: run_id (field 1, a string) sent as a varint, outcome (field 8, an
+      // enum) sent as a string, template_id (field 3) as a fixed64.
+      const wrongTypes = Buffer.concat([
+        Buffer.from([0x08, 0x2a]),
+        Buffer.from([0x42, 0x04]), Buffer.from('PASS'),
+        Buffer.from([0x19, 1, 2, 3, 4, 5, 6, 7, 8]),
+      ]);
+      expect(wouldAct('Observe', wrongTypes)).toBe(false);
+      expect(await rawCall(raw, 'Observe', wrongTypes)).toBe(status.INVALID_ARGUMENT);
       expect(state(ts)).toEqual(before);
     } finally {
       raw.close();
