@@ -98,7 +98,7 @@ export async function runH2load(spec: LoadSpec, scratch: string): Promise<LoadPo
   const logFile = join(scratch, 'h2load-log.tsv');
   writeFileSync(bodyFile, body);
   const clients = Math.min(2, spec.inFlight);
-  const args = [
+  const common = [
     `http://127.0.0.1:${spec.port}${spec.path}`,
     '-d', bodyFile,
     '-H', 'content-type: application/grpc',
@@ -106,13 +106,16 @@ export async function runH2load(spec: LoadSpec, scratch: string): Promise<LoadPo
     '-c', String(clients),
     '-m', String(Math.ceil(spec.inFlight / clients)),
     '-t', '1',
-    '--warm-up-time', `${spec.warmupMs}ms`,
-    '-D', `${spec.durationMs}ms`,
-    '--log-file', logFile,
   ];
-  const stdout = await new Promise<string>((resolve, reject) =>
-    execFile('h2load', args, { maxBuffer: 1 << 24 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
-  );
+  const h2load = (args: string[]) =>
+    new Promise<string>((resolve, reject) =>
+      execFile('h2load', args, { maxBuffer: 1 << 24 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+    );
+  // Warm-up is a separate h2load call, so the latency log holds only the measured calls.
+  await h2load([...common, '-D', `${spec.warmupMs}ms`]);
+  // h2load appends to its log file: start from an empty one so only this point's calls count.
+  rmSync(logFile, { force: true });
+  const stdout = await h2load([...common, '-D', `${spec.durationMs}ms`, '--log-file', logFile]);
   const m = /requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(stdout);
   if (m === null) throw new Error(`unexpected h2load output:\n${stdout}`);
   const done = Number(m[3]);
