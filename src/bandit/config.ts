@@ -109,6 +109,12 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
 
 /** Short fingerprint of the configuration and code version, logged with every decision. */
 export function policyVersion(c: PolicyConfig): string {
-  const canonical = JSON.stringify(c, Object.keys(c).sort());
-  return `${POLICY_CODE_VERSION}+${hashHex(canonical + JSON.stringify(c.decay)).slice(0, 12)}`;
+  let version = versions.get(c);
+  if (version === undefined) {
+    const canonical = JSON.stringify(c, Object.keys(c).sort());
+    versions.set(c, (version = `${POLICY_CODE_VERSION}+${hashHex(canonical + JSON.stringify(c.decay)).slice(0, 12)}`));
+  }
+  return version;
 }
+// Configurations are immutable values, so each one's version is computed once (it is on every decision's path).
+const versions = new WeakMap<PolicyConfig, string>();

@@ -4,12 +4,21 @@
  * @returns four unsigned 32-bit words.
  */
 export function cyrb128(str: string): [number, number, number, number] {
+  return mix128(str.length, (i) => str.charCodeAt(i));
+}
+
+/** {@link cyrb128} over 32-bit words instead of a string's character codes. */
+export function cyrb128Words(words: ArrayLike<number>): [number, number, number, number] {
+  return mix128(words.length, (i) => words[i]!);
+}
+
+function mix128(length: number, code: (i: number) => number): [number, number, number, number] {
   let h1 = 1779033703;
   let h2 = 3144134277;
   let h3 = 1013904242;
   let h4 = 2773480762;
-  for (let i = 0; i < str.length; i++) {
-    const k = str.charCodeAt(i);
+  for (let i = 0; i < length; i++) {
+    const k = code(i);
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
     h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
     h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
@@ -28,7 +37,12 @@ export function cyrb128(str: string): [number, number, number, number] {
 
 /** Hex digest of {@link cyrb128}, 32 characters. */
 export function hashHex(str: string): string {
-  return cyrb128(str)
+  return hexOf(cyrb128(str));
+}
+
+/** 32 hex characters of a 128-bit digest. */
+export function hexOf(digest: readonly number[]): string {
+  return digest
     .map((w) => w.toString(16).padStart(8, '0'))
     .join('');
 }

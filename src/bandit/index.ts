@@ -18,8 +18,8 @@ export { addReward, EMPTY_EVIDENCE, evidenceAt, rewardOf, subtractEvidence } fro
 export { hashHex } from './hash.js';
 export { dominantLevel, fitBasePrior, fitPoolStrengths, logGamma, pooledPosterior } from './pooling.js';
 export type { BasePrior, PoolStrengths } from './pooling.js';
-export { candidatePosteriors, choose, pickRule, recommend } from './recommend.js';
-export type { Choice, RecommendInput, SummaryCache } from './recommend.js';
+export { analyse, candidatePosteriors, candidateSetKey, choose, pickRule, recommend } from './recommend.js';
+export type { CandidateSet, Choice, Memo, PolicyCaches, RecommendInput } from './recommend.js';
 export { createRng, rngForDecision } from './rng.js';
 export type { Rng, Stream } from './rng.js';
 export { summarizePosterior } from './summary.js';

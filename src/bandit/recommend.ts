@@ -1,7 +1,7 @@
 import type { PolicyConfig } from './config.js';
 import { policyVersion } from './config.js';
 import { betaMean, betaVariance } from './distributions.js';
-import { hashHex } from './hash.js';
+import { cyrb128, cyrb128Words, hashHex, hexOf } from './hash.js';
 import { fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
 import type { BasePrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
@@ -9,7 +9,7 @@ import type { Rng } from './rng.js';
 import { summarizePosterior } from './summary.js';
 import type { PickRule, SetSummary } from './thompson.js';
 import { satisficingPick, summarizeSet } from './thompson.js';
-import type { ArmEvidence, Context, Decision, DecisionId, EvidenceLevel, Posterior, PosteriorSummary, RankedArm } from './types.js';
+import type { ArmEvidence, Context, Decision, DecisionId, Evidence, EvidenceLevel, Posterior, PosteriorSummary, RankedArm } from './types.js';
 
 export interface RecommendInput {
   readonly decisionId: DecisionId;
@@ -20,12 +20,6 @@ export interface RecommendInput {
   readonly nowMs: number;
   /** How many ranked arms to return; 0 returns all. */
   readonly topK: number;
-}
-
-/** Memo for Monte Carlo summaries, keyed by a fingerprint of the posteriors (injected by adapters). */
-export interface SummaryCache {
-  get(key: string): SetSummary | undefined;
-  set(key: string, value: SetSummary): void;
 }
 
 /** The posteriors of a candidate set, with the base prior they share. */
@@ -72,9 +66,124 @@ export interface Choice {
  */
 export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, rng: Rng): Choice {
   if (arms.length === 0) throw new RangeError('choose needs at least one candidate');
+  const { posteriors, rule } = analyse(arms, config, nowMs);
+  return { index: satisficingPick(posteriors, rule, rng), posteriors, rule };
+}
+
+/**
+ * Everything about a candidate set that does not depend on one decision's draw: the pooled
+ * posteriors and pick rule, and (computed on first use, then kept) the Monte Carlo summary, the
+ * ranking order and the per-candidate summaries for people. A pure function of the evidence, so
+ * adapters may memoise it by {@link candidateSetKey}.
+ */
+export interface CandidateSet {
+  readonly posteriors: readonly Posterior[];
+  readonly rule: PickRule;
+  readonly means: readonly number[];
+  readonly uniformMean: number;
+  summary(): SetSummary;
+  /** Candidate indices by P(best), then mean, then id: the ranking before the chosen one moves to the top. */
+  ranked(): readonly number[];
+  posteriorSummary(index: number): PosteriorSummary;
+  liftInterval(index: number): readonly [number, number];
+}
+
+/** A memo the adapters inject; the core only reads and fills it. */
+export interface Memo<V> {
+  get(key: string): V | undefined;
+  set(key: string, value: V): void;
+}
+
+export interface PolicyCaches {
+  /** Candidate sets by {@link candidateSetKey}: repeated Recommends over unchanged evidence skip the fit. */
+  readonly sets?: Memo<CandidateSet>;
+  /**
+   * Monte Carlo summaries by a fingerprint of the posteriors: shared by candidate sets whose
+   * evidence differs but whose posteriors agree (new repositories that all borrow one task class's record).
+   */
+  readonly summaries?: Memo<SetSummary>;
+}
+
+type Digest = [number, number, number, number];
+// Evidence values are immutable, so each one's digest is computed once however many keys include it.
+const armDigests = new WeakMap<ArmEvidence, Digest>();
+
+function armDigest(arm: ArmEvidence): Digest {
+  let d = armDigests.get(arm);
+  if (d === undefined) {
+    const ev = (e: Evidence | undefined) => (e === undefined ? '-' : `${e.reward},${e.trials},${e.stamp}`);
+    const { global, taskClass, repoTaskClass } = arm.evidence;
+    const parent = arm.parent === undefined ? '' : hexOf(armDigest(arm.parent));
+    armDigests.set(arm, (d = cyrb128(`${arm.armId}\u0000${ev(global)}|${ev(taskClass)}|${ev(repoTaskClass)}\u0000${parent}`)));
+  }
+  return d;
+}
+
+/**
+ * Fingerprint of everything {@link analyse} reads: each candidate's id and evidence at every level,
+ * in order, with its parent chain; the policy; and the time when day-based decay makes it matter.
+ */
+export function candidateSetKey(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): string {
+  const words = new Uint32Array(4 * (arms.length + 1));
+  words.set(cyrb128(`${policyVersion(config)}\u0000${config.decay?.unit === 'days' ? nowMs : ''}`));
+  for (let i = 0, j = 4; i < arms.length; i++, j += 4) {
+    const d = armDigest(arms[i]!);
+    words[j] = d[0];
+    words[j + 1] = d[1];
+    words[j + 2] = d[2];
+    words[j + 3] = d[3];
+  }
+  return hexOf(cyrb128Words(words));
+}
+
+/** Pooled posteriors and the pick rule for a candidate set, with its summaries computed on demand. */
+export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, summaries?: Memo<SetSummary>): CandidateSet {
   const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
   const rule = pickRule(posteriors, base, config);
-  return { index: satisficingPick(posteriors, rule, rng), posteriors, rule };
+  const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
+  let summary: SetSummary | undefined;
+  let ranked: number[] | undefined;
+  const people = new Map<number, PosteriorSummary>();
+  const intervals = new Map<number, readonly [number, number]>();
+  const set: CandidateSet = {
+    posteriors,
+    rule,
+    means,
+    uniformMean: means.reduce((s, m) => s + m, 0) / means.length,
+    summary() {
+      if (summary === undefined) {
+        // Seeded by the posteriors, not the decision: equal posteriors give equal summaries.
+        const fingerprint = hashHex(
+          `${config.summarySamples}|${rule.tolerance}|${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
+        );
+        summary = summaries?.get(fingerprint);
+        if (summary === undefined) {
+          summary = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples, rule);
+          summaries?.set(fingerprint, summary);
+        }
+      }
+      return summary;
+    },
+    ranked() {
+      if (ranked === undefined) {
+        const { probBest } = set.summary();
+        ranked = arms.map((_, i) => i);
+        ranked.sort((a, b) => probBest[b]! - probBest[a]! || means[b]! - means[a]! || (arms[a]!.armId < arms[b]!.armId ? -1 : 1));
+      }
+      return ranked;
+    },
+    posteriorSummary(i) {
+      let s = people.get(i);
+      if (s === undefined) people.set(i, (s = summarizePosterior(posteriors[i]!)));
+      return s;
+    },
+    liftInterval(i) {
+      let iv = intervals.get(i);
+      if (iv === undefined) intervals.set(i, (iv = set.summary().liftInterval(i)));
+      return iv;
+    },
+  };
+  return set;
 }
 
 /**
@@ -87,40 +196,40 @@ export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs
  * change the pick. The same draws give both P(best) and the propensity P(the policy picks it):
  * under the satisficing rule they differ (a well-known template within ε of the best draw is
  * picked in place of the best), so each draw is pushed through the policy's own pick rule.
+ * @param caches memos that skip recomputing what the same evidence or posteriors already gave.
  * @throws RangeError when `arms` is empty (validation rejects that earlier).
  */
-export function recommend(input: RecommendInput, config: PolicyConfig, cache?: SummaryCache): Decision {
+export function recommend(input: RecommendInput, config: PolicyConfig, caches: PolicyCaches = {}): Decision {
   const { arms } = input;
   if (arms.length === 0) throw new RangeError('recommend needs at least one candidate');
-  const { index: chosen, posteriors, rule } = choose(arms, config, input.nowMs, rngForDecision(input.decisionId, 'pick'));
-
-  const fingerprint = hashHex(
-    `${config.summarySamples}|${rule.tolerance}|${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
-  );
-  let set = cache?.get(fingerprint);
+  const { sets, summaries } = caches;
+  const key = sets && candidateSetKey(arms, config, input.nowMs);
+  let set = key === undefined ? undefined : sets!.get(key);
   if (set === undefined) {
-    set = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples, rule);
-    cache?.set(fingerprint, set);
+    set = analyse(arms, config, input.nowMs, summaries);
+    if (key !== undefined) sets!.set(key, set);
   }
-  const probBest = set.probBest;
-  const propensity = set.propensity;
-  const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
+  const chosen = satisficingPick(set.posteriors, set.rule, rngForDecision(input.decisionId, 'pick'));
+  const { probBest, propensity } = set.summary();
+  const { means, uniformMean } = set;
 
-  const order = arms.map((_, i) => i);
-  order.sort((a, b) => {
-    if (a === chosen) return -1;
-    if (b === chosen) return 1;
-    return probBest[b]! - probBest[a]! || means[b]! - means[a]! || (arms[a]!.armId < arms[b]!.armId ? -1 : 1);
-  });
-  const shown = input.topK > 0 ? order.slice(0, input.topK) : order;
+  // The chosen candidate first, then the others in ranking order; the runner-up leads the rest.
+  const count = input.topK > 0 ? Math.min(input.topK, arms.length) : arms.length;
+  const shown = [chosen];
+  let leader = chosen;
+  for (const i of set.ranked()) {
+    if (i === chosen) continue;
+    if (leader === chosen) leader = i;
+    if (shown.length >= count) break;
+    shown.push(i);
+  }
   const ranking: RankedArm[] = shown.map((i) => ({
     armId: arms[i]!.armId,
-    posterior: summarizePosterior(posteriors[i]!),
+    posterior: set.posteriorSummary(i),
     probBest: probBest[i]!,
     propensity: propensity[i]!,
   }));
 
-  const uniformMean = means.reduce((s, m) => s + m, 0) / means.length;
   const chosenMean = means[chosen]!;
   const [ciLow, ciHigh] = set.liftInterval(chosen);
   const absolute = chosenMean - uniformMean;
@@ -132,7 +241,6 @@ export function recommend(input: RecommendInput, config: PolicyConfig, cache?: S
     ciLow,
     ciHigh,
   };
-  const leader = order.length > 1 ? order.slice(1).reduce((a, b) => (probBest[b]! > probBest[a]! ? b : a)) : chosen;
   const exploring = probBest[leader]! > probBest[chosen]! && means[leader]! > means[chosen]!;
   return {
     decisionId: input.decisionId,

@@ -88,6 +88,11 @@ export function validateRecommendRequest(r: RecommendRequestInput, limits: Limit
   }
   const seen = new Set<string>();
   ids.forEach((id: unknown, i) => {
+    // The common case, a fine new id, skips naming the field (a Recommend may list 1,000).
+    if (typeof id === 'string' && id.length > 0 && id.length <= limits.maxIdLength && !CONTROL.test(id) && !seen.has(id)) {
+      seen.add(id);
+      return;
+    }
     const field = `candidate_template_ids[${i}]`;
     str(out, field, id, limits.maxIdLength, { required: true, id: true });
     if (typeof id === 'string') {

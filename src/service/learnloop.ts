@@ -19,6 +19,8 @@ import {
   type PolicyConfig,
   type PosteriorSummary,
   type RecommendRequestInput,
+  type CandidateSet,
+  type PolicyCaches,
   type SetSummary,
 } from '../bandit/index.js';
 import type { DecisionEvent, LmdbStore, ObserveContent, TemplateRecord } from '../store/index.js';
@@ -72,7 +74,8 @@ export class LearnLoop {
   readonly limits: Limits;
   private readonly now: () => number;
   private readonly newDecisionId: () => string;
-  private readonly summaries = new SummaryLru(4096);
+  /** Recent candidate sets and Monte Carlo summaries (see PolicyCaches). */
+  private readonly caches: PolicyCaches = { sets: new Lru<CandidateSet>(4096), summaries: new Lru<SetSummary>(4096) };
 
   constructor(deps: LearnLoopDeps) {
     this.store = deps.store;
@@ -112,12 +115,12 @@ export class LearnLoop {
       {
         decisionId: asDecisionId(this.newDecisionId()),
         context,
-        arms: candidates.map((id) => this.store.armEvidence(id, context)),
+        arms: this.store.armEvidence(candidates, context),
         nowMs,
         topK: params.topK,
       },
       this.policy,
-      this.summaries,
+      this.caches,
     );
     return this.store.recordDecision(decision, params.requestId, candidates, nowMs);
   }
@@ -163,7 +166,7 @@ export class LearnLoop {
     const all = [templateId, ...ids];
     const context = { taskClass, repo };
     const posteriors = candidatePosteriors(
-      all.map((id) => this.store.armEvidence(id, context)),
+      this.store.armEvidence(all, context),
       this.policy,
       this.now(),
     );
@@ -185,7 +188,7 @@ export class LearnLoop {
     const ids = [...counters.keys()].sort();
     const context = { taskClass, repo };
     const posteriors = candidatePosteriors(
-      ids.map((id) => this.store.armEvidence(id, context)),
+      this.store.armEvidence(ids, context),
       this.policy,
       this.now(),
     );
@@ -194,31 +197,5 @@ export class LearnLoop {
       return { templateId, posterior: summarizePosterior(posteriors[i]!), counters: c, ...rates(c) };
     });
     return cards.sort((a, b) => b.posterior.mean - a.posterior.mean || (a.templateId < b.templateId ? -1 : 1));
-  }
-}
-
-/**
- * The Monte Carlo summaries of recent candidate sets. A cached summary is reused by every
- * Recommend over the same posteriors, so its lift interval per choice (a sort of all the draws)
- * is computed once too.
- */
-class SummaryLru {
-  private readonly lru: Lru<SetSummary>;
-  constructor(capacity: number) {
-    this.lru = new Lru(capacity);
-  }
-
-  get(key: string): SetSummary | undefined {
-    return this.lru.get(key);
-  }
-
-  set(key: string, value: SetSummary): void {
-    const intervals = new Map<number, [number, number]>();
-    const liftInterval = (choice: number): [number, number] => {
-      let iv = intervals.get(choice);
-      if (iv === undefined) intervals.set(choice, (iv = value.liftInterval(choice)));
-      return [iv[0], iv[1]];
-    };
-    this.lru.set(key, { ...value, liftInterval });
   }
 }

@@ -4,6 +4,7 @@
  *   events     seq (uint)                          -> LoggedEvent      source of truth, append-only
  *   meta       'head'                              -> last seq          derived
  *              'stateHead'                         -> last seq that is not a decision (read caches key on it)
+ *              'templatesHead'                     -> last template event's seq (the template list cache keys on it)
  *   templates  templateId                          -> TemplateRecord    derived
  *   stats      [templateId, taskClass, repo]       -> StatsRecord       derived ('' = any)
  *   runs       runId                               -> RunRecord         derived (idempotency)

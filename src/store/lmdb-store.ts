@@ -108,10 +108,14 @@ export class LmdbStore {
    * that can change templates or stats bumps stateHead, in this process or any other on the same
    * folder; decisions do not, so a Recommend-heavy load keeps its cache.
    */
+  /** templates() as of meta 'templatesHead', which only template events bump. */
+  private templateCache: { head: number; records: readonly TemplateRecord[] } = { head: -1, records: [] };
   private readCache = {
     seq: -1,
     templateIds: new Set<string>(),
-    evidence: new Map<string, ArmEvidence>(),
+    /** By context, then template id. */
+    evidence: new Map<string, Map<string, ArmEvidence>>(),
+    entries: 0,
   };
 
   private constructor(path: string, options: StoreOptions) {
@@ -157,9 +161,13 @@ export class LmdbStore {
     return decode<TemplateRecord>(this.dbs.templates.get(templateId), 'template');
   }
 
-  templates(): TemplateRecord[] {
+  /** Every template, in id order; cached until the next template event (Observe's reply reads them all). */
+  templates(): readonly TemplateRecord[] {
+    const head = this.dbs.meta.get('templatesHead') as number | undefined;
+    if (head !== undefined && head === this.templateCache.head) return this.templateCache.records;
     const out: TemplateRecord[] = [];
     for (const { value } of this.dbs.templates.getRange({})) out.push(decode<TemplateRecord>(value, 'template')!);
+    if (head !== undefined) this.templateCache = { head, records: out };
     return out;
   }
 
@@ -171,22 +179,25 @@ export class LmdbStore {
     const seq = this.dbs.meta.get('stateHead') as number | undefined;
     if (seq === undefined) return undefined;
     const cache = this.readCache;
-    if (cache.seq !== seq || cache.evidence.size > READ_CACHE_ENTRIES) {
+    if (cache.seq !== seq || cache.entries > READ_CACHE_ENTRIES) {
       cache.seq = seq;
       cache.templateIds.clear();
       cache.evidence.clear();
+      cache.entries = 0;
     }
     return cache;
   }
 
-  /** True when `templateId` is known to be registered (false also means "not checked"). */
-  private knownTemplate(templateId: string): boolean {
+  /** The candidates not known to be registered (a registered one may be listed when the folder has no read cache). */
+  private unknownTemplates(templateIds: readonly string[]): string[] {
     const cache = this.freshReadCache();
-    if (cache === undefined) return false;
-    if (cache.templateIds.has(templateId)) return true;
-    if (!this.dbs.templates.doesExist(templateId)) return false;
-    cache.templateIds.add(templateId);
-    return true;
+    if (cache === undefined) return [...templateIds];
+    return templateIds.filter((id) => {
+      if (cache.templateIds.has(id)) return false;
+      if (!this.dbs.templates.doesExist(id)) return true;
+      cache.templateIds.add(id);
+      return false;
+    });
   }
 
   stats(key: StatsKey): StatsRecord | undefined {
@@ -208,16 +219,23 @@ export class LmdbStore {
   }
 
   /**
-   * What the policy knows about `templateId` in `context`, with its parent chain. Cached until the
+   * What the policy knows about each template in `context`, with its parent chain. Cached until the
    * next event that changes templates or stats (read-only callers must not mutate the result).
    */
-  armEvidence(templateId: string, context: Context): ArmEvidence {
+  armEvidence(templateIds: readonly string[], context: Context): ArmEvidence[] {
     const cache = this.freshReadCache();
-    if (cache === undefined) return this.readArmEvidence(templateId, context, 0);
-    const key = `${templateId}\u0000${context.taskClass}\u0000${context.repo}`;
-    let arm = cache.evidence.get(key);
-    if (arm === undefined) cache.evidence.set(key, (arm = this.readArmEvidence(templateId, context, 0)));
-    return arm;
+    if (cache === undefined) return templateIds.map((id) => this.readArmEvidence(id, context, 0));
+    const contextKey = `${context.taskClass}\u0000${context.repo}`;
+    let arms = cache.evidence.get(contextKey);
+    if (arms === undefined) cache.evidence.set(contextKey, (arms = new Map()));
+    return templateIds.map((id) => {
+      let arm = arms.get(id);
+      if (arm === undefined) {
+        arms.set(id, (arm = this.readArmEvidence(id, context, 0)));
+        cache.entries++;
+      }
+      return arm;
+    });
   }
 
   private readArmEvidence(templateId: string, context: Context, depth: number): ArmEvidence {
@@ -368,7 +386,7 @@ export class LmdbStore {
   ): Promise<DecisionEvent & LoggedEvent> {
     // Templates are never deleted, so only candidates not known already need the check (and
     // possibly a registration) inside the transaction.
-    const unseen = candidates.filter((id) => !this.knownTemplate(id));
+    const unseen = this.unknownTemplates(candidates);
     const result = await this.root.transaction(() => {
       if (requestId !== '') {
         const earlier = this.decisionForRequest(requestId);
@@ -468,6 +486,7 @@ export class LmdbStore {
     if (event.type !== 'decision') this.dbs.meta.put('stateHead', event.seq);
     switch (event.type) {
       case 'template':
+        this.dbs.meta.put('templatesHead', event.seq);
         return this.applyTemplate(event);
       case 'decision':
         this.dbs.decisions.put(event.decision.decisionId, encode({ seq: event.seq }));

@@ -96,9 +96,9 @@ describe('operations', () => {
     await client.observe({ runId: 'r', templateId: 't', outcome: Outcome.OUTCOME_PASS });
     // Another process corrupts a derived record (a schema version this build does not know).
     const raw = open({ path: dbPath });
-    await raw.openDB('templates', {}).put('t', { v: 99, templateId: 't' });
+    await raw.openDB('stats', {}).put(['t', '', ''], { v: 99 });
     await raw.close();
-    const err = await client.listTemplates().then(
+    const err = await client.getScores({}).then(
       () => {
         throw new Error('expected INTERNAL');
       },

@@ -133,11 +133,32 @@ describe('LMDB store', () => {
     expect(logged).toMatchObject({ type: 'decision', candidates: ['a', 'b'] });
     // The logged decision replays: same id and evidence give the same choice.
     const replay = recommend(
-      { decisionId: asDecisionId(d.decision.decisionId), context: { taskClass: 'x', repo: 'y' }, arms: ['a', 'b'].map((id) => ll.store.armEvidence(id, { taskClass: 'x', repo: 'y' })), nowMs: 0, topK: 0 },
+      { decisionId: asDecisionId(d.decision.decisionId), context: { taskClass: 'x', repo: 'y' }, arms: ll.store.armEvidence(['a', 'b'], { taskClass: 'x', repo: 'y' }), nowMs: 0, topK: 0 },
       policy,
     );
     expect(replay.chosen).toBe(d.decision.chosen);
     expect(replay.propensity).toBe(d.decision.propensity);
     await ll.store.close();
+  });
+
+  test("read caches follow other processes' writes: templates, evidence and the template list", async () => {
+    const dir = tmpDir();
+    const a = await openLoop(dir);
+    const b = await openLoop(dir);
+    const ctx = { taskClass: 'bug-fix', repo: 'org/app' };
+    // lmdb-js reads from a snapshot it renews on the next event-loop turn, as another process would.
+    const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 5));
+    await a.observe(obs('1', 't@v1', 'pass'));
+    await nextTurn();
+    expect(b.listTemplates().map((t) => t.templateId)).toEqual(['t@v1']);
+    expect(b.store.armEvidence(['t@v1'], ctx)[0]!.evidence.global.trials).toBe(1);
+    await a.registerTemplate({ templateId: 'u@v1', parentTemplateId: 't@v1', status: 'candidate', description: '' });
+    await a.observe(obs('2', 't@v1', 'fail'));
+    await nextTurn();
+    expect(b.listTemplates().map((t) => [t.templateId, t.status])).toEqual([['t@v1', 'active'], ['u@v1', 'candidate']]);
+    const [u] = b.store.armEvidence(['u@v1'], ctx);
+    expect(u!.parent?.evidence.global.trials).toBe(2);
+    await a.store.close();
+    await b.store.close();
   });
 });
