@@ -90,6 +90,15 @@ export interface RegisterInput {
 /** Longest parent chain followed when inheriting evidence; deeper ancestors add little. */
 const MAX_PARENT_DEPTH = 4;
 
+/**
+ * The log keeps msgpack's shared record structures at seq 0, before the first event, so an event
+ * carries a structure id instead of its field names (smaller, and faster to write and read). Only the
+ * log: it is never cleared, so the structures only grow, which is what lets several processes share
+ * them. Derived databases are cleared by rebuild, which would renumber structures under a running
+ * server, so their records stay self-describing.
+ */
+const STRUCTURES_SEQ = 0;
+
 /** Entries the read cache holds before it starts over (bounds memory with many segments). */
 const READ_CACHE_ENTRIES = 100_000;
 
@@ -108,8 +117,6 @@ export class LmdbStore {
    * that can change templates or stats bumps stateHead, in this process or any other on the same
    * folder; decisions do not, so a Recommend-heavy load keeps its cache.
    */
-  /** templates() as of meta 'templatesHead', which only template events bump. */
-  private templateCache: { head: number; records: readonly TemplateRecord[] } = { head: -1, records: [] };
   private readCache = {
     seq: -1,
     templateIds: new Set<string>(),
@@ -117,13 +124,15 @@ export class LmdbStore {
     evidence: new Map<string, Map<string, ArmEvidence>>(),
     entries: 0,
   };
+  /** templates() as of meta 'templatesHead', which only template events bump. */
+  private templateCache: { head: number; records: readonly TemplateRecord[] } = { head: -1, records: [] };
 
   private constructor(path: string, options: StoreOptions) {
     this.currentPolicy = options.policy;
     this.root = open({ path, noSync: options.noSync ?? false });
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
-      dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32' } : {});
+      dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32', sharedStructuresKey: STRUCTURES_SEQ } : {});
     }
     this.dbs = dbs;
   }
