@@ -43,11 +43,12 @@ function recommendBody(taskClass: string, repo: string, candidates: readonly str
   return grpcFrame(RecommendRequest.encode(RecommendRequest.fromPartial({ taskClass, repo, candidateTemplateIds: [...candidates], topK })).finish());
 }
 
-function observeBody(): ReturnType<typeof patchable> {
+/** An Observe of `templateId` in the Recommend segment, with a placeholder run id each call overwrites. */
+function observeBody(templateId: string): ReturnType<typeof patchable> {
   const msg = ObserveRequest.encode(
     ObserveRequest.fromPartial({
       runId: RUN_ID_PLACEHOLDER,
-      templateId: 'obs@v1',
+      templateId,
       taskClass: 'bug-fix',
       repo: 'org/app',
       taskId: 'task-1',
@@ -120,10 +121,14 @@ async function main(): Promise<void> {
   }
   await echo.stop();
 
-  log('Recommend: seeding 8 templates with warm posteriors');
-  const recDb = join(scratch, 'recommend');
-  await seedObservations(recDb, 8 * 200, (i) => ({ templateId: candidates8[i % 8]!, taskClass: 'bug-fix', repo: 'org/app' }));
-  const rec = await startLearnLoop(recDb);
+  // Every learnloop scenario below starts from this: 8 templates with 200 runs each in one segment.
+  const warmFolder = async (name: string) => {
+    const db = join(scratch, name);
+    await seedObservations(db, 8 * 200, (i) => ({ templateId: candidates8[i % 8]!, taskClass: 'bug-fix', repo: 'org/app' }));
+    return db;
+  };
+  log('Recommend: 8 templates with warm posteriors');
+  const rec = await startLearnLoop(await warmFolder('recommend'));
   // A real client first: the prepared frame must decode and answer with 8 ranked templates.
   const client = createClient(`127.0.0.1:${rec.port}`);
   const sampleRes = await client.recommend({ taskClass: 'bug-fix', repo: 'org/app', candidateTemplateIds: candidates8, topK: 8 });
@@ -133,13 +138,25 @@ async function main(): Promise<void> {
   if (haveH2load) for (const n of LEVELS) add('recommend', await h2loadChecked(rec, 'Recommend', spec(rec.port, RECOMMEND_PATH, n, { bodies: [recBody] })));
   await rec.stop();
 
-  log('Observe: fresh folder, a distinct run_id per call');
-  const obsDb = join(scratch, 'observe');
-  const obs = await startLearnLoop(obsDb);
-  const patched = observeBody();
+  // The reply's posterior is fitted across the 8 active templates, as a dispatcher's would be.
+  log('Observe: the same 8 warm templates, a distinct run_id per call');
+  const obs = await startLearnLoop(await warmFolder('observe'));
+  const patched = observeBody(candidates8[0]!);
   for (const n of LEVELS) add('observe', await runNode(spec(obs.port, OBSERVE_PATH, n, { patched, idPrefix: `o${n}-` })));
   const obsCounts = await obs.callCounts();
   await obs.stop();
+
+  // Production traffic: every Observe changes the evidence Recommend reads, so Recommends in
+  // between pay the fit and the Monte Carlo summary again (the hot rows above never do).
+  log('mixed: Recommend and Observe on the same templates at once, half the calls in flight each');
+  const mixed = await startLearnLoop(await warmFolder('mixed'));
+  const [mixedRec, mixedObs] = await Promise.all([
+    runNode(spec(mixed.port, RECOMMEND_PATH, HEADLINE / 2, { bodies: [recBody] }), 1),
+    runNode(spec(mixed.port, OBSERVE_PATH, HEADLINE / 2, { patched, idPrefix: 'mixed-' }), 1),
+  ]);
+  add('mixed-recommend', mixedRec);
+  add('mixed-observe', mixedObs);
+  await mixed.stop();
 
   // ---- scaling ------------------------------------------------------------------------------
   const at = (server: string, gen: string, n = HEADLINE) => rows.find((r) => r.server === server && r.generator === gen && r.inFlight === n);
@@ -154,6 +171,12 @@ async function main(): Promise<void> {
     add(`recommend-${k}`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recommendBody('bug-fix', 'org/app', ids)] })));
     await srv.stop();
   }
+  scaling.mixed = {
+    recommendCallsPerSec: mixedRec.callsPerSec,
+    observeCallsPerSec: mixedObs.callsPerSec,
+    recommendP50Ms: mixedRec.p50Ms,
+    observeP50Ms: mixedObs.p50Ms,
+  };
   const base8 = at('recommend', 'node')!.callsPerSec;
   scaling.candidates = {
     callsPerSec: { 8: base8, 100: at('recommend-100', 'node')!.callsPerSec, 1000: at('recommend-1000', 'node')!.callsPerSec },
@@ -186,16 +209,16 @@ async function main(): Promise<void> {
   const segOf = (i: number) => ({ taskClass: `class-${i % 100}`, repo: `org/repo-${Math.floor(i / 100)}` });
   await seedObservations(segDbOne, SEGMENTS, (i) => ({ templateId: candidates8[i % 8]!, taskClass: 'bug-fix', repo: 'org/app' }));
   await seedObservations(segDbMany, SEGMENTS, (i) => ({ templateId: candidates8[i % 8]!, ...segOf(i) }));
+  // More distinct segments than a run makes calls: every call asks about a segment for the first time.
   const segRng = createRng('segments');
-  const manyBodies = Array.from({ length: 2000 }, () => {
-    const s = segOf(Math.floor(segRng.next() * SEGMENTS));
-    return recommendBody(s.taskClass, s.repo, candidates8);
-  });
+  const picked = new Set<number>();
+  while (picked.size < Math.min(SEGMENTS, 20_000)) picked.add(Math.floor(segRng.next() * SEGMENTS));
+  const manyBodies = [...picked].map((i) => recommendBody(segOf(i).taskClass, segOf(i).repo, candidates8));
   let srv = await startLearnLoop(segDbOne);
   add('segments-1', await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [recBody] })));
   await srv.stop();
   srv = await startLearnLoop(segDbMany);
-  // Spread: each call asks about one of 2,000 segments drawn from the 100,000 (cold caches).
+  // Spread: each call asks about a segment not asked before (cold caches).
   add(`segments-${SEGMENTS}`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: manyBodies })));
   // Same folder, every call about one segment: isolates the size of the data from cache misses.
   add(`segments-${SEGMENTS}-same`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [manyBodies[0]!] })));

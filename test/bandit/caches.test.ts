@@ -63,7 +63,7 @@ describe('policy caches', () => {
       const changed = copy(arms);
       const arm = changed[pick % changed.length]!;
       const e = arm.evidence[level]!;
-      (arm.evidence as Record<string, unknown>)[level] = { ...e, [field]: e[field] + 0.5 };
+      (arm.evidence as unknown as Record<string, unknown>)[level] = { ...e, [field]: e[field] + 0.5 };
       expect(candidateSetKey(changed, cfg, 0)).not.toBe(candidateSetKey(arms, cfg, 0));
       expect(candidateSetKey(copy(arms), cfg, 0)).toBe(candidateSetKey(arms, cfg, 0));
     },
