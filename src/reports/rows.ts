@@ -47,6 +47,11 @@ export interface RefinementRow {
   readonly newTemplateId: string;
 }
 
+/** Items that were open at `asOfMs`: opened by then and not yet decided (a later decision does not count). */
+export function refinementsOpenAt(items: readonly RefinementRow[], asOfMs: number): RefinementRow[] {
+  return items.filter((r) => r.openedAtMs <= asOfMs && (r.status === 'open' || r.decidedAtMs > asOfMs));
+}
+
 /** Rows that had finished by `asOfMs` (inclusive): a report as of a date ignores later runs. */
 export function rowsAsOf(rows: readonly RunRow[], asOfMs: number): RunRow[] {
   return rows.filter((r) => r.finishedAtMs <= asOfMs);

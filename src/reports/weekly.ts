@@ -5,7 +5,7 @@
  */
 import { failuresReport, type FailurePattern, type RemediationRules } from './failures.js';
 import { groupBy, metricsOf, type Metrics } from './metrics.js';
-import { byString, rowsAsOf, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
+import { byString, refinementsOpenAt, rowsAsOf, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
 import { normalCdf } from './stats.js';
 import { trendReport, type Change, type TrendOptions, type TrendSeries } from './trend.js';
 
@@ -127,7 +127,7 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
     regressed: trend.changes.filter((c) => c.direction === 'regressed'),
     overallTrend: trend.overall,
     recommendations: recommendDefaults(rows, input.templates, input.minRuns ?? 10),
-    openRefinements: input.refinements.filter((r) => r.status === 'open').sort((a, b) => byString(a.refinementId, b.refinementId)),
+    openRefinements: refinementsOpenAt(input.refinements, input.asOfMs).sort((a, b) => byString(a.refinementId, b.refinementId)),
     topFailures: failures.patterns.slice(0, input.topFailures ?? 5),
     needingRule: failures.needingRule,
     rulesVersion: failures.rulesVersion,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ERROR_CODES } from '../../src/bandit/index.js';
-import { AS_OF, CLOCK, fixtureLog, RULES } from '../reports/fixture-log.js';
+import { AS_OF, fixtureLog, RULES } from '../reports/fixture-log.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -38,7 +38,7 @@ describe('refinement queue', () => {
     expect(evidence.topFailures.length).toBeGreaterThan(0);
     expect(evidence.topFailures[0]!.remediation).not.toBeNull();
     expect(evidence.trend).toHaveLength(8);
-    expect(items[0]!.openedAtMs).toBe(CLOCK);
+    expect(items[0]!.openedAtMs).toBe(AS_OF);
     await store.close();
   });
 
@@ -64,7 +64,7 @@ describe('refinement queue', () => {
       newTemplateId: 'feature@v2',
       description: '',
     });
-    expect(record).toMatchObject({ status: 'accepted', actor: 'maria', newTemplateId: 'feature@v2', decidedAtMs: CLOCK });
+    expect(record).toMatchObject({ status: 'accepted', actor: 'maria', newTemplateId: 'feature@v2', decidedAtMs: AS_OF });
     expect(template).toMatchObject({ templateId: 'feature@v2', parentTemplateId: 'feature@v1', status: 'candidate' });
     expect(store.template('feature@v2')!.description).toMatch(/^refines feature@v1 \(feature@v1#1\)/);
     // A child with no runs of its own starts from a discounted copy of the parent's posterior:

@@ -22,7 +22,8 @@ export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbS
   await ll.registerTemplate({ templateId: 'bug-fix@v2', parentTemplateId: 'bug-fix@v1', status: 'active', description: 'asks for a failing test first' });
   const summary = await importRuns(ll, [RUNS_FILE]);
   if (summary.skipped.length > 0) throw new Error(`fixture import skipped records: ${JSON.stringify(summary.skipped)}`);
-  const queue = new RefinementQueue(ll, () => CLOCK);
+  // The scan runs at the end of the report day, so the weekly report as of AS_OF lists its items.
+  const queue = new RefinementQueue(ll, () => AS_OF);
   await queue.scan(AS_OF, RULES);
   return { store, ll, queue, data: () => reportData(store) };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildReport } from '../../src/cli/commands/analytics.js';
 import { renderReport, REPORT_FORMATS, type ReportFormat } from '../../src/reports/index.js';
-import type { ReportData } from '../../src/service/refinement-queue.js';
+import { RefinementQueue, type ReportData } from '../../src/service/refinement-queue.js';
 import type { LmdbStore } from '../../src/store/index.js';
 import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
 
@@ -53,6 +53,26 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
     if (early.kind !== 'scores' || late.kind !== 'scores') throw new Error('expected scores');
     expect(early.overall.runs).toBeLessThan(late.overall.runs);
     expect(late.overall.runs).toBe(data.rows.length);
+  });
+
+  test('the weekly report lists the items open at its as-of time, however the queue moved since', async () => {
+    const open = (d: typeof data) => {
+      const r = buildReport('weekly', d, AS_OF, RULES);
+      if (r.kind !== 'weekly') throw new Error('expected weekly');
+      return r.openRefinements.map((x) => x.refinementId);
+    };
+    const before = open(data);
+    expect(before).toEqual(['custom#1', 'feature@v1#1']);
+    const later = await fixtureLog();
+    try {
+      // Decided the next day: still open as of AS_OF. A report a day before the scan lists none.
+      await new RefinementQueue(later.ll, () => AS_OF + 86_400_000).reject({ refinementId: 'custom#1', actor: 'maria', reason: 'known gap' });
+      expect(open(later.data())).toEqual(before);
+      const r = buildReport('weekly', later.data(), AS_OF - 86_400_000, RULES);
+      expect(r.kind === 'weekly' && r.openRefinements).toEqual([]);
+    } finally {
+      await later.store.close();
+    }
   });
 
   test('output embeds no absolute path and no current time', () => {
