@@ -45,6 +45,13 @@ export interface PolicyConfig {
    * ε are not worth paying exploration for; see docs/adr/0002-many-candidates.md.
    */
   readonly satisficingTolerance: number;
+  /**
+   * Which of the candidates within ε of the best draw is picked: 'mean', the one with the highest
+   * posterior mean (ties: most evidence); 'evidence', the one with the most evidence (policy
+   * sts-pooled-eb/2). Preferring evidence locks onto the most-run template even when a better-estimated
+   * one is within reach; see docs/adr/0002-many-candidates.md (amendment of 2026-11-27).
+   */
+  readonly satisficingOrder: 'mean' | 'evidence';
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /** Monte Carlo draws per candidate for prob_best, propensities and the lift interval. */
@@ -66,6 +73,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   repoPoolStrength: 10,
   parentStrength: 10,
   satisficingTolerance: 0.25,
+  satisficingOrder: 'mean',
   decay: null,
   summarySamples: 2000,
   maxCandidates: 1000,
@@ -74,7 +82,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 /** Code version of the policy; bump on any change that alters decisions for the same inputs. */
 // /2: the empirical-Bayes prior counts every candidate once (beta-binomial marginal likelihood),
 // and the pick is satisficing Thompson sampling (propensity no longer equals prob_best).
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/2';
+// /3: the satisficing pick prefers the highest posterior mean within ε of the best draw (satisficingOrder).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/3';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -98,6 +107,8 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);
   check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
+  // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
+  check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);
   if (c.decay !== null) {

@@ -39,12 +39,17 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
 /**
  * The pick rule for a candidate set. The tolerance is `satisficingTolerance` times the standard
  * deviation of the base prior, i.e. of pass rates across templates: it scales with how different
- * templates are in this deployment, not with any one data set's pass rates. Candidates are ordered
- * by the evidence in their posteriors (pseudo-runs beyond the prior), most first; ties keep input order.
+ * templates are in this deployment, not with any one data set's pass rates. The order says which
+ * candidate within the tolerance is taken: by default the highest posterior mean, so the pick is the
+ * best-estimated template unless a draw shows another to be plausibly ε better; with
+ * `satisficingOrder` 'evidence', the most pseudo-runs beyond the prior. Remaining ties go to more
+ * evidence, then input order.
  */
 export function pickRule(posteriors: readonly Posterior[], base: BasePrior, config: PolicyConfig): PickRule {
   const evidence = posteriors.map((p) => p.alpha + p.beta - p.contributions.prior);
-  const order = posteriors.map((_, i) => i).sort((a, b) => evidence[b]! - evidence[a]! || a - b);
+  // A configuration stored before satisficingOrder existed has none: that policy preferred evidence.
+  const key = config.satisficingOrder === 'mean' ? posteriors.map((p) => betaMean(p.alpha, p.beta)) : evidence;
+  const order = posteriors.map((_, i) => i).sort((a, b) => key[b]! - key[a]! || evidence[b]! - evidence[a]! || a - b);
   // A configuration stored before the tolerance existed has none: that policy was plain Thompson sampling.
   const factor = Number.isFinite(config.satisficingTolerance) ? config.satisficingTolerance : 0;
   return { tolerance: factor * Math.sqrt(betaVariance(base.alpha, base.beta)), order };

@@ -31,7 +31,7 @@ export function thompsonPick(posteriors: readonly BetaParams[], rng: Rng): numbe
 export interface PickRule {
   /** Satisficing tolerance ε on the drawn pass rates; 0 is plain Thompson sampling. */
   readonly tolerance: number;
-  /** Candidate indices, most evidence first: the satisficing rule prefers earlier ones. */
+  /** Candidate indices, preferred first (highest posterior mean, or most evidence): the satisficing rule takes the earliest within tolerance. */
   readonly order: readonly number[];
 }
 
@@ -39,8 +39,9 @@ export interface PickRule {
  * Satisficing Thompson sampling: draw one pass rate per candidate, then pick the first candidate in
  * `rule.order` whose draw is within `rule.tolerance` of the highest draw. With many candidates,
  * plain Thompson sampling keeps paying to tell near-equal templates apart and to re-check weak ones;
- * accepting any template that is plausibly within ε of the best stops that. Preferring the
- * candidates with the most evidence makes the rule stick with a known-good template.
+ * accepting any template that is plausibly within ε of the best stops that. Taking the earliest in
+ * `rule.order` (by default the highest posterior mean) makes the rule stick with the best-estimated
+ * template unless a draw shows another to be plausibly more than ε better.
  * Reference: Russo & Van Roy (2022), "Satisficing in time-sensitive bandit learning", Math. of OR.
  * With tolerance 0 this is exactly `thompsonPick` (same draws, same pick).
  */

@@ -1,15 +1,20 @@
-import { describe, expect, test } from 'vitest';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
 import {
   asArmId,
   createRng,
   DEFAULT_POLICY_CONFIG,
   fitBasePrior,
   fitPoolStrengths,
+  pickRule,
   sampleBeta,
   satisficingPick,
   thompsonPick,
+  validatePolicyConfig,
   type ArmEvidence,
   type Evidence,
+  type PolicyConfig,
+  type Posterior,
 } from '../../src/bandit/index.js';
 
 const cfg = DEFAULT_POLICY_CONFIG;
@@ -107,5 +112,45 @@ describe('satisficing pick', () => {
     // Never a candidate more than the tolerance below the best draw: the third (mean 0.25) is
     // far below the first (0.6), so it is (almost) never chosen.
     expect(first / n).toBeGreaterThan(0.6);
+  });
+});
+
+describe('satisficing order (sts-pooled-eb/3)', () => {
+  const beta = fc.record({ alpha: fc.double({ min: 0.2, max: 200, noNaN: true }), beta: fc.double({ min: 0.2, max: 200, noNaN: true }) });
+  const posterior = (b: { alpha: number; beta: number }, prior: number): Posterior => ({
+    alpha: b.alpha + prior / 2,
+    beta: b.beta + prior / 2,
+    contributions: { prior, global: b.alpha + b.beta, task_class: 0, repo_task_class: 0 },
+  });
+  const base = { alpha: 2, beta: 3 };
+
+  test.prop([fc.array(beta, { minLength: 1, maxLength: 12 }), fc.constantFrom<'mean' | 'evidence'>('mean', 'evidence')])(
+    'the order is a permutation sorted by posterior mean (or evidence), and the pick is within ε of the best draw with no earlier candidate also within',
+    (params, satisficingOrder) => {
+      const posteriors = params.map((b) => posterior(b, 5));
+      const rule = pickRule(posteriors, base, { ...cfg, satisficingOrder });
+      expect([...rule.order].sort((a, b) => a - b)).toEqual(posteriors.map((_, i) => i));
+      const key = posteriors.map((p) => (satisficingOrder === 'mean' ? p.alpha / (p.alpha + p.beta) : p.alpha + p.beta - p.contributions.prior));
+      for (let j = 1; j < rule.order.length; j++) expect(key[rule.order[j - 1]!]!).toBeGreaterThanOrEqual(key[rule.order[j]!]!);
+      // Replay the draws: with a tolerance, satisficingPick draws one Beta per candidate in input order.
+      const replayRng = createRng('draws');
+      const replayed = posteriors.map((p) => sampleBeta(replayRng, p.alpha, p.beta));
+      const pick = satisficingPick(posteriors, rule, createRng('draws'));
+      const max = Math.max(...replayed);
+      expect(replayed[pick]!).toBeGreaterThanOrEqual(max - rule.tolerance);
+      for (const i of rule.order) {
+        if (i === pick) break;
+        expect(replayed[i]!).toBeLessThan(max - rule.tolerance);
+      }
+    },
+  );
+
+  test('a configuration without the field (stored before /3) orders by evidence, as sts-pooled-eb/2 did', () => {
+    const posteriors = [posterior({ alpha: 6, beta: 4 }, 5), posterior({ alpha: 60, beta: 40 }, 5), posterior({ alpha: 9, beta: 3 }, 5)];
+    const legacy = Object.fromEntries(Object.entries(cfg).filter(([k]) => k !== 'satisficingOrder')) as unknown as PolicyConfig;
+    expect(pickRule(posteriors, base, legacy).order).toEqual([1, 2, 0]);
+    expect(pickRule(posteriors, base, cfg).order).toEqual([2, 1, 0]);
+    expect(validatePolicyConfig(legacy)).toEqual([]);
+    expect(validatePolicyConfig({ ...cfg, satisficingOrder: 'newest' as 'mean' }).map((v) => v.field)).toEqual(['satisficingOrder']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { asArmId, asDecisionId, DEFAULT_POLICY_CONFIG, recommend } from '../../src/bandit/index.js';
+import { asArmId, asDecisionId, DEFAULT_POLICY_CONFIG, recommend, type PolicyConfig } from '../../src/bandit/index.js';
 
 // Pinned decisions: a fixed history and decision id give exactly this pick and propensity. They
 // change only with an intentional change of the policy (and its POLICY_CODE_VERSION); update them
@@ -11,20 +11,32 @@ const arms = [
   { armId: asArmId('bug-fix@v3'), evidence: { global: ev(0, 0), taskClass: ev(0, 0), repoTaskClass: ev(0, 0) } },
   { armId: asArmId('generic@v1'), evidence: { global: ev(200, 90), taskClass: ev(20, 9), repoTaskClass: ev(0, 0) } },
 ];
-const decide = (id: string) =>
-  recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms, nowMs: 0, topK: 0 }, DEFAULT_POLICY_CONFIG);
+const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
+  recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms, nowMs: 0, topK: 0 }, config);
 
-describe('regression: pinned decisions of policy sts-pooled-eb/2', () => {
+// sts-pooled-eb/3 moved the propensities (the pick now prefers the highest posterior mean within
+// the tolerance; bug-fix@v1 has both the most evidence and the highest mean here, so the picks stay);
+// with satisficingOrder 'evidence' the /2 decisions replay exactly.
+describe('regression: pinned decisions of policy sts-pooled-eb/3', () => {
   test.each([
-    ['pin-a', 'bug-fix@v3', 0.232],
-    ['pin-b', 'bug-fix@v3', 0.232],
-    ['pin-c', 'bug-fix@v1', 0.755],
-    ['pin-d', 'bug-fix@v1', 0.755],
-    ['pin-e', 'bug-fix@v1', 0.755],
+    ['pin-a', 'bug-fix@v3', 0.2395],
+    ['pin-b', 'bug-fix@v3', 0.2395],
+    ['pin-c', 'bug-fix@v1', 0.751],
+    ['pin-d', 'bug-fix@v1', 0.751],
+    ['pin-e', 'bug-fix@v1', 0.751],
   ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/2+2b6f460725b8');
+    expect(d.policyVersion).toBe('sts-pooled-eb/3+46d01ed7db13');
+  });
+
+  test.each([
+    ['pin-a', 'bug-fix@v3', 0.232],
+    ['pin-c', 'bug-fix@v1', 0.755],
+  ])("satisficingOrder 'evidence' replays the sts-pooled-eb/2 decision %s (%s, propensity %d)", (id, chosen, propensity) => {
+    const d = decide(id, { ...DEFAULT_POLICY_CONFIG, satisficingOrder: 'evidence' });
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
   });
 });
