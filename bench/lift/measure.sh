@@ -21,6 +21,8 @@ done
 ab() { name=$1; shift; $LL --policies learnloop "$@" --json "$OUT/ablation-$name.json" > /dev/null; }
 ab all-plain-ts --arms all --steps 2000 --seeds 20 --policy-config '{"satisficingTolerance":0}'
 ab all-flat-prior-plain-ts --arms all --steps 2000 --seeds 20 --policy-config '{"satisficingTolerance":0,"empiricalBayes":false}'
+ab all-evidence-order --arms all --steps 2000 --seeds 20 --policy-config '{"satisficingOrder":"evidence"}'
+ab 8-evidence-order --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingOrder":"evidence"}'
 ab all-tolerance-0.5 --arms all --steps 2000 --seeds 20 --policy-config '{"satisficingTolerance":0.5}'
 ab 8-plain-ts --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingTolerance":0}'
 ab 8-tolerance-0.5 --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingTolerance":0.5}'
