@@ -27,6 +27,15 @@ interface Target {
   readonly met: boolean;
 }
 
+/** Mean per-seed difference in reward between two policies of one run, with a 95% normal interval. */
+function pairedDifference(r: LiftResult, a: string, b: string): { mean: number; low: number; high: number } {
+  const d = r.perSeed.map((s) => s.policies[a]! - s.policies[b]!);
+  const mean = d.reduce((x, y) => x + y, 0) / d.length;
+  const sd = Math.sqrt(d.reduce((x, y) => x + (y - mean) ** 2, 0) / (d.length - 1));
+  const half = (1.96 * sd) / Math.sqrt(d.length);
+  return { mean, low: mean - half, high: mean + half };
+}
+
 function targets(res: Map<string, LiftResult>): Target[] {
   const out: Target[] = [];
   const baselines = ['uniform', 'greedy-score', 'epsilon-greedy', 'ucb1', 'thompson-flat'];
@@ -65,7 +74,14 @@ function targets(res: Map<string, LiftResult>): Target[] {
   if (noise) {
     const a = noise.policies['learnloop']!.capturedFraction.mean;
     const b = noise.policies['learnloop (no context)']!.capturedFraction.mean;
-    out.push({ what: 'scenario context-noise: learnloop with context ≥ learnloop blind to it', measured: `${f3(a)} vs ${f3(b)}`, met: a >= b - 0.01 });
+    // Same seeds, same streams: the per-seed difference in pass rate says whether the gap is noise.
+    const d = pairedDifference(noise, 'learnloop', 'learnloop (no context)');
+    const points = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
+    out.push({
+      what: `scenario context-noise (${noise.seeds} seeds): learnloop with context ≥ learnloop blind to it`,
+      measured: `${f3(a)} vs ${f3(b)} captured; pass rate ${points(d.mean)} points, 95% CI ${points(d.low)} to ${points(d.high)}`,
+      met: a >= b - 0.01,
+    });
   }
   const signal = res.get('scenario-context-signal');
   if (signal) {
@@ -229,9 +245,13 @@ function findings(res: Map<string, LiftResult>): string {
   On SWE-bench the repository carries almost no signal (see bench/data/README.md) and with 8 arms
   the context costs a little (100 seeds: ${cap('ablation-8-repo')} with context, ${cap('replay-8-none-100seeds')} without;
   fixed pooling ${cap('ablation-8-repo-fixed-pooling')}), while in the context-noise scenario fitted pooling removes the
-  loss that fixed pooling had (${cap('scenario-context-noise')} vs ${cap('ablation-context-noise-fixed-pooling')}). Under \`sts-pooled-eb/3\` learnloop blind
-  to the context gained more in that scenario than learnloop with it (20 seeds; see its table), so
-  the "not worse than blind" row is not met there by a few hundredths.
+  loss that fixed pooling had (${cap('scenario-context-noise')} vs ${cap('ablation-context-noise-fixed-pooling')}). The "not worse than blind" row is still
+  not met there on the point estimate: over 100 seeds the per-seed pass-rate difference is within
+  noise (see the targets), but leans negative. The cause is the cap on pooling: a repository borrows
+  at most 200 pseudo-runs of the wider record, so once a template has more runs than that across
+  repositories, each repository explores a little on its own. A cap of 5,000 closes most of the gap
+  in this scenario (0.836 captured, measured during development) but costs on SWE-bench with
+  context repo (8 arms, 20 seeds: 0.876 against 0.897), so the cap stays at 200.
   On synthetic outcome tables shaped unlike SWE-bench (last tables below) the ranking between
   learnloop and greedy-score with many arms depends on the data: compare the rows there before
   concluding from SWE-bench alone. Greedy-score wins where many candidates are nearly tied (\`flat\`).
