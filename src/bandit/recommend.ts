@@ -90,7 +90,6 @@ export interface CandidateSet {
   /** Candidate indices by P(best), then mean, then id: the ranking before the chosen one moves to the top. */
   ranked(): readonly number[];
   posteriorSummary(index: number): PosteriorSummary;
-  liftInterval(index: number): readonly [number, number];
 }
 
 /** A memo the adapters inject; the core only reads and fills it. */
@@ -149,7 +148,6 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
   let summary: SetSummary | undefined;
   let ranked: number[] | undefined;
   const people = new Map<number, PosteriorSummary>();
-  const intervals = new Map<number, readonly [number, number]>();
   const set: CandidateSet = {
     posteriors,
     rule,
@@ -181,11 +179,6 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
       let s = people.get(i);
       if (s === undefined) people.set(i, (s = summarizePosterior(posteriors[i]!)));
       return s;
-    },
-    liftInterval(i) {
-      let iv = intervals.get(i);
-      if (iv === undefined) intervals.set(i, (iv = set.summary().liftInterval(i)));
-      return iv;
     },
   };
   return set;
@@ -236,7 +229,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
   }));
 
   const chosenMean = means[chosen]!;
-  const [ciLow, ciHigh] = set.liftInterval(chosen);
+  const [ciLow, ciHigh] = set.summary().liftIntervals[chosen]!;
   const absolute = chosenMean - uniformMean;
   const lift = {
     chosenMean,

@@ -73,7 +73,7 @@ export interface SetSummary {
   /** P(the policy picks candidate i): equals probBest under plain Thompson sampling, not under satisficing. */
   readonly propensity: readonly number[];
   /** For each candidate as the choice: 2.5% and 97.5% quantiles of θ_choice − mean(θ). */
-  readonly liftInterval: (choice: number) => [number, number];
+  readonly liftIntervals: ReadonlyArray<readonly [number, number]>;
   /** Draws used per candidate. */
   readonly samples: number;
 }
@@ -145,18 +145,22 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   }
   const probBest = Array.from(wins, (w) => w / m);
   const propensity = tolerance > 0 ? Array.from(picks, (w) => w / m) : probBest;
-  const liftInterval = (choice: number): [number, number] => {
-    const t = slot(choice);
-    const lifts = new Float64Array(m);
-    for (let j = 0; j < m; j++) {
-      // A pruned choice is far below the best; its own spread is negligible next to the set's.
-      const own = t === undefined ? means[choice]! : draws[j * c + t]!;
-      lifts[j] = own - sums[j]! / k;
-    }
+  // Every candidate's interval now, so the summary keeps no draws (caches hold thousands of summaries).
+  const lifts = new Float64Array(m);
+  const contenderInterval = (t: number): readonly [number, number] => {
+    for (let j = 0; j < m; j++) lifts[j] = draws[j * c + t]! - sums[j]! / k;
     lifts.sort();
     return [quantileSorted(lifts, 0.025), quantileSorted(lifts, 0.975)];
   };
-  return { probBest, propensity, liftInterval, samples: m };
+  // A pruned choice is far below the best; its own spread is negligible next to the set's, so its
+  // lift is its mean minus the mean pass rate, whose quantiles are shared.
+  const meanRate = Float64Array.from(sums, (x) => x / k).sort();
+  const [rateLow, rateHigh] = [quantileSorted(meanRate, 0.025), quantileSorted(meanRate, 0.975)];
+  const liftIntervals = means.map((mean, i): readonly [number, number] => {
+    const t = slot(i);
+    return t === undefined ? [mean - rateHigh, mean - rateLow] : contenderInterval(t);
+  });
+  return { probBest, propensity, liftIntervals, samples: m };
 }
 
 /** Linear-interpolated quantile of sorted values (type 7, as in R's default). */

@@ -26,6 +26,9 @@ import {
 import type { DecisionEvent, LmdbStore, ObserveContent, TemplateRecord } from '../store/index.js';
 import { Lru } from './lru.js';
 
+/** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
+const CACHED_CANDIDATES = 32_768;
+
 export interface LearnLoopDeps {
   readonly store: LmdbStore;
   readonly limits: Limits;
@@ -74,8 +77,11 @@ export class LearnLoop {
   readonly limits: Limits;
   private readonly now: () => number;
   private readonly newDecisionId: () => string;
-  /** Recent candidate sets and Monte Carlo summaries (see PolicyCaches). */
-  private readonly caches: PolicyCaches = { sets: new Lru<CandidateSet>(4096), summaries: new Lru<SetSummary>(4096) };
+  /** Recent candidate sets and Monte Carlo summaries (see PolicyCaches), bounded by candidates held. */
+  private readonly caches: PolicyCaches = {
+    sets: new Lru<CandidateSet>(CACHED_CANDIDATES, (s) => s.posteriors.length),
+    summaries: new Lru<SetSummary>(CACHED_CANDIDATES, (s) => s.probBest.length),
+  };
 
   constructor(deps: LearnLoopDeps) {
     this.store = deps.store;

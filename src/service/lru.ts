@@ -1,7 +1,14 @@
-/** A small least-recently-used map: Map keeps insertion order, so the first key is the oldest. */
+/**
+ * A least-recently-used map bounded by total weight (entries by default): Map keeps insertion
+ * order, so the first key is the oldest.
+ */
 export class Lru<V> {
   private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
+  private total = 0;
+  constructor(
+    private readonly capacity: number,
+    private readonly weigh: (value: V) => number = () => 1,
+  ) {}
 
   get(key: string): V | undefined {
     const v = this.map.get(key);
@@ -13,8 +20,17 @@ export class Lru<V> {
   }
 
   set(key: string, value: V): void {
-    this.map.delete(key);
+    const old = this.map.get(key);
+    if (old !== undefined) {
+      this.map.delete(key);
+      this.total -= this.weigh(old);
+    }
     this.map.set(key, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
+    this.total += this.weigh(value);
+    while (this.total > this.capacity && this.map.size > 1) {
+      const [oldest, v] = this.map.entries().next().value as [string, V];
+      this.map.delete(oldest);
+      this.total -= this.weigh(v);
+    }
   }
 }

@@ -44,7 +44,7 @@ describe('Thompson sampling', () => {
     const s = summarizeSet(posteriors, createRng('many'), 2000);
     expect(s.probBest[0]).toBe(1);
     expect(s.samples).toBe(2000);
-    const [lo, hi] = s.liftInterval(0);
+    const [lo, hi] = s.liftIntervals[0]!;
     // Chosen ≈ 0.9, the rest ≈ 0.1: lift ≈ 0.9 − (0.9 + 999·0.1)/1000 ≈ 0.799.
     expect(lo).toBeGreaterThan(0.75);
     expect(hi).toBeLessThan(0.85);
