@@ -4,21 +4,19 @@
  * @returns four unsigned 32-bit words.
  */
 export function cyrb128(str: string): [number, number, number, number] {
-  return mix128(str.length, (i) => str.charCodeAt(i));
+  const codes = new Uint16Array(str.length);
+  for (let i = 0; i < str.length; i++) codes[i] = str.charCodeAt(i);
+  return cyrb128Words(codes);
 }
 
 /** {@link cyrb128} over 32-bit words instead of a string's character codes. */
-export function cyrb128Words(words: ArrayLike<number>): [number, number, number, number] {
-  return mix128(words.length, (i) => words[i]!);
-}
-
-function mix128(length: number, code: (i: number) => number): [number, number, number, number] {
+export function cyrb128Words(words: Uint16Array | Uint32Array): [number, number, number, number] {
   let h1 = 1779033703;
   let h2 = 3144134277;
   let h3 = 1013904242;
   let h4 = 2773480762;
-  for (let i = 0; i < length; i++) {
-    const k = code(i);
+  for (let i = 0; i < words.length; i++) {
+    const k = words[i]!;
     h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
     h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
     h3 = h4 ^ Math.imul(h3 ^ k, 951274213);

@@ -87,9 +87,10 @@ export function validateRecommendRequest(r: RecommendRequestInput, limits: Limit
     return out;
   }
   const seen = new Set<string>();
+  // The common case, fine new ids, skips naming fields and testing ids one by one (a Recommend may list 1,000).
+  const printable = ids.every((id) => typeof id === 'string') && !CONTROL.test(ids.join(','));
   ids.forEach((id: unknown, i) => {
-    // The common case, a fine new id, skips naming the field (a Recommend may list 1,000).
-    if (typeof id === 'string' && id.length > 0 && id.length <= limits.maxIdLength && !CONTROL.test(id) && !seen.has(id)) {
+    if (printable && typeof id === 'string' && id.length > 0 && id.length <= limits.maxIdLength && !seen.has(id)) {
       seen.add(id);
       return;
     }
