@@ -43,7 +43,7 @@ export const SETTINGS = [
   ['parent-strength', 'LEARNLOOP_PARENT_STRENGTH', '10', 'Most pseudo-runs a new version inherits from its parent.'],
   ['empirical-bayes', 'LEARNLOOP_EMPIRICAL_BAYES', 'true', 'Fit the base prior across candidates (true/false).'],
   ['empirical-bayes-pooling', 'LEARNLOOP_EMPIRICAL_BAYES_POOLING', 'true', 'Fit pooling strengths from the data (true) or use the fixed pool strengths (false).'],
-  ['satisficing-tolerance', 'LEARNLOOP_SATISFICING_TOLERANCE', '0.25', 'Pick the highest-mean template among those whose draw is within this many prior sds of the best draw; 0 = plain Thompson sampling.'],
+  ['satisficing-tolerance', 'LEARNLOOP_SATISFICING_TOLERANCE', '0.25', 'Pick the highest-mean template among those whose draw is within this many prior sds of the best draw (at 8 candidates; grows with ln(candidates)); 0 = plain Thompson sampling.'],
   ['decay-half-life', 'LEARNLOOP_DECAY_HALF_LIFE', '', 'Forget old evidence: e.g. "30d" or "200runs"; empty = never.'],
   ['summary-samples', 'LEARNLOOP_SUMMARY_SAMPLES', '2000', 'Monte Carlo draws per candidate for prob_best and the lift interval.'],
   ['shutdown-grace-ms', 'LEARNLOOP_SHUTDOWN_GRACE_MS', '10000', 'How long shutdown waits for in-flight calls.'],

@@ -26,6 +26,8 @@ ab 8-evidence-order --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisfi
 ab all-tolerance-0.5 --arms all --steps 2000 --seeds 20 --policy-config '{"satisficingTolerance":0.5}'
 ab 8-plain-ts --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingTolerance":0}'
 ab 8-tolerance-0.5 --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingTolerance":0.5}'
+ab all-fixed-tolerance --arms all --steps 2000 --seeds 20 --policy-config '{"satisficingScale":"fixed"}'
+ab all-fixed-tolerance-100seeds --arms all --steps 2000 --seeds 100 --policy-config '{"satisficingScale":"fixed"}'
 ab 8-repo-fixed-pooling --arms 8 --steps 2000 --seeds 100 --context repo --policy-config '{"empiricalBayesPooling":false}'
 ab 8-repo --arms 8 --steps 2000 --seeds 100 --context repo
 ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"empiricalBayesPooling":false}'

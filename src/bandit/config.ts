@@ -52,6 +52,12 @@ export interface PolicyConfig {
    * one is within reach; see docs/adr/0002-many-candidates.md (amendment of 2026-11-27).
    */
   readonly satisficingOrder: 'mean' | 'evidence';
+  /**
+   * How ε grows with the number of candidates K: 'log-candidates' multiplies it by ln K / ln 8 (so
+   * `satisficingTolerance` is ε at 8 candidates); 'fixed' keeps it (policy sts-pooled-eb/2). See
+   * toleranceScale() in recommend.ts and docs/adr/0002-many-candidates.md.
+   */
+  readonly satisficingScale: 'log-candidates' | 'fixed';
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /** Monte Carlo draws per candidate for prob_best, propensities and the lift interval. */
@@ -74,6 +80,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   parentStrength: 10,
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
+  satisficingScale: 'log-candidates',
   decay: null,
   summarySamples: 2000,
   maxCandidates: 1000,
@@ -82,7 +89,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 /** Code version of the policy; bump on any change that alters decisions for the same inputs. */
 // /2: the empirical-Bayes prior counts every candidate once (beta-binomial marginal likelihood),
 // and the pick is satisficing Thompson sampling (propensity no longer equals prob_best).
-// /3: the satisficing pick prefers the highest posterior mean within ε of the best draw (satisficingOrder).
+// /3: the satisficing pick prefers the highest posterior mean within ε of the best draw (satisficingOrder),
+// and ε grows with ln(candidates) (satisficingScale).
 export const POLICY_CODE_VERSION = 'sts-pooled-eb/3';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
@@ -109,6 +117,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);
+  check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates" or "fixed"', c.satisficingScale);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);
   if (c.decay !== null) {

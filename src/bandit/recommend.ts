@@ -52,7 +52,23 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
   const order = posteriors.map((_, i) => i).sort((a, b) => key[b]! - key[a]! || evidence[b]! - evidence[a]! || a - b);
   // A configuration stored before the tolerance existed has none: that policy was plain Thompson sampling.
   const factor = Number.isFinite(config.satisficingTolerance) ? config.satisficingTolerance : 0;
-  return { tolerance: factor * Math.sqrt(betaVariance(base.alpha, base.beta)), order };
+  return { tolerance: factor * toleranceScale(posteriors.length, config) * Math.sqrt(betaVariance(base.alpha, base.beta)), order };
+}
+
+/** The candidate count at which the tolerance is exactly `satisficingTolerance` prior sds. */
+export const TOLERANCE_REFERENCE_CANDIDATES = 8;
+
+/**
+ * How the tolerance grows with the number of candidates K: ln K / ln 8. The best of K draws lies
+ * further above a well-estimated template's draw the more little-known candidates compete (the
+ * maximum of K draws grows with ln K), so a fixed ε lets every extra candidate outdraw the leader
+ * and be explored, which is why plain and fixed-ε satisficing sampling fall behind greedy selection
+ * with dozens of candidates. With 'fixed' scaling (policy sts-pooled-eb/2) ε ignores K.
+ */
+export function toleranceScale(candidates: number, config: PolicyConfig): number {
+  // A configuration stored before satisficingScale existed has none: that policy used a fixed ε.
+  if (config.satisficingScale !== 'log-candidates') return 1;
+  return Math.log(Math.max(1, candidates)) / Math.log(TOLERANCE_REFERENCE_CANDIDATES);
 }
 
 /** What the policy decided for one candidate set: the pick, the posteriors and the rule behind it. */

@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
   asArmId,
+  betaVariance,
   createRng,
   DEFAULT_POLICY_CONFIG,
   fitBasePrior,
@@ -145,12 +146,27 @@ describe('satisficing order (sts-pooled-eb/3)', () => {
     },
   );
 
-  test('a configuration without the field (stored before /3) orders by evidence, as sts-pooled-eb/2 did', () => {
+  test('a configuration without the /3 fields orders by evidence with a fixed tolerance, as sts-pooled-eb/2 did', () => {
     const posteriors = [posterior({ alpha: 6, beta: 4 }, 5), posterior({ alpha: 60, beta: 40 }, 5), posterior({ alpha: 9, beta: 3 }, 5)];
-    const legacy = Object.fromEntries(Object.entries(cfg).filter(([k]) => k !== 'satisficingOrder')) as unknown as PolicyConfig;
+    const legacy = Object.fromEntries(Object.entries(cfg).filter(([k]) => k !== 'satisficingOrder' && k !== 'satisficingScale')) as unknown as PolicyConfig;
     expect(pickRule(posteriors, base, legacy).order).toEqual([1, 2, 0]);
     expect(pickRule(posteriors, base, cfg).order).toEqual([2, 1, 0]);
+    expect(pickRule(posteriors, base, legacy).tolerance).toBe(cfg.satisficingTolerance * Math.sqrt(betaVariance(base.alpha, base.beta)));
     expect(validatePolicyConfig(legacy)).toEqual([]);
     expect(validatePolicyConfig({ ...cfg, satisficingOrder: 'newest' as 'mean' }).map((v) => v.field)).toEqual(['satisficingOrder']);
+    expect(validatePolicyConfig({ ...cfg, satisficingScale: 'sqrt' as 'fixed' }).map((v) => v.field)).toEqual(['satisficingScale']);
   });
+
+  test.prop([fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 })])(
+    'the tolerance grows with ln(candidates), is exactly satisficingTolerance prior sds at 8, and ignores K when fixed',
+    (k, more) => {
+      const sd = Math.sqrt(betaVariance(base.alpha, base.beta));
+      const set = (n: number) => Array.from({ length: n }, (_, i) => posterior({ alpha: 1 + (i % 5), beta: 2 }, 5));
+      const eps = (n: number, c = cfg) => pickRule(set(n), base, c).tolerance;
+      expect(eps(8)).toBe(cfg.satisficingTolerance * sd);
+      expect(eps(k + more)).toBeGreaterThan(eps(k));
+      expect(eps(k)).toBeCloseTo(cfg.satisficingTolerance * sd * (Math.log(k) / Math.log(8)), 12);
+      expect(eps(k, { ...cfg, satisficingScale: 'fixed' })).toBe(cfg.satisficingTolerance * sd);
+    },
+  );
 });

@@ -14,28 +14,30 @@ const arms = [
 const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
   recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms, nowMs: 0, topK: 0 }, config);
 
-// sts-pooled-eb/3 moved the propensities (the pick now prefers the highest posterior mean within
-// the tolerance; bug-fix@v1 has both the most evidence and the highest mean here, so the picks stay);
-// with satisficingOrder 'evidence' the /2 decisions replay exactly.
+// sts-pooled-eb/3 moved the propensities: the pick now prefers the highest posterior mean within
+// the tolerance (bug-fix@v1 has both the most evidence and the highest mean here, so the picks
+// stay), and the tolerance scales with ln(candidates) (4 here: ln 4 / ln 8 = 2/3 of the /2 tolerance,
+// closer to plain Thompson sampling). With satisficingOrder 'evidence' and a fixed tolerance the
+// /2 decisions replay exactly.
 describe('regression: pinned decisions of policy sts-pooled-eb/3', () => {
   test.each([
-    ['pin-a', 'bug-fix@v3', 0.2395],
-    ['pin-b', 'bug-fix@v3', 0.2395],
-    ['pin-c', 'bug-fix@v1', 0.751],
-    ['pin-d', 'bug-fix@v1', 0.751],
-    ['pin-e', 'bug-fix@v1', 0.751],
+    ['pin-a', 'bug-fix@v3', 0.279],
+    ['pin-b', 'bug-fix@v3', 0.279],
+    ['pin-c', 'bug-fix@v1', 0.704],
+    ['pin-d', 'bug-fix@v1', 0.704],
+    ['pin-e', 'bug-fix@v1', 0.704],
   ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/3+46d01ed7db13');
+    expect(d.policyVersion).toBe('sts-pooled-eb/3+f5349ee736bc');
   });
 
   test.each([
     ['pin-a', 'bug-fix@v3', 0.232],
     ['pin-c', 'bug-fix@v1', 0.755],
-  ])("satisficingOrder 'evidence' replays the sts-pooled-eb/2 decision %s (%s, propensity %d)", (id, chosen, propensity) => {
-    const d = decide(id, { ...DEFAULT_POLICY_CONFIG, satisficingOrder: 'evidence' });
+  ])("satisficingOrder 'evidence' with a fixed tolerance replays the sts-pooled-eb/2 decision %s (%s, propensity %d)", (id, chosen, propensity) => {
+    const d = decide(id, { ...DEFAULT_POLICY_CONFIG, satisficingOrder: 'evidence', satisficingScale: 'fixed' });
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
   });

@@ -54,6 +54,16 @@ describe('off-policy estimators', () => {
     }
   });
 
+  test('the mean importance weight the report prints averages 1 when propensities are right', () => {
+    // E[(1/K) / μ(chosen)] = Σ μ(a) (1/K) / μ(a) = 1 for every context; n decisions: within 4 standard errors.
+    const log = simulateLog(4000, createRng('weights'));
+    const w = log.map((d) => 1 / d.candidates.length / d.propensity);
+    const mean = w.reduce((a, b) => a + b, 0) / w.length;
+    const sd = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / (w.length - 1));
+    expect(liftOverUniform(log, 'weights', 10).meanWeight).toBeCloseTo(mean, 12);
+    expect(Math.abs(mean - 1)).toBeLessThan((4 * sd) / Math.sqrt(w.length));
+  });
+
   test('bootstrap intervals cover the true uniform value and the true lift at about 95%', () => {
     const rng = createRng('coverage');
     const reps = 200;

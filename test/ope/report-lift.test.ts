@@ -48,8 +48,5 @@ describe('report lift on a real log', () => {
     }
     expect(est.lift.dr.estimate).toBeGreaterThan(0.1);
     expect(est.effectiveSampleSize).toBeLessThan(join.decisions.length);
-    // The policy learned fast and rarely ran the weak templates: over 129 decisions the importance
-    // weights average below their expectation of 1 (the report warns once they are 0.2 away).
-    expect(est.meanWeight).toBeLessThan(1);
   });
 });
