@@ -32,6 +32,7 @@ interface Target {
  * the same seeds see the same candidates and streams), with a 95% normal interval.
  */
 function pairedDifference(ra: LiftResult, a: string, rb: LiftResult, b: string): { mean: number; low: number; high: number } {
+  if (ra.perSeed.length !== rb.perSeed.length || ra.perSeed.length < 2) throw new Error('paired runs need the same seeds, at least 2');
   const d = ra.perSeed.map((s, i) => {
     if (rb.perSeed[i]?.seed !== s.seed) throw new Error('paired runs must use the same seeds');
     return s.policies[a]! - rb.perSeed[i]!.policies[b]!;

@@ -11,10 +11,12 @@ export interface BasePrior {
 const NO_CONTRIBUTIONS: Record<EvidenceLevel, number> = { prior: 0, global: 0, task_class: 0, repo_task_class: 0 };
 
 /**
- * ln Γ(x) for x > 0: Stirling's series with five terms for x ≥ 10, after shifting smaller x up with
- * ln Γ(x) = ln Γ(x + k) − ln(x (x + 1) ⋯ (x + k − 1)). Relative error below 1e-13 (next term
- * < 1e-12 / 1188 at x = 10). It is the inner loop of every empirical-Bayes fit, where it replaced a
- * Lanczos approximation that cost 1.5× as much. Reference: Abramowitz & Stegun 6.1.40, 6.1.41.
+ * ln Γ(x) for x > 0: Stirling's series to the x⁻¹¹ term for x ≥ 10, after shifting smaller x up
+ * with ln Γ(x) = ln Γ(x + k) − ln(x (x + 1) ⋯ (x + k − 1)). Within about 1e-14 of libm's lgamma (the next
+ * term, 1/156·x⁻¹³, is below 1e-15 at x = 10; the rest is rounding). It is the inner loop of every
+ * empirical-Bayes fit, where it replaced a Lanczos approximation that cost 1.5× as much; the fits
+ * compare sums of these over a grid, so only absolute error matters there.
+ * Reference: Abramowitz & Stegun 6.1.40, 6.1.41.
  */
 export function logGamma(x: number): number {
   let shift = 0;
@@ -25,7 +27,7 @@ export function logGamma(x: number): number {
   }
   const r = 1 / x;
   const r2 = r * r;
-  const series = r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 / 1188))));
+  const series = r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 * (1 / 1188 - (r2 * 691) / 360360)))));
   return (x - 0.5) * Math.log(x) - x + HALF_LOG_2PI + series - shift;
 }
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);

@@ -158,6 +158,7 @@ export function candidateSetKey(arms: readonly ArmEvidence[], config: PolicyConf
 
 /** Pooled posteriors and the pick rule for a candidate set, with its summaries computed on demand. */
 export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, summaries?: Memo<SetSummary>): CandidateSet {
+  if (arms.length === 0) throw new RangeError('analyse needs at least one candidate');
   const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
   const rule = pickRule(posteriors, base, config);
   const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
@@ -216,7 +217,8 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
 export function recommend(input: RecommendInput, config: PolicyConfig, caches: PolicyCaches = {}): Decision {
   const { arms } = input;
   if (arms.length === 0) throw new RangeError('recommend needs at least one candidate');
-  const { sets, summaries } = caches;
+  // Under day-based decay the evidence changes with every millisecond: nothing would be reused.
+  const { sets, summaries } = config.decay?.unit === 'days' ? {} : caches;
   const key = sets && candidateSetKey(arms, config, input.nowMs);
   let set = key === undefined ? undefined : sets!.get(key);
   if (set === undefined) {

@@ -154,11 +154,17 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   };
   // A pruned choice is far below the best; its own spread is negligible next to the set's, so its
   // lift is its mean minus the mean pass rate, whose quantiles are shared.
-  const meanRate = Float64Array.from(sums, (x) => x / k).sort();
-  const [rateLow, rateHigh] = [quantileSorted(meanRate, 0.025), quantileSorted(meanRate, 0.975)];
+  let rate: readonly [number, number] | undefined;
+  const prunedInterval = (mean: number): readonly [number, number] => {
+    if (rate === undefined) {
+      const meanRate = Float64Array.from(sums, (x) => x / k).sort();
+      rate = [quantileSorted(meanRate, 0.025), quantileSorted(meanRate, 0.975)];
+    }
+    return [mean - rate[1], mean - rate[0]];
+  };
   const liftIntervals = means.map((mean, i): readonly [number, number] => {
     const t = slot(i);
-    return t === undefined ? [mean - rateHigh, mean - rateLow] : contenderInterval(t);
+    return t === undefined ? prunedInterval(mean) : contenderInterval(t);
   });
   return { probBest, propensity, liftIntervals, samples: m };
 }

@@ -47,9 +47,14 @@ export interface RefinementRow {
   readonly newTemplateId: string;
 }
 
-/** Items that were open at `asOfMs`: opened by then and not yet decided (a later decision does not count). */
+/**
+ * Items that were open at `asOfMs`, as they stood then: opened by then and not yet decided (a later
+ * decision neither hides them nor shows through).
+ */
 export function refinementsOpenAt(items: readonly RefinementRow[], asOfMs: number): RefinementRow[] {
-  return items.filter((r) => r.openedAtMs <= asOfMs && (r.status === 'open' || r.decidedAtMs > asOfMs));
+  return items
+    .filter((r) => r.openedAtMs <= asOfMs && (r.status === 'open' || r.decidedAtMs > asOfMs))
+    .map((r) => ({ ...r, status: 'open', decidedAtMs: 0, actor: '', reason: '', newTemplateId: '' }));
 }
 
 /** Rows that had finished by `asOfMs` (inclusive): a report as of a date ignores later runs. */

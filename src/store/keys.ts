@@ -7,6 +7,8 @@
  *   meta       'head'                              -> last seq          derived
  *              'stateHead'                         -> last seq that is not a decision (read caches key on it)
  *              'templatesHead'                     -> last template event's seq (the template list cache keys on it)
+ *              'policy'                            -> the PolicyConfig the derived state was computed under
+ *              'format'                            -> folder format (FOLDER_FORMAT in lmdb-store.ts)
  *   templates  templateId                          -> TemplateRecord    derived
  *   stats      [templateId, taskClass, repo]       -> StatsRecord       derived ('' = any)
  *   runs       runId                               -> RunRecord         derived (idempotency)

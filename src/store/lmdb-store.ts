@@ -20,7 +20,7 @@ import {
   type PolicyConfig,
 } from '../bandit/index.js';
 import { decode, encode } from './codec.js';
-import { RefinementNotFound, RefinementNotOpen } from '../bandit/errors.js';
+import { InvariantViolation, RefinementNotFound, RefinementNotOpen } from '../bandit/errors.js';
 import type { DecisionEvent, EventBody, LoggedEvent, ObservationEvent, ObserveContent, RefinementDecidedEvent, RefinementOpenedEvent, TemplateEvent } from './events.js';
 import { DB_NAMES, DERIVED_DBS, segmentKeys, type DbName, type StatsKey } from './keys.js';
 
@@ -92,12 +92,17 @@ const MAX_PARENT_DEPTH = 4;
 
 /**
  * Where each database keeps msgpack's shared record structures, so a record carries a structure id
- * instead of its field names (reads ~4x faster, records ~5x smaller). Range reads skip the symbol
+ * instead of its field names (reads ~4x faster, records several times smaller). Range reads skip the symbol
  * key; the log's slot is seq 0, before the first event. Structures are only ever added (rebuild
  * removes records, never them), which is what lets several processes share them.
  */
 const STRUCTURES_KEY = Symbol.for('structures');
 const STRUCTURES_SEQ = 0;
+/**
+ * meta 'format', a plain number any build can read: 1 had self-describing records, 2 shares record
+ * structures (which a format-1 build cannot decode). A build refuses folders of a later format.
+ */
+export const FOLDER_FORMAT = 2;
 
 /** Entries the read cache holds before it starts over (bounds memory with many segments). */
 const READ_CACHE_ENTRIES = 100_000;
@@ -137,9 +142,19 @@ export class LmdbStore {
     this.dbs = dbs;
   }
 
-  /** Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed. */
+  /**
+   * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
+   * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
+   */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     const store = new LmdbStore(path, options);
+    const format = store.dbs.meta.get('format') as number | undefined;
+    if (format !== undefined && format > FOLDER_FORMAT) {
+      await store.root.close();
+      throw new InvariantViolation(`${path} was written by a newer learnloop (folder format ${format}; this one reads up to ${FOLDER_FORMAT}): upgrade learnloop to open it`);
+    }
+    // Format 1 folders (self-describing records) read as they are; from now on they hold format 2 records.
+    if (format !== FOLDER_FORMAT) await store.dbs.meta.put('format', FOLDER_FORMAT);
     const derivedWith = store.dbs.meta.get('policy') as PolicyConfig | undefined;
     if (derivedWith === undefined && store.head() === 0) {
       await store.dbs.meta.put('policy', options.policy);
@@ -280,7 +295,8 @@ export class LmdbStore {
 
   /** The log in order, from `fromSeq` (inclusive). */
   *events(fromSeq = 1): Generator<LoggedEvent> {
-    for (const { value } of this.dbs.events.getRange({ start: fromSeq })) yield decode<LoggedEvent>(value, 'event')!;
+    // Seq 0 holds the record structures, not an event.
+    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq) })) yield decode<LoggedEvent>(value, 'event')!;
   }
 
   refinement(refinementId: string): RefinementRecord | undefined {
@@ -452,6 +468,7 @@ export class LmdbStore {
         n++;
       }
       this.dbs.meta.put('policy', this.policy);
+      this.dbs.meta.put('format', FOLDER_FORMAT);
       return n;
     });
   }

@@ -10,7 +10,7 @@ import {
   type Memo,
   type PolicyCaches,
 } from '../../src/bandit/index.js';
-import { armSet } from '../helpers/arbitraries.js';
+import { armSet, evidence } from '../helpers/arbitraries.js';
 
 const cfg = { ...DEFAULT_POLICY_CONFIG, summarySamples: 400 };
 const input = (arms: ArmEvidence[], decisionId: string, topK = 0) => ({
@@ -38,7 +38,45 @@ function memo<V>(): Memo<V> & { hits: number } {
 /** A copy of the arms with fresh objects (as a store re-read returns them). */
 const copy = (arms: readonly ArmEvidence[]): ArmEvidence[] => JSON.parse(JSON.stringify(arms)) as ArmEvidence[];
 
+/** Evidence that may be missing at the narrower levels, as a context without task class or repo gives. */
+const maybeLevel = fc.option(evidence, { nil: undefined });
+const pooled = fc.record({ global: evidence, taskClass: maybeLevel, repoTaskClass: maybeLevel });
+/**
+ * Two versions of a pool of arms (the same ids, some with a parent, before and after new evidence);
+ * candidate sets are drawn from either, in any order, so equal ids must not be enough for a hit.
+ */
+const pools = fc
+  .array(fc.tuple(pooled, pooled, fc.option(pooled, { nil: undefined })), { minLength: 2, maxLength: 8 })
+  .map((entries) =>
+    [0, 1].map((v) =>
+      entries.map(([before, after, parent], i): ArmEvidence => ({
+        armId: asArmId(`t${i}@v1`),
+        evidence: v === 0 ? before : after,
+        parent: parent === undefined ? undefined : { armId: asArmId(`t${i}@v0`), evidence: parent },
+      })),
+    ),
+  );
+const requests = pools.chain(([a, b]) =>
+  fc.array(
+    fc.tuple(fc.boolean(), fc.shuffledSubarray(a!.map((_, i) => i), { minLength: 1 }), fc.string({ maxLength: 6 })).map(([later, picked, id]) => ({
+      arms: picked.map((i) => (later ? b! : a!)[i]!),
+      id,
+    })),
+    { minLength: 1, maxLength: 8 },
+  ),
+);
+
 describe('policy caches', () => {
+  test.prop([
+    requests,
+    fc.constantFrom(cfg, { ...cfg, decay: { halfLife: 30, unit: 'days' as const } }, { ...cfg, decay: { halfLife: 50, unit: 'runs' as const } }),
+  ])('many candidate sets through one shared cache decide exactly as without it', (reqs, config) => {
+    const caches: PolicyCaches = { sets: memo(), summaries: memo() };
+    for (const { arms, id } of reqs) {
+      expect(recommend(input(copy(arms), id), config, caches)).toEqual(recommend(input(arms, id), config));
+    }
+  });
+
   test.prop([armSet, fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 5 }), fc.nat({ max: 12 })])(
     'a decision through the caches equals one without them, however many come before it',
     (arms, ids, topK) => {

@@ -59,10 +59,10 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
     const open = (d: typeof data) => {
       const r = buildReport('weekly', d, AS_OF, RULES);
       if (r.kind !== 'weekly') throw new Error('expected weekly');
-      return r.openRefinements.map((x) => x.refinementId);
+      return r.openRefinements;
     };
     const before = open(data);
-    expect(before).toEqual(['custom#1', 'feature@v1#1']);
+    expect(before.map((r) => [r.refinementId, r.status])).toEqual([['custom#1', 'open'], ['feature@v1#1', 'open']]);
     const later = await fixtureLog();
     try {
       // Decided the next day: still open as of AS_OF. A report a day before the scan lists none.

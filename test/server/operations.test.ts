@@ -94,7 +94,9 @@ describe('operations', () => {
   test('an unexpected failure is INTERNAL with a generic message and no internals', async () => {
     const { client, dbPath } = await startTestServer();
     await client.observe({ runId: 'r', templateId: 't', outcome: Outcome.OUTCOME_PASS });
-    // Another process corrupts a derived record (a schema version this build does not know).
+    // Another process corrupts a derived record (a schema version this build does not know). A stats
+    // record, read on every GetScores; a corrupt template record would show only after the next
+    // template event, since the template list is cached until then.
     const raw = open({ path: dbPath });
     await raw.openDB('stats', {}).put(['t', '', ''], { v: 99 });
     await raw.close();

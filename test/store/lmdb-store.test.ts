@@ -3,7 +3,7 @@ import { open } from 'lmdb';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, asDecisionId, recommend, type PolicyConfig } from '../../src/bandit/index.js';
 import { LearnLoop, type ObserveParams } from '../../src/service/learnloop.js';
-import { LmdbStore } from '../../src/store/index.js';
+import { FOLDER_FORMAT, LmdbStore } from '../../src/store/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const policy: PolicyConfig = { ...DEFAULT_POLICY_CONFIG, summarySamples: 200 };
@@ -122,6 +122,21 @@ describe('LMDB store', () => {
     const store = await LmdbStore.open(dir, { policy, noSync: true });
     expect(() => store.template('t')).toThrow(/schema version 99/);
     await store.close();
+  });
+
+  test('a folder says its format; a later format is refused at open, naming both', async () => {
+    const dir = tmpDir();
+    const ll = await openLoop(dir);
+    await ll.observe(obs('1', 't', 'pass'));
+    await ll.store.rebuild();
+    await ll.store.close();
+    const raw = open({ path: dir });
+    expect(raw.openDB('meta', {}).get('format')).toBe(FOLDER_FORMAT);
+    await raw.openDB('meta', {}).put('format', FOLDER_FORMAT + 1);
+    await raw.close();
+    await expect(LmdbStore.open(dir, { policy, noSync: true })).rejects.toThrow(
+      `written by a newer learnloop (folder format ${FOLDER_FORMAT + 1}; this one reads up to ${FOLDER_FORMAT})`,
+    );
   });
 
   test('decisions are logged with their propensity and found by id and request id', async () => {
