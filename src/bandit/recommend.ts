@@ -38,8 +38,9 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
 
 /**
  * The pick rule for a candidate set. The tolerance is `satisficingTolerance` times the standard
- * deviation of the base prior, i.e. of pass rates across templates: it scales with how different
- * templates are in this deployment, not with any one data set's pass rates. The order says which
+ * deviation of the base prior, i.e. of pass rates across templates, so it scales with how different
+ * templates are in this deployment, not with any one data set's pass rates; and it grows with the
+ * number of candidates ({@link toleranceScale}). The order says which
  * candidate within the tolerance is taken: by default the highest posterior mean, so the pick is the
  * best-estimated template unless a draw shows another to be plausibly ε better; with
  * `satisficingOrder` 'evidence', the most pseudo-runs beyond the prior. Remaining ties go to more
@@ -56,7 +57,7 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
 }
 
 /** The candidate count at which the tolerance is exactly `satisficingTolerance` prior sds. */
-export const TOLERANCE_REFERENCE_CANDIDATES = 8;
+const TOLERANCE_REFERENCE_CANDIDATES = 8;
 
 /**
  * How the tolerance grows with the number of candidates K: ln K / ln 8. The best of K draws lies
