@@ -88,8 +88,14 @@ export interface Choice {
  */
 export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, rng: Rng): Choice {
   if (arms.length === 0) throw new RangeError('choose needs at least one candidate');
-  const { posteriors, rule } = analyse(arms, config, nowMs);
+  const { posteriors, rule } = posteriorsAndRule(arms, config, nowMs);
   return { index: satisficingPick(posteriors, rule, rng), posteriors, rule };
+}
+
+/** What choose() and analyse() share: the pooled posteriors and the pick rule over them. */
+function posteriorsAndRule(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): { posteriors: Posterior[]; rule: PickRule } {
+  const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
+  return { posteriors, rule: pickRule(posteriors, base, config) };
 }
 
 /**
@@ -160,8 +166,7 @@ export function candidateSetKey(arms: readonly ArmEvidence[], config: PolicyConf
 /** Pooled posteriors and the pick rule for a candidate set, with its summaries computed on demand. */
 export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, summaries?: Memo<SetSummary>): CandidateSet {
   if (arms.length === 0) throw new RangeError('analyse needs at least one candidate');
-  const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
-  const rule = pickRule(posteriors, base, config);
+  const { posteriors, rule } = posteriorsAndRule(arms, config, nowMs);
   const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
   let summary: SetSummary | undefined;
   let ranked: number[] | undefined;
@@ -227,7 +232,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
     if (key !== undefined) sets!.set(key, set);
   }
   const chosen = satisficingPick(set.posteriors, set.rule, rngForDecision(input.decisionId, 'pick'));
-  const { probBest, propensity } = set.summary();
+  const { probBest, propensity, liftIntervals } = set.summary();
   const { means, uniformMean } = set;
 
   // The chosen candidate first, then the others in ranking order; the runner-up leads the rest.
@@ -248,7 +253,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
   }));
 
   const chosenMean = means[chosen]!;
-  const [ciLow, ciHigh] = set.summary().liftIntervals[chosen]!;
+  const [ciLow, ciHigh] = liftIntervals[chosen]!;
   const absolute = chosenMean - uniformMean;
   const lift = {
     chosenMean,
