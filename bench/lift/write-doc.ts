@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
-import { referenceLine, summaryRows, type LiftResult } from './run.js';
+import { referenceLine, summaryRows, type LiftResult } from '../../src/lift/run.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 

@@ -88,8 +88,16 @@ export interface Choice {
  */
 export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, rng: Rng): Choice {
   if (arms.length === 0) throw new RangeError('choose needs at least one candidate');
-  const { posteriors, rule } = posteriorsAndRule(arms, config, nowMs);
-  return { index: satisficingPick(posteriors, rule, rng), posteriors, rule };
+  return pickFrom(posteriorsAndRule(arms, config, nowMs), rng);
+}
+
+/**
+ * The one pick of the policy, given a candidate set's posteriors and rule: `choose()` (the benchmark)
+ * and `recommend()` (the service, over a cached {@link CandidateSet}) both decide here, so what the
+ * benchmark measures is what the service does.
+ */
+function pickFrom(set: { readonly posteriors: readonly Posterior[]; readonly rule: PickRule }, rng: Rng): Choice {
+  return { index: satisficingPick(set.posteriors, set.rule, rng), posteriors: set.posteriors, rule: set.rule };
 }
 
 /** What choose() and analyse() share: the pooled posteriors and the pick rule over them. */
@@ -231,7 +239,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
     set = analyse(arms, config, input.nowMs, summaries);
     if (key !== undefined) sets!.set(key, set);
   }
-  const chosen = satisficingPick(set.posteriors, set.rule, rngForDecision(input.decisionId, 'pick'));
+  const chosen = pickFrom(set, rngForDecision(input.decisionId, 'pick')).index;
   const { probBest, propensity, liftIntervals } = set.summary();
   const { means, uniformMean } = set;
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { DataError, parseOutcomes, splitCsvLine } from '../../bench/lift/data.js';
+import { DataError, parseOutcomes, splitCsvLine } from '../../src/lift/data.js';
 
 const csv = (rows: string[]) => rows.join('\n') + '\n';
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { choose, createRng, DEFAULT_POLICY_CONFIG, asArmId, type Context, type Outcome } from '../../src/bandit/index.js';
-import { epsilonGreedy, greedyScore, learnloop, thompsonFlat, ucb1, uniform, type BenchPolicy, type PolicyFactory } from '../../bench/lift/policies.js';
+import { epsilonGreedy, greedyScore, learnloop, thompsonFlat, ucb1, uniform, type BenchPolicy, type PolicyFactory } from '../../src/lift/policies.js';
 
 const ctx: Context = { taskClass: '', repo: '' };
 const setup = (n: number, seed = 's') => ({ armIds: Array.from({ length: n }, (_, i) => `arm${i}`), parents: Array.from({ length: n }, () => undefined), seed, config: DEFAULT_POLICY_CONFIG });

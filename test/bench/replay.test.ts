@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { runReplay, runScenario, type LiftResult } from '../../bench/lift/run.js';
-import { validateScenario, ScenarioError, type Scenario } from '../../bench/lift/scenario.js';
-import { lineChart } from '../../bench/lift/plot.js';
-import { plot } from '../../bench/lift/run.js';
+import { runReplay, runScenario, type LiftResult } from '../../src/lift/run.js';
+import { validateScenario, ScenarioError, type Scenario } from '../../src/lift/scenario.js';
+import { lineChart } from '../../src/lift/plot.js';
+import { plot } from '../../src/lift/run.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 /** A small synthetic outcome table: system i resolves task t with probability rates[i]. */

@@ -2,11 +2,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { DataError } from '../../../bench/lift/data.js';
-import { POLICY_NAMES } from '../../../bench/lift/policies.js';
-import { CONTEXT_MODES, type ContextMode } from '../../../bench/lift/replay.js';
-import { ScenarioError } from '../../../bench/lift/scenario.js';
-import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../../bench/lift/run.js';
+import { DataError } from '../../lift/data.js';
+import { POLICY_NAMES } from '../../lift/policies.js';
+import { CONTEXT_MODES, type ContextMode } from '../../lift/replay.js';
+import { ScenarioError } from '../../lift/scenario.js';
+import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../lift/run.js';
 import { DEFAULT_POLICY_CONFIG, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { table } from '../format.js';

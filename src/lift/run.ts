@@ -1,6 +1,6 @@
 /** The `bench lift` entry points: run a replay or a scenario and shape the report. */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../../src/bandit/index.js';
+import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../bandit/index.js';
 import { parseOutcomes } from './data.js';
 import { lineChart } from './plot.js';
 import { POLICY_NAMES } from './policies.js';

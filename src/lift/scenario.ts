@@ -3,7 +3,7 @@
  * a new version arriving, late outcomes, retries). Policies learn from sampled outcomes; the report
  * scores them by the expected reward of what they picked, which is known here.
  */
-import { createRng, DEFAULT_POLICY_CONFIG, rewardOf, type Context, type Outcome, type PolicyConfig, type Rng } from '../../src/bandit/index.js';
+import { createRng, DEFAULT_POLICY_CONFIG, rewardOf, type Context, type Outcome, type PolicyConfig, type Rng } from '../bandit/index.js';
 import { POLICIES } from './policies.js';
 import { checkpoints } from './replay.js';
 

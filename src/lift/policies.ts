@@ -16,7 +16,7 @@ import {
   type Outcome,
   type PolicyConfig,
   type Rng,
-} from '../../src/bandit/index.js';
+} from '../bandit/index.js';
 
 /** What one run teaches: the learned reward (null teaches nothing) and the run's details. */
 export interface Feedback {

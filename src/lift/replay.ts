@@ -3,7 +3,7 @@
  * T tasks drawn with replacement are the stream. Every policy sees the same candidates and stream
  * and learns only its pick's real result.
  */
-import { createRng, DEFAULT_POLICY_CONFIG, type Context, type PolicyConfig } from '../../src/bandit/index.js';
+import { createRng, DEFAULT_POLICY_CONFIG, type Context, type PolicyConfig } from '../bandit/index.js';
 import type { OutcomeTable, Task } from './data.js';
 import { POLICIES } from './policies.js';
 

@@ -1,4 +1,4 @@
-import { createRng, quantileSorted } from '../../src/bandit/index.js';
+import { createRng, quantileSorted } from '../bandit/index.js';
 
 export const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((s, x) => s + x, 0) / xs.length);
 
