@@ -14,4 +14,5 @@ export const PACKAGE_ROOT: string = (() => {
 })();
 
 export const PROTO_DIR = join(PACKAGE_ROOT, 'proto');
-export const PROTO_FILE = 'learnloop/v1/learnloop.proto';
+/** Every file compiled from proto/ with its imports, as a FileDescriptorSet (`npm run gen` writes it). */
+export const DESCRIPTOR_SET = join(PACKAGE_ROOT, 'src', 'gen', 'descriptors.binpb');

@@ -9,19 +9,17 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { InvalidArgument, Unavailable } from '../bandit/index.js';
 import type { Config } from '../config.js';
 import { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
-import { PROTO_DIR, PROTO_FILE } from '../paths.js';
 import { LearnLoop } from '../service/learnloop.js';
 import { RefinementQueue } from '../service/refinement-queue.js';
 import { LmdbStore } from '../store/index.js';
 import { toGrpcError } from './errors.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
+import { addReflection } from './reflection.js';
 import {
   decideRefinementFromProto,
   decisionToProto,
@@ -174,8 +172,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   server.addService(tolerantDefinition(LearnLoopServiceService), impl);
   health.addToServer(server);
   // Reflection describes the health service too, so tools like grpcurl can call it.
-  const pkg = protoLoader.loadSync([PROTO_FILE, healthProtoPath], { includeDirs: [PROTO_DIR] });
-  new ReflectionService(pkg).addToServer(server);
+  addReflection(server);
 
   const credentials =
     config.tlsCertPath === ''
