@@ -20,6 +20,19 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
 
 const GENERIC_MESSAGE = 'internal error';
 
+/** The status of a call that succeeded. */
+export const OK = status.OK;
+
+/** A write call without the right bearer token. */
+export function unauthenticatedError(): Partial<ServiceError> {
+  return { code: status.UNAUTHENTICATED, details: 'missing or wrong bearer token (metadata "authorization: Bearer <token>")' };
+}
+
+/** A call the client cancelled (or let time out) before the server began it. */
+export function cancelledError(): Partial<ServiceError> {
+  return { code: status.CANCELLED, details: 'call cancelled before it was handled' };
+}
+
 function pack(typeName: string, value: Uint8Array): Any {
   return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(value) };
 }

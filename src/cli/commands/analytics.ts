@@ -20,19 +20,10 @@ import {
   type ReportModel,
   type TrendOptions,
 } from '../../reports/index.js';
-import type { LearnLoop } from '../../service/learnloop.js';
 import { RefinementQueue, reportData, type ReportData } from '../../service/refinement-queue.js';
 import type { RefinementRecord } from '../../store/index.js';
+import type { CliHelpers } from '../context.js';
 import { table } from '../format.js';
-
-/** What main.ts lends these commands, so they share its settings, store handling and errors. */
-export interface CliHelpers {
-  withSettings(cmd: Command, names?: readonly string[]): Command;
-  withLearnLoop<T>(opts: Record<string, unknown>, fn: (ll: LearnLoop) => Promise<T>): Promise<T>;
-  print(json: boolean, value: unknown, human: () => string): void;
-  /** An error the user can fix: printed as one line, exit code 2. */
-  userError(message: string): Error;
-}
 
 /** `learnloop import runs PATH... [--field-map FILE]`: dispatcher run records into the log. */
 export async function importRunsCommand(paths: readonly string[], opts: Record<string, unknown>, h: CliHelpers): Promise<void> {

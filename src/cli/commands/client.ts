@@ -1,0 +1,126 @@
+/** `learnloop recommend` and `learnloop observe`: clients of a running server. */
+import type { Command } from 'commander';
+import { createClient } from '../../client.js';
+import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type PosteriorSummary } from '../../gen/learnloop/v1/learnloop.js';
+import { print, UserError } from '../context.js';
+import { fixed, pct, table } from '../format.js';
+
+const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error', 'unverified'] as const;
+
+function outcomeFlag(name: string): Outcome {
+  const i = OUTCOME_NAMES.indexOf(name.toLowerCase() as (typeof OUTCOME_NAMES)[number]);
+  if (i < 0) throw new UserError(`--outcome: must be one of ${OUTCOME_NAMES.join(', ')}; got ${JSON.stringify(name)}`);
+  return (i + 1) as Outcome;
+}
+
+const LEVEL_WORDS: Record<number, string> = {
+  [EvidenceLevel.EVIDENCE_LEVEL_PRIOR]: 'prior',
+  [EvidenceLevel.EVIDENCE_LEVEL_GLOBAL]: 'global',
+  [EvidenceLevel.EVIDENCE_LEVEL_TASK_CLASS]: 'task class',
+  [EvidenceLevel.EVIDENCE_LEVEL_REPO_TASK_CLASS]: 'repo+class',
+};
+
+const interval = (p: PosteriorSummary | undefined) => (p ? `${pct(p.ciLow, 0)}–${pct(p.ciHigh, 0)}` : '');
+
+function clientFrom(opts: { addr: string; token?: string; tlsCa?: string; tls?: boolean }) {
+  const tls = opts.tlsCa ? { caPath: opts.tlsCa } : opts.tls === true;
+  return createClient(opts.addr, { ...(opts.token ? { token: opts.token } : {}), tls });
+}
+
+function addClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--addr <host:port>', 'server address', process.env.LEARNLOOP_ADDR ?? '127.0.0.1:50051')
+    .option('--token <token>', 'bearer token [env LEARNLOOP_TOKEN]', process.env.LEARNLOOP_TOKEN)
+    .option('--tls', 'connect with TLS (system roots)')
+    .option('--tls-ca <file>', 'connect with TLS, trusting this PEM certificate')
+    .option('--json', 'print JSON for scripts');
+}
+
+export function registerClientCommands(program: Command): void {
+  addClientOptions(program.command('recommend').description('ask a running server which template to use'))
+    .option('--task-class <class>', 'task class, e.g. bug-fix', '')
+    .option('--repo <repo>', 'repository, e.g. org/repo', '')
+    .option('--candidates <ids>', 'comma-separated template ids (default: every active template)', '')
+    .option('--top-k <n>', 'ranked templates to show (0 = all)', '0')
+    .option('--request-id <id>', 'idempotency key: the same id returns the same decision', '')
+    .action(async (opts) => {
+      const client = clientFrom(opts);
+      try {
+        const res = await client.recommend({
+          taskClass: opts.taskClass,
+          repo: opts.repo,
+          candidateTemplateIds: String(opts.candidates).split(',').map((s) => s.trim()).filter(Boolean),
+          topK: Number(opts.topK),
+          requestId: opts.requestId,
+        });
+        print(opts.json === true, RecommendResponse.toJSON(res), () =>
+          [
+            `chosen: ${res.chosenTemplateId}  (propensity ${fixed(res.propensity)}, decision ${res.decisionId})`,
+            '',
+            table(
+              ['template', 'mean', '95% CI', 'runs', 'evidence', 'P(best)'],
+              res.ranking.map((r) => [
+                r.templateId,
+                pct(r.posterior?.mean ?? 0),
+                interval(r.posterior),
+                fixed(r.posterior?.observations ?? 0, 1),
+                LEVEL_WORDS[r.posterior?.evidenceLevel ?? 0] ?? '',
+                fixed(r.probBest),
+              ]),
+            ),
+            '',
+            `lift vs uniform: ${res.lift ? `${(res.lift.absolute * 100).toFixed(1)} points (95% CI ${(res.lift.ciLow * 100).toFixed(1)} to ${(res.lift.ciHigh * 100).toFixed(1)})` : 'n/a'}`,
+            res.rationale,
+          ].join('\n'),
+        );
+      } finally {
+        client.close();
+      }
+    });
+
+  addClientOptions(program.command('observe').description("report a verified run's outcome to a running server"))
+    .requiredOption('--run-id <id>', 'unique id of this run (idempotency key)')
+    .requiredOption('--outcome <outcome>', OUTCOME_NAMES.join(' | '))
+    .option('--decision-id <id>', 'the decision that led to this run', '')
+    .option('--template <id>', 'template id (default: the decision\'s choice)', '')
+    .option('--task-class <class>', 'task class', '')
+    .option('--repo <repo>', 'repository', '')
+    .option('--task-id <id>', 'task (bead) id', '')
+    .option('--attempt <n>', 'attempt number, from 1', '0')
+    .option('--retries <n>', 'retries within the run', '0')
+    .option('--duration <seconds>', 'run duration in seconds', '0')
+    .option('--failure-reason <text>', 'why it failed', '')
+    .option('--finished-at <iso>', 'finish time, ISO 8601 (default: now)')
+    .option('--agent <name>', 'agent', '')
+    .option('--model <name>', 'model', '')
+    .action(async (opts) => {
+      const finishedAt = opts.finishedAt === undefined ? undefined : new Date(opts.finishedAt);
+      if (finishedAt !== undefined && Number.isNaN(finishedAt.getTime())) throw new UserError(`--finished-at: not a date: ${opts.finishedAt}`);
+      const client = clientFrom(opts);
+      try {
+        const res = await client.observe({
+          runId: opts.runId,
+          decisionId: opts.decisionId,
+          templateId: opts.template,
+          taskClass: opts.taskClass,
+          repo: opts.repo,
+          taskId: opts.taskId,
+          attempt: Number(opts.attempt),
+          outcome: outcomeFlag(opts.outcome),
+          retries: Number(opts.retries),
+          durationSeconds: Number(opts.duration),
+          failureReason: opts.failureReason,
+          finishedAt,
+          agent: opts.agent,
+          model: opts.model,
+        });
+        print(opts.json === true, ObserveResponse.toJSON(res), () => {
+          const p = res.posterior;
+          const state = res.duplicate ? 'duplicate (already recorded; nothing changed)' : 'recorded';
+          return `${state}; posterior now ${pct(p?.mean ?? 0)} (95% CI ${interval(p)}) from ${fixed(p?.observations ?? 0, 1)} runs`;
+        });
+      } finally {
+        client.close();
+      }
+    });
+}

@@ -1,0 +1,75 @@
+/** `learnloop import FILE.jsonl` (ObserveRequests) and `learnloop import runs PATH...` (run records). */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { ObserveRequest } from '../../gen/learnloop/v1/learnloop.js';
+import { observeFromProto } from '../../server/mapping.js';
+import type { LearnLoop } from '../../service/learnloop.js';
+import { helpers, print, UserError, withLearnLoop, withSettings } from '../context.js';
+import { importRunsCommand } from './analytics.js';
+
+export function registerImport(program: Command): void {
+  withSettings(
+    program
+      .command('import <file...>')
+      .usage('[options] FILE.jsonl | runs PATH...')
+      .description('import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records'),
+  )
+    .option('--field-map <file>', 'import runs: JSON file mapping run-record fields of another dispatcher')
+    .option('--no-scan', 'import runs: do not scan for refinement items afterwards')
+    .option('--json', 'print JSON')
+    .action(async (files: string[], opts) => {
+      if (files[0] === 'runs') return importRunsCommand(files.slice(1), opts, helpers);
+      if (files.length !== 1) throw new UserError('import: name one JSONL file of ObserveRequests, or `import runs PATH...`');
+      const file = files[0]!;
+      const summary = await withLearnLoop(opts, (ll) => importObservations(ll, file));
+      print(opts.json === true, summary, () =>
+        [
+          `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.rejected.length} rejected (of ${summary.lines} lines)`,
+          ...summary.rejected.slice(0, 20).map((r) => `  line ${r.line}: ${r.reason}`),
+          ...(summary.rejected.length > 20 ? [`  ... and ${summary.rejected.length - 20} more (use --json)`] : []),
+        ].join('\n'),
+      );
+      if (summary.rejected.length > 0) process.exitCode = 1;
+    });
+}
+
+export interface ImportSummary {
+  lines: number;
+  applied: number;
+  duplicates: number;
+  rejected: Array<{ line: number; reason: string }>;
+}
+
+/** Imports a JSONL file of ObserveRequests in order; observations in flight at once share a commit. */
+export async function importObservations(ll: LearnLoop, file: string): Promise<ImportSummary> {
+  const summary: ImportSummary = { lines: 0, applied: 0, duplicates: 0, rejected: [] };
+  const batch: Array<Promise<void>> = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  for await (const text of lines) {
+    const line = ++summary.lines;
+    if (text.trim() === '') continue;
+    let params;
+    try {
+      params = observeFromProto(ObserveRequest.fromJSON(JSON.parse(text)));
+    } catch (err) {
+      summary.rejected.push({ line, reason: `not valid JSON: ${(err as Error).message}` });
+      continue;
+    }
+    batch.push(
+      ll.observe(params).then(
+        (r) => {
+          if (r.applied) summary.applied++;
+          else summary.duplicates++;
+        },
+        (err: unknown) => {
+          summary.rejected.push({ line, reason: (err as Error).message });
+        },
+      ),
+    );
+    if (batch.length >= 256) await Promise.all(batch.splice(0));
+  }
+  await Promise.all(batch);
+  summary.rejected.sort((a, b) => a.line - b.line);
+  return summary;
+}

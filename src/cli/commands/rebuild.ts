@@ -1,0 +1,23 @@
+/** `learnloop rebuild`: recompute all derived state from the event log. */
+import type { Command } from 'commander';
+import { LmdbStore } from '../../store/index.js';
+import { configFrom, print, withSettings } from '../context.js';
+
+export function registerRebuild(program: Command): void {
+  withSettings(program.command('rebuild').description('recompute all derived state from the event log'))
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const config = configFrom(opts);
+      const started = performance.now();
+      const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
+      try {
+        const events = await store.rebuild();
+        const seconds = (performance.now() - started) / 1000;
+        print(opts.json === true, { events, seconds, eventsPerSecond: events / seconds }, () =>
+          `rebuilt derived state from ${events} events in ${seconds.toFixed(2)} s`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,30 @@
+/** `learnloop templates list|register`: directly on --db. */
+import { Option, type Command } from 'commander';
+import { print, withLearnLoop, withSettings } from '../context.js';
+import { table } from '../format.js';
+
+export function registerTemplates(program: Command): void {
+  const templates = program.command('templates').description('list or register templates (directly on --db)');
+  withSettings(templates.command('list').description('list templates'), ['db'])
+    .option('--json', 'print JSON')
+    .action(async (opts) => {
+      const list = await withLearnLoop(opts, async (ll) => ll.listTemplates());
+      print(opts.json === true, list, () =>
+        table(
+          ['template', 'status', 'parent', 'implicit', 'registered'],
+          list.map((t) => [t.templateId, t.status, t.parentTemplateId, t.implicit ? 'yes' : '', new Date(t.registeredAtMs).toISOString()]),
+        ),
+      );
+    });
+  withSettings(templates.command('register <templateId>').description('register a template version'), ['db'])
+    .option('--parent <id>', 'the version it refines (inherits discounted evidence)', '')
+    .addOption(new Option('--status <status>', 'lifecycle status').choices(['active', 'candidate', 'retired']).default('active'))
+    .option('--description <text>', 'what changed', '')
+    .option('--json', 'print JSON')
+    .action(async (templateId: string, opts) => {
+      const r = await withLearnLoop(opts, (ll) =>
+        ll.registerTemplate({ templateId, parentTemplateId: opts.parent, status: opts.status, description: opts.description }),
+      );
+      print(opts.json === true, r, () => `${r.created ? 'registered' : 'updated'} ${templateId} (${r.record.status})`);
+    });
+}

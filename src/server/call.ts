@@ -1,0 +1,85 @@
+/**
+ * The call wrapper every RPC goes through: refuses calls while draining, checks the bearer token on
+ * writes, turns undecodable bodies into INVALID_ARGUMENT, skips calls the client gave up on, and
+ * logs, measures and maps errors once for all handlers.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { handleUnaryCall, sendUnaryData, ServerUnaryCall, ServiceDefinition } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { InvalidArgument, Unavailable } from '../bandit/index.js';
+import type { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
+import { cancelledError, OK, toGrpcError, unauthenticatedError } from './errors.js';
+import type { Metrics } from './metrics.js';
+
+/** Marks a request body that did not decode, so the wrapper can answer INVALID_ARGUMENT. */
+class Malformed {
+  constructor(readonly error: unknown) {}
+}
+
+/** The generated service definition, with decoding failures turned into values instead of throws. */
+export function tolerantDefinition(def: typeof LearnLoopServiceService): ServiceDefinition {
+  const out: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(def)) {
+    out[name] = {
+      ...method,
+      requestDeserialize: (buf: Buffer) => {
+        try {
+          return method.requestDeserialize(buf);
+        } catch (error) {
+          return new Malformed(error);
+        }
+      },
+    };
+  }
+  return out as ServiceDefinition;
+}
+
+export type Handler<Req, Res> = (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
+
+/** What the wrapper needs from the server around it. */
+export interface CallContext {
+  readonly log: Logger;
+  readonly metrics: Metrics | null;
+  /** `Bearer <token>` that write calls must present, or null when writes are open. */
+  readonly writeToken: Buffer | null;
+  /** True once shutdown began: new calls are refused. */
+  draining(): boolean;
+  /** Counts calls in flight (for the shutdown log). */
+  readonly inFlight: { count: number };
+}
+
+/** Wraps a typed handler into a grpc-js unary handler. */
+export type Unary = <Req, Res>(rpc: string, write: boolean, handler: Handler<Req, Res>) => handleUnaryCall<Req, Res>;
+
+export function callWrapper(ctx: CallContext): Unary {
+  return <Req, Res>(rpc: string, write: boolean, handler: Handler<Req, Res>): handleUnaryCall<Req, Res> =>
+    (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+      const started = process.hrtime.bigint();
+      const clog = ctx.log.child({ rpc });
+      ctx.inFlight.count++;
+      const finish = (err: Parameters<sendUnaryData<Res>>[0], res?: Res) => {
+        ctx.inFlight.count--;
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        clog.debug({ code: err?.code ?? OK, ms }, 'rpc');
+        ctx.metrics?.call(rpc, err?.code ?? OK, ms / 1000);
+        callback(err, res);
+      };
+      (async () => {
+        if (ctx.draining()) throw new Unavailable('server is shutting down');
+        if (write && ctx.writeToken !== null && !authorized(call, ctx.writeToken)) return finish(unauthenticatedError());
+        if ((call.request as unknown) instanceof Malformed) {
+          throw new InvalidArgument([{ field: '', description: `request body is not a valid ${rpc}Request message` }]);
+        }
+        // The client gave up already (deadline or cancel): do not start work it will never see.
+        if (call.cancelled) return finish(cancelledError());
+        finish(null, await handler(call.request, call));
+      })().catch((err: unknown) => finish(toGrpcError(err, clog)));
+    };
+}
+
+function authorized(call: ServerUnaryCall<unknown, unknown>, expected: Buffer): boolean {
+  const given = call.metadata.get('authorization')[0];
+  if (typeof given !== 'string') return false;
+  const buf = Buffer.from(given);
+  return buf.length === expected.length && timingSafeEqual(buf, expected);
+}

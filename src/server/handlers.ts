@@ -1,0 +1,67 @@
+/** The typed gRPC handlers: proto in, service call, proto out. Errors are mapped by the call wrapper. */
+import { InvalidArgument } from '../bandit/index.js';
+import type { LearnLoopServiceServer } from '../gen/learnloop/v1/learnloop.js';
+import type { LearnLoop } from '../service/learnloop.js';
+import type { RefinementQueue } from '../service/refinement-queue.js';
+import type { Unary } from './call.js';
+import {
+  decideRefinementFromProto,
+  decisionToProto,
+  observeFromProto,
+  observeToProto,
+  recommendFromProto,
+  refinementStatusFromProto,
+  refinementToProto,
+  scoresToProto,
+  statusFromProto,
+  templateToProto,
+} from './mapping.js';
+import type { Metrics } from './metrics.js';
+
+export interface HandlerDeps {
+  readonly learnloop: LearnLoop;
+  readonly refinements: RefinementQueue;
+  readonly metrics: Metrics | null;
+}
+
+const unknownEnum = (field: string, value: number) => new InvalidArgument([{ field, description: `unknown enum value ${value}` }]);
+
+export function handlers(unary: Unary, { learnloop, refinements, metrics }: HandlerDeps): LearnLoopServiceServer {
+  return {
+    recommend: unary('Recommend', true, async (req) => {
+      const event = await learnloop.recommend(recommendFromProto(req));
+      metrics?.decision(event.decision.chosen);
+      return decisionToProto(event);
+    }),
+    observe: unary('Observe', true, async (req) => {
+      const params = observeFromProto(req);
+      const reply = await learnloop.observe(params);
+      metrics?.observation(params.outcome, reply.applied ? 'applied' : 'duplicate');
+      return observeToProto(reply);
+    }),
+    registerTemplate: unary('RegisterTemplate', true, async (req) => {
+      const s = statusFromProto(req.status);
+      if (s === null) throw unknownEnum('status', req.status);
+      const { record, created } = await learnloop.registerTemplate({ ...req, status: s ?? 'active' });
+      return { template: templateToProto(record), created };
+    }),
+    listTemplates: unary('ListTemplates', false, (req) => {
+      const s = statusFromProto(req.status);
+      if (s === null) throw unknownEnum('status', req.status);
+      return { templates: learnloop.listTemplates(s).map(templateToProto) };
+    }),
+    getScores: unary('GetScores', false, (req) => scoresToProto(req.taskClass, req.repo, learnloop.scores(req.taskClass, req.repo))),
+    listRefinements: unary('ListRefinements', false, (req) => {
+      const s = refinementStatusFromProto(req.status);
+      if (s === null) throw unknownEnum('status', req.status);
+      return { refinements: refinements.list(s).map(refinementToProto) };
+    }),
+    decideRefinement: unary('DecideRefinement', true, async (req) => {
+      const d = decideRefinementFromProto(req);
+      if (d.kind === 'invalid') throw new InvalidArgument([{ field: d.field, description: d.description }]);
+      if (d.kind === 'reject') return { refinement: refinementToProto(await refinements.reject(d.params)), template: undefined };
+      const { record, template } = await refinements.accept(d.params);
+      return { refinement: refinementToProto(record), template: templateToProto(template) };
+    }),
+  };
+}
