@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Entry point of the learnloop command; the compiled CLI lives in dist/ (built by `npm ci`).
-import('../dist/src/cli/main.js').then((m) => m.main(process.argv)).catch((err) => {
-  if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/src/cli')) {
-    console.error('learnloop: not built yet; run `npm ci` (or `npm run build`) first');
-  } else {
-    console.error(err);
-  }
+import { existsSync } from 'node:fs';
+
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+// Only a missing main.js means "not built": any other load error is a real one and is shown as is.
+if (!existsSync(main)) {
+  console.error('learnloop: not built yet; run `npm ci` (or `npm run build`) first');
+  process.exit(1);
+}
+import(main.href).then((m) => m.main(process.argv)).catch((err) => {
+  console.error(err);
   process.exit(1);
 });

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,3 +16,8 @@ export const PACKAGE_ROOT: string = (() => {
 export const PROTO_DIR = join(PACKAGE_ROOT, 'proto');
 /** Every file compiled from proto/ with its imports, as a FileDescriptorSet (`npm run gen` writes it). */
 export const DESCRIPTOR_SET = join(PACKAGE_ROOT, 'src', 'gen', 'descriptors.binpb');
+
+/** The version in the package's package.json (what `learnloop --version` prints). */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}

@@ -1,6 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
+import { packageVersion } from '../paths.js';
 import { helpers, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
@@ -14,6 +15,7 @@ import { registerTemplates } from './commands/templates.js';
 export function buildProgram(): Command {
   const program = new Command('learnloop')
     .description('Template recommendations that learn from verified coding-agent runs.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError();
   registerServe(program);
   registerClientCommands(program);
