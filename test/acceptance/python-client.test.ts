@@ -1,31 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { PACKAGE_ROOT, PROTO_DIR } from '../../src/paths.js';
+import { serveOnFreePort } from '../helpers/serve.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 // Debian's python3 with python3-grpcio and python3-grpc-tools (CI installs them).
 const PYTHON = '/usr/bin/python3';
 const hasPythonGrpc = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'ignore' }).status === 0;
 const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
-const children: ChildProcess[] = [];
 
-/** Starts `learnloop serve` as a child process on a free port; resolves with its address. */
-function serve(db: string): Promise<{ child: ChildProcess; addr: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /"port":(\d+).*"msg":"learnloop serving"/.exec(log);
-      if (m) resolve({ child, addr: `127.0.0.1:${m[1]}` });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}) before serving:\n${log}`)));
-  });
-}
+/** `learnloop serve` as a child process on a free port. */
+const serve = (db: string) => serveOnFreePort(process.execPath, [BIN, 'serve', '--port', '0', '--db', db]);
 
 function python(addr: string, mode: 'learn' | 'scores'): string {
   const out = mkdtempSync(join(tmpdir(), 'learnloop-py-'));
@@ -33,10 +21,6 @@ function python(addr: string, mode: 'learn' | 'scores'): string {
   if (r.status !== 0) throw new Error(`python client failed (${r.status}):\n${r.stderr}\n${r.stdout}`);
   return r.stdout.trim();
 }
-
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
 
 // Outside CI a developer machine may lack Debian's python3-grpcio; in CI it is installed and required.
 describe.skipIf(!hasPythonGrpc && !process.env.CI)('a client in another language, compiled from the proto', () => {

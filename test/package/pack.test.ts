@@ -1,32 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { serveOnFreePort } from '../helpers/serve.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const run = promisify(execFile);
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-});
-
-/** Starts the installed CLI's server on a free port; resolves with its port. */
-function serve(bin: string, db: string): Promise<number> {
-  const child = spawn(bin, ['serve', '--port', '0', '--db', db], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let log = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      const m = /"port":(\d+).*"msg":"learnloop serving"/.exec(log);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (code) => reject(new Error(`installed server exited (${code}) before serving:\n${log}`)));
-  });
-}
-
 test('the packed tarball installs into an empty project and its CLI runs (--version, serve, recommend, import runs, bench lift)', async () => {
   expect(existsSync(join(PACKAGE_ROOT, 'dist', 'src', 'cli', 'main.js')), 'dist/ is built (npm test builds it)').toBe(true);
   const packDir = tmpDir('learnloop-pack-');
@@ -42,8 +23,8 @@ test('the packed tarball installs into an empty project and its CLI runs (--vers
   const version = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version as string;
   expect((await run(bin, ['--version'], { cwd: project })).stdout.trim()).toBe(version);
 
-  const port = await serve(bin, join(project, 'data'));
-  const rec = await run(bin, ['recommend', '--addr', `127.0.0.1:${port}`, '--task-class', 'docs', '--candidates', 'docs@v1,docs@v2', '--json'], { cwd: project });
+  const { addr } = await serveOnFreePort(bin, ['serve', '--port', '0', '--db', join(project, 'data')]);
+  const rec = await run(bin, ['recommend', '--addr', addr, '--task-class', 'docs', '--candidates', 'docs@v1,docs@v2', '--json'], { cwd: project });
   expect(['docs@v1', 'docs@v2']).toContain((JSON.parse(rec.stdout) as { chosenTemplateId: string }).chosenTemplateId);
 
   // Files the CLI reads at run time ship too: the remediation rules (import runs scans with them) ...
