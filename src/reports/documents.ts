@@ -51,7 +51,7 @@ export function scoresDoc(r: ScoresReport) {
           kind: 'bar',
           title: 'Pass rate per template (95% interval)',
           scale: 'rate',
-          bars: judged.map((t) => ({ label: t.key, value: t.passRate, low: t.passRateLow, high: t.passRateHigh })),
+          bars: judged.map((t) => ({ label: t.key, value: t.passRate, low: t.passRateLow, high: t.passRateHigh, n: t.judged })),
         },
       },
       ...scoreTable('By template', r.byTemplate),
@@ -75,7 +75,7 @@ export function changeText(c: Change): string {
   );
 }
 
-function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRate' | 'retryRate', band: boolean): LineChart {
+function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRate' | 'retryRate'): LineChart {
   const labels = (series[0]?.points ?? []).map((p) => fmt.date(p.startMs).slice(5));
   return {
     kind: 'line',
@@ -85,9 +85,10 @@ function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRa
     series: series.map((s) => ({
       name: s.scope,
       values: s.points.map((p) => (pick === 'passRate' ? (p.judged > 0 ? p.passRate : null) : p.tasks > 0 ? p.retryRate : null)),
-      ...(band
+      counts: s.points.map((p) => (pick === 'passRate' ? p.judged : p.tasks)),
+      ...(pick === 'passRate'
         ? { low: s.points.map((p) => (p.judged > 0 ? p.passRateLow : null)), high: s.points.map((p) => (p.judged > 0 ? p.passRateHigh : null)) }
-        : {}),
+        : { low: s.points.map((p) => (p.tasks > 0 ? p.retryRateLow : null)), high: s.points.map((p) => (p.tasks > 0 ? p.retryRateHigh : null)) }),
     })),
   };
 }
@@ -126,9 +127,9 @@ export function trendDoc(r: TrendReport) {
       },
       { kind: 'heading', level: 2, text: 'Changes' },
       { kind: 'list', items: r.changes.map(changeText) },
-      { kind: 'chart', chart: trendChart('Pass rate per window, overall (95% interval)', [r.overall], 'passRate', true) },
-      { kind: 'chart', chart: trendChart('Pass rate per window, per template', r.byTemplate, 'passRate', false) },
-      { kind: 'chart', chart: trendChart('Retry rate per window, per template', r.byTemplate, 'retryRate', false) },
+      { kind: 'chart', chart: trendChart('Pass rate per window, overall (95% interval)', [r.overall], 'passRate') },
+      { kind: 'chart', chart: trendChart('Pass rate per window, per template (95% interval, judged runs on points)', r.byTemplate, 'passRate') },
+      { kind: 'chart', chart: trendChart('Retry rate per window, per template (95% interval, tasks on points)', r.byTemplate, 'retryRate') },
       { kind: 'heading', level: 2, text: 'Overall' },
       seriesTable(r.overall),
       ...r.byTemplate.flatMap((s): Block[] => [{ kind: 'heading', level: 3, text: `Template ${s.scope}` }, seriesTable(s)]),
@@ -189,7 +190,7 @@ export function weeklyDoc(r: WeeklyReport) {
           (r.thisWeek.judged > 0 ? `${fmt.pct(r.thisWeek.passRate)} (95% CI ${fmt.interval(r.thisWeek.passRateLow, r.thisWeek.passRateHigh)})` : 'n/a') +
           `${delta(r.thisWeek, r.lastWeek)}; retry rate ${fmt.pct(r.thisWeek.retryRate)}; ${r.thisWeek.unverified} unverified.`,
       },
-      { kind: 'chart', chart: trendChart('Pass rate per week, overall (95% interval)', [r.overallTrend], 'passRate', true) },
+      { kind: 'chart', chart: trendChart('Pass rate per week, overall (95% interval)', [r.overallTrend], 'passRate') },
       { kind: 'heading', level: 2, text: 'What improved' },
       { kind: 'list', items: r.improved.map(changeText) },
       { kind: 'heading', level: 2, text: 'What regressed' },

@@ -39,7 +39,7 @@ export function reportDoc(model: ReportModel): Doc {
 }
 
 /** A report in one format: byte-identical for the same model. */
-export function renderReport(model: ReportModel, format: ReportFormat): string {
+export async function renderReport(model: ReportModel, format: ReportFormat): Promise<string> {
   if (format === 'json') return renderJson(model);
   const doc = reportDoc(model);
   return format === 'md' ? renderMarkdown(doc) : renderHtml(doc);

@@ -28,7 +28,7 @@ afterAll(async () => {
 
 describe('report golden files (fixture log, as of 2026-03-01)', () => {
   test.each(NAMES.flatMap((n) => REPORT_FORMATS.map((f) => [n, f] as const)))('%s as %s matches its golden file', async (name, format) => {
-    const text = renderReport(buildReport(name, data, AS_OF, RULES), format);
+    const text = await renderReport(buildReport(name, data, AS_OF, RULES), format);
     await expect(text).toMatchFileSnapshot(`__golden__/${name}.${EXT[format]}`);
   });
 
@@ -37,8 +37,8 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
     try {
       for (const name of NAMES) {
         for (const format of REPORT_FORMATS) {
-          const a = renderReport(buildReport(name, data, AS_OF, RULES), format);
-          const b = renderReport(buildReport(name, again.data(), AS_OF, RULES), format);
+          const a = await renderReport(buildReport(name, data, AS_OF, RULES), format);
+          const b = await renderReport(buildReport(name, again.data(), AS_OF, RULES), format);
           expect(b, `${name}.${format}`).toBe(a);
         }
       }
@@ -75,10 +75,10 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
     }
   });
 
-  test('output embeds no absolute path and no current time', () => {
+  test('output embeds no absolute path and no current time', async () => {
     for (const name of NAMES) {
       for (const format of REPORT_FORMATS) {
-        const text = renderReport(buildReport(name, data, AS_OF, RULES), format);
+        const text = await renderReport(buildReport(name, data, AS_OF, RULES), format);
         expect(text).not.toContain(process.cwd());
         expect(text).not.toContain(new Date().toISOString().slice(0, 10));
       }

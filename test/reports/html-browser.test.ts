@@ -28,11 +28,11 @@ beforeAll(async () => {
   store = log.store;
   for (const name of ['scores', 'trend', 'failures', 'weekly']) {
     const file = join(dir, `${name}.html`);
-    writeFileSync(file, renderReport(buildReport(name, log.data(), AS_OF, RULES), 'html'));
+    writeFileSync(file, await renderReport(buildReport(name, log.data(), AS_OF, RULES), 'html'));
     pages[name] = pathToFileURL(file).href;
   }
   // A fresh profile folder per run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: ARGS, headless: true });
+  browser = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1400, height: 900 } });
 });
 
 afterAll(async () => {
@@ -42,13 +42,13 @@ afterAll(async () => {
 });
 
 describe('HTML reports in headless chromium', () => {
-  // Charts each report must draw: [svg count, polylines (trend lines), bars].
+  // Charts each report must draw (Vega-Lite rendered to SVG): [charts, line marks, bars].
   test.each([
     ['scores', 1, 0, 5],
-    ['trend', 3, 6, 0],
+    ['trend', 3, 6, 0], // overall, and a panel per template for pass and retry rate
     ['failures', 1, 0, 8], // the fixture has 8 failure signatures
     ['weekly', 1, 1, 0],
-  ])('%s renders its charts without console errors', async (name, charts, minLines, bars) => {
+  ])('%s renders its charts legibly at 1,400 px without console errors', async (name, charts, minLines, bars) => {
     const page = await browser.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -64,18 +64,26 @@ describe('HTML reports in headless chromium', () => {
     for (let i = 0; i < charts; i++) {
       const box = await svgs.nth(i).boundingBox();
       expect(box, `chart ${i} has a layout box`).not.toBeNull();
-      expect(box!.width).toBeGreaterThan(300);
-      expect(box!.height).toBeGreaterThan(50);
+      expect(box!.width).toBeGreaterThan(600);
+      expect(box!.height).toBeGreaterThan(100);
     }
-    expect(await page.locator('svg.chart polyline').count()).toBeGreaterThanOrEqual(minLines);
-    expect(await page.locator('svg.chart rect.bar').count()).toBe(bars);
-    // Every drawn bar and point is visible, with real size.
-    // A string expression: the project compiles without the DOM library.
+    expect(await page.locator('svg.chart g.mark-line path').count()).toBeGreaterThanOrEqual(minLines);
+    expect(await page.locator('svg.chart g.role-mark.mark-rect path').count()).toBe(bars);
+    // Every drawn bar and point has real size; every label is whole and at least 11 px.
+    // String expressions: the project compiles without the DOM library.
     const drawn = (await page.evaluate(
-      `[...document.querySelectorAll('svg.chart rect.bar, svg.chart circle')].map((e) => { const b = e.getBBox(); return { width: b.width, height: b.height }; })`,
-    )) as Array<{ width: number; height: number }>;
+      `[...document.querySelectorAll('svg.chart g.role-mark path')].map((e) => { const b = e.getBBox(); return b.width + b.height; })`,
+    )) as number[];
     expect(drawn.length).toBeGreaterThan(0);
-    for (const b of drawn) expect(b.width + b.height).toBeGreaterThan(0);
+    for (const size of drawn) expect(size).toBeGreaterThan(0);
+    const texts = (await page.evaluate(
+      `[...document.querySelectorAll('svg.chart text')].map((e) => ({ text: e.textContent, px: parseFloat(getComputedStyle(e).fontSize) }))`,
+    )) as Array<{ text: string; px: number }>;
+    expect(texts.length).toBeGreaterThan(0);
+    for (const t of texts) {
+      expect(t.px, t.text).toBeGreaterThanOrEqual(11);
+      expect(t.text, 'a label cut short').not.toMatch(/…$/);
+    }
     expect(await page.title()).toMatch(/^learnloop /);
     expect(problems).toEqual([]);
     // Self-contained: the page itself is the only request.

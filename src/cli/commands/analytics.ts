@@ -151,7 +151,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       const asOfMs = withCatch(h, () => parseAsOf(opts.asOf));
       const rules = withCatch(h, () => loadRules(String(opts.rules)));
       const trend = trendFlags(h, opts);
-      const text = await h.withLearnLoop(opts, async (ll) => renderReport(buildReport(name, reportData(ll.store), asOfMs, rules, trend), opts.format as ReportFormat));
+      const text = await h.withLearnLoop(opts, async (ll) => await renderReport(buildReport(name, reportData(ll.store), asOfMs, rules, trend), opts.format as ReportFormat));
       if (typeof opts.out === 'string') writeFileSync(opts.out, text);
       else process.stdout.write(text);
     });

@@ -11,6 +11,8 @@ export interface LineSeries {
   /** Optional interval band, same length as values. */
   readonly low?: ReadonlyArray<number | null>;
   readonly high?: ReadonlyArray<number | null>;
+  /** Runs behind each value, printed on its point (same length as values). */
+  readonly counts?: ReadonlyArray<number>;
 }
 
 export interface LineChart {
@@ -20,12 +22,14 @@ export interface LineChart {
   readonly series: readonly LineSeries[];
   /** Values are rates in [0, 1], drawn as percentages. */
   readonly yMax: 1;
+  /** Dated markers, e.g. detected changes: the x label they sit on and what they say. */
+  readonly markers?: ReadonlyArray<{ readonly xLabel: string; readonly label: string }>;
 }
 
 export interface BarChart {
   readonly kind: 'bar';
   readonly title: string;
-  readonly bars: ReadonlyArray<{ readonly label: string; readonly value: number; readonly low?: number; readonly high?: number }>;
+  readonly bars: ReadonlyArray<{ readonly label: string; readonly value: number; readonly low?: number; readonly high?: number; readonly n?: number }>;
   /** 'rate' draws [0, 1] as percentages; 'count' scales to the largest bar. */
   readonly scale: 'rate' | 'count';
 }

@@ -1,20 +1,19 @@
-/** HTML renderer: one self-contained page (inline CSS and SVG, no scripts, no external links). */
+/** HTML renderer: one self-contained page (inline CSS and SVG charts, no scripts, no external links). */
+import { escapeXml } from '../../charts/index.js';
 import type { Block, Doc } from './doc.js';
-import { escapeXml, renderChart } from './svg.js';
+import { renderChart } from './svg.js';
 
 const CSS = `
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:960px;padding:0 1rem;color:#1b1b1b;line-height:1.45}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1320px;padding:0 1rem;color:#1b1b1b;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .subtitle{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.chart{display:block;margin:.8rem 0;max-width:100%;height:auto}
-.chart-title{font-size:13px;font-weight:600;fill:#1b1b1b}.axis{font-size:11px;fill:#444}.legend{font-size:11px;fill:#1b1b1b}
-.grid{stroke:#e3e3e3;stroke-width:1}.line{stroke-width:2}.band{opacity:.15}.whisker{stroke:#1b1b1b;stroke-width:1.5}
+.chart{display:block;margin:.8rem 0;max-width:100%;height:auto}figure{margin:1rem 0}
 .none{color:#777;font-style:italic}
 `.trim();
 
-function block(b: Block): string {
+function block(b: Block, charts: ReadonlyMap<Block, string>): string {
   switch (b.kind) {
     case 'heading':
       return `<h${b.level}>${escapeXml(b.text)}</h${b.level}>`;
@@ -29,12 +28,15 @@ function block(b: Block): string {
       return `<table><thead>${head}</thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
     }
     case 'chart':
-      return `<figure>${renderChart(b.chart)}</figure>`;
+      return `<figure>${charts.get(b) ?? ''}</figure>`;
   }
 }
 
 /** The document as a complete HTML page, ending with one newline. */
-export function renderHtml(doc: Doc): string {
+export async function renderHtml(doc: Doc): Promise<string> {
+  // Charts one after another: the SVG renderer's id counters are per process.
+  const charts = new Map<Block, string>();
+  for (const b of doc.blocks) if (b.kind === 'chart') charts.set(b, await renderChart(b.chart));
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -47,7 +49,7 @@ export function renderHtml(doc: Doc): string {
     '<body>',
     `<h1>${escapeXml(doc.title)}</h1>`,
     `<p class="subtitle">${escapeXml(doc.subtitle)}</p>`,
-    ...doc.blocks.map(block),
+    ...doc.blocks.map((b) => block(b, charts)),
     '</body>',
     '</html>',
   ].join('\n') + '\n';

@@ -1,0 +1,276 @@
+/**
+ * Vega-Lite specifications of every chart learnloop draws. One spec serves both places: the static
+ * HTML reports render it to SVG in Node (svg.ts), and the dashboard hands it to vega-embed in the
+ * page, which adds tooltips. Data is always inline, so nothing is fetched.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+
+/** Okabe & Ito (2008): colour-blind-safe. */
+export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
+
+/** Sizes chosen to read at 1,400 px wide: 13 px labels, 14 px titles. */
+const CONFIG = {
+  font: 'system-ui, -apple-system, "Segoe UI", sans-serif',
+  background: 'white',
+  padding: 8,
+  title: { fontSize: 16, anchor: 'start', offset: 12 },
+  axis: { labelFontSize: 13, titleFontSize: 14, titleFontWeight: 600, gridColor: '#e3e3e3', domainColor: '#888', tickColor: '#888' },
+  legend: { labelFontSize: 13, titleFontSize: 13, labelLimit: 360, symbolSize: 120 },
+  header: { labelFontSize: 14, labelFontWeight: 600 },
+  range: { category: PALETTE },
+  view: { stroke: '#ddd' },
+} as const;
+
+/** One point of a rate series: a value in [0, 1] with its 95% interval and the runs behind it. */
+export interface RatePoint {
+  /** The series (template, 'overall', ...). */
+  readonly series: string;
+  /** Position on the x axis: a date label ('YYYY-MM-DD' or 'MM-DD') or ms since the epoch. */
+  readonly x: string | number;
+  readonly value: number;
+  readonly low?: number;
+  readonly high?: number;
+  /** Runs behind the value (shown on the point). */
+  readonly n: number;
+}
+
+export interface RateLinesOptions {
+  readonly title: string;
+  readonly yTitle: string;
+  readonly xTitle?: string;
+  /** 'overlay': every series in one panel; 'panels': one small panel per series (readable with many). */
+  readonly layout?: 'overlay' | 'panels';
+  /** Whether x holds ms since the epoch (a UTC time axis) or labels (one tick per label, in order). */
+  readonly time?: boolean;
+  /** Plot width in px (each panel's, with 'panels'). */
+  readonly width?: number;
+  readonly height?: number;
+  /** Dated vertical markers, e.g. detected changes: x as in the points, with a label. */
+  readonly markers?: ReadonlyArray<{ readonly x: string | number; readonly label: string; readonly series?: string }>;
+  /** Label each point with its run count (default true). */
+  readonly counts?: boolean;
+}
+
+const pctTip = (field: string, title: string) => ({ field, type: 'quantitative' as const, title, format: '.1%' });
+
+/**
+ * Rates over time: a line per series, the 95% interval as a band and as a bar on each point, the
+ * run count printed on each point, a legend, and tooltips in the page.
+ */
+export function rateLinesSpec(points: readonly RatePoint[], o: RateLinesOptions): TopLevelSpec {
+  const panels = o.layout === 'panels';
+  const xField = o.time
+    ? { field: 'x', type: 'temporal' as const, title: o.xTitle ?? 'date', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', formatType: 'utc' as const, labelAngle: -30 } }
+    : { field: 'x', type: 'ordinal' as const, title: o.xTitle ?? 'window start', sort: null, axis: { labelAngle: -30 } };
+  const y = { field: 'value', type: 'quantitative' as const, title: o.yTitle, scale: { domain: [0, 1] }, axis: { format: '.0%', tickCount: 5 } };
+  const color = { field: 'series', type: 'nominal' as const, title: null, legend: panels ? null : { orient: 'right' as const } };
+  const tooltip = [
+    { field: 'series', type: 'nominal' as const, title: 'series' },
+    o.time ? { field: 'x', type: 'temporal' as const, title: 'date', format: '%Y-%m-%d', formatType: 'utc' as const } : { field: 'x', type: 'ordinal' as const, title: 'window' },
+    pctTip('value', o.yTitle),
+    pctTip('low', '95% low'),
+    pctTip('high', '95% high'),
+    { field: 'n', type: 'quantitative' as const, title: 'runs' },
+  ];
+  const hasBand = points.some((p) => p.low !== undefined && p.high !== undefined);
+  const data = points.map((p) => ({ series: p.series, x: p.x, value: p.value, low: p.low ?? null, high: p.high ?? null, n: p.n }));
+  const layers: unknown[] = [];
+  if (hasBand) {
+    layers.push({ mark: { type: 'area', opacity: 0.13 }, encoding: { x: xField, y: { ...y, field: 'low' }, y2: { field: 'high' }, color } });
+    layers.push({ mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.55 }, encoding: { x: xField, y: { ...y, field: 'low' }, y2: { field: 'high' }, color } });
+  }
+  layers.push({ mark: { type: 'line', strokeWidth: 2.5 }, encoding: { x: xField, y, color } });
+  layers.push({
+    mark: { type: 'point', filled: true, size: 70 },
+    encoding: { x: xField, y, color, tooltip },
+  });
+  if (o.counts !== false) {
+    layers.push({
+      mark: { type: 'text', dy: -12, fontSize: 12, color: '#333' },
+      encoding: { x: xField, y, text: { field: 'n', type: 'quantitative', format: 'd' } },
+    });
+  }
+  if (o.markers && o.markers.length > 0) {
+    layers.push({
+      data: { values: o.markers.map((m) => ({ x: m.x, label: m.label, series: m.series ?? '' })) },
+      layer: [
+        { mark: { type: 'rule', color: '#B00020', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { x: xField, tooltip: [{ field: 'label', type: 'nominal', title: 'change' }] } },
+        { mark: { type: 'text', color: '#B00020', align: 'left', dx: 4, y: 4, baseline: 'top', fontSize: 12 }, encoding: { x: xField, text: { field: 'label' } } },
+      ],
+    });
+  }
+  const body = { width: o.width ?? (panels ? 360 : 960), height: o.height ?? (panels ? 200 : 320), layer: layers };
+  const spec = panels
+    ? { data: { values: data }, facet: { field: 'series', type: 'nominal', title: null, header: { labelFontSize: 14 } }, columns: 3, spec: body, resolve: { scale: { x: 'shared' } } }
+    : { data: { values: data }, ...body };
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: o.title, config: CONFIG, ...spec } as TopLevelSpec;
+}
+
+/** One horizontal bar: a rate with its interval and runs, or a count. */
+export interface Bar {
+  readonly label: string;
+  readonly value: number;
+  readonly low?: number;
+  readonly high?: number;
+  /** Runs behind a rate (printed beside the bar). */
+  readonly n?: number;
+  /** Extra tooltip text, e.g. a remediation. */
+  readonly note?: string;
+}
+
+export interface BarsOptions {
+  readonly title: string;
+  readonly xTitle: string;
+  /** 'rate' draws [0, 1] as percentages; 'count' scales to the largest bar. */
+  readonly scale: 'rate' | 'count';
+  readonly width?: number;
+}
+
+/** Horizontal bars with full labels (never cut), the value and run count printed, intervals as whiskers. */
+export function barsSpec(bars: readonly Bar[], o: BarsOptions): TopLevelSpec {
+  const rate = o.scale === 'rate';
+  const data = bars.map((b) => ({
+    label: b.label,
+    value: b.value,
+    low: b.low ?? null,
+    high: b.high ?? null,
+    n: b.n ?? null,
+    note: b.note ?? '',
+    shown: rate ? `${(b.value * 100).toFixed(1)}%${b.n !== undefined ? ` (n=${b.n})` : ''}` : String(b.value),
+    at: rate ? Math.max(b.value, b.high ?? 0) : b.value,
+  }));
+  // sort: null keeps the caller's order (most frequent or best first).
+  const yField = { field: 'label', type: 'nominal' as const, title: null, sort: null, axis: { labelLimit: 0, labelFontSize: 13 } };
+  const x = {
+    field: 'value',
+    type: 'quantitative' as const,
+    title: o.xTitle,
+    ...(rate ? { scale: { domain: [0, 1] }, axis: { format: '.0%' } } : { axis: { tickMinStep: 1, format: 'd' } }),
+  };
+  const tooltip = [
+    { field: 'label', type: 'nominal', title: 'what' },
+    rate ? pctTip('value', o.xTitle) : { field: 'value', type: 'quantitative', title: o.xTitle },
+    ...(rate ? [pctTip('low', '95% low'), pctTip('high', '95% high'), { field: 'n', type: 'quantitative', title: 'runs' }] : []),
+    ...(bars.some((b) => b.note) ? [{ field: 'note', type: 'nominal', title: 'remediation' }] : []),
+  ];
+  const layers: unknown[] = [
+    { mark: { type: 'bar', color: PALETTE[0], height: { band: 0.7 } }, encoding: { y: yField, x, tooltip } },
+    { mark: { type: 'text', align: 'left', dx: 6, fontSize: 13 }, encoding: { y: yField, x: { ...x, field: 'at' }, text: { field: 'shown' } } },
+  ];
+  if (bars.some((b) => b.low !== undefined)) {
+    layers.splice(1, 0, { mark: { type: 'rule', color: '#1b1b1b', strokeWidth: 2 }, encoding: { y: yField, x: { ...x, field: 'low' }, x2: { field: 'high' } } });
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: o.title,
+    config: CONFIG,
+    data: { values: data },
+    width: o.width ?? 560,
+    height: { step: 28 },
+    layer: layers,
+  } as TopLevelSpec;
+}
+
+/** One cell of a template × segment matrix. */
+export interface MatrixCell {
+  readonly template: string;
+  readonly segment: string;
+  /** Posterior mean pass rate and its 95% interval. */
+  readonly mean: number;
+  readonly low: number;
+  readonly high: number;
+  /** The segment's own runs, and pseudo-runs borrowed from wider levels and the parent. */
+  readonly own: number;
+  readonly borrowed: number;
+  readonly evidence: string;
+}
+
+/** A heat map: colour = posterior mean, text = mean and own + borrowed runs, tooltip with the interval. */
+export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: string; readonly segmentTitle: string }): TopLevelSpec {
+  const data = cells.map((c) => ({ ...c, label: `${(c.mean * 100).toFixed(0)}%`, runs: `${c.own} own + ${c.borrowed.toFixed(1)} borrowed` }));
+  const x = { field: 'segment', type: 'nominal' as const, title: o.segmentTitle, axis: { labelAngle: -30, labelLimit: 240, orient: 'top' as const } };
+  const y = { field: 'template', type: 'nominal' as const, title: 'template', axis: { labelLimit: 320 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: o.title,
+    config: CONFIG,
+    data: { values: data },
+    width: { step: 150 },
+    height: { step: 52 },
+    encoding: { x, y },
+    layer: [
+      {
+        mark: { type: 'rect', stroke: 'white', strokeWidth: 2 },
+        encoding: {
+          color: { field: 'mean', type: 'quantitative', title: 'posterior mean', scale: { domain: [0, 1], scheme: 'blues' }, legend: { format: '.0%', orient: 'right' } },
+          tooltip: [
+            { field: 'template', type: 'nominal' },
+            { field: 'segment', type: 'nominal', title: o.segmentTitle },
+            pctTip('mean', 'posterior mean'),
+            pctTip('low', '95% low'),
+            pctTip('high', '95% high'),
+            { field: 'own', type: 'quantitative', title: 'own runs' },
+            { field: 'borrowed', type: 'quantitative', title: 'borrowed pseudo-runs', format: '.1f' },
+            { field: 'evidence', type: 'nominal', title: 'evidence level' },
+          ],
+        },
+      },
+      { mark: { type: 'text', dy: -8, fontSize: 14, fontWeight: 600 }, encoding: { text: { field: 'label' }, color: { condition: { test: 'datum.mean > 0.6', value: 'white' }, value: '#111' } } },
+      { mark: { type: 'text', dy: 10, fontSize: 11 }, encoding: { text: { field: 'runs' }, color: { condition: { test: 'datum.mean > 0.6', value: 'white' }, value: '#111' } } },
+    ],
+  } as TopLevelSpec;
+}
+
+/** One template's share of something on one date, e.g. traffic or P(best). */
+export interface ShareRow {
+  readonly series: string;
+  /** ms since the epoch (start of the bucket). */
+  readonly x: number;
+  readonly value: number;
+  /** Decisions in the bucket. */
+  readonly n: number;
+}
+
+/** Traffic share over time as stacked areas (shares of each bucket sum to 1). */
+export function shareAreaSpec(rows: readonly ShareRow[], o: { readonly title: string; readonly yTitle: string }): TopLevelSpec {
+  const x = { field: 'x', type: 'temporal' as const, title: 'week starting', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', formatType: 'utc' as const, labelAngle: -30 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: o.title,
+    config: CONFIG,
+    data: { values: rows },
+    width: 960,
+    height: 300,
+    mark: { type: 'area', line: true, point: true, opacity: 0.85 },
+    encoding: {
+      x,
+      y: { field: 'value', type: 'quantitative', stack: 'zero', title: o.yTitle, scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+      color: { field: 'series', type: 'nominal', title: 'template', legend: { orient: 'right' } },
+      order: { field: 'series' },
+      tooltip: [
+        { field: 'series', type: 'nominal', title: 'template' },
+        { field: 'x', type: 'temporal', title: 'week starting', format: '%Y-%m-%d', formatType: 'utc' },
+        pctTip('value', o.yTitle),
+        { field: 'n', type: 'quantitative', title: 'decisions that week' },
+      ],
+    },
+  } as TopLevelSpec;
+}
+
+/** Estimates with intervals on one axis, e.g. the deployed policy against uniform. */
+export function intervalDotsSpec(
+  rows: ReadonlyArray<{ readonly label: string; readonly estimate: number; readonly low: number; readonly high: number }>,
+  o: { readonly title: string; readonly xTitle: string; readonly zeroRule?: boolean },
+): TopLevelSpec {
+  const y = { field: 'label', type: 'nominal' as const, title: null, sort: null, axis: { labelLimit: 0 } };
+  const x = { field: 'estimate', type: 'quantitative' as const, title: o.xTitle, axis: { format: '+.0%' } };
+  const layers: unknown[] = [
+    { mark: { type: 'rule', strokeWidth: 3, color: PALETTE[0] }, encoding: { y, x: { ...x, field: 'low' }, x2: { field: 'high' } } },
+    {
+      mark: { type: 'point', filled: true, size: 140, color: PALETTE[0] },
+      encoding: { y, x, tooltip: [{ field: 'label', type: 'nominal', title: 'estimator' }, { ...pctTip('estimate', o.xTitle), format: '+.1%' }, { ...pctTip('low', '95% low'), format: '+.1%' }, { ...pctTip('high', '95% high'), format: '+.1%' }] },
+    },
+  ];
+  if (o.zeroRule) layers.unshift({ data: { values: [{ zero: 0 }] }, mark: { type: 'rule', color: '#888', strokeDash: [4, 4] }, encoding: { x: { field: 'zero', type: 'quantitative' } } });
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: o.title, config: CONFIG, data: { values: rows }, width: 720, height: { step: 40 }, layer: layers } as TopLevelSpec;
+}
