@@ -8,8 +8,10 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.stat.test.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.stat.test.ts', 'test/pg/**'] } },
       { extends: true, test: { name: 'stat', include: ['test/**/*.stat.test.ts'] } },
+      // Tests on PostgreSQL: their own project, so only runs that include them start a cluster.
+      { extends: true, test: { name: 'pg', include: ['test/pg/**/*.test.ts'], globalSetup: ['test/helpers/pg-global-setup.ts'] } },
     ],
   },
 });
