@@ -1,0 +1,143 @@
+import pg from 'pg';
+import { LearnLoopError, Unavailable } from '../../bandit/errors.js';
+
+/**
+ * Key of the transaction advisory lock every write takes before reading the head: writes from all
+ * replicas apply one at a time, in seq order, so each sees every earlier event (the run_id check,
+ * the decision lookup, the stats it adds to) and commit order is log order.
+ */
+const APPEND_LOCK = 0x6c6c_6170; // 'llap'
+
+/** How long a call waits for a connection before failing UNAVAILABLE (the database is down, say). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** SQLSTATEs that mean "the database is not reachable now", not "this request is wrong". */
+function unreachableState(code: string): boolean {
+  return (
+    code.startsWith('08') || // connection exception
+    code === '57P01' || // admin_shutdown: the server is shutting down or restarting
+    code === '57P02' || // crash_shutdown
+    code === '57P03' || // cannot_connect_now: starting up or in recovery
+    code === '53300' || // too_many_connections
+    code === '25006' // read_only_sql_transaction: a standby after failover, until it is promoted
+  );
+}
+
+/**
+ * What a failed database call means to a caller: Unavailable when the database could not be
+ * reached or went away (the call may be retried; a write whose COMMIT was cut off may or may not
+ * have been applied, and run_id / request_id make the retry safe), the error itself otherwise.
+ */
+export function classify(err: unknown): unknown {
+  if (err instanceof LearnLoopError) return err;
+  if (err instanceof pg.DatabaseError) {
+    return err.code !== undefined && unreachableState(err.code) ? new Unavailable(`database unavailable: ${err.message}`) : err;
+  }
+  const e = err as { code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : '';
+  // Socket errors (ECONNREFUSED, ECONNRESET, ...) and pg's own words for a lost or closed connection.
+  if ((typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) || /Connection terminated|not queryable|timeout exceeded when trying to connect|pool after calling end/i.test(message)) {
+    return new Unavailable(`database unavailable: ${message || String(e.code)}`);
+  }
+  return err;
+}
+
+/** A statement runner: the pool, or one client inside a transaction. */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/** One process's connections to the database, with failures turned into domain errors. */
+export class Connection {
+  private readonly pool: pg.Pool;
+  private ended = false;
+
+  constructor(url: string, options: { max?: number } = {}) {
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // int8 (seq, times in ms) as numbers: they stay far below 2^53.
+      types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    });
+    // A connection the server drops (restart, failover, pg_terminate_backend) emits 'error': on an
+    // idle pooled client through the pool, on a checked-out one on the client. Without listeners
+    // that would end the process; the pool discards the client and the next call reconnects.
+    this.pool.on('error', () => {});
+    this.pool.on('connect', (client) => client.on('error', () => {}));
+  }
+
+  /** Runs one statement on any pooled connection. */
+  async query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.ended) throw new Unavailable('store is closed');
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (e) {
+      throw classify(e);
+    }
+  }
+
+  /** Runs `fn` on one connection (outside a transaction unless `fn` opens one). */
+  async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.ended) throw new Unavailable('store is closed');
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw classify(e);
+    }
+    let broken: unknown;
+    try {
+      return await fn(client);
+    } catch (e) {
+      const c = classify(e);
+      if (c instanceof Unavailable) broken = e;
+      throw c;
+    } finally {
+      // A connection that failed is not reused.
+      client.release(broken instanceof Error ? broken : broken !== undefined);
+    }
+  }
+
+  /**
+   * Runs `fn` in a transaction holding the append lock, and commits. Resolves once the commit is
+   * durable (synchronous_commit as the server has it: on by default). Rolls back when `fn` throws.
+   */
+  async write<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.transaction(fn, true);
+  }
+
+  /** Runs `fn` in a read-only transaction: one snapshot for all its reads. */
+  async read<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.transaction(fn, false);
+  }
+
+  private async transaction<T>(fn: (tx: Queryable) => Promise<T>, write: boolean): Promise<T> {
+    return this.withClient(async (client) => {
+      // One round trip: the simple protocol takes several statements when they have no parameters.
+      await client.query(write ? `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      }
+    });
+  }
+
+  /** True when the database answers now. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.pool.end();
+  }
+}

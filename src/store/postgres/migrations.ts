@@ -1,0 +1,79 @@
+import type pg from 'pg';
+import { InvariantViolation } from '../../bandit/errors.js';
+
+/**
+ * The schema, one entry per version, applied in order and never edited once released: a change
+ * is a new entry. Everything lives in the `learnloop` schema, so the database may hold other things.
+ *
+ * The log's `seq` is assigned under the append lock as head + 1 rather than by a PostgreSQL
+ * sequence: a sequence leaves gaps when a transaction rolls back, and learnloop's seq is dense on
+ * every store (the same history has the same seqs on LMDB and PostgreSQL, so exports and reports
+ * compare byte for byte). Records are JSON text, not jsonb: jsonb reorders keys and drops -0.
+ * Derived tables hold what the core's projection computes; SQL only stores and looks them up.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE learnloop.events (
+     seq bigint PRIMARY KEY CHECK (seq > 0),
+     at_ms bigint NOT NULL,
+     type text NOT NULL,
+     body text NOT NULL
+   );
+   CREATE TABLE learnloop.meta (key text PRIMARY KEY, value text NOT NULL);
+   CREATE TABLE learnloop.templates (template_id text PRIMARY KEY, record text NOT NULL);
+   CREATE TABLE learnloop.stats (
+     template_id text NOT NULL,
+     task_class text NOT NULL,
+     repo text NOT NULL,
+     record text NOT NULL,
+     PRIMARY KEY (template_id, task_class, repo)
+   );
+   CREATE INDEX stats_by_segment ON learnloop.stats (task_class, repo);
+   CREATE TABLE learnloop.runs (run_id text PRIMARY KEY, seq bigint NOT NULL REFERENCES learnloop.events (seq));
+   CREATE TABLE learnloop.decisions (decision_id text PRIMARY KEY, seq bigint NOT NULL REFERENCES learnloop.events (seq));
+   CREATE TABLE learnloop.requests (request_id text PRIMARY KEY, decision_id text NOT NULL REFERENCES learnloop.decisions (decision_id));
+   CREATE TABLE learnloop.refinements (refinement_id text PRIMARY KEY, record text NOT NULL);`,
+];
+
+/** The schema version this build writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Key of the session advisory lock that serialises migrations across replicas starting at once. */
+const MIGRATION_LOCK = 0x6c6c_6d69; // 'llmi'
+
+/**
+ * Brings the database to SCHEMA_VERSION, each migration in its own transaction with the version
+ * row, so a crash leaves a whole version.
+ * @returns the version found before migrating (0 for an empty database).
+ * @throws InvariantViolation when the database was migrated by a newer learnloop.
+ */
+export async function migrate(client: pg.ClientBase): Promise<number> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    await client.query('CREATE SCHEMA IF NOT EXISTS learnloop');
+    await client.query('CREATE TABLE IF NOT EXISTS learnloop.schema_version (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL)');
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM learnloop.schema_version');
+    const found = rows[0]?.version ?? 0;
+    if (found > SCHEMA_VERSION) {
+      throw new InvariantViolation(
+        `the database's learnloop schema is version ${found}, newer than this learnloop reads (up to ${SCHEMA_VERSION}): upgrade learnloop to use it`,
+      );
+    }
+    for (let v = found + 1; v <= SCHEMA_VERSION; v++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(MIGRATIONS[v - 1]!);
+        await client.query(
+          'INSERT INTO learnloop.schema_version (version) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version',
+          [v],
+        );
+        await client.query('COMMIT');
+      } catch (e) {
+        await client.query('ROLLBACK');
+        throw e;
+      }
+    }
+    return found;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+  }
+}
