@@ -27,7 +27,7 @@ export type Flags = Readonly<Record<string, string | undefined>>;
 export const SETTINGS = [
   ['host', 'LEARNLOOP_HOST', '127.0.0.1', 'Address to listen on.'],
   ['port', 'LEARNLOOP_PORT', '50051', 'gRPC port (0 picks a free one).'],
-  ['db', 'LEARNLOOP_DB', './data', 'LMDB folder (created if missing).'],
+  ['db', 'LEARNLOOP_DB', './data', 'the store: an LMDB folder (created if missing), or a postgres:// URL'],
   ['token', 'LEARNLOOP_TOKEN', '', 'Bearer token required on Recommend, Observe and RegisterTemplate; empty = no auth.'],
   ['tls-cert', 'LEARNLOOP_TLS_CERT', '', 'PEM certificate; with --tls-key, serve TLS.'],
   ['tls-key', 'LEARNLOOP_TLS_KEY', '', 'PEM private key.'],
@@ -115,7 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     problems.push(`--log-level: must be one of trace, debug, info, warn, error, fatal, silent; got ${JSON.stringify(logLevel)}`);
   }
   const dbPath = raw('db');
-  if (dbPath === '') problems.push('--db: must name a folder');
+  if (dbPath === '') problems.push('--db: must name a folder or a postgres:// URL');
   const config: Config = Object.freeze({
     host: raw('host'),
     port: num('port', { integer: true, min: 0, max: 65535 }),

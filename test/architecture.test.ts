@@ -46,4 +46,21 @@ describe('architecture', () => {
       .map((f) => relative(PACKAGE_ROOT, f));
     expect(offenders).toEqual([]);
   });
+
+  test('only the store adapters touch lmdb, and only the composition root picks an adapter', () => {
+    const all = files(join(PACKAGE_ROOT, 'src'));
+    const lmdbUsers = all.filter((f) => importsOf(f).includes('lmdb')).map((f) => relative(PACKAGE_ROOT, f));
+    expect(lmdbUsers).toEqual([join('src', 'store', 'lmdb-store.ts')]);
+    const pickers = all
+      .filter((f) => !f.includes(`${join('src', 'store')}`) && f !== join(PACKAGE_ROOT, 'src', 'compose.ts'))
+      .filter((f) => /\b(LmdbStore|MemoryStore)\b/.test(readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')))
+      .map((f) => relative(PACKAGE_ROOT, f));
+    expect(pickers).toEqual([]);
+  });
+
+  test('the service reaches the store only through the port', () => {
+    for (const file of src('service')) {
+      for (const spec of importsOf(file).filter((s) => s.includes('/store/'))) expect(spec, relative(PACKAGE_ROOT, file)).toBe('../store/port.js');
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { createRng } from '../../src/bandit/rng.js';
 import { loadConfig } from '../../src/config.js';
+import { observePlan } from '../../src/service/rules.js';
 import { LmdbStore } from '../../src/store/index.js';
 
 export interface SeedRun {
@@ -26,9 +27,11 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
       const r = runAt(i);
       let p = passRate.get(r.templateId);
       if (p === undefined) passRate.set(r.templateId, (p = 0.3 + 0.5 * rng.next()));
+      const atMs = 1_700_000_000_000 + i;
       batch.push(
-        store.observe(
-          {
+        store.commit(
+          atMs,
+          observePlan({
           runId: `seed-${i}`,
           decisionId: '',
           templateId: r.templateId,
@@ -43,8 +46,7 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
           finishedAtMs: undefined,
           agent: '',
           model: '',
-          },
-          1_700_000_000_000 + i,
+          }, atMs),
         ),
       );
       // Observations in flight together share one commit: keeps seeding of a million events fast.

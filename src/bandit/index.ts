@@ -9,6 +9,8 @@ export {
   InvariantViolation,
   LearnLoopError,
   NoCandidates,
+  RefinementNotFound,
+  RefinementNotOpen,
   ObservationConflict,
   TemplateConflict,
   Unavailable,
@@ -48,3 +50,15 @@ export { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, valid
 export type { Limits, ObserveRequestInput, RecommendRequestInput } from './validate.js';
 export { countRun, EMPTY_COUNTERS, rates } from './scorecard.js';
 export type { Counters } from './scorecard.js';
+export { armEvidenceOf, DERIVED_GROUPS, project, projectAll, segmentKeys } from './projection.js';
+export type { DerivedChange, DerivedReader, RefinementRecord, StatsKey, StatsRecord, TemplateRecord } from './projection.js';
+export type {
+  DecisionEvent,
+  EventBody,
+  LoggedEvent,
+  ObservationEvent,
+  ObserveContent,
+  RefinementDecidedEvent,
+  RefinementOpenedEvent,
+  TemplateEvent,
+} from './events.js';

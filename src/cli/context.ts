@@ -1,8 +1,7 @@
 /** What every command shares: settings flags, opening the store, printing, and user errors. */
 import { Option, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
-import { LearnLoop } from '../service/learnloop.js';
-import { LmdbStore } from '../store/index.js';
+import { openApp, type App } from '../compose.js';
 
 /** Raised for a failure the user can fix; printed without a stack. */
 export class UserError extends Error {}
@@ -26,14 +25,14 @@ export function configFrom(opts: Record<string, unknown>): Config {
   return loadConfig(process.env, flags as Flags);
 }
 
-export async function withLearnLoop<T>(opts: Record<string, unknown>, fn: (ll: LearnLoop) => Promise<T>): Promise<T> {
-  const config = configFrom(opts);
-  // Beside a running server, use the policy the folder was built with, so the numbers agree.
-  const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
+/** Runs `fn` on the application over the store --db names, closing the store after. */
+export async function withApp<T>(opts: Record<string, unknown>, fn: (app: App) => Promise<T>): Promise<T> {
+  // Beside a running server, use the policy the store was built with, so the numbers agree.
+  const app = await openApp(configFrom(opts), { onPolicyChange: 'adopt' });
   try {
-    return await fn(new LearnLoop({ store, limits: config.limits }));
+    return await fn(app);
   } finally {
-    await store.close();
+    await app.store.close();
   }
 }
 
@@ -44,10 +43,10 @@ export function print(json: boolean, value: unknown, human: () => string): void 
 /** What the command modules are lent, so they share settings, store handling and errors. */
 export interface CliHelpers {
   withSettings(cmd: Command, names?: readonly string[]): Command;
-  withLearnLoop<T>(opts: Record<string, unknown>, fn: (ll: LearnLoop) => Promise<T>): Promise<T>;
+  withApp<T>(opts: Record<string, unknown>, fn: (app: App) => Promise<T>): Promise<T>;
   print(json: boolean, value: unknown, human: () => string): void;
   /** An error the user can fix: printed as one line, exit code 2. */
   userError(message: string): Error;
 }
 
-export const helpers: CliHelpers = { withSettings, withLearnLoop, print, userError: (m) => new UserError(m) };
+export const helpers: CliHelpers = { withSettings, withApp, print, userError: (m) => new UserError(m) };

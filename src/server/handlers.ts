@@ -45,16 +45,16 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics }: Hand
       const { record, created } = await learnloop.registerTemplate({ ...req, status: s ?? 'active' });
       return { template: templateToProto(record), created };
     }),
-    listTemplates: unary('ListTemplates', false, (req) => {
+    listTemplates: unary('ListTemplates', false, async (req) => {
       const s = statusFromProto(req.status);
       if (s === null) throw unknownEnum('status', req.status);
-      return { templates: learnloop.listTemplates(s).map(templateToProto) };
+      return { templates: (await learnloop.listTemplates(s)).map(templateToProto) };
     }),
-    getScores: unary('GetScores', false, (req) => scoresToProto(req.taskClass, req.repo, learnloop.scores(req.taskClass, req.repo))),
-    listRefinements: unary('ListRefinements', false, (req) => {
+    getScores: unary('GetScores', false, async (req) => scoresToProto(req.taskClass, req.repo, await learnloop.scores(req.taskClass, req.repo))),
+    listRefinements: unary('ListRefinements', false, async (req) => {
       const s = refinementStatusFromProto(req.status);
       if (s === null) throw unknownEnum('status', req.status);
-      return { refinements: refinements.list(s).map(refinementToProto) };
+      return { refinements: (await refinements.list(s)).map(refinementToProto) };
     }),
     decideRefinement: unary('DecideRefinement', true, async (req) => {
       const d = decideRefinementFromProto(req);

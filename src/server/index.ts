@@ -4,9 +4,9 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
-import { LearnLoop } from '../service/learnloop.js';
-import { RefinementQueue } from '../service/refinement-queue.js';
-import { LmdbStore } from '../store/index.js';
+import { openApp } from '../compose.js';
+import type { LearnLoop } from '../service/learnloop.js';
+import type { Store } from '../store/index.js';
 import { callWrapper, tolerantDefinition } from './call.js';
 import { handlers } from './handlers.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
@@ -17,6 +17,7 @@ export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
 export interface RunningServer {
   readonly port: number;
   readonly learnloop: LearnLoop;
+  readonly store: Store;
   /** Port of the Prometheus /metrics endpoint, when one is configured. */
   readonly metricsPort: number | undefined;
   /** Stops taking calls, lets in-flight ones finish (up to the grace period), closes the store. */
@@ -28,9 +29,7 @@ export interface RunningServer {
  * @param config from loadConfig
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const store = await LmdbStore.open(config.dbPath, { policy: config.policy });
-  const learnloop = new LearnLoop({ store, limits: config.limits });
-  const refinements = new RefinementQueue(learnloop);
+  const { store, learnloop, refinements } = await openApp(config);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let draining = false;
   const inFlight = { count: 0 };
@@ -40,11 +39,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       ? null
       : await startMetricsServer(config.host, config.metricsPort, {
           eventLogSize: () => store.head(),
-          newestObservations: () =>
-            store.templates().flatMap((t) => {
-              const c = store.stats([t.templateId, '', ''])?.counters;
-              return c !== undefined && c.runs > 0 ? [{ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs }] : [];
-            }),
+          newestObservations: async () => {
+            const out: Array<{ templateId: string; finishedAtMs: number }> = [];
+            for (const t of await store.templates()) {
+              const c = (await store.stats([t.templateId, '', '']))?.counters;
+              if (c !== undefined && c.runs > 0) out.push({ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs });
+            }
+            return out;
+          },
           now: Date.now,
         });
 
@@ -77,7 +79,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   health.setStatus('', 'SERVING');
   health.setStatus(SERVICE_NAME, 'SERVING');
   log.info(
-    { host: config.host, port, db: config.dbPath, tls: config.tlsCertPath !== '', auth: token !== null, metricsPort: metrics?.port },
+    { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, metricsPort: metrics?.port },
     'learnloop serving',
   );
 
@@ -103,5 +105,5 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await store.close();
       log.info('learnloop stopped');
     })());
-  return { port, learnloop, metricsPort: metrics?.port, shutdown };
+  return { port, learnloop, store, metricsPort: metrics?.port, shutdown };
 }

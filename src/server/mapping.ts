@@ -1,7 +1,6 @@
 /** The one place proto types meet domain types. */
-import type { ArmStatus, EvidenceLevel, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
+import type { ArmStatus, DecisionEvent, EvidenceLevel, RefinementRecord, TemplateRecord, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
 import type { ObserveParams, ObserveReply, RecommendParams, Scorecard as DomainScorecard } from '../service/learnloop.js';
-import type { DecisionEvent, RefinementRecord, TemplateRecord } from '../store/index.js';
 import type { AcceptParams, RejectParams } from '../service/refinement-queue.js';
 import {
   EvidenceLevel as ProtoEvidenceLevel,

@@ -4,9 +4,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 /** What the scrape-time gauges read; the service provides it. */
 export interface MetricsSource {
   /** Sequence number of the newest event: the event log's length. */
-  eventLogSize(): number;
+  eventLogSize(): Promise<number>;
   /** Per template with at least one run: when its newest run finished (ms since the epoch). */
-  newestObservations(): Array<{ templateId: string; finishedAtMs: number }>;
+  newestObservations(): Promise<Array<{ templateId: string; finishedAtMs: number }>>;
   now(): number;
 }
 
@@ -69,8 +69,8 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
     name: 'learnloop_event_log_events',
     help: 'Events in the log (sequence number of the newest), including those written by other processes.',
     registers: [registry],
-    collect() {
-      this.set(source.eventLogSize());
+    async collect() {
+      this.set(await source.eventLogSize());
     },
   });
   new Gauge({
@@ -78,11 +78,12 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
     help: 'Seconds since the newest run of each template finished.',
     labelNames: ['template'] as const,
     registers: [registry],
-    collect() {
+    async collect() {
+      const newest = await source.newestObservations();
       // Reset first so a template whose records disappear (rebuild under a new policy) stops reporting.
       this.reset();
       const now = source.now();
-      for (const { templateId, finishedAtMs } of source.newestObservations()) {
+      for (const { templateId, finishedAtMs } of newest) {
         this.set({ template: templateId }, Math.max(0, (now - finishedAtMs) / 1000));
       }
     },

@@ -23,14 +23,16 @@ import {
   type PolicyCaches,
   type SetSummary,
 } from '../bandit/index.js';
-import type { DecisionEvent, LmdbStore, ObserveContent, TemplateRecord } from '../store/index.js';
+import type { DecisionEvent, LoggedEvent, ObserveContent, TemplateRecord } from '../bandit/index.js';
+import type { Store } from '../store/port.js';
+import { decisionPlan, observePlan, registerPlan } from './rules.js';
 import { Lru } from './lru.js';
 
 /** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
 const CACHED_CANDIDATES = 32_768;
 
 export interface LearnLoopDeps {
-  readonly store: LmdbStore;
+  readonly store: Store;
   readonly limits: Limits;
   /** Wall clock in ms; injected so tests can fix time. */
   readonly now?: () => number;
@@ -72,7 +74,7 @@ export interface Scorecard {
  * The gRPC server and the command line's direct-database commands both call it.
  */
 export class LearnLoop {
-  readonly store: LmdbStore;
+  private readonly store: Store;
   readonly policy: PolicyConfig;
   readonly limits: Limits;
   private readonly now: () => number;
@@ -99,16 +101,13 @@ export class LearnLoop {
     const violations = validateRecommendRequest(params as RecommendRequestInput, this.limits);
     if (violations.length > 0) throw new InvalidArgument(violations);
     if (params.requestId !== '') {
-      const earlier = this.store.decisionForRequest(params.requestId);
+      const earlier = await this.store.decisionForRequest(params.requestId);
       if (earlier !== undefined) return earlier;
     }
     const candidates =
       params.candidateTemplateIds.length > 0
         ? [...params.candidateTemplateIds]
-        : this.store
-            .templates()
-            .filter((t) => t.status === 'active')
-            .map((t) => t.templateId);
+        : (await this.store.templates()).filter((t) => t.status === 'active').map((t) => t.templateId);
     if (candidates.length === 0) throw new NoCandidates();
     if (candidates.length > this.limits.maxCandidates) {
       throw new InvalidArgument([
@@ -121,14 +120,15 @@ export class LearnLoop {
       {
         decisionId: asDecisionId(this.newDecisionId()),
         context,
-        arms: this.store.armEvidence(candidates, context),
+        arms: await this.store.armEvidence(candidates, context),
         nowMs,
         topK: params.topK,
       },
       this.policy,
       this.caches,
     );
-    return this.store.recordDecision(decision, params.requestId, candidates, nowMs);
+    const { result, events } = await this.store.commit(nowMs, decisionPlan(decision, params.requestId, candidates));
+    return result ?? (events.at(-1) as DecisionEvent & LoggedEvent);
   }
 
   /**
@@ -138,13 +138,14 @@ export class LearnLoop {
   async observe(params: ObserveParams): Promise<ObserveReply> {
     const violations = validateObserveRequest(params as ObserveRequestInput, this.limits);
     if (violations.length > 0) throw new InvalidArgument(violations);
-    const result = await this.store.observe(params as ObserveContent, this.now());
+    const receivedAtMs = this.now();
+    const { result, events } = await this.store.commit(receivedAtMs, observePlan(params as ObserveContent, receivedAtMs));
     const o = result.observation;
     return {
       applied: result.kind === 'applied',
       duplicate: result.kind === 'duplicate',
-      posterior: this.posterior(o.armId, o.context.taskClass, o.context.repo),
-      seq: result.seq,
+      posterior: await this.posterior(o.armId, o.context.taskClass, o.context.repo),
+      seq: result.kind === 'duplicate' ? result.seq : events.at(-1)!.seq,
     };
   }
 
@@ -158,21 +159,22 @@ export class LearnLoop {
   }): Promise<{ record: TemplateRecord; created: boolean }> {
     const violations = validateTemplateRegistration(params, this.limits);
     if (violations.length > 0) throw new InvalidArgument(violations);
-    return this.store.registerTemplate({ ...params, actor: params.actor ?? '' }, this.now());
+    const atMs = this.now();
+    return (await this.store.commit(atMs, registerPlan({ ...params, actor: params.actor ?? '' }, atMs))).result;
   }
 
-  listTemplates(status?: ArmStatus): TemplateRecord[] {
-    return this.store.templates().filter((t) => status === undefined || t.status === status);
+  async listTemplates(status?: ArmStatus): Promise<TemplateRecord[]> {
+    return (await this.store.templates()).filter((t) => status === undefined || t.status === status);
   }
 
   /** One template's posterior in a context, with the base prior fitted over the active templates. */
-  posterior(templateId: string, taskClass: string, repo: string): PosteriorSummary {
-    const ids = new Set(this.listTemplates('active').map((t) => t.templateId));
+  async posterior(templateId: string, taskClass: string, repo: string): Promise<PosteriorSummary> {
+    const ids = new Set((await this.listTemplates('active')).map((t) => t.templateId));
     ids.delete(templateId);
     const all = [templateId, ...ids];
     const context = { taskClass, repo };
     const posteriors = candidatePosteriors(
-      this.store.armEvidence(all, context),
+      await this.store.armEvidence(all, context),
       this.policy,
       this.now(),
     );
@@ -183,18 +185,18 @@ export class LearnLoop {
    * Scorecards for a segment ('' widens it): every template with runs there, and every active one.
    * Sorted by posterior mean, best first.
    */
-  scores(taskClass: string, repo: string): Scorecard[] {
+  async scores(taskClass: string, repo: string): Promise<Scorecard[]> {
     const violations = validateRecommendRequest(
       { taskClass, repo, candidateTemplateIds: [], topK: 0, requestId: '' },
       this.limits,
     );
     if (violations.length > 0) throw new InvalidArgument(violations);
-    const counters = new Map<string, Counters | undefined>(this.store.statsForSegment(taskClass, repo).map((s) => [s.templateId, s.stats.counters]));
-    for (const t of this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
+    const counters = new Map<string, Counters | undefined>((await this.store.statsForSegment(taskClass, repo)).map((s) => [s.templateId, s.stats.counters]));
+    for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
     const ids = [...counters.keys()].sort();
     const context = { taskClass, repo };
     const posteriors = candidatePosteriors(
-      this.store.armEvidence(ids, context),
+      await this.store.armEvidence(ids, context),
       this.policy,
       this.now(),
     );

@@ -4,10 +4,10 @@
  * registers the new template version with its parent, so it starts from a discounted copy of the
  * parent's record. learnloop never edits a prompt.
  */
-import { InvalidArgument, type ArmStatus, type Violation } from '../bandit/index.js';
+import { InvalidArgument, validateTemplateRegistration, type ArmStatus, type Limits, type RefinementRecord, type TemplateRecord, type Violation } from '../bandit/index.js';
 import { scanRefinements, type RefinementOptions, type RefinementRow, type RemediationRules, type RunRow, type TemplateRow, type TrendOptions } from '../reports/index.js';
-import type { LmdbStore, RefinementRecord, TemplateRecord } from '../store/index.js';
-import type { LearnLoop } from './learnloop.js';
+import type { Store } from '../store/port.js';
+import { decideRefinementPlan, openRefinementPlan } from './rules.js';
 
 /** What the reports read from the log: runs, templates and refinement items. */
 export interface ReportData {
@@ -17,9 +17,9 @@ export interface ReportData {
 }
 
 /** Reads the log into report rows (observations in log order). */
-export function reportData(store: LmdbStore): ReportData {
+export async function reportData(store: Store): Promise<ReportData> {
   const rows: RunRow[] = [];
-  for (const e of store.events()) {
+  for await (const e of store.events()) {
     if (e.type !== 'observation') continue;
     const o = e.observation;
     rows.push({
@@ -40,8 +40,8 @@ export function reportData(store: LmdbStore): ReportData {
   }
   return {
     rows,
-    templates: store.templates().map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
-    refinements: store.refinements().map(toRow),
+    templates: (await store.templates()).map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
+    refinements: (await store.refinements()).map(toRow),
   };
 }
 
@@ -82,67 +82,71 @@ export interface RejectParams {
 
 export class RefinementQueue {
   constructor(
-    private readonly ll: LearnLoop,
+    private readonly store: Store,
+    private readonly limits: Limits,
     private readonly now: () => number = Date.now,
   ) {}
 
-  list(status?: RefinementRecord['status']): RefinementRecord[] {
-    return this.ll.store.refinements().filter((r) => status === undefined || r.status === status);
+  async list(status?: RefinementRecord['status']): Promise<RefinementRecord[]> {
+    return (await this.store.refinements()).filter((r) => status === undefined || r.status === status);
   }
 
-  get(refinementId: string): RefinementRecord | undefined {
-    return this.ll.store.refinement(refinementId);
+  get(refinementId: string): Promise<RefinementRecord | undefined> {
+    return this.store.refinement(refinementId);
   }
 
   /** Opens an item for every template the detector flags as of `asOfMs`, guardrails applied. */
   async scan(asOfMs: number, rules: RemediationRules, options: Partial<RefinementOptions> = {}, trend: Partial<TrendOptions> = {}): Promise<ScanResult> {
-    const data = reportData(this.ll.store);
+    const data = await reportData(this.store);
     const { proposals, suppressed } = scanRefinements({ ...data, rules, asOfMs, options, trend });
     const opened: RefinementRecord[] = [];
     for (const p of proposals) {
       // Evidence goes through JSON so only plain data is stored.
       const evidence = JSON.parse(JSON.stringify(p.evidence)) as unknown;
-      const r = await this.ll.store.openRefinement({ refinementId: p.refinementId, templateId: p.templateId, trigger: p.trigger, summary: p.summary, evidence }, this.now());
-      if (r.created) opened.push(r.record);
+      const atMs = this.now();
+      const { result } = await this.store.commit(
+        atMs,
+        openRefinementPlan({ refinementId: p.refinementId, templateId: p.templateId, trigger: p.trigger, summary: p.summary, evidence }, atMs),
+      );
+      if (result.created) opened.push(result.record);
     }
     return { opened, suppressed };
   }
 
   /**
-   * Accepts an open item: registers `newTemplateId` with the item's template as parent, then
-   * records who accepted it and why.
+   * Accepts an open item: registers `newTemplateId` with the item's template as parent and
+   * records who accepted it and why, in one commit.
    * @throws InvalidArgument, RefinementNotFound, RefinementNotOpen, TemplateConflict
    */
   async accept(p: AcceptParams): Promise<{ record: RefinementRecord; template: TemplateRecord }> {
     const violations = decisionViolations(p);
     if (p.newTemplateId.trim() === '') violations.push({ field: 'new_template_id', description: 'is required to accept: name the new template version' });
     if (violations.length > 0) throw new InvalidArgument(violations);
-    const item = this.ll.store.refinement(p.refinementId);
-    // Check before registering, so a stale accept registers nothing (decideRefinement re-checks atomically).
-    if (item === undefined || item.status !== 'open') {
-      const { record } = await this.ll.store.decideRefinement({ ...p, decision: 'accepted' }, this.now());
-      return { record, template: this.ll.store.template(record.newTemplateId)! };
-    }
-    const { record: template } = await this.ll.registerTemplate({
-      templateId: p.newTemplateId,
-      parentTemplateId: item.templateId,
+    const item = await this.store.refinement(p.refinementId);
+    const template = {
       status: p.status ?? 'candidate',
-      description: p.description || `refines ${item.templateId} (${item.refinementId}): ${p.reason}`,
-      actor: p.actor,
-    });
-    const { record } = await this.ll.store.decideRefinement(
-      { refinementId: p.refinementId, decision: 'accepted', actor: p.actor, reason: p.reason, newTemplateId: p.newTemplateId },
-      this.now(),
+      description: p.description || `refines ${item?.templateId ?? ''} (${p.refinementId}): ${p.reason}`,
+    };
+    // A decided or unknown item is answered by the plan (unchanged, or NotFound/NotOpen), as before registering anything.
+    if (item?.status === 'open') {
+      const bad = validateTemplateRegistration({ templateId: p.newTemplateId, parentTemplateId: item.templateId, ...template }, this.limits);
+      if (bad.length > 0) throw new InvalidArgument(bad);
+    }
+    const atMs = this.now();
+    const { result } = await this.store.commit(
+      atMs,
+      decideRefinementPlan({ refinementId: p.refinementId, decision: 'accepted', actor: p.actor, reason: p.reason, newTemplateId: p.newTemplateId }, template, atMs),
     );
-    return { record, template };
+    return { record: result.record, template: result.template! };
   }
 
   /** @throws InvalidArgument, RefinementNotFound, RefinementNotOpen */
   async reject(p: RejectParams): Promise<RefinementRecord> {
     const violations = decisionViolations(p);
     if (violations.length > 0) throw new InvalidArgument(violations);
-    const { record } = await this.ll.store.decideRefinement({ ...p, decision: 'rejected', newTemplateId: '' }, this.now());
-    return record;
+    const atMs = this.now();
+    const { result } = await this.store.commit(atMs, decideRefinementPlan({ ...p, decision: 'rejected', newTemplateId: '' }, undefined, atMs));
+    return result.record;
   }
 }
 

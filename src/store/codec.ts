@@ -1,5 +1,7 @@
 import { InvariantViolation } from '../bandit/index.js';
-import { SCHEMA_VERSION } from './events.js';
+
+/** Version of every stored value; decode refuses others. */
+export const SCHEMA_VERSION = 1;
 
 /** Wraps a value with the schema version it was written in. */
 export function encode<T extends object>(value: T): T & { v: number } {

@@ -1,4 +1,4 @@
 export { FOLDER_FORMAT, LmdbStore } from './lmdb-store.js';
-export type { ObserveResult, RefinementRecord, RegisterInput, StatsRecord, StoreOptions, TemplateRecord } from './lmdb-store.js';
-export type { DecisionEvent, LoggedEvent, ObservationEvent, ObserveContent, RefinementDecidedEvent, RefinementOpenedEvent, TemplateEvent } from './events.js';
-export { segmentKeys } from './keys.js';
+export { MemoryStore } from './memory-store.js';
+export type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
+export type { DerivedSnapshot } from './snapshot.js';

@@ -9,6 +9,7 @@
  *              'templatesHead'                     -> last template event's seq (the template list cache keys on it)
  *              'policy'                            -> the PolicyConfig the derived state was computed under
  *              'format'                            -> folder format (FOLDER_FORMAT in lmdb-store.ts)
+ *              'refinementsHead'                   -> last refinement event's seq (a plan that scanned the items re-checks it)
  *   templates  templateId                          -> TemplateRecord    derived
  *   stats      [templateId, taskClass, repo]       -> StatsRecord       derived ('' = any)
  *   runs       runId                               -> RunRecord         derived (idempotency)
@@ -19,14 +20,3 @@
 export const DB_NAMES = ['events', 'meta', 'templates', 'stats', 'runs', 'decisions', 'requests', 'refinements'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 export const DERIVED_DBS: readonly DbName[] = ['meta', 'templates', 'stats', 'runs', 'decisions', 'requests', 'refinements'];
-
-export type StatsKey = [templateId: string, taskClass: string, repo: string];
-
-/** The segments one observation counts in: overall, task class, repository, and both. */
-export function segmentKeys(templateId: string, taskClass: string, repo: string): StatsKey[] {
-  const keys: StatsKey[] = [[templateId, '', '']];
-  if (taskClass !== '') keys.push([templateId, taskClass, '']);
-  if (repo !== '') keys.push([templateId, '', repo]);
-  if (taskClass !== '' && repo !== '') keys.push([templateId, taskClass, repo]);
-  return keys;
-}

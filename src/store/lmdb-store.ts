@@ -1,94 +1,29 @@
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
-  addReward,
-  countRun,
-  DecisionNotFound,
-  EMPTY_COUNTERS,
-  EMPTY_EVIDENCE,
-  ObservationConflict,
+  armEvidenceOf,
+  DERIVED_GROUPS,
+  InvariantViolation,
   policyVersion,
-  rewardOf,
-  TemplateConflict,
-  asArmId,
+  projectAll,
+  Unavailable,
   type ArmEvidence,
-  type ArmStatus,
   type Context,
-  type Counters,
-  type Decision,
-  type Evidence,
-  type Observation,
+  type DecisionEvent,
+  type DerivedChange,
+  type DerivedReader,
+  type EventBody,
+  type LoggedEvent,
+  type ObservationEvent,
   type PolicyConfig,
+  type RefinementRecord,
+  type StatsKey,
+  type StatsRecord,
+  type TemplateRecord,
 } from '../bandit/index.js';
 import { decode, encode } from './codec.js';
-import { InvariantViolation, RefinementNotFound, RefinementNotOpen } from '../bandit/errors.js';
-import type { DecisionEvent, EventBody, LoggedEvent, ObservationEvent, ObserveContent, RefinementDecidedEvent, RefinementOpenedEvent, TemplateEvent } from './events.js';
-import { DB_NAMES, DERIVED_DBS, segmentKeys, type DbName, type StatsKey } from './keys.js';
-
-export interface TemplateRecord {
-  readonly templateId: string;
-  readonly parentTemplateId: string;
-  readonly status: ArmStatus;
-  readonly description: string;
-  readonly implicit: boolean;
-  readonly registeredAtMs: number;
-  readonly updatedAtMs: number;
-}
-
-/** A refinement item's current state, derived from its opened and decided events. */
-export interface RefinementRecord {
-  readonly refinementId: string;
-  readonly templateId: string;
-  readonly status: 'open' | 'accepted' | 'rejected';
-  readonly trigger: string;
-  readonly summary: string;
-  readonly evidence: unknown;
-  readonly openedAtMs: number;
-  /** 0 while open. */
-  readonly decidedAtMs: number;
-  readonly actor: string;
-  readonly reason: string;
-  readonly newTemplateId: string;
-}
-
-export interface StatsRecord {
-  readonly evidence: Evidence;
-  readonly counters: Counters;
-}
-
-interface RunRecord {
-  readonly seq: number;
-}
-
-interface DecisionRecord {
-  readonly seq: number;
-}
-
-export interface StoreOptions {
-  readonly policy: PolicyConfig;
-  /** Skip fsync on commit (tests and benchmarks only: a machine crash can lose acknowledged writes). */
-  readonly noSync?: boolean;
-  /**
-   * When the folder's derived state was computed under another policy: 'rebuild' recomputes it
-   * under `policy` (the server); 'adopt' uses the folder's policy instead, so commands that open
-   * the folder beside a running server compute the same numbers it does.
-   */
-  readonly onPolicyChange?: 'rebuild' | 'adopt';
-}
-
-export type ObserveResult =
-  | { readonly kind: 'applied'; readonly seq: number; readonly observation: Observation }
-  | { readonly kind: 'duplicate'; readonly seq: number; readonly observation: Observation };
-
-export interface RegisterInput {
-  readonly templateId: string;
-  readonly parentTemplateId: string;
-  readonly status: ArmStatus;
-  readonly description: string;
-  readonly actor: string;
-}
-
-/** Longest parent chain followed when inheriting evidence; deeper ancestors add little. */
-const MAX_PARENT_DEPTH = 4;
+import { DB_NAMES, DERIVED_DBS, type DbName } from './keys.js';
+import type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
+import { canonicalSnapshot, type DerivedSnapshot } from './snapshot.js';
 
 /**
  * Where each database keeps msgpack's shared record structures, so a record carries a structure id
@@ -107,12 +42,22 @@ export const FOLDER_FORMAT = 2;
 /** Entries the read cache holds before it starts over (bounds memory with many segments). */
 const READ_CACHE_ENTRIES = 100_000;
 
+/** Times a write is re-planned when another write changed what it read; only a pathological race exhausts it. */
+const MAX_REPLANS = 1000;
+
+const DB_OF: Record<DerivedChange['kind'], DbName> = DERIVED_GROUPS;
+const KIND_OF = Object.fromEntries(Object.entries(DB_OF).map(([k, v]) => [v, k])) as Record<DbName, DerivedChange['kind']>;
+
+/** A read a plan made: which record, and its bytes then (undefined when absent). */
+type Read = readonly [DbName, Key, Buffer | undefined];
+
 /**
  * The LMDB adapter: an append-only event log plus derived state updated in the same transaction.
- * Every read-modify-write runs inside one lmdb-js transaction callback, which lmdb-js serialises
- * (also across processes), so concurrent writers never lose an update.
+ * A write plans on a read snapshot, recording what it read; its transaction re-checks those
+ * records and re-plans if another write (in this process or another on the folder) changed them.
+ * lmdb-js serialises transactions (also across processes) and batches concurrent ones into one commit.
  */
-export class LmdbStore {
+export class LmdbStore implements Store {
   private readonly root: RootDatabase;
   private readonly dbs: Record<DbName, Database>;
   private currentPolicy: PolicyConfig;
@@ -131,10 +76,19 @@ export class LmdbStore {
   };
   /** templates() as of meta 'templatesHead', which only template events bump. */
   private templateCache: { head: number; records: readonly TemplateRecord[] } = { head: -1, records: [] };
+  /** The projection's view of the current derived state (inside a transaction: including its writes). */
+  private readonly reader: DerivedReader = {
+    template: (id) => this.templateSync(id),
+    stats: (key) => this.statsSync(key),
+    refinement: (id) => this.refinementSync(id),
+  };
 
-  private constructor(path: string, options: StoreOptions) {
+  private constructor(
+    readonly location: string,
+    options: StoreOptions,
+  ) {
     this.currentPolicy = options.policy;
-    this.root = open({ path, noSync: options.noSync ?? false });
+    this.root = open({ path: location, noSync: options.noSync ?? false });
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
       dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32', sharedStructuresKey: STRUCTURES_SEQ } : { sharedStructuresKey: STRUCTURES_KEY });
@@ -156,7 +110,7 @@ export class LmdbStore {
     // Format 1 folders (self-describing records) read as they are; from now on they hold format 2 records.
     if (format !== FOLDER_FORMAT) await store.dbs.meta.put('format', FOLDER_FORMAT);
     const derivedWith = store.dbs.meta.get('policy') as PolicyConfig | undefined;
-    if (derivedWith === undefined && store.head() === 0) {
+    if (derivedWith === undefined && store.headSync() === 0) {
       await store.dbs.meta.put('policy', options.policy);
     } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(options.policy)) {
       if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
@@ -165,34 +119,118 @@ export class LmdbStore {
     return store;
   }
 
-  /** The policy the derived state is computed under. */
   get policy(): PolicyConfig {
     return this.currentPolicy;
   }
 
-  get isOpen(): boolean {
-    return !this.closed;
+  async head(): Promise<number> {
+    return this.headSync();
   }
 
-  /** Sequence number of the newest event (0 for an empty log). */
-  head(): number {
+  private headSync(): number {
     return (this.dbs.meta.get('head') as number | undefined) ?? 0;
   }
 
   // ---- reads -----------------------------------------------------------------------------
 
-  template(templateId: string): TemplateRecord | undefined {
+  private templateSync(templateId: string): TemplateRecord | undefined {
     return decode<TemplateRecord>(this.dbs.templates.get(templateId), 'template');
   }
 
+  private statsSync(key: StatsKey): StatsRecord | undefined {
+    return decode<StatsRecord>(this.dbs.stats.get(key as unknown as Key), 'stats');
+  }
+
+  private refinementSync(refinementId: string): RefinementRecord | undefined {
+    return decode<RefinementRecord>(this.dbs.refinements.get(refinementId), 'refinement');
+  }
+
+  private eventSync(seq: number): LoggedEvent | undefined {
+    return decode<LoggedEvent>(this.dbs.events.get(seq), 'event');
+  }
+
+  async template(templateId: string): Promise<TemplateRecord | undefined> {
+    return this.templateSync(templateId);
+  }
+
+  async unknownTemplates(templateIds: readonly string[]): Promise<string[]> {
+    return this.unknownTemplatesSync(templateIds);
+  }
+
+  async run(runId: string): Promise<(ObservationEvent & LoggedEvent) | undefined> {
+    return this.planView().run(runId);
+  }
+
+  async decision(decisionId: string): Promise<(DecisionEvent & LoggedEvent) | undefined> {
+    return this.planView().decision(decisionId);
+  }
+
+  async decisionForRequest(requestId: string): Promise<(DecisionEvent & LoggedEvent) | undefined> {
+    return this.planView().decisionForRequest(requestId);
+  }
+
+  async refinement(refinementId: string): Promise<RefinementRecord | undefined> {
+    return this.refinementSync(refinementId);
+  }
+
+  async openRefinementFor(templateId: string): Promise<RefinementRecord | undefined> {
+    return this.planView().openRefinementFor(templateId);
+  }
+
   /** Every template, in id order; cached until the next template event (Observe's reply reads them all). */
-  templates(): readonly TemplateRecord[] {
+  async templates(): Promise<readonly TemplateRecord[]> {
     const head = this.dbs.meta.get('templatesHead') as number | undefined;
     if (head !== undefined && head === this.templateCache.head) return this.templateCache.records;
     const out: TemplateRecord[] = [];
     for (const { value } of this.dbs.templates.getRange({})) out.push(decode<TemplateRecord>(value, 'template')!);
     if (head !== undefined) this.templateCache = { head, records: out };
     return out;
+  }
+
+  async stats(key: StatsKey): Promise<StatsRecord | undefined> {
+    return this.statsSync(key);
+  }
+
+  async statsForSegment(taskClass: string, repo: string): Promise<Array<{ templateId: string; stats: StatsRecord }>> {
+    const out: Array<{ templateId: string; stats: StatsRecord }> = [];
+    for (const { key, value } of this.dbs.stats.getRange({})) {
+      const [templateId, tc, r] = key as unknown as StatsKey;
+      if (tc === taskClass && r === repo) out.push({ templateId, stats: decode<StatsRecord>(value, 'stats')! });
+    }
+    return out;
+  }
+
+  async armEvidence(templateIds: readonly string[], context: Context): Promise<ArmEvidence[]> {
+    const cache = this.freshReadCache();
+    if (cache === undefined) return templateIds.map((id) => armEvidenceOf(id, context, this.reader));
+    const contextKey = `${context.taskClass}\u0000${context.repo}`;
+    let arms = cache.evidence.get(contextKey);
+    if (arms === undefined) cache.evidence.set(contextKey, (arms = new Map()));
+    return templateIds.map((id) => {
+      let arm = arms.get(id);
+      if (arm === undefined) {
+        arms.set(id, (arm = armEvidenceOf(id, context, this.reader)));
+        cache.entries++;
+      }
+      return arm;
+    });
+  }
+
+  async *events(fromSeq = 1): AsyncGenerator<LoggedEvent> {
+    yield* this.eventsSync(fromSeq);
+  }
+
+  private *eventsSync(fromSeq = 1): Generator<LoggedEvent> {
+    // Seq 0 holds the record structures, not an event.
+    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq) })) yield decode<LoggedEvent>(value, 'event')!;
+  }
+
+  async refinements(): Promise<RefinementRecord[]> {
+    return this.refinementsSync();
+  }
+
+  private refinementsSync(): RefinementRecord[] {
+    return [...this.dbs.refinements.getRange({})].map(({ value }) => decode<RefinementRecord>(value, 'refinement')!);
   }
 
   /**
@@ -213,9 +251,9 @@ export class LmdbStore {
   }
 
   /** The candidates not known to be registered (a registered one may be listed when the folder has no read cache). */
-  private unknownTemplates(templateIds: readonly string[]): string[] {
+  private unknownTemplatesSync(templateIds: readonly string[]): string[] {
     const cache = this.freshReadCache();
-    if (cache === undefined) return [...templateIds];
+    if (cache === undefined) return templateIds.filter((id) => !this.dbs.templates.doesExist(id));
     return templateIds.filter((id) => {
       if (cache.templateIds.has(id)) return false;
       if (!this.dbs.templates.doesExist(id)) return true;
@@ -224,247 +262,103 @@ export class LmdbStore {
     });
   }
 
-  stats(key: StatsKey): StatsRecord | undefined {
-    return decode<StatsRecord>(this.dbs.stats.get(key), 'stats');
-  }
-
-  /** Every stats record of a segment ('' = any), one per template that has runs there. */
-  statsForSegment(taskClass: string, repo: string): Array<{ templateId: string; stats: StatsRecord }> {
-    const out: Array<{ templateId: string; stats: StatsRecord }> = [];
-    for (const { key, value } of this.dbs.stats.getRange({})) {
-      const [templateId, tc, r] = key as StatsKey;
-      if (tc === taskClass && r === repo) out.push({ templateId, stats: decode<StatsRecord>(value, 'stats')! });
-    }
-    return out;
-  }
-
-  private evidence(templateId: string, taskClass: string, repo: string): Evidence {
-    return this.stats([templateId, taskClass, repo])?.evidence ?? EMPTY_EVIDENCE;
-  }
-
   /**
-   * What the policy knows about each template in `context`, with its parent chain. Cached until the
-   * next event that changes templates or stats (read-only callers must not mutate the result).
+   * The view a plan reads through. With `reads`, every record it looks at is noted with its bytes,
+   * so the write transaction can tell whether the plan still holds. Events are never rewritten, so
+   * reading one by seq needs no note; templates are never deleted, so neither does a known one.
    */
-  armEvidence(templateIds: readonly string[], context: Context): ArmEvidence[] {
-    const cache = this.freshReadCache();
-    if (cache === undefined) return templateIds.map((id) => this.readArmEvidence(id, context, 0));
-    const contextKey = `${context.taskClass}\u0000${context.repo}`;
-    let arms = cache.evidence.get(contextKey);
-    if (arms === undefined) cache.evidence.set(contextKey, (arms = new Map()));
-    return templateIds.map((id) => {
-      let arm = arms.get(id);
-      if (arm === undefined) {
-        arms.set(id, (arm = this.readArmEvidence(id, context, 0)));
-        cache.entries++;
-      }
-      return arm;
-    });
-  }
-
-  private readArmEvidence(templateId: string, context: Context, depth: number): ArmEvidence {
-    const { taskClass, repo } = context;
-    const record = this.template(templateId);
-    const parentId = record?.parentTemplateId ?? '';
-    return {
-      armId: asArmId(templateId),
-      evidence: {
-        global: this.evidence(templateId, '', ''),
-        taskClass: taskClass !== '' ? this.evidence(templateId, taskClass, '') : undefined,
-        repoTaskClass: repo !== '' ? this.evidence(templateId, taskClass, repo) : undefined,
-      },
-      parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? this.readArmEvidence(parentId, context, depth + 1) : undefined,
+  private planView(reads?: Read[]): StateView {
+    const get = (db: DbName, key: Key): unknown => {
+      if (reads !== undefined) reads.push([db, key, this.dbs[db].getBinary(key)]);
+      return this.dbs[db].get(key);
     };
-  }
-
-  /** The stored decision (as it was returned), or undefined. */
-  decision(decisionId: string): (DecisionEvent & LoggedEvent) | undefined {
-    const rec = decode<DecisionRecord>(this.dbs.decisions.get(decisionId), 'decision index');
-    if (rec === undefined) return undefined;
-    return this.event(rec.seq) as DecisionEvent & LoggedEvent;
-  }
-
-  decisionForRequest(requestId: string): (DecisionEvent & LoggedEvent) | undefined {
-    const rec = decode<{ decisionId: string }>(this.dbs.requests.get(requestId), 'request index');
-    return rec === undefined ? undefined : this.decision(rec.decisionId);
-  }
-
-  event(seq: number): LoggedEvent | undefined {
-    return decode<LoggedEvent>(this.dbs.events.get(seq), 'event');
-  }
-
-  /** The log in order, from `fromSeq` (inclusive). */
-  *events(fromSeq = 1): Generator<LoggedEvent> {
-    // Seq 0 holds the record structures, not an event.
-    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq) })) yield decode<LoggedEvent>(value, 'event')!;
-  }
-
-  refinement(refinementId: string): RefinementRecord | undefined {
-    return decode<RefinementRecord>(this.dbs.refinements.get(refinementId), 'refinement');
-  }
-
-  /** Every refinement item, in id order. */
-  refinements(): RefinementRecord[] {
-    return [...this.dbs.refinements.getRange({})].map(({ value }) => decode<RefinementRecord>(value, 'refinement')!);
+    const decisionBySeq = (rec: { seq: number } | undefined) =>
+      rec === undefined ? undefined : (this.eventSync(rec.seq) as DecisionEvent & LoggedEvent);
+    const view: StateView = {
+      template: async (id) => decode<TemplateRecord>(get('templates', id), 'template'),
+      unknownTemplates: async (ids) => {
+        const unknown = this.unknownTemplatesSync(ids);
+        for (const id of unknown) get('templates', id);
+        return unknown;
+      },
+      run: async (runId) => {
+        const rec = decode<{ seq: number }>(get('runs', runId), 'run index');
+        return rec === undefined ? undefined : (this.eventSync(rec.seq) as ObservationEvent & LoggedEvent);
+      },
+      decision: async (id) => decisionBySeq(decode<{ seq: number }>(get('decisions', id), 'decision index')),
+      decisionForRequest: async (requestId) => {
+        const rec = decode<{ decisionId: string }>(get('requests', requestId), 'request index');
+        return rec === undefined ? undefined : view.decision(rec.decisionId);
+      },
+      refinement: async (id) => decode<RefinementRecord>(get('refinements', id), 'refinement'),
+      openRefinementFor: async (templateId) => {
+        // Any refinement event moves this mark, so a plan that scanned the items notices a new one.
+        get('meta', 'refinementsHead');
+        return this.refinementsSync().find((r) => r.templateId === templateId && r.status === 'open');
+      },
+    };
+    return view;
   }
 
   // ---- writes ----------------------------------------------------------------------------
 
-  /**
-   * Opens a refinement item unless the id exists or an item is already open for the template
-   * (checked in the same transaction, so two scans cannot open two).
-   * @returns the item and whether it was opened now.
-   */
-  async openRefinement(item: Omit<RefinementOpenedEvent, 'type'>, atMs: number): Promise<{ record: RefinementRecord; created: boolean }> {
-    const result = await this.root.transaction(() => {
-      const existing = this.refinement(item.refinementId) ?? this.refinements().find((r) => r.templateId === item.templateId && r.status === 'open');
-      if (existing !== undefined) return { record: existing, created: false };
-      this.append({ type: 'refinement_opened', ...item }, atMs);
-      return { record: this.refinement(item.refinementId)!, created: true };
-    });
-    if (result.created) await this.root.flushed;
-    return result;
-  }
-
-  /**
-   * Records a person's decision on an open item. Repeating the same decision changes nothing.
-   * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise.
-   */
-  async decideRefinement(d: Omit<RefinementDecidedEvent, 'type'>, atMs: number): Promise<{ record: RefinementRecord; changed: boolean }> {
-    const result = await this.root.transaction(() => {
-      const existing = this.refinement(d.refinementId);
-      if (existing === undefined) return { error: 'not-found' as const };
-      if (existing.status !== 'open') {
-        if (existing.status === d.decision && existing.newTemplateId === d.newTemplateId) return { record: existing, changed: false };
-        return { error: 'not-open' as const, status: existing.status };
+  async commit<T>(atMs: number, plan: Planner<T>): Promise<{ result: T; events: LoggedEvent[] }> {
+    this.assertOpen();
+    for (let attempt = 0; attempt < MAX_REPLANS; attempt++) {
+      const reads: Read[] = [];
+      const planned: Plan<T> = await plan(this.planView(reads));
+      if (planned.events.length === 0) return { result: planned.result, events: [] };
+      const events = await this.root.transaction(() => {
+        for (const [db, key, bytes] of reads) {
+          const now = this.dbs[db].getBinary(key);
+          if (now === undefined ? bytes !== undefined : bytes === undefined || !now.equals(bytes)) return null;
+        }
+        return this.append(planned.events, atMs);
+      });
+      if (events !== null) {
+        await this.root.flushed;
+        return { result: planned.result, events };
       }
-      this.append({ type: 'refinement_decided', ...d }, atMs);
-      return { record: this.refinement(d.refinementId)!, changed: true };
-    });
-    if ('error' in result) {
-      if (result.error === 'not-found') throw new RefinementNotFound(d.refinementId);
-      throw new RefinementNotOpen(d.refinementId, result.status!);
+      // Another write got there first: plan again on the state it left.
+      this.root.resetReadTxn();
     }
-    if (result.changed) await this.root.flushed;
-    return result;
+    throw new Unavailable('the store is too busy with conflicting writes; try again');
   }
 
-  /**
-   * Records one verified run exactly once. In one transaction: the run_id check, the decision
-   * lookup, implicit registration, the log append and every derived update. Resolves once the
-   * transaction is durable.
-   * @throws ObservationConflict when run_id was recorded with different content.
-   * @throws DecisionNotFound when decision_id names no recorded decision.
-   */
-  async observe(content: ObserveContent, receivedAtMs: number): Promise<ObserveResult> {
-    const result = await this.root.transaction(() => {
-      const existing = decode<RunRecord>(this.dbs.runs.get(content.runId), 'run index');
-      if (existing !== undefined) {
-        const prior = this.event(existing.seq) as ObservationEvent & LoggedEvent;
-        const differing = differingFields(prior.content, content);
-        if (differing.length > 0) return { kind: 'conflict' as const, differing };
-        return { kind: 'duplicate' as const, seq: existing.seq, observation: prior.observation };
-      }
-      let { templateId, taskClass, repo } = content;
-      if (content.decisionId !== '') {
-        const decision = this.decision(content.decisionId);
-        if (decision === undefined) return { kind: 'no-decision' as const };
-        // The decision supplies what the run record left empty; what it states wins.
-        templateId ||= decision.decision.chosen;
-        taskClass ||= decision.decision.context.taskClass;
-        repo ||= decision.decision.context.repo;
-      }
-      this.ensureTemplate(templateId, receivedAtMs);
-      const observation: Observation = {
-        runId: content.runId,
-        decisionId: content.decisionId,
-        armId: asArmId(templateId),
-        context: { taskClass, repo },
-        taskId: content.taskId,
-        attempt: content.attempt,
-        outcome: content.outcome,
-        retries: content.retries,
-        durationSeconds: content.durationSeconds,
-        failureReason: content.failureReason,
-        finishedAtMs: content.finishedAtMs ?? receivedAtMs,
-        agent: content.agent,
-        model: content.model,
-      };
-      const { seq } = this.append({ type: 'observation', content, observation }, receivedAtMs);
-      return { kind: 'applied' as const, seq, observation };
-    });
-    if (result.kind === 'conflict') throw new ObservationConflict(content.runId, result.differing);
-    if (result.kind === 'no-decision') throw new DecisionNotFound(content.decisionId);
-    if (result.kind === 'applied') await this.root.flushed;
-    return result;
+  /** Inside a write transaction: logs the events and writes their derived changes. */
+  private append(bodies: readonly EventBody[], atMs: number): LoggedEvent[] {
+    let seq = this.headSync();
+    const events = bodies.map((body) => ({ ...body, seq: ++seq, atMs }) as LoggedEvent);
+    const changes = projectAll(events, this.reader, this.policy);
+    for (const event of events) this.dbs.events.put(event.seq, encode(event));
+    this.writeDerived(events, changes);
+    return events;
   }
 
-  /**
-   * Records a decision (and registers unseen candidates). When `requestId` already has a decision,
-   * that one is returned instead and nothing is written.
-   */
-  async recordDecision(
-    decision: Decision,
-    requestId: string,
-    candidates: readonly string[],
-    atMs: number,
-  ): Promise<DecisionEvent & LoggedEvent> {
-    // Templates are never deleted, so only candidates not known already need the check (and
-    // possibly a registration) inside the transaction.
-    const unseen = this.unknownTemplates(candidates);
-    const result = await this.root.transaction(() => {
-      if (requestId !== '') {
-        const earlier = this.decisionForRequest(requestId);
-        if (earlier !== undefined) return { event: earlier, appended: false };
-      }
-      for (const id of unseen) this.ensureTemplate(id, atMs);
-      return { event: this.append({ type: 'decision', requestId, candidates, decision }, atMs), appended: true };
-    });
-    if (result.appended) await this.root.flushed;
-    return result.event as DecisionEvent & LoggedEvent;
-  }
-
-  /**
-   * Registers a template version or changes its status or description.
-   * @returns the record and whether it was new.
-   * @throws TemplateConflict when the parent differs from the registered one or forms a cycle.
-   */
-  async registerTemplate(input: RegisterInput, atMs: number): Promise<{ record: TemplateRecord; created: boolean }> {
-    const result = await this.root.transaction(() => {
-      const existing = this.template(input.templateId);
-      if (input.parentTemplateId !== '') {
-        if (existing !== undefined && existing.parentTemplateId !== '' && existing.parentTemplateId !== input.parentTemplateId) {
-          return { conflict: `already has parent ${JSON.stringify(existing.parentTemplateId)}` };
-        }
-        for (let id: string | undefined = input.parentTemplateId, n = 0; id; n++) {
-          if (id === input.templateId || n > 64) return { conflict: `would form a parent cycle through ${JSON.stringify(input.parentTemplateId)}` };
-          id = this.template(id)?.parentTemplateId;
-        }
-        this.ensureTemplate(input.parentTemplateId, atMs);
-      }
-      const unchanged =
-        existing !== undefined &&
-        existing.status === input.status &&
-        existing.description === input.description &&
-        existing.parentTemplateId === input.parentTemplateId &&
-        !existing.implicit;
-      if (!unchanged) this.append({ type: 'template', ...input, implicit: false }, atMs);
-      return { record: this.template(input.templateId)!, created: existing === undefined };
-    });
-    if ('conflict' in result) throw new TemplateConflict(input.templateId, result.conflict!);
-    await this.root.flushed;
-    return result;
+  /** Writes derived changes and the heads the read caches key on. */
+  private writeDerived(events: readonly LoggedEvent[], changes: readonly DerivedChange[]): void {
+    for (const c of changes) this.dbs[DB_OF[c.kind]].put(c.key as unknown as Key, encode(c.value));
+    const last = (pred: (e: LoggedEvent) => boolean) => events.findLast(pred)?.seq;
+    const heads: Array<[string, number | undefined]> = [
+      ['head', events.at(-1)?.seq],
+      // Every event but a decision may change templates or stats; read caches key on this.
+      ['stateHead', last((e) => e.type !== 'decision')],
+      ['templatesHead', last((e) => e.type === 'template')],
+      ['refinementsHead', last((e) => e.type === 'refinement_opened' || e.type === 'refinement_decided')],
+    ];
+    for (const [key, value] of heads) if (value !== undefined) this.dbs.meta.put(key, value);
   }
 
   /** Recomputes all derived state from the log, in one transaction. @returns events replayed. */
   async rebuild(): Promise<number> {
+    this.assertOpen();
     return this.root.transaction(() => {
       // Key by key rather than clearSync: dropping a database would also drop its shared record
       // structures, which other processes on the folder keep using.
       for (const name of DERIVED_DBS) for (const key of [...this.dbs[name].getKeys({})]) this.dbs[name].remove(key);
       let n = 0;
-      for (const event of this.events()) {
-        this.apply(event);
+      for (const event of this.eventsSync()) {
+        this.writeDerived([event], projectAll([event], this.reader, this.policy));
         n++;
       }
       this.dbs.meta.put('policy', this.policy);
@@ -473,13 +367,13 @@ export class LmdbStore {
     });
   }
 
-  /** Every derived record, for comparing live state with a rebuild. */
-  derivedSnapshot(): Record<string, Array<[unknown, unknown]>> {
-    const out: Record<string, Array<[unknown, unknown]>> = {};
+  async derivedSnapshot(): Promise<DerivedSnapshot> {
+    const records: Array<{ kind: DerivedChange['kind']; key: unknown; value: unknown }> = [];
     for (const name of DERIVED_DBS) {
-      out[name] = [...this.dbs[name].getRange({})].map(({ key, value }) => [key, value]);
+      if (name === 'meta') continue;
+      for (const { key, value } of this.dbs[name].getRange({})) records.push({ kind: KIND_OF[name], key, value: decode(value, name) });
     }
-    return out;
+    return canonicalSnapshot(this.headSync(), records);
   }
 
   async close(): Promise<void> {
@@ -489,103 +383,7 @@ export class LmdbStore {
     await this.root.close();
   }
 
-  // ---- inside a write transaction --------------------------------------------------------
-
-  private ensureTemplate(templateId: string, atMs: number): void {
-    if (this.dbs.templates.get(templateId) !== undefined) return;
-    this.append(
-      { type: 'template', templateId, parentTemplateId: '', status: 'active', description: '', implicit: true, actor: '' },
-      atMs,
-    );
+  private assertOpen(): void {
+    if (this.closed) throw new Unavailable('the store is closed');
   }
-
-  private append(body: EventBody, atMs: number): LoggedEvent {
-    const seq = this.head() + 1;
-    const event = { ...body, seq, atMs } as LoggedEvent;
-    this.dbs.events.put(seq, encode(event));
-    this.apply(event);
-    return event;
-  }
-
-  /** The one place events become derived state: used live and by rebuild. */
-  private apply(event: LoggedEvent): void {
-    this.dbs.meta.put('head', event.seq);
-    // Every event but a decision may change templates or stats; read caches key on this.
-    if (event.type !== 'decision') this.dbs.meta.put('stateHead', event.seq);
-    switch (event.type) {
-      case 'template':
-        this.dbs.meta.put('templatesHead', event.seq);
-        return this.applyTemplate(event);
-      case 'decision':
-        this.dbs.decisions.put(event.decision.decisionId, encode({ seq: event.seq }));
-        if (event.requestId !== '') this.dbs.requests.put(event.requestId, encode({ decisionId: event.decision.decisionId }));
-        return;
-      case 'observation':
-        return this.applyObservation(event);
-      case 'refinement_opened':
-      case 'refinement_decided':
-        return this.applyRefinement(event);
-    }
-  }
-
-  private applyRefinement(event: (RefinementOpenedEvent | RefinementDecidedEvent) & LoggedEvent): void {
-    if (event.type === 'refinement_opened') {
-      const record: RefinementRecord = {
-        refinementId: event.refinementId,
-        templateId: event.templateId,
-        status: 'open',
-        trigger: event.trigger,
-        summary: event.summary,
-        evidence: event.evidence,
-        openedAtMs: event.atMs,
-        decidedAtMs: 0,
-        actor: '',
-        reason: '',
-        newTemplateId: '',
-      };
-      this.dbs.refinements.put(event.refinementId, encode(record));
-      return;
-    }
-    const prev = this.refinement(event.refinementId);
-    if (prev === undefined) return;
-    this.dbs.refinements.put(
-      event.refinementId,
-      encode<RefinementRecord>({ ...prev, status: event.decision, decidedAtMs: event.atMs, actor: event.actor, reason: event.reason, newTemplateId: event.newTemplateId }),
-    );
-  }
-
-  private applyTemplate(event: TemplateEvent & LoggedEvent): void {
-    const existing = this.template(event.templateId);
-    const record: TemplateRecord = {
-      templateId: event.templateId,
-      parentTemplateId: event.parentTemplateId || existing?.parentTemplateId || '',
-      status: event.status,
-      description: event.description,
-      implicit: event.implicit && (existing?.implicit ?? true),
-      registeredAtMs: existing?.registeredAtMs ?? event.atMs,
-      updatedAtMs: event.atMs,
-    };
-    this.dbs.templates.put(event.templateId, encode(record));
-  }
-
-  private applyObservation(event: ObservationEvent & LoggedEvent): void {
-    const o = event.observation;
-    this.dbs.runs.put(o.runId, encode({ seq: event.seq }));
-    const reward = rewardOf(o.outcome, this.policy);
-    for (const key of segmentKeys(o.armId, o.context.taskClass, o.context.repo)) {
-      const prev = this.stats(key);
-      const evidence = prev?.evidence ?? EMPTY_EVIDENCE;
-      this.dbs.stats.put(
-        key,
-        encode<StatsRecord>({
-          evidence: reward === null ? evidence : addReward(evidence, reward, o.finishedAtMs, this.policy.decay),
-          counters: countRun(prev?.counters ?? EMPTY_COUNTERS, o),
-        }),
-      );
-    }
-  }
-}
-
-function differingFields(a: ObserveContent, b: ObserveContent): string[] {
-  return (Object.keys(a) as Array<keyof ObserveContent>).filter((k) => a[k] !== b[k]);
 }

@@ -52,8 +52,8 @@ function wouldAct(method: string, body: Buffer): boolean {
 }
 
 /** Everything the server has stored, to show a property run changed nothing. */
-function state(ts: TestServer) {
-  return { head: ts.server.learnloop.store.head(), derived: ts.server.learnloop.store.derivedSnapshot() };
+async function state(ts: TestServer) {
+  return { head: await ts.server.store.head(), derived: await ts.server.store.derivedSnapshot() };
 }
 
 /** Afterwards the server still does real work. */
@@ -109,7 +109,7 @@ describe('bad input against a running server', () => {
   test('random bytes as a message body: INVALID_ARGUMENT or NOT_FOUND, state unchanged', async () => {
     const ts = await startTestServer();
     const raw = new Client(ts.addr, credentials.createInsecure());
-    const before = state(ts);
+    const before = await state(ts);
     try {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom('Observe', 'Recommend', 'RegisterTemplate'), fc.uint8Array({ maxLength: 600 }), async (method, bytes) => {
@@ -130,7 +130,7 @@ describe('bad input against a running server', () => {
       ]);
       expect(wouldAct('Observe', wrongTypes)).toBe(false);
       expect(await rawCall(raw, 'Observe', wrongTypes)).toBe(status.INVALID_ARGUMENT);
-      expect(state(ts)).toEqual(before);
+      expect(await state(ts)).toEqual(before);
     } finally {
       raw.close();
     }
@@ -139,20 +139,20 @@ describe('bad input against a running server', () => {
 
   test('malformed Observe (huge strings, NaN/Infinity, unknown enums, out-of-range numbers)', async () => {
     const ts = await startTestServer();
-    const before = state(ts);
+    const before = await state(ts);
     await fc.assert(
       fc.asyncProperty(badObserve, async (req) => {
         expect([status.INVALID_ARGUMENT, status.NOT_FOUND]).toContain(await code(ts.client.observe(req)));
       }),
       RUNS,
     );
-    expect(state(ts)).toEqual(before);
+    expect(await state(ts)).toEqual(before);
     await stillServes(ts);
   });
 
   test('malformed Recommend and RegisterTemplate are INVALID_ARGUMENT', async () => {
     const ts = await startTestServer();
-    const before = state(ts);
+    const before = await state(ts);
     await fc.assert(
       fc.asyncProperty(badRecommend, async (req) => {
         expect(await code(ts.client.recommend(req))).toBe(status.INVALID_ARGUMENT);
@@ -165,7 +165,7 @@ describe('bad input against a running server', () => {
       }),
       RUNS,
     );
-    expect(state(ts)).toEqual(before);
+    expect(await state(ts)).toEqual(before);
     await stillServes(ts);
   });
 });

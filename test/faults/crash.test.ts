@@ -4,9 +4,10 @@ import { createRng } from '../../src/bandit/rng.js';
 import { createClient } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
 import { Outcome } from '../../src/index.js';
-import { LmdbStore, type ObservationEvent } from '../../src/store/index.js';
+import { LmdbStore } from '../../src/store/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { startChildServer, stopChild } from './child.js';
+import { observationEvents } from '../helpers/events.js';
 
 const CLIENTS = 6;
 const KILLS = 6;
@@ -91,10 +92,9 @@ describe('SIGKILL during concurrent Observes', () => {
     try {
       const seen = new Map<string, number>();
       let observations = 0;
-      for (const e of store.events()) {
-        if (e.type !== 'observation') continue;
+      for (const e of await observationEvents(store)) {
         observations++;
-        const id = (e as ObservationEvent).content.runId;
+        const id = e.content.runId;
         seen.set(id, (seen.get(id) ?? 0) + 1);
       }
       // Exactly once: every acknowledged run is in the log once, and nothing is in it twice.
@@ -103,12 +103,13 @@ describe('SIGKILL during concurrent Observes', () => {
       // Nothing else got in (each sent run was acknowledged in the end).
       expect(seen.size).toBe(acknowledged.size);
       // Nothing half-applied: the counters saw each logged observation once...
-      const runsCounted = store.templates().reduce((s, t) => s + (store.stats([t.templateId, '', ''])?.counters.runs ?? 0), 0);
+      let runsCounted = 0;
+      for (const t of await store.templates()) runsCounted += (await store.stats([t.templateId, '', '']))?.counters.runs ?? 0;
       expect(runsCounted).toBe(observations);
       // ...and every derived record is what a replay of the log gives.
-      const live = store.derivedSnapshot();
+      const live = await store.derivedSnapshot();
       await store.rebuild();
-      expect(store.derivedSnapshot()).toEqual(live);
+      expect(await store.derivedSnapshot()).toEqual(live);
     } finally {
       await store.close();
     }

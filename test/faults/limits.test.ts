@@ -24,7 +24,7 @@ describe('configured limits are enforced', () => {
     const err = await failure(client.observe(obs('big', { failureReason: 'x'.repeat(4000) })));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.details).toMatch(/larger than max/i);
-    expect(server.learnloop.store.head()).toBe(2); // implicit template + 'small'
+    expect(await server.store.head()).toBe(2); // implicit template + 'small'
   });
 
   test('--max-candidates, --max-id-length and --max-text-length', async () => {

@@ -61,7 +61,7 @@ describe('TLS and bearer token', () => {
         expect(await codeOf(c.recommend({ candidateTemplateIds: ['a'] }))).toBe(status.UNAUTHENTICATED);
         expect(await codeOf(c.registerTemplate({ templateId: 'a' }))).toBe(status.UNAUTHENTICATED);
       }
-      expect(server.learnloop.store.head()).toBe(0);
+      expect(await server.store.head()).toBe(0);
     } finally {
       wrong.close();
       none.close();

@@ -5,6 +5,7 @@ import { Outcome } from '../../src/index.js';
 import { LmdbStore } from '../../src/store/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { spawnLearnLoop, startChildServer, stopChild } from './child.js';
+import { observationEvents } from '../helpers/events.js';
 
 // Decision: several server processes may share one folder. LMDB serialises writers across
 // processes and every read-modify-write runs inside one write transaction, so each process sees
@@ -47,9 +48,9 @@ describe('two server processes on the same folder', () => {
     }
     const store = await LmdbStore.open(db, { policy: loadConfig({}, { db }).policy });
     try {
-      const live = store.derivedSnapshot();
+      const live = await store.derivedSnapshot();
       await store.rebuild();
-      expect(store.derivedSnapshot()).toEqual(live);
+      expect(await store.derivedSnapshot()).toEqual(live);
     } finally {
       await store.close();
     }
@@ -94,10 +95,10 @@ describe('two server processes on the same folder', () => {
     }
     const store = await LmdbStore.open(db, { policy: loadConfig({}, { db }).policy });
     try {
-      expect([...store.events()].filter((e) => e.type === 'observation')).toHaveLength(241);
-      const live = store.derivedSnapshot();
+      expect(await observationEvents(store)).toHaveLength(241);
+      const live = await store.derivedSnapshot();
       await store.rebuild();
-      expect(store.derivedSnapshot()).toEqual(live);
+      expect(await store.derivedSnapshot()).toEqual(live);
     } finally {
       await store.close();
     }

@@ -5,8 +5,9 @@ import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js
 import { importRuns } from '../../src/importers/import-runs.js';
 import { normalizeRepo, normalizeRunRecord, validateFieldMap } from '../../src/importers/run-record.js';
 import { LearnLoop } from '../../src/service/learnloop.js';
-import { LmdbStore, type ObservationEvent } from '../../src/store/index.js';
+import { LmdbStore } from '../../src/store/index.js';
 import { tmpDir } from '../helpers/tmp.js';
+import { observationEvents } from '../helpers/events.js';
 
 const ATHENA = new URL('../fixtures/athena/', import.meta.url).pathname;
 const REAL = [join(ATHENA, 'run__athena-web__bd-1nn.json'), join(ATHENA, 'run__athena-web__bd-1so.json')];
@@ -17,8 +18,7 @@ async function openLoop(dir = tmpDir()) {
   return { store, ll: new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => IMPORT_TIME }) };
 }
 
-const observations = (store: LmdbStore) =>
-  [...store.events()].filter((e): e is ObservationEvent & { seq: number; atMs: number } => e.type === 'observation');
+const observations = observationEvents;
 
 const record = (over: Record<string, unknown>) => ({
   schema_version: 1,
@@ -43,7 +43,7 @@ describe('import runs', () => {
     const { store, ll } = await openLoop();
     const summary = await importRuns(ll, REAL);
     expect(summary).toMatchObject({ records: 2, applied: 2, duplicates: 0, skipped: [] });
-    const obs = observations(store).map((e) => e.observation);
+    const obs = (await observations(store)).map((e) => e.observation);
     expect(obs.map((o) => [o.taskId, o.armId, o.outcome, o.failureReason, o.context.repo, o.agent, o.model])).toEqual([
       ['bd-1nn', 'custom', 'unverified', 'verification missing', 'athena-web-portal', 'claude', 'sonnet'],
       ['bd-1so', 'custom', 'unverified', 'verification missing', 'athena-web', 'codex', 'codex'],
@@ -55,7 +55,7 @@ describe('import runs', () => {
     expect(obs[0]!.finishedAtMs).not.toBe(Date.parse(old.timestamp));
     expect(obs[0]!.durationSeconds).toBe(721);
     // Unverified runs count as runs but not in the pass rate, and teach the posterior nothing.
-    const card = ll.scores('', '').find((c) => c.templateId === 'custom')!;
+    const card = (await ll.scores('', '')).find((c) => c.templateId === 'custom')!;
     expect(card.counters.runs).toBe(2);
     expect(card.counters.unverified).toBe(2);
     expect(card.posterior.observations).toBe(0);
@@ -67,13 +67,13 @@ describe('import runs', () => {
     const dir = tmpDir();
     writeFileSync(join(dir, 'runs.jsonl'), [record({}), record({ bead: 'bd-2', attempt: 1 })].map((r) => JSON.stringify(r)).join('\n'));
     const first = await importRuns(ll, [...REAL, dir]);
-    const head = store.head();
-    const snapshot = store.derivedSnapshot();
+    const head = await store.head();
+    const snapshot = await store.derivedSnapshot();
     const second = await importRuns(ll, [...REAL, dir]);
     expect(first).toMatchObject({ records: 4, applied: 4, duplicates: 0 });
     expect(second).toMatchObject({ records: 4, applied: 0, duplicates: 4, skipped: [] });
-    expect(store.head()).toBe(head);
-    expect(store.derivedSnapshot()).toEqual(snapshot);
+    expect(await store.head()).toBe(head);
+    expect(await store.derivedSnapshot()).toEqual(snapshot);
     await store.close();
   });
 
@@ -86,12 +86,12 @@ describe('import runs', () => {
     ];
     writeFileSync(join(dir, 'a.json'), JSON.stringify(attempts));
     expect(await importRuns(ll, [dir])).toMatchObject({ applied: 2 });
-    const obs = observations(store).map((e) => e.observation);
+    const obs = (await observations(store)).map((e) => e.observation);
     expect(obs.map((o) => [o.runId, o.taskId, o.attempt, o.outcome])).toEqual([
       ['bd-1#1@2026-03-02T10:00:00Z', 'bd-1', 1, 'fail'],
       ['bd-1#2@2026-03-02T11:00:00Z', 'bd-1', 2, 'pass'],
     ]);
-    const card = ll.scores('', '')[0]!;
+    const card = (await ll.scores('', ''))[0]!;
     expect([card.counters.firstAttempts, card.counters.firstAttemptPasses]).toEqual([1, 0]);
     await store.close();
   });

@@ -56,7 +56,7 @@ describe('Prometheus metrics', () => {
     expect(sample(text, 'learnloop_observations_total', { outcome: 'fail', result: 'applied' })).toBe(1);
     expect(sample(text, 'learnloop_decisions_total', { template: rec.chosenTemplateId })).toBe(1);
     // 1 implicit template registration + 4 observations + 1 decision.
-    expect(sample(text, 'learnloop_event_log_events')).toBe(server.learnloop.store.head());
+    expect(sample(text, 'learnloop_event_log_events')).toBe(await server.store.head());
     expect(sample(text, 'learnloop_event_log_events')).toBe(6);
     const age = sample(text, 'learnloop_newest_observation_age_seconds', { template: 'a@v1' })!;
     expect(age).toBeGreaterThanOrEqual(120);

@@ -28,7 +28,7 @@ describe('report lift on a real log', () => {
         outcome, retries: 0, durationSeconds: 1, failureReason: '', finishedAtMs: undefined, agent: '', model: '',
       });
     }
-    const join = joinDecisions(store.events(), store.policy);
+    const join = await joinDecisions(store.events(), store.policy);
     await store.close();
     // 15 never reported; infra errors at i = 0, 25, 50, 75, 100, 125 teach nothing.
     expect(join.decisions.length).toBe(150 - 15 - 6);

@@ -27,7 +27,7 @@ async function code(p: Promise<unknown>): Promise<string> {
 describe('refinement queue', () => {
   test('a scan opens items for the template credibly below threshold and the regressed one, with evidence', async () => {
     const { store, queue } = await log();
-    const items = queue.list();
+    const items = await queue.list();
     expect(items.map((i) => [i.refinementId, i.templateId, i.status, i.trigger])).toEqual([
       ['custom#1', 'custom', 'open', 'below_threshold'],
       ['feature@v1#1', 'feature@v1', 'open', 'regression'],
@@ -44,14 +44,14 @@ describe('refinement queue', () => {
 
   test('no second item while one is open for the same template', async () => {
     const { store, queue } = await log();
-    const head = store.head();
+    const head = await store.head();
     const again = await queue.scan(AS_OF, RULES);
     expect(again.opened).toEqual([]);
     expect(again.suppressed).toEqual([
       { templateId: 'custom', reason: 'item custom#1 is still open' },
       { templateId: 'feature@v1', reason: 'item feature@v1#1 is still open' },
     ]);
-    expect(store.head()).toBe(head);
+    expect(await store.head()).toBe(head);
     await store.close();
   });
 
@@ -66,28 +66,28 @@ describe('refinement queue', () => {
     });
     expect(record).toMatchObject({ status: 'accepted', actor: 'maria', newTemplateId: 'feature@v2', decidedAtMs: AS_OF });
     expect(template).toMatchObject({ templateId: 'feature@v2', parentTemplateId: 'feature@v1', status: 'candidate' });
-    expect(store.template('feature@v2')!.description).toMatch(/^refines feature@v1 \(feature@v1#1\)/);
+    expect((await store.template('feature@v2'))!.description).toMatch(/^refines feature@v1 \(feature@v1#1\)/);
     // A child with no runs of its own starts from a discounted copy of the parent's posterior:
     // the same mean, capped at parentStrength pseudo-runs.
-    const child = ll.posterior('feature@v2', 'feature', '');
-    const parent = ll.posterior('feature@v1', 'feature', '');
+    const child = await ll.posterior('feature@v2', 'feature', '');
+    const parent = await ll.posterior('feature@v1', 'feature', '');
     expect(child.mean).toBeCloseTo(parent.mean, 9);
     expect(child.alpha + child.beta).toBeCloseTo(ll.policy.parentStrength, 9);
     expect(parent.alpha + parent.beta).toBeGreaterThan(ll.policy.parentStrength);
     // The same decision again changes nothing; a different one is refused.
-    const head = store.head();
+    const head = await store.head();
     await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'again', newTemplateId: 'feature@v2', description: '' });
-    expect(store.head()).toBe(head);
+    expect(await store.head()).toBe(head);
     expect(await code(queue.reject({ refinementId: 'feature@v1#1', actor: 'li', reason: 'no' }))).toBe(ERROR_CODES.refinementNotOpen);
     await store.close();
   });
 
   test('rejecting records who and why and registers nothing', async () => {
     const { store, queue } = await log();
-    const templates = store.templates().length;
+    const templates = (await store.templates()).length;
     const r = await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'custom is a catch-all; no single prompt fixes it' });
     expect(r).toMatchObject({ status: 'rejected', actor: 'li', newTemplateId: '' });
-    expect(store.templates()).toHaveLength(templates);
+    expect(await store.templates()).toHaveLength(templates);
     await store.close();
   });
 
@@ -99,7 +99,7 @@ describe('refinement queue', () => {
   ])('accept %j fails with %s', async (params, expected) => {
     const { store, queue } = await log();
     expect(await code(queue.accept(params))).toBe(expected);
-    expect(queue.get('custom#1')!.status).toBe('open');
+    expect((await queue.get('custom#1'))!.status).toBe('open');
     await store.close();
   });
 
@@ -107,9 +107,9 @@ describe('refinement queue', () => {
     const { store, queue } = await log();
     await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'r', newTemplateId: 'feature@v2', description: 'd' });
     await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'r' });
-    const before = store.derivedSnapshot();
+    const before = await store.derivedSnapshot();
     await store.rebuild();
-    expect(store.derivedSnapshot()).toEqual(before);
+    expect(await store.derivedSnapshot()).toEqual(before);
     expect(before.refinements).toHaveLength(2);
     await store.close();
   });

@@ -15,7 +15,7 @@ export const CLOCK = Date.parse('2026-03-02T08:00:00Z');
 export const RULES = loadRules();
 
 /** Imports the fixture into a fresh store, registers the lineage, opens refinement items. */
-export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbStore; ll: LearnLoop; queue: RefinementQueue; data: () => ReportData }> {
+export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbStore; ll: LearnLoop; queue: RefinementQueue; data: () => Promise<ReportData> }> {
   const store = await LmdbStore.open(dir, { policy: DEFAULT_POLICY_CONFIG, noSync: true });
   const ll = new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => CLOCK });
   await ll.registerTemplate({ templateId: 'bug-fix@v1', parentTemplateId: '', status: 'active', description: 'first bug-fix prompt' });
@@ -23,7 +23,7 @@ export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbS
   const summary = await importRuns(ll, [RUNS_FILE]);
   if (summary.skipped.length > 0) throw new Error(`fixture import skipped records: ${JSON.stringify(summary.skipped)}`);
   // The scan runs at the end of the report day, so the weekly report as of AS_OF lists its items.
-  const queue = new RefinementQueue(ll, () => AS_OF);
+  const queue = new RefinementQueue(store, DEFAULT_LIMITS, () => AS_OF);
   await queue.scan(AS_OF, RULES);
   return { store, ll, queue, data: () => reportData(store) };
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
 import { buildReport } from '../../src/cli/commands/analytics.js';
 import { renderReport, REPORT_FORMATS, type ReportFormat } from '../../src/reports/index.js';
 import { RefinementQueue, type ReportData } from '../../src/service/refinement-queue.js';
@@ -19,7 +20,7 @@ const dir = mkdtempSync(join(tmpdir(), 'learnloop-golden-'));
 beforeAll(async () => {
   const log = await fixtureLog(join(dir, 'db'));
   store = log.store;
-  data = log.data();
+  data = await log.data();
 });
 afterAll(async () => {
   await store.close();
@@ -38,7 +39,7 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
       for (const name of NAMES) {
         for (const format of REPORT_FORMATS) {
           const a = await renderReport(buildReport(name, data, AS_OF, RULES), format);
-          const b = await renderReport(buildReport(name, again.data(), AS_OF, RULES), format);
+          const b = await renderReport(buildReport(name, await again.data(), AS_OF, RULES), format);
           expect(b, `${name}.${format}`).toBe(a);
         }
       }
@@ -66,9 +67,9 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
     const later = await fixtureLog();
     try {
       // Decided the next day: still open as of AS_OF. A report a day before the scan lists none.
-      await new RefinementQueue(later.ll, () => AS_OF + 86_400_000).reject({ refinementId: 'custom#1', actor: 'maria', reason: 'known gap' });
-      expect(open(later.data())).toEqual(before);
-      const r = buildReport('weekly', later.data(), AS_OF - 86_400_000, RULES);
+      await new RefinementQueue(later.store, DEFAULT_LIMITS, () => AS_OF + 86_400_000).reject({ refinementId: 'custom#1', actor: 'maria', reason: 'known gap' });
+      expect(open(await later.data())).toEqual(before);
+      const r = buildReport('weekly', await later.data(), AS_OF - 86_400_000, RULES);
       expect(r.kind === 'weekly' && r.openRefinements).toEqual([]);
     } finally {
       await later.store.close();

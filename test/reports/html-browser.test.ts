@@ -28,7 +28,7 @@ beforeAll(async () => {
   store = log.store;
   for (const name of ['scores', 'trend', 'failures', 'weekly']) {
     const file = join(dir, `${name}.html`);
-    writeFileSync(file, await renderReport(buildReport(name, log.data(), AS_OF, RULES), 'html'));
+    writeFileSync(file, await renderReport(buildReport(name, await log.data(), AS_OF, RULES), 'html'));
     pages[name] = pathToFileURL(file).href;
   }
   // A fresh profile folder per run (playwright passes it as --user-data-dir).

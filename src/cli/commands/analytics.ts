@@ -20,8 +20,8 @@ import {
   type ReportModel,
   type TrendOptions,
 } from '../../reports/index.js';
-import { RefinementQueue, reportData, type ReportData } from '../../service/refinement-queue.js';
-import type { RefinementRecord } from '../../store/index.js';
+import type { RefinementRecord } from '../../bandit/index.js';
+import { reportData, type ReportData } from '../../service/refinement-queue.js';
 import type { CliHelpers } from '../context.js';
 import { table } from '../format.js';
 
@@ -37,10 +37,10 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
     }
   }
   const rules = opts.scan === false ? undefined : withCatch(h, () => loadRules());
-  const summary = await h.withLearnLoop(opts, async (ll) => {
-    const imported = await importRuns(ll, paths, map);
+  const summary = await h.withApp(opts, async (app) => {
+    const imported = await importRuns(app.learnloop, paths, map);
     // New evidence may put a template below the threshold: open items now rather than at the next scan.
-    const scan = rules === undefined || imported.applied === 0 ? undefined : await new RefinementQueue(ll).scan(Date.now(), rules);
+    const scan = rules === undefined || imported.applied === 0 ? undefined : await app.refinements.scan(Date.now(), rules);
     return { ...imported, refinementsOpened: scan?.opened.map((r) => r.refinementId) ?? [] };
   });
   h.print(opts.json === true, summary, () =>
@@ -151,7 +151,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       const asOfMs = withCatch(h, () => parseAsOf(opts.asOf));
       const rules = withCatch(h, () => loadRules(String(opts.rules)));
       const trend = trendFlags(h, opts);
-      const text = await h.withLearnLoop(opts, async (ll) => await renderReport(buildReport(name, reportData(ll.store), asOfMs, rules, trend), opts.format as ReportFormat));
+      const text = await h.withApp(opts, async (app) => await renderReport(buildReport(name, await reportData(app.store), asOfMs, rules, trend), opts.format as ReportFormat));
       if (typeof opts.out === 'string') writeFileSync(opts.out, text);
       else process.stdout.write(text);
     });
@@ -162,7 +162,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     .addOption(new Option('--status <status>', 'only items with this status').choices(['open', 'accepted', 'rejected']))
     .option('--json', 'print JSON (with evidence)')
     .action(async (opts: Record<string, unknown>) => {
-      const items = await h.withLearnLoop(opts, async (ll) => new RefinementQueue(ll).list(opts.status as RefinementRecord['status'] | undefined));
+      const items = await h.withApp(opts, async (app) => app.refinements.list(opts.status as 'open' | 'accepted' | 'rejected' | undefined));
       h.print(opts.json === true, items, () => table(['item', 'template', 'status', 'trigger', 'opened', 'evidence / decision'], items.map(refinementLine)));
     });
   h.withSettings(refinements.command('scan').description('open items for templates credibly below the threshold or regressing'), ['db'])
@@ -177,7 +177,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       const threshold = Number(opts.threshold);
       if (!(threshold > 0 && threshold < 1)) throw h.userError(`--threshold: must be in (0, 1); got ${String(opts.threshold)}`);
       const minRuns = intFlag(h, 'min-runs', opts.minRuns) ?? 10;
-      const r = await h.withLearnLoop(opts, (ll) => new RefinementQueue(ll).scan(asOfMs, rules, { threshold, minRuns }));
+      const r = await h.withApp(opts, (app) => app.refinements.scan(asOfMs, rules, { threshold, minRuns }));
       h.print(opts.json === true, r, () =>
         [
           `${r.opened.length} opened`,
@@ -194,8 +194,8 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     .addOption(new Option('--status <status>', 'status of the new version').choices(['candidate', 'active']).default('candidate'))
     .option('--json', 'print JSON')
     .action(async (refinementId: string, opts: Record<string, unknown>) => {
-      const r = await h.withLearnLoop(opts, (ll) =>
-        new RefinementQueue(ll).accept({
+      const r = await h.withApp(opts, (app) =>
+        app.refinements.accept({
           refinementId,
           actor: String(opts.by),
           reason: String(opts.reason),
@@ -211,7 +211,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     .requiredOption('--reason <text>', 'why')
     .option('--json', 'print JSON')
     .action(async (refinementId: string, opts: Record<string, unknown>) => {
-      const r = await h.withLearnLoop(opts, (ll) => new RefinementQueue(ll).reject({ refinementId, actor: String(opts.by), reason: String(opts.reason) }));
+      const r = await h.withApp(opts, (app) => app.refinements.reject({ refinementId, actor: String(opts.by), reason: String(opts.reason) }));
       h.print(opts.json === true, r, () => `rejected ${refinementId}`);
     });
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ObserveRequest } from '../../gen/learnloop/v1/learnloop.js';
 import { observeFromProto } from '../../server/mapping.js';
 import type { LearnLoop } from '../../service/learnloop.js';
-import { helpers, print, UserError, withLearnLoop, withSettings } from '../context.js';
+import { helpers, print, UserError, withApp, withSettings } from '../context.js';
 import { importRunsCommand } from './analytics.js';
 
 export function registerImport(program: Command): void {
@@ -22,7 +22,7 @@ export function registerImport(program: Command): void {
       if (files[0] === 'runs') return importRunsCommand(files.slice(1), opts, helpers);
       if (files.length !== 1) throw new UserError('import: name one JSONL file of ObserveRequests, or `import runs PATH...`');
       const file = files[0]!;
-      const summary = await withLearnLoop(opts, (ll) => importObservations(ll, file));
+      const summary = await withApp(opts, (app) => importObservations(app.learnloop, file));
       print(opts.json === true, summary, () =>
         [
           `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.rejected.length} rejected (of ${summary.lines} lines)`,

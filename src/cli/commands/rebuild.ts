@@ -1,6 +1,6 @@
 /** `learnloop rebuild`: recompute all derived state from the event log. */
 import type { Command } from 'commander';
-import { LmdbStore } from '../../store/index.js';
+import { openStore } from '../../compose.js';
 import { configFrom, print, withSettings } from '../context.js';
 
 export function registerRebuild(program: Command): void {
@@ -9,7 +9,7 @@ export function registerRebuild(program: Command): void {
     .action(async (opts) => {
       const config = configFrom(opts);
       const started = performance.now();
-      const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
+      const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       try {
         const events = await store.rebuild();
         const seconds = (performance.now() - started) / 1000;

@@ -1,10 +1,9 @@
 /** `learnloop report lift --db DIR`: off-policy lift of the deployed policy over uniform, from the log. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_POLICY_CONFIG, rewardOf, type PolicyConfig } from '../../bandit/index.js';
+import { DEFAULT_POLICY_CONFIG, rewardOf, type LoggedEvent, type PolicyConfig } from '../../bandit/index.js';
 import { liftOverUniform, type LiftEstimate, type LoggedDecision } from '../../ope/index.js';
-import type { LoggedEvent } from '../../store/events.js';
-import { LmdbStore } from '../../store/index.js';
+import { openStore } from '../../compose.js';
 import { table } from '../format.js';
 
 export interface LogJoin {
@@ -20,11 +19,11 @@ export interface LogJoin {
  * reward (infra errors teach nothing). Observations of another template under the same decision
  * are someone overriding the recommendation and are not the logged policy's outcome.
  */
-export function joinDecisions(events: Iterable<LoggedEvent>, policy: PolicyConfig): LogJoin {
+export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterable<LoggedEvent>, policy: PolicyConfig): Promise<LogJoin> {
   const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number }>();
   const rewards = new Map<string, number>();
   let invalid = 0;
-  for (const e of events) {
+  for await (const e of events) {
     if (e.type === 'decision') {
       const d = e.decision;
       if (!(d.propensity > 0 && d.propensity <= 1)) {
@@ -74,7 +73,7 @@ export function registerReportLift(program: Command): void {
   report
     .command('lift')
     .description("off-policy lift of the deployed policy over uniform (IPS, SNIPS, doubly robust) from the log's decisions and outcomes")
-    .requiredOption('--db <dir>', 'the LMDB folder of a learnloop server')
+    .requiredOption('--db <store>', 'the store of a learnloop server: an LMDB folder, or a postgres:// URL')
     .option('--resamples <n>', 'bootstrap resamples', '1000')
     .option('--json', 'print JSON')
     .action(async (opts: { db: string; resamples: string; json?: boolean }) => {
@@ -84,12 +83,12 @@ export function registerReportLift(program: Command): void {
       };
       const resamples = Number(opts.resamples);
       if (!Number.isInteger(resamples) || resamples < 100) return fail('--resamples must be an integer >= 100');
-      if (!existsSync(opts.db)) return fail(`--db: no such folder: ${opts.db}`);
-      // 'adopt': read the folder under its own policy, never rebuild it beside a running server.
-      const store = await LmdbStore.open(opts.db, { policy: DEFAULT_POLICY_CONFIG, onPolicyChange: 'adopt' });
+      if (!opts.db.includes('://') && !existsSync(opts.db)) return fail(`--db: no such folder: ${opts.db}`);
+      // 'adopt': read the store under its own policy, never rebuild it beside a running server.
+      const store = await openStore(opts.db, { policy: DEFAULT_POLICY_CONFIG, onPolicyChange: 'adopt' });
       let join: LogJoin;
       try {
-        join = joinDecisions(store.events(), store.policy);
+        join = await joinDecisions(store.events(), store.policy);
       } finally {
         await store.close();
       }

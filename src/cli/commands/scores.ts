@@ -1,6 +1,6 @@
 /** `learnloop scores`: per-template scorecards for a segment, from --db. */
 import type { Command } from 'commander';
-import { print, withLearnLoop, withSettings } from '../context.js';
+import { print, withApp, withSettings } from '../context.js';
 import { fixed, pct, table } from '../format.js';
 
 export function registerScores(program: Command): void {
@@ -9,7 +9,7 @@ export function registerScores(program: Command): void {
     .option('--repo <repo>', 'repository (empty = all)', '')
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const cards = await withLearnLoop(opts, async (ll) => ll.scores(opts.taskClass, opts.repo));
+      const cards = await withApp(opts, (app) => app.learnloop.scores(opts.taskClass, opts.repo));
       print(opts.json === true, cards, () =>
         table(
           ['template', 'runs', 'pass rate', 'posterior', '95% CI', 'evidence', 'retry', 'timeout', 'mean s'],

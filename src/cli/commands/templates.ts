@@ -1,6 +1,6 @@
 /** `learnloop templates list|register`: directly on --db. */
 import { Option, type Command } from 'commander';
-import { print, withLearnLoop, withSettings } from '../context.js';
+import { print, withApp, withSettings } from '../context.js';
 import { table } from '../format.js';
 
 export function registerTemplates(program: Command): void {
@@ -8,7 +8,7 @@ export function registerTemplates(program: Command): void {
   withSettings(templates.command('list').description('list templates'), ['db'])
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const list = await withLearnLoop(opts, async (ll) => ll.listTemplates());
+      const list = await withApp(opts, (app) => app.learnloop.listTemplates());
       print(opts.json === true, list, () =>
         table(
           ['template', 'status', 'parent', 'implicit', 'registered'],
@@ -22,8 +22,8 @@ export function registerTemplates(program: Command): void {
     .option('--description <text>', 'what changed', '')
     .option('--json', 'print JSON')
     .action(async (templateId: string, opts) => {
-      const r = await withLearnLoop(opts, (ll) =>
-        ll.registerTemplate({ templateId, parentTemplateId: opts.parent, status: opts.status, description: opts.description }),
+      const r = await withApp(opts, (app) =>
+        app.learnloop.registerTemplate({ templateId, parentTemplateId: opts.parent, status: opts.status, description: opts.description }),
       );
       print(opts.json === true, r, () => `${r.created ? 'registered' : 'updated'} ${templateId} (${r.record.status})`);
     });

@@ -1,7 +1,5 @@
-import type { ArmStatus, Decision, Observation } from '../bandit/index.js';
-
-/** Version of every stored value; codec.ts refuses others. */
-export const SCHEMA_VERSION = 1;
+/** The event log's entries: what every adapter stores and every projection reads. */
+import type { ArmStatus, Decision, Observation } from './types.js';
 
 /** A template version's registration, or a later change of its status or description. */
 export interface TemplateEvent {

@@ -1,0 +1,193 @@
+/**
+ * The projection: how the event log becomes derived state. One pure function shared by every
+ * adapter, used live (in the transaction that appends an event) and by rebuild, so the two agree
+ * by construction. Adapters only read prior records and write the changes it returns.
+ */
+import type { LoggedEvent } from './events.js';
+import { addReward, EMPTY_EVIDENCE, rewardOf } from './evidence.js';
+import type { PolicyConfig } from './config.js';
+import { countRun, EMPTY_COUNTERS, type Counters } from './scorecard.js';
+import { asArmId, type ArmEvidence, type ArmStatus, type Context, type Evidence } from './types.js';
+
+export interface TemplateRecord {
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: ArmStatus;
+  readonly description: string;
+  readonly implicit: boolean;
+  readonly registeredAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+/** A refinement item's current state, derived from its opened and decided events. */
+export interface RefinementRecord {
+  readonly refinementId: string;
+  readonly templateId: string;
+  readonly status: 'open' | 'accepted' | 'rejected';
+  readonly trigger: string;
+  readonly summary: string;
+  readonly evidence: unknown;
+  readonly openedAtMs: number;
+  /** 0 while open. */
+  readonly decidedAtMs: number;
+  readonly actor: string;
+  readonly reason: string;
+  readonly newTemplateId: string;
+}
+
+export interface StatsRecord {
+  readonly evidence: Evidence;
+  readonly counters: Counters;
+}
+
+/** A segment of one template's runs: ('', '') is every run, '' widens a field. */
+export type StatsKey = readonly [templateId: string, taskClass: string, repo: string];
+
+/** The segments one observation counts in: overall, task class, repository, and both. */
+export function segmentKeys(templateId: string, taskClass: string, repo: string): StatsKey[] {
+  const keys: StatsKey[] = [[templateId, '', '']];
+  if (taskClass !== '') keys.push([templateId, taskClass, '']);
+  if (repo !== '') keys.push([templateId, '', repo]);
+  if (taskClass !== '' && repo !== '') keys.push([templateId, taskClass, repo]);
+  return keys;
+}
+
+/** The prior derived records the projection reads (synchronously: adapters prefetch or read in place). */
+export interface DerivedReader {
+  template(templateId: string): TemplateRecord | undefined;
+  stats(key: StatsKey): StatsRecord | undefined;
+  refinement(refinementId: string): RefinementRecord | undefined;
+}
+
+/** One derived record to write (records are only ever written whole, never deleted). */
+export type DerivedChange =
+  | { readonly kind: 'template'; readonly key: string; readonly value: TemplateRecord }
+  | { readonly kind: 'stats'; readonly key: StatsKey; readonly value: StatsRecord }
+  /** run_id -> the seq of its observation (exactly-once index). */
+  | { readonly kind: 'run'; readonly key: string; readonly value: { readonly seq: number } }
+  /** decision_id -> the seq of its decision. */
+  | { readonly kind: 'decision'; readonly key: string; readonly value: { readonly seq: number } }
+  /** request_id -> its decision (idempotency index). */
+  | { readonly kind: 'request'; readonly key: string; readonly value: { readonly decisionId: string } }
+  | { readonly kind: 'refinement'; readonly key: string; readonly value: RefinementRecord };
+
+/** Each kind of derived record, under the name of its group (a snapshot's key, a database or table name). */
+export const DERIVED_GROUPS = {
+  template: 'templates',
+  stats: 'stats',
+  run: 'runs',
+  decision: 'decisions',
+  request: 'requests',
+  refinement: 'refinements',
+} as const satisfies Record<DerivedChange['kind'], string>;
+
+/** The derived records one event changes, given the records before it. */
+export function project(event: LoggedEvent, prior: DerivedReader, policy: PolicyConfig): DerivedChange[] {
+  switch (event.type) {
+    case 'template': {
+      const existing = prior.template(event.templateId);
+      const value: TemplateRecord = {
+        templateId: event.templateId,
+        parentTemplateId: event.parentTemplateId || existing?.parentTemplateId || '',
+        status: event.status,
+        description: event.description,
+        implicit: event.implicit && (existing?.implicit ?? true),
+        registeredAtMs: existing?.registeredAtMs ?? event.atMs,
+        updatedAtMs: event.atMs,
+      };
+      return [{ kind: 'template', key: event.templateId, value }];
+    }
+    case 'decision': {
+      const out: DerivedChange[] = [{ kind: 'decision', key: event.decision.decisionId, value: { seq: event.seq } }];
+      if (event.requestId !== '') out.push({ kind: 'request', key: event.requestId, value: { decisionId: event.decision.decisionId } });
+      return out;
+    }
+    case 'observation': {
+      const o = event.observation;
+      const reward = rewardOf(o.outcome, policy);
+      const out: DerivedChange[] = [{ kind: 'run', key: o.runId, value: { seq: event.seq } }];
+      for (const key of segmentKeys(o.armId, o.context.taskClass, o.context.repo)) {
+        const prev = prior.stats(key);
+        const evidence = prev?.evidence ?? EMPTY_EVIDENCE;
+        out.push({
+          kind: 'stats',
+          key,
+          value: {
+            evidence: reward === null ? evidence : addReward(evidence, reward, o.finishedAtMs, policy.decay),
+            counters: countRun(prev?.counters ?? EMPTY_COUNTERS, o),
+          },
+        });
+      }
+      return out;
+    }
+    case 'refinement_opened':
+      return [
+        {
+          kind: 'refinement',
+          key: event.refinementId,
+          value: {
+            refinementId: event.refinementId,
+            templateId: event.templateId,
+            status: 'open',
+            trigger: event.trigger,
+            summary: event.summary,
+            evidence: event.evidence,
+            openedAtMs: event.atMs,
+            decidedAtMs: 0,
+            actor: '',
+            reason: '',
+            newTemplateId: '',
+          },
+        },
+      ];
+    case 'refinement_decided': {
+      const prev = prior.refinement(event.refinementId);
+      if (prev === undefined) return [];
+      return [
+        {
+          kind: 'refinement',
+          key: event.refinementId,
+          value: { ...prev, status: event.decision, decidedAtMs: event.atMs, actor: event.actor, reason: event.reason, newTemplateId: event.newTemplateId },
+        },
+      ];
+    }
+  }
+}
+
+const statsId = (key: StatsKey) => `${key[0]}\u0000${key[1]}\u0000${key[2]}`;
+
+/**
+ * The changes of several events in order, each seeing the ones before it, merged to the last
+ * write of each record. Computed before anything is written, so an adapter can size and encode
+ * all of it first and then write it all or nothing.
+ */
+export function projectAll(events: readonly LoggedEvent[], prior: DerivedReader, policy: PolicyConfig): DerivedChange[] {
+  const latest = new Map<string, DerivedChange>();
+  const id = (c: { kind: string; key: string | StatsKey }) => `${c.kind}\u0001${typeof c.key === 'string' ? c.key : statsId(c.key)}`;
+  const overlay: DerivedReader = {
+    template: (k) => (latest.get(id({ kind: 'template', key: k }))?.value as TemplateRecord | undefined) ?? prior.template(k),
+    stats: (k) => (latest.get(id({ kind: 'stats', key: k }))?.value as StatsRecord | undefined) ?? prior.stats(k),
+    refinement: (k) => (latest.get(id({ kind: 'refinement', key: k }))?.value as RefinementRecord | undefined) ?? prior.refinement(k),
+  };
+  for (const event of events) for (const change of project(event, overlay, policy)) latest.set(id(change), change);
+  return [...latest.values()];
+}
+
+/** Longest parent chain followed when inheriting evidence; deeper ancestors add little. */
+const MAX_PARENT_DEPTH = 4;
+
+/** What the policy knows about a template in `context`: its evidence at three levels, with its parent chain. */
+export function armEvidenceOf(templateId: string, context: Context, derived: Pick<DerivedReader, 'template' | 'stats'>, depth = 0): ArmEvidence {
+  const { taskClass, repo } = context;
+  const evidence = (tc: string, r: string) => derived.stats([templateId, tc, r])?.evidence ?? EMPTY_EVIDENCE;
+  const parentId = derived.template(templateId)?.parentTemplateId ?? '';
+  return {
+    armId: asArmId(templateId),
+    evidence: {
+      global: evidence('', ''),
+      taskClass: taskClass !== '' ? evidence(taskClass, '') : undefined,
+      repoTaskClass: repo !== '' ? evidence(taskClass, repo) : undefined,
+    },
+    parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? armEvidenceOf(parentId, context, derived, depth + 1) : undefined,
+  };
+}

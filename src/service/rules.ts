@@ -1,0 +1,223 @@
+/**
+ * The write rules, as plans over the store port's StateView: what an Observe, a Recommend's log
+ * entry, a registration or a refinement decision appends, given the state it applies to. Adapters
+ * run a plan and its appends atomically (re-planning when needed), so a rule is checked against
+ * exactly the state it changes.
+ */
+import {
+  asArmId,
+  DecisionNotFound,
+  ObservationConflict,
+  project,
+  RefinementNotFound,
+  RefinementNotOpen,
+  TemplateConflict,
+  type Decision,
+  type DecisionEvent,
+  type EventBody,
+  type LoggedEvent,
+  type Observation,
+  type ObservationEvent,
+  type ObserveContent,
+  type RefinementDecidedEvent,
+  type RefinementOpenedEvent,
+  type RefinementRecord,
+  type TemplateEvent,
+  type TemplateRecord,
+} from '../bandit/index.js';
+import type { Plan, Planner, StateView } from '../store/port.js';
+
+export interface RegisterInput {
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: TemplateRecord['status'];
+  readonly description: string;
+  readonly actor: string;
+}
+
+export type ObserveResult =
+  | { readonly kind: 'applied'; readonly observation: Observation }
+  | { readonly kind: 'duplicate'; readonly seq: number; readonly observation: Observation };
+
+/** Deepest parent chain walked when checking for a cycle. */
+const MAX_PARENT_CHAIN = 64;
+
+/** A template first seen in Observe or Recommend: registered active, marked implicit. */
+export const implicitTemplate = (templateId: string): TemplateEvent => ({
+  type: 'template',
+  templateId,
+  parentTemplateId: '',
+  status: 'active',
+  description: '',
+  implicit: true,
+  actor: '',
+});
+
+/** What `project` makes of events, read back for one record: the answer a write returns. */
+function projected<K extends 'template' | 'refinement'>(
+  kind: K,
+  key: string,
+  events: readonly EventBody[],
+  prior: K extends 'template' ? TemplateRecord | undefined : RefinementRecord | undefined,
+  atMs: number,
+): K extends 'template' ? TemplateRecord : RefinementRecord {
+  let record: unknown = prior;
+  for (const body of events) {
+    const reader = {
+      template: () => (kind === 'template' ? (record as TemplateRecord | undefined) : undefined),
+      stats: () => undefined,
+      refinement: () => (kind === 'refinement' ? (record as RefinementRecord | undefined) : undefined),
+    };
+    // The policy only shapes stats, which no answer here reads.
+    for (const c of project({ ...body, seq: 0, atMs } as LoggedEvent, reader, undefined as never)) {
+      if (c.kind === kind && c.key === key) record = c.value;
+    }
+  }
+  return record as K extends 'template' ? TemplateRecord : RefinementRecord;
+}
+
+/**
+ * One verified run, exactly once per run_id: a resend with the same content is a duplicate, with
+ * other content a conflict. The decision (if named) fills what the run left empty; what the run
+ * states wins. An unknown template is registered implicitly.
+ * @throws ObservationConflict, DecisionNotFound
+ */
+export function observePlan(content: ObserveContent, receivedAtMs: number): Planner<ObserveResult> {
+  return async (view) => {
+    const prior = await view.run(content.runId);
+    if (prior !== undefined) {
+      const differing = (Object.keys(content) as Array<keyof ObserveContent>).filter((k) => prior.content[k] !== content[k]);
+      if (differing.length > 0) throw new ObservationConflict(content.runId, differing);
+      return { events: [], result: { kind: 'duplicate', seq: prior.seq, observation: prior.observation } };
+    }
+    let { templateId, taskClass, repo } = content;
+    if (content.decisionId !== '') {
+      const decision = await view.decision(content.decisionId);
+      if (decision === undefined) throw new DecisionNotFound(content.decisionId);
+      templateId ||= decision.decision.chosen;
+      taskClass ||= decision.decision.context.taskClass;
+      repo ||= decision.decision.context.repo;
+    }
+    const observation: Observation = {
+      runId: content.runId,
+      decisionId: content.decisionId,
+      armId: asArmId(templateId),
+      context: { taskClass, repo },
+      taskId: content.taskId,
+      attempt: content.attempt,
+      outcome: content.outcome,
+      retries: content.retries,
+      durationSeconds: content.durationSeconds,
+      failureReason: content.failureReason,
+      finishedAtMs: content.finishedAtMs ?? receivedAtMs,
+      agent: content.agent,
+      model: content.model,
+    };
+    const register = (await view.unknownTemplates([templateId])).map(implicitTemplate);
+    const event: ObservationEvent = { type: 'observation', content, observation };
+    return { events: [...register, event], result: { kind: 'applied', observation } };
+  };
+}
+
+/**
+ * Logs a decision and registers unseen candidates; when `requestId` already has a decision, that
+ * one is the answer and nothing is written. The answer is undefined when the new one was logged.
+ */
+export function decisionPlan(decision: Decision, requestId: string, candidates: readonly string[]): Planner<(DecisionEvent & LoggedEvent) | undefined> {
+  return async (view) => {
+    if (requestId !== '') {
+      const earlier = await view.decisionForRequest(requestId);
+      if (earlier !== undefined) return { events: [], result: earlier };
+    }
+    const register = (await view.unknownTemplates(candidates)).map(implicitTemplate);
+    const event: DecisionEvent = { type: 'decision', requestId, candidates, decision };
+    return { events: [...register, event], result: undefined };
+  };
+}
+
+/**
+ * Registers a template version or changes its status or description. The parent, if named and
+ * unknown, is registered implicitly.
+ * @throws TemplateConflict when the parent differs from the registered one or forms a cycle.
+ */
+export async function registerEvents(
+  view: StateView,
+  input: RegisterInput,
+  atMs: number,
+): Promise<Plan<{ record: TemplateRecord; created: boolean }>> {
+  const existing = await view.template(input.templateId);
+  const events: EventBody[] = [];
+  if (input.parentTemplateId !== '') {
+    if (existing !== undefined && existing.parentTemplateId !== '' && existing.parentTemplateId !== input.parentTemplateId) {
+      throw new TemplateConflict(input.templateId, `already has parent ${JSON.stringify(existing.parentTemplateId)}`);
+    }
+    for (let id: string | undefined = input.parentTemplateId, n = 0; id; n++) {
+      if (id === input.templateId || n > MAX_PARENT_CHAIN) {
+        throw new TemplateConflict(input.templateId, `would form a parent cycle through ${JSON.stringify(input.parentTemplateId)}`);
+      }
+      id = (await view.template(id))?.parentTemplateId;
+    }
+    events.push(...(await view.unknownTemplates([input.parentTemplateId])).map(implicitTemplate));
+  }
+  const unchanged =
+    existing !== undefined &&
+    existing.status === input.status &&
+    existing.description === input.description &&
+    existing.parentTemplateId === input.parentTemplateId &&
+    !existing.implicit;
+  const own: TemplateEvent[] = unchanged ? [] : [{ type: 'template', ...input, implicit: false }];
+  events.push(...own);
+  return { events, result: { record: own.length === 0 ? existing! : projected('template', input.templateId, own, existing, atMs), created: existing === undefined } };
+}
+
+export const registerPlan = (input: RegisterInput, atMs: number): Planner<{ record: TemplateRecord; created: boolean }> => (view) =>
+  registerEvents(view, input, atMs);
+
+/**
+ * Opens a refinement item unless the id exists or an item is already open for the template.
+ * @returns the item and whether it was opened now.
+ */
+export function openRefinementPlan(item: Omit<RefinementOpenedEvent, 'type'>, atMs: number): Planner<{ record: RefinementRecord; created: boolean }> {
+  return async (view) => {
+    const existing = (await view.refinement(item.refinementId)) ?? (await view.openRefinementFor(item.templateId));
+    if (existing !== undefined) return { events: [], result: { record: existing, created: false } };
+    const event: RefinementOpenedEvent = { type: 'refinement_opened', ...item };
+    return { events: [event], result: { record: projected('refinement', item.refinementId, [event], undefined, atMs), created: true } };
+  };
+}
+
+/**
+ * A person's decision on an open item; accepting registers the new template version (with the
+ * item's template as parent) in the same commit. Repeating the same decision changes nothing.
+ * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise; TemplateConflict.
+ */
+export function decideRefinementPlan(
+  d: Omit<RefinementDecidedEvent, 'type'>,
+  template: Omit<RegisterInput, 'templateId' | 'parentTemplateId' | 'actor'> | undefined,
+  atMs: number,
+): Planner<{ record: RefinementRecord; template: TemplateRecord | undefined }> {
+  return async (view) => {
+    const item = await view.refinement(d.refinementId);
+    if (item === undefined) throw new RefinementNotFound(d.refinementId);
+    if (item.status !== 'open') {
+      if (item.status === d.decision && item.newTemplateId === d.newTemplateId) {
+        return { events: [], result: { record: item, template: d.newTemplateId === '' ? undefined : await view.template(d.newTemplateId) } };
+      }
+      throw new RefinementNotOpen(d.refinementId, item.status);
+    }
+    const events: EventBody[] = [];
+    let record: TemplateRecord | undefined;
+    if (d.decision === 'accepted' && template !== undefined) {
+      const registered = await registerEvents(
+        view,
+        { ...template, templateId: d.newTemplateId, parentTemplateId: item.templateId, actor: d.actor },
+        atMs,
+      );
+      events.push(...registered.events);
+      record = registered.result.record;
+    }
+    const decided: RefinementDecidedEvent = { type: 'refinement_decided', ...d };
+    events.push(decided);
+    return { events, result: { record: projected('refinement', d.refinementId, [decided], item, atMs), template: record } };
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * The store port: what the service, the refinement queue, reports, metrics and OPE depend on.
+ * Adapters (LMDB, memory, PostgreSQL) implement it; business rules stay out of them. An adapter
+ * keeps an append-only event log and the derived state `project` (src/bandit/projection.ts) makes
+ * of it, updated in the same transaction as each append.
+ */
+import type {
+  ArmEvidence,
+  Context,
+  DecisionEvent,
+  EventBody,
+  LoggedEvent,
+  ObservationEvent,
+  PolicyConfig,
+  RefinementRecord,
+  StatsKey,
+  StatsRecord,
+  TemplateRecord,
+} from '../bandit/index.js';
+
+/** The records a write decides on, as of one consistent state. */
+export interface StateView {
+  template(templateId: string): Promise<TemplateRecord | undefined>;
+  /** Of `templateIds`, the ones not registered (templates are never deleted). */
+  unknownTemplates(templateIds: readonly string[]): Promise<string[]>;
+  /** The observation recorded for a run id. */
+  run(runId: string): Promise<(ObservationEvent & LoggedEvent) | undefined>;
+  /** The stored decision (as it was returned). */
+  decision(decisionId: string): Promise<(DecisionEvent & LoggedEvent) | undefined>;
+  decisionForRequest(requestId: string): Promise<(DecisionEvent & LoggedEvent) | undefined>;
+  refinement(refinementId: string): Promise<RefinementRecord | undefined>;
+  /** The open refinement item of a template, if any (at most one is open per template). */
+  openRefinementFor(templateId: string): Promise<RefinementRecord | undefined>;
+}
+
+/** What a write appends, and what it answers. */
+export interface Plan<T> {
+  readonly events: readonly EventBody[];
+  readonly result: T;
+}
+
+/** Decides a write from the state it will apply to; must read only through `view` and be free of side effects (it may run more than once). */
+export type Planner<T> = (view: StateView) => Promise<Plan<T>>;
+
+export interface Store extends StateView {
+  /** The policy the derived state is computed under. */
+  readonly policy: PolicyConfig;
+  /** Where the store lives, for logs (a folder, or a URL without its password). */
+  readonly location: string;
+  /** Sequence number of the newest event (0 for an empty log). */
+  head(): Promise<number>;
+  /** Every template, in id order. */
+  templates(): Promise<readonly TemplateRecord[]>;
+  stats(key: StatsKey): Promise<StatsRecord | undefined>;
+  /** Every stats record of a segment ('' = any), one per template that has runs there. */
+  statsForSegment(taskClass: string, repo: string): Promise<Array<{ templateId: string; stats: StatsRecord }>>;
+  /** What the policy knows about each template in `context`, with its parent chain (callers must not mutate it). */
+  armEvidence(templateIds: readonly string[], context: Context): Promise<ArmEvidence[]>;
+  /** The log in order, from `fromSeq` (inclusive). */
+  events(fromSeq?: number): AsyncIterable<LoggedEvent>;
+  /** Every refinement item, in id order. */
+  refinements(): Promise<RefinementRecord[]>;
+  /**
+   * Runs `plan` against the current state and appends the events it returns, with their derived
+   * changes, all or nothing, as if no other write ran in between (adapters serialise or re-plan).
+   * Resolves once the events are durable, with them as logged (seq and atMs set).
+   */
+  commit<T>(atMs: number, plan: Planner<T>): Promise<{ result: T; events: LoggedEvent[] }>;
+  /** Recomputes all derived state from the log. @returns events replayed. */
+  rebuild(): Promise<number>;
+  /** Every derived record in a canonical form, for comparing live state with a rebuild. */
+  derivedSnapshot(): Promise<Record<string, Array<[unknown, unknown]>>>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  readonly policy: PolicyConfig;
+  /** Skip fsync on commit (tests and benchmarks only: a machine crash can lose acknowledged writes). */
+  readonly noSync?: boolean;
+  /**
+   * When the store's derived state was computed under another policy: 'rebuild' recomputes it
+   * under `policy` (the server); 'adopt' uses the store's policy instead, so commands that open
+   * it beside a running server compute the same numbers it does.
+   */
+  readonly onPolicyChange?: 'rebuild' | 'adopt';
+}

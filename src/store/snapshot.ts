@@ -1,0 +1,17 @@
+/** The adapter-neutral form of derived state, so live state, a rebuild and another adapter compare equal. */
+import { DERIVED_GROUPS as GROUPS, type DerivedChange } from '../bandit/index.js';
+
+export type DerivedSnapshot = Record<string, Array<[unknown, unknown]>>;
+
+/** Groups records by kind, each sorted by key (compared as JSON, the same in every adapter). */
+export function canonicalSnapshot(head: number, records: Iterable<{ kind: DerivedChange['kind']; key: unknown; value: unknown }>): DerivedSnapshot {
+  const out: DerivedSnapshot = { head: [['head', head]] };
+  for (const group of Object.values(GROUPS)) out[group] = [];
+  for (const r of records) out[GROUPS[r.kind]]!.push([r.key, r.value]);
+  for (const group of Object.values(GROUPS)) {
+    out[group] = out[group]!.map(([k, v]) => [JSON.stringify(k), k, v] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map(([, k, v]) => [k, v]);
+  }
+  return out;
+}
