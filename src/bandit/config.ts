@@ -22,8 +22,18 @@ export interface PolicyConfig {
    */
   readonly empiricalBayes: boolean;
   readonly empiricalBayesMinArms: number;
-  /** Upper bound on the fitted prior's strength (alpha + beta), in pseudo-runs. */
+  /**
+   * Upper bound on the fitted prior's strength (alpha + beta), in pseudo-runs. High enough not to bind
+   * on real spreads (templates 55–86% apart fit about 25; near-ties a few hundred): a cap that binds
+   * reads near-identical templates as spread out, and over-explores them.
+   */
   readonly empiricalBayesMaxStrength: number;
+  /**
+   * ln p(ln s) = this × ln s: the base prior's hyperprior on its log-strength grid. p(a, b) ∝ (a + b)^(−5/2)
+   * (Gelman et al., BDA3 §5.3) is −0.5 there. A configuration stored before the field existed has none and
+   * reads as −1.5, the exponent policies /2 and /3 used (a Jacobian error that under-estimated strengths).
+   */
+  readonly basePriorStrengthExponent?: number;
   /**
    * Estimate how many pseudo-runs a wider level lends a narrower one from the candidates' records
    * (empirical Bayes, between 1 and `empiricalBayesPoolingMaxStrength`) instead of the fixed
@@ -72,7 +82,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   priorBeta: 1,
   empiricalBayes: true,
   empiricalBayesMinArms: 3,
-  empiricalBayesMaxStrength: 50,
+  empiricalBayesMaxStrength: 1000,
+  basePriorStrengthExponent: -0.5,
   empiricalBayesPooling: true,
   empiricalBayesPoolingMaxStrength: 200,
   taskClassPoolStrength: 20,
@@ -91,7 +102,10 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // and the pick is satisficing Thompson sampling (propensity no longer equals prob_best).
 // /3: the satisficing pick prefers the highest posterior mean within ε of the best draw (satisficingOrder),
 // and ε grows with ln(candidates) (satisficingScale).
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/3';
+// /4: the base prior's hyperprior has the right Jacobian on the log-strength grid (−0.5 ln s, /3 used
+// −1.5 ln s and under-estimated strengths 0.23–0.93×), and its strength may reach 1,000 pseudo-runs
+// (near-identical templates are no longer read as spread out).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/4';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -109,6 +123,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(positive(c.priorAlpha), 'priorAlpha', 'a finite number > 0', c.priorAlpha);
   check(positive(c.priorBeta), 'priorBeta', 'a finite number > 0', c.priorBeta);
   check(Number.isInteger(c.empiricalBayesMinArms) && c.empiricalBayesMinArms >= 2, 'empiricalBayesMinArms', 'an integer >= 2', c.empiricalBayesMinArms);
+  check(c.basePriorStrengthExponent === undefined || (Number.isFinite(c.basePriorStrengthExponent) && Math.abs(c.basePriorStrengthExponent) <= 5), 'basePriorStrengthExponent', 'a number in [-5, 5]', c.basePriorStrengthExponent);
   check(positive(c.empiricalBayesMaxStrength), 'empiricalBayesMaxStrength', 'a finite number > 0', c.empiricalBayesMaxStrength);
   check(c.empiricalBayesPooling !== true || (Number.isFinite(c.empiricalBayesPoolingMaxStrength) && c.empiricalBayesPoolingMaxStrength >= 1), 'empiricalBayesPoolingMaxStrength', 'a finite number >= 1', c.empiricalBayesPoolingMaxStrength);
   check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);

@@ -65,6 +65,8 @@ export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig)
   m /= seen.length;
   const minStrength = a0 + b0;
   const maxStrength = Math.max(minStrength, config.empiricalBayesMaxStrength);
+  // Stored configurations from before the exponent was a setting used −1.5 (see PolicyConfig).
+  const exponent = config.basePriorStrengthExponent ?? -1.5;
   let bestStrength = minStrength;
   let bestScore = -Infinity;
   for (let j = 0; j < STRENGTH_GRID; j++) {
@@ -72,8 +74,9 @@ export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig)
     const a = m * s;
     const b = (1 - m) * s;
     const lnB = logGamma(a) + logGamma(b) - logGamma(s);
-    // ln p(log s) = −1.5 ln s: the (a + b)^(−5/2) hyperprior on a log-strength grid.
-    let score = -1.5 * Math.log(s);
+    // p(a, b) ∝ (a + b)^(−5/2) is s^(−5/2); (a, b) → (m, s) has Jacobian s and s → ln s another s, so on
+    // this log-strength grid ln p = −0.5 ln s.
+    let score = exponent * Math.log(s);
     for (const r of seen) {
       score += logGamma(a + r.reward) + logGamma(b + r.trials - r.reward) - logGamma(s + r.trials) - lnB;
     }

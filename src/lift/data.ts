@@ -14,6 +14,8 @@ export interface Task {
 export interface OutcomeTable {
   /** System names in first-seen order. */
   readonly systems: readonly string[];
+  /** Each system's `date` column (its first row's), for subsets by era. */
+  readonly systemDates?: readonly string[];
   readonly tasks: readonly Task[];
   /** resolved[s * tasks.length + t] is 1 when system s resolved task t, else 0. */
   readonly resolved: Uint8Array;
@@ -61,6 +63,7 @@ export function parseOutcomes(text: string): OutcomeTable {
   if (missing.length > 0) throw new DataError(`missing column(s) ${missing.join(', ')}; the header is: ${header.join(',')}`);
 
   const systemIndex = new Map<string, number>();
+  const systemDates: string[] = [];
   const taskIndex = new Map<string, number>();
   const tasks: Task[] = [];
   const cells = new Map<number, Map<number, number>>();
@@ -82,6 +85,7 @@ export function parseOutcomes(text: string): OutcomeTable {
     if (s === undefined) {
       s = systemIndex.size;
       systemIndex.set(system, s);
+      systemDates.push((f[col.date] ?? '').trim());
       cells.set(s, new Map());
     }
     let t = taskIndex.get(id);
@@ -106,5 +110,5 @@ export function parseOutcomes(text: string): OutcomeTable {
     }
     for (const [t, v] of row) resolved[s * tasks.length + t] = v;
   }
-  return { systems, tasks, resolved };
+  return { systems, systemDates, tasks, resolved };
 }

@@ -14,30 +14,40 @@ const arms = [
 const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
   recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms, nowMs: 0, topK: 0 }, config);
 
-// sts-pooled-eb/3 moved the propensities: the pick now prefers the highest posterior mean within
-// the tolerance (bug-fix@v1 has both the most evidence and the highest mean here, so the picks
-// stay), and the tolerance scales with ln(candidates) (4 here: ln 4 / ln 8 = 2/3 of the /2 tolerance,
-// closer to plain Thompson sampling). With satisficingOrder 'evidence' and a fixed tolerance the
-// /2 decisions replay exactly.
-describe('regression: pinned decisions of policy sts-pooled-eb/3', () => {
+// sts-pooled-eb/4 fits the base prior with the hyperprior's correct Jacobian and a strength cap of
+// 1,000: the fitted prior is stronger, so the untried bug-fix@v3 looks less likely to be far better
+// and is explored less (propensity 0.137, was 0.279). The /3 and /2 settings replay their own decisions:
+// a configuration stored without basePriorStrengthExponent reads as the old −1.5.
+describe('regression: pinned decisions of policy sts-pooled-eb/4', () => {
   test.each([
-    ['pin-a', 'bug-fix@v3', 0.279],
-    ['pin-b', 'bug-fix@v3', 0.279],
-    ['pin-c', 'bug-fix@v1', 0.704],
-    ['pin-d', 'bug-fix@v1', 0.704],
-    ['pin-e', 'bug-fix@v1', 0.704],
+    ['pin-a', 'bug-fix@v1', 0.838],
+    ['pin-c', 'bug-fix@v1', 0.838],
+    ['pin-12', 'bug-fix@v3', 0.1365],
+    ['pin-23', 'bug-fix@v3', 0.1365],
   ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/3+f5349ee736bc');
+    expect(d.policyVersion).toBe('sts-pooled-eb/4+4e8d56245525');
+  });
+
+  const { basePriorStrengthExponent: _, ...stored } = { ...DEFAULT_POLICY_CONFIG, empiricalBayesMaxStrength: 50 };
+  test.each([
+    ['pin-a', 'bug-fix@v3', 0.279],
+    ['pin-b', 'bug-fix@v3', 0.279],
+    ['pin-c', 'bug-fix@v1', 0.704],
+    ['pin-e', 'bug-fix@v1', 0.704],
+  ])('a stored sts-pooled-eb/3 configuration replays its decision %s (%s, propensity %d)', (id, chosen, propensity) => {
+    const d = decide(id, stored);
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
   });
 
   test.each([
     ['pin-a', 'bug-fix@v3', 0.232],
     ['pin-c', 'bug-fix@v1', 0.755],
   ])("satisficingOrder 'evidence' with a fixed tolerance replays the sts-pooled-eb/2 decision %s (%s, propensity %d)", (id, chosen, propensity) => {
-    const d = decide(id, { ...DEFAULT_POLICY_CONFIG, satisficingOrder: 'evidence', satisficingScale: 'fixed' });
+    const d = decide(id, { ...stored, satisficingOrder: 'evidence', satisficingScale: 'fixed' });
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
   });

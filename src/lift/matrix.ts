@@ -1,0 +1,188 @@
+/**
+ * The validation matrix: the lift benchmark over many outcome tables (real and synthetic, shaped
+ * unlike SWE-bench), candidate counts and horizons, so the policy is judged by its worst case rather
+ * than on one table. Every cell replays every policy on the same seeds, so comparisons are paired.
+ */
+import { createRng, sampleBeta, sampleNormal, type PolicyConfig, type Rng } from '../bandit/index.js';
+import type { OutcomeTable } from './data.js';
+import { learnloop, POLICY_NAMES, type PolicyFactory } from './policies.js';
+import { replaySeed } from './replay.js';
+import { mean, quantile } from './stats.js';
+
+export interface MatrixTable {
+  readonly name: string;
+  readonly kind: 'real' | 'synthetic';
+  /** What the table is, in a few words. */
+  readonly note: string;
+  readonly table: OutcomeTable;
+}
+
+/** Systems by index, all tasks. */
+function systemSubset(t: OutcomeTable, keep: readonly number[]): OutcomeTable {
+  const n = t.tasks.length;
+  const resolved = new Uint8Array(keep.length * n);
+  keep.forEach((s, i) => resolved.set(t.resolved.subarray(s * n, (s + 1) * n), i * n));
+  return { systems: keep.map((s) => t.systems[s]!), systemDates: keep.map((s) => t.systemDates?.[s] ?? ''), tasks: t.tasks, resolved };
+}
+
+/** All systems, the tasks `keep` accepts. */
+function taskSubset(t: OutcomeTable, keep: (task: OutcomeTable['tasks'][number]) => boolean): OutcomeTable {
+  const n = t.tasks.length;
+  const idx = t.tasks.map((task, i) => (keep(task) ? i : -1)).filter((i) => i >= 0);
+  const resolved = new Uint8Array(t.systems.length * idx.length);
+  for (let s = 0; s < t.systems.length; s++) idx.forEach((ti, j) => (resolved[s * idx.length + j] = t.resolved[s * n + ti]!));
+  return { systems: t.systems, ...(t.systemDates ? { systemDates: t.systemDates } : {}), tasks: idx.map((i) => t.tasks[i]!), resolved };
+}
+
+/** The real tables: the whole table, the largest repository and the rest, the older and the newer half of the systems. */
+export function realTables(name: string, t: OutcomeTable): MatrixTable[] {
+  const out: MatrixTable[] = [{ name, kind: 'real', note: `${t.systems.length} systems × ${t.tasks.length} tasks`, table: t }];
+  const counts = new Map<string, number>();
+  for (const task of t.tasks) counts.set(task.repo, (counts.get(task.repo) ?? 0) + 1);
+  const [top] = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  if (top !== undefined && top[1] < t.tasks.length) {
+    const only = taskSubset(t, (x) => x.repo === top[0]);
+    const rest = taskSubset(t, (x) => x.repo !== top[0]);
+    out.push({ name: `${name}/${top[0]}`, kind: 'real', note: `${only.tasks.length} tasks of ${top[0]} only`, table: only });
+    out.push({ name: `${name}/not-${top[0]}`, kind: 'real', note: `${rest.tasks.length} tasks of the other repositories`, table: rest });
+  }
+  if (t.systemDates !== undefined) {
+    const order = t.systems.map((_, i) => i).sort((a, b) => (t.systemDates![a]! < t.systemDates![b]! ? -1 : t.systemDates![a]! > t.systemDates![b]! ? 1 : a - b));
+    const half = Math.floor(order.length / 2);
+    if (half >= 4) {
+      const older = order.slice(0, half).sort((a, b) => a - b);
+      const newer = order.slice(half).sort((a, b) => a - b);
+      out.push({ name: `${name}/older`, kind: 'real', note: `the ${older.length} oldest systems (to ${t.systemDates[order[half - 1]!]})`, table: systemSubset(t, older) });
+      out.push({ name: `${name}/newer`, kind: 'real', note: `the ${newer.length} newest systems (from ${t.systemDates[order[half]!]})`, table: systemSubset(t, newer) });
+    }
+  }
+  return out;
+}
+
+/**
+ * A synthetic full-information table: system s passes task t with probability
+ * logistic(logit(rate_s) − d_t), d_t ~ N(0, taskSd²) a task's difficulty shared by every system (as
+ * on real benchmarks, where hard tasks are hard for everyone).
+ */
+function syntheticTable(systemRates: readonly number[], tasks: number, taskSd: number, rng: Rng): OutcomeTable {
+  const difficulty = Array.from({ length: tasks }, () => taskSd * sampleNormal(rng));
+  const resolved = new Uint8Array(systemRates.length * tasks);
+  systemRates.forEach((p, s) => {
+    const z = Math.log(p / (1 - p));
+    for (let t = 0; t < tasks; t++) resolved[s * tasks + t] = rng.next() < 1 / (1 + Math.exp(-(z - difficulty[t]!))) ? 1 : 0;
+  });
+  return {
+    systems: systemRates.map((_, s) => `sys${s}`),
+    tasks: Array.from({ length: tasks }, (_, t) => ({ id: `t${t}`, repo: `org/r${t % 6}`, difficulty: '' })),
+    resolved,
+  };
+}
+
+/** The synthetic families: shaped unlike SWE-bench's wide, even spread of 70 systems. */
+export function syntheticTables(): MatrixTable[] {
+  const rng = createRng('matrix\u0000synthetic');
+  const spread = (k: number, lo: number, hi: number) => Array.from({ length: k }, (_, i) => lo + ((hi - lo) * i) / (k - 1));
+  const heavy = Array.from({ length: 32 }, () => {
+    // Student-t with 2 degrees of freedom on the logit scale: most systems weak, a few far ahead.
+    const t = sampleNormal(rng) / Math.sqrt((sampleNormal(rng) ** 2 + sampleNormal(rng) ** 2) / 2);
+    return 1 / (1 + Math.exp(-(-1.3 + 0.5 * t)));
+  });
+  const clip = (p: number) => Math.min(0.97, Math.max(0.03, p));
+  return [
+    { name: 'narrow-16', kind: 'synthetic', note: '16 systems evenly spread over 55–86%, 880 tasks', table: syntheticTable(spread(16, 0.55, 0.86), 880, 1, rng) },
+    { name: 'agents-41', kind: 'synthetic', note: '41 systems evenly spread over 16–60%, 300 tasks', table: syntheticTable(spread(41, 0.16, 0.6), 300, 1.5, rng) },
+    {
+      name: 'near-ties-32',
+      kind: 'synthetic',
+      note: '32 systems from Beta(60, 60): most within a few points of each other, 500 tasks',
+      table: syntheticTable(Array.from({ length: 32 }, () => clip(sampleBeta(rng, 60, 60))), 500, 1, rng),
+    },
+    {
+      name: 'few-strong-32',
+      kind: 'synthetic',
+      note: '3 systems at 55–65% among 29 at 15–35%, 500 tasks',
+      table: syntheticTable([...spread(3, 0.55, 0.65), ...spread(29, 0.15, 0.35)], 500, 1, rng),
+    },
+    { name: 'heavy-tail-32', kind: 'synthetic', note: '32 systems, logit rates −1.3 + 0.5·t₂ (heavy right tail), 500 tasks', table: syntheticTable(heavy.map(clip), 500, 1, rng) },
+  ];
+}
+
+export interface MatrixCell {
+  readonly table: string;
+  readonly arms: number | 'all';
+  readonly steps: number;
+}
+
+export interface PolicyCell {
+  /** Captured fraction of the achievable lift over seeds. */
+  readonly mean: number;
+  readonly p10: number;
+  /** Paired per-seed difference of the captured fraction, this policy − the reference policy (learnloop), mean and 95% interval. */
+  readonly diffMean: number;
+  readonly diffLow: number;
+  readonly diffHigh: number;
+}
+
+export interface MatrixCellResult extends MatrixCell {
+  readonly k: number;
+  readonly seeds: number;
+  readonly policies: Record<string, PolicyCell>;
+}
+
+/** The cells of the matrix: every K at the middle horizon, and the short and long horizons at K = 8 and K = all. */
+export function matrixCells(tables: readonly MatrixTable[], ks: ReadonlyArray<number | 'all'>, horizons: readonly number[], fullHorizon: number): MatrixCell[] {
+  const out: MatrixCell[] = [];
+  for (const t of tables) {
+    const n = t.table.systems.length;
+    for (const steps of horizons) {
+      for (const k of ks) {
+        if (k !== 'all' && k >= n) continue;
+        if (steps !== fullHorizon && k !== 8 && k !== 'all') continue;
+        out.push({ table: t.name, arms: k, steps });
+      }
+    }
+  }
+  return out;
+}
+
+/** Normal-approximation 95% interval of a mean of paired differences (seeds are independent). */
+function pairedInterval(d: readonly number[]): [number, number, number] {
+  const m = mean(d);
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1));
+  const half = (1.96 * sd) / Math.sqrt(d.length);
+  return [m, m - half, m + half];
+}
+
+/**
+ * Runs one cell: every policy on the same seeds. Seeds on which every candidate ties are left out
+ * (nothing to capture).
+ */
+export function runCell(
+  table: OutcomeTable,
+  cell: MatrixCell,
+  seeds: number,
+  config: PolicyConfig,
+  variants: Readonly<Record<string, Partial<PolicyConfig>>> = {},
+  reference = 'learnloop',
+): MatrixCellResult {
+  const extraPolicies: Record<string, PolicyFactory> = {};
+  for (const [name, over] of Object.entries(variants)) extraPolicies[name] = (setup) => learnloop({ ...setup, config: { ...setup.config, ...over } });
+  const names = [...POLICY_NAMES, ...Object.keys(variants)];
+  const captured: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  let k = 0;
+  for (let seed = 1; seed <= seeds; seed++) {
+    const r = replaySeed(table, seed, { arms: cell.arms, steps: cell.steps, seeds, context: 'none', policies: names, config, extraPolicies });
+    k = r.candidates.length;
+    const gap = r.bestFixed - r.uniform;
+    if (!(gap > 1e-12)) continue;
+    for (const n of names) captured[n]!.push((r.policies[n]! - r.uniform) / gap);
+  }
+  const ref = captured[reference]!;
+  const policies: Record<string, PolicyCell> = {};
+  for (const n of names) {
+    const xs = captured[n]!;
+    const [diffMean, diffLow, diffHigh] = pairedInterval(xs.map((x, i) => x - ref[i]!));
+    policies[n] = { mean: mean(xs), p10: quantile(xs, 0.1), diffMean, diffLow, diffHigh };
+  }
+  return { ...cell, k, seeds: ref.length, policies };
+}
