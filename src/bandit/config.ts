@@ -70,6 +70,12 @@ export interface PolicyConfig {
   readonly satisficingScale: 'log-candidates' | 'fixed';
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
+  /**
+   * How propensities are estimated from the summary's draws: 'rao-blackwell' averages each candidate's
+   * exact pick probability given the others' draws (precise when small, never 0 for a pickable
+   * template); 'counts' counts picks (policies up to /4; a configuration without the field reads so).
+   */
+  readonly propensityEstimator?: 'rao-blackwell' | 'counts';
   /** Monte Carlo draws per candidate for prob_best, propensities and the lift interval. */
   readonly summarySamples: number;
   /** Largest candidate set a Recommend may name. */
@@ -93,6 +99,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   satisficingOrder: 'mean',
   satisficingScale: 'log-candidates',
   decay: null,
+  propensityEstimator: 'rao-blackwell',
   summarySamples: 2000,
   maxCandidates: 1000,
 });
@@ -104,7 +111,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // and ε grows with ln(candidates) (satisficingScale).
 // /4: the base prior's hyperprior has the right Jacobian on the log-strength grid (−0.5 ln s, /3 used
 // −1.5 ln s and under-estimated strengths 0.23–0.93×), and its strength may reach 1,000 pseudo-runs
-// (near-identical templates are no longer read as spread out).
+// (near-identical templates are no longer read as spread out); propensities are Rao–Blackwellised.
 export const POLICY_CODE_VERSION = 'sts-pooled-eb/4';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
@@ -133,6 +140,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);
   check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates" or "fixed"', c.satisficingScale);
+  check(c.propensityEstimator === undefined || c.propensityEstimator === 'rao-blackwell' || c.propensityEstimator === 'counts', 'propensityEstimator', '"rao-blackwell" or "counts"', c.propensityEstimator);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);
   if (c.decay !== null) {

@@ -75,3 +75,13 @@ export function betaInterval(alpha: number, beta: number, level = 0.95): [number
 
 /** P(X ≤ x) for X ~ Beta(alpha, beta). */
 export const betaCdf = (x: number, alpha: number, beta: number): number => jStat.beta.cdf(x, alpha, beta);
+
+/**
+ * P(X > x) for X ~ Beta(alpha, beta), as I_{1−x}(beta, alpha): relative precision holds far into the
+ * upper tail, where 1 − cdf would cancel to 0.
+ */
+export function betaSurvival(x: number, alpha: number, beta: number): number {
+  if (x <= 0) return 1;
+  if (x >= 1) return 0;
+  return jStat.ibeta(1 - x, beta, alpha);
+}

@@ -53,7 +53,8 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
   const order = posteriors.map((_, i) => i).sort((a, b) => key[b]! - key[a]! || evidence[b]! - evidence[a]! || a - b);
   // A configuration stored before the tolerance existed has none: that policy was plain Thompson sampling.
   const factor = Number.isFinite(config.satisficingTolerance) ? config.satisficingTolerance : 0;
-  return { tolerance: factor * toleranceScale(posteriors.length, config) * Math.sqrt(betaVariance(base.alpha, base.beta)), order };
+  const tolerance = factor * toleranceScale(posteriors.length, config) * Math.sqrt(betaVariance(base.alpha, base.beta));
+  return config.propensityEstimator === 'rao-blackwell' ? { tolerance, order, propensities: 'rao-blackwell' } : { tolerance, order };
 }
 
 /** The candidate count at which the tolerance is exactly `satisficingTolerance` prior sds. */
@@ -188,7 +189,7 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
       if (summary === undefined) {
         // Seeded by the posteriors, not the decision: equal posteriors give equal summaries.
         const fingerprint = hashHex(
-          `${config.summarySamples}|${rule.tolerance}|${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
+          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
         );
         summary = summaries?.get(fingerprint);
         if (summary === undefined) {

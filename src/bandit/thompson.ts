@@ -1,4 +1,4 @@
-import { betaMean, betaVariance, sampleBeta, sampleNormal } from './distributions.js';
+import { betaMean, betaSurvival, betaVariance, sampleBeta, sampleNormal } from './distributions.js';
 import type { Rng } from './rng.js';
 
 /** A candidate's Beta posterior parameters. */
@@ -33,6 +33,11 @@ export interface PickRule {
   readonly tolerance: number;
   /** Candidate indices, preferred first (highest posterior mean, or most evidence): the satisficing rule takes the earliest within tolerance. */
   readonly order: readonly number[];
+  /**
+   * How the summary estimates P(the rule picks i): 'rao-blackwell' averages exact conditional pick
+   * probabilities (precise when small, never 0); absent, it counts picks in the draws (policies ≤ /4).
+   */
+  readonly propensities?: 'rao-blackwell';
 }
 
 /**
@@ -116,7 +121,6 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   const m = c <= FULL_SAMPLE_CONTENDERS ? samples : Math.max(MIN_SAMPLES, Math.floor((samples * FULL_SAMPLE_CONTENDERS) / c));
   const restSd = Math.sqrt(restVar);
   const wins = new Float64Array(k);
-  const picks = new Float64Array(k);
   const slotOf = new Int32Array(k).fill(-1);
   contenders.forEach((i, t) => (slotOf[i] = t));
   const slot = (i: number) => (slotOf[i]! >= 0 ? slotOf[i]! : undefined);
@@ -139,12 +143,23 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
     }
     sums[j] = sum;
     wins[contenders[bestT]!]! += 1;
-    if (tolerance > 0 && rule !== undefined) {
+  }
+  let probBest = Array.from(wins, (w) => w / m);
+  let propensity = probBest;
+  if (rule !== undefined && rule.propensities === 'rao-blackwell') {
+    // P(best) is the pick probability of plain Thompson sampling (tolerance 0), estimated the same way.
+    probBest = pickProbabilities(posteriors, { tolerance: 0, order: rule.order }, contenders, draws, m);
+    propensity = tolerance > 0 ? pickProbabilities(posteriors, rule, contenders, draws, m) : probBest;
+  } else if (tolerance > 0 && rule !== undefined) {
+    // Counting picks (policies up to /4 without the setting): kept so their logs replay exactly.
+    const picks = new Float64Array(k);
+    for (let j = 0; j < m; j++) {
+      let bestDraw = -1;
+      for (let t = 0; t < c; t++) bestDraw = Math.max(bestDraw, draws[j * c + t]!);
       picks[firstWithin(draws.subarray(j * c, (j + 1) * c), rule, bestDraw, slot)]! += 1;
     }
+    propensity = Array.from(picks, (w) => w / m);
   }
-  const probBest = Array.from(wins, (w) => w / m);
-  const propensity = tolerance > 0 ? Array.from(picks, (w) => w / m) : probBest;
   // Every candidate's interval now, so the summary keeps no draws (caches hold thousands of summaries).
   const lifts = new Float64Array(m);
   const contenderInterval = (t: number): readonly [number, number] => {
@@ -167,6 +182,72 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
     return t === undefined ? prunedInterval(mean) : contenderInterval(t);
   });
   return { probBest, propensity, liftIntervals, samples: m };
+}
+
+// Pruned candidates' pick probabilities (below ~1e-9) are averaged over this many of the draws: they
+// only need to be positive and of the right order, and there may be hundreds of them.
+const PRUNED_DRAWS = 32;
+// A pickable candidate's propensity is never reported as 0 (an importance weight would be infinite).
+const MIN_PROPENSITY = 1e-15;
+
+/**
+ * P(the pick rule picks candidate i), Rao–Blackwellised: for each joint draw of the others, the
+ * probability over candidate i's own posterior that the rule picks it, averaged over draws. Given
+ * the others' draws, with M the highest of them and E the highest of those earlier than i in
+ * `rule.order`, the rule picks i exactly when θᵢ ≥ M − ε and (E < M − ε or θᵢ > E + ε), i.e. when
+ * θᵢ exceeds max(M − ε, E + ε) if E ≥ M − ε, else M − ε. That is one Beta tail per draw: unbiased, far
+ * less noisy than counting picks, and positive wherever i can be picked, so small propensities are
+ * precise enough for importance weights (Monte Carlo counts were 0.5–1.6× off below 0.05).
+ * Reference: Casella & Robert (1996), "Rao-Blackwellisation of sampling schemes".
+ */
+function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, contenders: readonly number[], draws: Float64Array, m: number): number[] {
+  const k = posteriors.length;
+  const c = contenders.length;
+  const eps = Math.max(0, rule.tolerance);
+  const slotOf = new Int32Array(k).fill(-1);
+  contenders.forEach((i, t) => (slotOf[i] = t));
+  // Contender slots in pick order; pruned candidates are never near the top and are left out of M and E.
+  const orderSlots = rule.order.map((i) => slotOf[i]!).filter((t) => t >= 0);
+  const out = new Float64Array(k);
+  const tail = (i: number, max: number, earlier: number) => {
+    const p = posteriors[i]!;
+    return betaSurvival(earlier >= max - eps ? Math.max(max - eps, earlier + eps) : max - eps, p.alpha, p.beta);
+  };
+  for (let j = 0; j < m; j++) {
+    const row = j * c;
+    let top = -1;
+    let topSlot = -1;
+    let second = -1;
+    for (let t = 0; t < c; t++) {
+      const d = draws[row + t]!;
+      if (d > top) {
+        second = top;
+        top = d;
+        topSlot = t;
+      } else if (d > second) second = d;
+    }
+    let earlier = -1;
+    for (const t of orderSlots) {
+      out[contenders[t]!]! += tail(contenders[t]!, t === topSlot ? second : top, earlier);
+      earlier = Math.max(earlier, draws[row + t]!);
+    }
+  }
+  for (const t of orderSlots) out[contenders[t]!]! /= m;
+  const pruned = rule.order.filter((i) => slotOf[i]! < 0);
+  if (pruned.length > 0) {
+    const n = Math.min(m, PRUNED_DRAWS);
+    for (let j = 0; j < n; j++) {
+      let top = -1;
+      for (let t = 0; t < c; t++) top = Math.max(top, draws[j * c + t]!);
+      // Every contender precedes a pruned candidate in any order that matters: E is the top draw.
+      for (const i of pruned) out[i]! += tail(i, top, top) / n;
+    }
+  }
+  // Each draw's conditionals need not sum to 1 (they condition on different draws); their averages do in
+  // expectation. Normalising keeps a distribution at a bias of order 1/draws.
+  let total = 0;
+  for (let i = 0; i < k; i++) total += out[i]!;
+  return Array.from(out, (p) => Math.max(MIN_PROPENSITY, p / total));
 }
 
 /** Linear-interpolated quantile of sorted values (type 7, as in R's default). */

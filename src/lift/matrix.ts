@@ -129,15 +129,23 @@ export interface MatrixCellResult extends MatrixCell {
   readonly policies: Record<string, PolicyCell>;
 }
 
-/** The cells of the matrix: every K at the middle horizon, and the short and long horizons at K = 8 and K = all. */
+/** Above this many systems, K = all is not run at the long horizon (it alone would cost more CPU than the rest of the matrix). */
+export const LONG_HORIZON_MAX_ALL = 20;
+
+/**
+ * The cells of the matrix: every K at the middle horizon; the short horizon at K = 8 and K = all; the
+ * long horizon at K = 8, and at K = all only for tables of at most {@link LONG_HORIZON_MAX_ALL} systems.
+ */
 export function matrixCells(tables: readonly MatrixTable[], ks: ReadonlyArray<number | 'all'>, horizons: readonly number[], fullHorizon: number): MatrixCell[] {
   const out: MatrixCell[] = [];
+  const longest = Math.max(...horizons);
   for (const t of tables) {
     const n = t.table.systems.length;
     for (const steps of horizons) {
       for (const k of ks) {
         if (k !== 'all' && k >= n) continue;
         if (steps !== fullHorizon && k !== 8 && k !== 'all') continue;
+        if (steps === longest && steps !== fullHorizon && k === 'all' && n > LONG_HORIZON_MAX_ALL) continue;
         out.push({ table: t.name, arms: k, steps });
       }
     }
@@ -185,4 +193,84 @@ export function runCell(
     policies[n] = { mean: mean(xs), p10: quantile(xs, 0.1), diffMean, diffLow, diffHigh };
   }
   return { ...cell, k, seeds: ref.length, policies };
+}
+
+export const MATRIX_ARMS: ReadonlyArray<number | 'all'> = [2, 4, 8, 16, 32, 'all'];
+export const MATRIX_HORIZONS: readonly number[] = [500, 2000, 10000];
+/** The horizon at which every K is run (the others run at K = 8 and K = all). */
+export const MATRIX_FULL_HORIZON = 2000;
+
+export interface MatrixResult {
+  readonly policyVersion: string;
+  readonly seeds: number;
+  readonly tables: ReadonlyArray<{ name: string; kind: 'real' | 'synthetic'; note: string }>;
+  readonly cells: readonly MatrixCellResult[];
+  /** The target cells (K = 8 and K = all at the full horizon) where learnloop's mean or p10 is below a baseline's. */
+  readonly shortfalls: ReadonlyArray<{ table: string; k: number; steps: number; stat: 'mean' | 'p10'; learnloop: number; baseline: string; value: number }>;
+  seconds: number;
+  command?: string;
+}
+
+export interface MatrixRun {
+  readonly real: ReadonlyArray<{ name: string; table: OutcomeTable }>;
+  readonly seeds: number;
+  readonly config: PolicyConfig;
+  readonly policyVersion: string;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Every cell of the matrix over the real tables (and their subsets) and the synthetic families. */
+export function runMatrix(run: MatrixRun): MatrixResult {
+  const started = performance.now();
+  const tables = [...run.real.flatMap((r) => realTables(r.name, r.table)), ...syntheticTables()];
+  const cells = matrixCells(tables, MATRIX_ARMS, MATRIX_HORIZONS, MATRIX_FULL_HORIZON);
+  const results: MatrixCellResult[] = [];
+  cells.forEach((cell, i) => {
+    results.push(runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config));
+    run.onProgress?.(i + 1, cells.length);
+  });
+  const shortfalls: Array<MatrixResult['shortfalls'][number]> = [];
+  for (const c of results) {
+    if (c.steps !== MATRIX_FULL_HORIZON || (c.arms !== 8 && c.arms !== 'all')) continue;
+    const ll = c.policies['learnloop']!;
+    for (const [name, p] of Object.entries(c.policies)) {
+      if (name === 'learnloop') continue;
+      if (p.mean > ll.mean) shortfalls.push({ table: c.table, k: c.k, steps: c.steps, stat: 'mean', learnloop: ll.mean, baseline: name, value: p.mean });
+      if (p.p10 > ll.p10) shortfalls.push({ table: c.table, k: c.k, steps: c.steps, stat: 'p10', learnloop: ll.p10, baseline: name, value: p.p10 });
+    }
+  }
+  return {
+    policyVersion: run.policyVersion,
+    seeds: run.seeds,
+    tables: tables.map(({ name, kind, note }) => ({ name, kind, note })),
+    cells: results,
+    shortfalls,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+
+/**
+ * One row per cell: learnloop's captured fraction (mean / p10), the best baseline by mean and by
+ * p10, and learnloop − best baseline paired over seeds (mean, 95% interval).
+ */
+export function matrixRows(r: MatrixResult): { headers: string[]; rows: string[][] } {
+  const headers = ['table', 'K', 'steps', 'learnloop mean / p10', 'best baseline mean', 'best baseline p10', 'learnloop − best mean (paired, 95% CI)'];
+  const rows = r.cells.map((c) => {
+    const ll = c.policies['learnloop']!;
+    const base = Object.entries(c.policies).filter(([n]) => n !== 'learnloop');
+    const [bm, bp] = base.reduce((best, cur) => (cur[1].mean > best[1].mean ? cur : best));
+    const [pn, pp] = base.reduce((best, cur) => (cur[1].p10 > best[1].p10 ? cur : best));
+    return [
+      c.table,
+      String(c.k),
+      String(c.steps),
+      `${f3(ll.mean)} / ${f3(ll.p10)}`,
+      `${f3(bp.mean)} ${bm}`,
+      `${f3(pp.p10)} ${pn}`,
+      `${(-bp.diffMean >= 0 ? '+' : '') + f3(-bp.diffMean)} [${f3(-bp.diffHigh)}, ${f3(-bp.diffLow)}]`,
+    ];
+  });
+  return { headers, rows };
 }

@@ -118,7 +118,7 @@ export interface LiftEstimate {
 /**
  * The deployed policy's value and its lift over uniform, with percentile bootstrap intervals
  * (resampling decisions with replacement; the reward model is refitted on every resample so its
- * uncertainty is in the interval too).
+ * uncertainty is in the interval too), clipped to [0, 1] for pass rates and [−1, 1] for lifts.
  * @param seed the bootstrap stream, so reports are reproducible
  */
 export function liftOverUniform(log: readonly LoggedDecision[], seed: string, resamples = 1000, level = 0.95): LiftEstimate {
@@ -145,17 +145,21 @@ export function liftOverUniform(log: readonly LoggedDecision[], seed: string, re
     }
   }
   const tail = (1 - level) / 2;
-  const interval = (est: number, xs: Float64Array): Interval => {
+  // Rewards lie in [0, 1], so a pass rate does too and a lift in [−1, 1]: IPS's unnormalised weights can
+  // push an estimate or its bootstrap quantiles outside (an interval of 37.6–151.7% was printed), which
+  // clipping removes without changing any interval that made sense.
+  const interval = (est: number, xs: Float64Array, lo: number): Interval => {
     const sorted = Float64Array.from(xs.filter(Number.isFinite)).sort();
-    return { estimate: est, ciLow: quantileSorted(sorted, tail), ciHigh: quantileSorted(sorted, 1 - tail) };
+    const clip = (x: number) => Math.min(1, Math.max(lo, x));
+    return { estimate: clip(est), ciLow: clip(quantileSorted(sorted, tail)), ciHigh: clip(quantileSorted(sorted, 1 - tail)) };
   };
   const by = (f: (e: EstimatorName) => Interval) => Object.fromEntries(ESTIMATORS.map((e) => [e, f(e)])) as Record<EstimatorName, Interval>;
   return {
     decisions: n,
-    deployed: interval(p0.deployed, dep),
+    deployed: interval(p0.deployed, dep, 0),
     effectiveSampleSize: effectiveSampleSize(log, uniformPolicy),
     meanWeight: log.reduce((s, d) => s + uniformPolicy(d, d.chosen) / d.propensity, 0) / n,
-    uniform: by((e) => interval(p0.u[e], uni[e])),
-    lift: by((e) => interval(p0.deployed - p0.u[e], lift[e])),
+    uniform: by((e) => interval(p0.u[e], uni[e], 0)),
+    lift: by((e) => interval(p0.deployed - p0.u[e], lift[e], -1)),
   };
 }

@@ -16,22 +16,24 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 
 // sts-pooled-eb/4 fits the base prior with the hyperprior's correct Jacobian and a strength cap of
 // 1,000: the fitted prior is stronger, so the untried bug-fix@v3 looks less likely to be far better
-// and is explored less (propensity 0.137, was 0.279). The /3 and /2 settings replay their own decisions:
-// a configuration stored without basePriorStrengthExponent reads as the old −1.5.
+// and is explored less (propensity 0.129, was 0.279); propensities are Rao–Blackwellised (exact pick
+// probabilities given the other draws, averaged), so they are no longer multiples of 1/draws. The /3
+// and /2 settings replay their own decisions: a configuration stored without basePriorStrengthExponent
+// and propensityEstimator reads as the old −1.5 and counted picks.
 describe('regression: pinned decisions of policy sts-pooled-eb/4', () => {
   test.each([
-    ['pin-a', 'bug-fix@v1', 0.838],
-    ['pin-c', 'bug-fix@v1', 0.838],
-    ['pin-12', 'bug-fix@v3', 0.1365],
-    ['pin-23', 'bug-fix@v3', 0.1365],
+    ['pin-a', 'bug-fix@v1', 0.8437743276100615],
+    ['pin-c', 'bug-fix@v1', 0.8437743276100615],
+    ['pin-12', 'bug-fix@v3', 0.12872109873612206],
+    ['pin-23', 'bug-fix@v3', 0.12872109873612206],
   ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/4+4e8d56245525');
+    expect(d.policyVersion).toBe('sts-pooled-eb/4+6280aef2d884');
   });
 
-  const { basePriorStrengthExponent: _, ...stored } = { ...DEFAULT_POLICY_CONFIG, empiricalBayesMaxStrength: 50 };
+  const { basePriorStrengthExponent: _, propensityEstimator: __, ...stored } = { ...DEFAULT_POLICY_CONFIG, empiricalBayesMaxStrength: 50 };
   test.each([
     ['pin-a', 'bug-fix@v3', 0.279],
     ['pin-b', 'bug-fix@v3', 0.279],

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createRng, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
-import { joinDecisions } from '../../src/cli/commands/report-lift.js';
+import { joinDecisions, verdict } from '../../src/cli/commands/report-lift.js';
 import { liftOverUniform } from '../../src/ope/index.js';
 import { LearnLoop } from '../../src/service/learnloop.js';
 import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
@@ -48,5 +48,27 @@ describe('report lift on a real log', () => {
     }
     expect(est.lift.dr.estimate).toBeGreaterThan(0.1);
     expect(est.effectiveSampleSize).toBeLessThan(join.decisions.length);
+  });
+
+  test('pass-rate intervals stay in [0, 1] and lifts in [−1, 1] even when IPS weights overshoot', () => {
+    // One success logged at propensity 0.01 weighs 25×: raw IPS for uniform is far above 1.
+    const log = Array.from({ length: 40 }, (_, i) => ({
+      context: '', candidates: ['a', 'b', 'c', 'd'], chosen: i === 0 ? 'd' : 'a', propensity: i === 0 ? 0.01 : 0.97, reward: 1,
+    }));
+    const est = liftOverUniform(log, 'clip', 300);
+    for (const e of ['ips', 'snips', 'dr'] as const) {
+      for (const x of [est.uniform[e].estimate, est.uniform[e].ciLow, est.uniform[e].ciHigh]) expect(x >= 0 && x <= 1).toBe(true);
+      for (const x of [est.lift[e].estimate, est.lift[e].ciLow, est.lift[e].ciHigh]) expect(x >= -1 && x <= 1).toBe(true);
+    }
+    expect(est.uniform.ips.ciHigh).toBe(1);
+  });
+
+  test('the verdict line says who won, by how much, with the interval and the effective decisions', () => {
+    const interval = (estimate: number, ciLow: number, ciHigh: number) => ({ estimate, ciLow, ciHigh });
+    const base = { decisions: 400, deployed: interval(0.6, 0.55, 0.65), effectiveSampleSize: 123.4, meanWeight: 1, uniform: { ips: interval(0.4, 0.3, 0.5), snips: interval(0.4, 0.3, 0.5), dr: interval(0.4, 0.3, 0.5) } };
+    const lift = (l: ReturnType<typeof interval>) => ({ ...base, lift: { ips: l, snips: l, dr: l } });
+    expect(verdict(lift(interval(0.2, 0.1, 0.3)))).toBe('verdict: the deployed policy beat uniform by 20.0 points, 95% interval +10.0 to +30.0 points (doubly robust); 123 effective decisions of 400.');
+    expect(verdict(lift(interval(-0.05, -0.08, -0.01)))).toContain('trailed uniform by 5.0 points');
+    expect(verdict(lift(interval(0.02, -0.01, 0.05)))).toContain('is not distinguishable from uniform (+2.0 points)');
   });
 });

@@ -1,13 +1,15 @@
 /** `learnloop bench lift`: the offline lift benchmark (replay on outcome data, or a scenario). */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DataError } from '../../lift/data.js';
 import { POLICY_NAMES } from '../../lift/policies.js';
 import { CONTEXT_MODES, type ContextMode } from '../../lift/replay.js';
 import { ScenarioError } from '../../lift/scenario.js';
+import { matrixRows, runMatrix, type MatrixResult } from '../../lift/matrix.js';
+import { parseOutcomes } from '../../lift/data.js';
 import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../lift/run.js';
-import { DEFAULT_POLICY_CONFIG, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
+import { DEFAULT_POLICY_CONFIG, policyVersion, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { table } from '../format.js';
 import { registerReportLift } from './report-lift.js';
@@ -79,6 +81,7 @@ export function registerBenchCommands(program: Command): void {
     .command('lift')
     .description('compare learnloop with uniform, greedy and classic bandits on real outcomes (replay) or a scenario (simulation)')
     .option('--data <file.csv>', 'full-information outcomes: system,date,instance_id,repo,difficulty,resolved', DEFAULT_DATA)
+    .option('--matrix', 'run the validation matrix instead: --data and its subsets by repository and era, synthetic families, K 2–all, 500/2,000/10,000 steps (--seeds, default 100)')
     .option('--scenario <file.json>', 'simulate a scenario instead of replaying --data (see bench/scenarios/README.md)')
     .option('--arms <K|all>', 'candidates drawn per seed', '8')
     .option('--steps <T>', 'tasks per seed (scenario default: the scenario\'s)', undefined)
@@ -93,6 +96,7 @@ export function registerBenchCommands(program: Command): void {
 
 interface BenchLiftOptions {
   data: string;
+  matrix?: boolean;
   scenario?: string;
   arms: string;
   steps?: string;
@@ -124,6 +128,28 @@ function benchLift(opts: BenchLiftOptions): void {
     const problems = validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, ...overrides });
     if (problems.length > 0) throw new BenchUserError(`--policy-config: ${problems.map((v) => `${v.field} ${v.description}`).join('; ')}`);
   }
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const command = `npx learnloop ${process.argv.slice(2).map(quote).join(' ')}`;
+  if (opts.matrix === true) {
+    const config = { ...DEFAULT_POLICY_CONFIG, ...overrides };
+    const name = basename(opts.data, '.csv');
+    const m: MatrixResult = runMatrix({
+      real: [{ name, table: parseOutcomes(readFileSync(opts.data, 'utf8')) }],
+      seeds: seeds ?? 100,
+      config,
+      policyVersion: policyVersion(config),
+      onProgress: progress('matrix cells'),
+    });
+    m.command = command;
+    if (opts.json === '-') process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+    else {
+      const { headers, rows } = matrixRows(m);
+      process.stdout.write(`validation matrix: ${m.cells.length} cells, ${m.seeds} seeds (policy ${m.policyVersion}, ${m.seconds.toFixed(0)} s)\n\n${table(headers, rows)}\n`);
+      process.stdout.write(m.shortfalls.length === 0 ? 'targets met: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n' : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${m.shortfalls.map((s) => `${s.table} K=${s.k} ${s.stat} ${s.learnloop.toFixed(3)} < ${s.baseline} ${s.value.toFixed(3)}`).join('; ')}\n`);
+      if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(m, null, 2) + '\n');
+    }
+    return;
+  }
   let result: LiftResult;
   if (opts.scenario !== undefined) {
     const loaded = loadScenario(opts.scenario);
@@ -148,8 +174,7 @@ function benchLift(opts: BenchLiftOptions): void {
     });
   }
   // The exact command, so a report can say how to reproduce it.
-  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  result.command = `npx learnloop ${process.argv.slice(2).map(quote).join(' ')}`;
+  result.command = command;
   if (opts.json === '-') process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else {
     process.stdout.write(render(result) + '\n');

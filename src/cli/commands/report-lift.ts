@@ -64,7 +64,20 @@ export function renderLift(est: LiftEstimate, join: LogJoin): string {
     })`,
     '',
     table(['estimator', 'uniform pass rate (95% CI)', 'lift, points (95% CI)'], rows),
+    '',
+    verdict(est),
   ].join('\n');
+}
+
+/**
+ * One plain sentence a reader can act on, from the doubly robust estimate (it stays unbiased when
+ * the propensities are right, and its reward model covers candidates the log barely ran).
+ */
+export function verdict(est: LiftEstimate): string {
+  const l = est.lift.dr;
+  const points = (x: number) => `${Math.abs(x * 100).toFixed(1)} points`;
+  const how = l.ciLow > 0 ? `beat uniform by ${points(l.estimate)}` : l.ciHigh < 0 ? `trailed uniform by ${points(l.estimate)}` : `is not distinguishable from uniform (${pp(l.estimate)} points)`;
+  return `verdict: the deployed policy ${how}, 95% interval ${pp(l.ciLow)} to ${pp(l.ciHigh)} points (doubly robust); ${est.effectiveSampleSize.toFixed(0)} effective decisions of ${est.decisions}.`;
 }
 
 export function registerReportLift(program: Command): void {
