@@ -328,7 +328,12 @@ propensity) with the first observation of the chosen template that teaches a rew
 deployed policy's pass rate (the on-policy mean) and the pass rate uniform selection would have had,
 with IPS, self-normalised IPS and doubly robust estimators (reward model: per-context, per-template
 means shrunk to the template's and the log's means), percentile bootstrap intervals over decisions,
-the effective sample size and the mean importance weight. test/ope/coverage.stat.test.ts shows, over
+the effective sample size and the mean importance weight. Pass-rate intervals are clipped to [0, 1] and
+lift intervals to [−1, 1] (unnormalised IPS weights can overshoot), and the report ends with one plain
+verdict line from the doubly robust estimate ("the deployed policy beat uniform by X points, 95% interval
+…; N effective decisions of M"). Propensities are Rao–Blackwellised pick probabilities, never 0 for a
+template the policy can pick (test/bandit/propensity.stat.test.ts: small ones within a few per cent of the
+true pick frequency, mean uniform importance weight within 0.01 of 1). test/ope/coverage.stat.test.ts shows, over
 200 seeded replications with known truth, that the intervals cover the true uniform value and the true
 lift at 93–96% (bound: 95% minus 3 binomial standard errors). Caveat: a policy that has converged
 rarely runs weak templates; then uniform's value is barely identifiable from the log, the mean
