@@ -64,7 +64,7 @@ describe('off-policy estimators', () => {
     expect(Math.abs(mean - 1)).toBeLessThan((4 * sd) / Math.sqrt(w.length));
   });
 
-  test('bootstrap intervals cover the true uniform value and the true lift at about 95%', { timeout: 240_000 }, () => {
+  test('bootstrap intervals cover the true uniform value and the true lift at about 95%', () => {
     const rng = createRng('coverage');
     const reps = 200;
     const covered = { uniform: { ips: 0, snips: 0, dr: 0 }, lift: { ips: 0, snips: 0, dr: 0 }, deployed: 0 };
