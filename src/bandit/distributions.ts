@@ -83,5 +83,6 @@ export const betaCdf = (x: number, alpha: number, beta: number): number => jStat
 export function betaSurvival(x: number, alpha: number, beta: number): number {
   if (x <= 0) return 1;
   if (x >= 1) return 0;
-  return jStat.ibeta(1 - x, beta, alpha);
+  // jStat's continued fraction can land a hair outside [0, 1] for degenerate shapes (alpha ~1e-9).
+  return Math.min(1, Math.max(0, jStat.ibeta(1 - x, beta, alpha)));
 }
