@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import {
+  DecideRefinementRequest,
   GetScoresRequest,
   LearnLoopServiceClient,
+  ListRefinementsRequest,
   ListTemplatesRequest,
   ObserveRequest,
   RecommendRequest,
   RegisterTemplateRequest,
+  type DecideRefinementResponse,
   type GetScoresResponse,
+  type ListRefinementsResponse,
   type ListTemplatesResponse,
   type ObserveResponse,
   type RecommendResponse,
@@ -33,6 +37,8 @@ export interface LearnLoopClient {
   registerTemplate(req: In<RegisterTemplateRequest>): Promise<RegisterTemplateResponse>;
   listTemplates(req?: In<ListTemplatesRequest>): Promise<ListTemplatesResponse>;
   getScores(req?: In<GetScoresRequest>): Promise<GetScoresResponse>;
+  listRefinements(req?: In<ListRefinementsRequest>): Promise<ListRefinementsResponse>;
+  decideRefinement(req: In<DecideRefinementRequest>): Promise<DecideRefinementResponse>;
   close(): void;
 }
 
@@ -68,6 +74,8 @@ export function createClient(addr: string, options: ClientOptions = {}): LearnLo
     registerTemplate: (req) => call(client.registerTemplate, RegisterTemplateRequest.fromPartial(req)),
     listTemplates: (req = {}) => call(client.listTemplates, ListTemplatesRequest.fromPartial(req)),
     getScores: (req = {}) => call(client.getScores, GetScoresRequest.fromPartial(req)),
+    listRefinements: (req = {}) => call(client.listRefinements, ListRefinementsRequest.fromPartial(req)),
+    decideRefinement: (req) => call(client.decideRefinement, DecideRefinementRequest.fromPartial(req)),
     close: () => client.close(),
   };
 }

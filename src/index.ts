@@ -1,15 +1,22 @@
 /** learnloop's public surface for TypeScript programs. */
 export { createClient } from './client.js';
 export type { ClientOptions, LearnLoopClient } from './client.js';
-export { EvidenceLevel, Outcome, TemplateStatus } from './gen/learnloop/v1/learnloop.js';
+export { EvidenceLevel, Outcome, RefinementDecision, RefinementStatus, TemplateStatus } from './gen/learnloop/v1/learnloop.js';
 export type {
+  DecideRefinementRequest,
+  DecideRefinementResponse,
   GetScoresRequest,
   GetScoresResponse,
   Lift,
+  ListRefinementsRequest,
+  ListRefinementsResponse,
+  ListTemplatesRequest,
+  ListTemplatesResponse,
   ObserveRequest,
   ObserveResponse,
   PosteriorSummary,
   RankedTemplate,
+  Refinement,
   RecommendRequest,
   RecommendResponse,
   RegisterTemplateRequest,

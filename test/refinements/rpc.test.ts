@@ -1,20 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
-import {
-  DecideRefinementRequest,
-  GetScoresRequest,
-  LearnLoopServiceClient,
-  ListRefinementsRequest,
-  RefinementDecision,
-  RefinementStatus,
-  TemplateStatus,
-  type DecideRefinementResponse,
-  type GetScoresResponse,
-  type ListRefinementsResponse,
-} from '../../src/gen/learnloop/v1/learnloop.js';
+import { createClient } from '../../src/client.js';
+import { LearnLoopServiceService, RefinementDecision, RefinementStatus, TemplateStatus } from '../../src/gen/learnloop/v1/learnloop.js';
 import { startTestServer } from '../helpers/server.js';
 import { fixtureLog } from '../reports/fixture-log.js';
 
@@ -23,24 +13,22 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-/** A server on a copy of the fixture log (with its two open items), and a raw generated client. */
+/** A server on a copy of the fixture log (with its two open items), and the typed client. */
 async function serve(token = '') {
   const dir = mkdtempSync(join(tmpdir(), 'learnloop-refine-rpc-'));
   dirs.push(dir);
   const db = join(dir, 'db');
   const log = await fixtureLog(db);
   await log.store.close();
-  const { addr } = await startTestServer({ db, ...(token ? { token } : {}) });
-  const raw = new LearnLoopServiceClient(addr, credentials.createInsecure());
-  const md = new Metadata();
-  if (token) md.set('authorization', `Bearer ${token}`);
-  const list = (req: Partial<ListRefinementsRequest>) =>
-    new Promise<ListRefinementsResponse>((ok, no) => raw.listRefinements(ListRefinementsRequest.fromPartial(req), md, (e, r) => (e ? no(e) : ok(r))));
-  const decide = (req: Partial<DecideRefinementRequest>, meta = md) =>
-    new Promise<DecideRefinementResponse>((ok, no) => raw.decideRefinement(DecideRefinementRequest.fromPartial(req), meta, (e, r) => (e ? no(e) : ok(r))));
-  const scores = () =>
-    new Promise<GetScoresResponse>((ok, no) => raw.getScores(GetScoresRequest.fromPartial({}), md, (e, r) => (e ? no(e) : ok(r))));
-  return { list, decide, scores, close: () => raw.close() };
+  const { addr, client } = await startTestServer({ db, ...(token ? { token } : {}) }, token ? { token } : {});
+  const anonymous = createClient(addr);
+  return {
+    list: client.listRefinements,
+    decide: client.decideRefinement,
+    decideWithoutToken: anonymous.decideRefinement,
+    scores: () => client.getScores(),
+    close: () => anonymous.close(),
+  };
 }
 
 async function failure(p: Promise<unknown>): Promise<ServiceError> {
@@ -53,6 +41,12 @@ async function failure(p: Promise<unknown>): Promise<ServiceError> {
 }
 
 describe('refinement RPCs', () => {
+  test('the typed client has a method for every RPC of the service', async () => {
+    const { client } = await startTestServer();
+    const methods = Object.keys(client).filter((k) => k !== 'close').sort();
+    expect(methods).toEqual(Object.keys(LearnLoopServiceService).sort());
+  });
+
   test('GetScores counts imported unverified runs apart: in runs, not in the pass rate', async () => {
     const c = await serve();
     const custom = (await c.scores()).scorecards.find((s) => s.templateId === 'custom')!;
@@ -118,7 +112,7 @@ describe('refinement RPCs', () => {
   test('DecideRefinement is a write: it needs the bearer token when one is set', async () => {
     const c = await serve('s3cret');
     const err = await failure(
-      c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' }, new Metadata()),
+      c.decideWithoutToken({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' }),
     );
     expect(err.code).toBe(status.UNAUTHENTICATED);
     c.close();
