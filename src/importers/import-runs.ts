@@ -14,6 +14,8 @@ export interface ImportRunsSummary {
   duplicates: number;
   /** Runs whose task class came from the classifier because the record named none. */
   classified: number;
+  /** Result records (athena's state/results/<bead>.json) merged into their run records. */
+  pairedResults: number;
   skipped: Array<{ source: string; reason: string }>;
 }
 
@@ -71,43 +73,83 @@ export function loadFieldMap(file: string): FieldMap {
 }
 
 /**
- * Imports every record under `paths`, one Observe per run. Up to 256 observations are in flight
- * at once so they share commits; lmdb-js runs transactions in call order, so the log keeps file order.
+ * athena's result record (state/results/<bead>.json, schema result.schema.json): how a run ended,
+ * written by the runner. It names no template, so it only completes its run record.
+ */
+export function isResultRecord(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return 'will_retry' in v && 'reason' in v && !('template_name' in v) && !('prompt' in v);
+}
+
+/** The fields a result record knows better than its run record (the run record may predate the end). */
+const RESULT_FIELDS = ['status', 'finished_at', 'duration_seconds', 'exit_code', 'verification', 'output_summary'] as const;
+
+const runKey = (r: Record<string, unknown>) => `${String(r.bead)}#${String(r.attempt ?? 1)}`;
+
+/** The run record with its result's non-null fields laid over it. */
+function withResult(run: Record<string, unknown>, result: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...run };
+  for (const f of RESULT_FIELDS) if (result[f] !== undefined && result[f] !== null) merged[f] = result[f];
+  return merged;
+}
+
+/**
+ * Imports every record under `paths`, one Observe per run; a result record is paired with the run
+ * record of the same bead, attempt and start time. Up to 256 observations are in flight at once
+ * so they share commits; lmdb-js runs transactions in call order, so the log keeps file order.
  */
 export async function importRuns(ll: LearnLoop, paths: readonly string[], map: FieldMap = {}): Promise<ImportRunsSummary> {
-  const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, skipped: [] };
+  const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, pairedResults: 0, skipped: [] };
   const skipped: Array<{ at: number; source: string; reason: string }> = [];
+  const items = runFiles(paths).flatMap((file) => parseRunFile(file, readFileSync(file, 'utf8')));
+  summary.records = items.length;
+  const results = new Map<string, { at: number; source: string; record: Record<string, unknown>; paired: boolean }>();
+  items.forEach((item, at) => {
+    if ('value' in item && isResultRecord(item.value)) results.set(runKey(item.value), { at, source: item.source, record: item.value, paired: false });
+  });
   const inFlight: Array<Promise<void>> = [];
-  for (const file of runFiles(paths)) {
-    for (const item of parseRunFile(file, readFileSync(file, 'utf8'))) {
-      const at = summary.records++;
-      if ('error' in item) {
-        skipped.push({ at, source: item.source, reason: item.error });
-        continue;
-      }
-      const n = normalizeRunRecord(item.value, map);
-      if (n.kind === 'skip') {
-        skipped.push({ at, source: item.source, reason: n.reason });
-        continue;
-      }
-      inFlight.push(
-        ll.observe(n.params).then(
-          (r) => {
-            if (!r.applied) summary.duplicates++;
-            else {
-              summary.applied++;
-              if (n.taskClassSource === 'classifier') summary.classified++;
-            }
-          },
-          (err: unknown) => {
-            skipped.push({ at, source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
-          },
-        ),
-      );
-      if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
+  for (const [at, item] of items.entries()) {
+    if ('error' in item) {
+      skipped.push({ at, source: item.source, reason: item.error });
+      continue;
     }
+    if (isResultRecord(item.value)) continue;
+    let value = item.value;
+    const rec = value as Record<string, unknown>;
+    const result = typeof value === 'object' && value !== null ? results.get(runKey(rec)) : undefined;
+    if (result !== undefined && (rec.started_at === undefined || rec.started_at === result.record.started_at)) {
+      value = withResult(rec, result.record);
+      result.paired = true;
+      summary.pairedResults++;
+    }
+    const n = normalizeRunRecord(value, map);
+    if (n.kind === 'skip') {
+      skipped.push({ at, source: item.source, reason: n.reason });
+      continue;
+    }
+    inFlight.push(
+      ll.observe(n.params).then(
+        (r) => {
+          if (!r.applied) summary.duplicates++;
+          else {
+            summary.applied++;
+            if (n.taskClassSource === 'classifier') summary.classified++;
+          }
+        },
+        (err: unknown) => {
+          skipped.push({ at, source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
+        },
+      ),
+    );
+    if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
   }
   await Promise.all(inFlight);
+  for (const r of results.values()) {
+    if (!r.paired) {
+      const attempt = String(r.record.attempt ?? 1);
+      skipped.push({ at: r.at, source: r.source, reason: `${String(r.record.bead)}: result record with no run record (attempt ${attempt}), so no template to credit` });
+    }
+  }
   summary.skipped = skipped.sort((a, b) => a.at - b.at).map(({ source, reason }) => ({ source, reason }));
   return summary;
 }

@@ -11,6 +11,7 @@ import { observationEvents } from '../helpers/events.js';
 
 const ATHENA = new URL('../fixtures/athena/', import.meta.url).pathname;
 const REAL = [join(ATHENA, 'run__athena-web__bd-1nn.json'), join(ATHENA, 'run__athena-web__bd-1so.json')];
+const RESULTS = [join(ATHENA, 'result__athena-web__bd-1nn.json'), join(ATHENA, 'result__athena-web__bd-1so.json')];
 const IMPORT_TIME = Date.UTC(2030, 0, 1);
 
 async function openLoop(dir = tmpDir()) {
@@ -93,6 +94,52 @@ describe('import runs', () => {
     ]);
     const card = (await ll.scores('', ''))[0]!;
     expect([card.counters.firstAttempts, card.counters.firstAttemptPasses]).toEqual([1, 0]);
+    await store.close();
+  });
+
+  test('the real result records pair with their run records instead of being skipped', async () => {
+    const { store, ll } = await openLoop();
+    const summary = await importRuns(ll, [...RESULTS, ...REAL]);
+    expect(summary).toMatchObject({ records: 4, applied: 2, pairedResults: 2, skipped: [] });
+    expect(observations(store).map((e) => [e.observation.taskId, e.observation.armId, e.observation.outcome])).toEqual([
+      ['bd-1nn', 'custom', 'unverified'],
+      ['bd-1so', 'custom', 'unverified'],
+    ]);
+    await store.close();
+  });
+
+  test('a result record completes its run record: status, finish time, exit code and verification come from it', async () => {
+    const { store, ll } = await openLoop();
+    const dir = tmpDir();
+    const result = (over: Record<string, unknown>) => ({
+      schema_version: 1, bead: 'bd-1', agent: 'claude', status: 'done', reason: 'status-file', started_at: '2026-03-02T10:00:00Z',
+      finished_at: '2026-03-02T10:20:00Z', duration_seconds: 1200, attempt: 1, max_retries: 2, will_retry: false, exit_code: 0,
+      session_name: 'agent-bd-1', verification: { tests: 'pass', overall: 'pass' }, ...over,
+    });
+    // The dispatcher wrote its run records while the runs were going; the runner wrote the results at the end.
+    writeFileSync(join(dir, 'runs.jsonl'), [
+      record({ status: 'running', finished_at: null, duration_seconds: null, exit_code: null, verification: null }),
+      record({ bead: 'bd-2', status: 'running', finished_at: null, duration_seconds: null, exit_code: null, verification: null }),
+    ].map((r) => JSON.stringify(r)).join('\n'));
+    writeFileSync(join(dir, 'results.jsonl'), [
+      result({}),
+      result({ bead: 'bd-2', status: 'failed', exit_code: 1, verification: null }),
+      result({ bead: 'bd-3' }),
+      result({ attempt: 2, started_at: '2026-03-02T11:00:00Z' }),
+    ].map((r) => JSON.stringify(r)).join('\n'));
+    const s = await importRuns(ll, [dir]);
+    expect(s).toMatchObject({ records: 6, applied: 2, pairedResults: 2 });
+    expect(s.skipped.map((x) => [x.source.slice(dir.length), x.reason])).toEqual([
+      ['/results.jsonl:3', 'bd-3: result record with no run record (attempt 1), so no template to credit'],
+      ['/results.jsonl:4', 'bd-1: result record with no run record (attempt 2), so no template to credit'],
+    ]);
+    const obs = observations(store).map((e) => e.observation);
+    expect(obs.map((o) => [o.taskId, o.armId, o.outcome, o.finishedAtMs, o.durationSeconds])).toEqual([
+      ['bd-1', 'bug-fix', 'pass', Date.parse('2026-03-02T10:20:00Z'), 1200],
+      ['bd-2', 'bug-fix', 'fail', Date.parse('2026-03-02T10:20:00Z'), 1200],
+    ]);
+    // Imported again (any order of paths): the same runs, so duplicates.
+    expect(await importRuns(ll, [join(dir, 'results.jsonl'), join(dir, 'runs.jsonl')])).toMatchObject({ applied: 0, duplicates: 2 });
     await store.close();
   });
 
