@@ -101,7 +101,7 @@ describe('import runs', () => {
     const { store, ll } = await openLoop();
     const summary = await importRuns(ll, [...RESULTS, ...REAL]);
     expect(summary).toMatchObject({ records: 4, applied: 2, pairedResults: 2, skipped: [] });
-    expect(observations(store).map((e) => [e.observation.taskId, e.observation.armId, e.observation.outcome])).toEqual([
+    expect((await observations(store)).map((e) => [e.observation.taskId, e.observation.armId, e.observation.outcome])).toEqual([
       ['bd-1nn', 'custom', 'unverified'],
       ['bd-1so', 'custom', 'unverified'],
     ]);
@@ -133,7 +133,7 @@ describe('import runs', () => {
       ['/results.jsonl:3', 'bd-3: result record with no run record (attempt 1), so no template to credit'],
       ['/results.jsonl:4', 'bd-1: result record with no run record (attempt 2), so no template to credit'],
     ]);
-    const obs = observations(store).map((e) => e.observation);
+    const obs = (await observations(store)).map((e) => e.observation);
     expect(obs.map((o) => [o.taskId, o.armId, o.outcome, o.finishedAtMs, o.durationSeconds])).toEqual([
       ['bd-1', 'bug-fix', 'pass', Date.parse('2026-03-02T10:20:00Z'), 1200],
       ['bd-2', 'bug-fix', 'fail', Date.parse('2026-03-02T10:20:00Z'), 1200],
