@@ -1,6 +1,6 @@
 /** Each report model as a document (render/doc.ts) for the Markdown and HTML renderers. */
 import type { FailuresReport } from './failures.js';
-import type { Metrics } from './metrics.js';
+import { NO_DATA, rateText, type Metrics } from './metrics.js';
 import type { RefinementRow } from './rows.js';
 import type { ScoreRow, ScoresReport } from './scores.js';
 import type { Change, TrendReport, TrendSeries } from './trend.js';
@@ -15,11 +15,11 @@ function scoreCells(key: string, m: Metrics): string[] {
     key,
     fmt.num(m.runs),
     fmt.num(m.judged),
-    m.judged > 0 ? fmt.pct(m.passRate) : '–',
-    m.judged > 0 ? fmt.interval(m.passRateLow, m.passRateHigh) : '–',
-    m.firstTryTasks > 0 ? `${fmt.pct(m.firstTryPassRate)} (${m.firstTryPasses}/${m.firstTryTasks})` : '–',
-    fmt.pct(m.retryRate),
-    fmt.pct(m.timeoutRate),
+    rateText(m.passRate, m.judged),
+    m.judged > 0 ? fmt.interval(m.passRateLow, m.passRateHigh) : NO_DATA,
+    m.judgedTasks > 0 ? `${fmt.pct(m.firstTryPassRate)} (${m.firstTryPasses}/${m.judgedTasks})` : NO_DATA,
+    rateText(m.retryRate, m.tasks),
+    rateText(m.timeoutRate, m.runs),
     fmt.num(m.unverified),
     fmt.num(m.medianDurationSeconds),
   ];
@@ -34,7 +34,8 @@ function scoreTable(title: string, rows: readonly ScoreRow[]): Block[] {
 
 const NOTES =
   'Pass rate = passes / judged runs (infra errors and unverified runs are not judged), with a 95% Wilson interval. ' +
-  'First-try pass = tasks whose first attempt passed. Retry rate = tasks with more than one attempt or retries inside a run.';
+  'First-try pass = tasks whose first attempt passed / judged tasks. Retry rate = tasks with an attempt after the first or retries inside a run / tasks. ' +
+  `${NO_DATA} = nothing to judge. Definitions: docs/reports.md.`;
 
 export function scoresDoc(r: ScoresReport) {
   const judged = r.byTemplate.filter((t) => t.judged > 0);
@@ -63,15 +64,19 @@ export function scoresDoc(r: ScoresReport) {
 
 const METRIC_WORDS: Record<Change['metric'], string> = {
   pass_rate: 'pass rate',
-  first_try_pass_rate: 'first-try pass rate',
   retry_rate: 'retry rate',
-  timeout_rate: 'timeout rate',
 };
 
+const SCOPE_WORDS: Record<Change['scopeKind'], string> = { overall: '', template: 'template ', task_class: 'task class ' };
+
+/** A change point in one line: where, what, when (with its likely range), how big and how sure. */
 export function changeText(c: Change): string {
+  const when = c.earliestMs === c.latestMs ? fmt.date(c.atMs) : `${fmt.date(c.atMs)} (likely ${fmt.date(c.earliestMs)} to ${fmt.date(c.latestMs)})`;
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
   return (
-    `${c.scope}: ${METRIC_WORDS[c.metric]} ${c.direction} — ${fmt.pct(c.baselineRate)} (n=${c.baselineN}) → ` +
-    `${fmt.pct(c.recentRate)} (n=${c.recentN}), z=${c.z.toFixed(2)}, p${c.pValue < 0.001 ? '<0.001' : `=${c.pValue.toFixed(3)}`}`
+    `${SCOPE_WORDS[c.scopeKind]}${c.scope}: ${METRIC_WORDS[c.metric]} ${c.direction} from ${when} — ` +
+    `${fmt.pct(c.beforeRate)} (n=${c.beforeN}) → ${fmt.pct(c.afterRate)} (n=${c.afterN}), ` +
+    `${signed(c.size)} points (95% CI ${signed(c.sizeLow)} to ${signed(c.sizeHigh)}), p${c.pValue < 0.001 ? '<0.001' : `=${c.pValue.toFixed(3)}`}`
   );
 }
 
@@ -94,7 +99,7 @@ function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRa
 }
 
 /** A rate with its 95% interval, e.g. "58.3% (41–74%)"; '–' without data. */
-const withInterval = (n: number, rate: number, lo: number, hi: number) => (n > 0 ? `${fmt.pct(rate)} (${fmt.interval(lo, hi)})` : '–');
+const withInterval = (n: number, rate: number, lo: number, hi: number) => (n > 0 ? `${fmt.pct(rate)} (${fmt.interval(lo, hi)})` : NO_DATA);
 
 function seriesTable(s: TrendSeries): Block {
   return {
@@ -102,11 +107,11 @@ function seriesTable(s: TrendSeries): Block {
     headers: ['window start', 'runs', 'judged', 'pass rate (95% CI)', 'first-try pass (95% CI)', 'retry rate (95% CI)', 'timeout rate (95% CI)'],
     numeric: [false, true, true, true, true, true, true],
     rows: s.points.map((p) => [
-      fmt.date(p.startMs),
+      p.partial ? `${fmt.date(p.startMs)} (partial)` : fmt.date(p.startMs),
       fmt.num(p.runs),
       fmt.num(p.judged),
       withInterval(p.judged, p.passRate, p.passRateLow, p.passRateHigh),
-      withInterval(p.firstTryTasks, p.firstTryPassRate, p.firstTryPassRateLow, p.firstTryPassRateHigh),
+      withInterval(p.judgedTasks, p.firstTryPassRate, p.firstTryPassRateLow, p.firstTryPassRateHigh),
       withInterval(p.tasks, p.retryRate, p.retryRateLow, p.retryRateHigh),
       withInterval(p.runs, p.timeoutRate, p.timeoutRateLow, p.timeoutRateHigh),
     ]),
@@ -122,11 +127,13 @@ export function trendDoc(r: TrendReport) {
       {
         kind: 'para',
         text:
-          `Change detector: the latest window against the ${o.baselineWindows} before it, two-proportion z-test, ` +
-          `flagged at p < ${o.alpha} with at least ${o.minRuns} runs on each side.`,
+          `Change points over each series' whole history (overall, per template, per task class): binary segmentation ` +
+          `with a CUSUM scan over day boundaries, at least ${o.minRuns} outcomes on each side, a seeded permutation ` +
+          `test at ${o.alpha} per scope split over pass rate and retry rate; the likely range of each date is its ` +
+          `likelihood region. Windows marked partial start before the log's first run; the detector reads runs, not windows.`,
       },
       { kind: 'heading', level: 2, text: 'Changes' },
-      { kind: 'list', items: r.changes.map(changeText) },
+      { kind: 'list', items: r.changes.length > 0 ? r.changes.map(changeText) : ['no change points'] },
       { kind: 'chart', chart: trendChart('Pass rate per window, overall (95% interval)', [r.overall], 'passRate') },
       { kind: 'chart', chart: trendChart('Pass rate per window, per template (95% interval, judged runs on points)', r.byTemplate, 'passRate') },
       { kind: 'chart', chart: trendChart('Retry rate per window, per template (95% interval, tasks on points)', r.byTemplate, 'retryRate') },
@@ -202,12 +209,12 @@ export function weeklyDoc(r: WeeklyReport) {
         numeric: [false, false, true, true, true, false, true, false],
         rows: r.recommendations.map((x) => [
           x.taskClass,
-          x.templateId || '–',
+          x.templateId || NO_DATA,
           x.metrics ? fmt.num(x.metrics.judged) : '0',
-          x.metrics && x.metrics.judged > 0 ? fmt.pct(x.metrics.passRate) : '–',
-          x.metrics && x.metrics.judged > 0 ? fmt.interval(x.metrics.passRateLow, x.metrics.passRateHigh) : '–',
-          x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPassRate)} of ${x.runnerUpJudged})` : '–',
-          x.runnerUp ? x.probBetter.toFixed(3) : '–',
+          x.metrics && x.metrics.judged > 0 ? fmt.pct(x.metrics.passRate) : NO_DATA,
+          x.metrics && x.metrics.judged > 0 ? fmt.interval(x.metrics.passRateLow, x.metrics.passRateHigh) : NO_DATA,
+          x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPassRate)} of ${x.runnerUpJudged})` : NO_DATA,
+          x.runnerUp ? x.probBetter.toFixed(3) : NO_DATA,
           x.confidence,
         ]),
       },

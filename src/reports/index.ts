@@ -13,6 +13,7 @@ export * from './rows.js';
 export * from './metrics.js';
 export * from './stats.js';
 export * from './scores.js';
+export * from './changepoint.js';
 export * from './trend.js';
 export * from './failures.js';
 export * from './weekly.js';

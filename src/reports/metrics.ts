@@ -1,8 +1,33 @@
-/** The numbers every report shows for a set of runs, computed one way everywhere. */
+/**
+ * The one definition of each number learnloop shows for a set of runs: `scores`, every report,
+ * GetScores and the dashboard's JSON call these (docs/reports.md, "Definitions").
+ */
+import type { EvidenceLevel } from '../bandit/index.js';
 import { taskKey, type RunRow } from './rows.js';
 import { median, wilsonInterval } from './stats.js';
 
+/** Shown where a rate has nothing to be computed over (no judged runs, no tasks). */
+export const NO_DATA = '–';
+
+/** The reward a partial pass earns unless the policy says otherwise (PolicyConfig.partialReward). */
+export const DEFAULT_PARTIAL_REWARD = 0.5;
+
+/** One label per evidence level, in every human and JSON output (gRPC keeps its enum). */
+export const EVIDENCE_LABELS: Readonly<Record<EvidenceLevel, string>> = Object.freeze({
+  prior: 'prior',
+  global: 'global',
+  task_class: 'task class',
+  repo_task_class: 'repo+class',
+});
+
+/** The label of an evidence level. */
+export const evidenceLabel = (level: EvidenceLevel): string => EVIDENCE_LABELS[level];
+
+/** A rate as text: a percentage, or NO_DATA when its denominator is 0. */
+export const rateText = (rate: number, denominator: number, digits = 1): string => (denominator > 0 ? `${(rate * 100).toFixed(digits)}%` : NO_DATA);
+
 export interface Metrics {
+  /** Observations, every outcome. */
   readonly runs: number;
   /** Runs that can be judged: infra errors and unverified runs excluded. */
   readonly judged: number;
@@ -12,19 +37,22 @@ export interface Metrics {
   readonly timeouts: number;
   readonly infraErrors: number;
   readonly unverified: number;
-  /** passes / judged (0 when nothing was judged). */
+  /** passes / judged (0 when nothing was judged: show NO_DATA). */
   readonly passRate: number;
   /** 95% Wilson interval of passRate. */
   readonly passRateLow: number;
   readonly passRateHigh: number;
-  /** Tasks whose first attempt is among the runs and could be judged, and how many of those passed. */
-  readonly firstTryTasks: number;
+  /** Mean reward over judged runs: pass 1, partial `partialReward`, fail and timeout 0 (0 when nothing was judged). */
+  readonly expectedReward: number;
+  /** Tasks with at least one judged run, and those whose first attempt passed. */
+  readonly judgedTasks: number;
   readonly firstTryPasses: number;
+  /** firstTryPasses / judgedTasks: a task retried after a failed first attempt, recorded or not, is not a first-try pass. */
   readonly firstTryPassRate: number;
   /** 95% Wilson interval of firstTryPassRate. */
   readonly firstTryPassRateLow: number;
   readonly firstTryPassRateHigh: number;
-  /** Tasks among the runs, and those retried (a later attempt, or retries inside a run). */
+  /** Tasks among the runs, and those retried (an attempt after the first, or retries inside a run). */
   readonly tasks: number;
   readonly retriedTasks: number;
   /** retriedTasks / tasks, with its 95% Wilson interval. */
@@ -40,41 +68,48 @@ export interface Metrics {
 
 const JUDGED_OUT = new Set(['infra_error', 'unverified']);
 
+/** Whether a run's outcome can be judged (infra errors and unverified runs teach nothing). */
+export const isJudged = (r: Pick<RunRow, 'outcome'>): boolean => !JUDGED_OUT.has(r.outcome);
+
 /**
  * Metrics of a set of runs. A retried bead is one task with several attempts: it counts once in
- * `tasks`, and its first attempt alone decides its first-try pass.
+ * `tasks`, it is retried when any of its runs is an attempt after the first (or retried inside the
+ * run), and it is a first-try pass only when a run with attempt 1 passed. A dispatcher that records
+ * only a task's final attempt therefore gets the same rates as one that records every attempt.
  */
-export function metricsOf(rows: readonly RunRow[]): Metrics {
+export function metricsOf(rows: readonly RunRow[], partialReward = DEFAULT_PARTIAL_REWARD): Metrics {
   const count = (o: string) => rows.filter((r) => r.outcome === o).length;
   const passes = count('pass');
-  const judged = rows.filter((r) => !JUDGED_OUT.has(r.outcome)).length;
-  const tasks = new Map<string, { retried: boolean; first?: RunRow }>();
+  const partials = count('partial');
+  const judged = rows.filter(isJudged).length;
+  const tasks = new Map<string, { retried: boolean; judged: boolean; firstPassed: boolean }>();
   for (const r of rows) {
     const key = taskKey(r);
-    const t = tasks.get(key) ?? { retried: false };
+    const t = tasks.get(key) ?? { retried: false, judged: false, firstPassed: false };
     if (r.attempt > 1 || r.retries > 0) t.retried = true;
-    if (r.attempt <= 1) t.first = r;
+    if (isJudged(r)) t.judged = true;
+    if (r.attempt <= 1 && r.outcome === 'pass') t.firstPassed = true;
     tasks.set(key, t);
   }
-  let firstTryTasks = 0;
+  let judgedTasks = 0;
   let firstTryPasses = 0;
   let retriedTasks = 0;
   for (const t of tasks.values()) {
     if (t.retried) retriedTasks++;
-    if (t.first !== undefined && !JUDGED_OUT.has(t.first.outcome)) {
-      firstTryTasks++;
-      if (t.first.outcome === 'pass') firstTryPasses++;
+    if (t.judged) {
+      judgedTasks++;
+      if (t.firstPassed) firstTryPasses++;
     }
   }
   const [lo, hi] = wilsonInterval(passes, judged);
-  const [ftLo, ftHi] = wilsonInterval(firstTryPasses, firstTryTasks);
+  const [ftLo, ftHi] = wilsonInterval(firstTryPasses, judgedTasks);
   const [rLo, rHi] = wilsonInterval(retriedTasks, tasks.size);
   const [tLo, tHi] = wilsonInterval(count('timeout'), rows.length);
   return {
     runs: rows.length,
     judged,
     passes,
-    partials: count('partial'),
+    partials,
     fails: count('fail'),
     timeouts: count('timeout'),
     infraErrors: count('infra_error'),
@@ -82,9 +117,10 @@ export function metricsOf(rows: readonly RunRow[]): Metrics {
     passRate: judged > 0 ? passes / judged : 0,
     passRateLow: lo,
     passRateHigh: hi,
-    firstTryTasks,
+    expectedReward: judged > 0 ? (passes + partialReward * partials) / judged : 0,
+    judgedTasks,
     firstTryPasses,
-    firstTryPassRate: firstTryTasks > 0 ? firstTryPasses / firstTryTasks : 0,
+    firstTryPassRate: judgedTasks > 0 ? firstTryPasses / judgedTasks : 0,
     firstTryPassRateLow: ftLo,
     firstTryPassRateHigh: ftHi,
     tasks: tasks.size,

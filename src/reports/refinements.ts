@@ -6,7 +6,7 @@ import { failuresReport, type FailurePattern, type RemediationRules } from './fa
 import { metricsOf, type Metrics } from './metrics.js';
 import { byString, rowsAsOf, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
 import { probBelow } from './stats.js';
-import { trendReport, type Change, type TrendOptions } from './trend.js';
+import { recentChanges, trendReport, type Change, type TrendOptions } from './trend.js';
 
 export interface RefinementOptions {
   /** Pass rate a template should reach (default 0.5). */
@@ -96,6 +96,8 @@ export function scanRefinements(input: RefinementInput): RefinementScan {
   const rows = rowsAsOf(input.rows, input.asOfMs);
   const trend = trendReport(rows, input.asOfMs, input.trend);
   const failures = failuresReport(rows, input.asOfMs, input.rules);
+  // A regression counts while it is the series' latest change and dated within the windows shown.
+  const recent = recentChanges(trend.changes, trend.overall.points[0]?.startMs ?? input.asOfMs);
   const proposals: RefinementProposal[] = [];
   const suppressed: Array<{ templateId: string; reason: string }> = [];
   const live = input.templates.filter((t) => t.status !== 'retired').map((t) => t.templateId);
@@ -107,9 +109,7 @@ export function scanRefinements(input: RefinementInput): RefinementScan {
     const m = metricsOf(mine);
     const pBelow = m.judged > 0 ? probBelow(m.passes, m.judged, o.threshold) : 0;
     const below = m.judged >= o.minRuns && pBelow >= o.credibility;
-    const regressions = trend.changes.filter(
-      (c) => c.scope === templateId && c.direction === 'regressed' && (c.metric === 'pass_rate' || c.metric === 'first_try_pass_rate'),
-    );
+    const regressions = recent.filter((c) => c.scopeKind === 'template' && c.scope === templateId && c.direction === 'regressed' && c.metric === 'pass_rate');
     if (!below && regressions.length === 0) continue;
     const existing = input.refinements.filter((r) => r.templateId === templateId);
     const open = existing.find((r) => r.status === 'open');
@@ -130,7 +130,10 @@ export function scanRefinements(input: RefinementInput): RefinementScan {
     const trigger = [below ? 'below_threshold' : '', regressions.length > 0 ? 'regression' : ''].filter(Boolean).join('+');
     const reasons = [
       below ? `pass rate ${pct(m.passRate)} over ${m.judged} judged runs; P(rate < ${pct(o.threshold)}) = ${pBelow.toFixed(3)}` : '',
-      ...regressions.map((c) => `${c.metric.replace(/_/g, ' ')} fell from ${pct(c.baselineRate)} to ${pct(c.recentRate)} (p ${c.pValue < 0.001 ? '< 0.001' : `= ${c.pValue.toFixed(3)}`})`),
+      ...regressions.map(
+        (c) =>
+          `${c.metric.replace(/_/g, ' ')} fell from ${pct(c.beforeRate)} to ${pct(c.afterRate)} from ${new Date(c.atMs).toISOString().slice(0, 10)} (p ${c.pValue < 0.001 ? '< 0.001' : `= ${c.pValue.toFixed(3)}`})`,
+      ),
     ].filter(Boolean);
     const series = trend.byTemplate.find((s) => s.scope === templateId)?.points ?? [];
     proposals.push({

@@ -1,4 +1,4 @@
-/** Small statistics for reports: intervals for proportions, a two-proportion test, medians. */
+/** Small statistics for reports: intervals for proportions and their differences, medians. */
 import { betaCdf } from '../bandit/index.js';
 
 /** z for a two-sided 95% interval. */
@@ -31,19 +31,6 @@ export function normalCdf(x: number): number {
 }
 
 /**
- * Two-proportion z-test with the pooled standard error (recent vs baseline).
- * @returns z (positive when the recent rate is higher) and the two-sided p-value; z = 0, p = 1 when undefined.
- */
-export function twoProportionTest(x1: number, n1: number, x2: number, n2: number): { z: number; pValue: number } {
-  if (n1 <= 0 || n2 <= 0) return { z: 0, pValue: 1 };
-  const pooled = (x1 + x2) / (n1 + n2);
-  const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
-  if (se === 0) return { z: 0, pValue: 1 };
-  const z = (x1 / n1 - x2 / n2) / se;
-  return { z, pValue: 2 * (1 - normalCdf(Math.abs(z))) };
-}
-
-/**
  * P(rate < threshold) under a uniform prior: Beta(1 + passes, 1 + non-passes).
  * @param threshold in (0, 1)
  */
@@ -57,4 +44,32 @@ export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/**
+ * Newcombe's hybrid score interval for a difference of proportions, x2/n2 − x1/n1 (method 10 of
+ * Newcombe (1998), "Interval estimation for the difference between independent proportions",
+ * Statistics in Medicine 17): built from the two Wilson intervals, so it behaves at 0, 1 and small n.
+ * @returns [low, high]; [-1, 1] when either side is empty
+ */
+export function newcombeInterval(x1: number, n1: number, x2: number, n2: number, z = Z95): [number, number] {
+  if (n1 <= 0 || n2 <= 0) return [-1, 1];
+  const p1 = x1 / n1;
+  const p2 = x2 / n2;
+  const [l1, u1] = wilsonInterval(x1, n1, z);
+  const [l2, u2] = wilsonInterval(x2, n2, z);
+  const d = p2 - p1;
+  return [Math.max(-1, d - Math.hypot(p2 - l2, u1 - p1)), Math.min(1, d + Math.hypot(u2 - p2, p1 - l1))];
+}
+
+/** The z with P(Z > z) = p for a standard normal Z, by bisection on normalCdf (p in (0, 1)). */
+export function normalQuantileUpper(p: number): number {
+  let lo = -10;
+  let hi = 10;
+  for (let i = 0; i < 80; i++) {
+    const mid = (lo + hi) / 2;
+    if (1 - normalCdf(mid) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }

@@ -1,7 +1,10 @@
-/** `report trend`: rates per window, overall and per template, with a change detector. */
-import { groupBy, metricsOf, type Metrics } from './metrics.js';
-import { rowsAsOf, type RunRow } from './rows.js';
-import { twoProportionTest } from './stats.js';
+/**
+ * `report trend`: rates per window, overall and per template, and the change points of each
+ * template's, each task class's and the overall series (changepoint.ts).
+ */
+import { changePoints, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type ChangePointOptions, type Outcome01 } from './changepoint.js';
+import { groupBy, isJudged, metricsOf, type Metrics } from './metrics.js';
+import { rowsAsOf, taskKey, type RunRow } from './rows.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -10,35 +13,35 @@ export interface TrendOptions {
   readonly windowDays: number;
   /** Windows shown, ending at asOf (default 8). */
   readonly windows: number;
-  /** Windows before the latest pooled as the change detector's baseline (default 4). */
-  readonly baselineWindows: number;
-  /** Fewest judged runs on each side before a change can be flagged (default 8). */
+  /** Fewest outcomes on each side of a change point (default 10). */
   readonly minRuns: number;
-  /** Two-sided significance level of the change detector (default 0.05). */
+  /** False-alarm rate per scope and report, split evenly over the metrics tested (default 0.05). */
   readonly alpha: number;
 }
 
-export const DEFAULT_TREND_OPTIONS: TrendOptions = Object.freeze({ windowDays: 7, windows: 8, baselineWindows: 4, minRuns: 8, alpha: 0.05 });
+export const DEFAULT_TREND_OPTIONS: TrendOptions = Object.freeze({ windowDays: 7, windows: 8, minRuns: DEFAULT_CHANGE_POINT_OPTIONS.minSide, alpha: 0.05 });
 
 export interface TrendPoint extends Metrics {
   /** Window [startMs, endMs). */
   readonly startMs: number;
   readonly endMs: number;
+  /** True when the window starts before the log's first run: part of it had no chance of data. */
+  readonly partial: boolean;
 }
 
-export type ChangeMetric = 'pass_rate' | 'first_try_pass_rate' | 'retry_rate' | 'timeout_rate';
+/** The metrics the detector tests: the pass rate over judged runs, the retry rate over tasks. */
+export type ChangeMetric = 'pass_rate' | 'retry_rate';
+export const CHANGE_METRICS: readonly ChangeMetric[] = ['pass_rate', 'retry_rate'];
 
-/** A significant difference between the latest window and the baseline before it. */
-export interface Change {
+export type ScopeKind = 'overall' | 'template' | 'task_class';
+
+/** A change point in one scope's series of one metric. */
+export interface Change extends ChangePoint {
+  readonly scopeKind: ScopeKind;
+  /** 'overall', a template id or a task class. */
   readonly scope: string;
   readonly metric: ChangeMetric;
   readonly direction: 'improved' | 'regressed';
-  readonly recentRate: number;
-  readonly recentN: number;
-  readonly baselineRate: number;
-  readonly baselineN: number;
-  readonly z: number;
-  readonly pValue: number;
 }
 
 export interface TrendSeries {
@@ -53,63 +56,60 @@ export interface TrendReport {
   readonly options: TrendOptions;
   readonly overall: TrendSeries;
   readonly byTemplate: readonly TrendSeries[];
+  /** Every change point found, by scope kind, scope, metric and date. */
   readonly changes: readonly Change[];
 }
 
-function series(scope: string, rows: readonly RunRow[], asOfMs: number, o: TrendOptions): TrendSeries {
+function series(scope: string, rows: readonly RunRow[], asOfMs: number, o: TrendOptions, firstRunMs: number): TrendSeries {
   const width = o.windowDays * MS_PER_DAY;
   const points: TrendPoint[] = [];
   for (let i = o.windows - 1; i >= 0; i--) {
     // Windows end just after asOf so a run finished exactly at asOf is in the latest one.
     const endMs = asOfMs + 1 - i * width;
     const startMs = endMs - width;
-    points.push({ startMs, endMs, ...metricsOf(rows.filter((r) => r.finishedAtMs >= startMs && r.finishedAtMs < endMs)) });
+    const partial = startMs < firstRunMs;
+    points.push({ startMs, endMs, partial, ...metricsOf(rows.filter((r) => r.finishedAtMs >= startMs && r.finishedAtMs < endMs)) });
   }
   return { scope, points };
 }
 
-/** Success counts and trials of a metric, and whether higher is better. */
-const METRICS: ReadonlyArray<{ metric: ChangeMetric; x: (m: Metrics) => number; n: (m: Metrics) => number; higherIsBetter: boolean }> = [
-  { metric: 'pass_rate', x: (m) => m.passes, n: (m) => m.judged, higherIsBetter: true },
-  { metric: 'first_try_pass_rate', x: (m) => m.firstTryPasses, n: (m) => m.firstTryTasks, higherIsBetter: true },
-  { metric: 'retry_rate', x: (m) => m.retriedTasks, n: (m) => m.tasks, higherIsBetter: false },
-  { metric: 'timeout_rate', x: (m) => m.timeouts, n: (m) => m.runs, higherIsBetter: false },
-];
+/** The yes/no series a metric is tested on: judged runs passing; tasks (at their first run) retried. */
+export function outcomeSeries(rows: readonly RunRow[], metric: ChangeMetric): Outcome01[] {
+  if (metric === 'pass_rate') return rows.filter(isJudged).map((r) => ({ atMs: r.finishedAtMs, success: r.outcome === 'pass' }));
+  const tasks = new Map<string, { atMs: number; retried: boolean }>();
+  for (const r of rows) {
+    const t = tasks.get(taskKey(r)) ?? { atMs: r.finishedAtMs, retried: false };
+    t.atMs = Math.min(t.atMs, r.finishedAtMs);
+    if (r.attempt > 1 || r.retries > 0) t.retried = true;
+    tasks.set(taskKey(r), t);
+  }
+  return [...tasks.values()].map((t) => ({ atMs: t.atMs, success: t.retried }));
+}
+
+const HIGHER_IS_BETTER: Record<ChangeMetric, boolean> = { pass_rate: true, retry_rate: false };
 
 /**
- * Change detector: the latest window against the pooled `baselineWindows` before it, by a
- * two-proportion z-test per metric. Flags only with at least `minRuns` on each side and
- * p < alpha. Several metrics and templates are tested at once, so an occasional false flag at
- * the nominal rate is expected; the weekly summary shows the evidence with every flag.
+ * The change points of one scope's runs, for each tested metric. The scope's false-alarm rate
+ * `alpha` is split evenly over the metrics (Bonferroni), so a scope with no change is flagged at
+ * most `alpha` of the time.
  */
-export function detectChanges(s: TrendSeries, o: TrendOptions): Change[] {
-  const pts = s.points;
-  if (pts.length < 2) return [];
-  const recent = pts[pts.length - 1]!;
-  const base = pts.slice(Math.max(0, pts.length - 1 - o.baselineWindows), pts.length - 1);
-  const out: Change[] = [];
-  for (const m of METRICS) {
-    const x1 = m.x(recent);
-    const n1 = m.n(recent);
-    const x2 = base.reduce((a, p) => a + m.x(p), 0);
-    const n2 = base.reduce((a, p) => a + m.n(p), 0);
-    if (n1 < o.minRuns || n2 < o.minRuns) continue;
-    const { z, pValue } = twoProportionTest(x1, n1, x2, n2);
-    if (!(pValue < o.alpha)) continue;
-    const up = z > 0;
-    out.push({
-      scope: s.scope,
-      metric: m.metric,
-      direction: up === m.higherIsBetter ? 'improved' : 'regressed',
-      recentRate: x1 / n1,
-      recentN: n1,
-      baselineRate: x2 / n2,
-      baselineN: n2,
-      z,
-      pValue,
-    });
+export function detectChanges(scopeKind: ScopeKind, scope: string, rows: readonly RunRow[], o: Pick<TrendOptions, 'minRuns' | 'alpha'>): Change[] {
+  return CHANGE_METRICS.flatMap((metric) =>
+    changePoints(outcomeSeries(rows, metric), `${scopeKind}\u0000${scope}\u0000${metric}`, { minSide: o.minRuns, alpha: o.alpha / CHANGE_METRICS.length }).map(
+      (c): Change => ({ ...c, scopeKind, scope, metric, direction: c.size > 0 === HIGHER_IS_BETTER[metric] ? 'improved' : 'regressed' }),
+    ),
+  );
+}
+
+/** The latest change per scope and metric that is dated on or after `sinceMs`: what is new. */
+export function recentChanges(changes: readonly Change[], sinceMs: number): Change[] {
+  const latest = new Map<string, Change>();
+  for (const c of changes) {
+    const key = `${c.scopeKind}\u0000${c.scope}\u0000${c.metric}`;
+    const prev = latest.get(key);
+    if (prev === undefined || c.atMs > prev.atMs) latest.set(key, c);
   }
-  return out;
+  return [...latest.values()].filter((c) => c.atMs >= sinceMs);
 }
 
 /**
@@ -119,8 +119,19 @@ export function detectChanges(s: TrendSeries, o: TrendOptions): Change[] {
 export function trendReport(rows: readonly RunRow[], asOfMs: number, options: Partial<TrendOptions> = {}): TrendReport {
   const o: TrendOptions = { ...DEFAULT_TREND_OPTIONS, ...options };
   const seen = rowsAsOf(rows, asOfMs);
-  const overall = series('overall', seen, asOfMs, o);
-  const byTemplate = groupBy(seen, (r) => r.templateId).map(([t, rs]) => series(t, rs, asOfMs, o));
-  const changes = [overall, ...byTemplate].flatMap((s) => detectChanges(s, o));
-  return { kind: 'trend', asOfMs, options: o, overall, byTemplate, changes };
+  const firstRunMs = seen.reduce((m, r) => Math.min(m, r.finishedAtMs), asOfMs);
+  const byTemplateRows = groupBy(seen, (r) => r.templateId);
+  const changes = [
+    ...detectChanges('overall', 'overall', seen, o),
+    ...byTemplateRows.flatMap(([t, rs]) => detectChanges('template', t, rs, o)),
+    ...groupBy(seen, (r) => r.taskClass).flatMap(([c, rs]) => detectChanges('task_class', c, rs, o)),
+  ];
+  return {
+    kind: 'trend',
+    asOfMs,
+    options: o,
+    overall: series('overall', seen, asOfMs, o, firstRunMs),
+    byTemplate: byTemplateRows.map(([t, rs]) => series(t, rs, asOfMs, o, firstRunMs)),
+    changes,
+  };
 }

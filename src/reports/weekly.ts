@@ -7,7 +7,7 @@ import { failuresReport, type FailurePattern, type RemediationRules } from './fa
 import { groupBy, metricsOf, type Metrics } from './metrics.js';
 import { byString, refinementsOpenAt, rowsAsOf, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
 import { normalCdf } from './stats.js';
-import { trendReport, type Change, type TrendOptions, type TrendSeries } from './trend.js';
+import { recentChanges, trendReport, type Change, type TrendOptions, type TrendSeries } from './trend.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -116,6 +116,8 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
   const weekStartMs = weekEnd - 7 * MS_PER_DAY;
   const inRange = (a: number, b: number) => rows.filter((r) => r.finishedAtMs >= a && r.finishedAtMs < b);
   const trend = trendReport(rows, input.asOfMs, { windowDays: 7, ...input.trend });
+  // New since the first window shown: the latest change of each series, if it is that recent.
+  const recent = recentChanges(trend.changes, trend.overall.points[0]?.startMs ?? input.asOfMs);
   const failures = failuresReport(rows, input.asOfMs, input.rules);
   return {
     kind: 'weekly',
@@ -123,8 +125,8 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
     weekStartMs,
     thisWeek: metricsOf(inRange(weekStartMs, weekEnd)),
     lastWeek: metricsOf(inRange(weekStartMs - 7 * MS_PER_DAY, weekStartMs)),
-    improved: trend.changes.filter((c) => c.direction === 'improved'),
-    regressed: trend.changes.filter((c) => c.direction === 'regressed'),
+    improved: recent.filter((c) => c.direction === 'improved'),
+    regressed: recent.filter((c) => c.direction === 'regressed'),
     overallTrend: trend.overall,
     recommendations: recommendDefaults(rows, input.templates, input.minRuns ?? 10),
     openRefinements: refinementsOpenAt(input.refinements, input.asOfMs).sort((a, b) => byString(a.refinementId, b.refinementId)),

@@ -1,42 +1,91 @@
+/**
+ * The change-point detector (src/reports/changepoint.ts) on issue 12's designed fixture and by
+ * simulation. Tolerances come from standard errors of the simulated rates; the truths come from
+ * the generator (designed-trend.ts).
+ */
 import { describe, expect, test } from 'vitest';
+import { changePoints, trendReport, type Change } from '../../src/reports/index.js';
 import { createRng } from '../../src/bandit/index.js';
-import { detectChanges, DEFAULT_TREND_OPTIONS, metricsOf, type TrendSeries } from '../../src/reports/index.js';
+import { DAY, designedRuns, END, REGRESSION_AT, START } from './designed-trend.js';
 
-const EMPTY = metricsOf([]);
+const flagged = (changes: readonly Change[], template: string, direction: Change['direction'], metric: Change['metric'] | 'any' = 'pass_rate') =>
+  changes.filter((c) => c.scopeKind === 'template' && c.scope === template && (metric === 'any' || c.metric === metric) && c.direction === direction);
 
-/** A series of `windows` windows of `n` judged runs each, passing with probability p(window). */
-function simulate(seed: string, windows: number, n: number, p: (w: number) => number): TrendSeries {
-  const rng = createRng(seed);
-  const points = Array.from({ length: windows }, (_, w) => {
-    let passes = 0;
-    for (let i = 0; i < n; i++) if (rng.next() < p(w)) passes++;
-    // Only the pass rate varies; the other metrics have no events, so they cannot flag.
-    return { ...EMPTY, startMs: w, endMs: w + 1, passes, judged: n, runs: n, tasks: n };
-  });
-  return { scope: 't', points };
-}
+describe('change points on the designed fixture (600 runs, 10 weeks)', () => {
+  const rows = designedRuns('issue-12');
 
-const N_SIM = 2000;
+  test('600 records, four templates', () => expect(rows).toHaveLength(600));
 
-describe('change detector (statistical)', () => {
-  // With no change, the two-sided z-test at alpha = 0.05 should flag about 5% of series.
-  // Tolerance: 5 standard errors of a proportion, 5 * sqrt(0.05 * 0.95 / 2000) ≈ 0.024, plus
-  // 0.01 for the normal approximation at n = 20 per window.
-  test('false-flag rate under no change is near alpha', () => {
-    let flagged = 0;
-    for (let s = 0; s < N_SIM; s++) if (detectChanges(simulate(`null ${s}`, 5, 20, () => 0.6), DEFAULT_TREND_OPTIONS).length > 0) flagged++;
-    const rate = flagged / N_SIM;
-    expect(Math.abs(rate - 0.05)).toBeLessThan(5 * Math.sqrt((0.05 * 0.95) / N_SIM) + 0.01);
+  test('as of the end: the regression is flagged and dated, the steady rise flagged, steady templates quiet', () => {
+    const r = trendReport(rows, END);
+    const reg = flagged(r.changes, 'regress@v1', 'regressed');
+    expect(reg).toHaveLength(1);
+    expect(Math.abs(reg[0]!.atMs - REGRESSION_AT)).toBeLessThanOrEqual(7 * DAY);
+    expect(reg[0]!.sizeHigh).toBeLessThan(0);
+    expect(flagged(r.changes, 'improve@v1', 'improved', 'any').length).toBeGreaterThanOrEqual(1);
+    expect(r.changes.filter((c) => c.scope.startsWith('steady'))).toEqual([]);
   });
 
-  // A drop from 75% to 25% over 20 runs against 80 baseline runs: z ≈ 4.5 on average, so power
-  // is above 0.99; at least 0.97 leaves 5 standard errors at the worst case p = 0.99.
-  test('a large drop is flagged as a regression nearly always', () => {
-    let regressed = 0;
-    for (let s = 0; s < N_SIM; s++) {
-      const c = detectChanges(simulate(`drop ${s}`, 5, 20, (w) => (w === 4 ? 0.25 : 0.75)), DEFAULT_TREND_OPTIONS);
-      if (c.some((x) => x.metric === 'pass_rate' && x.direction === 'regressed')) regressed++;
-    }
-    expect(regressed / N_SIM).toBeGreaterThan(0.97);
+  test('as of two weeks after its start the regression is already flagged, with its date', () => {
+    const r = trendReport(rows, REGRESSION_AT + 14 * DAY);
+    const reg = flagged(r.changes, 'regress@v1', 'regressed');
+    expect(reg).toHaveLength(1);
+    expect(Math.abs(reg[0]!.atMs - REGRESSION_AT)).toBeLessThanOrEqual(7 * DAY);
+    expect(reg[0]!.earliestMs).toBeLessThanOrEqual(reg[0]!.atMs);
+    expect(reg[0]!.latestMs).toBeGreaterThanOrEqual(reg[0]!.atMs);
+  });
+
+  test('the same rows give the same changes (seeded permutations)', () => {
+    expect(trendReport([...rows].reverse(), END).changes).toEqual(trendReport(rows, END).changes);
   });
 });
+
+/** Simulated reports; each seed is a fresh fixture. */
+const N = 200;
+/** One-sided 99.9% normal bound on a simulated rate. */
+const se = (p: number, n: number) => Math.sqrt((p * (1 - p)) / n);
+const Z = 3.09;
+
+describe('change points by simulation (statistical)', () => {
+  test(`detection ≥ 90% within two weeks of the regression, ≥ 90% for the steady rise; false alarms ≤ 5% per steady template (${N} reports)`, () => {
+    let regression = 0;
+    let improvement = 0;
+    let falseAlarms = 0;
+    let steadyScopes = 0;
+    for (let s = 0; s < N; s++) {
+      const rows = designedRuns(`sim ${s}`);
+      const early = trendReport(rows, REGRESSION_AT + 14 * DAY).changes;
+      if (flagged(early, 'regress@v1', 'regressed').some((c) => Math.abs(c.atMs - REGRESSION_AT) <= 14 * DAY)) regression++;
+      const late = trendReport(rows, END).changes;
+      if (flagged(late, 'improve@v1', 'improved', 'any').length > 0) improvement++;
+      for (const t of ['steady-a@v1', 'steady-b@v1']) {
+        steadyScopes++;
+        if (late.some((c) => c.scopeKind === 'template' && c.scope === t)) falseAlarms++;
+      }
+    }
+    const det = regression / N;
+    const imp = improvement / N;
+    const fa = falseAlarms / steadyScopes;
+    // The claim holds unless the simulated rate is more than Z standard errors (at the claimed rate) past it.
+    expect(det).toBeGreaterThan(0.9 - Z * se(0.9, N));
+    expect(imp).toBeGreaterThan(0.9 - Z * se(0.9, N));
+    expect(fa).toBeLessThan(0.05 + Z * se(0.05, steadyScopes));
+    console.info(`change points, ${N} designed fixtures: regression flagged by +14 days ${det.toFixed(3)}, rise flagged ${imp.toFixed(3)}, false alarms per steady template ${fa.toFixed(4)}`);
+  });
+
+  test('false alarms on pure no-change series are at most alpha, whatever the rate and length', () => {
+    const M = 2000;
+    let alarms = 0;
+    for (let s = 0; s < M; s++) {
+      const rng = createRng(`null ${s}`);
+      const n = 30 + Math.floor(rng.next() * 300);
+      const p = 0.05 + rng.next() * 0.9;
+      const series = Array.from({ length: n }, () => ({ atMs: START + Math.floor(rng.next() * 70) * DAY, success: rng.next() < p }));
+      if (changePoints(series, `null ${s}`, { alpha: 0.05 }).length > 0) alarms++;
+    }
+    // A permutation test is exact up to Monte Carlo error: the rate sits at or below alpha.
+    expect(alarms / M).toBeLessThan(0.05 + Z * se(0.05, M));
+    console.info(`change points, ${M} no-change series at alpha 0.05: false-alarm rate ${(alarms / M).toFixed(4)}`);
+  });
+});
+

@@ -3,18 +3,18 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import {
-  detectChanges,
-  DEFAULT_TREND_OPTIONS,
   failureSignature,
   median,
   metricsOf,
+  NO_DATA,
+  rateText,
   normalCdf,
   remediationFor,
-  twoProportionTest,
+  newcombeInterval,
+  normalQuantileUpper,
   validateRules,
   wilsonInterval,
   type RunRow,
-  type TrendSeries,
 } from '../../src/reports/index.js';
 import { renderJson } from '../../src/reports/render/json.js';
 
@@ -57,11 +57,18 @@ describe('statistics', () => {
     [3, 0.9986501],
   ])('normal CDF at %f is %f (A&S 7.1.26, error < 1.5e-7)', (x, p) => expect(Math.abs(normalCdf(x) - p)).toBeLessThan(2e-7));
 
-  test('two-proportion test: 30/50 vs 20/50 gives z = 2.0, p = 0.0455', () => {
-    const { z, pValue } = twoProportionTest(30, 50, 20, 50);
-    expect(z).toBeCloseTo(2.0, 6);
-    expect(pValue).toBeCloseTo(0.0455, 4);
-    expect(twoProportionTest(0, 0, 1, 2)).toEqual({ z: 0, pValue: 1 });
+  // Newcombe (1998), Table II: 56/70 vs 48/80 gives a difference of 0.2 with [0.0524, 0.3339]
+  // (there as p1 − p2; here x2/n2 − x1/n1, so the sides swap sign).
+  test('Newcombe hybrid score interval matches the published example', () => {
+    const [lo, hi] = newcombeInterval(48, 80, 56, 70);
+    expect(lo).toBeCloseTo(0.0524, 4);
+    expect(hi).toBeCloseTo(0.3339, 4);
+    expect(newcombeInterval(0, 0, 1, 2)).toEqual([-1, 1]);
+  });
+
+  test('upper normal quantile inverts the CDF', () => {
+    expect(normalQuantileUpper(0.025)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantileUpper(0.05 / 6)).toBeCloseTo(2.393980, 4);
   });
 
   test.each([
@@ -82,8 +89,9 @@ describe('metrics', () => {
       row({ runId: 'd1', taskId: '', attempt: 0, outcome: 'infra_error' }),
       row({ runId: 'e1', taskId: 'E', attempt: 1, outcome: 'timeout', durationSeconds: 100 }),
     ]);
-    expect(m).toMatchObject({ runs: 6, judged: 4, passes: 2, tasks: 5, retriedTasks: 1, firstTryTasks: 3, firstTryPasses: 1, unverified: 1, infraErrors: 1, timeouts: 1 });
+    expect(m).toMatchObject({ runs: 6, judged: 4, passes: 2, tasks: 5, retriedTasks: 1, judgedTasks: 3, firstTryPasses: 1, unverified: 1, infraErrors: 1, timeouts: 1 });
     expect(m.passRate).toBe(0.5);
+    expect(m.firstTryPassRate).toBeCloseTo(1 / 3, 12);
     expect(m.retryRate).toBe(0.2);
     expect(m.timeoutRate).toBeCloseTo(1 / 6, 12);
     expect(m.medianDurationSeconds).toBe(10);
@@ -120,23 +128,29 @@ describe('failure signatures', () => {
   });
 });
 
-describe('change detector', () => {
-  const point = (passes: number, judged: number) => ({ ...metricsOf([]), startMs: 0, endMs: 0, passes, judged, runs: judged, tasks: judged, firstTryTasks: 0 });
-  const series = (...pts: Array<[number, number]>): TrendSeries => ({ scope: 't', points: pts.map(([x, n]) => point(x, n)) });
-
-  test('flags a drop from 75% to 20% as a regression', () => {
-    const c = detectChanges(series([15, 20], [15, 20], [15, 20], [15, 20], [4, 20]), DEFAULT_TREND_OPTIONS);
-    expect(c.map((x) => [x.metric, x.direction])).toEqual([['pass_rate', 'regressed']]);
-    expect(c[0]!.pValue).toBeLessThan(0.001);
+describe('metrics: one definition for every recording style', () => {
+  test('a dispatcher that records only final attempts gets the rates of one that records every attempt', () => {
+    const every = [
+      row({ runId: 'a1', taskId: 'A', attempt: 1, outcome: 'fail' }),
+      row({ runId: 'a2', taskId: 'A', attempt: 2, outcome: 'pass' }),
+      row({ runId: 'b1', taskId: 'B', attempt: 1, outcome: 'pass' }),
+      row({ runId: 'c1', taskId: 'C', attempt: 1, outcome: 'fail' }),
+      row({ runId: 'c2', taskId: 'C', attempt: 2, outcome: 'fail' }),
+    ];
+    const finalOnly = [every[1]!, every[2]!, every[4]!];
+    const a = metricsOf(every);
+    const b = metricsOf(finalOnly);
+    for (const k of ['tasks', 'judgedTasks', 'firstTryPasses', 'firstTryPassRate', 'retriedTasks', 'retryRate'] as const) expect(b[k], k).toBe(a[k]);
+    // Not 100%: a final-attempt record with attempt 2 is a task that did not pass first time.
+    expect(b.firstTryPassRate).toBeCloseTo(1 / 3, 12);
   });
 
-  test('flags a rise as an improvement', () => {
-    expect(detectChanges(series([4, 20], [5, 20], [4, 20], [5, 20], [16, 20]), DEFAULT_TREND_OPTIONS).map((x) => x.direction)).toEqual(['improved']);
-  });
-
-  test('stays quiet on noise-sized differences and on too few runs', () => {
-    expect(detectChanges(series([10, 20], [11, 20], [9, 20], [10, 20], [12, 20]), DEFAULT_TREND_OPTIONS)).toEqual([]);
-    expect(detectChanges(series([15, 20], [15, 20], [15, 20], [15, 20], [0, 5]), DEFAULT_TREND_OPTIONS)).toEqual([]);
+  test('expected reward counts a partial at its reward; nothing judged shows the no-data mark', () => {
+    const m = metricsOf([row({ runId: 'p', outcome: 'partial' }), row({ runId: 'q', outcome: 'pass' }), row({ runId: 'u', outcome: 'unverified' })]);
+    expect(m.expectedReward).toBe(0.75);
+    expect(metricsOf([row({ outcome: 'unverified' })]).judged).toBe(0);
+    expect(rateText(0, 0)).toBe(NO_DATA);
+    expect(rateText(0.5, 2)).toBe('50.0%');
   });
 });
 
