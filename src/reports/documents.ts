@@ -1,6 +1,8 @@
 /** Each report model as a document (render/doc.ts) for the Markdown and HTML renderers. */
 import type { FailuresReport } from './failures.js';
 import { NO_DATA, rateText, type Metrics } from './metrics.js';
+import { OUTCOME_METRICS, SCOREBOARD_ALPHA, type Difference, type OutcomeMetric, type OutcomesReport, type Proportion } from './outcomes.js';
+import type { RepeatShare, RepeatsSection } from './repeats.js';
 import type { RefinementRow } from './rows.js';
 import type { ScoreRow, ScoresReport } from './scores.js';
 import type { Change, TrendReport, TrendSeries } from './trend.js';
@@ -235,6 +237,137 @@ export function weeklyDoc(r: WeeklyReport) {
       },
       { kind: 'heading', level: 3, text: `Recurring patterns with no rule (rules version ${r.rulesVersion})` },
       { kind: 'list', items: r.needingRule },
+      ...scoreboardBlocks(r.scoreboard),
     ] satisfies Block[],
+  };
+}
+
+const OUTCOME_WORDS: Record<OutcomeMetric, string> = { pass_rate: 'pass rate', retry_rate: 'retry rate', repeat_share: 'repeated failures' };
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** A rate series as a text sparkline on a fixed 0–100% scale ('·' where there is no data). */
+export function sparkline(points: readonly Proportion[]): string {
+  return points.map((p) => (p.n > 0 ? SPARK[Math.min(SPARK.length - 1, Math.floor(p.rate * SPARK.length))] : '·')).join('');
+}
+
+const prop = (p: Proportion) => (p.n > 0 ? `${fmt.pct(p.rate)} (${fmt.interval(p.low, p.high)}, n=${p.n})` : NO_DATA);
+const points = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
+const diff = (d: Difference, a: Proportion, b: Proportion) =>
+  a.n > 0 && b.n > 0 ? `${points(d.estimate)} points (${(d.level * 100).toFixed(1)}% CI ${points(d.low)} to ${points(d.high)})` : NO_DATA;
+const ci = (i: { estimate: number; ciLow: number; ciHigh: number }, signed = false) =>
+  signed ? `${points(i.estimate)} points (95% CI ${points(i.ciLow)} to ${points(i.ciHigh)})` : `${fmt.pct(i.estimate)} (95% CI ${fmt.interval(i.ciLow, i.ciHigh)})`;
+
+/** The scoreboard section: shared by `report outcomes`, `report weekly` and the dashboard. */
+export function scoreboardBlocks(r: OutcomesReport): Block[] {
+  const o = r.options;
+  const lift = r.lift.estimate;
+  return [
+    { kind: 'heading', level: 2, text: `Scoreboard: ${fmt.date(o.sinceMs)} to ${fmt.date(o.untilMs)}` },
+    {
+      kind: 'para',
+      text:
+        `Start = ${fmt.date(o.sinceMs)} to ${fmt.date(r.startUntilMs - 1)}, end = ${fmt.date(r.endSinceMs)} to ${fmt.date(o.untilMs)} (the window's first and last thirds). ` +
+        `A change is credible when its ${((1 - SCOREBOARD_ALPHA / 3) * 100).toFixed(1)}% Newcombe interval excludes 0: the 5% error is shared by the three metrics, ` +
+        `so where nothing changed the section claims a change about 5% of the time or less. Start and end rates carry 95% Wilson intervals. ` +
+        `Sparklines: one mark per ${o.binDays} days on a 0–100% scale.`,
+    },
+    {
+      kind: 'table',
+      headers: ['metric', 'start', 'end', 'change', 'verdict', `per ${o.binDays} days`, 'attributed to'],
+      numeric: [false, true, true, true, false, false, false],
+      rows: r.metrics.map((m) => [
+        `${OUTCOME_WORDS[m.metric]} (${m.higherIsBetter ? 'up is better' : 'down is better'})`,
+        prop(m.start),
+        prop(m.end),
+        diff(m.change, m.start, m.end),
+        m.verdict,
+        sparkline(m.spark),
+        m.attributedTo.length > 0 ? m.attributedTo.join(', ') : NO_DATA,
+      ]),
+    },
+    {
+      kind: 'chart',
+      chart: {
+        kind: 'line',
+        title: `The three metrics per ${o.binDays} days`,
+        yMax: 1,
+        xLabels: (r.metrics[0]?.spark ?? []).map((_, i) => fmt.date(o.sinceMs + i * o.binDays * 86_400_000).slice(5)),
+        series: r.metrics.map((m) => ({ name: OUTCOME_WORDS[m.metric], values: m.spark.map((p) => (p.n > 0 ? p.rate : null)) })),
+      },
+    },
+    { kind: 'heading', level: 3, text: 'What learnloop contributed' },
+    {
+      kind: 'para',
+      text:
+        lift === null
+          ? `Off-policy lift: no logged decisions with outcomes in the window.`
+          : `Off-policy lift over uniform in the window (${lift.decisions} decisions with outcomes, effective sample size ${lift.effectiveSampleSize.toFixed(1)}): ` +
+            `deployed policy ${ci(lift.deployed)}; uniform by doubly robust ${ci(lift.uniform.dr)}; lift ${ci(lift.lift.dr, true)}. ` +
+            `IPS lift ${ci(lift.lift.ips, true)}, SNIPS lift ${ci(lift.lift.snips, true)}.`,
+    },
+    r.refinements.length === 0
+      ? { kind: 'para', text: 'No accepted refinement has a new version with runs in the window.' }
+      : {
+        kind: 'table',
+        headers: ['refinement', 'parent → new version', 'accepted', ...OUTCOME_METRICS.map((m) => `${OUTCOME_WORDS[m]}: parent → new, change`)],
+        numeric: [false, false, false, true, true, true],
+        rows: r.refinements.map((x) => [
+          x.refinementId,
+          `${x.parentTemplateId} → ${x.newTemplateId}`,
+          fmt.date(x.decidedAtMs),
+          ...x.effects.map((e) => `${rateText(e.parent.rate, e.parent.n)} → ${rateText(e.child.rate, e.child.n)}, ${diff(e.change, e.parent, e.child)}: ${e.verdict}`),
+        ]),
+      },
+  ];
+}
+
+function repeatsBlocks(s: RepeatsSection): Block[] {
+  const share = (x: RepeatShare) => (x.failed > 0 ? `${fmt.pct(x.share)} (${fmt.interval(x.low, x.high)}) of ${x.failed}` : NO_DATA);
+  return [
+    { kind: 'heading', level: 2, text: `Repeated failures (look-back ${s.windowDays} days)` },
+    {
+      kind: 'para',
+      text:
+        `A failed run (fail, partial or timeout) repeats when the same failure pattern was seen in the ${s.windowDays} days before it for the same template ` +
+        `(its refined versions included) — or, separately, in the same repository. Share of failed runs that are repeats, 95% Wilson interval: ` +
+        `same template ${share(s.overall.template)}; same repository ${share(s.overall.repo)}.` +
+        (s.unjudgeable > 0 ? ` ${s.unjudgeable} failed runs within ${s.windowDays} days of the log's first run are left out (no look-back).` : ''),
+    },
+    {
+      kind: 'table',
+      headers: ['template', 'failed runs', 'repeats', 'share (95% CI)'],
+      numeric: [false, true, true, true],
+      rows: s.byTemplate.map((t) => [t.key, fmt.num(t.failed), fmt.num(t.repeats), t.failed > 0 ? `${fmt.pct(t.share)} (${fmt.interval(t.low, t.high)})` : NO_DATA]),
+    },
+    {
+      kind: 'table',
+      headers: ['repository', 'failed runs', 'repeats', 'share (95% CI)'],
+      numeric: [false, true, true, true],
+      rows: s.byRepo.map((t) => [t.key, fmt.num(t.failed), fmt.num(t.repeats), t.failed > 0 ? `${fmt.pct(t.share)} (${fmt.interval(t.low, t.high)})` : NO_DATA]),
+    },
+    { kind: 'heading', level: 3, text: 'Patterns that recur most' },
+    {
+      kind: 'table',
+      headers: ['signature', 'repeats', 'failed runs', 'templates', 'remediation', 'refinement'],
+      numeric: [false, true, true, false, false, false],
+      rows: s.patterns.map((p) => [
+        p.signature,
+        fmt.num(p.repeats),
+        fmt.num(p.failures),
+        p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', '),
+        p.remediation ? `[${p.remediation.ruleId}] ${p.remediation.action}` : 'no rule',
+        p.refinements.length > 0
+          ? p.refinements.map((x) => `${x.refinementId} → ${x.newTemplateId} (${fmt.date(x.decidedAtMs)}): ${x.repeatsSince === 0 ? 'not repeated since' : `repeated ${x.repeatsSince} times on ${x.newTemplateId}`}`).join('; ')
+          : 'none addressed it',
+      ]),
+    },
+  ];
+}
+
+export function outcomesDoc(r: OutcomesReport) {
+  return {
+    title: 'learnloop outcomes',
+    subtitle: `${fmt.time(r.options.sinceMs)} to ${fmt.time(r.options.untilMs)} UTC`,
+    blocks: [...scoreboardBlocks(r), ...repeatsBlocks(r.repeats)] satisfies Block[],
   };
 }

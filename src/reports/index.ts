@@ -1,5 +1,6 @@
 /** Learning analytics for people. Pure: typed rows and an as-of date in, report text out. */
-import { failuresDoc, scoresDoc, trendDoc, weeklyDoc } from './documents.js';
+import { failuresDoc, outcomesDoc, scoresDoc, trendDoc, weeklyDoc } from './documents.js';
+import type { OutcomesReport } from './outcomes.js';
 import type { FailuresReport } from './failures.js';
 import type { Doc } from './render/doc.js';
 import { renderHtml } from './render/html.js';
@@ -17,11 +18,14 @@ export * from './changepoint.js';
 export * from './trend.js';
 export * from './failures.js';
 export * from './weekly.js';
+export * from './repeats.js';
+export * from './outcomes.js';
 export * from './refinements.js';
 export { renderHtml, renderJson, renderMarkdown };
+export { scoreboardBlocks, sparkline } from './documents.js';
 export type { Doc };
 
-export type ReportModel = ScoresReport | TrendReport | FailuresReport | WeeklyReport;
+export type ReportModel = ScoresReport | TrendReport | FailuresReport | WeeklyReport | OutcomesReport;
 export type ReportFormat = 'md' | 'json' | 'html';
 export const REPORT_FORMATS: readonly ReportFormat[] = ['md', 'json', 'html'];
 
@@ -36,6 +40,8 @@ export function reportDoc(model: ReportModel): Doc {
       return failuresDoc(model);
     case 'weekly':
       return weeklyDoc(model);
+    case 'outcomes':
+      return outcomesDoc(model);
   }
 }
 

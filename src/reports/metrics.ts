@@ -136,8 +136,8 @@ export function metricsOf(rows: readonly RunRow[], partialReward = DEFAULT_PARTI
 }
 
 /** Groups rows by a key, keys in byte order; rows with an empty key are grouped under '(none)'. */
-export function groupBy(rows: readonly RunRow[], key: (r: RunRow) => string): Array<[string, RunRow[]]> {
-  const m = new Map<string, RunRow[]>();
+export function groupBy<T = RunRow>(rows: readonly T[], key: (r: T) => string): Array<[string, T[]]> {
+  const m = new Map<string, T[]>();
   for (const r of rows) {
     const k = key(r) || '(none)';
     const list = m.get(k) ?? [];

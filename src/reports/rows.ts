@@ -47,6 +47,13 @@ export interface RefinementRow {
   readonly newTemplateId: string;
 }
 
+/** What most reports read from the log: its runs, template lineage and refinement items. */
+export interface LogRows {
+  readonly rows: readonly RunRow[];
+  readonly templates: readonly TemplateRow[];
+  readonly refinements: readonly RefinementRow[];
+}
+
 /**
  * Items that were open at `asOfMs`, as they stood then: opened by then and not yet decided (a later
  * decision neither hides them nor shows through).

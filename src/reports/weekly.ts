@@ -5,7 +5,8 @@
  */
 import { failuresReport, type FailurePattern, type RemediationRules } from './failures.js';
 import { groupBy, metricsOf, type Metrics } from './metrics.js';
-import { byString, refinementsOpenAt, rowsAsOf, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
+import { byString, refinementsOpenAt, rowsAsOf, type LogRows, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
+import { outcomesReport, type OutcomesReport, type TimedDecision } from './outcomes.js';
 import { normalCdf } from './stats.js';
 import { recentChanges, trendReport, type Change, type TrendOptions, type TrendSeries } from './trend.js';
 
@@ -46,12 +47,13 @@ export interface WeeklyReport {
   readonly topFailures: readonly FailurePattern[];
   readonly needingRule: readonly string[];
   readonly rulesVersion: number;
+  /** The scoreboard over the weeks the trend shows. */
+  readonly scoreboard: OutcomesReport;
 }
 
-export interface WeeklyInput {
-  readonly rows: readonly RunRow[];
-  readonly templates: readonly TemplateRow[];
-  readonly refinements: readonly RefinementRow[];
+export interface WeeklyInput extends LogRows {
+  /** Logged decisions with outcomes, for the scoreboard's off-policy lift (none: no lift shown). */
+  readonly decisions?: readonly TimedDecision[];
   readonly rules: RemediationRules;
   readonly asOfMs: number;
   readonly trend?: Partial<TrendOptions>;
@@ -133,5 +135,14 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
     topFailures: failures.patterns.slice(0, input.topFailures ?? 5),
     needingRule: failures.needingRule,
     rulesVersion: failures.rulesVersion,
+    scoreboard: outcomesReport({
+      rows,
+      templates: input.templates,
+      refinements: input.refinements,
+      decisions: input.decisions ?? [],
+      rules: input.rules,
+      sinceMs: trend.overall.points[0]?.startMs ?? input.asOfMs - 7 * MS_PER_DAY,
+      untilMs: input.asOfMs,
+    }),
   };
 }

@@ -1,0 +1,237 @@
+/**
+ * `report outcomes`: is the loop working? The three success metrics over a chosen window — pass
+ * rate up, retry rate down, repeated failures down — start against end, with what learnloop
+ * contributed beside them: the off-policy lift of the deployed policy over uniform in the same
+ * window (src/ope) and the measured effect of each accepted refinement.
+ *
+ * Credibility: the window's first third (start) and last third (end) are compared per metric by
+ * Newcombe's interval for the difference at the simultaneous level 1 − 0.05/3 (Bonferroni over the
+ * three metrics), so on a log where nothing changes the section as a whole claims a change at most
+ * about 5% of the time. A change is credible when that interval excludes 0.
+ */
+import { liftOverUniform, type LiftEstimate, type LoggedDecision } from '../ope/index.js';
+import type { RemediationRules } from './failures.js';
+import { metricsOf, type Metrics } from './metrics.js';
+import { failureOccurrences, repeatsSection, repeatShare, DEFAULT_REPEAT_WINDOW_DAYS, type FailureOccurrence, type RepeatsSection } from './repeats.js';
+import { byString, rowsAsOf, type LogRows, type RefinementRow, type RunRow } from './rows.js';
+import { newcombeInterval, normalQuantileUpper, wilsonInterval } from './stats.js';
+
+const MS_PER_DAY = 86_400_000;
+
+export type OutcomeMetric = 'pass_rate' | 'retry_rate' | 'repeat_share';
+export const OUTCOME_METRICS: readonly OutcomeMetric[] = ['pass_rate', 'retry_rate', 'repeat_share'];
+const HIGHER_IS_BETTER: Record<OutcomeMetric, boolean> = { pass_rate: true, retry_rate: false, repeat_share: false };
+
+/** Family-wise error of the section's change claims, split over the three metrics. */
+export const SCOREBOARD_ALPHA = 0.05;
+
+/** A proportion: successes x of n, its rate and 95% Wilson interval (rate 0 when n = 0). */
+export interface Proportion {
+  readonly x: number;
+  readonly n: number;
+  readonly rate: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+export function proportion(x: number, n: number): Proportion {
+  const [low, high] = wilsonInterval(x, n);
+  return { x, n, rate: n > 0 ? x / n : 0, low, high };
+}
+
+/** end − start (or new − old) with its interval, and whether the interval excludes 0. */
+export interface Difference {
+  readonly estimate: number;
+  readonly low: number;
+  readonly high: number;
+  /** The interval's level. */
+  readonly level: number;
+  readonly credible: boolean;
+}
+
+function difference(a: Proportion, b: Proportion, level: number): Difference {
+  const [low, high] = newcombeInterval(a.x, a.n, b.x, b.n, normalQuantileUpper((1 - level) / 2));
+  const ok = a.n > 0 && b.n > 0;
+  return { estimate: b.rate - a.rate, low, high, level, credible: ok && (low > 0 || high < 0) };
+}
+
+export interface ScoreMetric {
+  readonly metric: OutcomeMetric;
+  readonly higherIsBetter: boolean;
+  readonly start: Proportion;
+  readonly end: Proportion;
+  readonly change: Difference;
+  /** 'better', 'worse', or 'no credible change'. */
+  readonly verdict: 'better' | 'worse' | 'no credible change';
+  /** One point per sparkline bin, oldest first. */
+  readonly spark: readonly Proportion[];
+  /** Accepted refinements whose own effect on this metric is credible and in the direction of the change. */
+  readonly attributedTo: readonly string[];
+}
+
+export interface RefinementEffect {
+  readonly refinementId: string;
+  readonly parentTemplateId: string;
+  readonly newTemplateId: string;
+  readonly decidedAtMs: number;
+  /** The parent's runs in the span before the decision (as long as the window) against the new version's runs after it, to untilMs. */
+  readonly effects: ReadonlyArray<{ readonly metric: OutcomeMetric; readonly parent: Proportion; readonly child: Proportion; readonly change: Difference; readonly verdict: ScoreMetric['verdict'] }>;
+}
+
+export interface LiftSection {
+  /** Decisions in the window with a learnable outcome of the chosen template. */
+  readonly decisions: number;
+  /** null when the window has no such decisions. */
+  readonly estimate: LiftEstimate | null;
+}
+
+export interface OutcomesOptions {
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  /** Look-back of a repeated failure, days (default 14). */
+  readonly repeatWindowDays: number;
+  /** Sparkline bin, days (default 7). */
+  readonly binDays: number;
+  /** Bootstrap resamples of the lift estimate (default 1000). */
+  readonly resamples: number;
+}
+
+export interface OutcomesReport {
+  readonly kind: 'outcomes';
+  readonly options: OutcomesOptions;
+  /** Start and end of the comparison: the window's first and last thirds. */
+  readonly startUntilMs: number;
+  readonly endSinceMs: number;
+  readonly metrics: readonly ScoreMetric[];
+  readonly repeats: RepeatsSection;
+  readonly refinements: readonly RefinementEffect[];
+  readonly lift: LiftSection;
+}
+
+/** A logged decision with its outcome (cli: joinDecisions) and the time it was logged. */
+export type TimedDecision = LoggedDecision & { readonly atMs: number };
+
+export interface OutcomesInput extends LogRows {
+  readonly decisions: readonly TimedDecision[];
+  readonly rules: RemediationRules;
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  readonly repeatWindowDays?: number;
+  readonly binDays?: number;
+  readonly resamples?: number;
+}
+
+/** The three metrics of a set of runs and their failures, as proportions. */
+function measure(rows: readonly RunRow[], occ: readonly FailureOccurrence[]): Record<OutcomeMetric, Proportion> {
+  const m: Metrics = metricsOf(rows);
+  const r = repeatShare(occ, 'template');
+  return { pass_rate: proportion(m.passes, m.judged), retry_rate: proportion(m.retriedTasks, m.tasks), repeat_share: proportion(r.repeats, r.failed) };
+}
+
+const verdictOf = (metric: OutcomeMetric, d: Difference): ScoreMetric['verdict'] =>
+  !d.credible ? 'no credible change' : d.estimate > 0 === HIGHER_IS_BETTER[metric] ? 'better' : 'worse';
+
+/**
+ * The scoreboard over [sinceMs, untilMs] (runs finished after untilMs are left out everywhere).
+ * @throws RangeError when the window is empty or reversed
+ */
+export function outcomesReport(input: OutcomesInput): OutcomesReport {
+  const { sinceMs, untilMs } = input;
+  if (!(untilMs > sinceMs)) throw new RangeError(`the window must end after it starts: since ${sinceMs}, until ${untilMs}`);
+  const o: OutcomesOptions = {
+    sinceMs,
+    untilMs,
+    repeatWindowDays: input.repeatWindowDays ?? DEFAULT_REPEAT_WINDOW_DAYS,
+    binDays: input.binDays ?? 7,
+    resamples: input.resamples ?? 1000,
+  };
+  const all = rowsAsOf(input.rows, untilMs);
+  const occ = failureOccurrences(all, input.templates, o.repeatWindowDays);
+  const between = <T>(xs: readonly T[], t: (x: T) => number, a: number, b: number) => xs.filter((x) => t(x) >= a && t(x) < b);
+  const at = (r: RunRow) => r.finishedAtMs;
+  const oat = (x: FailureOccurrence) => x.atMs;
+  const third = (untilMs + 1 - sinceMs) / 3;
+  const startUntilMs = Math.floor(sinceMs + third);
+  const endSinceMs = Math.ceil(untilMs + 1 - third);
+  const start = measure(between(all, at, sinceMs, startUntilMs), between(occ, oat, sinceMs, startUntilMs));
+  const end = measure(between(all, at, endSinceMs, untilMs + 1), between(occ, oat, endSinceMs, untilMs + 1));
+  const level = 1 - SCOREBOARD_ALPHA / OUTCOME_METRICS.length;
+
+  const bins: Array<[number, number]> = [];
+  for (let b = sinceMs; b <= untilMs; b += o.binDays * MS_PER_DAY) bins.push([b, Math.min(untilMs + 1, b + o.binDays * MS_PER_DAY)]);
+  const sparks = bins.map(([a, b]) => measure(between(all, at, a, b), between(occ, oat, a, b)));
+
+  const refinements = refinementEffects(all, occ, input.refinements, o, level);
+  const metrics = OUTCOME_METRICS.map((metric): ScoreMetric => {
+    const change = difference(start[metric], end[metric], level);
+    const verdict = verdictOf(metric, change);
+    return {
+      metric,
+      higherIsBetter: HIGHER_IS_BETTER[metric],
+      start: start[metric],
+      end: end[metric],
+      change,
+      verdict,
+      spark: sparks.map((s) => s[metric]),
+      attributedTo:
+        verdict === 'no credible change'
+          ? []
+          : refinements
+              .filter((r) => r.decidedAtMs >= sinceMs && r.effects.some((e) => e.metric === metric && e.verdict === verdict))
+              .map((r) => r.refinementId),
+    };
+  });
+
+  // In a fixed order, so the bootstrap resamples the same decisions whatever order they came in.
+  const decisions = input.decisions
+    .filter((d) => d.atMs >= sinceMs && d.atMs <= untilMs)
+    .sort((a, b) => a.atMs - b.atMs || byString(a.context, b.context) || byString(a.chosen, b.chosen) || a.propensity - b.propensity || a.reward - b.reward || byString(a.candidates.join('\u0000'), b.candidates.join('\u0000')));
+  return {
+    kind: 'outcomes',
+    options: o,
+    startUntilMs,
+    endSinceMs,
+    metrics,
+    repeats: repeatsSection(occ, input.refinements, input.rules, sinceMs, untilMs, o.repeatWindowDays),
+    refinements,
+    lift: {
+      decisions: decisions.length,
+      estimate: decisions.length > 0 ? liftOverUniform(decisions, `report-outcomes\u0000${sinceMs}\u0000${untilMs}`, o.resamples) : null,
+    },
+  };
+}
+
+/**
+ * Each refinement accepted by untilMs whose new version ran in the window: the parent's runs in the
+ * span before the decision (as long as the window) against the new version's runs from the decision
+ * to untilMs. The two periods differ, so other changes in between are in the difference too.
+ */
+function refinementEffects(rows: readonly RunRow[], occ: readonly FailureOccurrence[], refinements: readonly RefinementRow[], o: OutcomesOptions, level: number): RefinementEffect[] {
+  const span = o.untilMs - o.sinceMs;
+  return refinements
+    .filter((r) => r.status === 'accepted' && r.newTemplateId !== '' && r.decidedAtMs <= o.untilMs)
+    .filter((r) => rows.some((x) => x.templateId === r.newTemplateId && x.finishedAtMs >= o.sinceMs))
+    .sort((a, b) => a.decidedAtMs - b.decidedAtMs || byString(a.refinementId, b.refinementId))
+    .map((r) => {
+      const before = (t: number) => t >= r.decidedAtMs - span && t < r.decidedAtMs;
+      const after = (t: number) => t >= r.decidedAtMs && t <= o.untilMs;
+      const parent = measure(
+        rows.filter((x) => x.templateId === r.templateId && before(x.finishedAtMs)),
+        occ.filter((x) => x.templateId === r.templateId && before(x.atMs)),
+      );
+      const child = measure(
+        rows.filter((x) => x.templateId === r.newTemplateId && after(x.finishedAtMs)),
+        occ.filter((x) => x.templateId === r.newTemplateId && after(x.atMs)),
+      );
+      return {
+        refinementId: r.refinementId,
+        parentTemplateId: r.templateId,
+        newTemplateId: r.newTemplateId,
+        decidedAtMs: r.decidedAtMs,
+        effects: OUTCOME_METRICS.map((metric) => {
+          const change = difference(parent[metric], child[metric], level);
+          return { metric, parent: parent[metric], child: child[metric], change, verdict: verdictOf(metric, change) };
+        }),
+      };
+    });
+}

@@ -1,0 +1,187 @@
+/**
+ * Repeated failures: a failed run is a *repeat* when the same failure pattern (the failures
+ * report's signature) was already seen within the `windowDays` before it for the same template —
+ * a refined version counts as the same template as its parent, so a version that brings its
+ * parent's failure back repeats it — and, separately, for the same repository.
+ *
+ * Failed runs are the judged runs that did not pass (fail, partial, timeout): infra errors and
+ * unverified runs say nothing about the template. A failure earlier than `windowDays` after the
+ * log's first run cannot be judged (its look-back is not covered by the log) and is left out of
+ * every share, so the start of a log does not look like a time of new failures.
+ */
+import { failureSignature, remediationFor, type FailurePattern, type RemediationRules } from './failures.js';
+import { groupBy, isJudged } from './metrics.js';
+import { byString, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
+import { wilsonInterval } from './stats.js';
+
+const MS_PER_DAY = 86_400_000;
+
+export const DEFAULT_REPEAT_WINDOW_DAYS = 14;
+
+/** One failed run and whether it repeats a failure seen before. */
+export interface FailureOccurrence {
+  readonly runId: string;
+  readonly atMs: number;
+  readonly templateId: string;
+  /** The template's lineage root: the version the refinements started from. */
+  readonly family: string;
+  readonly repo: string;
+  readonly signature: string;
+  /** False when the log does not reach back `windowDays` before it. */
+  readonly judgeable: boolean;
+  readonly repeatForTemplate: boolean;
+  readonly repeatForRepo: boolean;
+}
+
+/** The lineage root of each template id (itself when it has no registered parent). */
+export function lineageRoots(templates: readonly TemplateRow[]): (templateId: string) => string {
+  const parent = new Map(templates.map((t) => [t.templateId, t.parentTemplateId]));
+  return (id) => {
+    let cur = id;
+    for (let guard = 0; guard < 64; guard++) {
+      const p = parent.get(cur);
+      if (p === undefined || p === '') return cur;
+      cur = p;
+    }
+    return cur;
+  };
+}
+
+/**
+ * Every failed run among `rows` (all history: a repeat may look back before a report's window),
+ * oldest first.
+ */
+export function failureOccurrences(rows: readonly RunRow[], templates: readonly TemplateRow[], windowDays = DEFAULT_REPEAT_WINDOW_DAYS): FailureOccurrence[] {
+  const root = lineageRoots(templates);
+  const w = windowDays * MS_PER_DAY;
+  const firstRunMs = rows.reduce((m, r) => Math.min(m, r.finishedAtMs), Infinity);
+  const failed = rows
+    .filter((r) => isJudged(r) && r.outcome !== 'pass')
+    .sort((a, b) => a.finishedAtMs - b.finishedAtMs || byString(a.runId, b.runId));
+  const lastByTemplate = new Map<string, number>();
+  const lastByRepo = new Map<string, number>();
+  return failed.map((r) => {
+    const signature = failureSignature(r.outcome, r.failureReason);
+    const family = root(r.templateId);
+    const kt = `${family}\u0000${signature}`;
+    const kr = `${r.repo}\u0000${signature}`;
+    const seenT = lastByTemplate.get(kt);
+    const seenR = lastByRepo.get(kr);
+    lastByTemplate.set(kt, r.finishedAtMs);
+    lastByRepo.set(kr, r.finishedAtMs);
+    return {
+      runId: r.runId,
+      atMs: r.finishedAtMs,
+      templateId: r.templateId,
+      family,
+      repo: r.repo,
+      signature,
+      judgeable: r.finishedAtMs >= firstRunMs + w,
+      repeatForTemplate: seenT !== undefined && r.finishedAtMs - seenT <= w,
+      repeatForRepo: seenR !== undefined && r.finishedAtMs - seenR <= w,
+    };
+  });
+}
+
+/** The share of judgeable failed runs that are repeats, with its 95% Wilson interval. */
+export interface RepeatShare {
+  readonly failed: number;
+  readonly repeats: number;
+  readonly share: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+export function repeatShare(occ: readonly FailureOccurrence[], by: 'template' | 'repo'): RepeatShare {
+  const judged = occ.filter((o) => o.judgeable);
+  const repeats = judged.filter((o) => (by === 'template' ? o.repeatForTemplate : o.repeatForRepo)).length;
+  const [low, high] = wilsonInterval(repeats, judged.length);
+  return { failed: judged.length, repeats, share: judged.length > 0 ? repeats / judged.length : 0, low, high };
+}
+
+/** A pattern that recurs, with what to do about it and whether a refinement did. */
+export interface RecurringPattern {
+  readonly signature: string;
+  /** Repeats (same template) in the window, and failed runs with this signature there. */
+  readonly repeats: number;
+  readonly failures: number;
+  readonly byTemplate: ReadonlyArray<{ readonly key: string; readonly count: number }>;
+  readonly remediation: FailurePattern['remediation'];
+  /**
+   * Accepted refinements of a template this pattern had repeated on before the decision, with the
+   * pattern's repeats on the new version since: 0 means it has not come back there.
+   */
+  readonly refinements: ReadonlyArray<{ readonly refinementId: string; readonly templateId: string; readonly newTemplateId: string; readonly decidedAtMs: number; readonly repeatsSince: number }>;
+}
+
+export interface RepeatsSection {
+  readonly windowDays: number;
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  /** Failed runs in the window that could not be judged (the log does not reach back far enough). */
+  readonly unjudgeable: number;
+  readonly overall: { readonly template: RepeatShare; readonly repo: RepeatShare };
+  readonly byTemplate: ReadonlyArray<RepeatShare & { readonly key: string }>;
+  readonly byRepo: ReadonlyArray<RepeatShare & { readonly key: string }>;
+  /** Patterns with the most repeats in the window, most first. */
+  readonly patterns: readonly RecurringPattern[];
+}
+
+const grouped = (occ: readonly FailureOccurrence[], key: (o: FailureOccurrence) => string, by: 'template' | 'repo'): Array<RepeatShare & { key: string }> =>
+  groupBy(occ, key).map(([k, os]) => ({ key: k, ...repeatShare(os, by) }));
+
+/**
+ * Repeated failures in [sinceMs, untilMs].
+ * @param occurrences from failureOccurrences over the whole log
+ * @param top recurring patterns listed (default 5)
+ */
+export function repeatsSection(
+  occurrences: readonly FailureOccurrence[],
+  refinements: readonly RefinementRow[],
+  rules: RemediationRules,
+  sinceMs: number,
+  untilMs: number,
+  windowDays = DEFAULT_REPEAT_WINDOW_DAYS,
+  top = 5,
+): RepeatsSection {
+  const inWindow = occurrences.filter((o) => o.atMs >= sinceMs && o.atMs <= untilMs);
+  const accepted = refinements.filter((r) => r.status === 'accepted' && r.decidedAtMs <= untilMs);
+  const patterns = groupBy(inWindow, (o) => o.signature)
+    .map(([signature, os]): RecurringPattern => {
+      const reps = os.filter((o) => o.judgeable && o.repeatForTemplate);
+      const counts = new Map<string, number>();
+      for (const o of reps) counts.set(o.templateId, (counts.get(o.templateId) ?? 0) + 1);
+      const recurredOn = (templateId: string, beforeMs: number) =>
+        occurrences.some((o) => o.signature === signature && o.templateId === templateId && o.repeatForTemplate && o.atMs < beforeMs);
+      return {
+        signature,
+        repeats: reps.length,
+        failures: os.length,
+        byTemplate: [...counts.entries()].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || byString(a.key, b.key)),
+        remediation: remediationFor(signature, rules),
+        refinements: accepted
+          .filter((r) => recurredOn(r.templateId, r.decidedAtMs))
+          .map((r) => ({
+            refinementId: r.refinementId,
+            templateId: r.templateId,
+            newTemplateId: r.newTemplateId,
+            decidedAtMs: r.decidedAtMs,
+            repeatsSince: occurrences.filter((o) => o.signature === signature && o.templateId === r.newTemplateId && o.repeatForTemplate && o.atMs <= untilMs).length,
+          }))
+          .sort((a, b) => byString(a.refinementId, b.refinementId)),
+      };
+    })
+    .filter((p) => p.repeats > 0)
+    .sort((a, b) => b.repeats - a.repeats || byString(a.signature, b.signature))
+    .slice(0, top);
+  return {
+    windowDays,
+    sinceMs,
+    untilMs,
+    unjudgeable: inWindow.filter((o) => !o.judgeable).length,
+    overall: { template: repeatShare(inWindow, 'template'), repo: repeatShare(inWindow, 'repo') },
+    byTemplate: grouped(inWindow, (o) => o.templateId, 'template'),
+    byRepo: grouped(inWindow, (o) => o.repo, 'repo'),
+    patterns,
+  };
+}
