@@ -48,6 +48,24 @@ describe('learnloop import runs / report / refinements', () => {
     expect(cli('report', 'weekly', '--db', db, '--format', 'pdf').status).not.toBe(0);
   });
 
+  test('report outcomes takes its window from --since/--until or --days, and refuses a window that ends before it starts', () => {
+    const db = join(tmpDir(), 'db');
+    expect(cli('import', 'runs', RUNS, '--db', db, '--no-scan').status).toBe(0);
+    const r = cli('report', 'outcomes', '--db', db, '--since', '2026-01-05', '--until', '2026-03-01', '--format', 'json');
+    expect(r.status, r.stderr).toBe(0);
+    const model = JSON.parse(r.stdout) as { kind: string; options: { sinceMs: number; untilMs: number }; metrics: Array<{ metric: string }> };
+    expect(model.kind).toBe('outcomes');
+    expect(model.options).toMatchObject({ sinceMs: Date.parse('2026-01-05T00:00:00Z'), untilMs: Date.parse('2026-03-01T23:59:59.999Z') });
+    expect(model.metrics.map((m) => m.metric)).toEqual(['pass_rate', 'retry_rate', 'repeat_share']);
+    const byDays = cli('report', 'outcomes', '--db', db, '--as-of', '2026-03-01', '--days', '56', '--format', 'json');
+    expect((JSON.parse(byDays.stdout) as typeof model).options.sinceMs).toBe(Date.parse('2026-01-05T00:00:00Z'));
+    const reversed = cli('report', 'outcomes', '--db', db, '--since', '2026-03-05', '--until', '2026-03-01');
+    expect(reversed.status).toBe(2);
+    expect(reversed.stderr).toMatch(/--since: must be before --until/);
+    expect(cli('report', 'outcomes', '--db', db, '--until', '2026-03-01', '--as-of', '2026-03-01').stderr).toMatch(/--until and --as-of/);
+    expect(cli('report', 'outcomes', '--db', db, '--days', '0').stderr).toMatch(/--days: must be an integer >= 1/);
+  });
+
   test('refinements scan, list, accept and reject', () => {
     const db = join(tmpDir(), 'db');
     expect(cli('import', 'runs', RUNS, '--db', db, '--no-scan').stdout).not.toMatch(/opened/);

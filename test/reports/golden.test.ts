@@ -9,7 +9,7 @@ import { RefinementQueue, type ReportData } from '../../src/service/refinement-q
 import type { LmdbStore } from '../../src/store/index.js';
 import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
 
-const NAMES = ['scores', 'trend', 'failures', 'weekly'] as const;
+const NAMES = ['scores', 'trend', 'failures', 'weekly', 'outcomes'] as const;
 const EXT: Record<ReportFormat, string> = { md: 'md', json: 'json', html: 'html' };
 
 let store: LmdbStore;

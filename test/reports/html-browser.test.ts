@@ -26,7 +26,7 @@ beforeAll(async () => {
   expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
   const log = await fixtureLog(join(dir, 'db'));
   store = log.store;
-  for (const name of ['scores', 'trend', 'failures', 'weekly']) {
+  for (const name of ['scores', 'trend', 'failures', 'weekly', 'outcomes']) {
     const file = join(dir, `${name}.html`);
     writeFileSync(file, await renderReport(buildReport(name, await log.data(), AS_OF, RULES), 'html'));
     pages[name] = pathToFileURL(file).href;
@@ -47,7 +47,8 @@ describe('HTML reports in headless chromium', () => {
     ['scores', 1, 0, 5],
     ['trend', 3, 6, 0], // overall, and a panel per template for pass and retry rate
     ['failures', 1, 0, 8], // the fixture has 8 failure signatures
-    ['weekly', 1, 1, 0],
+    ['weekly', 2, 4, 0], // the trend and the scoreboard's three metrics
+    ['outcomes', 1, 3, 0],
   ])('%s renders its charts legibly at 1,400 px without console errors', async (name, charts, minLines, bars) => {
     const page = await browser.newPage();
     const problems: string[] = [];

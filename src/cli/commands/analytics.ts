@@ -9,6 +9,7 @@ import { importRuns, loadFieldMap } from '../../importers/import-runs.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import {
   failuresReport,
+  outcomesReport,
   renderReport,
   REPORT_FORMATS,
   scoresReport,
@@ -18,12 +19,14 @@ import {
   type RemediationRules,
   type ReportFormat,
   type ReportModel,
+  type TimedDecision,
   type TrendOptions,
 } from '../../reports/index.js';
 import type { RefinementRecord } from '../../bandit/index.js';
 import { reportData, type ReportData } from '../../service/refinement-queue.js';
 import type { CliHelpers } from '../context.js';
 import { table } from '../format.js';
+import { joinDecisions } from './report-lift.js';
 
 /** `learnloop import runs PATH... [--field-map FILE]`: dispatcher run records into the log. */
 export async function importRunsCommand(paths: readonly string[], opts: Record<string, unknown>, h: CliHelpers): Promise<void> {
@@ -97,8 +100,46 @@ function trendFlags(h: CliHelpers, opts: Record<string, unknown>): Partial<Trend
   return out;
 }
 
+/**
+ * `--since`: a date (YYYY-MM-DD, meaning the start of that UTC day) or an ISO 8601 time.
+ * @returns ms since the epoch
+ */
+export function parseSince(value: unknown): number {
+  const s = String(value);
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(s) ? Date.parse(`${s}T00:00:00.000Z`) : Date.parse(s);
+  if (Number.isNaN(ms)) throw new Error(`--since: not a date or ISO 8601 time: ${JSON.stringify(s)}`);
+  return ms;
+}
+
+/** What `report outcomes` reads beyond the as-of date: its window and look-back. */
+export interface OutcomesFlags {
+  readonly sinceMs: number;
+  readonly repeatWindowDays?: number;
+}
+
+const DEFAULT_OUTCOMES_DAYS = 70;
+
+function outcomesFlags(h: CliHelpers, opts: Record<string, unknown>, untilMs: number): OutcomesFlags {
+  const days = intFlag(h, 'days', opts.days) ?? DEFAULT_OUTCOMES_DAYS;
+  const sinceMs = opts.since === undefined ? untilMs + 1 - days * 86_400_000 : withCatch(h, () => parseSince(opts.since));
+  if (!(sinceMs < untilMs)) throw h.userError(`--since: must be before --until; got ${String(opts.since)}`);
+  const repeatWindowDays = intFlag(h, 'repeat-window-days', opts.repeatWindowDays);
+  return repeatWindowDays === undefined ? { sinceMs } : { sinceMs, repeatWindowDays };
+}
+
+/** The log's rows, and its decisions joined with their outcomes when a report needs them. */
+export type ReportInput = ReportData & { readonly decisions?: readonly TimedDecision[] };
+
 /** Builds one report from the log: the reading is here, the computing in src/reports. */
-export function buildReport(name: string, data: ReportData, asOfMs: number, rules: RemediationRules, trend: Partial<TrendOptions> = {}): ReportModel {
+export function buildReport(
+  name: string,
+  data: ReportInput,
+  asOfMs: number,
+  rules: RemediationRules,
+  trend: Partial<TrendOptions> = {},
+  outcomes: OutcomesFlags = { sinceMs: asOfMs + 1 - DEFAULT_OUTCOMES_DAYS * 86_400_000 },
+): ReportModel {
+  const decisions = data.decisions ?? [];
   switch (name) {
     case 'scores':
       return scoresReport(data.rows, asOfMs);
@@ -107,7 +148,9 @@ export function buildReport(name: string, data: ReportData, asOfMs: number, rule
     case 'failures':
       return failuresReport(data.rows, asOfMs, rules);
     case 'weekly':
-      return weeklyReport({ ...data, rules, asOfMs, trend });
+      return weeklyReport({ ...data, decisions, rules, asOfMs, trend });
+    case 'outcomes':
+      return outcomesReport({ ...data, decisions, rules, untilMs: asOfMs, ...outcomes });
     default:
       throw new Error(`unknown report ${name}`);
   }
@@ -117,8 +160,12 @@ const REPORTS: ReadonlyArray<[string, string]> = [
   ['scores', 'per template, task class and repository: runs, pass rate (95% CI), first-try pass, retry, timeout, median duration'],
   ['trend', 'rates per week (or --window-days), overall and per template, with a change detector; HTML has charts'],
   ['failures', 'failure signatures, recurring patterns per template and segment, remediations from the rules file'],
-  ['weekly', 'strategy summary: improved, regressed, default template per task class, open refinements, top failures'],
+  ['weekly', 'strategy summary: improved, regressed, default template per task class, open refinements, top failures, scoreboard'],
+  ['outcomes', 'is the loop working: pass rate, retry rate and repeated failures start vs end, off-policy lift, refinement effects'],
 ];
+
+/** Reports whose scoreboard shows the off-policy lift, so the log's decisions are read for them. */
+const NEEDS_DECISIONS = new Set(['weekly', 'outcomes']);
 
 function withCatch<T>(h: CliHelpers, fn: () => T): T {
   try {
@@ -147,11 +194,26 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     if (name === 'trend' || name === 'weekly') {
       cmd.option('--windows <n>', 'windows shown (default 8)').option('--window-days <n>', 'window length in days (default 7)');
     }
+    if (name === 'outcomes') {
+      cmd
+        .option('--until <date>', 'end of the window: YYYY-MM-DD (end of that UTC day) or ISO time; same as --as-of')
+        .option('--since <date>', 'start of the window: YYYY-MM-DD (start of that UTC day) or ISO time; default --days before --until')
+        .option('--days <n>', `window length in days when --since is not given (default ${DEFAULT_OUTCOMES_DAYS})`)
+        .option('--repeat-window-days <n>', 'a failure repeats when its pattern was seen this many days before (default 14)');
+    }
     cmd.action(async (opts: Record<string, unknown>) => {
-      const asOfMs = withCatch(h, () => parseAsOf(opts.asOf));
+      if (opts.until !== undefined && opts.asOf !== undefined) throw h.userError('--until and --as-of name the same date: give one');
+      const asOfMs = withCatch(h, () => parseAsOf(opts.until ?? opts.asOf));
       const rules = withCatch(h, () => loadRules(String(opts.rules)));
       const trend = trendFlags(h, opts);
-      const text = await h.withApp(opts, async (app) => await renderReport(buildReport(name, await reportData(app.store), asOfMs, rules, trend), opts.format as ReportFormat));
+      const outcomes = name === 'outcomes' ? outcomesFlags(h, opts, asOfMs) : undefined;
+      const text = await h.withApp(opts, async (app) => {
+        const data = {
+          ...(await reportData(app.store)),
+          ...(NEEDS_DECISIONS.has(name) ? { decisions: (await joinDecisions(app.store.events(), app.store.policy)).decisions } : {}),
+        };
+        return await renderReport(buildReport(name, data, asOfMs, rules, trend, outcomes), opts.format as ReportFormat);
+      });
       if (typeof opts.out === 'string') writeFileSync(opts.out, text);
       else process.stdout.write(text);
     });

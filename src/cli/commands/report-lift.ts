@@ -7,7 +7,8 @@ import { openStore } from '../../compose.js';
 import { table } from '../format.js';
 
 export interface LogJoin {
-  readonly decisions: LoggedDecision[];
+  /** Each with the time its decision was logged (reports pick a window by it). */
+  readonly decisions: Array<LoggedDecision & { readonly atMs: number }>;
   /** Decisions without a learnable outcome of the chosen template (yet). */
   readonly unobserved: number;
   /** Decisions whose logged propensity is not in (0, 1] (cannot be re-weighted). */
@@ -20,7 +21,7 @@ export interface LogJoin {
  * are someone overriding the recommendation and are not the logged policy's outcome.
  */
 export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterable<LoggedEvent>, policy: PolicyConfig): Promise<LogJoin> {
-  const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number }>();
+  const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number }>();
   const rewards = new Map<string, number>();
   let invalid = 0;
   for await (const e of events) {
@@ -30,7 +31,7 @@ export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterabl
         invalid++;
         continue;
       }
-      pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity });
+      pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity, atMs: e.atMs });
     } else if (e.type === 'observation') {
       const o = e.observation;
       if (o.decisionId === '' || rewards.has(o.decisionId)) continue;
@@ -40,7 +41,7 @@ export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterabl
       if (r !== null) rewards.set(o.decisionId, r);
     }
   }
-  const decisions: LoggedDecision[] = [];
+  const decisions: LogJoin['decisions'] = [];
   for (const [id, d] of pending) {
     const reward = rewards.get(id);
     if (reward !== undefined) decisions.push({ ...d, reward });
