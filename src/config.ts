@@ -7,6 +7,8 @@ export interface Config {
   readonly dbPath: string;
   /** Bearer token required on write RPCs; empty disables the check. */
   readonly token: string;
+  /** Bearer token required on read RPCs (--read-token, or --token under --protect-reads); empty leaves reads open. */
+  readonly readToken: string;
   readonly tlsCertPath: string;
   readonly tlsKeyPath: string;
   readonly logLevel: string;
@@ -18,6 +20,17 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly limits: Limits;
   readonly policy: PolicyConfig;
+  readonly registration: RegistrationRules;
+}
+
+/** How ids no one registered are treated (docs/api.md, "Templates"). */
+export interface RegistrationRules {
+  /** Reject template ids no one registered, instead of registering them as implicit candidates. */
+  readonly strict: boolean;
+  /** Most templates a folder may hold; registering past it is RESOURCE_EXHAUSTED. */
+  readonly maxTemplates: number;
+  /** Most templates one call may register implicitly (a Recommend's unknown candidates). */
+  readonly maxNewPerCall: number;
 }
 
 /** Flag values as the command line parsed them (strings, or undefined when absent). */
@@ -29,6 +42,8 @@ export const SETTINGS = [
   ['port', 'LEARNLOOP_PORT', '50051', 'gRPC port (0 picks a free one).'],
   ['db', 'LEARNLOOP_DB', './data', 'the store: an LMDB folder (created if missing), or a postgres:// URL'],
   ['token', 'LEARNLOOP_TOKEN', '', 'Bearer token required on Recommend, Observe and RegisterTemplate; empty = no auth.'],
+  ['read-token', 'LEARNLOOP_READ_TOKEN', '', 'Bearer token required on ListTemplates, GetScores and ListRefinements; empty = reads open (unless --protect-reads).'],
+  ['protect-reads', 'LEARNLOOP_PROTECT_READS', 'false', 'Require --token on reads too (when --read-token is empty).'],
   ['tls-cert', 'LEARNLOOP_TLS_CERT', '', 'PEM certificate; with --tls-key, serve TLS.'],
   ['tls-key', 'LEARNLOOP_TLS_KEY', '', 'PEM private key.'],
   ['log-level', 'LEARNLOOP_LOG_LEVEL', 'info', 'pino level: trace, debug, info, warn, error, fatal, silent.'],
@@ -36,7 +51,11 @@ export const SETTINGS = [
   ['max-message-bytes', 'LEARNLOOP_MAX_MESSAGE_BYTES', '4194304', 'Largest request message.'],
   ['max-candidates', 'LEARNLOOP_MAX_CANDIDATES', '1000', 'Most candidates one Recommend may name.'],
   ['max-id-length', 'LEARNLOOP_MAX_ID_LENGTH', '256', 'Longest id-like string field.'],
-  ['max-text-length', 'LEARNLOOP_MAX_TEXT_LENGTH', '8192', 'Longest free-text field (failure_reason).'],
+  ['max-text-length', 'LEARNLOOP_MAX_TEXT_LENGTH', '8192', 'Longest free-text field (failure_reason, reason, description).'],
+  ['max-future-skew-ms', 'LEARNLOOP_MAX_FUTURE_SKEW_MS', '300000', 'How far past the server clock an Observe\'s finished_at may be.'],
+  ['strict-templates', 'LEARNLOOP_STRICT_TEMPLATES', 'false', 'Reject template ids no one registered (true) instead of registering them as implicit candidates.'],
+  ['max-templates', 'LEARNLOOP_MAX_TEMPLATES', '100000', 'Most templates a folder may hold.'],
+  ['max-new-templates-per-call', 'LEARNLOOP_MAX_NEW_TEMPLATES_PER_CALL', '100', 'Most unknown template ids one Recommend may register implicitly.'],
   ['partial-reward', 'LEARNLOOP_PARTIAL_REWARD', '0.5', 'Reward of OUTCOME_PARTIAL, in [0, 1].'],
   ['task-class-pool-strength', 'LEARNLOOP_TASK_CLASS_POOL_STRENGTH', '20', 'With --empirical-bayes-pooling false: most pseudo-runs a template\'s global record lends a task class.'],
   ['repo-pool-strength', 'LEARNLOOP_REPO_POOL_STRENGTH', '10', 'With --empirical-bayes-pooling false: most pseudo-runs a task class lends one repository.'],
@@ -106,7 +125,15 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     maxCandidates: policy.maxCandidates,
     maxIdLength: num('max-id-length', { integer: true, min: 1, max: 65536 }),
     maxTextLength: num('max-text-length', { integer: true, min: 1, max: 1 << 20 }),
+    maxFutureSkewMs: num('max-future-skew-ms', { integer: true, min: 0 }),
   });
+  const token = raw('token');
+  let readToken = raw('read-token');
+  const protectReads = bool('protect-reads');
+  if (readToken === '' && protectReads) {
+    if (token === '') problems.push('--protect-reads: needs --token (or give --read-token)');
+    readToken = token;
+  }
   const tlsCertPath = raw('tls-cert');
   const tlsKeyPath = raw('tls-key');
   if ((tlsCertPath === '') !== (tlsKeyPath === '')) problems.push('--tls-cert and --tls-key: give both or neither');
@@ -120,7 +147,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     host: raw('host'),
     port: num('port', { integer: true, min: 0, max: 65535 }),
     dbPath,
-    token: raw('token'),
+    token,
+    readToken,
     tlsCertPath,
     tlsKeyPath,
     logLevel,
@@ -129,6 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     shutdownGraceMs: num('shutdown-grace-ms', { integer: true, min: 0 }),
     limits,
     policy,
+    registration: Object.freeze({
+      strict: bool('strict-templates'),
+      maxTemplates: num('max-templates', { integer: true, min: 1 }),
+      maxNewPerCall: num('max-new-templates-per-call', { integer: true, min: 0 }),
+    }),
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -46,8 +46,8 @@ export type {
   RankedArm,
   Violation,
 } from './types.js';
-export { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, validateTemplateRegistration } from './validate.js';
-export type { Limits, ObserveRequestInput, RecommendRequestInput } from './validate.js';
+export { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, validateRefinementDecision, validateTemplateRegistration } from './validate.js';
+export type { Limits, ObserveRequestInput, RecommendRequestInput, RefinementDecisionInput } from './validate.js';
 export { countRun, EMPTY_COUNTERS, rates } from './scorecard.js';
 export type { Counters } from './scorecard.js';
 export { armEvidenceOf, DERIVED_GROUPS, project, projectAll, segmentKeys } from './projection.js';

@@ -8,9 +8,11 @@ export interface Limits {
   readonly maxTextLength: number;
   /** Most candidates one Recommend may name. */
   readonly maxCandidates: number;
+  /** How far past the server's clock an Observe's finished_at may be, in ms (clocks drift; years-ahead dates would pin decayed estimates). */
+  readonly maxFutureSkewMs: number;
 }
 
-export const DEFAULT_LIMITS: Limits = Object.freeze({ maxIdLength: 256, maxTextLength: 8192, maxCandidates: 1000 });
+export const DEFAULT_LIMITS: Limits = Object.freeze({ maxIdLength: 256, maxTextLength: 8192, maxCandidates: 1000, maxFutureSkewMs: 300_000 });
 
 /** A Recommend request in the core's terms; fields are unchecked until validated. */
 export interface RecommendRequestInput {
@@ -42,6 +44,8 @@ export interface ObserveRequestInput {
 // Control characters make ids unprintable in logs and tables; nothing legitimate needs them.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// A lone UTF-16 surrogate has no UTF-8 form: stored, it would become U+FFFD and collide with other ids.
+const LONE_SURROGATE = /\p{Cs}/u;
 
 type Out = Violation[];
 
@@ -58,6 +62,7 @@ function str(out: Out, field: string, v: unknown, max: number, opts: { required?
   }
   if (opts.required && v.length === 0) out.push({ field, description: 'is required; got an empty string' });
   if (v.length > max) out.push({ field, description: `must be at most ${max} characters; got ${v.length}` });
+  else if (LONE_SURROGATE.test(v)) out.push({ field, description: 'must be valid Unicode (it holds a lone surrogate)' });
   else if (opts.id && CONTROL.test(v)) out.push({ field, description: 'must not contain control characters' });
 }
 
@@ -88,7 +93,8 @@ export function validateRecommendRequest(r: RecommendRequestInput, limits: Limit
   }
   const seen = new Set<string>();
   // The common case, fine new ids, skips naming fields and testing ids one by one (a Recommend may list 1,000).
-  const printable = ids.every((id) => typeof id === 'string') && !CONTROL.test(ids.join(','));
+  const joined = ids.every((id) => typeof id === 'string') ? ids.join(',') : null;
+  const printable = joined !== null && !CONTROL.test(joined) && !LONE_SURROGATE.test(joined);
   ids.forEach((id: unknown, i) => {
     if (printable && typeof id === 'string' && id.length > 0 && id.length <= limits.maxIdLength && !seen.has(id)) {
       seen.add(id);
@@ -107,8 +113,9 @@ export function validateRecommendRequest(r: RecommendRequestInput, limits: Limit
 /**
  * Every problem with an Observe request (never throws).
  * `template_id` may be empty only when `decision_id` supplies it.
+ * @param nowMs the server's clock; finished_at may be at most limits.maxFutureSkewMs past it.
  */
-export function validateObserveRequest(o: ObserveRequestInput, limits: Limits): Violation[] {
+export function validateObserveRequest(o: ObserveRequestInput, limits: Limits, nowMs?: number): Violation[] {
   const out: Out = [];
   str(out, 'run_id', o.runId, limits.maxIdLength, { required: true, id: true });
   str(out, 'decision_id', o.decisionId, limits.maxIdLength, { id: true });
@@ -138,6 +145,11 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits): 
   // Years 1970 to 9999, the range a protobuf Timestamp allows after the epoch.
   if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 253402300799000)) {
     out.push({ field: 'finished_at', description: `must be a time between 1970 and 9999; got ${show(t)}` });
+  } else if (typeof t === 'number' && nowMs !== undefined && t > nowMs + limits.maxFutureSkewMs) {
+    out.push({
+      field: 'finished_at',
+      description: `is ${new Date(t).toISOString()}, more than ${limits.maxFutureSkewMs} ms after the server's clock (${new Date(nowMs).toISOString()})`,
+    });
   }
   return out;
 }
@@ -154,5 +166,33 @@ export function validateTemplateRegistration(
   if (typeof r.templateId === 'string' && r.templateId !== '' && r.templateId === r.parentTemplateId) {
     out.push({ field: 'parent_template_id', description: 'must differ from template_id' });
   }
+  return out;
+}
+
+/** A DecideRefinement request in the core's terms (new_template_id and description matter only to accept). */
+export interface RefinementDecisionInput {
+  readonly refinementId: unknown;
+  readonly actor: unknown;
+  readonly reason: unknown;
+  readonly newTemplateId?: unknown;
+  readonly description?: unknown;
+}
+
+/** Every problem with a refinement decision (never throws); accepting also requires new_template_id. */
+export function validateRefinementDecision(r: RefinementDecisionInput, limits: Limits, accept: boolean): Violation[] {
+  const out: Out = [];
+  // A refinement id is "<template_id>#<n>": room for the longest template id and its number.
+  str(out, 'refinement_id', r.refinementId, limits.maxIdLength + 12, { id: true });
+  str(out, 'actor', r.actor, limits.maxIdLength, { id: true });
+  str(out, 'reason', r.reason, limits.maxTextLength);
+  if (accept) {
+    str(out, 'new_template_id', r.newTemplateId, limits.maxIdLength, { id: true });
+    str(out, 'description', r.description, limits.maxTextLength);
+  }
+  const blank = (v: unknown) => typeof v === 'string' && v.trim() === '';
+  if (blank(r.refinementId)) out.push({ field: 'refinement_id', description: 'is required' });
+  if (blank(r.actor)) out.push({ field: 'actor', description: 'is required: who decides' });
+  if (blank(r.reason)) out.push({ field: 'reason', description: 'is required: why' });
+  if (accept && blank(r.newTemplateId)) out.push({ field: 'new_template_id', description: 'is required to accept: name the new template version' });
   return out;
 }

@@ -1,8 +1,19 @@
 /** The one place proto types meet domain types. */
+import { BinaryReader } from '@bufbuild/protobuf/wire';
+import * as protoLoader from '@grpc/proto-loader';
+import { InvalidArgument } from '../bandit/index.js';
+import { PROTO_DIR, PROTO_FILE } from '../paths.js';
 import type { ArmStatus, DecisionEvent, EvidenceLevel, RefinementRecord, TemplateRecord, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
 import type { ObserveParams, ObserveReply, RecommendParams, Scorecard as DomainScorecard } from '../service/learnloop.js';
 import type { AcceptParams, RejectParams } from '../service/refinement-queue.js';
 import {
+  DecideRefinementRequest as DecideRefinementRequestCodec,
+  GetScoresRequest,
+  ListRefinementsRequest,
+  ListTemplatesRequest,
+  ObserveRequest as ObserveRequestCodec,
+  RecommendRequest as RecommendRequestCodec,
+  RegisterTemplateRequest,
   EvidenceLevel as ProtoEvidenceLevel,
   Outcome,
   RefinementDecision,
@@ -18,6 +29,84 @@ import {
   type RecommendResponse,
   type Template,
 } from '../gen/learnloop/v1/learnloop.js';
+
+/** Request message codecs by RPC name. */
+const REQUEST_CODECS = {
+  Recommend: RecommendRequestCodec,
+  Observe: ObserveRequestCodec,
+  RegisterTemplate: RegisterTemplateRequest,
+  ListTemplates: ListTemplatesRequest,
+  GetScores: GetScoresRequest,
+  ListRefinements: ListRefinementsRequest,
+  DecideRefinement: DecideRefinementRequestCodec,
+} as const satisfies Record<string, { decode(input: BinaryReader | Uint8Array): unknown }>;
+
+/** Remembers which field each string came from, so a string that is not UTF-8 can be blamed on its field. */
+class FieldTrackingReader extends BinaryReader {
+  /** Field number of the string being read, and how many strings that field has had (repeated fields). */
+  field = 0;
+  readonly seen = new Map<number, number>();
+  private lastVarint = 0;
+
+  constructor(buf: Uint8Array, decodeUtf8: (bytes: Uint8Array) => string) {
+    super(buf, decodeUtf8);
+    // Generated decoders read each tag with uint32(), just before calling string() for its value.
+    const read = this.uint32;
+    this.uint32 = () => (this.lastVarint = read.call(this));
+  }
+
+  override string(): string {
+    this.field = this.lastVarint >>> 3;
+    this.seen.set(this.field, (this.seen.get(this.field) ?? 0) + 1);
+    return super.string();
+  }
+}
+
+// The default decoder replaces bad bytes with U+FFFD, so "u-\xff" and "u-\xfe" would be one id.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+class NotUtf8 extends Error {}
+function decodeStrict(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new NotUtf8();
+  }
+}
+
+let fieldNames: Map<string, Map<number, { name: string; repeated: boolean }>> | undefined;
+
+/** Proto field names by message and number, read from the .proto the server serves (loaded once, on first bad input). */
+function fieldName(message: string, number: number, occurrence: number): string {
+  fieldNames ??= (() => {
+    const pkg = protoLoader.loadSync(PROTO_FILE, { includeDirs: [PROTO_DIR], keepCase: true });
+    const out = new Map<string, Map<number, { name: string; repeated: boolean }>>();
+    for (const rpc of Object.keys(REQUEST_CODECS)) {
+      const def = pkg[`learnloop.v1.${rpc}Request`] as { type: { field: Array<{ name: string; number: number; label: string }> } };
+      out.set(rpc, new Map(def.type.field.map((f) => [f.number, { name: f.name, repeated: f.label === 'LABEL_REPEATED' }])));
+    }
+    return out;
+  })();
+  const f = fieldNames.get(message)?.get(number);
+  if (f === undefined) return `field ${number}`;
+  return f.repeated ? `${f.name}[${occurrence - 1}]` : f.name;
+}
+
+/**
+ * Decodes a request body of `rpc`.
+ * @throws InvalidArgument naming the field when a string is not valid UTF-8; the decoder's own error when the bytes are not the message.
+ */
+export function decodeRequest(rpc: string, body: Uint8Array): unknown {
+  const codec = REQUEST_CODECS[rpc as keyof typeof REQUEST_CODECS];
+  if (codec === undefined) throw new Error(`no request codec for ${rpc}`);
+  const reader = new FieldTrackingReader(body, decodeStrict);
+  try {
+    return codec.decode(reader);
+  } catch (error) {
+    if (!(error instanceof NotUtf8)) throw error;
+    const field = fieldName(rpc, reader.field, reader.seen.get(reader.field) ?? 1);
+    throw new InvalidArgument([{ field, description: 'must be valid UTF-8' }]);
+  }
+}
 
 const OUTCOME_TO_DOMAIN: Partial<Record<number, DomainOutcome>> = {
   [Outcome.OUTCOME_PASS]: 'pass',

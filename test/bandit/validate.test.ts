@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, validateTemplateRegistration } from '../../src/bandit/index.js';
+import { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, validateRefinementDecision, validateTemplateRegistration } from '../../src/bandit/index.js';
 
 const validObserve = {
   runId: 'r1',
@@ -66,5 +66,70 @@ describe('validation collects every violation and never throws', () => {
     expect(fields({})).toEqual([]);
     expect(fields({ templateId: '' })).toContain('template_id');
     expect(fields({ parentTemplateId: 'a' })).toContain('parent_template_id');
+  });
+});
+
+describe('limits at the edge, in multi-byte text', () => {
+  const max = DEFAULT_LIMITS.maxIdLength;
+  // '€' is one UTF-16 unit (3 UTF-8 bytes); '😀' is two units: limits count UTF-16 units, as String.length does.
+  test.each(['x', '€'])('an id of %s × limit passes, limit + 1 is named', (ch) => {
+    expect(validateObserveRequest({ ...validObserve, runId: ch.repeat(max) }, DEFAULT_LIMITS)).toEqual([]);
+    expect(validateObserveRequest({ ...validObserve, runId: ch.repeat(max + 1) }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['run_id']);
+  });
+
+  test('a lone surrogate is refused (it has no UTF-8 form), a paired one is fine', () => {
+    expect(validateObserveRequest({ ...validObserve, runId: 'u-\uD800' }, DEFAULT_LIMITS).map((v) => v.description)).toEqual([
+      'must be valid Unicode (it holds a lone surrogate)',
+    ]);
+    expect(validateObserveRequest({ ...validObserve, runId: 'u-😀' }, DEFAULT_LIMITS)).toEqual([]);
+    expect(validateRecommendRequest({ taskClass: '', repo: '', candidateTemplateIds: ['a', '\uDC00b'], topK: 0, requestId: '' }, DEFAULT_LIMITS).map((v) => v.field)).toEqual([
+      'candidate_template_ids[1]',
+    ]);
+  });
+});
+
+describe('finished_at in the future', () => {
+  const now = 1_800_000_000_000;
+  const skew = DEFAULT_LIMITS.maxFutureSkewMs;
+  test('up to the configured skew past the clock is accepted; one ms more is named', () => {
+    expect(validateObserveRequest({ ...validObserve, finishedAtMs: now + skew }, DEFAULT_LIMITS, now)).toEqual([]);
+    const out = validateObserveRequest({ ...validObserve, finishedAtMs: now + skew + 1 }, DEFAULT_LIMITS, now);
+    expect(out.map((v) => v.field)).toEqual(['finished_at']);
+    expect(out[0]!.description).toContain(`more than ${skew} ms after the server's clock`);
+  });
+
+  test('the skew is configurable; without a clock only the Timestamp range is checked', () => {
+    expect(validateObserveRequest({ ...validObserve, finishedAtMs: now + 10 }, { ...DEFAULT_LIMITS, maxFutureSkewMs: 0 }, now).map((v) => v.field)).toEqual(['finished_at']);
+    expect(validateObserveRequest({ ...validObserve, finishedAtMs: 253402300799000 }, DEFAULT_LIMITS)).toEqual([]);
+  });
+});
+
+describe('refinement decisions', () => {
+  const ok = { refinementId: 't@v1#1', actor: 'ana', reason: 'fixes the import error', newTemplateId: 't@v2', description: 'adds a step' };
+  const fields = (patch: object, accept = true) => validateRefinementDecision({ ...ok, ...patch }, DEFAULT_LIMITS, accept).map((v) => v.field);
+
+  test('a valid decision has no violations', () => {
+    expect(fields({})).toEqual([]);
+    expect(fields({ newTemplateId: '' }, false)).toEqual([]);
+  });
+
+  test.each([
+    [{ refinementId: 'x'.repeat(5000) }, 'refinement_id'],
+    [{ refinementId: ' ' }, 'refinement_id'],
+    [{ actor: 'a'.repeat(DEFAULT_LIMITS.maxIdLength + 1) }, 'actor'],
+    [{ actor: '' }, 'actor'],
+    [{ actor: 'a\tb' }, 'actor'],
+    [{ reason: 'r'.repeat(1 << 20) }, 'reason'],
+    [{ reason: '  ' }, 'reason'],
+    [{ description: 'd'.repeat(DEFAULT_LIMITS.maxTextLength + 1) }, 'description'],
+    [{ newTemplateId: '' }, 'new_template_id'],
+    [{ newTemplateId: 'n'.repeat(DEFAULT_LIMITS.maxIdLength + 1) }, 'new_template_id'],
+    [{ refinementId: 7 }, 'refinement_id'],
+  ])('%o names %s', (patch, field) => {
+    expect(fields(patch)).toContain(field);
+  });
+
+  test('a refinement id may be a template id at the limit plus "#<n>"', () => {
+    expect(fields({ refinementId: `${'€'.repeat(DEFAULT_LIMITS.maxIdLength)}#123456789` })).toEqual([]);
   });
 });

@@ -1,0 +1,52 @@
+import { describe, expect, test } from 'vitest';
+import { InvalidArgument } from '../../src/bandit/index.js';
+import { DecideRefinementRequest, ObserveRequest, RecommendRequest } from '../../src/gen/learnloop/v1/learnloop.js';
+import { decodeRequest } from '../../src/server/mapping.js';
+
+/** Encodes `msg`, then replaces the first byte equal to `marker` (an ASCII letter placed in a string) with `bad`. */
+function corrupt(bytes: Uint8Array, marker: string, bad: number): Buffer {
+  const b = Buffer.from(bytes);
+  const i = b.indexOf(marker.charCodeAt(0));
+  expect(i).toBeGreaterThanOrEqual(0);
+  b[i] = bad;
+  return b;
+}
+
+function violation(f: () => unknown): { field: string; description: string } {
+  try {
+    f();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidArgument);
+    return (err as InvalidArgument).violations[0]!;
+  }
+  throw new Error('decoded without complaint');
+}
+
+describe('decodeRequest refuses strings that are not UTF-8, naming the field', () => {
+  test.each([0xff, 0xfe, 0x80, 0xc0])('byte 0x%s in run_id', (bad) => {
+    const body = corrupt(ObserveRequest.encode(ObserveRequest.fromPartial({ runId: 'u-Q', templateId: 't@v1' })).finish(), 'Q', bad);
+    expect(violation(() => decodeRequest('Observe', body))).toEqual({ field: 'run_id', description: 'must be valid UTF-8' });
+  });
+
+  test('a repeated field is named with its index', () => {
+    const body = corrupt(RecommendRequest.encode(RecommendRequest.fromPartial({ candidateTemplateIds: ['a', 'b€', 'cQ'] })).finish(), 'Q', 0xfe);
+    expect(violation(() => decodeRequest('Recommend', body)).field).toBe('candidate_template_ids[2]');
+  });
+
+  test('a truncated multi-byte sequence in a long (non-ASCII-fast-path) string', () => {
+    const reason = `${'€'.repeat(100)}Q`;
+    const body = corrupt(DecideRefinementRequest.encode(DecideRefinementRequest.fromPartial({ refinementId: 'r#1', reason })).finish(), 'Q', 0xe2);
+    expect(violation(() => decodeRequest('DecideRefinement', body)).field).toBe('reason');
+  });
+
+  test('valid multi-byte UTF-8 (a BOM, astral characters, U+FFFD itself) decodes unchanged', () => {
+    const runId = '\uFEFF€😀\uFFFDé';
+    const got = decodeRequest('Observe', ObserveRequest.encode(ObserveRequest.fromPartial({ runId })).finish()) as ObserveRequest;
+    expect(got.runId).toBe(runId);
+  });
+
+  test('bytes that are not the message still fail as before (not as a UTF-8 violation)', () => {
+    expect(() => decodeRequest('Observe', Buffer.from([0x0a, 0xff, 0x01]))).toThrow();
+    expect(() => decodeRequest('Observe', Buffer.from([0x0a, 0xff, 0x01]))).not.toThrow(InvalidArgument);
+  });
+});
