@@ -1,8 +1,10 @@
 /** The one place proto types meet domain types. */
 import { BinaryReader } from '@bufbuild/protobuf/wire';
-import * as protoLoader from '@grpc/proto-loader';
+import { readFileSync } from 'node:fs';
+import { fromBinary } from '@bufbuild/protobuf';
+import { FieldDescriptorProto_Label, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { InvalidArgument } from '../bandit/index.js';
-import { PROTO_DIR, PROTO_FILE } from '../paths.js';
+import { DESCRIPTOR_SET } from '../paths.js';
 import type { ArmStatus, DecisionEvent, EvidenceLevel, RefinementRecord, TemplateRecord, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
 import type { ObserveParams, ObserveReply, RecommendParams, Scorecard as DomainScorecard } from '../service/learnloop.js';
 import type { AcceptParams, RejectParams } from '../service/refinement-queue.js';
@@ -75,18 +77,18 @@ function decodeStrict(bytes: Uint8Array): string {
 
 let fieldNames: Map<string, Map<number, { name: string; repeated: boolean }>> | undefined;
 
-/** Proto field names by message and number, read from the .proto the server serves (loaded once, on first bad input). */
-function fieldName(message: string, number: number, occurrence: number): string {
+/** Proto field names by RPC and number, from the descriptors the server serves (read once, on the first bad string). */
+function fieldName(rpc: string, number: number, occurrence: number): string {
   fieldNames ??= (() => {
-    const pkg = protoLoader.loadSync(PROTO_FILE, { includeDirs: [PROTO_DIR], keepCase: true });
+    const file = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET)).file.find((f) => f.package === 'learnloop.v1');
     const out = new Map<string, Map<number, { name: string; repeated: boolean }>>();
-    for (const rpc of Object.keys(REQUEST_CODECS)) {
-      const def = pkg[`learnloop.v1.${rpc}Request`] as { type: { field: Array<{ name: string; number: number; label: string }> } };
-      out.set(rpc, new Map(def.type.field.map((f) => [f.number, { name: f.name, repeated: f.label === 'LABEL_REPEATED' }])));
+    for (const m of file?.messageType ?? []) {
+      const fields = m.field.map((f) => [f.number, { name: f.name, repeated: f.label === FieldDescriptorProto_Label.REPEATED }] as const);
+      out.set(m.name.replace(/Request$/, ''), new Map(fields));
     }
     return out;
   })();
-  const f = fieldNames.get(message)?.get(number);
+  const f = fieldNames.get(rpc)?.get(number);
   if (f === undefined) return `field ${number}`;
   return f.repeated ? `${f.name}[${occurrence - 1}]` : f.name;
 }
