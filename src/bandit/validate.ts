@@ -148,7 +148,7 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits, n
   } else if (typeof t === 'number' && nowMs !== undefined && t > nowMs + limits.maxFutureSkewMs) {
     out.push({
       field: 'finished_at',
-      description: `is ${new Date(t).toISOString()}, more than ${limits.maxFutureSkewMs} ms after the server's clock (${new Date(nowMs).toISOString()})`,
+      description: `is ${t - nowMs} ms past the server's clock; at most ${limits.maxFutureSkewMs} ms is allowed (--max-future-skew-ms)`,
     });
   }
   return out;

@@ -11,7 +11,9 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.to
 export function withSettings(cmd: Command, names?: readonly string[]): Command {
   for (const [flag, env, fallback, meaning] of SETTINGS) {
     if (names && !names.includes(flag)) continue;
-    cmd.addOption(new Option(`--${flag} <value>`, `${meaning} [env ${env}, default ${JSON.stringify(fallback)}]`));
+    // true/false settings may be given bare (`--protect-reads`), meaning true.
+    const value = fallback === 'true' || fallback === 'false' ? '[value]' : '<value>';
+    cmd.addOption(new Option(`--${flag} ${value}`, `${meaning} [env ${env}, default ${JSON.stringify(fallback)}]`));
   }
   return cmd;
 }
@@ -21,6 +23,7 @@ export function configFrom(opts: Record<string, unknown>): Config {
   for (const [flag] of SETTINGS) {
     const v = opts[camel(flag)];
     if (typeof v === 'string') flags[flag] = v;
+    else if (v === true) flags[flag] = 'true';
   }
   return loadConfig(process.env, flags as Flags);
 }

@@ -2,6 +2,7 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { Command } from 'commander';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../paths.js';
+import { StartupError } from '../server/startup.js';
 import { helpers, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
@@ -40,7 +41,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv as string[]);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UserError) {
+    if (err instanceof ConfigError || err instanceof UserError || err instanceof StartupError) {
       process.stderr.write(`learnloop: ${err.message}\n`);
       process.exitCode = 2;
     } else if (isServiceError(err)) {

@@ -1,6 +1,6 @@
 /**
  * The call wrapper every RPC goes through: refuses calls while draining, checks the bearer token on
- * writes, turns undecodable bodies into INVALID_ARGUMENT, skips calls the client gave up on, and
+ * writes (and on reads when they are protected), turns undecodable bodies into INVALID_ARGUMENT, skips calls the client gave up on, and
  * logs, measures and maps errors once for all handlers.
  */
 import { timingSafeEqual } from 'node:crypto';
@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { InvalidArgument, Unavailable } from '../bandit/index.js';
 import type { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
 import { cancelledError, OK, toGrpcError, unauthenticatedError } from './errors.js';
+import { decodeRequest } from './mapping.js';
 import type { Metrics } from './metrics.js';
 
 /** Marks a request body that did not decode, so the wrapper can answer INVALID_ARGUMENT. */
@@ -16,15 +17,19 @@ class Malformed {
   constructor(readonly error: unknown) {}
 }
 
-/** The generated service definition, with decoding failures turned into values instead of throws. */
+/**
+ * The generated service definition, decoding strictly (strings must be UTF-8) and with decoding
+ * failures turned into values instead of throws.
+ */
 export function tolerantDefinition(def: typeof LearnLoopServiceService): ServiceDefinition {
   const out: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(def)) {
+    const rpc = method.path.slice(method.path.lastIndexOf('/') + 1);
     out[name] = {
       ...method,
       requestDeserialize: (buf: Buffer) => {
         try {
-          return method.requestDeserialize(buf);
+          return decodeRequest(rpc, buf);
         } catch (error) {
           return new Malformed(error);
         }
@@ -42,6 +47,8 @@ export interface CallContext {
   readonly metrics: Metrics | null;
   /** `Bearer <token>` that write calls must present, or null when writes are open. */
   readonly writeToken: Buffer | null;
+  /** `Bearer <token>` that read calls must present, or null when reads are open. */
+  readonly readToken: Buffer | null;
   /** True once shutdown began: new calls are refused. */
   draining(): boolean;
   /** Counts calls in flight (for the shutdown log). */
@@ -66,8 +73,12 @@ export function callWrapper(ctx: CallContext): Unary {
       };
       (async () => {
         if (ctx.draining()) throw new Unavailable('server is shutting down');
-        if (write && ctx.writeToken !== null && !authorized(call, ctx.writeToken)) return finish(unauthenticatedError());
-        if ((call.request as unknown) instanceof Malformed) {
+        const token = write ? ctx.writeToken : ctx.readToken;
+        if (token !== null && !authorized(call, token)) return finish(unauthenticatedError());
+        const request = call.request as unknown;
+        if (request instanceof Malformed) {
+          // A string that is not UTF-8 is named; anything else the decoder refused is the whole body.
+          if (request.error instanceof InvalidArgument) throw request.error;
           throw new InvalidArgument([{ field: '', description: `request body is not a valid ${rpc}Request message` }]);
         }
         // The client gave up already (deadline or cancel): do not start work it will never see.
@@ -77,7 +88,8 @@ export function callWrapper(ctx: CallContext): Unary {
     };
 }
 
-function authorized(call: ServerUnaryCall<unknown, unknown>, expected: Buffer): boolean {
+/** True when the call carries `expected` (`Bearer <token>`) in its authorization metadata. */
+export function authorized(call: ServerUnaryCall<unknown, unknown>, expected: Buffer): boolean {
   const given = call.metadata.get('authorization')[0];
   if (typeof given !== 'string') return false;
   const buf = Buffer.from(given);

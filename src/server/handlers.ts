@@ -1,4 +1,5 @@
 /** The typed gRPC handlers: proto in, service call, proto out. Errors are mapped by the call wrapper. */
+import type { ServerUnaryCall } from '@grpc/grpc-js';
 import { InvalidArgument } from '../bandit/index.js';
 import type { LearnLoopServiceServer } from '../gen/learnloop/v1/learnloop.js';
 import type { LearnLoop } from '../service/learnloop.js';
@@ -22,11 +23,13 @@ export interface HandlerDeps {
   readonly learnloop: LearnLoop;
   readonly refinements: RefinementQueue;
   readonly metrics: Metrics | null;
+  /** Whether this caller may read failure-reason text (refinement evidence quotes it). */
+  readonly mayReadFailureText: (call: ServerUnaryCall<unknown, unknown>) => boolean;
 }
 
 const unknownEnum = (field: string, value: number) => new InvalidArgument([{ field, description: `unknown enum value ${value}` }]);
 
-export function handlers(unary: Unary, { learnloop, refinements, metrics }: HandlerDeps): LearnLoopServiceServer {
+export function handlers(unary: Unary, { learnloop, refinements, metrics, mayReadFailureText }: HandlerDeps): LearnLoopServiceServer {
   return {
     recommend: unary('Recommend', true, async (req) => {
       const event = await learnloop.recommend(recommendFromProto(req));
@@ -51,10 +54,11 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics }: Hand
       return { templates: (await learnloop.listTemplates(s)).map(templateToProto) };
     }),
     getScores: unary('GetScores', false, async (req) => scoresToProto(req.taskClass, req.repo, await learnloop.scores(req.taskClass, req.repo))),
-    listRefinements: unary('ListRefinements', false, async (req) => {
+    listRefinements: unary('ListRefinements', false, async (req, call) => {
       const s = refinementStatusFromProto(req.status);
       if (s === null) throw unknownEnum('status', req.status);
-      return { refinements: (await refinements.list(s)).map(refinementToProto) };
+      const failureText = mayReadFailureText(call);
+      return { refinements: (await refinements.list(s)).map((r) => refinementToProto(r, failureText)) };
     }),
     decideRefinement: unary('DecideRefinement', true, async (req) => {
       const d = decideRefinementFromProto(req);

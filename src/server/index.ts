@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -7,10 +6,11 @@ import { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
 import { openApp } from '../compose.js';
 import type { LearnLoop } from '../service/learnloop.js';
 import type { Store } from '../store/index.js';
-import { callWrapper, tolerantDefinition } from './call.js';
+import { authorized, callWrapper, tolerantDefinition } from './call.js';
 import { handlers } from './handlers.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { addReflection } from './reflection.js';
+import { serverCredentials, StartupError } from './startup.js';
 
 export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
 
@@ -29,11 +29,15 @@ export interface RunningServer {
  * @param config from loadConfig
  */
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  // Checked before anything opens, so a bad key or certificate leaves nothing behind.
+  const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
   const { store, learnloop, refinements } = await openApp(config);
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let draining = false;
   const inFlight = { count: 0 };
-  const token = config.token === '' ? null : Buffer.from(`Bearer ${config.token}`);
+  const bearer = (t: string) => (t === '' ? null : Buffer.from(`Bearer ${t}`));
+  const token = bearer(config.token);
+  const readToken = bearer(config.readToken);
   const metrics: MetricsServer | null =
     config.metricsPort === 0
       ? null
@@ -50,8 +54,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           now: Date.now,
         });
 
-  const unary = callWrapper({ log, metrics, writeToken: token, draining: () => draining, inFlight });
-  const impl = handlers(unary, { learnloop, refinements, metrics });
+  const unary = callWrapper({ log, metrics, writeToken: token, readToken, draining: () => draining, inFlight });
+  // Failure reasons may quote secrets or paths: with auth on but reads open, only token holders see them.
+  const mayReadFailureText = (call: Parameters<typeof authorized>[0]) => token === null || readToken !== null || authorized(call, token);
+  const impl = handlers(unary, { learnloop, refinements, metrics, mayReadFailureText });
 
   const server = new Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
@@ -62,24 +68,20 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // Reflection describes the health service too, so tools like grpcurl can call it.
   addReflection(server);
 
-  const credentials =
-    config.tlsCertPath === ''
-      ? ServerCredentials.createInsecure()
-      : ServerCredentials.createSsl(null, [
-          { cert_chain: readFileSync(config.tlsCertPath), private_key: readFileSync(config.tlsKeyPath) },
-        ]);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch(async (err: unknown) => {
     // Leave nothing open behind a failed start (the port is taken, say).
     await metrics?.close();
     await store.close();
-    throw new Error(`cannot listen on ${config.host}:${config.port} (is another server using that port?): ${(err as Error).message}`);
+    const message = (err as Error).message;
+    const busy = /EADDRINUSE|address already in use/i.test(message);
+    throw new StartupError(`cannot listen on ${config.host}:${config.port}${busy ? ' (is another server using that port?)' : ''}: ${message.split('\n')[0]}`);
   });
   health.setStatus('', 'SERVING');
   health.setStatus(SERVICE_NAME, 'SERVING');
   log.info(
-    { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, metricsPort: metrics?.port },
+    { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, readAuth: readToken !== null, metricsPort: metrics?.port },
     'learnloop serving',
   );
 

@@ -260,14 +260,26 @@ export function refinementStatusFromProto(s: number): RefinementRecord['status']
   return entry ? (entry[0] as RefinementRecord['status']) : null;
 }
 
-export function refinementToProto(r: RefinementRecord): Refinement {
+/** What replaces a failure signature for callers not trusted with failure-reason text. */
+export const WITHHELD_FAILURE_TEXT = '(withheld: failure text needs a token)';
+
+/** The evidence with every failure signature (text normalised from what runs reported) withheld. */
+function withoutFailureText(evidence: unknown): unknown {
+  if (typeof evidence !== 'object' || evidence === null || !('topFailures' in evidence) || !Array.isArray(evidence.topFailures)) return evidence;
+  return { ...evidence, topFailures: evidence.topFailures.map((f: unknown) => (typeof f === 'object' && f !== null ? { ...f, signature: WITHHELD_FAILURE_TEXT } : f)) };
+}
+
+/**
+ * @param failureText false to withhold failure-reason text from the evidence (docs/api.md, "Authentication").
+ */
+export function refinementToProto(r: RefinementRecord, failureText = true): Refinement {
   return {
     refinementId: r.refinementId,
     templateId: r.templateId,
     status: REFINEMENT_STATUS_TO_PROTO[r.status],
     trigger: r.trigger,
     summary: r.summary,
-    evidenceJson: JSON.stringify(r.evidence ?? null),
+    evidenceJson: JSON.stringify((failureText ? r.evidence : withoutFailureText(r.evidence)) ?? null),
     openedAt: new Date(r.openedAtMs),
     decidedAt: r.decidedAtMs > 0 ? new Date(r.decidedAtMs) : undefined,
     actor: r.actor,

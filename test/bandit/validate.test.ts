@@ -95,7 +95,7 @@ describe('finished_at in the future', () => {
     expect(validateObserveRequest({ ...validObserve, finishedAtMs: now + skew }, DEFAULT_LIMITS, now)).toEqual([]);
     const out = validateObserveRequest({ ...validObserve, finishedAtMs: now + skew + 1 }, DEFAULT_LIMITS, now);
     expect(out.map((v) => v.field)).toEqual(['finished_at']);
-    expect(out[0]!.description).toContain(`more than ${skew} ms after the server's clock`);
+    expect(out[0]!.description).toBe(`is ${skew + 1} ms past the server's clock; at most ${skew} ms is allowed (--max-future-skew-ms)`);
   });
 
   test('the skew is configurable; without a clock only the Timestamp range is checked', () => {

@@ -1,9 +1,14 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
+import pino from 'pino';
 import { createClient } from '../../src/client.js';
+import { ConfigError, loadConfig } from '../../src/config.js';
 import { Outcome } from '../../src/index.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { startServer } from '../../src/server/index.js';
+import { StartupError } from '../../src/server/startup.js';
 import { startTestServer } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 
@@ -65,6 +70,91 @@ describe('TLS and bearer token', () => {
     } finally {
       wrong.close();
       none.close();
+    }
+  });
+});
+
+describe('reads behind a token', () => {
+  test('--read-token: reads need it (ListRefinements too: test/refinements/rpc.test.ts), writes need the write token, each refuses the other', async () => {
+    const { addr, server } = await startTestServer({ token: 'w', 'read-token': 'r' });
+    const reader = createClient(addr, { token: 'r' });
+    const writer = createClient(addr, { token: 'w' });
+    const none = createClient(addr);
+    try {
+      expect((await writer.observe(run)).applied).toBe(true);
+      for (const c of [none, writer]) {
+        expect(await codeOf(c.listTemplates())).toBe(status.UNAUTHENTICATED);
+        expect(await codeOf(c.getScores({}))).toBe(status.UNAUTHENTICATED);
+      }
+      expect(await codeOf(reader.observe({ ...run, runId: 'r2' }))).toBe(status.UNAUTHENTICATED);
+      expect((await reader.listTemplates()).templates).toHaveLength(1);
+      expect((await reader.getScores({})).scorecards).toHaveLength(1);
+      expect(await server.store.head()).toBe(2);
+    } finally {
+      for (const c of [reader, writer, none]) c.close();
+    }
+  });
+
+  test('--protect-reads puts the write token on reads; it needs a token to protect with', async () => {
+    const { addr } = await startTestServer({ token: 's3cret', 'protect-reads': 'true' });
+    const anonymous = createClient(addr);
+    const holder = createClient(addr, { token: 's3cret' });
+    try {
+      expect(await codeOf(anonymous.getScores({}))).toBe(status.UNAUTHENTICATED);
+      expect(await codeOf(holder.getScores({}))).toBe(status.OK);
+    } finally {
+      anonymous.close();
+      holder.close();
+    }
+    expect(() => loadConfig({}, { db: 'x', 'protect-reads': 'true' })).toThrow(ConfigError);
+    expect(loadConfig({ LEARNLOOP_PROTECT_READS: 'true', LEARNLOOP_TOKEN: 't' }, { db: 'x' }).readToken).toBe('t');
+    expect(loadConfig({}, { db: 'x', token: 't' }).readToken).toBe('');
+  });
+});
+
+describe('startup problems are one clear line each', () => {
+  const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
+  const serve = (...args: string[]) =>
+    spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--db', tmpDir(), '--log-level', 'silent', ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  async function startupError(flags: Record<string, string>): Promise<string> {
+    const config = loadConfig({}, { port: '0', db: tmpDir(), 'log-level': 'silent', ...flags });
+    try {
+      const s = await startServer(config, pino({ level: 'silent' }));
+      await s.shutdown();
+    } catch (err) {
+      expect(err).toBeInstanceOf(StartupError);
+      return (err as Error).message;
+    }
+    throw new Error('the server started');
+  }
+
+  test('a missing key or certificate file names the flag and the path', async () => {
+    const { cert, key } = selfSigned();
+    expect(await startupError({ 'tls-cert': cert, 'tls-key': `${key}.missing` })).toBe(`--tls-key: cannot read ${key}.missing: no such file`);
+    expect(await startupError({ 'tls-cert': `${cert}.missing`, 'tls-key': key })).toBe(`--tls-cert: cannot read ${cert}.missing: no such file`);
+    // A key file that is not a key, and a certificate file that is not a certificate.
+    expect(await startupError({ 'tls-cert': cert, 'tls-key': cert })).toBe(`--tls-key: ${cert} is not an unencrypted PEM private key`);
+    expect(await startupError({ 'tls-cert': key, 'tls-key': key })).toBe(`--tls-cert: ${key} is not a PEM certificate`);
+  });
+
+  test('a key that does not match the certificate says so (not "is another server using that port?")', async () => {
+    const a = selfSigned();
+    const b = selfSigned();
+    const message = await startupError({ 'tls-cert': a.cert, 'tls-key': b.key });
+    expect(message).toBe(`--tls-key: ${b.key} does not match the certificate in --tls-cert (${a.cert})`);
+  });
+
+  test('learnloop serve prints the one line, no stack, and exits 2', () => {
+    const { cert, key } = selfSigned();
+    const other = selfSigned();
+    for (const [args, line] of [
+      [['--tls-cert', cert, '--tls-key', '/nonexistent/key.pem'], 'learnloop: --tls-key: cannot read /nonexistent/key.pem: no such file\n'],
+      [['--tls-cert', cert, '--tls-key', other.key], `learnloop: --tls-key: ${other.key} does not match the certificate in --tls-cert (${cert})\n`],
+    ] as const) {
+      const r = serve(...args);
+      expect(r.stderr).toBe(line);
+      expect(r.status).toBe(2);
     }
   });
 });

@@ -5,6 +5,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createClient } from '../../src/client.js';
 import { LearnLoopServiceService, RefinementDecision, RefinementStatus, TemplateStatus } from '../../src/gen/learnloop/v1/learnloop.js';
+import { WITHHELD_FAILURE_TEXT } from '../../src/server/mapping.js';
 import { startTestServer } from '../helpers/server.js';
 import { fixtureLog } from '../reports/fixture-log.js';
 
@@ -14,16 +15,18 @@ afterEach(() => {
 });
 
 /** A server on a copy of the fixture log (with its two open items), and the typed client. */
-async function serve(token = '') {
+async function serve(token = '', flags: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'learnloop-refine-rpc-'));
   dirs.push(dir);
   const db = join(dir, 'db');
   const log = await fixtureLog(db);
   await log.store.close();
-  const { addr, client } = await startTestServer({ db, ...(token ? { token } : {}) }, token ? { token } : {});
+  const { addr, client } = await startTestServer({ db, ...(token ? { token } : {}), ...flags }, token ? { token } : {});
   const anonymous = createClient(addr);
   return {
+    addr,
     list: client.listRefinements,
+    listWithoutToken: anonymous.listRefinements,
     decide: client.decideRefinement,
     decideWithoutToken: anonymous.decideRefinement,
     scores: () => client.getScores(),
@@ -116,5 +119,39 @@ describe('refinement RPCs', () => {
     );
     expect(err.code).toBe(status.UNAUTHENTICATED);
     c.close();
+  });
+
+  describe('failure-reason text in the evidence', () => {
+    const signatures = (res: { refinements: Array<{ evidenceJson: string }> }) =>
+      res.refinements.flatMap((r) => (JSON.parse(r.evidenceJson) as { topFailures: Array<{ signature: string }> }).topFailures.map((f) => f.signature));
+
+    test('with auth off, everyone sees it; with a token and reads open, only token holders do', async () => {
+      const open = await serve();
+      const shown = signatures(await open.list({}));
+      expect(shown.length).toBeGreaterThan(0);
+      expect(shown).not.toContain(WITHHELD_FAILURE_TEXT);
+      open.close();
+
+      const c = await serve('s3cret');
+      expect(signatures(await c.list({}))).toEqual(shown);
+      const anonymous = await c.listWithoutToken({});
+      expect(signatures(anonymous)).toEqual(shown.map(() => WITHHELD_FAILURE_TEXT));
+      // The rest of the evidence (counts, remediations) is still there.
+      expect(JSON.parse(anonymous.refinements[0]!.evidenceJson)).toHaveProperty('topFailures.0.count');
+      const guessing = createClient(c.addr, { token: 'guess' });
+      expect(signatures(await guessing.listRefinements({}))).toEqual(shown.map(() => WITHHELD_FAILURE_TEXT));
+      guessing.close();
+      c.close();
+    });
+
+    test('with protected reads, ListRefinements needs the read token; its holders see the text', async () => {
+      const c = await serve('w', { 'read-token': 'r' });
+      expect((await failure(c.list({}))).code).toBe(status.UNAUTHENTICATED);
+      expect((await failure(c.listWithoutToken({}))).code).toBe(status.UNAUTHENTICATED);
+      const reader = createClient(c.addr, { token: 'r' });
+      expect(signatures(await reader.listRefinements({}))).not.toContain(WITHHELD_FAILURE_TEXT);
+      reader.close();
+      c.close();
+    });
   });
 });

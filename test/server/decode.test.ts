@@ -1,7 +1,11 @@
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
 import { InvalidArgument } from '../../src/bandit/index.js';
 import { DecideRefinementRequest, ObserveRequest, RecommendRequest } from '../../src/gen/learnloop/v1/learnloop.js';
+import { BadRequest } from '../../src/gen/google/rpc/error_details.js';
+import { Status } from '../../src/gen/google/rpc/status.js';
 import { decodeRequest } from '../../src/server/mapping.js';
+import { startTestServer } from '../helpers/server.js';
 
 /** Encodes `msg`, then replaces the first byte equal to `marker` (an ASCII letter placed in a string) with `bad`. */
 function corrupt(bytes: Uint8Array, marker: string, bad: number): Buffer {
@@ -48,5 +52,33 @@ describe('decodeRequest refuses strings that are not UTF-8, naming the field', (
   test('bytes that are not the message still fail as before (not as a UTF-8 violation)', () => {
     expect(() => decodeRequest('Observe', Buffer.from([0x0a, 0xff, 0x01]))).toThrow();
     expect(() => decodeRequest('Observe', Buffer.from([0x0a, 0xff, 0x01]))).not.toThrow(InvalidArgument);
+  });
+});
+
+describe('over the wire', () => {
+  const identity = (b: Buffer) => b;
+  function rawCall(client: Client, body: Buffer): Promise<ServiceError | null> {
+    return new Promise((resolve) =>
+      client.makeUnaryRequest('/learnloop.v1.LearnLoopService/Observe', identity, identity, body, new Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err)),
+    );
+  }
+
+  test('"u-\\xff" and "u-\\xfe" are refused naming run_id, not merged into one run', async () => {
+    const ts = await startTestServer();
+    const raw = new Client(ts.addr, credentials.createInsecure());
+    try {
+      for (const bad of [0xff, 0xfe]) {
+        const body = corrupt(ObserveRequest.encode(ObserveRequest.fromPartial({ runId: 'u-Q', templateId: 't@v1', outcome: 1 })).finish(), 'Q', bad);
+        const err = (await rawCall(raw, body))!;
+        expect(err.code).toBe(status.INVALID_ARGUMENT);
+        expect(err.details).toBe('run_id: must be valid UTF-8');
+        const details = Status.decode(err.metadata.get('grpc-status-details-bin')[0] as Buffer).details;
+        const badRequest = BadRequest.decode(details.find((d) => d.typeUrl.endsWith('BadRequest'))!.value);
+        expect(badRequest.fieldViolations).toEqual([{ field: 'run_id', description: 'must be valid UTF-8' }]);
+      }
+      expect(await ts.server.store.head()).toBe(0);
+    } finally {
+      raw.close();
+    }
   });
 });
