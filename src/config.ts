@@ -20,17 +20,6 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly limits: Limits;
   readonly policy: PolicyConfig;
-  readonly registration: RegistrationRules;
-}
-
-/** How ids no one registered are treated (docs/api.md, "Templates"). */
-export interface RegistrationRules {
-  /** Reject template ids no one registered, instead of registering them as implicit candidates. */
-  readonly strict: boolean;
-  /** Most templates a folder may hold; registering past it is RESOURCE_EXHAUSTED. */
-  readonly maxTemplates: number;
-  /** Most templates one call may register implicitly (a Recommend's unknown candidates). */
-  readonly maxNewPerCall: number;
 }
 
 /** Flag values as the command line parsed them (strings, or undefined when absent). */
@@ -126,6 +115,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     maxIdLength: num('max-id-length', { integer: true, min: 1, max: 65536 }),
     maxTextLength: num('max-text-length', { integer: true, min: 1, max: 1 << 20 }),
     maxFutureSkewMs: num('max-future-skew-ms', { integer: true, min: 0 }),
+    strictTemplates: bool('strict-templates'),
+    maxTemplates: num('max-templates', { integer: true, min: 1 }),
+    maxNewTemplatesPerCall: num('max-new-templates-per-call', { integer: true, min: 0 }),
   });
   const token = raw('token');
   let readToken = raw('read-token');
@@ -157,11 +149,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     shutdownGraceMs: num('shutdown-grace-ms', { integer: true, min: 0 }),
     limits,
     policy,
-    registration: Object.freeze({
-      strict: bool('strict-templates'),
-      maxTemplates: num('max-templates', { integer: true, min: 1 }),
-      maxNewPerCall: num('max-new-templates-per-call', { integer: true, min: 0 }),
-    }),
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

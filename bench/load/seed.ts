@@ -1,6 +1,6 @@
 import { createRng } from '../../src/bandit/rng.js';
 import { loadConfig } from '../../src/config.js';
-import { observePlan } from '../../src/service/rules.js';
+import { observePlan, registerPlan } from '../../src/service/rules.js';
 import { LmdbStore } from '../../src/store/index.js';
 
 export interface SeedRun {
@@ -13,7 +13,8 @@ export interface SeedRun {
  * Writes observations straight into an LMDB folder through the store (the same transaction and
  * derived updates as Observe, without the reply's posterior), before any server opens it.
  * noSync: seeding is set-up, not the thing measured.
- * Outcomes are seeded draws from a per-template pass rate, so posteriors are warm and distinct.
+ * Each template is registered active when first seen; outcomes are seeded draws from a
+ * per-template pass rate, so posteriors are warm and distinct.
  * @returns events in the log afterwards
  */
 export async function seedObservations(db: string, count: number, runAt: (i: number) => SeedRun, seed = 'bench'): Promise<number> {
@@ -25,9 +26,13 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
     let batch: Array<Promise<unknown>> = [];
     for (let i = 0; i < count; i++) {
       const r = runAt(i);
-      let p = passRate.get(r.templateId);
-      if (p === undefined) passRate.set(r.templateId, (p = 0.3 + 0.5 * rng.next()));
       const atMs = 1_700_000_000_000 + i;
+      let p = passRate.get(r.templateId);
+      if (p === undefined) {
+        passRate.set(r.templateId, (p = 0.3 + 0.5 * rng.next()));
+        // Registered active, as a team's templates are (an id first seen in Observe would be a candidate).
+        await store.commit(atMs, registerPlan({ templateId: r.templateId, parentTemplateId: '', status: 'active', description: '', actor: '' }, atMs));
+      }
       batch.push(
         store.commit(
           atMs,

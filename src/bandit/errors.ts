@@ -11,6 +11,9 @@ export const ERROR_CODES = {
   invariantViolation: 'LL_INVARIANT_VIOLATION',
   refinementNotFound: 'LL_REFINEMENT_NOT_FOUND',
   refinementNotOpen: 'LL_REFINEMENT_NOT_OPEN',
+  requestConflict: 'LL_REQUEST_CONFLICT',
+  templateNotFound: 'LL_TEMPLATE_NOT_FOUND',
+  templateLimit: 'LL_TEMPLATE_LIMIT',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -91,4 +94,26 @@ export class RefinementNotOpen extends LearnLoopError {
   constructor(readonly refinementId: string, readonly status: string) {
     super(`refinement_id: item ${JSON.stringify(refinementId)} is already ${status}`);
   }
+}
+
+/** A Recommend reused a request_id with different content (context, candidates or top_k). */
+export class RequestConflict extends LearnLoopError {
+  readonly code = ERROR_CODES.requestConflict;
+  constructor(readonly requestId: string, readonly differingFields: readonly string[]) {
+    super(`request_id: ${JSON.stringify(requestId)} was already used with different content (${differingFields.join(', ')} differ)`);
+  }
+}
+
+/** Strict mode: a call named template ids no one registered. */
+export class TemplateNotFound extends LearnLoopError {
+  readonly code = ERROR_CODES.templateNotFound;
+  constructor(readonly field: string, readonly templateIds: readonly string[]) {
+    const shown = templateIds.slice(0, 5).map((id) => JSON.stringify(id)).join(', ');
+    super(`${field}: ${shown}${templateIds.length > 5 ? ` and ${templateIds.length - 5} more` : ''} ${templateIds.length === 1 ? 'is' : 'are'} not registered (--strict-templates); register ${templateIds.length === 1 ? 'it' : 'them'} first`);
+  }
+}
+
+/** A call would create more templates than one call, or the folder, may hold. */
+export class TemplateLimit extends LearnLoopError {
+  readonly code = ERROR_CODES.templateLimit;
 }

@@ -12,7 +12,10 @@ export {
   RefinementNotFound,
   RefinementNotOpen,
   ObservationConflict,
+  RequestConflict,
   TemplateConflict,
+  TemplateLimit,
+  TemplateNotFound,
   Unavailable,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

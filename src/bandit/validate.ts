@@ -1,6 +1,6 @@
 import { OUTCOMES, type Violation } from './types.js';
 
-/** Size limits enforced on every request. */
+/** Size limits and registration rules enforced on every request. */
 export interface Limits {
   /** Longest id-like string (template, task class, repo, run, decision, request ids), in characters. */
   readonly maxIdLength: number;
@@ -10,9 +10,23 @@ export interface Limits {
   readonly maxCandidates: number;
   /** How far past the server's clock an Observe's finished_at may be, in ms (clocks drift; years-ahead dates would pin decayed estimates). */
   readonly maxFutureSkewMs: number;
+  /** Reject template ids no one registered, instead of registering them as implicit candidates. */
+  readonly strictTemplates: boolean;
+  /** Most templates a store may hold; a call that would register more is refused. */
+  readonly maxTemplates: number;
+  /** Most templates one call may register implicitly (a Recommend's unknown candidates). */
+  readonly maxNewTemplatesPerCall: number;
 }
 
-export const DEFAULT_LIMITS: Limits = Object.freeze({ maxIdLength: 256, maxTextLength: 8192, maxCandidates: 1000, maxFutureSkewMs: 300_000 });
+export const DEFAULT_LIMITS: Limits = Object.freeze({
+  maxIdLength: 256,
+  maxTextLength: 8192,
+  maxCandidates: 1000,
+  maxFutureSkewMs: 300_000,
+  strictTemplates: false,
+  maxTemplates: 100_000,
+  maxNewTemplatesPerCall: 100,
+});
 
 /** A Recommend request in the core's terms; fields are unchecked until validated. */
 export interface RecommendRequestInput {

@@ -16,6 +16,9 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   [ERROR_CODES.invariantViolation]: status.INTERNAL,
   [ERROR_CODES.refinementNotFound]: status.NOT_FOUND,
   [ERROR_CODES.refinementNotOpen]: status.FAILED_PRECONDITION,
+  [ERROR_CODES.requestConflict]: status.ALREADY_EXISTS,
+  [ERROR_CODES.templateNotFound]: status.NOT_FOUND,
+  [ERROR_CODES.templateLimit]: status.RESOURCE_EXHAUSTED,
 };
 
 const GENERIC_MESSAGE = 'internal error';
@@ -31,6 +34,18 @@ export function unauthenticatedError(): Partial<ServiceError> {
 /** A call the client cancelled (or let time out) before the server began it. */
 export function cancelledError(): Partial<ServiceError> {
   return { code: status.CANCELLED, details: 'call cancelled before it was handled' };
+}
+
+// Status, message and details travel in HTTP/2 trailers, which clients cap (grpc-js: 8 KB of
+// metadata); an answer past the cap never arrives and the call hangs until its deadline. Bad ids
+// are quoted in messages and may be multi-byte (9 bytes each once percent-encoded), so both the
+// message and the field violations are cut to sizes that fit whatever they hold.
+const MAX_MESSAGE_CHARS = 200;
+const MAX_VIOLATIONS = 8;
+const MAX_DESCRIPTION_CHARS = 100;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function pack(typeName: string, value: Uint8Array): Any {
@@ -49,7 +64,7 @@ export function toGrpcError(err: unknown, log: Logger): Partial<ServiceError> {
   }
   const code = STATUS_BY_CODE[err.code];
   if (code === status.INTERNAL) log.error({ err }, 'invariant violated');
-  const message = code === status.INTERNAL ? GENERIC_MESSAGE : err.message;
+  const message = code === status.INTERNAL ? GENERIC_MESSAGE : cut(err.message, MAX_MESSAGE_CHARS);
   const details: Any[] = [
     pack('google.rpc.ErrorInfo', ErrorInfo.encode({ reason: err.code, domain: 'learnloop', metadata: {} }).finish()),
   ];
@@ -57,11 +72,18 @@ export function toGrpcError(err: unknown, log: Logger): Partial<ServiceError> {
     details.push(
       pack(
         'google.rpc.BadRequest',
-        BadRequest.encode({ fieldViolations: err.violations.map((v) => ({ field: v.field, description: v.description })) }).finish(),
+        BadRequest.encode({ fieldViolations: reportedViolations(err.violations) }).finish(),
       ),
     );
   }
   const metadata = new Metadata();
   metadata.set('grpc-status-details-bin', Buffer.from(Status.encode({ code, message, details }).finish()));
   return { code, details: message, metadata };
+}
+
+/** The first violations, cut to fit a trailer; the rest counted in a last entry. */
+function reportedViolations(all: InvalidArgument['violations']): Array<{ field: string; description: string }> {
+  const shown = all.slice(0, MAX_VIOLATIONS).map((v) => ({ field: cut(v.field, MAX_DESCRIPTION_CHARS), description: cut(v.description, MAX_DESCRIPTION_CHARS) }));
+  if (all.length > MAX_VIOLATIONS) shown.push({ field: '', description: `and ${all.length - MAX_VIOLATIONS} more violations` });
+  return shown;
 }

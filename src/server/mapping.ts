@@ -171,7 +171,8 @@ export function recommendFromProto(r: RecommendRequest): RecommendParams {
   };
 }
 
-export function decisionToProto(e: DecisionEvent): RecommendResponse {
+/** @param e a logged decision; `newTemplateIds` when the call that made it registered candidates. */
+export function decisionToProto(e: DecisionEvent & { readonly newTemplateIds?: readonly string[] }): RecommendResponse {
   const d = e.decision;
   return {
     decisionId: d.decisionId,
@@ -188,6 +189,7 @@ export function decisionToProto(e: DecisionEvent): RecommendResponse {
     rationale: d.rationale,
     taskClass: d.context.taskClass,
     repo: d.context.repo,
+    newTemplateIds: [...(e.newTemplateIds ?? [])],
   };
 }
 
@@ -211,7 +213,7 @@ export function observeFromProto(r: ObserveRequest): ObserveParams {
 }
 
 export function observeToProto(r: ObserveReply): ObserveResponse {
-  return { applied: r.applied, duplicate: r.duplicate, posterior: posteriorToProto(r.posterior), sequence: r.seq };
+  return { applied: r.applied, duplicate: r.duplicate, posterior: posteriorToProto(r.posterior), sequence: r.seq, newTemplate: r.newTemplate };
 }
 
 export function templateToProto(t: TemplateRecord): Template {

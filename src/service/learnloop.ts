@@ -25,7 +25,7 @@ import {
 } from '../bandit/index.js';
 import type { DecisionEvent, LoggedEvent, ObserveContent, TemplateRecord } from '../bandit/index.js';
 import type { Store } from '../store/port.js';
-import { decisionPlan, observePlan, registerPlan } from './rules.js';
+import { assertRoomFor, decisionPlan, implicitlyRegistered, observePlan, registerPlan, replayOf } from './rules.js';
 import { Lru } from './lru.js';
 
 /** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
@@ -57,7 +57,12 @@ export interface ObserveReply {
   readonly duplicate: boolean;
   readonly posterior: PosteriorSummary;
   readonly seq: number;
+  /** True when this call registered the template implicitly (no one had). */
+  readonly newTemplate: boolean;
 }
+
+/** A logged decision, with the candidates this call registered implicitly. */
+export type RecommendReply = DecisionEvent & LoggedEvent & { readonly newTemplateIds: readonly string[] };
 
 export interface Scorecard {
   readonly templateId: string;
@@ -95,25 +100,27 @@ export class LearnLoop {
 
   /**
    * Ranks the candidates, picks one by Thompson sampling and logs the decision.
-   * @throws InvalidArgument naming every bad field; NoCandidates when none are named or active.
+   * @throws InvalidArgument naming every bad field; NoCandidates when none are named or active;
+   *   RequestConflict when request_id was used for another request; TemplateNotFound (strict), TemplateLimit.
    */
-  async recommend(params: RecommendParams): Promise<DecisionEvent> {
+  async recommend(params: RecommendParams): Promise<RecommendReply> {
     const violations = validateRecommendRequest(params as RecommendRequestInput, this.limits);
     if (violations.length > 0) throw new InvalidArgument(violations);
     if (params.requestId !== '') {
       const earlier = await this.store.decisionForRequest(params.requestId);
-      if (earlier !== undefined) return earlier;
+      if (earlier !== undefined) return { ...replayOf(earlier, params.requestId, params), newTemplateIds: [] };
     }
-    const candidates =
-      params.candidateTemplateIds.length > 0
-        ? [...params.candidateTemplateIds]
-        : (await this.store.templates()).filter((t) => t.status === 'active').map((t) => t.templateId);
+    const named = params.candidateTemplateIds.length > 0;
+    const candidates = named
+      ? [...params.candidateTemplateIds]
+      : (await this.store.templates()).filter((t) => t.status === 'active').map((t) => t.templateId);
     if (candidates.length === 0) throw new NoCandidates();
     if (candidates.length > this.limits.maxCandidates) {
       throw new InvalidArgument([
         { field: 'candidate_template_ids', description: `${candidates.length} active templates exceed the limit of ${this.limits.maxCandidates}; name the candidates` },
       ]);
     }
+    if (named) await assertRoomFor(this.store, this.limits, await this.store.unknownTemplates(candidates), 'candidate_template_ids');
     const context = { taskClass: params.taskClass, repo: params.repo };
     const nowMs = this.now();
     const decision = recommend(
@@ -127,18 +134,20 @@ export class LearnLoop {
       this.policy,
       this.caches,
     );
-    const { result, events } = await this.store.commit(nowMs, decisionPlan(decision, params.requestId, candidates));
-    return result ?? (events.at(-1) as DecisionEvent & LoggedEvent);
+    const { result, events } = await this.store.commit(nowMs, decisionPlan(decision, params.requestId, params, candidates));
+    if (result !== undefined) return { ...result, newTemplateIds: [] };
+    return { ...(events.at(-1) as DecisionEvent & LoggedEvent), newTemplateIds: implicitlyRegistered(events) };
   }
 
   /**
    * Records one verified run, exactly once per run_id.
-   * @throws InvalidArgument, DecisionNotFound, ObservationConflict
+   * @throws InvalidArgument, DecisionNotFound, ObservationConflict, TemplateNotFound (strict), TemplateLimit
    */
   async observe(params: ObserveParams): Promise<ObserveReply> {
-    const violations = validateObserveRequest(params as ObserveRequestInput, this.limits);
-    if (violations.length > 0) throw new InvalidArgument(violations);
     const receivedAtMs = this.now();
+    const violations = validateObserveRequest(params as ObserveRequestInput, this.limits, receivedAtMs);
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    if (params.templateId !== '') await assertRoomFor(this.store, this.limits, await this.store.unknownTemplates([params.templateId]));
     const { result, events } = await this.store.commit(receivedAtMs, observePlan(params as ObserveContent, receivedAtMs));
     const o = result.observation;
     return {
@@ -146,10 +155,11 @@ export class LearnLoop {
       duplicate: result.kind === 'duplicate',
       posterior: await this.posterior(o.armId, o.context.taskClass, o.context.repo),
       seq: result.kind === 'duplicate' ? result.seq : events.at(-1)!.seq,
+      newTemplate: implicitlyRegistered(events).length > 0,
     };
   }
 
-  /** @throws InvalidArgument, TemplateConflict */
+  /** @throws InvalidArgument, TemplateConflict, TemplateLimit; TemplateNotFound (strict) for an unregistered parent */
   async registerTemplate(params: {
     templateId: string;
     parentTemplateId: string;
@@ -159,6 +169,10 @@ export class LearnLoop {
   }): Promise<{ record: TemplateRecord; created: boolean }> {
     const violations = validateTemplateRegistration(params, this.limits);
     if (violations.length > 0) throw new InvalidArgument(violations);
+    // Registering an id is always allowed (strict mode is about ids nobody registered), within the store's limit.
+    const unknown = await this.store.unknownTemplates([params.templateId]);
+    await assertRoomFor(this.store, { ...this.limits, strictTemplates: false }, unknown);
+    if (params.parentTemplateId !== '') await assertRoomFor(this.store, this.limits, await this.store.unknownTemplates([params.parentTemplateId]), 'parent_template_id');
     const atMs = this.now();
     return (await this.store.commit(atMs, registerPlan({ ...params, actor: params.actor ?? '' }, atMs))).result;
   }

@@ -4,10 +4,10 @@
  * registers the new template version with its parent, so it starts from a discounted copy of the
  * parent's record. learnloop never edits a prompt.
  */
-import { InvalidArgument, validateTemplateRegistration, type ArmStatus, type Limits, type RefinementRecord, type TemplateRecord, type Violation } from '../bandit/index.js';
+import { InvalidArgument, validateRefinementDecision, validateTemplateRegistration, type ArmStatus, type Limits, type RefinementRecord, type TemplateRecord } from '../bandit/index.js';
 import { scanRefinements, type RefinementOptions, type RefinementRow, type RemediationRules, type RunRow, type TemplateRow, type TrendOptions } from '../reports/index.js';
 import type { Store } from '../store/port.js';
-import { decideRefinementPlan, openRefinementPlan } from './rules.js';
+import { assertRoomFor, decideRefinementPlan, openRefinementPlan } from './rules.js';
 
 /** What the reports read from the log: runs, templates and refinement items. */
 export interface ReportData {
@@ -119,8 +119,7 @@ export class RefinementQueue {
    * @throws InvalidArgument, RefinementNotFound, RefinementNotOpen, TemplateConflict
    */
   async accept(p: AcceptParams): Promise<{ record: RefinementRecord; template: TemplateRecord }> {
-    const violations = decisionViolations(p);
-    if (p.newTemplateId.trim() === '') violations.push({ field: 'new_template_id', description: 'is required to accept: name the new template version' });
+    const violations = validateRefinementDecision(p, this.limits, true);
     if (violations.length > 0) throw new InvalidArgument(violations);
     const item = await this.store.refinement(p.refinementId);
     const template = {
@@ -131,6 +130,7 @@ export class RefinementQueue {
     if (item?.status === 'open') {
       const bad = validateTemplateRegistration({ templateId: p.newTemplateId, parentTemplateId: item.templateId, ...template }, this.limits);
       if (bad.length > 0) throw new InvalidArgument(bad);
+      await assertRoomFor(this.store, this.limits, await this.store.unknownTemplates([p.newTemplateId]));
     }
     const atMs = this.now();
     const { result } = await this.store.commit(
@@ -142,18 +142,10 @@ export class RefinementQueue {
 
   /** @throws InvalidArgument, RefinementNotFound, RefinementNotOpen */
   async reject(p: RejectParams): Promise<RefinementRecord> {
-    const violations = decisionViolations(p);
+    const violations = validateRefinementDecision(p, this.limits, false);
     if (violations.length > 0) throw new InvalidArgument(violations);
     const atMs = this.now();
     const { result } = await this.store.commit(atMs, decideRefinementPlan({ ...p, decision: 'rejected', newTemplateId: '' }, undefined, atMs));
     return result.record;
   }
-}
-
-function decisionViolations(p: { refinementId: string; actor: string; reason: string }): Violation[] {
-  const out: Violation[] = [];
-  if (p.refinementId.trim() === '') out.push({ field: 'refinement_id', description: 'is required' });
-  if (p.actor.trim() === '') out.push({ field: 'actor', description: 'is required: who decides' });
-  if (p.reason.trim() === '') out.push({ field: 'reason', description: 'is required: why' });
-  return out;
 }

@@ -7,6 +7,12 @@
 import {
   asArmId,
   DecisionNotFound,
+  InvalidArgument,
+  RequestConflict,
+  TemplateLimit,
+  TemplateNotFound,
+  type Limits,
+  type Violation,
   ObservationConflict,
   project,
   RefinementNotFound,
@@ -25,7 +31,7 @@ import {
   type TemplateEvent,
   type TemplateRecord,
 } from '../bandit/index.js';
-import type { Plan, Planner, StateView } from '../store/port.js';
+import type { Plan, Planner, StateView, Store } from '../store/port.js';
 
 export interface RegisterInput {
   readonly templateId: string;
@@ -42,16 +48,78 @@ export type ObserveResult =
 /** Deepest parent chain walked when checking for a cycle. */
 const MAX_PARENT_CHAIN = 64;
 
-/** A template first seen in Observe or Recommend: registered active, marked implicit. */
+/**
+ * A template first seen in Observe or Recommend: registered as a candidate, marked implicit. It is
+ * recommended only where named until someone registers or activates it, so a typo never becomes a
+ * default option. (Logs written before this rule hold implicit templates registered active.)
+ */
 export const implicitTemplate = (templateId: string): TemplateEvent => ({
   type: 'template',
   templateId,
   parentTemplateId: '',
-  status: 'active',
+  status: 'candidate',
   description: '',
   implicit: true,
   actor: '',
 });
+
+/**
+ * The registration rules for ids no one registered: refused in strict mode, else at most
+ * `maxNewTemplatesPerCall` per call and `maxTemplates` in all.
+ * @param unknown the ids the call would register
+ * @throws TemplateNotFound (strict), TemplateLimit
+ */
+export async function assertRoomFor(store: Pick<Store, 'templates'>, limits: Limits, unknown: readonly string[], field = 'template_id'): Promise<void> {
+  if (unknown.length === 0) return;
+  if (limits.strictTemplates) throw new TemplateNotFound(field, unknown);
+  if (unknown.length > limits.maxNewTemplatesPerCall) {
+    throw new TemplateLimit(`${field}: ${unknown.length} ids are not registered; one call may register at most ${limits.maxNewTemplatesPerCall} (--max-new-templates-per-call); register them first`);
+  }
+  // Counted only when a call would register something; templates are never deleted. Calls in flight
+  // at once may each pass this check: the limit can be overshot by their new templates, never more.
+  const held = (await store.templates()).length;
+  if (held + unknown.length > limits.maxTemplates) {
+    throw new TemplateLimit(`${field}: the store holds ${held} templates; registering ${unknown.length} more would pass --max-templates (${limits.maxTemplates})`);
+  }
+}
+
+/** The template ids a commit registered implicitly (answers say which ids were new). */
+export const implicitlyRegistered = (events: readonly EventBody[]): string[] =>
+  events.flatMap((e) => (e.type === 'template' && e.implicit ? [e.templateId] : []));
+
+/** What a Recommend repeating a request_id must repeat. */
+export interface RequestContent {
+  readonly taskClass: string;
+  readonly repo: string;
+  readonly candidateTemplateIds: readonly string[];
+  readonly topK: number;
+}
+
+/**
+ * The fields in which a Recommend differs from the decision logged for its request_id. An empty
+ * candidate list repeats whatever set the first call resolved; top_k is compared through the
+ * ranking's length, which is all the log keeps of it.
+ */
+export function requestDifferences(earlier: DecisionEvent, r: RequestContent): string[] {
+  const out: string[] = [];
+  const d = earlier.decision;
+  if (d.context.taskClass !== r.taskClass) out.push('task_class');
+  if (d.context.repo !== r.repo) out.push('repo');
+  const named = r.candidateTemplateIds;
+  if (named.length > 0 && (named.length !== earlier.candidates.length || !named.every((id) => earlier.candidates.includes(id)))) {
+    out.push('candidate_template_ids');
+  }
+  const n = earlier.candidates.length;
+  if (d.ranking.length !== (r.topK > 0 ? Math.min(r.topK, n) : n)) out.push('top_k');
+  return out;
+}
+
+/** The earlier decision for a request_id, when the request repeats it. @throws RequestConflict when it differs. */
+export function replayOf(earlier: DecisionEvent & LoggedEvent, requestId: string, r: RequestContent): DecisionEvent & LoggedEvent {
+  const differing = requestDifferences(earlier, r);
+  if (differing.length > 0) throw new RequestConflict(requestId, differing);
+  return earlier;
+}
 
 /** What `project` makes of events, read back for one record: the answer a write returns. */
 function projected<K extends 'template' | 'refinement'>(
@@ -76,11 +144,28 @@ function projected<K extends 'template' | 'refinement'>(
   return record as K extends 'template' ? TemplateRecord : RefinementRecord;
 }
 
+/** How a run's stated template and context contradict the decision it names (empty fields defer to it). */
+function decisionConflicts(content: ObserveContent, decision: DecisionEvent): Violation[] {
+  const d = decision.decision;
+  const named = JSON.stringify(content.decisionId);
+  const out: Violation[] = [];
+  const check = (field: string, stated: string, decided: string, what: string) => {
+    if (stated !== '' && stated !== decided) {
+      out.push({ field, description: `is ${JSON.stringify(stated)} but decision_id ${named} ${what} ${JSON.stringify(decided)}; leave it empty or name the decision's` });
+    }
+  };
+  check('template_id', content.templateId, d.chosen, 'chose');
+  check('task_class', content.taskClass, d.context.taskClass, 'was made for task_class');
+  check('repo', content.repo, d.context.repo, 'was made for repo');
+  if (out.length > 0) out.unshift({ field: 'decision_id', description: `names a decision that ${out.map((v) => v.field).join(' and ')} contradict` });
+  return out;
+}
+
 /**
  * One verified run, exactly once per run_id: a resend with the same content is a duplicate, with
  * other content a conflict. The decision (if named) fills what the run left empty; what the run
- * states wins. An unknown template is registered implicitly.
- * @throws ObservationConflict, DecisionNotFound
+ * states must agree with it. An unknown template is registered implicitly, as a candidate.
+ * @throws ObservationConflict, DecisionNotFound, InvalidArgument (the run contradicts its decision)
  */
 export function observePlan(content: ObserveContent, receivedAtMs: number): Planner<ObserveResult> {
   return async (view) => {
@@ -94,6 +179,8 @@ export function observePlan(content: ObserveContent, receivedAtMs: number): Plan
     if (content.decisionId !== '') {
       const decision = await view.decision(content.decisionId);
       if (decision === undefined) throw new DecisionNotFound(content.decisionId);
+      const conflicts = decisionConflicts(content, decision);
+      if (conflicts.length > 0) throw new InvalidArgument(conflicts);
       templateId ||= decision.decision.chosen;
       taskClass ||= decision.decision.context.taskClass;
       repo ||= decision.decision.context.repo;
@@ -120,14 +207,21 @@ export function observePlan(content: ObserveContent, receivedAtMs: number): Plan
 }
 
 /**
- * Logs a decision and registers unseen candidates; when `requestId` already has a decision, that
- * one is the answer and nothing is written. The answer is undefined when the new one was logged.
+ * Logs a decision and registers unseen candidates; when `requestId` already has a decision for
+ * the same request, that one is the answer and nothing is written. The answer is undefined when
+ * the new one was logged.
+ * @throws RequestConflict when `requestId` was used for a different request.
  */
-export function decisionPlan(decision: Decision, requestId: string, candidates: readonly string[]): Planner<(DecisionEvent & LoggedEvent) | undefined> {
+export function decisionPlan(
+  decision: Decision,
+  requestId: string,
+  request: RequestContent,
+  candidates: readonly string[],
+): Planner<(DecisionEvent & LoggedEvent) | undefined> {
   return async (view) => {
     if (requestId !== '') {
       const earlier = await view.decisionForRequest(requestId);
-      if (earlier !== undefined) return { events: [], result: earlier };
+      if (earlier !== undefined) return { events: [], result: replayOf(earlier, requestId, request) };
     }
     const register = (await view.unknownTemplates(candidates)).map(implicitTemplate);
     const event: DecisionEvent = { type: 'decision', requestId, candidates, decision };

@@ -68,7 +68,12 @@ describe('refinement queue', () => {
     expect(template).toMatchObject({ templateId: 'feature@v2', parentTemplateId: 'feature@v1', status: 'candidate' });
     expect((await store.template('feature@v2'))!.description).toMatch(/^refines feature@v1 \(feature@v1#1\)/);
     // A child with no runs of its own starts from a discounted copy of the parent's posterior:
-    // the same mean, capped at parentStrength pseudo-runs.
+    // the same mean, capped at parentStrength pseudo-runs. (Both active, so both posteriors are
+    // fitted over the same set: the fixture's templates were first seen in Observe, as candidates.)
+    for (const [id, parentId] of [['feature@v1', ''], ['feature@v2', 'feature@v1']] as const) {
+      const t = (await store.template(id))!;
+      await ll.registerTemplate({ templateId: id, parentTemplateId: parentId, status: 'active', description: t.description });
+    }
     const child = await ll.posterior('feature@v2', 'feature', '');
     const parent = await ll.posterior('feature@v1', 'feature', '');
     expect(child.mean).toBeCloseTo(parent.mean, 9);

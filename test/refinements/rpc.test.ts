@@ -96,6 +96,11 @@ describe('refinement RPCs', () => {
     [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_UNSPECIFIED, actor: 'a', reason: 'r' }, status.INVALID_ARGUMENT],
     [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason: 'r' }, status.INVALID_ARGUMENT],
     [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: '', reason: 'r' }, status.INVALID_ARGUMENT],
+    // Limits on every string (a 5,000-character id once answered INTERNAL; free text had no limit).
+    [{ refinementId: 'x'.repeat(5000), decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'a', reason: 'r' }, status.INVALID_ARGUMENT],
+    [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'a'.repeat(1 << 20), reason: 'r' }, status.INVALID_ARGUMENT],
+    [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'a', reason: 'r'.repeat(1 << 20) }, status.INVALID_ARGUMENT],
+    [{ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason: 'r', newTemplateId: 'c@v2', description: 'd'.repeat(8193) }, status.INVALID_ARGUMENT],
   ])('DecideRefinement %j -> status %i', async (req, expected) => {
     const c = await serve();
     expect((await failure(c.decide(req))).code).toBe(expected);

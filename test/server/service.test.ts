@@ -1,26 +1,10 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
 import { Outcome, TemplateStatus } from '../../src/index.js';
-import { BadRequest, ErrorInfo } from '../../src/gen/google/rpc/error_details.js';
+import { ErrorInfo } from '../../src/gen/google/rpc/error_details.js';
 import { Status } from '../../src/gen/google/rpc/status.js';
+import { grpcError, violatedFields } from '../helpers/grpc.js';
 import { startTestServer } from '../helpers/server.js';
-
-async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** The field paths in the BadRequest detail of an INVALID_ARGUMENT error. */
-function violatedFields(err: ServiceError): string[] {
-  const raw = err.metadata.get('grpc-status-details-bin')[0] as Buffer;
-  const st = Status.decode(raw);
-  const bad = st.details.find((d) => d.typeUrl.endsWith('google.rpc.BadRequest'));
-  return bad ? BadRequest.decode(bad.value).fieldViolations.map((v) => v.field) : [];
-}
 
 const run = (runId: string, templateId: string, outcome: Outcome, extra = {}) => ({
   runId,
@@ -82,7 +66,41 @@ describe('Recommend and Observe against a real server', () => {
     const req = { taskClass: 'c', repo: 'r', candidateTemplateIds: ['a', 'b', 'c'], requestId: 'req-1' };
     const a = await client.recommend(req);
     const b = await client.recommend(req);
-    expect(b).toEqual(a);
+    // The replay registers nothing, so it names no new ids; the decision is the same.
+    expect(a.newTemplateIds).toEqual(['a', 'b', 'c']);
+    expect(b).toEqual({ ...a, newTemplateIds: [] });
+    // The same candidates in another order are the same request.
+    expect((await client.recommend({ ...req, candidateTemplateIds: ['c', 'a', 'b'] })).decisionId).toBe(a.decisionId);
+  });
+
+  test.each([
+    [{ taskClass: 'other' }, 'task_class'],
+    [{ repo: 'other' }, 'repo'],
+    [{ candidateTemplateIds: ['a', 'b'] }, 'candidate_template_ids'],
+    [{ candidateTemplateIds: ['a', 'b', 'd'] }, 'candidate_template_ids'],
+    [{ topK: 1 }, 'top_k'],
+  ])('a request_id reused with %o is ALREADY_EXISTS naming %s, and logs nothing', async (patch, field) => {
+    const { client, server } = await startTestServer();
+    const req = { taskClass: 'c', repo: 'r', candidateTemplateIds: ['a', 'b', 'c'], requestId: 'req-1' };
+    await client.recommend(req);
+    const head = await server.store.head();
+    const err = await grpcError(client.recommend({ ...req, ...patch }));
+    expect(err.code).toBe(status.ALREADY_EXISTS);
+    expect(err.details).toBe(`request_id: "req-1" was already used with different content (${field} differ)`);
+    expect(await server.store.head()).toBe(head);
+  });
+
+  test('an error naming 1,000 bad multi-byte ids still fits its trailer: answered at once, the channel still works', async () => {
+    const { client } = await startTestServer();
+    const ids = Array.from({ length: 1000 }, (_, i) => `${'€'.repeat(250)}${i}\u0001`);
+    const err = await grpcError(client.recommend({ candidateTemplateIds: ids }));
+    // Before the cap this answer (about 1 MB of trailers) never arrived: DEADLINE_EXCEEDED, and the connection hung.
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details.length).toBeLessThanOrEqual(200);
+    const fields = violatedFields(err);
+    expect(fields).toHaveLength(9);
+    expect(fields.slice(0, 2)).toEqual(['candidate_template_ids[0]', 'candidate_template_ids[1]']);
+    expect((await client.observe(run('after', 't', Outcome.OUTCOME_PASS))).applied).toBe(true);
   });
 
   test.each([

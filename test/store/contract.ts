@@ -65,6 +65,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
           const store = await factory.create(policy);
           const ll = loop(store).learnloop;
           const seen = new Map<number, string>();
+          const requests = new Map<string, string>();
           for (const op of ops) {
             if (op.kind === 'observe') {
               const params = obs(`r${op.run}`, op.template, op.outcome, { taskClass: op.taskClass, repo: op.repo, retries: op.retries });
@@ -74,7 +75,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
               if (seen.has(op.run)) expect(same ? (res as { duplicate: boolean }).duplicate : (res as Error).name).toBe(same ? true : 'ObservationConflict');
               else seen.set(op.run, JSON.stringify(params));
             } else if (op.kind === 'recommend') {
-              await ll.recommend({ taskClass: op.taskClass, repo: '', candidateTemplateIds: ['a@v1', 'b@v1'], topK: 0, requestId: op.requestId });
+              // Reusing a request id for another request must be refused; for the same one, a replay.
+              const res = await ll.recommend({ taskClass: op.taskClass, repo: '', candidateTemplateIds: ['a@v1', 'b@v1'], topK: 0, requestId: op.requestId }).catch((e: Error) => e);
+              const first = requests.get(op.requestId);
+              expect(res instanceof Error ? res.name : 'ok').toBe(first === undefined || first === op.taskClass ? 'ok' : 'RequestConflict');
+              if (op.requestId !== '' && first === undefined) requests.set(op.requestId, op.taskClass);
             } else {
               await ll.registerTemplate({ templateId: op.template, parentTemplateId: op.parent, status: 'active', description: '' }).catch(() => undefined);
             }
@@ -120,12 +125,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
     test('decisions are logged with their propensity and found by id and request id', async () => {
       const store = await factory.create(policy);
       const ll = loop(store).learnloop;
-      const d = await ll.recommend({ taskClass: 'x', repo: 'y', candidateTemplateIds: ['a', 'b'], topK: 0, requestId: 'req' });
+      const { newTemplateIds, ...d } = await ll.recommend({ taskClass: 'x', repo: 'y', candidateTemplateIds: ['a', 'b'], topK: 0, requestId: 'req' });
+      expect(newTemplateIds).toEqual(['a', 'b']);
       expect(await store.decision(d.decision.decisionId)).toEqual(d);
       expect(await store.decisionForRequest('req')).toEqual(d);
       // The same request id answers the same decision and writes nothing.
       const head = await store.head();
-      expect(await ll.recommend({ taskClass: 'x', repo: 'y', candidateTemplateIds: ['a', 'b'], topK: 0, requestId: 'req' })).toEqual(d);
+      expect(await ll.recommend({ taskClass: 'x', repo: 'y', candidateTemplateIds: ['a', 'b'], topK: 0, requestId: 'req' })).toEqual({ ...d, newTemplateIds: [] });
       expect(await store.head()).toBe(head);
       const logged = (await allEvents(store)).find((e) => e.type === 'decision');
       expect(logged).toMatchObject({ type: 'decision', candidates: ['a', 'b'] });

@@ -58,7 +58,7 @@ describe('LMDB store', () => {
     await a.ll.registerTemplate({ templateId: 'u@v1', parentTemplateId: 't@v1', status: 'candidate', description: '' });
     await a.ll.observe(obs('2', 't@v1', 'fail'));
     await nextTurn();
-    expect((await b.ll.listTemplates()).map((t) => [t.templateId, t.status])).toEqual([['t@v1', 'active'], ['u@v1', 'candidate']]);
+    expect((await b.ll.listTemplates()).map((t) => [t.templateId, t.status])).toEqual([['t@v1', 'candidate'], ['u@v1', 'candidate']]);
     const [u] = await b.store.armEvidence(['u@v1'], ctx);
     expect(u!.parent?.evidence.global.trials).toBe(2);
     // A write planned on a stale snapshot re-plans: b has not seen run 3, and must not apply it twice.

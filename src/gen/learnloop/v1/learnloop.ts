@@ -366,6 +366,11 @@ export interface RecommendResponse {
   /** The context the decision was made in (as given). */
   taskClass: string;
   repo: string;
+  /**
+   * Candidates this call registered because no one had (implicit candidates: never recommended
+   * unless named, until someone registers or activates them). Empty on a request_id replay.
+   */
+  newTemplateIds: string[];
 }
 
 export interface ObserveRequest {
@@ -402,6 +407,11 @@ export interface ObserveResponse {
     | undefined;
   /** Position of the observation in the event log. */
   sequence: number;
+  /**
+   * True when this call registered template_id because no one had (an implicit candidate, never
+   * recommended unless named until someone registers or activates it).
+   */
+  newTemplate: boolean;
 }
 
 export interface Template {
@@ -413,7 +423,10 @@ export interface Template {
   registeredAt:
     | Date
     | undefined;
-  /** True when the template was first seen in Observe or Recommend. */
+  /**
+   * True when the template was first seen in Observe or Recommend. Implicit templates start as
+   * candidates: RegisterTemplate (or an active status) makes them part of "every active template".
+   */
   implicit: boolean;
 }
 
@@ -1164,6 +1177,7 @@ function createBaseRecommendResponse(): RecommendResponse {
     rationale: "",
     taskClass: "",
     repo: "",
+    newTemplateIds: [],
   };
 }
 
@@ -1195,6 +1209,9 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     }
     if (message.repo !== "") {
       writer.uint32(74).string(message.repo);
+    }
+    for (const v of message.newTemplateIds) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -1284,6 +1301,14 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
             message.repo = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.newTemplateIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1325,6 +1350,11 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
         ? globalThis.String(object.task_class)
         : "",
       repo: isSet(object.repo) ? globalThis.String(object.repo) : "",
+      newTemplateIds: globalThis.Array.isArray(object?.newTemplateIds)
+        ? object.newTemplateIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.new_template_ids)
+        ? object.new_template_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1357,6 +1387,9 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     if (message.repo !== "") {
       obj.repo = message.repo;
     }
+    if (message.newTemplateIds?.length) {
+      obj.newTemplateIds = message.newTemplateIds;
+    }
     return obj;
   },
 
@@ -1374,6 +1407,7 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     message.rationale = object.rationale ?? "";
     message.taskClass = object.taskClass ?? "";
     message.repo = object.repo ?? "";
+    message.newTemplateIds = object.newTemplateIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -1703,7 +1737,7 @@ export const ObserveRequest: MessageFns<ObserveRequest> = {
 };
 
 function createBaseObserveResponse(): ObserveResponse {
-  return { applied: false, duplicate: false, posterior: undefined, sequence: 0 };
+  return { applied: false, duplicate: false, posterior: undefined, sequence: 0, newTemplate: false };
 }
 
 export const ObserveResponse: MessageFns<ObserveResponse> = {
@@ -1719,6 +1753,9 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
     }
     if (message.sequence !== 0) {
       writer.uint32(32).uint64(message.sequence);
+    }
+    if (message.newTemplate !== false) {
+      writer.uint32(40).bool(message.newTemplate);
     }
     return writer;
   },
@@ -1768,6 +1805,14 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
             message.sequence = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.newTemplate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1786,6 +1831,11 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
       duplicate: isSet(object.duplicate) ? globalThis.Boolean(object.duplicate) : false,
       posterior: isSet(object.posterior) ? PosteriorSummary.fromJSON(object.posterior) : undefined,
       sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      newTemplate: isSet(object.newTemplate)
+        ? globalThis.Boolean(object.newTemplate)
+        : isSet(object.new_template)
+        ? globalThis.Boolean(object.new_template)
+        : false,
     };
   },
 
@@ -1803,6 +1853,9 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
     if (message.sequence !== 0) {
       obj.sequence = Math.round(message.sequence);
     }
+    if (message.newTemplate !== false) {
+      obj.newTemplate = message.newTemplate;
+    }
     return obj;
   },
 
@@ -1817,6 +1870,7 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
       ? PosteriorSummary.fromPartial(object.posterior)
       : undefined;
     message.sequence = object.sequence ?? 0;
+    message.newTemplate = object.newTemplate ?? false;
     return message;
   },
 };
