@@ -44,8 +44,18 @@ const MAX_MESSAGE_CHARS = 200;
 const MAX_VIOLATIONS = 8;
 const MAX_DESCRIPTION_CHARS = 100;
 
+/**
+ * At most `max` UTF-16 units, never ending inside a surrogate pair, and no lone surrogates: grpc-js
+ * percent-encodes the message with encodeURIComponent, which throws on them (an unhandled
+ * rejection that would end the process).
+ */
 function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  let out = text;
+  if (text.length > max) {
+    const end = /[\uD800-\uDBFF]/.test(text[max - 2] ?? '') ? max - 2 : max - 1;
+    out = `${text.slice(0, end)}…`;
+  }
+  return out.replace(/\p{Cs}/gu, '\uFFFD');
 }
 
 function pack(typeName: string, value: Uint8Array): Any {

@@ -90,9 +90,18 @@ describe('Recommend and Observe against a real server', () => {
     expect(await server.store.head()).toBe(head);
   });
 
-  test('an error naming 1,000 bad multi-byte ids still fits its trailer: answered at once, the channel still works', async () => {
+  test('a long message quoting an astral-plane id is cut between characters (a cut inside a surrogate pair crashed the answer)', async () => {
     const { client } = await startTestServer();
-    const ids = Array.from({ length: 1000 }, (_, i) => `${'€'.repeat(250)}${i}\u0001`);
+    const err = await grpcError(client.observe({ ...run('r', '', Outcome.OUTCOME_PASS), decisionId: '😀'.repeat(128) }));
+    expect(err.code).toBe(status.NOT_FOUND);
+    expect(err.details).toMatch(/^decision_id: no decision "(😀)+…$/u);
+    expect((await client.observe(run('after', 't', Outcome.OUTCOME_PASS))).applied).toBe(true);
+  });
+
+  // '😀' is a surrogate pair: cutting a message inside one made grpc-js throw (URIError) while answering.
+  test.each(['€'.repeat(250), `x${'😀'.repeat(125)}`, '😀'.repeat(125)])('an error naming 1,000 bad multi-byte ids (%s…) still fits its trailer: answered at once, the channel still works', async (stem) => {
+    const { client } = await startTestServer();
+    const ids = Array.from({ length: 1000 }, (_, i) => `${stem}${i}\u0001`);
     const err = await grpcError(client.recommend({ candidateTemplateIds: ids }));
     // Before the cap this answer (about 1 MB of trailers) never arrived: DEADLINE_EXCEEDED, and the connection hung.
     expect(err.code).toBe(status.INVALID_ARGUMENT);
