@@ -5,7 +5,7 @@
 import { ConfigError, type Config } from './config.js';
 import { LearnLoop } from './service/learnloop.js';
 import { RefinementQueue } from './service/refinement-queue.js';
-import { LmdbStore, MemoryStore, type Store, type StoreOptions } from './store/index.js';
+import { LmdbStore, MemoryStore, PgStore, type Store, type StoreOptions } from './store/index.js';
 
 /** The application on one open store. */
 export interface App {
@@ -22,9 +22,7 @@ const isUrl = (db: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(db);
  * @throws ConfigError for a store this build cannot open.
  */
 export async function openStore(db: string, options: StoreOptions): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(db)) {
-    throw new ConfigError(['--db: PostgreSQL is not available in this build yet; use an LMDB folder']);
-  }
+  if (/^postgres(ql)?:\/\//i.test(db)) return PgStore.open(db, options);
   if (db === 'memory:') return MemoryStore.open(options);
   if (isUrl(db)) throw new ConfigError([`--db: unknown store ${JSON.stringify(db.split('://')[0] + '://')}; name a folder or a postgres:// URL`]);
   return LmdbStore.open(db, options);

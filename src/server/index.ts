@@ -78,8 +78,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const busy = /EADDRINUSE|address already in use/i.test(message);
     throw new StartupError(`cannot listen on ${config.host}:${config.port}${busy ? ' (is another server using that port?)' : ''}: ${message.split('\n')[0]}`);
   });
-  health.setStatus('', 'SERVING');
-  health.setStatus(SERVICE_NAME, 'SERVING');
+  const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
+    health.setStatus('', status);
+    health.setStatus(SERVICE_NAME, status);
+  };
+  setHealth('SERVING');
+  const probe = store.reachable === undefined ? undefined : watchStore(store.reachable.bind(store), (up) => {
+    if (draining) return;
+    if (up) log.info({ db: store.location }, 'database reachable again: serving');
+    else log.warn({ db: store.location }, 'database unreachable: health NOT_SERVING until it answers');
+    setHealth(up ? 'SERVING' : 'NOT_SERVING');
+  });
   log.info(
     { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, readAuth: readToken !== null, metricsPort: metrics?.port },
     'learnloop serving',
@@ -89,8 +98,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const shutdown = () =>
     (stopping ??= (async () => {
       draining = true;
-      health.setStatus('', 'NOT_SERVING');
-      health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+      probe?.stop();
+      setHealth('NOT_SERVING');
       log.info({ inFlight: inFlight.count }, 'shutting down: waiting for in-flight calls');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -108,4 +117,27 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       log.info('learnloop stopped');
     })());
   return { port, learnloop, store, metricsPort: metrics?.port, shutdown };
+}
+
+/** How often a store behind a network is asked whether it answers. */
+const STORE_PROBE_MS = 1000;
+
+/** Asks `reachable` every STORE_PROBE_MS (one at a time) and reports each change. */
+function watchStore(reachable: () => Promise<boolean>, changed: (up: boolean) => void): { stop(): void } {
+  let up = true;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = async () => {
+    const now = await reachable().catch(() => false);
+    if (stopped) return;
+    if (now !== up) changed((up = now));
+    timer = setTimeout(tick, STORE_PROBE_MS).unref();
+  };
+  timer = setTimeout(tick, STORE_PROBE_MS).unref();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

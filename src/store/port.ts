@@ -71,6 +71,11 @@ export interface Store extends StateView {
   /** Every derived record in a canonical form, for comparing live state with a rebuild. */
   derivedSnapshot(): Promise<Record<string, Array<[unknown, unknown]>>>;
   close(): Promise<void>;
+  /**
+   * True when the store can be reached now; the server's health follows it. Only stores behind a
+   * network have it (a folder on local disk is always there).
+   */
+  reachable?(): Promise<boolean>;
 }
 
 export interface StoreOptions {

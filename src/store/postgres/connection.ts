@@ -45,8 +45,15 @@ export function classify(err: unknown): unknown {
   return err;
 }
 
-/** A statement runner: the pool, or one client inside a transaction. */
-export type Queryable = Pick<pg.ClientBase, 'query'>;
+/** A statement runner: the pool, or one transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** One transaction: its statements, and what the writes sharing it remember (the log's head). */
+export interface Tx extends Queryable {
+  readonly state: { head?: number };
+}
 
 /** One process's connections to the database, with failures turned into domain errors. */
 export class Connection {
@@ -112,7 +119,7 @@ export class Connection {
    * the writes it made before throwing would be committed with the batch. Any other error rolls
    * the whole batch back and fails every call in it.
    */
-  write<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.ended) return Promise.reject(new Unavailable('store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ fn, resolve: resolve as (v: unknown) => void, reject });
@@ -120,7 +127,7 @@ export class Connection {
     });
   }
 
-  private pending: Array<{ fn: (tx: Queryable) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
+  private pending: Array<{ fn: (tx: Tx) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }> = [];
   private draining = false;
 
   private async drain(): Promise<void> {
@@ -156,16 +163,17 @@ export class Connection {
   }
 
   /** Runs `fn` in a read-only transaction: one snapshot for all its reads. */
-  async read<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.transaction(fn, false);
   }
 
-  private async transaction<T>(fn: (tx: Queryable) => Promise<T>, write: boolean): Promise<T> {
+  private async transaction<T>(fn: (tx: Tx) => Promise<T>, write: boolean): Promise<T> {
     return this.withClient(async (client) => {
       // One round trip: the simple protocol takes several statements when they have no parameters.
       await client.query(write ? `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const tx: Tx = { query: (text, values) => client.query(text, values), state: {} };
       try {
-        const result = await fn(client);
+        const result = await fn(tx);
         await client.query('COMMIT');
         return result;
       } catch (e) {
