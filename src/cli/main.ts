@@ -7,6 +7,7 @@ import { helpers, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerExport } from './commands/events.js';
 import { registerImport } from './commands/import.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerScores } from './commands/scores.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerScores(program);
   registerRebuild(program);
   registerImport(program);
+  registerExport(program);
   // Report subcommands (lift, scores, trend, failures, weekly) attach to this group.
   program.command('report').description('reports derived from the event log');
   registerAnalytics(program, helpers);

@@ -7,19 +7,24 @@ import { observeFromProto } from '../../server/mapping.js';
 import type { LearnLoop } from '../../service/learnloop.js';
 import { helpers, print, UserError, withApp, withSettings } from '../context.js';
 import { importRunsCommand } from './analytics.js';
+import { importEventsCommand } from './events.js';
 
 export function registerImport(program: Command): void {
   withSettings(
     program
       .command('import <file...>')
-      .usage('[options] FILE.jsonl | runs PATH...')
-      .description('import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records'),
+      .usage('[options] FILE.jsonl | runs PATH... | events FILE')
+      .description(
+        'import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records; ' +
+          '`import events FILE` appends a whole log written by `learnloop export` (to an empty store)',
+      ),
   )
     .option('--field-map <file>', 'import runs: JSON file mapping run-record fields of another dispatcher')
     .option('--no-scan', 'import runs: do not scan for refinement items afterwards')
     .option('--json', 'print JSON')
     .action(async (files: string[], opts) => {
       if (files[0] === 'runs') return importRunsCommand(files.slice(1), opts, helpers);
+      if (files[0] === 'events') return importEventsCommand(files.slice(1), opts);
       if (files.length !== 1) throw new UserError('import: name one JSONL file of ObserveRequests, or `import runs PATH...`');
       const file = files[0]!;
       const summary = await withApp(opts, (app) => importObservations(app.learnloop, file));
