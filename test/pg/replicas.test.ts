@@ -26,7 +26,8 @@ const codeOf = (e: unknown) => (e as ServiceError).code;
 
 async function replicas(db: string, n: number): Promise<{ servers: ChildServer[]; clients: LearnLoopClient[]; stop(): Promise<void> }> {
   const servers = await Promise.all(Array.from({ length: n }, () => startChildServer(db)));
-  const clients = servers.map((s) => createClient(s.addr));
+  // Exactly once and read-your-writes are under test here, not latency: a busy CI machine may take a while.
+  const clients = servers.map((s) => createClient(s.addr, { deadlineMs: 60_000 }));
   return {
     servers,
     clients,
@@ -155,7 +156,7 @@ describePg('several replicas on one PostgreSQL database', () => {
       await Promise.all(running);
       // A fresh replica finds every acknowledged run recorded: sending it again is a duplicate.
       const c = await startChildServer(db);
-      const cc = createClient(c.addr);
+      const cc = createClient(c.addr, { deadlineMs: 60_000 });
       try {
         const again = await Promise.all(acked.map((i) => cc.observe(run(i))));
         expect(again.filter((r) => !r.duplicate)).toEqual([]);
