@@ -4,7 +4,7 @@ import { NO_DATA, rateText, type Metrics } from './metrics.js';
 import { OUTCOME_METRICS, SCOREBOARD_ALPHA, type Difference, type OutcomeMetric, type OutcomesReport, type Proportion } from './outcomes.js';
 import type { RepeatShare, RepeatsSection } from './repeats.js';
 import type { RefinementRow } from './rows.js';
-import type { ScoreRow, ScoresReport } from './scores.js';
+import type { ScoreRow, ScoresReport, TemplateScoreRow } from './scores.js';
 import type { Change, TrendReport, TrendSeries } from './trend.js';
 import type { WeeklyReport } from './weekly.js';
 import { fmt, type Block, type LineChart } from './render/doc.js';
@@ -34,6 +34,19 @@ function scoreTable(title: string, rows: readonly ScoreRow[]): Block[] {
   ];
 }
 
+/** Per template, with the evidence level `scores` and GetScores show for the whole log. */
+function templateScoreTable(rows: readonly TemplateScoreRow[]): Block[] {
+  return [
+    { kind: 'heading', level: 2, text: 'By template' },
+    {
+      kind: 'table',
+      headers: ['template', ...SCORE_HEADERS.slice(1), 'evidence'],
+      rows: rows.map((r) => [...scoreCells(r.key, r), r.evidence || NO_DATA]),
+      numeric: [...SCORE_NUMERIC, false],
+    },
+  ];
+}
+
 const NOTES =
   'Pass rate = passes / judged runs (infra errors and unverified runs are not judged), with a 95% Wilson interval. ' +
   'First-try pass = tasks whose first attempt passed / judged tasks. Retry rate = tasks with an attempt after the first or retries inside a run / tasks. ' +
@@ -57,7 +70,7 @@ export function scoresDoc(r: ScoresReport) {
           bars: judged.map((t) => ({ label: t.key, value: t.passRate, low: t.passRateLow, high: t.passRateHigh, n: t.judged })),
         },
       },
-      ...scoreTable('By template', r.byTemplate),
+      ...templateScoreTable(r.byTemplate),
       ...scoreTable('By task class', r.byTaskClass),
       ...scoreTable('By repository', r.byRepo),
     ] satisfies Block[],

@@ -2,7 +2,7 @@
  * The typed rows reports read. The CLI turns the event log into these; reports never touch the
  * store, the file system or the clock, so the same rows and `asOfMs` give the same report.
  */
-import type { ArmStatus, Outcome } from '../bandit/index.js';
+import type { ArmStatus, Observation, Outcome } from '../bandit/index.js';
 
 /** One observed run, as recorded in the log. */
 export interface RunRow {
@@ -22,6 +22,25 @@ export interface RunRow {
   readonly finishedAtMs: number;
   readonly agent: string;
   readonly model: string;
+}
+
+/** The report row of an observation in the log. */
+export function runRowOf(o: Observation): RunRow {
+  return {
+    runId: o.runId,
+    templateId: o.armId,
+    taskClass: o.context.taskClass,
+    repo: o.context.repo,
+    taskId: o.taskId,
+    attempt: o.attempt,
+    outcome: o.outcome,
+    retries: o.retries,
+    durationSeconds: o.durationSeconds,
+    failureReason: o.failureReason,
+    finishedAtMs: o.finishedAtMs,
+    agent: o.agent,
+    model: o.model,
+  };
 }
 
 /** A template version and its lineage. */

@@ -27,6 +27,8 @@ import type { DecisionEvent, LoggedEvent, ObserveContent, TemplateRecord } from 
 import type { Store } from '../store/port.js';
 import { assertRoomFor, decisionPlan, implicitlyRegistered, observePlan, registerPlan, replayOf } from './rules.js';
 import { Lru } from './lru.js';
+import { RunRows } from './run-rows.js';
+import { evidenceLabel, groupBy, metricsOf, type Metrics } from '../reports/metrics.js';
 
 /** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
 const CACHED_CANDIDATES = 32_768;
@@ -67,7 +69,12 @@ export type RecommendReply = DecisionEvent & LoggedEvent & { readonly newTemplat
 export interface Scorecard {
   readonly templateId: string;
   readonly posterior: PosteriorSummary;
+  /** The posterior's evidence level as every output labels it (src/reports/metrics.ts). */
+  readonly evidenceLabel: string;
   readonly counters: Counters;
+  /** The segment's runs of this template under the shared definitions (docs/reports.md). */
+  readonly metrics: Metrics;
+  /** metrics.passRate, metrics.retryRate and metrics.timeoutRate, kept for callers that read them here. */
   readonly passRate: number;
   readonly retryRate: number;
   readonly timeoutRate: number;
@@ -85,6 +92,8 @@ export class LearnLoop {
   private readonly now: () => number;
   private readonly newDecisionId: () => string;
   /** Recent candidate sets and Monte Carlo summaries (see PolicyCaches), bounded by candidates held. */
+  /** The log's runs, read incrementally, for the scorecards' shared definitions. */
+  private readonly runRows: RunRows;
   private readonly caches: PolicyCaches = {
     sets: new Lru<CandidateSet>(CACHED_CANDIDATES, (s) => s.posteriors.length),
     summaries: new Lru<SetSummary>(CACHED_CANDIDATES, (s) => s.probBest.length),
@@ -92,6 +101,7 @@ export class LearnLoop {
 
   constructor(deps: LearnLoopDeps) {
     this.store = deps.store;
+    this.runRows = new RunRows(deps.store);
     this.policy = deps.store.policy;
     this.limits = deps.limits;
     this.now = deps.now ?? Date.now;
@@ -207,6 +217,9 @@ export class LearnLoop {
     if (violations.length > 0) throw new InvalidArgument(violations);
     const counters = new Map<string, Counters | undefined>((await this.store.statsForSegment(taskClass, repo)).map((s) => [s.templateId, s.stats.counters]));
     for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
+    const inSegment = (await this.runRows.all()).filter((r) => (taskClass === '' || r.taskClass === taskClass) && (repo === '' || r.repo === repo));
+    const runs = new Map(groupBy(inSegment, (r) => r.templateId));
+    for (const id of runs.keys()) if (!counters.has(id)) counters.set(id, undefined);
     const ids = [...counters.keys()].sort();
     const context = { taskClass, repo };
     const posteriors = candidatePosteriors(
@@ -214,9 +227,21 @@ export class LearnLoop {
       this.policy,
       this.now(),
     );
-    const cards = ids.map((templateId, i) => {
+    const cards = ids.map((templateId, i): Scorecard => {
       const c = counters.get(templateId) ?? EMPTY_COUNTERS;
-      return { templateId, posterior: summarizePosterior(posteriors[i]!), counters: c, ...rates(c) };
+      const posterior = summarizePosterior(posteriors[i]!);
+      const metrics = metricsOf(runs.get(templateId) ?? [], this.policy.partialReward);
+      return {
+        templateId,
+        posterior,
+        evidenceLabel: evidenceLabel(posterior.evidenceLevel),
+        counters: c,
+        metrics,
+        passRate: metrics.passRate,
+        retryRate: metrics.retryRate,
+        timeoutRate: metrics.timeoutRate,
+        meanDurationSeconds: rates(c).meanDurationSeconds,
+      };
     });
     return cards.sort((a, b) => b.posterior.mean - a.posterior.mean || (a.templateId < b.templateId ? -1 : 1));
   }

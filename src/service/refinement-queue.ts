@@ -8,6 +8,7 @@ import { InvalidArgument, validateRefinementDecision, validateTemplateRegistrati
 import { scanRefinements, type RefinementOptions, type RefinementRow, type RemediationRules, type RunRow, type TemplateRow, type TrendOptions } from '../reports/index.js';
 import type { Store } from '../store/port.js';
 import { assertRoomFor, decideRefinementPlan, openRefinementPlan } from './rules.js';
+import { RunRows } from './run-rows.js';
 
 /** What the reports read from the log: runs, templates and refinement items. */
 export interface ReportData {
@@ -18,28 +19,8 @@ export interface ReportData {
 
 /** Reads the log into report rows (observations in log order). */
 export async function reportData(store: Store): Promise<ReportData> {
-  const rows: RunRow[] = [];
-  for await (const e of store.events()) {
-    if (e.type !== 'observation') continue;
-    const o = e.observation;
-    rows.push({
-      runId: o.runId,
-      templateId: o.armId,
-      taskClass: o.context.taskClass,
-      repo: o.context.repo,
-      taskId: o.taskId,
-      attempt: o.attempt,
-      outcome: o.outcome,
-      retries: o.retries,
-      durationSeconds: o.durationSeconds,
-      failureReason: o.failureReason,
-      finishedAtMs: o.finishedAtMs,
-      agent: o.agent,
-      model: o.model,
-    });
-  }
   return {
-    rows,
+    rows: [...(await new RunRows(store).all())],
     templates: (await store.templates()).map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
     refinements: (await store.refinements()).map(toRow),
   };

@@ -48,7 +48,7 @@ describe('learnloop command line', () => {
     expect(v1.counters).toMatchObject({ runs: 2, passes: 1, fails: 1, retriedRuns: 1 });
 
     const table = cli('scores', '--db', db);
-    expect(table.stdout).toMatch(/template\s+runs\s+pass rate/);
+    expect(table.stdout).toMatch(/template\s+runs\s+judged\s+pass rate\s+first-try pass/);
 
     const rebuilt = JSON.parse(cli('rebuild', '--db', db, '--json').stdout);
     expect(rebuilt.events).toBeGreaterThanOrEqual(5); // 3 observations + 2 implicit templates

@@ -2,9 +2,9 @@
 import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
 import { importRuns } from '../../src/importers/import-runs.js';
 import { LearnLoop } from '../../src/service/learnloop.js';
-import { RefinementQueue, reportData, type ReportData } from '../../src/service/refinement-queue.js';
+import { RefinementQueue, reportData } from '../../src/service/refinement-queue.js';
 import { LmdbStore } from '../../src/store/index.js';
-import { loadRules } from '../../src/cli/commands/analytics.js';
+import { evidenceLabels, loadRules, type ReportInput } from '../../src/cli/commands/analytics.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 export const RUNS_FILE = new URL('../fixtures/runs/synthetic-runs.jsonl', import.meta.url).pathname;
@@ -15,7 +15,7 @@ export const CLOCK = Date.parse('2026-03-02T08:00:00Z');
 export const RULES = loadRules();
 
 /** Imports the fixture into a fresh store, registers the lineage, opens refinement items. */
-export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbStore; ll: LearnLoop; queue: RefinementQueue; data: () => Promise<ReportData> }> {
+export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbStore; ll: LearnLoop; queue: RefinementQueue; data: () => Promise<ReportInput> }> {
   const store = await LmdbStore.open(dir, { policy: DEFAULT_POLICY_CONFIG, noSync: true });
   const ll = new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => CLOCK });
   await ll.registerTemplate({ templateId: 'bug-fix@v1', parentTemplateId: '', status: 'active', description: 'first bug-fix prompt' });
@@ -25,5 +25,5 @@ export async function fixtureLog(dir: string = tmpDir()): Promise<{ store: LmdbS
   // The scan runs at the end of the report day, so the weekly report as of AS_OF lists its items.
   const queue = new RefinementQueue(store, DEFAULT_LIMITS, () => AS_OF);
   await queue.scan(AS_OF, RULES);
-  return { store, ll, queue, data: () => reportData(store) };
+  return { store, ll, queue, data: async () => ({ ...(await reportData(store)), evidence: await evidenceLabels(ll) }) };
 }

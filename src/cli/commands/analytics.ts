@@ -24,6 +24,7 @@ import {
 } from '../../reports/index.js';
 import type { RefinementRecord } from '../../bandit/index.js';
 import { reportData, type ReportData } from '../../service/refinement-queue.js';
+import type { LearnLoop } from '../../service/learnloop.js';
 import type { CliHelpers } from '../context.js';
 import { table } from '../format.js';
 import { joinDecisions } from './report-lift.js';
@@ -128,7 +129,16 @@ function outcomesFlags(h: CliHelpers, opts: Record<string, unknown>, untilMs: nu
 }
 
 /** The log's rows, and its decisions joined with their outcomes when a report needs them. */
-export type ReportInput = ReportData & { readonly decisions?: readonly TimedDecision[] };
+export type ReportInput = ReportData & {
+  readonly decisions?: readonly TimedDecision[];
+  /** Each template's evidence label over the whole log, as `scores` shows it. */
+  readonly evidence?: ReadonlyMap<string, string>;
+};
+
+/** The evidence label of every template's posterior over all runs (the segment `scores` shows with no flags). */
+export async function evidenceLabels(learnloop: LearnLoop): Promise<Map<string, string>> {
+  return new Map((await learnloop.scores('', '')).map((c) => [c.templateId, c.evidenceLabel]));
+}
 
 /** Builds one report from the log: the reading is here, the computing in src/reports. */
 export function buildReport(
@@ -142,7 +152,7 @@ export function buildReport(
   const decisions = data.decisions ?? [];
   switch (name) {
     case 'scores':
-      return scoresReport(data.rows, asOfMs);
+      return scoresReport(data.rows, asOfMs, data.evidence);
     case 'trend':
       return trendReport(data.rows, asOfMs, trend);
     case 'failures':
@@ -211,6 +221,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
         const data = {
           ...(await reportData(app.store)),
           ...(NEEDS_DECISIONS.has(name) ? { decisions: (await joinDecisions(app.store.events(), app.store.policy)).decisions } : {}),
+          ...(name === 'scores' ? { evidence: await evidenceLabels(app.learnloop) } : {}),
         };
         return await renderReport(buildReport(name, data, asOfMs, rules, trend, outcomes), opts.format as ReportFormat);
       });

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { createClient } from '../../client.js';
 import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type PosteriorSummary } from '../../gen/learnloop/v1/learnloop.js';
+import { EVIDENCE_LABELS } from '../../reports/metrics.js';
 import { print, UserError } from '../context.js';
 import { fixed, pct, table } from '../format.js';
 
@@ -13,11 +14,12 @@ function outcomeFlag(name: string): Outcome {
   return (i + 1) as Outcome;
 }
 
+/** The proto enum read back as the one label every output uses (src/reports/metrics.ts). */
 const LEVEL_WORDS: Record<number, string> = {
-  [EvidenceLevel.EVIDENCE_LEVEL_PRIOR]: 'prior',
-  [EvidenceLevel.EVIDENCE_LEVEL_GLOBAL]: 'global',
-  [EvidenceLevel.EVIDENCE_LEVEL_TASK_CLASS]: 'task class',
-  [EvidenceLevel.EVIDENCE_LEVEL_REPO_TASK_CLASS]: 'repo+class',
+  [EvidenceLevel.EVIDENCE_LEVEL_PRIOR]: EVIDENCE_LABELS.prior,
+  [EvidenceLevel.EVIDENCE_LEVEL_GLOBAL]: EVIDENCE_LABELS.global,
+  [EvidenceLevel.EVIDENCE_LEVEL_TASK_CLASS]: EVIDENCE_LABELS.task_class,
+  [EvidenceLevel.EVIDENCE_LEVEL_REPO_TASK_CLASS]: EVIDENCE_LABELS.repo_task_class,
 };
 
 const interval = (p: PosteriorSummary | undefined) => (p ? `${pct(p.ciLow, 0)}–${pct(p.ciHigh, 0)}` : '');

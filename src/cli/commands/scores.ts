@@ -1,6 +1,7 @@
 /** `learnloop scores`: per-template scorecards for a segment, from --db. */
 import type { Command } from 'commander';
 import { print, withApp, withSettings } from '../context.js';
+import { NO_DATA, rateText } from '../../reports/metrics.js';
 import { fixed, pct, table } from '../format.js';
 
 export function registerScores(program: Command): void {
@@ -10,19 +11,23 @@ export function registerScores(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const cards = await withApp(opts, (app) => app.learnloop.scores(opts.taskClass, opts.repo));
-      print(opts.json === true, cards, () =>
+      // JSON shows the evidence level by its label too, as every other output does.
+      const json = cards.map((c) => ({ ...c, posterior: { ...c.posterior, evidenceLevel: c.evidenceLabel } }));
+      print(opts.json === true, json, () =>
         table(
-          ['template', 'runs', 'pass rate', 'posterior', '95% CI', 'evidence', 'retry', 'timeout', 'mean s'],
-          cards.map((c) => [
+          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior', '95% CI', 'evidence', 'retry', 'timeout', 'mean s'],
+          cards.map(({ metrics: m, ...c }) => [
             c.templateId,
-            c.counters.runs,
-            pct(c.passRate),
+            m.runs,
+            m.judged,
+            rateText(m.passRate, m.judged),
+            rateText(m.firstTryPassRate, m.judgedTasks),
             pct(c.posterior.mean),
             `${pct(c.posterior.ciLow, 0)}–${pct(c.posterior.ciHigh, 0)}`,
-            c.posterior.evidenceLevel,
-            pct(c.retryRate),
-            pct(c.timeoutRate),
-            fixed(c.meanDurationSeconds, 0),
+            c.evidenceLabel,
+            rateText(m.retryRate, m.tasks),
+            rateText(m.timeoutRate, m.runs),
+            m.runs > 0 ? fixed(c.meanDurationSeconds, 0) : NO_DATA,
           ]),
         ),
       );

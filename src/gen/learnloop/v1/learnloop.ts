@@ -462,6 +462,11 @@ export interface GetScoresRequest {
   repo: string;
 }
 
+/**
+ * Scorecard: the segment's runs of one template. Every rate is defined once, as in the reports
+ * and the dashboard (docs/reports.md, "Definitions"); a rate whose denominator is 0 is 0 here
+ * and shown as "–": read judged_runs and tasks before a rate.
+ */
 export interface Scorecard {
   templateId: string;
   posterior:
@@ -469,9 +474,9 @@ export interface Scorecard {
     | undefined;
   /** Observed runs (infra errors included). */
   runs: number;
-  /** Passes over runs that taught something (infra errors and unverified runs excluded). */
+  /** passes / judged_runs (infra errors and unverified runs are not judged). */
   passRate: number;
-  /** Fraction of runs with at least one retry. */
+  /** retried_tasks / tasks: tasks with an attempt after the first or retries inside a run. */
   retryRate: number;
   timeoutRate: number;
   meanDurationSeconds: number;
@@ -482,6 +487,23 @@ export interface Scorecard {
   infraErrors: number;
   /** Runs that finished without verification (not counted in pass_rate). */
   unverified: number;
+  /** Runs that can be judged: runs minus infra errors minus unverified runs. */
+  judgedRuns: number;
+  /** Tasks (runs sharing a task id; a run without one is its own task), and those retried. */
+  tasks: number;
+  retriedTasks: number;
+  /** Tasks with at least one judged run, and those whose attempt-1 run passed. */
+  judgedTasks: number;
+  firstTryPasses: number;
+  /** first_try_passes / judged_tasks. */
+  firstTryPassRate: number;
+  /** Mean reward over judged runs (pass 1, partial the policy's partial reward, else 0). */
+  expectedReward: number;
+  /**
+   * The posterior's evidence level as the command line and reports print it:
+   * "prior", "global", "task class" or "repo+class".
+   */
+  evidenceLabel: string;
 }
 
 export interface GetScoresResponse {
@@ -2490,6 +2512,14 @@ function createBaseScorecard(): Scorecard {
     timeouts: 0,
     infraErrors: 0,
     unverified: 0,
+    judgedRuns: 0,
+    tasks: 0,
+    retriedTasks: 0,
+    judgedTasks: 0,
+    firstTryPasses: 0,
+    firstTryPassRate: 0,
+    expectedReward: 0,
+    evidenceLabel: "",
   };
 }
 
@@ -2533,6 +2563,30 @@ export const Scorecard: MessageFns<Scorecard> = {
     }
     if (message.unverified !== 0) {
       writer.uint32(104).uint64(message.unverified);
+    }
+    if (message.judgedRuns !== 0) {
+      writer.uint32(112).uint64(message.judgedRuns);
+    }
+    if (message.tasks !== 0) {
+      writer.uint32(120).uint64(message.tasks);
+    }
+    if (message.retriedTasks !== 0) {
+      writer.uint32(128).uint64(message.retriedTasks);
+    }
+    if (message.judgedTasks !== 0) {
+      writer.uint32(136).uint64(message.judgedTasks);
+    }
+    if (message.firstTryPasses !== 0) {
+      writer.uint32(144).uint64(message.firstTryPasses);
+    }
+    if (message.firstTryPassRate !== 0) {
+      writer.uint32(153).double(message.firstTryPassRate);
+    }
+    if (message.expectedReward !== 0) {
+      writer.uint32(161).double(message.expectedReward);
+    }
+    if (message.evidenceLabel !== "") {
+      writer.uint32(170).string(message.evidenceLabel);
     }
     return writer;
   },
@@ -2654,6 +2708,70 @@ export const Scorecard: MessageFns<Scorecard> = {
             message.unverified = longToNumber(reader.uint64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.judgedRuns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.tasks = longToNumber(reader.uint64());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.retriedTasks = longToNumber(reader.uint64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.judgedTasks = longToNumber(reader.uint64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.firstTryPasses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 19: {
+            if (tag !== 153) {
+              break;
+            }
+
+            message.firstTryPassRate = reader.double();
+            continue;
+          }
+          case 20: {
+            if (tag !== 161) {
+              break;
+            }
+
+            message.expectedReward = reader.double();
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.evidenceLabel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2705,6 +2823,42 @@ export const Scorecard: MessageFns<Scorecard> = {
         ? globalThis.Number(object.infra_errors)
         : 0,
       unverified: isSet(object.unverified) ? globalThis.Number(object.unverified) : 0,
+      judgedRuns: isSet(object.judgedRuns)
+        ? globalThis.Number(object.judgedRuns)
+        : isSet(object.judged_runs)
+        ? globalThis.Number(object.judged_runs)
+        : 0,
+      tasks: isSet(object.tasks) ? globalThis.Number(object.tasks) : 0,
+      retriedTasks: isSet(object.retriedTasks)
+        ? globalThis.Number(object.retriedTasks)
+        : isSet(object.retried_tasks)
+        ? globalThis.Number(object.retried_tasks)
+        : 0,
+      judgedTasks: isSet(object.judgedTasks)
+        ? globalThis.Number(object.judgedTasks)
+        : isSet(object.judged_tasks)
+        ? globalThis.Number(object.judged_tasks)
+        : 0,
+      firstTryPasses: isSet(object.firstTryPasses)
+        ? globalThis.Number(object.firstTryPasses)
+        : isSet(object.first_try_passes)
+        ? globalThis.Number(object.first_try_passes)
+        : 0,
+      firstTryPassRate: isSet(object.firstTryPassRate)
+        ? globalThis.Number(object.firstTryPassRate)
+        : isSet(object.first_try_pass_rate)
+        ? globalThis.Number(object.first_try_pass_rate)
+        : 0,
+      expectedReward: isSet(object.expectedReward)
+        ? globalThis.Number(object.expectedReward)
+        : isSet(object.expected_reward)
+        ? globalThis.Number(object.expected_reward)
+        : 0,
+      evidenceLabel: isSet(object.evidenceLabel)
+        ? globalThis.String(object.evidenceLabel)
+        : isSet(object.evidence_label)
+        ? globalThis.String(object.evidence_label)
+        : "",
     };
   },
 
@@ -2749,6 +2903,30 @@ export const Scorecard: MessageFns<Scorecard> = {
     if (message.unverified !== 0) {
       obj.unverified = Math.round(message.unverified);
     }
+    if (message.judgedRuns !== 0) {
+      obj.judgedRuns = Math.round(message.judgedRuns);
+    }
+    if (message.tasks !== 0) {
+      obj.tasks = Math.round(message.tasks);
+    }
+    if (message.retriedTasks !== 0) {
+      obj.retriedTasks = Math.round(message.retriedTasks);
+    }
+    if (message.judgedTasks !== 0) {
+      obj.judgedTasks = Math.round(message.judgedTasks);
+    }
+    if (message.firstTryPasses !== 0) {
+      obj.firstTryPasses = Math.round(message.firstTryPasses);
+    }
+    if (message.firstTryPassRate !== 0) {
+      obj.firstTryPassRate = floatToJson(message.firstTryPassRate);
+    }
+    if (message.expectedReward !== 0) {
+      obj.expectedReward = floatToJson(message.expectedReward);
+    }
+    if (message.evidenceLabel !== "") {
+      obj.evidenceLabel = message.evidenceLabel;
+    }
     return obj;
   },
 
@@ -2772,6 +2950,14 @@ export const Scorecard: MessageFns<Scorecard> = {
     message.timeouts = object.timeouts ?? 0;
     message.infraErrors = object.infraErrors ?? 0;
     message.unverified = object.unverified ?? 0;
+    message.judgedRuns = object.judgedRuns ?? 0;
+    message.tasks = object.tasks ?? 0;
+    message.retriedTasks = object.retriedTasks ?? 0;
+    message.judgedTasks = object.judgedTasks ?? 0;
+    message.firstTryPasses = object.firstTryPasses ?? 0;
+    message.firstTryPassRate = object.firstTryPassRate ?? 0;
+    message.expectedReward = object.expectedReward ?? 0;
+    message.evidenceLabel = object.evidenceLabel ?? "";
     return message;
   },
 };

@@ -1,0 +1,83 @@
+/**
+ * One definition of each number: on the same fixture log, `scores` (command line), `report scores`
+ * and GetScores show the same pass rate, retry rate, first-try pass rate and evidence label for
+ * every template, and "–" where there is nothing to judge.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildReport } from '../../src/cli/commands/analytics.js';
+import type { Scorecard } from '../../src/gen/learnloop/v1/learnloop.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { NO_DATA, renderReport, type ScoresReport } from '../../src/reports/index.js';
+import { startTestServer } from '../helpers/server.js';
+import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'learnloop-one-definition-'));
+const db = join(dir, 'db');
+let report: ScoresReport;
+let markdown: string;
+let grpc: Scorecard[];
+let cli: Array<{ templateId: string; evidenceLabel: string; posterior: { evidenceLevel: string }; metrics: { passRate: number; retryRate: number; firstTryPassRate: number; judged: number } }>;
+let cliTable: string;
+
+beforeAll(async () => {
+  const log = await fixtureLog(db);
+  // A registered template with no runs: nothing to judge anywhere.
+  await log.ll.registerTemplate({ templateId: 'docs@v2', parentTemplateId: '', status: 'active', description: 'not run yet' });
+  const model = buildReport('scores', await log.data(), AS_OF, RULES);
+  if (model.kind !== 'scores') throw new Error('expected scores');
+  report = model;
+  markdown = await renderReport(model, 'md');
+  await log.store.close();
+  const { client } = await startTestServer({ db });
+  grpc = (await client.getScores()).scorecards;
+  client.close();
+  const bin = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
+  const json = spawnSync(process.execPath, [bin, 'scores', '--db', db, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  expect(json.status, json.stderr).toBe(0);
+  cli = JSON.parse(json.stdout);
+  cliTable = spawnSync(process.execPath, [bin, 'scores', '--db', db], { encoding: 'utf8', timeout: 60_000 }).stdout;
+}, 120_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('one definition of each number (fixture log)', () => {
+  test('pass rate, retry rate, first-try pass rate and evidence label agree for every template', () => {
+    const ran = report.byTemplate.map((t) => t.key);
+    expect(ran.length).toBeGreaterThan(3);
+    for (const key of ran) {
+      const r = report.byTemplate.find((t) => t.key === key)!;
+      const g = grpc.find((c) => c.templateId === key)!;
+      const c = cli.find((x) => x.templateId === key)!;
+      expect(g.passRate, key).toBe(r.passRate);
+      expect(c.metrics.passRate, key).toBe(r.passRate);
+      expect(g.retryRate, key).toBe(r.retryRate);
+      expect(c.metrics.retryRate, key).toBe(r.retryRate);
+      expect(g.firstTryPassRate, key).toBe(r.firstTryPassRate);
+      expect(c.metrics.firstTryPassRate, key).toBe(r.firstTryPassRate);
+      expect(g.judgedRuns, key).toBe(r.judged);
+      expect(g.evidenceLabel, key).toBe(r.evidence);
+      expect(c.evidenceLabel, key).toBe(r.evidence);
+      expect(c.posterior.evidenceLevel, key).toBe(r.evidence);
+      expect(['prior', 'global', 'task class', 'repo+class']).toContain(r.evidence);
+    }
+  });
+
+  test('a retry rate is not 0% everywhere and a first-try pass rate is not 100% everywhere', () => {
+    expect(report.byTemplate.some((t) => t.retryRate > 0)).toBe(true);
+    expect(report.byTemplate.every((t) => t.judgedTasks === 0 || t.firstTryPassRate < 1)).toBe(true);
+  });
+
+  test('a template with nothing to judge shows the no-data mark, not 0%', () => {
+    const g = grpc.find((c) => c.templateId === 'docs@v2')!;
+    expect(g.judgedRuns).toBe(0);
+    expect(g.evidenceLabel).toBe('prior');
+    const line = cliTable.split('\n').find((l) => l.startsWith('docs@v2'))!;
+    expect(line).toContain(NO_DATA);
+    expect(line).not.toMatch(/\b0\.0%/);
+    expect(markdown).toContain('| evidence |');
+  });
+});
