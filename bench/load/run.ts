@@ -2,7 +2,7 @@
  * Load benchmark: a bare grpc-js echo server (the ceiling), learnloop Recommend and learnloop
  * Observe, driven on loopback by the same generators and settings; then the scaling ratios.
  *
- *   npm run bench:load -- [--json OUT] [--quick] [--skip-rebuild]
+ *   npm run bench:load -- [--json OUT] [--quick] [--skip-rebuild] [--read-flood-only]
  *
  * See docs/performance.md for what each number means and the last results.
  */
@@ -16,6 +16,7 @@ import { createRng } from '../../src/bandit/rng.js';
 import { DEFAULT_POLICY_CONFIG, summarizeSet } from '../../src/bandit/index.js';
 import { ECHO_PATH, grpcFrame, patchable } from './frames.js';
 import { runH2load, runNode, type LoadPoint, type LoadSpec } from './generator.js';
+import { readFlood, type ReadFloodResult } from './read-flood.js';
 import { seedObservations } from './seed.js';
 import { killAll, peakRssBytes, ROOT, startEcho, startLearnLoop, type LearnLoopProcess } from './servers.js';
 
@@ -23,6 +24,7 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(name);
 const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : undefined;
 const quick = flag('--quick');
+const readFloodOnly = flag('--read-flood-only');
 const WARMUP_MS = quick ? 300 : 1000;
 const DURATION_MS = quick ? 1000 : 4000;
 const LEVELS = [1, 16, 64, 256];
@@ -89,8 +91,36 @@ async function h2loadChecked(server: LearnLoopProcess, rpc: string, s: LoadSpec)
   return { ...point, errors: point.errors + notOk, statuses: { ...point.statuses, serverOk: ok, serverNotOk: notOk } };
 }
 
+const segOf = (i: number) => ({ taskClass: `class-${i % 100}`, repo: `org/repo-${Math.floor(i / 100)}` });
+
+/**
+ * Observe alone, then beside eight GetScores loopers, on a fresh server over `db` (a folder with
+ * many segments). GetScores asks the widest segment (what a dashboard asks) and narrower ones.
+ */
+async function readFloodPoint(db: string): Promise<ReadFloodResult> {
+  log('read flood: Observe alone, then beside 8 clients looping GetScores');
+  const srv = await startLearnLoop(db);
+  try {
+    const segments = [{ taskClass: '', repo: '' }, { taskClass: 'class-1', repo: '' }, { taskClass: '', repo: 'org/repo-1' }, { taskClass: 'class-1', repo: 'org/repo-1' }];
+    const r = await readFlood(srv, observeBody(templateIds(8)[0]!), segments, { warmupMs: WARMUP_MS, durationMs: DURATION_MS });
+    log(`read flood: Observe p99 ${r.unloaded.p99Ms.toFixed(2)} ms alone, ${r.loaded.p99Ms.toFixed(2)} ms beside ${r.getScores.callsPerSec.toFixed(0)} GetScores/s: ${r.p99Ratio.toFixed(2)}x`);
+    return r;
+  } finally {
+    await srv.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
+  if (readFloodOnly) {
+    const db = join(scratch, 'seg-many');
+    log(`read flood only: seeding ${SEGMENTS} segments`);
+    await seedObservations(db, SEGMENTS, (i) => ({ templateId: templateIds(8)[i % 8]!, ...segOf(i) }));
+    const readFloodResult = { generatedAt: new Date().toISOString(), command: `npm run bench:load -- ${args.join(' ')}`.trim(), segments: SEGMENTS, readFlood: await readFloodPoint(db) };
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(readFloodResult, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(readFloodResult, null, 2)}\n`);
+    return;
+  }
   const h2loadVersion = await new Promise<string>((resolve) =>
     execFile('h2load', ['--version'], (err, out) => resolve(err ? 'not installed' : out.trim())),
   );
@@ -206,7 +236,6 @@ async function main(): Promise<void> {
   log(`${SEGMENTS} segments against one`);
   const segDbOne = join(scratch, 'seg-one');
   const segDbMany = join(scratch, 'seg-many');
-  const segOf = (i: number) => ({ taskClass: `class-${i % 100}`, repo: `org/repo-${Math.floor(i / 100)}` });
   await seedObservations(segDbOne, SEGMENTS, (i) => ({ templateId: candidates8[i % 8]!, taskClass: 'bug-fix', repo: 'org/app' }));
   await seedObservations(segDbMany, SEGMENTS, (i) => ({ templateId: candidates8[i % 8]!, ...segOf(i) }));
   // More distinct segments than a run makes calls: every call asks about a segment for the first time.
@@ -226,6 +255,7 @@ async function main(): Promise<void> {
   srv = await startLearnLoop(segDbMany);
   add(`segments-${SEGMENTS}-same`, await runNode(spec(srv.port, RECOMMEND_PATH, HEADLINE, { bodies: [manyBodies[0]!] })));
   await srv.stop();
+  scaling.readFlood = await readFloodPoint(segDbMany);
   const one = at('segments-1', 'node')!.callsPerSec;
   scaling.segments = {
     segments: SEGMENTS,
