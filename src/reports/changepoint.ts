@@ -9,8 +9,9 @@
  * so the false-alarm rate is `alpha` whatever the series' length or rate; a significant split is kept
  * and each side is searched again. A split whose Bonferroni bound over the boundaries is below
  * alpha/100 is accepted without permutations (the bound is conservative, so this adds at most
- * alpha/100 of false alarms), and the permutations stop as soon as they can no longer reach
- * significance (Besag & Clifford 1991), so large logs stay cheap.
+ * alpha/100 of false alarms), the permutations stop as soon as they can no longer reach
+ * significance (Besag & Clifford 1991), and a segment of more than `permuteUpTo` outcomes uses the
+ * CUSUM's large-sample null instead (kolmogorovUpper), so large logs stay cheap.
  */
 import { createRng } from '../bandit/index.js';
 import { newcombeInterval, normalCdf, normalQuantileUpper } from './stats.js';
@@ -35,9 +36,11 @@ export interface ChangePointOptions {
   readonly maxChanges: number;
   /** Confidence of the size interval (default 0.95). */
   readonly confidence: number;
+  /** Segments with more outcomes than this use the CUSUM's asymptotic null (Kolmogorov) instead of permutations (default 5000). */
+  readonly permuteUpTo: number;
 }
 
-export const DEFAULT_CHANGE_POINT_OPTIONS: ChangePointOptions = Object.freeze({ minSide: 10, alpha: 0.025, permutations: 999, maxChanges: 3, confidence: 0.95 });
+export const DEFAULT_CHANGE_POINT_OPTIONS: ChangePointOptions = Object.freeze({ minSide: 10, alpha: 0.025, permutations: 999, maxChanges: 3, confidence: 0.95, permuteUpTo: 5000 });
 
 export interface ChangePoint {
   /** Start of the first UTC day after the change (the CUSUM's split). */
@@ -140,6 +143,18 @@ function cusumMax(x: ArrayLike<number>, n: ArrayLike<number>, lo: number, hi: nu
   return best;
 }
 
+/**
+ * P(sup |B(t)| > x) for a Brownian bridge B: the large-sample null of the CUSUM maximum divided by
+ * sqrt(N p(1 − p)). The maximum over day boundaries only is no larger than over every outcome, so
+ * in the limit this p-value errs on the safe side.
+ */
+export function kolmogorovUpper(x: number): number {
+  if (x < 0.3) return 1;
+  let sum = 0;
+  for (let k = 1; k <= 100; k++) sum += (k % 2 === 1 ? 2 : -2) * Math.exp(-2 * k * k * x * x);
+  return Math.min(1, Math.max(0, sum));
+}
+
 /** P(χ²(1) > s). */
 const chi2Upper1 = (s: number): number => 2 * (1 - normalCdf(Math.sqrt(Math.max(0, s))));
 
@@ -148,12 +163,18 @@ function pValueOf(bins: Bins, lo: number, hi: number, observed: number, observed
   const bound = Math.min(1, candidates * chi2Upper1(observedLr));
   if (bound < o.alpha / 100) return bound;
   // The outcomes of the segment in bin order; a permutation reassigns them to the same bin sizes.
-  const values: number[] = [];
   let xTot = 0;
+  let nTot = 0;
   for (let i = lo; i < hi; i++) {
     xTot += bins.x[i]!;
-    for (let j = 0; j < bins.n[i]!; j++) values.push(j < bins.x[i]! ? 1 : 0);
+    nTot += bins.n[i]!;
   }
+  if (nTot > o.permuteUpTo) {
+    const p = xTot / nTot;
+    return kolmogorovUpper(observed / Math.sqrt(nTot * p * (1 - p)));
+  }
+  const values: number[] = [];
+  for (let i = lo; i < hi; i++) for (let j = 0; j < bins.n[i]!; j++) values.push(j < bins.x[i]! ? 1 : 0);
   const rng = createRng(seed);
   const px = new Float64Array(hi);
   let exceed = 0;

@@ -4,7 +4,7 @@
  * the generator (designed-trend.ts).
  */
 import { describe, expect, test } from 'vitest';
-import { changePoints, trendReport, type Change } from '../../src/reports/index.js';
+import { changePoints, kolmogorovUpper, renderReport, trendReport, type Change } from '../../src/reports/index.js';
 import { createRng } from '../../src/bandit/index.js';
 import { DAY, designedRuns, END, REGRESSION_AT, START } from './designed-trend.js';
 
@@ -73,6 +73,29 @@ describe('change points by simulation (statistical)', () => {
     console.info(`change points, ${N} designed fixtures: regression flagged by +14 days ${det.toFixed(3)}, rise flagged ${imp.toFixed(3)}, false alarms per steady template ${fa.toFixed(4)}`);
   });
 
+  // Kolmogorov distribution: P(sup|B| > 1.358) = 0.05 and P(sup|B| > 1.628) = 0.01 (standard tables).
+  test('the large-sample null of the CUSUM is the Kolmogorov distribution', () => {
+    expect(kolmogorovUpper(1.3581)).toBeCloseTo(0.05, 3);
+    expect(kolmogorovUpper(1.6276)).toBeCloseTo(0.01, 3);
+    expect(kolmogorovUpper(0.1)).toBe(1);
+  });
+
+  test('large series (asymptotic null): false alarms at most alpha, a real change found', () => {
+    const M = 200;
+    let alarms = 0;
+    let found = 0;
+    for (let s = 0; s < M; s++) {
+      const rng = createRng(`large ${s}`);
+      const flat = Array.from({ length: 6000 }, () => ({ atMs: START + Math.floor(rng.next() * 70) * DAY, success: rng.next() < 0.4 }));
+      if (changePoints(flat, `large ${s}`, { alpha: 0.05 }).length > 0) alarms++;
+      const moved = flat.map((o) => ({ ...o, success: rng.next() < (o.atMs < START + 35 * DAY ? 0.4 : 0.44) }));
+      if (changePoints(moved, `large ${s}`, { alpha: 0.05 }).length > 0) found++;
+    }
+    expect(alarms / M).toBeLessThan(0.05 + Z * se(0.05, M));
+    expect(found / M).toBeGreaterThan(0.5);
+    console.info(`change points, ${M} series of 6,000 outcomes (asymptotic null): false alarms ${alarms / M}, a 4-point shift found ${found / M}`);
+  });
+
   test('false alarms on pure no-change series are at most alpha, whatever the rate and length', () => {
     const M = 2000;
     let alarms = 0;
@@ -89,3 +112,12 @@ describe('change points by simulation (statistical)', () => {
   });
 });
 
+
+describe('report trend on the designed fixture', () => {
+  test('the rendered report lists the dated regression and the rise, and no steady template', async () => {
+    const md = await renderReport(trendReport(designedRuns('issue-12'), END), 'md');
+    expect(md).toMatch(/template regress@v1: pass rate regressed from 2026-0[12]-\d\d/);
+    expect(md).toMatch(/template improve@v1: (pass|retry) rate improved from/);
+    expect(md).not.toMatch(/template steady-/);
+  });
+});
