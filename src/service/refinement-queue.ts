@@ -105,7 +105,7 @@ export class RefinementQueue {
     const item = await this.store.refinement(p.refinementId);
     const template = {
       status: p.status ?? 'candidate',
-      description: p.description || `refines ${item?.templateId ?? ''} (${p.refinementId}): ${p.reason}`,
+      description: p.description || fitText(`refines ${item?.templateId ?? ''} (${p.refinementId}): ${p.reason}`, this.limits.maxTextLength),
     };
     // A decided or unknown item is answered by the plan (unchanged, or NotFound/NotOpen), as before registering anything.
     if (item?.status === 'open') {
@@ -129,4 +129,10 @@ export class RefinementQueue {
     const { result } = await this.store.commit(atMs, decideRefinementPlan({ ...p, decision: 'rejected', newTemplateId: '' }, undefined, atMs));
     return result.record;
   }
+}
+
+/** `text` cut to `max` UTF-16 units, never inside a surrogate pair (a default description built from a long reason must still fit). */
+function fitText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1] ?? '') ? max - 1 : max);
 }

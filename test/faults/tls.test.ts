@@ -156,5 +156,9 @@ describe('startup problems are one clear line each', () => {
       expect(r.stderr).toBe(line);
       expect(r.status).toBe(2);
     }
+    // A true/false setting given bare means true: --protect-reads without a token to protect with.
+    const bare = serve('--protect-reads');
+    expect(bare.stderr).toBe('learnloop: invalid configuration:\n  --protect-reads: needs --token (or give --read-token)\n');
+    expect(bare.status).toBe(2);
   });
 });

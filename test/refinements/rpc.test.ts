@@ -107,6 +107,15 @@ describe('refinement RPCs', () => {
     c.close();
   });
 
+  test('accepting with a reason at the text limit and no description: the default description is cut to fit', async () => {
+    const c = await serve();
+    const reason = 'r'.repeat(8192);
+    const res = await c.decide({ refinementId: 'feature@v1#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason, newTemplateId: 'feature@v2' });
+    expect(res.template!.description).toHaveLength(8192);
+    expect(res.template!.description).toMatch(/^refines feature@v1 \(feature@v1#1\): r+$/);
+    c.close();
+  });
+
   test('a decided item cannot be decided otherwise: FAILED_PRECONDITION', async () => {
     const c = await serve();
     await c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' });
