@@ -1,5 +1,6 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { StartupError } from './startup.js';
 
 /** What the scrape-time gauges read; the service provides it. */
 export interface MetricsSource {
@@ -121,9 +122,11 @@ export async function startMetricsServer(host: string, port: number, source: Met
     );
   });
   const bound = await new Promise<number>((resolve, reject) => {
-    http.once('error', reject);
+    const refuse = (err: NodeJS.ErrnoException) =>
+      reject(new StartupError(`--metrics-port: cannot listen on ${host}:${port}${err.code === 'EADDRINUSE' ? ' (is another process using that port?)' : ''}: ${err.code ?? err.message}`));
+    http.once('error', refuse);
     http.listen(port, host, () => {
-      http.off('error', reject);
+      http.off('error', refuse);
       const addr = http.address();
       resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
     });

@@ -1,4 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
@@ -114,8 +116,13 @@ describe('reads behind a token', () => {
 
 describe('startup problems are one clear line each', () => {
   const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
-  const serve = (...args: string[]) =>
-    spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--db', tmpDir(), '--log-level', 'silent', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const argv = (args: string[]) => [BIN, 'serve', '--port', '0', '--db', tmpDir(), '--log-level', 'silent', ...args];
+  const serve = (...args: string[]) => spawnSync(process.execPath, argv(args), { encoding: 'utf8', timeout: 30_000 });
+  /** Like serve, without blocking the event loop (the test holds a port open meanwhile). */
+  const serveAsync = (...args: string[]) =>
+    new Promise<{ stderr: string; status: number | null }>((resolve) => {
+      execFile(process.execPath, argv(args), { encoding: 'utf8', timeout: 30_000 }, (err, _out, stderr) => resolve({ stderr, status: err ? (err.code as number) : 0 }));
+    });
 
   async function startupError(flags: Record<string, string>): Promise<string> {
     const config = loadConfig({}, { port: '0', db: tmpDir(), 'log-level': 'silent', ...flags });
@@ -145,7 +152,7 @@ describe('startup problems are one clear line each', () => {
     expect(message).toBe(`--tls-key: ${b.key} does not match the certificate in --tls-cert (${a.cert})`);
   });
 
-  test('learnloop serve prints the one line, no stack, and exits 2', () => {
+  test('learnloop serve prints the one line, no stack, and exits 2', async () => {
     const { cert, key } = selfSigned();
     const other = selfSigned();
     for (const [args, line] of [
@@ -156,6 +163,14 @@ describe('startup problems are one clear line each', () => {
       expect(r.stderr).toBe(line);
       expect(r.status).toBe(2);
     }
+    // The metrics port already taken.
+    const busy = createServer().listen(0, '127.0.0.1');
+    await once(busy, 'listening');
+    const taken = (busy.address() as AddressInfo).port;
+    const metrics = await serveAsync('--metrics-port', String(taken));
+    busy.close();
+    expect(metrics.stderr).toBe(`learnloop: --metrics-port: cannot listen on 127.0.0.1:${taken} (is another process using that port?): EADDRINUSE\n`);
+    expect(metrics.status).toBe(2);
     // A true/false setting given bare means true: --protect-reads without a token to protect with.
     const bare = serve('--protect-reads');
     expect(bare.stderr).toBe('learnloop: invalid configuration:\n  --protect-reads: needs --token (or give --read-token)\n');
