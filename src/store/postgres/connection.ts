@@ -9,7 +9,7 @@ import { LearnLoopError, Unavailable } from '../../bandit/errors.js';
 const APPEND_LOCK = 0x6c6c_6170; // 'llap'
 
 /** How long a call waits for a connection before failing UNAVAILABLE (the database is down, say). */
-const CONNECT_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Most writes one transaction takes (bounds how long the append lock is held). */
 const MAX_BATCH = 256;
@@ -50,9 +50,13 @@ export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-/** One transaction: its statements, and what the writes sharing it remember (the log's head). */
+/**
+ * One transaction: its statements, and what the writes sharing it remember: the log's head, and
+ * derived records as they stand in this transaction (read or written by an earlier write in it),
+ * by kind and key. Gone with the transaction, so a rollback forgets them too.
+ */
 export interface Tx extends Queryable {
-  readonly state: { head?: number };
+  readonly state: { head?: number; readonly records: Map<string, unknown> };
 }
 
 /** One process's connections to the database, with failures turned into domain errors. */
@@ -65,6 +69,8 @@ export class Connection {
       connectionString: url,
       max: options.max ?? 10,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // Notice a database host that vanished without closing its connections.
+      keepAlive: true,
       // int8 (seq, times in ms) as numbers: they stay far below 2^53.
       types: { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
@@ -171,7 +177,7 @@ export class Connection {
     return this.withClient(async (client) => {
       // One round trip: the simple protocol takes several statements when they have no parameters.
       await client.query(write ? `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const tx: Tx = { query: (text, values) => client.query(text, values), state: {} };
+      const tx: Tx = { query: (text, values) => client.query(text, values), state: { records: new Map() } };
       try {
         const result = await fn(tx);
         await client.query('COMMIT');

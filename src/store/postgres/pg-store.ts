@@ -324,6 +324,8 @@ export class PgStore implements Store {
   /** Recomputes all derived state from the log in one transaction (other writes wait; reads see the old state until it commits). */
   async rebuild(): Promise<number> {
     return this.conn.write(async (tx) => {
+      // Writes sharing this transaction before the rebuild remembered records it is about to replace.
+      tx.state.records.clear();
       for (const table of ['templates', 'stats', 'runs', 'requests', 'decisions', 'refinements']) await tx.query(`DELETE FROM learnloop.${table}`);
       await tx.query("DELETE FROM learnloop.meta WHERE key <> 'policy'");
       const derived = new Map<string, DerivedChange>();
@@ -429,18 +431,32 @@ async function readRefinements(q: Queryable): Promise<RefinementRecord[]> {
  * projectAll over the records it reads, fetched first: it runs on a reader that notes what it
  * lacks, the notes are fetched in one query, and it runs again until nothing is lacking (twice,
  * for every projection so far). Keeps the projection pure and the adapter free of its rules.
+ * Records an earlier write in the same transaction read or wrote are not fetched again (a batch
+ * of Observes on a few templates fetches each segment once).
  */
-async function projectPrefetched(tx: Queryable, events: readonly LoggedEvent[], policy: PolicyConfig): Promise<DerivedChange[]> {
-  const have = { template: new Map<string, unknown>(), stats: new Map<string, unknown>(), refinement: new Map<string, unknown>() };
+async function projectPrefetched(tx: Tx, events: readonly LoggedEvent[], policy: PolicyConfig): Promise<DerivedChange[]> {
+  const have = tx.state.records;
+  const id = (kind: string, key: string) => `${kind}\u0001${key}`;
   for (;;) {
     const lack = { template: new Set<string>(), stats: new Map<string, StatsKey>(), refinement: new Set<string>() };
+    const read = <T>(kind: 'template' | 'refinement', k: string): T | undefined => {
+      if (have.has(id(kind, k))) return have.get(id(kind, k)) as T | undefined;
+      lack[kind].add(k);
+      return undefined;
+    };
     const reader: DerivedReader = {
-      template: (k) => (have.template.has(k) ? (have.template.get(k) as TemplateRecord | undefined) : void lack.template.add(k)),
-      stats: (k) => (have.stats.has(statsId(k)) ? (have.stats.get(statsId(k)) as StatsRecord | undefined) : void lack.stats.set(statsId(k), k)),
-      refinement: (k) => (have.refinement.has(k) ? (have.refinement.get(k) as RefinementRecord | undefined) : void lack.refinement.add(k)),
+      template: (k) => read<TemplateRecord>('template', k),
+      stats: (k) => (have.has(id('stats', statsId(k))) ? (have.get(id('stats', statsId(k))) as StatsRecord | undefined) : void lack.stats.set(statsId(k), k)),
+      refinement: (k) => read<RefinementRecord>('refinement', k),
     };
     const changes = projectAll(events, reader, policy);
-    if (lack.template.size + lack.stats.size + lack.refinement.size === 0) return changes;
+    if (lack.template.size + lack.stats.size + lack.refinement.size === 0) {
+      for (const c of changes) {
+        if (c.kind === 'template' || c.kind === 'refinement') have.set(id(c.kind, c.key), c.value);
+        else if (c.kind === 'stats') have.set(id('stats', statsId(c.key)), c.value);
+      }
+      return changes;
+    }
     const stats = [...lack.stats.values()];
     const { rows } = await tx.query<{ kind: 'template' | 'stats' | 'refinement'; a: string; b: string; c: string; record: string }>(
       `SELECT 'template' AS kind, template_id AS a, '' AS b, '' AS c, record FROM learnloop.templates WHERE template_id = ANY($1)
@@ -451,12 +467,9 @@ async function projectPrefetched(tx: Queryable, events: readonly LoggedEvent[], 
        SELECT 'refinement', refinement_id, '', '', record FROM learnloop.refinements WHERE refinement_id = ANY($5)`,
       [[...lack.template], stats.map((k) => k[0]), stats.map((k) => k[1]), stats.map((k) => k[2]), [...lack.refinement]],
     );
-    for (const k of lack.template) have.template.set(k, undefined);
-    for (const k of lack.stats.keys()) have.stats.set(k, undefined);
-    for (const k of lack.refinement) have.refinement.set(k, undefined);
-    for (const r of rows) {
-      const key = r.kind === 'stats' ? statsId([r.a, r.b, r.c]) : r.a;
-      have[r.kind].set(key, parseExact(r.record));
-    }
+    for (const k of lack.template) have.set(id('template', k), undefined);
+    for (const k of lack.stats.keys()) have.set(id('stats', k), undefined);
+    for (const k of lack.refinement) have.set(id('refinement', k), undefined);
+    for (const r of rows) have.set(id(r.kind, r.kind === 'stats' ? statsId([r.a, r.b, r.c]) : r.a), parseExact(r.record));
   }
 }
