@@ -21,6 +21,8 @@ export interface LoadPoint {
 
 export interface LoadSpec {
   readonly port: number;
+  /** Replicas to spread the workers over (worker w calls ports[w % n]); `port` alone when absent. */
+  readonly ports?: readonly number[];
   readonly path: string;
   readonly inFlight: number;
   readonly warmupMs: number;
@@ -47,7 +49,7 @@ export async function runNode(spec: LoadSpec, workers = Math.min(2, spec.inFligh
     Array.from({ length: workers }, (_, w) => {
       const inFlight = Math.floor(spec.inFlight / workers) + (w < spec.inFlight % workers ? 1 : 0);
       const cfg: WorkerConfig = {
-        target: `http://127.0.0.1:${spec.port}`,
+        target: `http://127.0.0.1:${spec.ports ? spec.ports[w % spec.ports.length] : spec.port}`,
         path: spec.path,
         inFlight,
         warmupMs: spec.warmupMs,

@@ -2,7 +2,7 @@
  * Load benchmark: a bare grpc-js echo server (the ceiling), learnloop Recommend and learnloop
  * Observe, driven on loopback by the same generators and settings; then the scaling ratios.
  *
- *   npm run bench:load -- [--json OUT] [--quick] [--skip-rebuild] [--read-flood-only]
+ *   npm run bench:load -- [--json OUT] [--quick] [--skip-rebuild] [--read-flood-only] [--skip-stores | --stores-only]
  *
  * See docs/performance.md for what each number means and the last results.
  */
@@ -18,6 +18,7 @@ import { ECHO_PATH, grpcFrame, patchable } from './frames.js';
 import { runH2load, runNode, type LoadPoint, type LoadSpec } from './generator.js';
 import { readFlood, type ReadFloodResult } from './read-flood.js';
 import { seedObservations } from './seed.js';
+import { compareStores, type StorePoint } from './stores.js';
 import { killAll, peakRssBytes, ROOT, startEcho, startLearnLoop, type LearnLoopProcess } from './servers.js';
 
 const args = process.argv.slice(2);
@@ -134,9 +135,30 @@ async function main(): Promise<void> {
     if (p.errors > 0) log(`  statuses: ${JSON.stringify(p.statuses)}`);
   };
 
-  // ---- the three servers -------------------------------------------------------------------
   const candidates8 = templateIds(8);
   const recBody = recommendBody('bug-fix', 'org/app', candidates8);
+  const stores = () =>
+    compareStores({
+      scratch,
+      candidates: candidates8,
+      recommendPath: RECOMMEND_PATH,
+      observePath: OBSERVE_PATH,
+      recommendBody: recBody,
+      observeBody: observeBody(candidates8[0]!),
+      inFlight: HEADLINE,
+      spec,
+      log,
+      add,
+    });
+  if (flag('--stores-only')) {
+    const compared = await stores();
+    const result = { generatedAt: new Date().toISOString(), machine: machine(h2loadVersion), command: commandLine(), stores: compared, table: rows, wallSeconds: (Date.now() - started) / 1000 };
+    if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(storesMarkdown(compared.points));
+    return;
+  }
+
+  // ---- the three servers -------------------------------------------------------------------
 
   log('echo server');
   const echo = await startEcho();
@@ -187,6 +209,18 @@ async function main(): Promise<void> {
   add('mixed-recommend', mixedRec);
   add('mixed-observe', mixedObs);
   await mixed.stop();
+
+  // LMDB against PostgreSQL, one replica and two, in this same run.
+  let storeComparison: { points: StorePoint[]; postgres: string } | { skipped: string } = { skipped: '--skip-stores' };
+  if (!flag('--skip-stores')) {
+    try {
+      storeComparison = await stores();
+    } catch (err) {
+      // No PostgreSQL on this machine: the rest of the run still stands.
+      storeComparison = { skipped: String(err) };
+      log(`store comparison skipped: ${String(err)}`);
+    }
+  }
 
   // ---- scaling ------------------------------------------------------------------------------
   const at = (server: string, gen: string, n = HEADLINE) => rows.find((r) => r.server === server && r.generator === gen && r.inFlight === n);
@@ -322,8 +356,8 @@ async function main(): Promise<void> {
   }
   const result = {
     generatedAt: new Date().toISOString(),
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), node: process.version, h2load: h2loadVersion },
-    command: `npm run bench:load -- ${args.join(' ')}`.trim(),
+    machine: machine(h2loadVersion),
+    command: commandLine(),
     settings: { warmupMs: WARMUP_MS, durationMs: DURATION_MS, headlineInFlight: HEADLINE, headlineGenerator: headlineGen },
     echo: { callsPerSec: e.callsPerSec, p50Ms: e.p50Ms, p99Ms: e.p99Ms, generator: headlineGen, nodeGeneratorCallsPerSec: eNode.callsPerSec },
     recommend: { callsPerSec: r.callsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, generator: headlineGen, ratioToEcho: r.callsPerSec / e.callsPerSec, target: 0.8 },
@@ -338,13 +372,32 @@ async function main(): Promise<void> {
     },
     ratios,
     scaling,
+    stores: storeComparison,
     observeServerCallCounts: obsCounts,
     table: rows,
     wallSeconds: (Date.now() - started) / 1000,
   };
   if (jsonOut) writeFileSync(jsonOut, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(markdown(result.table, ratios));
+  if ('points' in storeComparison) process.stdout.write(`\n${storesMarkdown(storeComparison.points)}`);
   process.stdout.write(`\n${JSON.stringify({ echo: result.echo, recommend: result.recommend, observe: result.observe, scaling }, null, 2)}\n`);
+}
+
+const machine = (h2load: string) => ({ cpu: cpus()[0]?.model, cores: cpus().length, memoryBytes: totalmem(), kernel: release(), node: process.version, h2load });
+const commandLine = () => `npm run bench:load -- ${args.join(' ')}`.trim();
+
+/** The store comparison as docs/performance.md shows it: each store and replica count, both RPCs. */
+function storesMarkdown(points: readonly StorePoint[]): string {
+  const lines = ['| store | replicas | Recommend calls/s | p50 ms | p99 ms | Observe calls/s | p50 ms | p99 ms | errors |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const store of ['lmdb', 'postgres'] as const) {
+    for (const replicas of [1, 2]) {
+      const r = points.find((p) => p.store === store && p.replicas === replicas && p.rpc === 'recommend');
+      const o = points.find((p) => p.store === store && p.replicas === replicas && p.rpc === 'observe');
+      if (!r || !o) continue;
+      lines.push(`| ${store} | ${replicas} | ${r.callsPerSec.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${o.callsPerSec.toFixed(0)} | ${o.p50Ms.toFixed(2)} | ${o.p99Ms.toFixed(2)} | ${r.errors + o.errors} |`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function markdown(rows: ReadonlyArray<{ server: string } & LoadPoint>, ratios: Record<string, unknown>): string {

@@ -1,7 +1,7 @@
 import { createRng } from '../../src/bandit/rng.js';
 import { loadConfig } from '../../src/config.js';
 import { observePlan, registerPlan } from '../../src/service/rules.js';
-import { LmdbStore } from '../../src/store/index.js';
+import { openStore } from '../../src/compose.js';
 
 export interface SeedRun {
   readonly templateId: string;
@@ -10,7 +10,7 @@ export interface SeedRun {
 }
 
 /**
- * Writes observations straight into an LMDB folder through the store (the same transaction and
+ * Writes observations straight into a store (an LMDB folder or a PostgreSQL URL) through the port (the same transaction and
  * derived updates as Observe, without the reply's posterior), before any server opens it.
  * noSync: seeding is set-up, not the thing measured.
  * Each template is registered active when first seen; outcomes are seeded draws from a
@@ -19,7 +19,7 @@ export interface SeedRun {
  */
 export async function seedObservations(db: string, count: number, runAt: (i: number) => SeedRun, seed = 'bench'): Promise<number> {
   const config = loadConfig({}, { db });
-  const store = await LmdbStore.open(db, { policy: config.policy, noSync: true });
+  const store = await openStore(db, { policy: config.policy, noSync: true });
   const rng = createRng(seed);
   const passRate = new Map<string, number>();
   try {
@@ -61,7 +61,7 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
       }
     }
     await Promise.all(batch);
-    return store.head();
+    return await store.head();
   } finally {
     await store.close();
   }
