@@ -46,6 +46,12 @@ export interface PolicyConfig {
   readonly taskClassPoolStrength: number;
   /** Without empirical-Bayes pooling: at most this many pseudo-runs flow from the task-class record into one repository. */
   readonly repoPoolStrength: number;
+  /**
+   * How a wider level's belief becomes a narrower level's prior: 'add-variances' adds the uncertainty of
+   * the wider mean and the spread of groups around it (policy /4); absent, the strength is capped at the
+   * pooling strength, the larger of the two uncertainties only (policies ≤ /3).
+   */
+  readonly poolingCombination?: 'add-variances';
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
   /**
@@ -63,11 +69,12 @@ export interface PolicyConfig {
    */
   readonly satisficingOrder: 'mean' | 'evidence';
   /**
-   * How ε grows with the number of candidates K: 'log-candidates' multiplies it by ln K / ln 8 (so
-   * `satisficingTolerance` is ε at 8 candidates); 'fixed' keeps it (policy sts-pooled-eb/2). See
-   * toleranceScale() in recommend.ts and docs/adr/0002-many-candidates.md.
+   * How ε grows with the number of candidates K: 'log-candidates-squared' multiplies it by (ln K / ln 8)²
+   * (policy sts-pooled-eb/4), 'log-candidates' by ln K / ln 8 (/3); either way `satisficingTolerance`
+   * is ε at 8 candidates; 'fixed' keeps it (/2). See toleranceScale() in recommend.ts and
+   * docs/adr/0003-validation-matrix.md.
    */
-  readonly satisficingScale: 'log-candidates' | 'fixed';
+  readonly satisficingScale: 'log-candidates-squared' | 'log-candidates' | 'fixed';
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /**
@@ -95,9 +102,10 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   taskClassPoolStrength: 20,
   repoPoolStrength: 10,
   parentStrength: 10,
+  poolingCombination: 'add-variances',
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
-  satisficingScale: 'log-candidates',
+  satisficingScale: 'log-candidates-squared',
   decay: null,
   propensityEstimator: 'rao-blackwell',
   summarySamples: 2000,
@@ -111,7 +119,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // and ε grows with ln(candidates) (satisficingScale).
 // /4: the base prior's hyperprior has the right Jacobian on the log-strength grid (−0.5 ln s, /3 used
 // −1.5 ln s and under-estimated strengths 0.23–0.93×), and its strength may reach 1,000 pseudo-runs
-// (near-identical templates are no longer read as spread out); propensities are Rao–Blackwellised.
+// (near-identical templates are no longer read as spread out); propensities are Rao–Blackwellised;
+// ε grows with (ln K / ln 8)², chosen on the validation matrix (docs/adr/0003-validation-matrix.md);
+// a narrower level's prior adds the wider mean's variance and the spread of groups (poolingCombination).
 export const POLICY_CODE_VERSION = 'sts-pooled-eb/4';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
@@ -135,11 +145,12 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(c.empiricalBayesPooling !== true || (Number.isFinite(c.empiricalBayesPoolingMaxStrength) && c.empiricalBayesPoolingMaxStrength >= 1), 'empiricalBayesPoolingMaxStrength', 'a finite number >= 1', c.empiricalBayesPoolingMaxStrength);
   check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
+  check(c.poolingCombination === undefined || c.poolingCombination === 'add-variances', 'poolingCombination', '"add-variances" or absent', c.poolingCombination);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);
   check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);
-  check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates" or "fixed"', c.satisficingScale);
+  check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates-squared' || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates-squared", "log-candidates" or "fixed"', c.satisficingScale);
   check(c.propensityEstimator === undefined || c.propensityEstimator === 'rao-blackwell' || c.propensityEstimator === 'counts', 'propensityEstimator', '"rao-blackwell" or "counts"', c.propensityEstimator);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);

@@ -173,6 +173,23 @@ function shrinkTo(b: Building, cap: number): Building {
   return { alpha: b.alpha * f, beta: b.beta * f, contributions };
 }
 
+/**
+ * The prior a narrower group (a task class, a repository) gets from a wider belief: the wider mean, with
+ * the variance of that mean *plus* how far groups spread around it. In pseudo-runs, with the wider
+ * belief's strength S and the pooling strength s (a group's rate ~ Beta(μs, (1 − μ)s) around a known μ),
+ * Var = μ(1 − μ)/(S + 1) + μ(1 − μ)/(s + 1), so the strength is 1/(1/(S + 1) + 1/(s + 1)) − 1: below
+ * both, where taking the smaller of the two (policy /3) took the larger variance instead of their sum.
+ */
+function combineWith(b: Building, s: number): Building {
+  const strength = b.alpha + b.beta;
+  const combined = 1 / (1 / (strength + 1) + 1 / (s + 1)) - 1;
+  if (!(combined < strength)) return b;
+  const f = Math.max(combined, 1e-6) / strength;
+  const contributions = { ...b.contributions };
+  for (const k of Object.keys(contributions) as EvidenceLevel[]) contributions[k] *= f;
+  return { alpha: b.alpha * f, beta: b.beta * f, contributions };
+}
+
 function add(b: Building, e: Evidence, level: EvidenceLevel): Building {
   return {
     alpha: b.alpha + e.reward,
@@ -207,12 +224,14 @@ export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: Polic
   const cell = repoTaskClass && evidenceAt(repoTaskClass, nowMs, decay);
   const inner = tc ?? cell;
   b = add(b, inner ? subtractEvidence(g, inner, decay) : g, 'global');
+  // Configurations stored before poolingCombination existed capped the strength (policies ≤ /3).
+  const narrow = config.poolingCombination === 'add-variances' ? combineWith : shrinkTo;
   if (tc !== undefined) {
-    b = shrinkTo(b, pool.taskClass);
+    b = narrow(b, pool.taskClass);
     b = add(b, cell ? subtractEvidence(tc, cell, decay) : tc, 'task_class');
   }
   if (cell !== undefined) {
-    b = shrinkTo(b, pool.repo);
+    b = narrow(b, pool.repo);
     b = add(b, cell, 'repo_task_class');
   }
   // A cap of 0 can empty a Beta; keep it proper.

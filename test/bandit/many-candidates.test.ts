@@ -158,14 +158,15 @@ describe('satisficing order (sts-pooled-eb/3)', () => {
   });
 
   test.prop([fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 })])(
-    'the tolerance grows with ln(candidates), is exactly satisficingTolerance prior sds at 8, and ignores K when fixed',
+    'the tolerance grows with (ln candidates)², is exactly satisficingTolerance prior sds at 8, and ignores K when fixed',
     (k, more) => {
       const sd = Math.sqrt(betaVariance(base.alpha, base.beta));
       const set = (n: number) => Array.from({ length: n }, (_, i) => posterior({ alpha: 1 + (i % 5), beta: 2 }, 5));
       const eps = (n: number, c = cfg) => pickRule(set(n), base, c).tolerance;
       expect(eps(8)).toBe(cfg.satisficingTolerance * sd);
       expect(eps(k + more)).toBeGreaterThan(eps(k));
-      expect(eps(k)).toBeCloseTo(cfg.satisficingTolerance * sd * (Math.log(k) / Math.log(8)), 12);
+      expect(eps(k)).toBeCloseTo(cfg.satisficingTolerance * sd * (Math.log(k) / Math.log(8)) ** 2, 12);
+      expect(eps(k, { ...cfg, satisficingScale: 'log-candidates' })).toBeCloseTo(cfg.satisficingTolerance * sd * (Math.log(k) / Math.log(8)), 12);
       expect(eps(k, { ...cfg, satisficingScale: 'fixed' })).toBe(cfg.satisficingTolerance * sd);
     },
   );

@@ -15,25 +15,30 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
   recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms, nowMs: 0, topK: 0 }, config);
 
 // sts-pooled-eb/4 fits the base prior with the hyperprior's correct Jacobian and a strength cap of
-// 1,000: the fitted prior is stronger, so the untried bug-fix@v3 looks less likely to be far better
-// and is explored less (propensity 0.129, was 0.279); propensities are Rao–Blackwellised (exact pick
-// probabilities given the other draws, averaged), so they are no longer multiples of 1/draws. The /3
-// and /2 settings replay their own decisions: a configuration stored without basePriorStrengthExponent
-// and propensityEstimator reads as the old −1.5 and counted picks.
+// 1,000 (a stronger prior: the untried bug-fix@v3 looks less likely to be far better), adds the
+// class's and the repositories' variances instead of capping (a wider cell prior), and scales ε with
+// (ln K / ln 8)² (smaller at 4 candidates): bug-fix@v3's propensity is 0.169 (was 0.279).
+// Propensities are Rao–Blackwellised (exact pick probabilities given the other draws, averaged), so
+// they are no longer multiples of 1/draws. The /3 and /2 settings replay their own decisions: a
+// configuration stored without the new fields reads as /3 did.
 describe('regression: pinned decisions of policy sts-pooled-eb/4', () => {
   test.each([
-    ['pin-a', 'bug-fix@v1', 0.8437743276100615],
-    ['pin-c', 'bug-fix@v1', 0.8437743276100615],
-    ['pin-12', 'bug-fix@v3', 0.12872109873612206],
-    ['pin-23', 'bug-fix@v3', 0.12872109873612206],
+    ['pin-a', 'bug-fix@v1', 0.8027945833263445],
+    ['pin-c', 'bug-fix@v1', 0.8027945833263445],
+    ['pin-12', 'bug-fix@v3', 0.16858053730470415],
+    ['pin-23', 'bug-fix@v3', 0.16858053730470415],
   ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/4+6280aef2d884');
+    expect(d.policyVersion).toBe('sts-pooled-eb/4+432de3ba6b2b');
   });
 
-  const { basePriorStrengthExponent: _, propensityEstimator: __, ...stored } = { ...DEFAULT_POLICY_CONFIG, empiricalBayesMaxStrength: 50 };
+  const { basePriorStrengthExponent: _, propensityEstimator: __, poolingCombination: ___, ...stored } = {
+    ...DEFAULT_POLICY_CONFIG,
+    empiricalBayesMaxStrength: 50,
+    satisficingScale: 'log-candidates' as const,
+  };
   test.each([
     ['pin-a', 'bug-fix@v3', 0.279],
     ['pin-b', 'bug-fix@v3', 0.279],
