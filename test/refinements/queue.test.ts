@@ -77,7 +77,9 @@ describe('refinement queue', () => {
     const child = await ll.posterior('feature@v2', 'feature', '');
     const parent = await ll.posterior('feature@v1', 'feature', '');
     expect(child.mean).toBeCloseTo(parent.mean, 9);
-    expect(child.alpha + child.beta).toBeCloseTo(ll.policy.parentStrength, 9);
+    // At most parentStrength pseudo-runs; a little less here, as the task class's spread of groups is added (policy /4).
+    expect(child.alpha + child.beta).toBeLessThanOrEqual(ll.policy.parentStrength + 1e-9);
+    expect(child.alpha + child.beta).toBeGreaterThan(0.8 * ll.policy.parentStrength);
     expect(parent.alpha + parent.beta).toBeGreaterThan(ll.policy.parentStrength);
     // The same decision again changes nothing; a different one is refused.
     const head = await store.head();
