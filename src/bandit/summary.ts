@@ -11,7 +11,8 @@ export function summarizePosterior(p: Posterior): PosteriorSummary {
     ciHigh,
     alpha: p.alpha,
     beta: p.beta,
-    observations: p.alpha + p.beta - p.contributions.prior,
+    // The levels' runs summed directly: alpha + beta − prior would carry the rounding of the pooling scale factors.
+    observations: p.contributions.global + p.contributions.task_class + p.contributions.repo_task_class,
     evidenceLevel: dominantLevel(p),
   };
 }
