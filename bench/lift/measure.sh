@@ -3,7 +3,7 @@
 # validation matrix (about 30 minutes on one shared core), then the document.
 # Usage (from the package root): npm run build && sh bench/lift/measure.sh
 set -eu
-OUT=bench/results
+OUT=${OUT:-bench/results}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 LL="nice -n 10 node bin/learnloop.js bench lift"
@@ -27,4 +27,4 @@ ab 8-repo --arms 8 --steps 2000 --seeds 100 --context repo
 ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"empiricalBayesPooling":false}'
 # The validation matrix: real tables and their subsets, synthetic families, K 2–all, 500/2,000/10,000 steps.
 $LL --matrix --seeds 100 --json "$OUT/matrix.json" > /dev/null
-node dist/bench/lift/write-doc.js "$OUT" docs/bench.md
+[ "$OUT" = bench/results ] && node dist/bench/lift/write-doc.js "$OUT" docs/bench.md
