@@ -28,7 +28,7 @@ import type { Store } from '../store/port.js';
 import { assertRoomFor, decisionPlan, implicitlyRegistered, observePlan, registerPlan, replayOf } from './rules.js';
 import { Lru } from './lru.js';
 import { RunRows } from './run-rows.js';
-import { evidenceLabel, groupBy, metricsOf, type Metrics } from '../reports/metrics.js';
+import { evidenceLabel, metricsOf, type Metrics } from '../reports/metrics.js';
 
 /** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
 const CACHED_CANDIDATES = 32_768;
@@ -101,7 +101,7 @@ export class LearnLoop {
 
   constructor(deps: LearnLoopDeps) {
     this.store = deps.store;
-    this.runRows = new RunRows(deps.store);
+    this.runRows = new RunRows(deps.store, deps.store.policy.partialReward);
     this.policy = deps.store.policy;
     this.limits = deps.limits;
     this.now = deps.now ?? Date.now;
@@ -217,8 +217,7 @@ export class LearnLoop {
     if (violations.length > 0) throw new InvalidArgument(violations);
     const counters = new Map<string, Counters | undefined>((await this.store.statsForSegment(taskClass, repo)).map((s) => [s.templateId, s.stats.counters]));
     for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
-    const inSegment = (await this.runRows.all()).filter((r) => (taskClass === '' || r.taskClass === taskClass) && (repo === '' || r.repo === repo));
-    const runs = new Map(groupBy(inSegment, (r) => r.templateId));
+    const runs = await this.runRows.segmentMetrics(taskClass, repo);
     for (const id of runs.keys()) if (!counters.has(id)) counters.set(id, undefined);
     const ids = [...counters.keys()].sort();
     const context = { taskClass, repo };
@@ -230,7 +229,7 @@ export class LearnLoop {
     const cards = ids.map((templateId, i): Scorecard => {
       const c = counters.get(templateId) ?? EMPTY_COUNTERS;
       const posterior = summarizePosterior(posteriors[i]!);
-      const metrics = metricsOf(runs.get(templateId) ?? [], this.policy.partialReward);
+      const metrics = runs.get(templateId) ?? metricsOf([], this.policy.partialReward);
       return {
         templateId,
         posterior,
