@@ -1,5 +1,5 @@
 /** The event log's entries: what every adapter stores and every projection reads. */
-import type { ArmStatus, Decision, Observation } from './types.js';
+import type { ArmStatus, Decision, Observation, RunFacts } from './types.js';
 
 /** A template version's registration, or a later change of its status or description. */
 export interface TemplateEvent {
@@ -15,22 +15,14 @@ export interface TemplateEvent {
 }
 
 /** The fields of an Observe request as the client sent them: the idempotency content. */
-export interface ObserveContent {
+export interface ObserveContent extends RunFacts {
   readonly runId: string;
   readonly decisionId: string;
   readonly templateId: string;
   readonly taskClass: string;
   readonly repo: string;
-  readonly taskId: string;
-  readonly attempt: number;
-  readonly outcome: Observation['outcome'];
-  readonly retries: number;
-  readonly durationSeconds: number;
-  readonly failureReason: string;
   /** Undefined when the client sent none. */
   readonly finishedAtMs: number | undefined;
-  readonly agent: string;
-  readonly model: string;
 }
 
 /** One verified run: what the client sent, and the observation as resolved and learned from. */

@@ -47,6 +47,7 @@ export type {
   PooledEvidence,
   PosteriorSummary,
   RankedArm,
+  RunFacts,
   Violation,
 } from './types.js';
 export { DEFAULT_LIMITS, validateObserveRequest, validateRecommendRequest, validateRefinementDecision, validateTemplateRegistration } from './validate.js';

@@ -101,22 +101,31 @@ export interface Decision {
   readonly rationale: string;
 }
 
-/** One verified run, as the core sees it. */
-export interface Observation {
-  readonly runId: string;
-  readonly decisionId: string;
-  readonly armId: ArmId;
-  readonly context: Context;
+/**
+ * What a run says about itself beside its identity and context: the fields every run shape shares
+ * (ObserveContent as sent, Observation as learned from, reports' RunRow, the importers' output).
+ */
+export interface RunFacts {
+  /** The task (bead); '' when unknown, and then the run is its own task. */
   readonly taskId: string;
+  /** Attempt at the task, from 1 (0 = unknown, read as a first attempt). */
   readonly attempt: number;
   readonly outcome: Outcome;
   readonly retries: number;
   readonly durationSeconds: number;
   readonly failureReason: string;
-  /** Finish time, ms since the epoch. */
-  readonly finishedAtMs: number;
   readonly agent: string;
   readonly model: string;
+}
+
+/** One verified run, as the core sees it. */
+export interface Observation extends RunFacts {
+  readonly runId: string;
+  readonly decisionId: string;
+  readonly armId: ArmId;
+  readonly context: Context;
+  /** Finish time, ms since the epoch. */
+  readonly finishedAtMs: number;
 }
 
 /** A field that failed validation, named by its proto path. */

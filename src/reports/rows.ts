@@ -2,26 +2,16 @@
  * The typed rows reports read. The CLI turns the event log into these; reports never touch the
  * store, the file system or the clock, so the same rows and `asOfMs` give the same report.
  */
-import type { ArmStatus, Observation, Outcome } from '../bandit/index.js';
+import type { ArmStatus, Observation, RunFacts } from '../bandit/index.js';
 
 /** One observed run, as recorded in the log. */
-export interface RunRow {
+export interface RunRow extends RunFacts {
   readonly runId: string;
   readonly templateId: string;
   readonly taskClass: string;
   readonly repo: string;
-  /** The task (bead); '' when unknown, and then the run is its own task. */
-  readonly taskId: string;
-  /** Attempt at the task, from 1 (0 = unknown, read as a first attempt). */
-  readonly attempt: number;
-  readonly outcome: Outcome;
-  readonly retries: number;
-  readonly durationSeconds: number;
-  readonly failureReason: string;
   /** When the run finished, ms since the epoch (from the run record, not the import). */
   readonly finishedAtMs: number;
-  readonly agent: string;
-  readonly model: string;
 }
 
 /** The report row of an observation in the log. */
