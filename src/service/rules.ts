@@ -283,7 +283,8 @@ export function openRefinementPlan(item: Omit<RefinementOpenedEvent, 'type'>, at
 /**
  * A person's decision on an open item; accepting registers the new template version (with the
  * item's template as parent) in the same commit. Repeating the same decision changes nothing.
- * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise; TemplateConflict.
+ * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise; TemplateConflict
+ * when accepting into a template that is already registered.
  */
 export function decideRefinementPlan(
   d: Omit<RefinementDecidedEvent, 'type'>,
@@ -302,6 +303,10 @@ export function decideRefinementPlan(
     const events: EventBody[] = [];
     let record: TemplateRecord | undefined;
     if (d.decision === 'accepted' && template !== undefined) {
+      // The new version is written for this item: accepting must not take over a template that exists.
+      if ((await view.unknownTemplates([d.newTemplateId])).length === 0) {
+        throw new TemplateConflict(d.newTemplateId, 'is already registered; name a new template version to accept into');
+      }
       const registered = await registerEvents(
         view,
         { ...template, templateId: d.newTemplateId, parentTemplateId: item.templateId, actor: d.actor },

@@ -21,7 +21,7 @@ import {
   type TemplateRecord,
 } from '../bandit/index.js';
 import { decode, encode } from './codec.js';
-import { DB_NAMES, DERIVED_DBS, type DbName } from './keys.js';
+import { DB_NAMES, DERIVED_DBS, idKey, segmentRange, statsKey, type DbName } from './keys.js';
 import type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
 import { canonicalSnapshot, type DerivedSnapshot } from './snapshot.js';
 
@@ -33,11 +33,22 @@ import { canonicalSnapshot, type DerivedSnapshot } from './snapshot.js';
  */
 const STRUCTURES_KEY = Symbol.for('structures');
 const STRUCTURES_SEQ = 0;
+/** The segments database has raw byte keys, which all start with '[' or '#'. */
+const STRUCTURES_BYTES = Buffer.from([0]);
+const FIRST_SEGMENT_KEY = Buffer.from([1]);
 /**
  * meta 'format', a plain number any build can read: 1 had self-describing records, 2 shares record
- * structures (which a format-1 build cannot decode). A build refuses folders of a later format.
+ * structures (which a format-1 build cannot decode), 3 keys stats by segment with keys that always
+ * fit (keys.ts). A build refuses folders of a later format; an earlier one is rebuilt on open.
  */
-export const FOLDER_FORMAT = 2;
+export const FOLDER_FORMAT = 3;
+
+/** A stats record as stored: with its key's ids, since the key may hold their hash. */
+interface StoredStats extends StatsRecord {
+  readonly templateId: string;
+  readonly taskClass: string;
+  readonly repo: string;
+}
 
 /** Entries the read cache holds before it starts over (bounds memory with many segments). */
 const READ_CACHE_ENTRIES = 100_000;
@@ -45,7 +56,7 @@ const READ_CACHE_ENTRIES = 100_000;
 /** Times a write is re-planned when another write changed what it read; only a pathological race exhausts it. */
 const MAX_REPLANS = 1000;
 
-const DB_OF: Record<DerivedChange['kind'], DbName> = DERIVED_GROUPS;
+const DB_OF: Record<DerivedChange['kind'], DbName> = { ...DERIVED_GROUPS, stats: 'segments' };
 const KIND_OF = Object.fromEntries(Object.entries(DB_OF).map(([k, v]) => [v, k])) as Record<DbName, DerivedChange['kind']>;
 
 /** A read a plan made: which record, and its bytes then (undefined when absent). */
@@ -91,7 +102,14 @@ export class LmdbStore implements Store {
     this.root = open({ path: location, noSync: options.noSync ?? false });
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
-      dbs[name] = this.root.openDB(name, name === 'events' ? { keyEncoding: 'uint32', sharedStructuresKey: STRUCTURES_SEQ } : { sharedStructuresKey: STRUCTURES_KEY });
+      dbs[name] = this.root.openDB(
+        name,
+        name === 'events'
+          ? { keyEncoding: 'uint32', sharedStructuresKey: STRUCTURES_SEQ }
+          : name === 'segments'
+            ? { keyEncoding: 'binary', sharedStructuresKey: STRUCTURES_BYTES }
+            : { sharedStructuresKey: STRUCTURES_KEY },
+      );
     }
     this.dbs = dbs;
   }
@@ -107,11 +125,16 @@ export class LmdbStore implements Store {
       await store.root.close();
       throw new InvariantViolation(`${path} was written by a newer learnloop (folder format ${format}; this one reads up to ${FOLDER_FORMAT}): upgrade learnloop to open it`);
     }
-    // Format 1 folders (self-describing records) read as they are; from now on they hold format 2 records.
-    if (format !== FOLDER_FORMAT) await store.dbs.meta.put('format', FOLDER_FORMAT);
     const derivedWith = store.dbs.meta.get('policy') as PolicyConfig | undefined;
     if (derivedWith === undefined && store.headSync() === 0) {
-      await store.dbs.meta.put('policy', options.policy);
+      await store.root.transaction(() => {
+        store.dbs.meta.put('policy', options.policy);
+        store.dbs.meta.put('format', FOLDER_FORMAT);
+      });
+    } else if (format === undefined || format < FOLDER_FORMAT) {
+      // Older folders read their log as it is; the derived state is recomputed in this format.
+      if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
+      await store.rebuild();
     } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(options.policy)) {
       if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
       else await store.rebuild();
@@ -134,15 +157,16 @@ export class LmdbStore implements Store {
   // ---- reads -----------------------------------------------------------------------------
 
   private templateSync(templateId: string): TemplateRecord | undefined {
-    return decode<TemplateRecord>(this.dbs.templates.get(templateId), 'template');
+    return decode<TemplateRecord>(this.dbs.templates.get(idKey(templateId)), 'template');
   }
 
   private statsSync(key: StatsKey): StatsRecord | undefined {
-    return decode<StatsRecord>(this.dbs.stats.get(key as unknown as Key), 'stats');
+    const stored = decode<StoredStats>(this.dbs.segments.get(statsKey(key)), 'stats');
+    return stored === undefined ? undefined : { evidence: stored.evidence, counters: stored.counters };
   }
 
   private refinementSync(refinementId: string): RefinementRecord | undefined {
-    return decode<RefinementRecord>(this.dbs.refinements.get(refinementId), 'refinement');
+    return decode<RefinementRecord>(this.dbs.refinements.get(idKey(refinementId)), 'refinement');
   }
 
   private eventSync(seq: number): LoggedEvent | undefined {
@@ -193,9 +217,9 @@ export class LmdbStore implements Store {
 
   async statsForSegment(taskClass: string, repo: string): Promise<Array<{ templateId: string; stats: StatsRecord }>> {
     const out: Array<{ templateId: string; stats: StatsRecord }> = [];
-    for (const { key, value } of this.dbs.stats.getRange({})) {
-      const [templateId, tc, r] = key as unknown as StatsKey;
-      if (tc === taskClass && r === repo) out.push({ templateId, stats: decode<StatsRecord>(value, 'stats')! });
+    for (const { value } of this.dbs.segments.getRange(segmentRange(taskClass, repo))) {
+      const { templateId, evidence, counters } = decode<StoredStats>(value, 'stats')!;
+      out.push({ templateId, stats: { evidence, counters } });
     }
     return out;
   }
@@ -253,10 +277,10 @@ export class LmdbStore implements Store {
   /** The candidates not known to be registered (a registered one may be listed when the folder has no read cache). */
   private unknownTemplatesSync(templateIds: readonly string[]): string[] {
     const cache = this.freshReadCache();
-    if (cache === undefined) return templateIds.filter((id) => !this.dbs.templates.doesExist(id));
+    if (cache === undefined) return templateIds.filter((id) => !this.dbs.templates.doesExist(idKey(id)));
     return templateIds.filter((id) => {
       if (cache.templateIds.has(id)) return false;
-      if (!this.dbs.templates.doesExist(id)) return true;
+      if (!this.dbs.templates.doesExist(idKey(id))) return true;
       cache.templateIds.add(id);
       return false;
     });
@@ -268,7 +292,8 @@ export class LmdbStore implements Store {
    * reading one by seq needs no note; templates are never deleted, so neither does a known one.
    */
   private planView(reads?: Read[]): StateView {
-    const get = (db: DbName, key: Key): unknown => {
+    const get = (db: DbName, id: string): unknown => {
+      const key = db === 'meta' ? id : idKey(id);
       if (reads !== undefined) reads.push([db, key, this.dbs[db].getBinary(key)]);
       return this.dbs[db].get(key);
     };
@@ -308,21 +333,35 @@ export class LmdbStore implements Store {
       const reads: Read[] = [];
       const planned: Plan<T> = await plan(this.planView(reads));
       if (planned.events.length === 0) return { result: planned.result, events: [] };
-      const events = await this.root.transaction(() => {
+      const outcome = await this.root.transaction(() => {
         for (const [db, key, bytes] of reads) {
           const now = this.dbs[db].getBinary(key);
           if (now === undefined ? bytes !== undefined : bytes === undefined || !now.equals(bytes)) return null;
         }
-        return this.append(planned.events, atMs);
+        return this.allOrNothing(() => this.append(planned.events, atMs));
       });
-      if (events !== null) {
+      if (outcome !== null) {
+        if ('error' in outcome) throw outcome.error;
         await this.root.flushed;
-        return { result: planned.result, events };
+        return { result: planned.result, events: outcome.value };
       }
       // Another write got there first: plan again on the state it left.
       this.root.resetReadTxn();
     }
     throw new Unavailable('the store is too busy with conflicting writes; try again');
+  }
+
+  /**
+   * Inside a write transaction: runs `write` in a child transaction, which LMDB discards if it
+   * throws. (lmdb-js does not roll back what a throwing transaction callback already wrote, and
+   * its promise never settles: every write goes through here.)
+   */
+  private allOrNothing<T>(write: () => T): { value: T } | { error: unknown } {
+    try {
+      return { value: this.root.childTransaction(write) as unknown as T };
+    } catch (error) {
+      return { error };
+    }
   }
 
   /** Inside a write transaction: logs the events and writes their derived changes. */
@@ -337,7 +376,12 @@ export class LmdbStore implements Store {
 
   /** Writes derived changes and the heads the read caches key on. */
   private writeDerived(events: readonly LoggedEvent[], changes: readonly DerivedChange[]): void {
-    for (const c of changes) this.dbs[DB_OF[c.kind]].put(c.key as unknown as Key, encode(c.value));
+    for (const c of changes) {
+      if (c.kind === 'stats') {
+        const [templateId, taskClass, repo] = c.key;
+        this.dbs.segments.put(statsKey(c.key), encode<StoredStats>({ templateId, taskClass, repo, ...c.value }));
+      } else this.dbs[DB_OF[c.kind]].put(idKey(c.key), encode(c.value));
+    }
     const last = (pred: (e: LoggedEvent) => boolean) => events.findLast(pred)?.seq;
     const heads: Array<[string, number | undefined]> = [
       ['head', events.at(-1)?.seq],
@@ -352,25 +396,39 @@ export class LmdbStore implements Store {
   /** Recomputes all derived state from the log, in one transaction. @returns events replayed. */
   async rebuild(): Promise<number> {
     this.assertOpen();
-    return this.root.transaction(() => {
-      // Key by key rather than clearSync: dropping a database would also drop its shared record
-      // structures, which other processes on the folder keep using.
-      for (const name of DERIVED_DBS) for (const key of [...this.dbs[name].getKeys({})]) this.dbs[name].remove(key);
-      let n = 0;
-      for (const event of this.eventsSync()) {
-        this.writeDerived([event], projectAll([event], this.reader, this.policy));
-        n++;
-      }
-      this.dbs.meta.put('policy', this.policy);
-      this.dbs.meta.put('format', FOLDER_FORMAT);
-      return n;
-    });
+    const outcome = await this.root.transaction(() =>
+      this.allOrNothing(() => {
+        // Key by key rather than clearSync: dropping a database would also drop its shared record
+        // structures, which other processes on the folder keep using. 'stats' is format 2's.
+        for (const name of [...DERIVED_DBS, 'stats' as const]) {
+          const range = name === 'segments' ? { start: FIRST_SEGMENT_KEY } : {};
+          for (const key of [...this.dbs[name].getKeys(range)]) this.dbs[name].remove(key);
+        }
+        let n = 0;
+        for (const event of this.eventsSync()) {
+          this.writeDerived([event], projectAll([event], this.reader, this.policy));
+          n++;
+        }
+        this.dbs.meta.put('policy', this.policy);
+        this.dbs.meta.put('format', FOLDER_FORMAT);
+        return n;
+      }),
+    );
+    if ('error' in outcome) throw outcome.error;
+    return outcome.value;
   }
 
   async derivedSnapshot(): Promise<DerivedSnapshot> {
     const records: Array<{ kind: DerivedChange['kind']; key: unknown; value: unknown }> = [];
     for (const name of DERIVED_DBS) {
       if (name === 'meta') continue;
+      if (name === 'segments') {
+        for (const { value } of this.dbs.segments.getRange({ start: FIRST_SEGMENT_KEY })) {
+          const { templateId, taskClass, repo, ...stats } = decode<StoredStats>(value, 'stats')!;
+          records.push({ kind: 'stats', key: [templateId, taskClass, repo], value: stats });
+        }
+        continue;
+      }
       for (const { key, value } of this.dbs[name].getRange({})) records.push({ kind: KIND_OF[name], key, value: decode(value, name) });
     }
     return canonicalSnapshot(this.headSync(), records);

@@ -30,6 +30,7 @@ async function serve(token = '', flags: Record<string, string> = {}) {
     decide: client.decideRefinement,
     decideWithoutToken: anonymous.decideRefinement,
     scores: () => client.getScores(),
+    templates: async () => (await client.listTemplates({})).templates.map((t) => t.templateId),
     close: () => anonymous.close(),
   };
 }
@@ -168,4 +169,22 @@ describe('refinement RPCs', () => {
       c.close();
     });
   });
+
+  test('concurrent accepts with different new ids: one wins and only its template is registered; an existing template is ALREADY_EXISTS', async () => {
+    const c = await serve();
+    const before = (await c.scores()).scorecards.map((s) => s.templateId);
+    const accept = (newTemplateId: string) =>
+      c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason: 'r', newTemplateId });
+    const taken = await failure(accept('feature@v1'));
+    expect(taken.code).toBe(status.ALREADY_EXISTS);
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => accept(`custom@v${i + 2}`)));
+    const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof c.decide>>> => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r.reason as ServiceError).code)).toEqual(Array(7).fill(status.FAILED_PRECONDITION));
+    const winner = won[0]!.value.template!.templateId;
+    const listed = (await c.templates()).filter((id) => !before.includes(id));
+    expect(listed).toEqual([winner]);
+    c.close();
+  });
 });
+

@@ -194,12 +194,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const opened = await Promise.all([open('base@v1#1'), open('base@v1#2'), open('base@v1#1')]);
       expect(opened.filter((o) => o.result)).toHaveLength(1);
       const [item] = await refinements.list('open');
+      // Accepting into an existing template would take it over: refused, and nothing is written.
+      await learnloop.registerTemplate({ templateId: 'other@v1', parentTemplateId: '', status: 'active', description: 'unrelated' });
+      const head = await store.head();
+      await expect(refinements.accept({ refinementId: item!.refinementId, actor: 'a', reason: 'r', newTemplateId: 'other@v1', description: '' })).rejects.toMatchObject({
+        name: 'TemplateConflict',
+      });
+      expect(await store.head()).toBe(head);
+      expect((await store.template('other@v1'))!).toMatchObject({ parentTemplateId: '', description: 'unrelated' });
       const accepts = await Promise.allSettled(
         ['base@v2', 'base@v3', 'base@v4'].map((id) => refinements.accept({ refinementId: item!.refinementId, actor: 'a', reason: 'r', newTemplateId: id, description: '' })),
       );
       expect(accepts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
       const winner = (accepts.find((a) => a.status === 'fulfilled') as PromiseFulfilledResult<{ template: { templateId: string } }>).value.template.templateId;
-      expect((await store.templates()).map((t) => t.templateId)).toEqual(['base@v1', winner]);
+      expect((await store.templates()).map((t) => t.templateId)).toEqual(['base@v1', winner, 'other@v1'].sort());
       expect((await store.template(winner))!.parentTemplateId).toBe('base@v1');
       await store.close();
     });

@@ -15,6 +15,20 @@ async function openLoop(dir: string, p: PolicyConfig = policy) {
   return { store, ll: compose(store, { limits: DEFAULT_LIMITS }, () => (t += 1000)).learnloop };
 }
 
+/** Makes the store's nth write of a stats record throw (a fault inside a write transaction); returns the undo. */
+function failingPut(store: LmdbStore, nth: number, message: string): () => void {
+  const segments = (store as unknown as { dbs: { segments: { put: (...a: unknown[]) => unknown } } }).dbs.segments;
+  const put = segments.put;
+  let calls = 0;
+  segments.put = function (this: unknown, ...args: unknown[]) {
+    if (++calls === nth) throw new Error(message);
+    return put.apply(this, args);
+  };
+  return () => {
+    segments.put = put;
+  };
+}
+
 describe('LMDB store', () => {
   test('a stored value from an unknown schema version is refused, not misread', async () => {
     const dir = tmpDir();
@@ -66,5 +80,81 @@ describe('LMDB store', () => {
     expect((await b.ll.observe(obs('3', 't@v1', 'pass'))).duplicate).toBe(true);
     await a.store.close();
     await b.store.close();
+  });
+
+  test('ids at their length limit in multi-byte UTF-8 fit every key: applied once, found, rebuilt', async () => {
+    const dir = tmpDir();
+    const { store, ll } = await openLoop(dir);
+    const euro = '€'.repeat(DEFAULT_LIMITS.maxIdLength); // 768 bytes
+    const emoji = '😀'.repeat(DEFAULT_LIMITS.maxIdLength / 2); // 256 UTF-16 units, 512 bytes
+    const wide = '𝄞'.repeat(DEFAULT_LIMITS.maxIdLength / 2);
+    for (const [runId, id] of [
+      ['ks-1', euro],
+      [euro, emoji],
+      ['€'.repeat(DEFAULT_LIMITS.maxIdLength - 1) + 'x', wide],
+    ] as const) {
+      const params = obs(runId, id, 'pass', { taskClass: id, repo: id, taskId: id });
+      expect((await ll.observe(params)).applied).toBe(true);
+      expect((await ll.observe(params)).duplicate).toBe(true);
+      expect((await ll.scores(id, id)).find((c) => c.templateId === id)?.counters.runs).toBe(1);
+      expect((await store.statsForSegment(id, id)).map((x) => x.templateId)).toEqual([id]);
+      expect((await store.stats([id, id, id]))!.counters.runs).toBe(1);
+    }
+    // The store answers a lookup by an id far over any limit (validation refuses such ids first).
+    expect(await store.decision('€'.repeat(5000))).toBeUndefined();
+    expect(await store.run('€'.repeat(5000))).toBeUndefined();
+    expect(await store.template('€'.repeat(5000))).toBeUndefined();
+    const live = await store.derivedSnapshot();
+    await store.rebuild();
+    expect(await store.derivedSnapshot()).toEqual(live);
+    await store.close();
+    const again = await LmdbStore.open(dir, { policy, noSync: true });
+    expect(await again.derivedSnapshot()).toEqual(live);
+    await again.close();
+  });
+
+  test('a fault inside a write transaction leaves nothing written, and the folder still rebuilds and opens', async () => {
+    const dir = tmpDir();
+    const { store, ll } = await openLoop(dir);
+    await ll.observe(obs('1', 't', 'pass'));
+    const before = { head: await store.head(), derived: await store.derivedSnapshot() };
+    // The second derived write of the next commit fails, after the event and one segment were written.
+    let restore = failingPut(store, 2, 'injected fault');
+    await expect(ll.observe(obs('2', 'u', 'fail'))).rejects.toThrow('injected fault');
+    restore();
+    expect({ head: await store.head(), derived: await store.derivedSnapshot() }).toEqual(before);
+    // Concurrent commits batched with the faulty one are unaffected, and the run can be sent again.
+    expect((await ll.observe(obs('2', 'u', 'fail'))).applied).toBe(true);
+    // A fault during rebuild leaves the folder as it was.
+    const live = await store.derivedSnapshot();
+    restore = failingPut(store, 3, 'injected rebuild fault');
+    await expect(store.rebuild()).rejects.toThrow('injected rebuild fault');
+    restore();
+    expect(await store.derivedSnapshot()).toEqual(live);
+    expect(await store.rebuild()).toBe(await store.head());
+    expect(await store.derivedSnapshot()).toEqual(live);
+    await store.close();
+    const again = await LmdbStore.open(dir, { policy, noSync: true });
+    expect(await again.derivedSnapshot()).toEqual(live);
+    await again.close();
+  });
+
+  test('a format-2 folder (stats keyed [template, class, repo]) is rebuilt into this format on open', async () => {
+    const dir = tmpDir();
+    const { store, ll } = await openLoop(dir);
+    await ll.observe(obs('1', 't', 'pass'));
+    const live = await store.derivedSnapshot();
+    await store.close();
+    const raw = open({ path: dir });
+    await raw.openDB('meta', {}).put('format', 2);
+    await raw.openDB('stats', {}).put(['t', '', ''], { v: 1, stale: true });
+    await raw.close();
+    const again = await LmdbStore.open(dir, { policy, noSync: true });
+    expect(await again.derivedSnapshot()).toEqual(live);
+    await again.close();
+    const check = open({ path: dir });
+    expect(check.openDB('meta', {}).get('format')).toBe(FOLDER_FORMAT);
+    expect([...check.openDB('stats', {}).getKeys({})]).toEqual([]);
+    await check.close();
   });
 });
