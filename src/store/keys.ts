@@ -24,7 +24,6 @@
  * than KEY_PART_BYTES is replaced by its SHA-256 (the record keeps the ids themselves).
  */
 import { createHash } from 'node:crypto';
-import type { Key } from 'lmdb';
 import type { StatsKey } from '../bandit/index.js';
 
 export const DB_NAMES = ['events', 'meta', 'templates', 'segments', 'runs', 'decisions', 'requests', 'refinements', 'stats'] as const;
@@ -37,7 +36,7 @@ export const KEY_PART_BYTES = 900;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** A single id as a key: itself when it fits, else [0, its hash] (a number never equals a string key). */
-export function idKey(id: string): Key {
+export function idKey(id: string): string | [number, string] {
   return Buffer.byteLength(id) <= KEY_PART_BYTES ? id : [0, sha256(id)];
 }
 

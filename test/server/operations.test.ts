@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
 import { Outcome } from '../../src/index.js';
 import { LmdbStore } from '../../src/store/index.js';
+import { statsKey } from '../../src/store/keys.js';
 import { startTestServer } from '../helpers/server.js';
 import { observationEvents } from '../helpers/events.js';
 
@@ -100,7 +101,7 @@ describe('operations', () => {
     // record, read on every GetScores; a corrupt template record would show only after the next
     // template event, since the template list is cached until then.
     const raw = open({ path: dbPath });
-    await raw.openDB('stats', {}).put(['t', '', ''], { v: 99 });
+    await raw.openDB('segments', { keyEncoding: 'binary' }).put(statsKey(['t', '', '']), { v: 99 });
     await raw.close();
     const err = await client.getScores({}).then(
       () => {
