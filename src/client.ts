@@ -42,9 +42,25 @@ export interface LearnLoopClient {
   close(): void;
 }
 
+/** learnloop's port when an address names none (grpc-js alone would take 443). */
+export const DEFAULT_PORT = 50051;
+
+/**
+ * The address with learnloop's default port when it names none: `localhost` -> `localhost:50051`,
+ * `[::1]` or `::1` -> `[::1]:50051`. Target URIs (`dns:///...`, `unix:...`) are left as they are.
+ */
+export function withDefaultPort(addr: string): string {
+  if (addr.includes('://') || /^unix(-abstract)?:/.test(addr)) return addr;
+  if (addr.startsWith('[')) return /\]:\d+$/.test(addr) ? addr : `${addr}:${DEFAULT_PORT}`;
+  const colons = addr.split(':').length - 1;
+  if (colons === 0) return `${addr}:${DEFAULT_PORT}`;
+  if (colons > 1) return `[${addr}]:${DEFAULT_PORT}`; // a bare IPv6 address
+  return addr;
+}
+
 /**
  * Connects to a learnloop server.
- * @param addr host:port, e.g. 127.0.0.1:50051
+ * @param addr host[:port], e.g. 127.0.0.1:50051; without a port, 50051
  */
 export function createClient(addr: string, options: ClientOptions = {}): LearnLoopClient {
   const tls = options.tls;
@@ -54,7 +70,7 @@ export function createClient(addr: string, options: ClientOptions = {}): LearnLo
       : credentials.createSsl(typeof tls === 'object' && tls.caPath ? readFileSync(tls.caPath) : null);
   const channelOptions =
     typeof tls === 'object' && tls.serverNameOverride ? { 'grpc.ssl_target_name_override': tls.serverNameOverride } : {};
-  const client = new LearnLoopServiceClient(addr, creds, channelOptions);
+  const client = new LearnLoopServiceClient(withDefaultPort(addr), creds, channelOptions);
   const deadlineMs = options.deadlineMs ?? 10_000;
 
   function call<Req, Res>(

@@ -29,7 +29,7 @@ export type Flags = Readonly<Record<string, string | undefined>>;
 export const SETTINGS = [
   ['host', 'LEARNLOOP_HOST', '127.0.0.1', 'Address to listen on.'],
   ['port', 'LEARNLOOP_PORT', '50051', 'gRPC port (0 picks a free one).'],
-  ['db', 'LEARNLOOP_DB', './data', 'the store: an LMDB folder (created if missing), or a postgres:// URL'],
+  ['db', 'LEARNLOOP_DB', './data', 'the store: an LMDB folder (serve creates it if missing; other commands need --create), or a postgres:// URL'],
   ['token', 'LEARNLOOP_TOKEN', '', 'Bearer token required on Recommend, Observe and RegisterTemplate; empty = no auth.'],
   ['read-token', 'LEARNLOOP_READ_TOKEN', '', 'Bearer token required on ListTemplates, GetScores and ListRefinements; empty = reads open (unless --protect-reads).'],
   ['protect-reads', 'LEARNLOOP_PROTECT_READS', 'false', 'Require --token on reads too (when --read-token is empty).'],

@@ -1,10 +1,14 @@
 /** What every command shares: settings flags, opening the store, printing, and user errors. */
+import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
 import { openApp, type App } from '../compose.js';
 
-/** Raised for a failure the user can fix; printed without a stack. */
+/** Raised for a failure the user can fix; printed without a stack, exit code 2. */
 export class UserError extends Error {}
+
+/** The operation failed though the input was fine (a server unreachable, say); one line, exit code 1. */
+export class OperationError extends Error {}
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -28,10 +32,29 @@ export function configFrom(opts: Record<string, unknown>): Config {
   return loadConfig(process.env, flags as Flags);
 }
 
+/**
+ * Refuses a --db that names no store, unless the command was asked to create one (`--create`):
+ * a typo in the path must not silently make, and then read, an empty store.
+ */
+export function requireStore(dbPath: string, opts: Record<string, unknown>): void {
+  const folder = dbPath !== 'memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dbPath);
+  if (folder && opts.create !== true && !existsSync(dbPath)) {
+    throw new UserError(
+      `--db ${dbPath}: no learnloop store there; start a server on it (learnloop serve --db ${dbPath}), ` +
+        'or add --create to an import or templates register to make an empty one',
+    );
+  }
+}
+
+/** Adds `--create` to a command that writes to --db. */
+export const withCreate = (cmd: Command): Command => cmd.option('--create', 'make the store if --db names none');
+
 /** Runs `fn` on the application over the store --db names, closing the store after. */
 export async function withApp<T>(opts: Record<string, unknown>, fn: (app: App) => Promise<T>): Promise<T> {
+  const config = configFrom(opts);
+  requireStore(config.dbPath, opts);
   // Beside a running server, use the policy the store was built with, so the numbers agree.
-  const app = await openApp(configFrom(opts), { onPolicyChange: 'adopt' });
+  const app = await openApp(config, { onPolicyChange: 'adopt' });
   try {
     return await fn(app);
   } finally {

@@ -1,9 +1,9 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../paths.js';
 import { StartupError } from '../server/startup.js';
-import { helpers, UserError } from './context.js';
+import { helpers, OperationError, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerClientCommands } from './commands/client.js';
@@ -18,7 +18,10 @@ export function buildProgram(): Command {
   const program = new Command('learnloop')
     .description('Template recommendations that learn from verified coding-agent runs.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError();
+    // Argument errors are one line and exit 2 like learnloop's own checks (main maps the exit);
+    // subcommands inherit both settings.
+    .showHelpAfterError('(add --help for the usage of this command)')
+    .exitOverride();
   registerServe(program);
   registerClientCommands(program);
   registerTemplates(program);
@@ -33,7 +36,10 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the command line; exits non-zero with a one-line message on user errors. */
+/**
+ * Runs the command line. Exit codes: 0 success, 1 the operation failed (the server answered with
+ * an error, or could not be reached), 2 usage or input error (flags, arguments, input files).
+ */
 export async function main(argv: readonly string[]): Promise<void> {
   // `learnloop ... | head` closes stdout early; that is the reader's choice, not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -43,9 +49,15 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv as string[]);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UserError || err instanceof StartupError) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the message (or the help or version, which exit 0).
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof ConfigError || err instanceof UserError || err instanceof StartupError) {
       process.stderr.write(`learnloop: ${err.message}\n`);
       process.exitCode = 2;
+    } else if (err instanceof OperationError) {
+      process.stderr.write(`learnloop: ${err.message}\n`);
+      process.exitCode = 1;
     } else if (isServiceError(err)) {
       process.stderr.write(`learnloop: ${statusName(err.code)}: ${err.details}\n`);
       process.exitCode = 1;

@@ -35,7 +35,7 @@ describe('learnloop command line', () => {
     const file = join(tmpDir(), 'obs.jsonl');
     writeFileSync(file, JSONL);
     const first = cli('import', file, '--db', db, '--json');
-    expect(first.status).toBe(1); // some lines were rejected
+    expect(first.status).toBe(2); // some lines were rejected: an input error, also with --json
     const summary = JSON.parse(first.stdout);
     expect(summary).toMatchObject({ applied: 3, duplicates: 0 });
     expect(summary.rejected.map((r: { line: number }) => r.line)).toEqual([5, 6]);

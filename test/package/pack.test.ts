@@ -29,7 +29,7 @@ test('the packed tarball installs into an empty project and its CLI runs (--vers
 
   // Files the CLI reads at run time ship too: the remediation rules (import runs scans with them) ...
   const fixtures = join(PACKAGE_ROOT, 'test', 'fixtures', 'athena');
-  const imported = await run(bin, ['import', 'runs', join(fixtures, 'run__athena-web__bd-1nn.json'), '--db', join(project, 'offline'), '--json'], { cwd: project });
+  const imported = await run(bin, ['import', 'runs', join(fixtures, 'run__athena-web__bd-1nn.json'), '--db', join(project, 'offline'), '--create', '--json'], { cwd: project });
   expect((JSON.parse(imported.stdout) as { applied: number }).applied).toBe(1);
   // ... and the benchmark's default outcome data.
   const bench = await run(bin, ['bench', 'lift', '--arms', '3', '--steps', '20', '--seeds', '1'], { cwd: project });

@@ -19,7 +19,7 @@ beforeAll(() => {
 describe('learnloop import runs / report / refinements', () => {
   test('import runs is idempotent and import FILE.jsonl still takes ObserveRequests', () => {
     const db = join(tmpDir(), 'db');
-    const first = cli('import', 'runs', RUNS, REAL, '--db', db, '--json');
+    const first = cli('import', 'runs', RUNS, REAL, '--db', db, '--create', '--json');
     expect(first.status, first.stderr).toBe(0);
     // The scan after import runs as of now: custom is credibly below 50%; feature@v1's regression
     // was in February, so no window ending now shows it.
@@ -37,7 +37,7 @@ describe('learnloop import runs / report / refinements', () => {
 
   test('report scores through the command line equals the golden file, and --out writes it', () => {
     const db = join(tmpDir(), 'db');
-    expect(cli('import', 'runs', RUNS, '--db', db).status).toBe(0);
+    expect(cli('import', 'runs', RUNS, '--db', db, '--create').status).toBe(0);
     const md = cli('report', 'scores', '--db', db, '--as-of', '2026-03-01');
     expect(md.status, md.stderr).toBe(0);
     expect(md.stdout).toBe(readFileSync(join(GOLDEN, 'scores.md'), 'utf8'));
@@ -68,7 +68,7 @@ describe('learnloop import runs / report / refinements', () => {
 
   test('refinements scan, list, accept and reject', () => {
     const db = join(tmpDir(), 'db');
-    expect(cli('import', 'runs', RUNS, '--db', db, '--no-scan').stdout).not.toMatch(/opened/);
+    expect(cli('import', 'runs', RUNS, '--db', db, '--create', '--no-scan').stdout).not.toMatch(/opened/);
     const scan = cli('refinements', 'scan', '--db', db, '--as-of', '2026-03-01');
     expect(scan.stdout).toMatch(/^2 opened\n  opened custom#1: /);
     const list = JSON.parse(cli('refinements', 'list', '--db', db, '--status', 'open', '--json').stdout) as Array<{ refinementId: string }>;

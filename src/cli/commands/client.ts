@@ -1,9 +1,10 @@
 /** `learnloop recommend` and `learnloop observe`: clients of a running server. */
-import type { Command } from 'commander';
-import { createClient } from '../../client.js';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { createClient, withDefaultPort } from '../../client.js';
 import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type PosteriorSummary } from '../../gen/learnloop/v1/learnloop.js';
 import { EVIDENCE_LABELS } from '../../reports/metrics.js';
-import { print, UserError } from '../context.js';
+import { OperationError, print, UserError } from '../context.js';
 import { fixed, pct, table } from '../format.js';
 
 const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error', 'unverified'] as const;
@@ -29,9 +30,36 @@ function clientFrom(opts: { addr: string; token?: string; tlsCa?: string; tls?: 
   return createClient(opts.addr, { ...(opts.token ? { token: opts.token } : {}), tls });
 }
 
+/** Runs one call; an unreachable server is reported with where it was looked for and how to start one. */
+async function calling<T>(addr: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if ((err as ServiceError).code === status.UNAVAILABLE) {
+      const at = withDefaultPort(addr);
+      throw new OperationError(`UNAVAILABLE: cannot reach ${at}: is a server running on ${at}? start one with learnloop serve`);
+    }
+    throw err;
+  }
+}
+
+/** A flag's value as an integer in [0, 2^32), as the proto's uint32 fields take. */
+function uint32(value: string, previous: unknown): number {
+  void previous;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError('must be a whole number from 0 to 4294967295');
+  return n;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds >= 0');
+  return n;
+}
+
 function addClientOptions(cmd: Command): Command {
   return cmd
-    .option('--addr <host:port>', 'server address', process.env.LEARNLOOP_ADDR ?? '127.0.0.1:50051')
+    .option('--addr <host[:port]>', 'server address; without a port, port 50051', process.env.LEARNLOOP_ADDR ?? '127.0.0.1:50051')
     .option('--token <token>', 'bearer token [env LEARNLOOP_TOKEN]', process.env.LEARNLOOP_TOKEN)
     .option('--tls', 'connect with TLS (system roots)')
     .option('--tls-ca <file>', 'connect with TLS, trusting this PEM certificate')
@@ -40,21 +68,23 @@ function addClientOptions(cmd: Command): Command {
 
 export function registerClientCommands(program: Command): void {
   addClientOptions(program.command('recommend').description('ask a running server which template to use'))
-    .option('--task-class <class>', 'task class, e.g. bug-fix', '')
-    .option('--repo <repo>', 'repository, e.g. org/repo', '')
-    .option('--candidates <ids>', 'comma-separated template ids (default: every active template)', '')
-    .option('--top-k <n>', 'ranked templates to show (0 = all)', '0')
-    .option('--request-id <id>', 'idempotency key: the same id returns the same decision', '')
+    .option('--task-class <class>', 'task class, e.g. bug-fix')
+    .option('--repo <repo>', 'repository, e.g. org/repo')
+    .option('--candidates <ids>', 'comma-separated template ids (default: every active template)')
+    .option('--top-k <n>', 'ranked templates to show (default: 0 = all)', uint32)
+    .option('--request-id <id>', 'idempotency key: the same id returns the same decision')
     .action(async (opts) => {
       const client = clientFrom(opts);
       try {
-        const res = await client.recommend({
-          taskClass: opts.taskClass,
-          repo: opts.repo,
-          candidateTemplateIds: String(opts.candidates).split(',').map((s) => s.trim()).filter(Boolean),
-          topK: Number(opts.topK),
-          requestId: opts.requestId,
-        });
+        const res = await calling(opts.addr, () =>
+          client.recommend({
+            taskClass: opts.taskClass ?? '',
+            repo: opts.repo ?? '',
+            candidateTemplateIds: String(opts.candidates ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+            topK: opts.topK ?? 0,
+            requestId: opts.requestId ?? '',
+          }),
+        );
         print(opts.json === true, RecommendResponse.toJSON(res), () =>
           [
             `chosen: ${res.chosenTemplateId}  (propensity ${fixed(res.propensity)}, decision ${res.decisionId})`,
@@ -83,39 +113,42 @@ export function registerClientCommands(program: Command): void {
   addClientOptions(program.command('observe').description("report a verified run's outcome to a running server"))
     .requiredOption('--run-id <id>', 'unique id of this run (idempotency key)')
     .requiredOption('--outcome <outcome>', OUTCOME_NAMES.join(' | '))
-    .option('--decision-id <id>', 'the decision that led to this run', '')
-    .option('--template <id>', 'template id (default: the decision\'s choice)', '')
-    .option('--task-class <class>', 'task class', '')
-    .option('--repo <repo>', 'repository', '')
-    .option('--task-id <id>', 'task (bead) id', '')
-    .option('--attempt <n>', 'attempt number, from 1', '0')
-    .option('--retries <n>', 'retries within the run', '0')
-    .option('--duration <seconds>', 'run duration in seconds', '0')
-    .option('--failure-reason <text>', 'why it failed', '')
+    .option('--decision-id <id>', 'the decision that led to this run')
+    .option('--template <id>', "template id (default: the decision's choice)")
+    .option('--task-class <class>', 'task class')
+    .option('--repo <repo>', 'repository')
+    .option('--task-id <id>', 'task (bead) id')
+    .option('--attempt <n>', 'attempt number, from 1 (default: 0 = not given)', uint32)
+    .option('--retries <n>', 'retries within the run (default: 0)', uint32)
+    .option('--duration <seconds>', 'run duration in seconds (default: 0)', seconds)
+    .option('--failure-reason <text>', 'why it failed')
     .option('--finished-at <iso>', 'finish time, ISO 8601 (default: now)')
-    .option('--agent <name>', 'agent', '')
-    .option('--model <name>', 'model', '')
+    .option('--agent <name>', 'agent')
+    .option('--model <name>', 'model')
     .action(async (opts) => {
       const finishedAt = opts.finishedAt === undefined ? undefined : new Date(opts.finishedAt);
       if (finishedAt !== undefined && Number.isNaN(finishedAt.getTime())) throw new UserError(`--finished-at: not a date: ${opts.finishedAt}`);
+      const outcome = outcomeFlag(opts.outcome);
       const client = clientFrom(opts);
       try {
-        const res = await client.observe({
+        // Omitted flags are undefined here and take their proto3 defaults.
+        const req = {
           runId: opts.runId,
           decisionId: opts.decisionId,
           templateId: opts.template,
           taskClass: opts.taskClass,
           repo: opts.repo,
           taskId: opts.taskId,
-          attempt: Number(opts.attempt),
-          outcome: outcomeFlag(opts.outcome),
-          retries: Number(opts.retries),
-          durationSeconds: Number(opts.duration),
+          attempt: opts.attempt,
+          outcome,
+          retries: opts.retries,
+          durationSeconds: opts.duration,
           failureReason: opts.failureReason,
           finishedAt,
           agent: opts.agent,
           model: opts.model,
-        });
+        };
+        const res = await calling(opts.addr, () => client.observe(req));
         print(opts.json === true, ObserveResponse.toJSON(res), () => {
           const p = res.posterior;
           const state = res.duplicate ? 'duplicate (already recorded; nothing changed)' : 'recorded';

@@ -12,7 +12,7 @@ import type { EventBody, LoggedEvent } from '../../bandit/index.js';
 import { openStore } from '../../compose.js';
 import { parseExact, stringifyExact } from '../../store/exact-json.js';
 import type { Store } from '../../store/index.js';
-import { configFrom, print, UserError, withSettings } from '../context.js';
+import { configFrom, print, requireStore, UserError, withSettings } from '../context.js';
 
 const EVENT_TYPES = new Set(['template', 'observation', 'decision', 'refinement_opened', 'refinement_decided']);
 /** Commits in flight while importing (each event is its own commit, so it keeps its time). */
@@ -22,6 +22,7 @@ export function registerExport(program: Command): void {
   withSettings(program.command('export').description('write the whole event log as JSONL to stdout (for `import events` into another store)'), ['db'])
     .action(async (opts) => {
       const config = configFrom(opts);
+      requireStore(config.dbPath, opts);
       const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       try {
         await exportEvents(store, (line) => new Promise<void>((resolve) => (process.stdout.write(line) ? resolve() : process.stdout.once('drain', resolve))));

@@ -1,24 +1,30 @@
 /** `learnloop import FILE.jsonl` (ObserveRequests) and `learnloop import runs PATH...` (run records). */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { JsonValue } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
 import { ObserveRequest } from '../../gen/learnloop/v1/learnloop.js';
 import { observeFromProto } from '../../server/mapping.js';
 import type { LearnLoop } from '../../service/learnloop.js';
-import { helpers, print, UserError, withApp, withSettings } from '../context.js';
+import { helpers, print, UserError, withApp, withCreate, withSettings } from '../context.js';
+import { protoJsonToBinary } from '../proto-json.js';
 import { importRunsCommand } from './analytics.js';
 import { importEventsCommand } from './events.js';
 
 export function registerImport(program: Command): void {
-  withSettings(
-    program
-      .command('import <file...>')
-      .usage('[options] FILE.jsonl | runs PATH... | events FILE')
-      .description(
-        'import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records; ' +
-          '`import events FILE` appends a whole log written by `learnloop export` (to an empty store)',
-      ),
+  withCreate(
+    withSettings(
+      program
+        .command('import <file...>')
+        .usage('[options] FILE.jsonl | runs PATH... | events FILE')
+        .description(
+          'import observations: one ObserveRequest per line (proto3 JSON); `import runs PATH...` reads dispatcher run records; ' +
+            '`import events FILE` appends a whole log written by `learnloop export` (to an empty store)',
+        ),
+      ['db'],
+    ),
   )
+    .option('--ignore-unknown-fields', 'FILE.jsonl: skip fields ObserveRequest does not have instead of rejecting the line')
     .option('--field-map <file>', 'import runs: JSON file mapping run-record fields of another dispatcher')
     .option('--no-scan', 'import runs: do not scan for refinement items afterwards')
     .option('--json', 'print JSON')
@@ -27,7 +33,7 @@ export function registerImport(program: Command): void {
       if (files[0] === 'events') return importEventsCommand(files.slice(1), opts);
       if (files.length !== 1) throw new UserError('import: name one JSONL file of ObserveRequests, or `import runs PATH...`');
       const file = files[0]!;
-      const summary = await withApp(opts, (app) => importObservations(app.learnloop, file));
+      const summary = await withApp(opts, (app) => importObservations(app.learnloop, file, { ignoreUnknownFields: opts.ignoreUnknownFields === true }));
       print(opts.json === true, summary, () =>
         [
           `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.rejected.length} rejected (of ${summary.lines} lines)`,
@@ -35,7 +41,8 @@ export function registerImport(program: Command): void {
           ...(summary.rejected.length > 20 ? [`  ... and ${summary.rejected.length - 20} more (use --json)`] : []),
         ].join('\n'),
       );
-      if (summary.rejected.length > 0) process.exitCode = 1;
+      // Rejected lines are input errors, with or without --json.
+      if (summary.rejected.length > 0) process.exitCode = 2;
     });
 }
 
@@ -47,18 +54,25 @@ export interface ImportSummary {
 }
 
 /** Imports a JSONL file of ObserveRequests in order; observations in flight at once share a commit. */
-export async function importObservations(ll: LearnLoop, file: string): Promise<ImportSummary> {
+export async function importObservations(ll: LearnLoop, file: string, options = { ignoreUnknownFields: false }): Promise<ImportSummary> {
   const summary: ImportSummary = { lines: 0, applied: 0, duplicates: 0, rejected: [] };
   const batch: Array<Promise<void>> = [];
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const text of lines) {
     const line = ++summary.lines;
     if (text.trim() === '') continue;
-    let params;
+    let json: JsonValue;
     try {
-      params = observeFromProto(ObserveRequest.fromJSON(JSON.parse(text)));
+      json = JSON.parse(text) as JsonValue;
     } catch (err) {
       summary.rejected.push({ line, reason: `not valid JSON: ${(err as Error).message}` });
+      continue;
+    }
+    let params;
+    try {
+      params = observeFromProto(ObserveRequest.decode(protoJsonToBinary('learnloop.v1.ObserveRequest', json, options)));
+    } catch (err) {
+      summary.rejected.push({ line, reason: (err as Error).message });
       continue;
     }
     batch.push(

@@ -1,13 +1,14 @@
 /** `learnloop rebuild`: recompute all derived state from the event log. */
 import type { Command } from 'commander';
 import { openStore } from '../../compose.js';
-import { configFrom, print, withSettings } from '../context.js';
+import { configFrom, print, requireStore, withSettings } from '../context.js';
 
 export function registerRebuild(program: Command): void {
-  withSettings(program.command('rebuild').description('recompute all derived state from the event log'))
+  withSettings(program.command('rebuild').description('recompute all derived state from the event log'), ['db'])
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const config = configFrom(opts);
+      requireStore(config.dbPath, opts);
       const started = performance.now();
       const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       try {

@@ -5,12 +5,12 @@ import { NO_DATA, rateText } from '../../reports/metrics.js';
 import { fixed, pct, table } from '../format.js';
 
 export function registerScores(program: Command): void {
-  withSettings(program.command('scores').description('per-template scorecards for a segment'))
-    .option('--task-class <class>', 'task class (empty = all)', '')
-    .option('--repo <repo>', 'repository (empty = all)', '')
+  withSettings(program.command('scores').description('per-template scorecards for a segment'), ['db'])
+    .option('--task-class <class>', 'task class (default: all)')
+    .option('--repo <repo>', 'repository (default: all)')
     .option('--json', 'print JSON')
     .action(async (opts) => {
-      const cards = await withApp(opts, (app) => app.learnloop.scores(opts.taskClass, opts.repo));
+      const cards = await withApp(opts, (app) => app.learnloop.scores(opts.taskClass ?? '', opts.repo ?? ''));
       // JSON shows the evidence level by its label too, as every other output does.
       const json = cards.map((c) => ({ ...c, posterior: { ...c.posterior, evidenceLevel: c.evidenceLabel } }));
       print(opts.json === true, json, () =>

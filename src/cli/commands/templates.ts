@@ -1,6 +1,6 @@
 /** `learnloop templates list|register`: directly on --db. */
 import { Option, type Command } from 'commander';
-import { print, withApp, withSettings } from '../context.js';
+import { print, withApp, withCreate, withSettings } from '../context.js';
 import { table } from '../format.js';
 
 export function registerTemplates(program: Command): void {
@@ -16,7 +16,7 @@ export function registerTemplates(program: Command): void {
         ),
       );
     });
-  withSettings(templates.command('register <templateId>').description('register a template version'), ['db'])
+  withCreate(withSettings(templates.command('register <templateId>').description('register a template version'), ['db']))
     .option('--parent <id>', 'the version it refines (inherits discounted evidence)', '')
     .addOption(new Option('--status <status>', 'lifecycle status').choices(['active', 'candidate', 'retired']).default('active'))
     .option('--description <text>', 'what changed', '')

@@ -129,10 +129,10 @@ export const ErrorInfo: MessageFns<ErrorInfo> = {
 
   toJSON(message: ErrorInfo): unknown {
     const obj: any = {};
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
-    if (message.domain !== "") {
+    if (message.domain !== undefined) {
       obj.domain = message.domain;
     }
     if (message.metadata) {
@@ -232,10 +232,10 @@ export const ErrorInfo_MetadataEntry: MessageFns<ErrorInfo_MetadataEntry> = {
 
   toJSON(message: ErrorInfo_MetadataEntry): unknown {
     const obj: any = {};
-    if (message.key !== "") {
+    if (message.key !== undefined) {
       obj.key = message.key;
     }
-    if (message.value !== "") {
+    if (message.value !== undefined) {
       obj.value = message.value;
     }
     return obj;
@@ -390,10 +390,10 @@ export const BadRequest_FieldViolation: MessageFns<BadRequest_FieldViolation> = 
 
   toJSON(message: BadRequest_FieldViolation): unknown {
     const obj: any = {};
-    if (message.field !== "") {
+    if (message.field !== undefined) {
       obj.field = message.field;
     }
-    if (message.description !== "") {
+    if (message.description !== undefined) {
       obj.description = message.description;
     }
     return obj;

@@ -707,25 +707,25 @@ export const PosteriorSummary: MessageFns<PosteriorSummary> = {
 
   toJSON(message: PosteriorSummary): unknown {
     const obj: any = {};
-    if (message.mean !== 0) {
+    if (message.mean !== undefined) {
       obj.mean = floatToJson(message.mean);
     }
-    if (message.ciLow !== 0) {
+    if (message.ciLow !== undefined) {
       obj.ciLow = floatToJson(message.ciLow);
     }
-    if (message.ciHigh !== 0) {
+    if (message.ciHigh !== undefined) {
       obj.ciHigh = floatToJson(message.ciHigh);
     }
-    if (message.alpha !== 0) {
+    if (message.alpha !== undefined) {
       obj.alpha = floatToJson(message.alpha);
     }
-    if (message.beta !== 0) {
+    if (message.beta !== undefined) {
       obj.beta = floatToJson(message.beta);
     }
-    if (message.observations !== 0) {
+    if (message.observations !== undefined) {
       obj.observations = floatToJson(message.observations);
     }
-    if (message.evidenceLevel !== 0) {
+    if (message.evidenceLevel !== undefined) {
       obj.evidenceLevel = evidenceLevelToJSON(message.evidenceLevel);
     }
     return obj;
@@ -864,19 +864,19 @@ export const RecommendRequest: MessageFns<RecommendRequest> = {
 
   toJSON(message: RecommendRequest): unknown {
     const obj: any = {};
-    if (message.taskClass !== "") {
+    if (message.taskClass !== undefined) {
       obj.taskClass = message.taskClass;
     }
-    if (message.repo !== "") {
+    if (message.repo !== undefined) {
       obj.repo = message.repo;
     }
     if (message.candidateTemplateIds?.length) {
       obj.candidateTemplateIds = message.candidateTemplateIds;
     }
-    if (message.topK !== 0) {
+    if (message.topK !== undefined) {
       obj.topK = Math.round(message.topK);
     }
-    if (message.requestId !== "") {
+    if (message.requestId !== undefined) {
       obj.requestId = message.requestId;
     }
     return obj;
@@ -993,16 +993,16 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
 
   toJSON(message: RankedTemplate): unknown {
     const obj: any = {};
-    if (message.templateId !== "") {
+    if (message.templateId !== undefined) {
       obj.templateId = message.templateId;
     }
     if (message.posterior !== undefined) {
       obj.posterior = PosteriorSummary.toJSON(message.posterior);
     }
-    if (message.probBest !== 0) {
+    if (message.probBest !== undefined) {
       obj.probBest = floatToJson(message.probBest);
     }
-    if (message.propensity !== 0) {
+    if (message.propensity !== undefined) {
       obj.propensity = floatToJson(message.propensity);
     }
     return obj;
@@ -1152,22 +1152,22 @@ export const Lift: MessageFns<Lift> = {
 
   toJSON(message: Lift): unknown {
     const obj: any = {};
-    if (message.chosenMean !== 0) {
+    if (message.chosenMean !== undefined) {
       obj.chosenMean = floatToJson(message.chosenMean);
     }
-    if (message.uniformMean !== 0) {
+    if (message.uniformMean !== undefined) {
       obj.uniformMean = floatToJson(message.uniformMean);
     }
-    if (message.absolute !== 0) {
+    if (message.absolute !== undefined) {
       obj.absolute = floatToJson(message.absolute);
     }
-    if (message.relative !== 0) {
+    if (message.relative !== undefined) {
       obj.relative = floatToJson(message.relative);
     }
-    if (message.ciLow !== 0) {
+    if (message.ciLow !== undefined) {
       obj.ciLow = floatToJson(message.ciLow);
     }
-    if (message.ciHigh !== 0) {
+    if (message.ciHigh !== undefined) {
       obj.ciHigh = floatToJson(message.ciHigh);
     }
     return obj;
@@ -1382,13 +1382,13 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
 
   toJSON(message: RecommendResponse): unknown {
     const obj: any = {};
-    if (message.decisionId !== "") {
+    if (message.decisionId !== undefined) {
       obj.decisionId = message.decisionId;
     }
-    if (message.chosenTemplateId !== "") {
+    if (message.chosenTemplateId !== undefined) {
       obj.chosenTemplateId = message.chosenTemplateId;
     }
-    if (message.propensity !== 0) {
+    if (message.propensity !== undefined) {
       obj.propensity = floatToJson(message.propensity);
     }
     if (message.ranking?.length) {
@@ -1397,16 +1397,16 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     if (message.lift !== undefined) {
       obj.lift = Lift.toJSON(message.lift);
     }
-    if (message.policyVersion !== "") {
+    if (message.policyVersion !== undefined) {
       obj.policyVersion = message.policyVersion;
     }
-    if (message.rationale !== "") {
+    if (message.rationale !== undefined) {
       obj.rationale = message.rationale;
     }
-    if (message.taskClass !== "") {
+    if (message.taskClass !== undefined) {
       obj.taskClass = message.taskClass;
     }
-    if (message.repo !== "") {
+    if (message.repo !== undefined) {
       obj.repo = message.repo;
     }
     if (message.newTemplateIds?.length) {
@@ -1690,46 +1690,46 @@ export const ObserveRequest: MessageFns<ObserveRequest> = {
 
   toJSON(message: ObserveRequest): unknown {
     const obj: any = {};
-    if (message.runId !== "") {
+    if (message.runId !== undefined) {
       obj.runId = message.runId;
     }
-    if (message.decisionId !== "") {
+    if (message.decisionId !== undefined) {
       obj.decisionId = message.decisionId;
     }
-    if (message.templateId !== "") {
+    if (message.templateId !== undefined) {
       obj.templateId = message.templateId;
     }
-    if (message.taskClass !== "") {
+    if (message.taskClass !== undefined) {
       obj.taskClass = message.taskClass;
     }
-    if (message.repo !== "") {
+    if (message.repo !== undefined) {
       obj.repo = message.repo;
     }
-    if (message.taskId !== "") {
+    if (message.taskId !== undefined) {
       obj.taskId = message.taskId;
     }
-    if (message.attempt !== 0) {
+    if (message.attempt !== undefined) {
       obj.attempt = Math.round(message.attempt);
     }
-    if (message.outcome !== 0) {
+    if (message.outcome !== undefined) {
       obj.outcome = outcomeToJSON(message.outcome);
     }
-    if (message.retries !== 0) {
+    if (message.retries !== undefined) {
       obj.retries = Math.round(message.retries);
     }
-    if (message.durationSeconds !== 0) {
+    if (message.durationSeconds !== undefined) {
       obj.durationSeconds = floatToJson(message.durationSeconds);
     }
-    if (message.failureReason !== "") {
+    if (message.failureReason !== undefined) {
       obj.failureReason = message.failureReason;
     }
     if (message.finishedAt !== undefined) {
       obj.finishedAt = message.finishedAt.toISOString();
     }
-    if (message.agent !== "") {
+    if (message.agent !== undefined) {
       obj.agent = message.agent;
     }
-    if (message.model !== "") {
+    if (message.model !== undefined) {
       obj.model = message.model;
     }
     return obj;
@@ -1863,16 +1863,16 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
 
   toJSON(message: ObserveResponse): unknown {
     const obj: any = {};
-    if (message.applied !== false) {
+    if (message.applied !== undefined) {
       obj.applied = message.applied;
     }
-    if (message.duplicate !== false) {
+    if (message.duplicate !== undefined) {
       obj.duplicate = message.duplicate;
     }
     if (message.posterior !== undefined) {
       obj.posterior = PosteriorSummary.toJSON(message.posterior);
     }
-    if (message.sequence !== 0) {
+    if (message.sequence !== undefined) {
       obj.sequence = Math.round(message.sequence);
     }
     if (message.newTemplate !== false) {
@@ -2022,22 +2022,22 @@ export const Template: MessageFns<Template> = {
 
   toJSON(message: Template): unknown {
     const obj: any = {};
-    if (message.templateId !== "") {
+    if (message.templateId !== undefined) {
       obj.templateId = message.templateId;
     }
-    if (message.parentTemplateId !== "") {
+    if (message.parentTemplateId !== undefined) {
       obj.parentTemplateId = message.parentTemplateId;
     }
-    if (message.status !== 0) {
+    if (message.status !== undefined) {
       obj.status = templateStatusToJSON(message.status);
     }
-    if (message.description !== "") {
+    if (message.description !== undefined) {
       obj.description = message.description;
     }
     if (message.registeredAt !== undefined) {
       obj.registeredAt = message.registeredAt.toISOString();
     }
-    if (message.implicit !== false) {
+    if (message.implicit !== undefined) {
       obj.implicit = message.implicit;
     }
     return obj;
@@ -2155,16 +2155,16 @@ export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
 
   toJSON(message: RegisterTemplateRequest): unknown {
     const obj: any = {};
-    if (message.templateId !== "") {
+    if (message.templateId !== undefined) {
       obj.templateId = message.templateId;
     }
-    if (message.parentTemplateId !== "") {
+    if (message.parentTemplateId !== undefined) {
       obj.parentTemplateId = message.parentTemplateId;
     }
-    if (message.status !== 0) {
+    if (message.status !== undefined) {
       obj.status = templateStatusToJSON(message.status);
     }
-    if (message.description !== "") {
+    if (message.description !== undefined) {
       obj.description = message.description;
     }
     return obj;
@@ -2251,7 +2251,7 @@ export const RegisterTemplateResponse: MessageFns<RegisterTemplateResponse> = {
     if (message.template !== undefined) {
       obj.template = Template.toJSON(message.template);
     }
-    if (message.created !== false) {
+    if (message.created !== undefined) {
       obj.created = message.created;
     }
     return obj;
@@ -2321,7 +2321,7 @@ export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
 
   toJSON(message: ListTemplatesRequest): unknown {
     const obj: any = {};
-    if (message.status !== 0) {
+    if (message.status !== undefined) {
       obj.status = templateStatusToJSON(message.status);
     }
     return obj;
@@ -2477,10 +2477,10 @@ export const GetScoresRequest: MessageFns<GetScoresRequest> = {
 
   toJSON(message: GetScoresRequest): unknown {
     const obj: any = {};
-    if (message.taskClass !== "") {
+    if (message.taskClass !== undefined) {
       obj.taskClass = message.taskClass;
     }
-    if (message.repo !== "") {
+    if (message.repo !== undefined) {
       obj.repo = message.repo;
     }
     return obj;
@@ -2864,43 +2864,43 @@ export const Scorecard: MessageFns<Scorecard> = {
 
   toJSON(message: Scorecard): unknown {
     const obj: any = {};
-    if (message.templateId !== "") {
+    if (message.templateId !== undefined) {
       obj.templateId = message.templateId;
     }
     if (message.posterior !== undefined) {
       obj.posterior = PosteriorSummary.toJSON(message.posterior);
     }
-    if (message.runs !== 0) {
+    if (message.runs !== undefined) {
       obj.runs = Math.round(message.runs);
     }
-    if (message.passRate !== 0) {
+    if (message.passRate !== undefined) {
       obj.passRate = floatToJson(message.passRate);
     }
-    if (message.retryRate !== 0) {
+    if (message.retryRate !== undefined) {
       obj.retryRate = floatToJson(message.retryRate);
     }
-    if (message.timeoutRate !== 0) {
+    if (message.timeoutRate !== undefined) {
       obj.timeoutRate = floatToJson(message.timeoutRate);
     }
-    if (message.meanDurationSeconds !== 0) {
+    if (message.meanDurationSeconds !== undefined) {
       obj.meanDurationSeconds = floatToJson(message.meanDurationSeconds);
     }
-    if (message.passes !== 0) {
+    if (message.passes !== undefined) {
       obj.passes = Math.round(message.passes);
     }
-    if (message.partials !== 0) {
+    if (message.partials !== undefined) {
       obj.partials = Math.round(message.partials);
     }
-    if (message.fails !== 0) {
+    if (message.fails !== undefined) {
       obj.fails = Math.round(message.fails);
     }
-    if (message.timeouts !== 0) {
+    if (message.timeouts !== undefined) {
       obj.timeouts = Math.round(message.timeouts);
     }
-    if (message.infraErrors !== 0) {
+    if (message.infraErrors !== undefined) {
       obj.infraErrors = Math.round(message.infraErrors);
     }
-    if (message.unverified !== 0) {
+    if (message.unverified !== undefined) {
       obj.unverified = Math.round(message.unverified);
     }
     if (message.judgedRuns !== 0) {
@@ -3045,10 +3045,10 @@ export const GetScoresResponse: MessageFns<GetScoresResponse> = {
 
   toJSON(message: GetScoresResponse): unknown {
     const obj: any = {};
-    if (message.taskClass !== "") {
+    if (message.taskClass !== undefined) {
       obj.taskClass = message.taskClass;
     }
-    if (message.repo !== "") {
+    if (message.repo !== undefined) {
       obj.repo = message.repo;
     }
     if (message.scorecards?.length) {
@@ -3278,22 +3278,22 @@ export const Refinement: MessageFns<Refinement> = {
 
   toJSON(message: Refinement): unknown {
     const obj: any = {};
-    if (message.refinementId !== "") {
+    if (message.refinementId !== undefined) {
       obj.refinementId = message.refinementId;
     }
-    if (message.templateId !== "") {
+    if (message.templateId !== undefined) {
       obj.templateId = message.templateId;
     }
-    if (message.status !== 0) {
+    if (message.status !== undefined) {
       obj.status = refinementStatusToJSON(message.status);
     }
-    if (message.trigger !== "") {
+    if (message.trigger !== undefined) {
       obj.trigger = message.trigger;
     }
-    if (message.summary !== "") {
+    if (message.summary !== undefined) {
       obj.summary = message.summary;
     }
-    if (message.evidenceJson !== "") {
+    if (message.evidenceJson !== undefined) {
       obj.evidenceJson = message.evidenceJson;
     }
     if (message.openedAt !== undefined) {
@@ -3302,13 +3302,13 @@ export const Refinement: MessageFns<Refinement> = {
     if (message.decidedAt !== undefined) {
       obj.decidedAt = message.decidedAt.toISOString();
     }
-    if (message.actor !== "") {
+    if (message.actor !== undefined) {
       obj.actor = message.actor;
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
-    if (message.newTemplateId !== "") {
+    if (message.newTemplateId !== undefined) {
       obj.newTemplateId = message.newTemplateId;
     }
     return obj;
@@ -3385,7 +3385,7 @@ export const ListRefinementsRequest: MessageFns<ListRefinementsRequest> = {
 
   toJSON(message: ListRefinementsRequest): unknown {
     const obj: any = {};
-    if (message.status !== 0) {
+    if (message.status !== undefined) {
       obj.status = refinementStatusToJSON(message.status);
     }
     return obj;
@@ -3617,25 +3617,25 @@ export const DecideRefinementRequest: MessageFns<DecideRefinementRequest> = {
 
   toJSON(message: DecideRefinementRequest): unknown {
     const obj: any = {};
-    if (message.refinementId !== "") {
+    if (message.refinementId !== undefined) {
       obj.refinementId = message.refinementId;
     }
-    if (message.decision !== 0) {
+    if (message.decision !== undefined) {
       obj.decision = refinementDecisionToJSON(message.decision);
     }
-    if (message.actor !== "") {
+    if (message.actor !== undefined) {
       obj.actor = message.actor;
     }
-    if (message.reason !== "") {
+    if (message.reason !== undefined) {
       obj.reason = message.reason;
     }
-    if (message.newTemplateId !== "") {
+    if (message.newTemplateId !== undefined) {
       obj.newTemplateId = message.newTemplateId;
     }
-    if (message.description !== "") {
+    if (message.description !== undefined) {
       obj.description = message.description;
     }
-    if (message.newTemplateStatus !== 0) {
+    if (message.newTemplateStatus !== undefined) {
       obj.newTemplateStatus = templateStatusToJSON(message.newTemplateStatus);
     }
     return obj;

@@ -1,0 +1,40 @@
+/**
+ * Proto3 JSON for the command line, read strictly against the descriptors compiled from proto/
+ * (@bufbuild/protobuf's canonical parser): unknown fields and unknown enum names are errors that
+ * quote what was given, instead of being dropped or turned into enum value -1.
+ */
+import { readFileSync } from 'node:fs';
+import { createFileRegistry, fromBinary, fromJson, toBinary, type DescMessage, type FileRegistry, type JsonValue } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { DESCRIPTOR_SET } from '../paths.js';
+
+let registry: FileRegistry | undefined;
+
+function messageType(typeName: string): DescMessage {
+  registry ??= createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET)));
+  const desc = registry.getMessage(typeName);
+  if (desc === undefined) throw new Error(`${typeName} is not in ${DESCRIPTOR_SET}`);
+  return desc;
+}
+
+/**
+ * One proto3 JSON object (proto or lowerCamelCase field names, enums by name or number) as the
+ * message's binary encoding.
+ * @throws Error naming the field and quoting the value given
+ */
+export function protoJsonToBinary(typeName: string, json: JsonValue, options: { ignoreUnknownFields: boolean }): Uint8Array {
+  const desc = messageType(typeName);
+  if (typeof json === 'object' && json !== null && !Array.isArray(json)) {
+    for (const [key, value] of Object.entries(json)) {
+      const field = desc.fields.find((f) => f.name === key || f.jsonName === key);
+      if (field === undefined) {
+        if (options.ignoreUnknownFields) continue;
+        throw new Error(`unknown field ${JSON.stringify(key)} (${desc.name} has ${desc.fields.map((f) => f.name).join(', ')}; --ignore-unknown-fields skips unknown fields)`);
+      }
+      if (field.fieldKind === 'enum' && typeof value === 'string' && !field.enum.values.some((v) => v.name === value)) {
+        throw new Error(`${JSON.stringify(key)}:${JSON.stringify(value)} is not a ${field.enum.name}; use one of ${field.enum.values.map((v) => v.name).join(', ')}`);
+      }
+    }
+  }
+  return toBinary(desc, fromJson(desc, json, { ignoreUnknownFields: options.ignoreUnknownFields }));
+}
