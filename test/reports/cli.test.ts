@@ -50,7 +50,7 @@ describe('learnloop import runs / report / refinements', () => {
 
   test('report outcomes takes its window from --since/--until or --days, and refuses a window that ends before it starts', () => {
     const db = join(tmpDir(), 'db');
-    expect(cli('import', 'runs', RUNS, '--db', db, '--no-scan').status).toBe(0);
+    expect(cli('import', 'runs', RUNS, '--db', db, '--create', '--no-scan').status).toBe(0);
     const r = cli('report', 'outcomes', '--db', db, '--since', '2026-01-05', '--until', '2026-03-01', '--format', 'json');
     expect(r.status, r.stderr).toBe(0);
     const model = JSON.parse(r.stdout) as { kind: string; options: { sinceMs: number; untilMs: number }; metrics: Array<{ metric: string }> };
