@@ -103,7 +103,7 @@ describe('talking to a server', () => {
 });
 
 describe('commands that read a store refuse a missing one', () => {
-  test.each([['scores'], ['rebuild'], ['templates', 'list'], ['report', 'scores'], ['refinements', 'list']])('%j --db missing: exit 2, nothing created', (...cmd) => {
+  test.each([['scores'], ['rebuild'], ['export'], ['templates', 'list'], ['report', 'scores'], ['refinements', 'list']])('%j --db missing: exit 2, nothing created', (...cmd) => {
     const db = join(tmpDir(), 'typo');
     const r = cli(...cmd, '--db', db);
     expect(r.status).toBe(2);
