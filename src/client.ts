@@ -60,9 +60,10 @@ export function withDefaultPort(addr: string): string {
 
 /**
  * Connects to a learnloop server.
- * @param addr host[:port], e.g. 127.0.0.1:50051; without a port, 50051
+ * @param addr host[:port], e.g. 127.0.0.1:50051; without a port, 50051. Default: the LEARNLOOP_ADDR
+ *   environment variable, else 127.0.0.1:50051 (as the command line's --addr).
  */
-export function createClient(addr: string, options: ClientOptions = {}): LearnLoopClient {
+export function createClient(addr: string = process.env.LEARNLOOP_ADDR ?? '127.0.0.1:50051', options: ClientOptions = {}): LearnLoopClient {
   const tls = options.tls;
   const creds =
     tls === undefined || tls === false

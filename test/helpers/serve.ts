@@ -11,11 +11,12 @@ export interface ServingChild {
 
 /**
  * Spawns a command that runs `learnloop serve --port 0 ...` and resolves once its log names the
- * port it took; the process is killed after the test.
+ * port it took; the process and its children are killed after the test.
  * @param command an executable (process.execPath with the bin as first argument, or an installed bin)
  */
-export function serveOnFreePort(command: string, args: readonly string[]): Promise<ServingChild> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+export function serveOnFreePort(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServingChild> {
+  // Its own process group, so a wrapper (npm start) and the server under it end together.
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true, ...options });
   children.push(child);
   return new Promise((resolve, reject) => {
     let log = '';
@@ -29,5 +30,11 @@ export function serveOnFreePort(command: string, args: readonly string[]): Promi
 }
 
 afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+  for (const c of children.splice(0)) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
