@@ -302,10 +302,20 @@ export function scoreboardBlocks(r: OutcomesReport): Block[] {
       kind: 'chart',
       chart: {
         kind: 'line',
-        title: `The three metrics per ${o.binDays} days`,
+        title: `The three metrics per ${o.binDays} days (95% intervals, runs, tasks or failed runs on points)`,
         yMax: 1,
         xLabels: (r.metrics[0]?.spark ?? []).map((_, i) => fmt.date(o.sinceMs + i * o.binDays * 86_400_000).slice(5)),
-        series: r.metrics.map((m) => ({ name: OUTCOME_WORDS[m.metric], values: m.spark.map((p) => (p.n > 0 ? p.rate : null)) })),
+        series: r.metrics.map((m) => ({
+          name: OUTCOME_WORDS[m.metric],
+          values: m.spark.map((p) => (p.n > 0 ? p.rate : null)),
+          low: m.spark.map((p) => (p.n > 0 ? p.low : null)),
+          high: m.spark.map((p) => (p.n > 0 ? p.high : null)),
+          counts: m.spark.map((p) => p.n),
+        })),
+        // The accepted refinements in the window, on the bin they fall in.
+        markers: r.refinements
+          .filter((x) => x.decidedAtMs >= o.sinceMs)
+          .map((x) => ({ xLabel: fmt.date(o.sinceMs + Math.floor((x.decidedAtMs - o.sinceMs) / (o.binDays * 86_400_000)) * o.binDays * 86_400_000).slice(5), label: x.refinementId })),
       },
     },
     { kind: 'heading', level: 3, text: 'What learnloop contributed' },
