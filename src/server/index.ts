@@ -11,6 +11,7 @@ import { handlers } from './handlers.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { addReflection } from './reflection.js';
 import { serverCredentials, StartupError } from './startup.js';
+import { FolderInUse } from '../store/index.js';
 
 export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
 
@@ -31,7 +32,10 @@ export interface RunningServer {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   // Checked before anything opens, so a bad key or certificate leaves nothing behind.
   const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
-  const { store, learnloop, refinements } = await openApp(config);
+  // Nothing is written to the store until the port is bound (a start that fails writes nothing).
+  const { store, learnloop, refinements } = await openApp(config, { deferWrites: true }).catch((err: unknown) => {
+    throw err instanceof FolderInUse ? new StartupError(err.message) : err;
+  });
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let draining = false;
   const inFlight = { count: 0 };
@@ -77,6 +81,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     const message = (err as Error).message;
     const busy = /EADDRINUSE|address already in use/i.test(message);
     throw new StartupError(`cannot listen on ${config.host}:${config.port}${busy ? ' (is another server using that port?)' : ''}: ${message.split('\n')[0]}`);
+  });
+  // Port bound and every check passed: now the store may write (initialise, rebuild, register).
+  await store.prepare?.().catch(async (err: unknown) => {
+    server.forceShutdown();
+    await metrics?.close();
+    await store.close();
+    throw err instanceof FolderInUse ? new StartupError(err.message) : err;
   });
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
   armEvidenceOf,
@@ -43,6 +44,19 @@ const FIRST_SEGMENT_KEY = Buffer.from([1]);
  */
 export const FOLDER_FORMAT = 3;
 
+/** The folder is served by a live process under another policy: this one must not touch it. */
+export class FolderInUse extends Error {}
+
+/** Whether a process with this id is running (on this machine: LMDB folders are local). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** A stats record as stored: with its key's ids, since the key may hold their hash. */
 interface StoredStats extends StatsRecord {
   readonly templateId: string;
@@ -73,6 +87,11 @@ export class LmdbStore implements Store {
   private readonly dbs: Record<DbName, Database>;
   private currentPolicy: PolicyConfig;
   private closed = false;
+  /** The writes opening deferred until prepare() (a server binds its port first). */
+  private pending: (() => Promise<void>) | undefined;
+  /** This server's entry in meta 'servers' (several servers may share one process in tests). */
+  private readonly registration = `${process.pid}:${randomUUID()}`;
+  private registered = false;
   /**
    * What Recommend reads (template ids, evidence), valid while meta 'stateHead' is `seq`. Every event
    * that can change templates or stats bumps stateHead, in this process or any other on the same
@@ -125,21 +144,56 @@ export class LmdbStore implements Store {
       await store.root.close();
       throw new InvariantViolation(`${path} was written by a newer learnloop (folder format ${format}; this one reads up to ${FOLDER_FORMAT}): upgrade learnloop to open it`);
     }
-    const derivedWith = store.dbs.meta.get('policy') as PolicyConfig | undefined;
-    if (derivedWith === undefined && store.headSync() === 0) {
-      await store.root.transaction(() => {
-        store.dbs.meta.put('policy', options.policy);
-        store.dbs.meta.put('format', FOLDER_FORMAT);
-      });
-    } else if (format === undefined || format < FOLDER_FORMAT) {
-      // Older folders read their log as it is; the derived state is recomputed in this format.
-      if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
-      await store.rebuild();
-    } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(options.policy)) {
-      if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
-      else await store.rebuild();
+    const serving = options.onPolicyChange !== 'adopt';
+    const other = serving ? store.serverUnderOtherPolicy(options.policy) : undefined;
+    if (other !== undefined) {
+      await store.root.close();
+      throw new FolderInUse(`${path} is in use by learnloop process ${other.pid} under another policy (${other.policyVersion}); stop it, or start with the same policy settings`);
     }
+    const derivedWith = store.dbs.meta.get('policy') as PolicyConfig | undefined;
+    if (!serving && derivedWith !== undefined) store.currentPolicy = derivedWith;
+    const empty = derivedWith === undefined && store.headSync() === 0;
+    const stale = !empty && (format === undefined || format < FOLDER_FORMAT || derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(store.currentPolicy));
+    store.pending = async () => {
+      if (empty) {
+        await store.root.transaction(() => {
+          store.dbs.meta.put('policy', store.currentPolicy);
+          store.dbs.meta.put('format', FOLDER_FORMAT);
+        });
+      } else if (stale) await store.rebuild();
+      if (serving) await store.register();
+    };
+    if (options.deferWrites !== true) await store.prepare();
     return store;
+  }
+
+  /** Writes what opening needs (the folder's policy and format, a rebuild, this server's registration); once. */
+  async prepare(): Promise<void> {
+    const pending = this.pending;
+    this.pending = undefined;
+    await pending?.();
+  }
+
+  /** A live server process registered on the folder under a policy other than `policy`. */
+  private serverUnderOtherPolicy(policy: PolicyConfig): { pid: number; policyVersion: string } | undefined {
+    const servers = (this.dbs.meta.get('servers') as Record<string, { pid: number; policyVersion: string }> | undefined) ?? {};
+    return Object.values(servers).find((s) => s.policyVersion !== policyVersion(policy) && alive(s.pid));
+  }
+
+  /** Registers this server on the folder, re-checking in the same transaction that no other policy is live; drops dead entries. */
+  private async register(): Promise<void> {
+    const outcome = await this.root.transaction(() => {
+      const other = this.serverUnderOtherPolicy(this.currentPolicy);
+      if (other !== undefined) return other;
+      const servers = (this.dbs.meta.get('servers') as Record<string, { pid: number; policyVersion: string }> | undefined) ?? {};
+      const live = Object.fromEntries(Object.entries(servers).filter(([, s]) => alive(s.pid)));
+      this.dbs.meta.put('servers', { ...live, [this.registration]: { pid: process.pid, policyVersion: policyVersion(this.currentPolicy) } });
+      return undefined;
+    });
+    if (outcome !== undefined) {
+      throw new FolderInUse(`${this.location} is in use by learnloop process ${outcome.pid} under another policy (${outcome.policyVersion}); stop it, or start with the same policy settings`);
+    }
+    this.registered = true;
   }
 
   get policy(): PolicyConfig {
@@ -437,6 +491,13 @@ export class LmdbStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.registered) {
+      await this.root.transaction(() => {
+        const servers = { ...((this.dbs.meta.get('servers') as Record<string, unknown> | undefined) ?? {}) };
+        delete servers[this.registration];
+        this.dbs.meta.put('servers', servers);
+      });
+    }
     await this.root.flushed;
     await this.root.close();
   }

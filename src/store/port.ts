@@ -66,6 +66,8 @@ export interface Store extends StateView {
    * Resolves once the events are durable, with them as logged (seq and atMs set).
    */
   commit<T>(atMs: number, plan: Planner<T>): Promise<{ result: T; events: LoggedEvent[] }>;
+  /** Writes what opening deferred (with StoreOptions.deferWrites); a no-op otherwise. */
+  prepare?(): Promise<void>;
   /** Recomputes all derived state from the log. @returns events replayed. */
   rebuild(): Promise<number>;
   /** Every derived record in a canonical form, for comparing live state with a rebuild. */
@@ -88,4 +90,6 @@ export interface StoreOptions {
    * it beside a running server compute the same numbers it does.
    */
   readonly onPolicyChange?: 'rebuild' | 'adopt';
+  /** Write nothing until prepare() (a server: until its port is bound). */
+  readonly deferWrites?: boolean;
 }

@@ -1,3 +1,4 @@
+import { open } from 'lmdb';
 import { describe, expect, test } from 'vitest';
 import { createClient } from '../../src/client.js';
 import { loadConfig } from '../../src/config.js';
@@ -115,6 +116,52 @@ describe('two server processes on the same folder', () => {
       expect(err).toContain(`cannot listen on 127.0.0.1:${a.port}`);
     } finally {
       await stopChild(a);
+    }
+  });
+
+  test('a second server under another policy refuses to start and changes nothing; a start on a busy port writes nothing', async () => {
+    const db = tmpDir();
+    const a = await startChildServer(db);
+    const ca = createClient(a.addr);
+    try {
+      await ca.observe({ runId: 'r1', templateId: 't', outcome: Outcome.OUTCOME_PARTIAL });
+      const look = async (folder: string) => {
+        const store = await LmdbStore.open(folder, { policy: loadConfig({}, { db: folder }).policy, onPolicyChange: 'adopt' });
+        try {
+          return { head: await store.head(), policy: store.policy, derived: await store.derivedSnapshot() };
+        } finally {
+          await store.close();
+        }
+      };
+      const before = await look(db);
+      await expect(startChildServer(db, ['--partial-reward', '1.0'])).rejects.toThrow(/in use by learnloop process \d+ under another policy/);
+      expect(await look(db)).toEqual(before);
+      // The first server is untouched and still serving under its policy.
+      expect((await ca.getScores({})).scorecards.find((x) => x.templateId === 't')!.runs).toBe(1);
+      // Same policy: a second server may share the folder.
+      const b = await startChildServer(db);
+      await stopChild(b);
+      // A start that fails on a busy port writes nothing, not even the folder's policy.
+      const fresh = tmpDir();
+      const busy = spawnLearnLoop(['serve', '--port', String(a.port), '--db', fresh, '--log-level', 'warn', '--partial-reward', '1.0']);
+      const code = await new Promise<number | null>((resolve) => busy.once('exit', resolve));
+      expect(code).not.toBe(0);
+      const raw = open({ path: fresh });
+      expect(raw.openDB('meta', {}).get('policy')).toBeUndefined();
+      expect(raw.openDB('meta', {}).get('head')).toBeUndefined();
+      await raw.close();
+    } finally {
+      ca.close();
+      await stopChild(a);
+    }
+    // Once the first server has stopped, the other policy may take the folder (and rebuilds it).
+    const c = await startChildServer(db, ['--partial-reward', '1.0']);
+    const cc = createClient(c.addr);
+    try {
+      expect((await cc.getScores({})).scorecards.find((x) => x.templateId === 't')!.posterior!.observations).toBe(1);
+    } finally {
+      cc.close();
+      await stopChild(c);
     }
   });
 });
