@@ -89,6 +89,13 @@ describe('talking to a server', () => {
     expect(withDefaultPort('unix:/run/learnloop.sock')).toBe('unix:/run/learnloop.sock');
   });
 
+  test('serve on a busy port: one line naming the port, no stack trace', async () => {
+    const { port } = await serveOnFreePort(process.execPath, [BIN, 'serve', '--port', '0', '--db', join(tmpDir(), 'db')]);
+    const r = cli('serve', '--port', String(port), '--db', join(tmpDir(), 'db2'));
+    expect(r.status).toBe(2);
+    expect(lines(r.stderr)).toEqual([expect.stringContaining(`cannot listen on 127.0.0.1:${port} (is another server using that port?)`)]);
+  });
+
   test('--json prints every field, zeros and false too', async () => {
     const { addr } = await serveOnFreePort(process.execPath, [BIN, 'serve', '--port', '0', '--db', join(tmpDir(), 'db')]);
     const rec = cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1', '--json');

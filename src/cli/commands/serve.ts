@@ -1,4 +1,5 @@
 /** `learnloop serve`: the gRPC server, stopped gracefully on SIGTERM or SIGINT. */
+import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { startServer } from '../../server/index.js';
 import { createLogger } from '../../server/logging.js';
@@ -7,6 +8,8 @@ import { configFrom, withSettings } from '../context.js';
 export function registerServe(program: Command): void {
   withSettings(program.command('serve').description('run the gRPC server')).action(async (opts) => {
     const config = configFrom(opts);
+    // grpc-js would print its own line for a failed bind beside ours; learnloop reports every error itself.
+    setLogVerbosity(logVerbosity.NONE);
     const log = createLogger(config.logLevel);
     const server = await startServer(config, log);
     const stop = (signal: string) => {

@@ -1875,7 +1875,7 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
     if (message.sequence !== undefined) {
       obj.sequence = Math.round(message.sequence);
     }
-    if (message.newTemplate !== false) {
+    if (message.newTemplate !== undefined) {
       obj.newTemplate = message.newTemplate;
     }
     return obj;
@@ -2903,28 +2903,28 @@ export const Scorecard: MessageFns<Scorecard> = {
     if (message.unverified !== undefined) {
       obj.unverified = Math.round(message.unverified);
     }
-    if (message.judgedRuns !== 0) {
+    if (message.judgedRuns !== undefined) {
       obj.judgedRuns = Math.round(message.judgedRuns);
     }
-    if (message.tasks !== 0) {
+    if (message.tasks !== undefined) {
       obj.tasks = Math.round(message.tasks);
     }
-    if (message.retriedTasks !== 0) {
+    if (message.retriedTasks !== undefined) {
       obj.retriedTasks = Math.round(message.retriedTasks);
     }
-    if (message.judgedTasks !== 0) {
+    if (message.judgedTasks !== undefined) {
       obj.judgedTasks = Math.round(message.judgedTasks);
     }
-    if (message.firstTryPasses !== 0) {
+    if (message.firstTryPasses !== undefined) {
       obj.firstTryPasses = Math.round(message.firstTryPasses);
     }
-    if (message.firstTryPassRate !== 0) {
+    if (message.firstTryPassRate !== undefined) {
       obj.firstTryPassRate = floatToJson(message.firstTryPassRate);
     }
-    if (message.expectedReward !== 0) {
+    if (message.expectedReward !== undefined) {
       obj.expectedReward = floatToJson(message.expectedReward);
     }
-    if (message.evidenceLabel !== "") {
+    if (message.evidenceLabel !== undefined) {
       obj.evidenceLabel = message.evidenceLabel;
     }
     return obj;
