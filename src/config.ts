@@ -14,6 +14,8 @@ export interface Config {
   readonly logLevel: string;
   /** Port of the Prometheus /metrics endpoint; 0 disables it. */
   readonly metricsPort: number;
+  /** Port of the dashboard's HTTP server (pages, JSON, /metrics); 0 disables it under `serve`. */
+  readonly httpPort: number;
   /** Largest request message, in bytes. */
   readonly maxMessageBytes: number;
   /** How long shutdown waits for in-flight calls, in ms. */
@@ -37,6 +39,7 @@ export const SETTINGS = [
   ['tls-key', 'LEARNLOOP_TLS_KEY', '', 'PEM private key.'],
   ['log-level', 'LEARNLOOP_LOG_LEVEL', 'info', 'pino level: trace, debug, info, warn, error, fatal, silent.'],
   ['metrics-port', 'LEARNLOOP_METRICS_PORT', '0', 'Prometheus /metrics HTTP port; 0 = off.'],
+  ['http-port', 'LEARNLOOP_HTTP_PORT', '0', 'Dashboard HTTP port (pages, JSON views, actions, /metrics); 0 = off under serve, a free port under dashboard.'],
   ['max-message-bytes', 'LEARNLOOP_MAX_MESSAGE_BYTES', '4194304', 'Largest request message.'],
   ['max-candidates', 'LEARNLOOP_MAX_CANDIDATES', '1000', 'Most candidates one Recommend may name.'],
   ['max-id-length', 'LEARNLOOP_MAX_ID_LENGTH', '256', 'Longest id-like string field.'],
@@ -145,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
     tlsKeyPath,
     logLevel,
     metricsPort: num('metrics-port', { integer: true, min: 0, max: 65535 }),
+    httpPort: num('http-port', { integer: true, min: 0, max: 65535 }),
     maxMessageBytes: num('max-message-bytes', { integer: true, min: 1024, max: 1 << 30 }),
     shutdownGraceMs: num('shutdown-grace-ms', { integer: true, min: 0 }),
     limits,

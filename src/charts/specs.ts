@@ -51,6 +51,16 @@ export interface RateLinesOptions {
   readonly counts?: boolean;
 }
 
+/** At most about 12 tick values on a time axis: every k-th distinct x (weekly data gets weekly ticks). */
+function tickValues(xs: ReadonlyArray<string | number>): number[] {
+  const distinct = [...new Set(xs.filter((x): x is number => typeof x === 'number'))].sort((a, b) => a - b);
+  const k = Math.max(1, Math.ceil(distinct.length / 12));
+  return distinct.filter((_, i) => i % k === 0);
+}
+
+/** A UTC date for tooltips (time axes hold ms; label axes hold their label already). */
+const dateLabel = (x: string | number) => (typeof x === 'number' ? new Date(x).toISOString().slice(0, 10) : x);
+
 const pctTip = (field: string, title: string) => ({ field, type: 'quantitative' as const, title, format: '.1%' });
 
 /**
@@ -60,20 +70,21 @@ const pctTip = (field: string, title: string) => ({ field, type: 'quantitative' 
 export function rateLinesSpec(points: readonly RatePoint[], o: RateLinesOptions): TopLevelSpec {
   const panels = o.layout === 'panels';
   const xField = o.time
-    ? { field: 'x', type: 'temporal' as const, title: o.xTitle ?? 'date', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', formatType: 'utc' as const, labelAngle: -30 } }
+    ? { field: 'x', type: 'temporal' as const, title: o.xTitle ?? 'date', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', labelAngle: -30, values: tickValues(points.map((p) => p.x)) } }
     : { field: 'x', type: 'ordinal' as const, title: o.xTitle ?? 'window start', sort: null, axis: { labelAngle: -30 } };
+  const single = new Set(points.map((p) => p.series)).size <= 1;
   const y = { field: 'value', type: 'quantitative' as const, title: o.yTitle, scale: { domain: [0, 1] }, axis: { format: '.0%', tickCount: 5 } };
-  const color = { field: 'series', type: 'nominal' as const, title: null, legend: panels ? null : { orient: 'right' as const } };
+  const color = { field: 'series', type: 'nominal' as const, title: null, legend: panels || single ? null : { orient: 'right' as const } };
   const tooltip = [
     { field: 'series', type: 'nominal' as const, title: 'series' },
-    o.time ? { field: 'x', type: 'temporal' as const, title: 'date', format: '%Y-%m-%d', formatType: 'utc' as const } : { field: 'x', type: 'ordinal' as const, title: 'window' },
+    { field: 'when', type: 'nominal' as const, title: o.xTitle ?? 'window start' },
     pctTip('value', o.yTitle),
     pctTip('low', '95% low'),
     pctTip('high', '95% high'),
     { field: 'n', type: 'quantitative' as const, title: 'runs' },
   ];
   const hasBand = points.some((p) => p.low !== undefined && p.high !== undefined);
-  const data = points.map((p) => ({ series: p.series, x: p.x, value: p.value, low: p.low ?? null, high: p.high ?? null, n: p.n }));
+  const data = points.map((p) => ({ series: p.series, x: p.x, when: dateLabel(p.x), value: p.value, low: p.low ?? null, high: p.high ?? null, n: p.n }));
   const layers: unknown[] = [];
   if (hasBand) {
     layers.push({ mark: { type: 'area', opacity: 0.13 }, encoding: { x: xField, y: { ...y, field: 'low' }, y2: { field: 'high' }, color } });
@@ -91,11 +102,15 @@ export function rateLinesSpec(points: readonly RatePoint[], o: RateLinesOptions)
     });
   }
   if (o.markers && o.markers.length > 0) {
+    // One rule per date; several changes on one date share it and its label counts them.
+    const byX = new Map<string | number, string[]>();
+    for (const m of o.markers) byX.set(m.x, [...(byX.get(m.x) ?? []), m.label]);
+    const values = [...byX.entries()].map(([x, labels]) => ({ x, label: labels.length === 1 ? labels[0]! : `${labels.length} changes`, detail: labels.join('; ') }));
     layers.push({
-      data: { values: o.markers.map((m) => ({ x: m.x, label: m.label, series: m.series ?? '' })) },
+      data: { values },
       layer: [
-        { mark: { type: 'rule', color: '#B00020', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { x: xField, tooltip: [{ field: 'label', type: 'nominal', title: 'change' }] } },
-        { mark: { type: 'text', color: '#B00020', align: 'left', dx: 4, y: 4, baseline: 'top', fontSize: 12 }, encoding: { x: xField, text: { field: 'label' } } },
+        { mark: { type: 'rule', color: '#B00020', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { x: xField, tooltip: [{ field: 'detail', type: 'nominal', title: 'changes' }] } },
+        { mark: { type: 'text', color: '#B00020', align: 'right', dx: -4, y: 4, baseline: 'top', fontSize: 12 }, encoding: { x: xField, text: { field: 'label' } } },
       ],
     });
   }
@@ -187,7 +202,9 @@ export interface MatrixCell {
 
 /** A heat map: colour = posterior mean, text = mean and own + borrowed runs, tooltip with the interval. */
 export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: string; readonly segmentTitle: string }): TopLevelSpec {
-  const data = cells.map((c) => ({ ...c, label: `${(c.mean * 100).toFixed(0)}%`, runs: `${c.own} own + ${c.borrowed.toFixed(1)} borrowed` }));
+  const data = cells.map((c) => ({ ...c, label: `${(c.mean * 100).toFixed(0)}%`, runs: `${c.own.toFixed(0)} + ${c.borrowed.toFixed(1)}` }));
+  // Columns narrow as segments grow, so the matrix stays within 1,400 px up to ten segments.
+  const step = Math.max(96, Math.min(150, Math.floor(1000 / Math.max(1, new Set(cells.map((c) => c.segment)).size))));
   const x = { field: 'segment', type: 'nominal' as const, title: o.segmentTitle, axis: { labelAngle: -30, labelLimit: 240, orient: 'top' as const } };
   const y = { field: 'template', type: 'nominal' as const, title: 'template', axis: { labelLimit: 320 } };
   return {
@@ -195,7 +212,7 @@ export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: st
     title: o.title,
     config: CONFIG,
     data: { values: data },
-    width: { step: 150 },
+    width: { step },
     height: { step: 52 },
     encoding: { x, y },
     layer: [
@@ -216,7 +233,7 @@ export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: st
         },
       },
       { mark: { type: 'text', dy: -8, fontSize: 14, fontWeight: 600 }, encoding: { text: { field: 'label' }, color: { condition: { test: 'datum.mean > 0.6', value: 'white' }, value: '#111' } } },
-      { mark: { type: 'text', dy: 10, fontSize: 11 }, encoding: { text: { field: 'runs' }, color: { condition: { test: 'datum.mean > 0.6', value: 'white' }, value: '#111' } } },
+      { mark: { type: 'text', dy: 10, fontSize: 12 }, encoding: { text: { field: 'runs' }, color: { condition: { test: 'datum.mean > 0.6', value: 'white' }, value: '#111' } } },
     ],
   } as TopLevelSpec;
 }
@@ -233,12 +250,12 @@ export interface ShareRow {
 
 /** Traffic share over time as stacked areas (shares of each bucket sum to 1). */
 export function shareAreaSpec(rows: readonly ShareRow[], o: { readonly title: string; readonly yTitle: string }): TopLevelSpec {
-  const x = { field: 'x', type: 'temporal' as const, title: 'week starting', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', formatType: 'utc' as const, labelAngle: -30 } };
+  const x = { field: 'x', type: 'temporal' as const, title: 'week starting', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', labelAngle: -30, values: tickValues(rows.map((r) => r.x)) } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
     config: CONFIG,
-    data: { values: rows },
+    data: { values: rows.map((r) => ({ ...r, when: dateLabel(r.x) })) },
     width: 960,
     height: 300,
     mark: { type: 'area', line: true, point: true, opacity: 0.85 },
@@ -249,7 +266,7 @@ export function shareAreaSpec(rows: readonly ShareRow[], o: { readonly title: st
       order: { field: 'series' },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'template' },
-        { field: 'x', type: 'temporal', title: 'week starting', format: '%Y-%m-%d', formatType: 'utc' },
+        { field: 'when', type: 'nominal', title: 'week starting' },
         pctTip('value', o.yTitle),
         { field: 'n', type: 'quantitative', title: 'decisions that week' },
       ],

@@ -8,6 +8,7 @@ import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerExport } from './commands/events.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerImport } from './commands/import.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerScores } from './commands/scores.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for the usage of this command)')
     .exitOverride();
   registerServe(program);
+  registerDashboard(program);
   registerClientCommands(program);
   registerTemplates(program);
   registerScores(program);

@@ -9,3 +9,5 @@ export {
   uniformPolicy,
 } from './estimators.js';
 export type { EstimatorName, Interval, LiftEstimate, LoggedDecision, TargetPolicy } from './estimators.js';
+export { joinDecisions } from './log-join.js';
+export type { LogJoin } from './log-join.js';

@@ -3,7 +3,7 @@ import { failuresDoc, outcomesDoc, scoresDoc, trendDoc, weeklyDoc } from './docu
 import type { OutcomesReport } from './outcomes.js';
 import type { FailuresReport } from './failures.js';
 import type { Doc } from './render/doc.js';
-import { renderHtml } from './render/html.js';
+import { renderBlocksHtml, renderHtml } from './render/html.js';
 import { renderJson } from './render/json.js';
 import { renderMarkdown } from './render/markdown.js';
 import type { ScoresReport } from './scores.js';
@@ -21,9 +21,10 @@ export * from './weekly.js';
 export * from './repeats.js';
 export * from './outcomes.js';
 export * from './refinements.js';
-export { renderHtml, renderJson, renderMarkdown };
-export { scoreboardBlocks, sparkline } from './documents.js';
+export { renderBlocksHtml, renderHtml, renderJson, renderMarkdown };
+export { changeText, scoreboardBlocks, sparkline } from './documents.js';
 export type { Doc };
+export { fmt } from './render/doc.js';
 
 export type ReportModel = ScoresReport | TrendReport | FailuresReport | WeeklyReport | OutcomesReport;
 export type ReportFormat = 'md' | 'json' | 'html';

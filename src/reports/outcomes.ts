@@ -108,7 +108,7 @@ export interface OutcomesReport {
   readonly lift: LiftSection;
 }
 
-/** A logged decision with its outcome (cli: joinDecisions) and the time it was logged. */
+/** A logged decision with its outcome (ope: joinDecisions) and the time it was logged. */
 export type TimedDecision = LoggedDecision & { readonly atMs: number };
 
 export interface OutcomesInput extends LogRows {

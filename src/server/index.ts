@@ -8,7 +8,10 @@ import type { LearnLoop } from '../service/learnloop.js';
 import type { Store } from '../store/index.js';
 import { authorized, callWrapper, tolerantDefinition } from './call.js';
 import { handlers } from './handlers.js';
-import { startMetricsServer, type MetricsServer } from './metrics.js';
+import { startDashboard, type DashboardServer } from '../dashboard/server.js';
+import { learnLoopSource } from '../dashboard/source.js';
+import type { RemediationRules } from '../reports/index.js';
+import { createMetrics, startMetricsServer, type Metrics, type MetricsServer, type MetricsSource } from './metrics.js';
 import { addReflection } from './reflection.js';
 import { serverCredentials, StartupError } from './startup.js';
 import { FolderInUse } from '../store/index.js';
@@ -21,15 +24,23 @@ export interface RunningServer {
   readonly store: Store;
   /** Port of the Prometheus /metrics endpoint, when one is configured. */
   readonly metricsPort: number | undefined;
+  /** Port of the dashboard's HTTP server, when one is configured. */
+  readonly httpPort: number | undefined;
   /** Stops taking calls, lets in-flight ones finish (up to the grace period), closes the store. */
   shutdown(): Promise<void>;
 }
 
+export interface ServerExtras {
+  /** Remediation rules for the dashboard's failure view (the command line reads the rules file). */
+  readonly rules?: RemediationRules;
+}
+
 /**
- * Starts the gRPC server on the configured address with its store open.
+ * Starts the gRPC server on the configured address with its store open, and the dashboard beside
+ * it when config.httpPort is set.
  * @param config from loadConfig
  */
-export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
   // Checked before anything opens, so a bad key or certificate leaves nothing behind.
   const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
   // Nothing is written to the store until the port is bound (a start that fails writes nothing).
@@ -42,21 +53,23 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const bearer = (t: string) => (t === '' ? null : Buffer.from(`Bearer ${t}`));
   const token = bearer(config.token);
   const readToken = bearer(config.readToken);
-  const metrics: MetricsServer | null =
-    config.metricsPort === 0
-      ? null
-      : await startMetricsServer(config.host, config.metricsPort, {
-          eventLogSize: () => store.head(),
-          newestObservations: async () => {
-            const out: Array<{ templateId: string; finishedAtMs: number }> = [];
-            for (const t of await store.templates()) {
-              const c = (await store.stats([t.templateId, '', '']))?.counters;
-              if (c !== undefined && c.runs > 0) out.push({ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs });
-            }
-            return out;
-          },
-          now: Date.now,
-        });
+  const metricsSource: MetricsSource = {
+    eventLogSize: () => store.head(),
+    newestObservations: async () => {
+      const out: Array<{ templateId: string; finishedAtMs: number }> = [];
+      for (const t of await store.templates()) {
+        const c = (await store.stats([t.templateId, '', '']))?.counters;
+        if (c !== undefined && c.runs > 0) out.push({ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs });
+      }
+      return out;
+    },
+    now: Date.now,
+  };
+  const metricsServer: MetricsServer | null = config.metricsPort === 0 ? null : await startMetricsServer(config.host, config.metricsPort, metricsSource);
+  // The dashboard serves /metrics too, from the same registry (or its own when there is no metrics port).
+  const ownMetrics = metricsServer === null && config.httpPort !== 0 ? createMetrics(metricsSource) : null;
+  const metrics: Metrics | null = metricsServer ?? ownMetrics?.metrics ?? null;
+  const registry = metricsServer?.registry ?? ownMetrics?.registry;
 
   const unary = callWrapper({ log, metrics, writeToken: token, readToken, draining: () => draining, inFlight });
   // Failure reasons may quote secrets or paths: with auth on but reads open, only token holders see them.
@@ -76,7 +89,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch(async (err: unknown) => {
     // Leave nothing open behind a failed start (the port is taken, say).
-    await metrics?.close();
+    await metricsServer?.close();
     await store.close();
     const message = (err as Error).message;
     const busy = /EADDRINUSE|address already in use/i.test(message);
@@ -85,10 +98,26 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // Port bound and every check passed: now the store may write (initialise, rebuild, register).
   await store.prepare?.().catch(async (err: unknown) => {
     server.forceShutdown();
-    await metrics?.close();
+    await metricsServer?.close();
     await store.close();
     throw err instanceof FolderInUse ? new StartupError(err.message) : err;
   });
+  let dashboard: DashboardServer | null = null;
+  if (config.httpPort !== 0) {
+    dashboard = await startDashboard({
+      ...learnLoopSource({ store, learnloop, refinements }),
+      rules: extras.rules ?? { version: 1, rules: [] },
+      host: config.host,
+      port: config.httpPort,
+      token: config.token,
+      ...(registry === undefined ? {} : { metrics: registry }),
+    }).catch(async (err: unknown) => {
+      server.forceShutdown();
+      await metricsServer?.close();
+      await store.close();
+      throw new StartupError(`cannot serve the dashboard on ${config.host}:${config.httpPort}: ${(err as Error).message.split('\n')[0]}`);
+    });
+  }
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     health.setStatus(SERVICE_NAME, status);
@@ -101,7 +130,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     setHealth(up ? 'SERVING' : 'NOT_SERVING');
   });
   log.info(
-    { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, readAuth: readToken !== null, metricsPort: metrics?.port },
+    { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, readAuth: readToken !== null, metricsPort: metricsServer?.port, httpPort: dashboard?.port },
     'learnloop serving',
   );
 
@@ -123,11 +152,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           resolve();
         });
       });
-      await metrics?.close();
+      await dashboard?.close();
+      await metricsServer?.close();
       await store.close();
       log.info('learnloop stopped');
     })());
-  return { port, learnloop, store, metricsPort: metrics?.port, shutdown };
+  return { port, learnloop, store, metricsPort: metricsServer?.port, httpPort: dashboard?.port, shutdown };
 }
 
 /** How often a store behind a network is asked whether it answers. */

@@ -22,11 +22,12 @@ export async function reportData(store: Store): Promise<ReportData> {
   return {
     rows: [...(await new RunRows(store).all())],
     templates: (await store.templates()).map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
-    refinements: (await store.refinements()).map(toRow),
+    refinements: (await store.refinements()).map(refinementRowOf),
   };
 }
 
-const toRow = (r: RefinementRecord): RefinementRow => ({
+/** A refinement item as the row reports read. */
+export const refinementRowOf = (r: RefinementRecord): RefinementRow => ({
   refinementId: r.refinementId,
   templateId: r.templateId,
   status: r.status,

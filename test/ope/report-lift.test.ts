@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createRng, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
-import { joinDecisions, verdict } from '../../src/cli/commands/report-lift.js';
+import { verdict } from '../../src/cli/commands/report-lift.js';
+import { joinDecisions } from '../../src/ope/index.js';
 import { liftOverUniform } from '../../src/ope/index.js';
 import { LearnLoop } from '../../src/service/learnloop.js';
 import { DEFAULT_LIMITS } from '../../src/bandit/index.js';

@@ -1,21 +1,14 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildReport } from '../../src/cli/commands/analytics.js';
 import { renderReport } from '../../src/reports/index.js';
 import type { LmdbStore } from '../../src/store/index.js';
+import { chartTexts, launchChromium, watchProblems } from '../helpers/browser.js';
 import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
-
-// Debian's chromium (apt-get install chromium; .ci/run installs it). playwright-core downloads
-// nothing; without the binary these tests fail rather than pass vacuously.
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync',
-];
 
 const dir = mkdtempSync(join(tmpdir(), 'learnloop-html-'));
 let browser: BrowserContext;
@@ -23,7 +16,6 @@ let store: LmdbStore;
 const pages: Record<string, string> = {};
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
   const log = await fixtureLog(join(dir, 'db'));
   store = log.store;
   for (const name of ['scores', 'trend', 'failures', 'weekly', 'outcomes']) {
@@ -31,8 +23,7 @@ beforeAll(async () => {
     writeFileSync(file, await renderReport(buildReport(name, await log.data(), AS_OF, RULES), 'html'));
     pages[name] = pathToFileURL(file).href;
   }
-  // A fresh profile folder per run (playwright passes it as --user-data-dir).
-  browser = await chromium.launchPersistentContext(join(dir, 'profile'), { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1400, height: 900 } });
+  browser = await launchChromium(dir);
 });
 
 afterAll(async () => {
@@ -51,14 +42,9 @@ describe('HTML reports in headless chromium', () => {
     ['outcomes', 1, 3, 0],
   ])('%s renders its charts legibly at 1,400 px without console errors', async (name, charts, minLines, bars) => {
     const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
+    const problems = watchProblems(page, (url) => url === pages[name]);
     await page.goto(pages[name]!);
     const svgs = page.locator('svg.chart');
     expect(await svgs.count()).toBe(charts);
@@ -77,9 +63,7 @@ describe('HTML reports in headless chromium', () => {
     )) as number[];
     expect(drawn.length).toBeGreaterThan(0);
     for (const size of drawn) expect(size).toBeGreaterThan(0);
-    const texts = (await page.evaluate(
-      `[...document.querySelectorAll('svg.chart text')].map((e) => ({ text: e.textContent, px: parseFloat(getComputedStyle(e).fontSize) }))`,
-    )) as Array<{ text: string; px: number }>;
+    const texts = await chartTexts(page, 'svg.chart text');
     expect(texts.length).toBeGreaterThan(0);
     for (const t of texts) {
       expect(t.px, t.text).toBeGreaterThanOrEqual(11);

@@ -27,7 +27,7 @@ import { reportData, type ReportData } from '../../service/refinement-queue.js';
 import type { LearnLoop } from '../../service/learnloop.js';
 import type { CliHelpers } from '../context.js';
 import { table } from '../format.js';
-import { joinDecisions } from './report-lift.js';
+import { joinDecisions } from '../../ope/index.js';
 
 /** `learnloop import runs PATH... [--field-map FILE]`: dispatcher run records into the log. */
 export async function importRunsCommand(paths: readonly string[], opts: Record<string, unknown>, h: CliHelpers): Promise<void> {

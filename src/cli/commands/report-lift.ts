@@ -1,53 +1,10 @@
 /** `learnloop report lift --db DIR`: off-policy lift of the deployed policy over uniform, from the log. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_POLICY_CONFIG, rewardOf, type LoggedEvent, type PolicyConfig } from '../../bandit/index.js';
-import { liftOverUniform, type LiftEstimate, type LoggedDecision } from '../../ope/index.js';
+import { DEFAULT_POLICY_CONFIG } from '../../bandit/index.js';
+import { joinDecisions, liftOverUniform, type LiftEstimate, type LogJoin } from '../../ope/index.js';
 import { openStore } from '../../compose.js';
 import { table } from '../format.js';
-
-export interface LogJoin {
-  /** Each with the time its decision was logged (reports pick a window by it). */
-  readonly decisions: Array<LoggedDecision & { readonly atMs: number }>;
-  /** Decisions without a learnable outcome of the chosen template (yet). */
-  readonly unobserved: number;
-  /** Decisions whose logged propensity is not in (0, 1] (cannot be re-weighted). */
-  readonly invalid: number;
-}
-
-/**
- * Joins each logged decision with the first observation of its chosen template that teaches a
- * reward (infra errors teach nothing). Observations of another template under the same decision
- * are someone overriding the recommendation and are not the logged policy's outcome.
- */
-export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterable<LoggedEvent>, policy: PolicyConfig): Promise<LogJoin> {
-  const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number }>();
-  const rewards = new Map<string, number>();
-  let invalid = 0;
-  for await (const e of events) {
-    if (e.type === 'decision') {
-      const d = e.decision;
-      if (!(d.propensity > 0 && d.propensity <= 1)) {
-        invalid++;
-        continue;
-      }
-      pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity, atMs: e.atMs });
-    } else if (e.type === 'observation') {
-      const o = e.observation;
-      if (o.decisionId === '' || rewards.has(o.decisionId)) continue;
-      const d = pending.get(o.decisionId);
-      if (d === undefined || d.chosen !== o.armId) continue;
-      const r = rewardOf(o.outcome, policy);
-      if (r !== null) rewards.set(o.decisionId, r);
-    }
-  }
-  const decisions: LogJoin['decisions'] = [];
-  for (const [id, d] of pending) {
-    const reward = rewards.get(id);
-    if (reward !== undefined) decisions.push({ ...d, reward });
-  }
-  return { decisions, unobserved: pending.size - decisions.length, invalid };
-}
 
 const pp = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
 

@@ -32,11 +32,16 @@ function block(b: Block, charts: ReadonlyMap<Block, string>): string {
   }
 }
 
-/** The document as a complete HTML page, ending with one newline. */
-export async function renderHtml(doc: Doc): Promise<string> {
+/** Blocks as HTML elements, for a page that has its own frame (the dashboard shows report sections so). */
+export async function renderBlocksHtml(blocks: readonly Block[]): Promise<string> {
   // Charts one after another: the SVG renderer's id counters are per process.
   const charts = new Map<Block, string>();
-  for (const b of doc.blocks) if (b.kind === 'chart') charts.set(b, await renderChart(b.chart));
+  for (const b of blocks) if (b.kind === 'chart') charts.set(b, await renderChart(b.chart));
+  return blocks.map((b) => block(b, charts)).join('\n');
+}
+
+/** The document as a complete HTML page, ending with one newline. */
+export async function renderHtml(doc: Doc): Promise<string> {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -49,7 +54,7 @@ export async function renderHtml(doc: Doc): Promise<string> {
     '<body>',
     `<h1>${escapeXml(doc.title)}</h1>`,
     `<p class="subtitle">${escapeXml(doc.subtitle)}</p>`,
-    ...doc.blocks.map((b) => block(b, charts)),
+    await renderBlocksHtml(doc.blocks),
     '</body>',
     '</html>',
   ].join('\n') + '\n';

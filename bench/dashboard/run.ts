@@ -1,0 +1,168 @@
+/**
+ * Dashboard benchmark: how long the dashboard takes to aggregate a large folder, and to answer
+ * once aggregated. Seeds N events (half Recommend decisions, half their observed runs, over 26
+ * weeks, 8 templates, 4 task classes, 6 repositories, 12 failure reasons) into a fresh folder, then
+ * times the first page (aggregation), the next pages and JSON views (cache), and the memory used.
+ *
+ *   npm run build && nice -n 10 node dist/bench/dashboard/run.js [events=1000000]
+ *
+ * Writes bench/results/dashboard-<events>.json.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { asArmId, asDecisionId, createRng, DEFAULT_LIMITS, type Decision } from '../../src/bandit/index.js';
+import { loadRules } from '../../src/cli/commands/analytics.js';
+import { compose } from '../../src/compose.js';
+import { loadConfig } from '../../src/config.js';
+import { startDashboard } from '../../src/dashboard/server.js';
+import { learnLoopSource } from '../../src/dashboard/source.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { decisionPlan, observePlan } from '../../src/service/rules.js';
+import { LmdbStore } from '../../src/store/index.js';
+
+const TEMPLATES = ['bug-fix@v1', 'bug-fix@v2', 'feature@v1', 'feature@v2', 'docs@v1', 'refactor@v1', 'test@v1', 'custom'];
+const CLASSES = ['bug-fix', 'feature', 'docs', 'refactor'];
+const REPOS = ['org/api', 'org/web', 'org/cli', 'org/infra', 'org/mobile', 'org/data'];
+const REASONS = [
+  'npm test failed: 3 failing tests in src/a.test.ts',
+  'tsc: error TS2322 in src/b.ts',
+  'timeout after 1800 seconds',
+  'lint failed: 12 problems',
+  'merge conflict in package-lock.json',
+  'agent gave up: could not reproduce',
+  'exit 137 (killed)',
+  'pytest failed: 2 failed, 40 passed',
+  'build failed: cannot find module "x"',
+  'verification failed: diff touches forbidden path /etc/x',
+  'rate limited by the model provider',
+  'flaky test: test_login timed out',
+];
+const WEEKS = 26;
+const END_MS = Date.parse('2026-06-30T23:59:59.999Z');
+
+async function seed(db: string, events: number): Promise<number> {
+  const config = loadConfig({}, { db });
+  const store = await LmdbStore.open(db, { policy: config.policy, noSync: true });
+  const rng = createRng('bench-dashboard');
+  const rate = TEMPLATES.map((_, i) => 0.3 + 0.05 * i);
+  const span = WEEKS * 7 * 86_400_000;
+  const pairs = Math.floor(events / 2);
+  try {
+    let batch: Array<Promise<unknown>> = [];
+    for (let i = 0; i < pairs; i++) {
+      const atMs = END_MS - span + Math.floor((i / pairs) * span);
+      const taskClass = CLASSES[i % CLASSES.length]!;
+      const repo = REPOS[Math.floor(rng.next() * REPOS.length)]!;
+      // The policy shifts traffic towards the better templates over time.
+      const drift = i / pairs;
+      const weights = rate.map((r) => Math.exp(6 * drift * r));
+      const total = weights.reduce((a, b) => a + b, 0);
+      let u = rng.next() * total;
+      let k = 0;
+      while (k < weights.length - 1 && (u -= weights[k]!) > 0) k++;
+      const decisionId = `bench-${i}`;
+      const decision: Decision = {
+        decisionId: asDecisionId(decisionId),
+        context: { taskClass, repo },
+        chosen: asArmId(TEMPLATES[k]!),
+        propensity: weights[k]! / total,
+        ranking: TEMPLATES.map((t, j) => ({
+          armId: asArmId(t),
+          posterior: { mean: rate[j]!, ciLow: rate[j]! - 0.1, ciHigh: rate[j]! + 0.1, alpha: 10, beta: 10, observations: 20, evidenceLevel: 'task_class' },
+          probBest: weights[j]! / total,
+          propensity: weights[j]! / total,
+        })),
+        lift: { chosenMean: rate[k]!, uniformMean: 0.475, absolute: rate[k]! - 0.475, relative: 0, ciLow: 0, ciHigh: 0 },
+        policyVersion: 'bench',
+        rationale: '',
+      };
+      batch.push(store.commit(atMs, decisionPlan(decision, '', { taskClass, repo, candidateTemplateIds: TEMPLATES, topK: 0 }, TEMPLATES)));
+      const pass = rng.next() < rate[k]!;
+      batch.push(
+        store.commit(
+          atMs + 600_000,
+          observePlan(
+          {
+            runId: `run-${i}`,
+            decisionId,
+            templateId: TEMPLATES[k]!,
+            taskClass,
+            repo,
+            taskId: `task-${Math.floor(i / 2)}`,
+            attempt: 1 + (i % 2),
+            outcome: pass ? 'pass' : rng.next() < 0.1 ? 'timeout' : 'fail',
+            retries: 0,
+            durationSeconds: 300,
+            failureReason: pass ? '' : REASONS[Math.floor(rng.next() * REASONS.length)]!,
+            finishedAtMs: atMs + 600_000,
+            agent: 'claude',
+            model: 'sonnet',
+          },
+          atMs + 600_000,
+          ),
+        ),
+      );
+      // Writes in flight together share one commit.
+      if (batch.length >= 4000) {
+        await Promise.all(batch);
+        batch = [];
+      }
+    }
+    await Promise.all(batch);
+    return store.head();
+  } finally {
+    await store.close();
+  }
+}
+
+const ms = (t0: number) => Math.round(performance.now() - t0);
+
+async function main(): Promise<void> {
+  const events = Number(process.argv[2] ?? 1_000_000);
+  const dir = mkdtempSync(join(tmpdir(), 'learnloop-bench-dash-'));
+  try {
+    let t0 = performance.now();
+    const head = await seed(join(dir, 'db'), events);
+    const seedMs = ms(t0);
+    const config = loadConfig({}, { db: join(dir, 'db') });
+    const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
+    const { source, actions } = learnLoopSource(compose(store, { limits: DEFAULT_LIMITS }, () => END_MS));
+    const dash = await startDashboard({ source, actions, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: END_MS, now: () => END_MS });
+    try {
+      const get = async (path: string) => {
+        const t = performance.now();
+        const res = await fetch(`${dash.url}${path}`);
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 200)}`);
+        return { path, ms: ms(t), bytes: body.length };
+      };
+      t0 = performance.now();
+      const first = await get('/');
+      const aggregateMs = (await dash.model()).buildMs;
+      const rest = [];
+      for (const p of ['/', '/matrix', '/traffic', '/lift', '/failures', '/refinements', '/templates', '/api/v1/overview', '/api/v1/matrix', '/api/v1/lift']) rest.push(await get(p));
+      const result = {
+        events: head,
+        seedMs,
+        firstPageMs: first.ms,
+        aggregateMs: Math.round(aggregateMs),
+        cachedMs: Object.fromEntries(rest.map((r) => [r.path, r.ms])),
+        maxCachedMs: Math.max(...rest.map((r) => r.ms)),
+        liftResamples: (await dash.model()).lift.resamples,
+        rssMb: Math.round(process.memoryUsage().rss / 1e6),
+        node: process.version,
+        cpus: (await import('node:os')).cpus().length,
+      };
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      writeFileSync(join(PACKAGE_ROOT, 'bench', 'results', `dashboard-${events}.json`), JSON.stringify(result, null, 2) + '\n');
+    } finally {
+      await dash.close();
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

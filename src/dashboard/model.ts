@@ -1,0 +1,328 @@
+/**
+ * Every dashboard view as plain data, computed in one go from the log (then cached per log head by
+ * the server). The numbers come from the reports' definitions (src/reports: metricsOf, the trend and
+ * its change detector, failure patterns) and from src/ope for the lift, never computed a second way.
+ */
+import { betaInterval, dominantLevel, type EvidenceLevel, type RefinementRecord, type TemplateRecord } from '../bandit/index.js';
+import { joinDecisions, liftOverUniform, type Interval, type LogJoin } from '../ope/index.js';
+import {
+  byString,
+  failuresReport,
+  groupBy,
+  metricsOf,
+  newcombeInterval,
+  outcomesReport,
+  runRowOf,
+  trendReport,
+  type Change,
+  type FailurePattern,
+  type Metrics,
+  type OutcomesReport,
+  type RemediationRules,
+  type RunRow,
+  type TrendSeries,
+} from '../reports/index.js';
+import { refinementRowOf } from '../service/refinement-queue.js';
+
+import type { DashboardSource } from './source.js';
+
+const MS_PER_DAY = 86_400_000;
+const MS_PER_WEEK = 7 * MS_PER_DAY;
+/** Most weekly windows the overview shows (a year). */
+const MAX_WINDOWS = 52;
+/** Most (task class, repository) columns in the matrix: the busiest ones. */
+const MAX_REPO_SEGMENTS = 24;
+/** Bootstrap work for the lift, decisions × resamples: bounds its time on a large log. */
+const LIFT_BUDGET = 20_000_000;
+
+export interface Overview {
+  readonly totals: Metrics;
+  /** The three success metrics start vs end, the lift and refinement effects (issue 14's scoreboard, src/reports/outcomes.ts). */
+  readonly scoreboard: OutcomesReport;
+  readonly windowDays: number;
+  readonly overall: TrendSeries;
+  readonly byTemplate: readonly TrendSeries[];
+  /** Change points over each series' whole history, dated (src/reports/changepoint.ts). */
+  readonly changes: readonly Change[];
+}
+
+export interface MatrixCell {
+  readonly templateId: string;
+  readonly taskClass: string;
+  /** '' in the template × task-class matrix. */
+  readonly repo: string;
+  readonly mean: number;
+  readonly ciLow: number;
+  readonly ciHigh: number;
+  /** Pseudo-runs from the cell's own level, and from wider levels and the parent. */
+  readonly ownRuns: number;
+  readonly borrowedRuns: number;
+  readonly evidenceLevel: EvidenceLevel;
+  /** Runs observed in the cell and their pass rate ('–' when none judged: null). */
+  readonly runs: number;
+  readonly judged: number;
+  readonly passRate: number | null;
+}
+
+export interface Matrix {
+  readonly byTaskClass: readonly MatrixCell[];
+  readonly byRepo: readonly MatrixCell[];
+}
+
+export interface TrafficWeek {
+  readonly startMs: number;
+  readonly decisions: number;
+  readonly byTemplate: ReadonlyArray<{ readonly templateId: string; readonly chosen: number; readonly share: number; readonly meanProbBest: number; readonly offered: number }>;
+}
+
+export interface LiftView {
+  readonly available: boolean;
+  /** Why there is no estimate, when there is none. */
+  readonly reason: string;
+  readonly decisions: number;
+  readonly unobserved: number;
+  readonly invalid: number;
+  readonly resamples: number;
+  /** The headline: doubly robust lift of the deployed policy over uniform, in pass-rate points. */
+  readonly headline: Interval | null;
+  readonly deployed: Interval | null;
+  readonly effectiveSampleSize: number;
+  readonly meanWeight: number;
+  readonly byEstimator: ReadonlyArray<{ readonly estimator: string; readonly uniform: Interval; readonly lift: Interval }>;
+}
+
+export interface LineageNode {
+  readonly templateId: string;
+  readonly parentTemplateId: string;
+  readonly status: string;
+  readonly description: string;
+  readonly implicit: boolean;
+  readonly registeredAtMs: number;
+  readonly children: readonly string[];
+  /** The accepted refinement that created this version, if any. */
+  readonly createdBy: { readonly refinementId: string; readonly actor: string; readonly reason: string; readonly decidedAtMs: number } | null;
+  readonly metrics: Metrics;
+  /** Pass rate of this version minus its parent's, with a 95% interval; null without judged runs on both. */
+  readonly effect: Interval | null;
+}
+
+export interface DashboardModel {
+  readonly head: number;
+  readonly asOfMs: number;
+  readonly overview: Overview;
+  readonly matrix: Matrix;
+  readonly traffic: readonly TrafficWeek[];
+  readonly lift: LiftView;
+  readonly failures: { readonly failedRuns: number; readonly rulesVersion: number; readonly patterns: readonly FailurePattern[]; readonly needingRule: readonly string[] };
+  readonly refinements: readonly RefinementRecord[];
+  readonly lineage: readonly LineageNode[];
+  /** Milliseconds the aggregation took (not part of the JSON views' numbers). */
+  readonly buildMs: number;
+}
+
+interface Scan {
+  readonly rows: RunRow[];
+  readonly traffic: TrafficWeek[];
+}
+
+/** One pass over the log: report rows from observations, weekly traffic from decisions. */
+async function scanLog(source: DashboardSource, asOfMs: number): Promise<Scan> {
+  const rows: RunRow[] = [];
+  const weeks = new Map<number, { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> }>();
+  for await (const e of source.events()) {
+    if (e.type === 'observation') {
+      if (e.observation.finishedAtMs <= asOfMs) rows.push(runRowOf(e.observation));
+    } else if (e.type === 'decision' && e.atMs <= asOfMs) {
+      // Weeks start on Monday 00:00 UTC (the epoch was a Thursday).
+      const week = Math.floor((e.atMs - 4 * MS_PER_DAY) / MS_PER_WEEK) * MS_PER_WEEK + 4 * MS_PER_DAY;
+      const w = weeks.get(week) ?? { decisions: 0, byTemplate: new Map() };
+      w.decisions++;
+      for (const r of e.decision.ranking) {
+        const t = w.byTemplate.get(r.armId) ?? { chosen: 0, probBest: 0, offered: 0 };
+        t.offered++;
+        t.probBest += r.probBest;
+        if (r.armId === e.decision.chosen) t.chosen++;
+        w.byTemplate.set(r.armId, t);
+      }
+      weeks.set(week, w);
+    }
+  }
+  const traffic = [...weeks.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([startMs, w]) => ({
+      startMs,
+      decisions: w.decisions,
+      byTemplate: [...w.byTemplate.entries()]
+        .sort(([a], [b]) => byString(a, b))
+        .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
+    }));
+  return { rows, traffic };
+}
+
+/** Days of the scoreboard's window, ending at the dashboard's date (as `report outcomes` by default). */
+const SCOREBOARD_DAYS = 70;
+
+function overviewOf(log: Scan & { readonly decisions: LogJoin['decisions'] }, templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], rules: RemediationRules, asOfMs: number): Overview {
+  const rows = log.rows;
+  const first = rows.reduce((m, r) => Math.min(m, r.finishedAtMs), asOfMs);
+  const windows = Math.max(8, Math.min(MAX_WINDOWS, Math.ceil((asOfMs - first + 1) / MS_PER_WEEK)));
+  const trend = trendReport(rows, asOfMs, { windowDays: 7, windows });
+  const scoreboard = outcomesReport({
+    rows,
+    templates: templates.map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
+    refinements: refinements.map(refinementRowOf),
+    decisions: log.decisions,
+    rules,
+    sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
+    untilMs: asOfMs,
+    resamples: resamplesFor(log.decisions.length),
+  });
+  return { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes };
+}
+
+/** Bootstrap resamples within the work budget (decisions × resamples), between 100 and 1,000. */
+const resamplesFor = (decisions: number) => Math.max(100, Math.min(1000, Math.floor(LIFT_BUDGET / Math.max(1, decisions))));
+
+async function matrixOf(source: DashboardSource, rows: readonly RunRow[], templates: readonly TemplateRecord[], nowMs: number): Promise<Matrix> {
+  const live = templates.filter((t) => t.status !== 'retired').map((t) => t.templateId);
+  const ids = [...new Set([...live, ...rows.map((r) => r.templateId)])].sort(byString);
+  const retired = new Set(templates.filter((t) => t.status === 'retired').map((t) => t.templateId));
+  const shown = ids.filter((id) => !retired.has(id));
+  const cells = async (taskClass: string, repo: string, segmentRows: readonly RunRow[]): Promise<MatrixCell[]> => {
+    if (shown.length === 0) return [];
+    const posteriors = await source.posteriors(shown, { taskClass, repo }, nowMs);
+    const byTemplate = new Map(groupBy(segmentRows, (r) => r.templateId));
+    return shown.map((templateId, i) => {
+      const p = posteriors[i]!;
+      const c = p.contributions;
+      const own = repo !== '' ? c.repo_task_class : taskClass !== '' ? c.task_class : c.global;
+      const total = p.alpha + p.beta - c.prior;
+      const m = metricsOf(byTemplate.get(templateId) ?? []);
+      const [ciLow, ciHigh] = betaCi(p.alpha, p.beta);
+      return {
+        templateId,
+        taskClass,
+        repo,
+        mean: p.alpha / (p.alpha + p.beta),
+        ciLow,
+        ciHigh,
+        ownRuns: own,
+        borrowedRuns: Math.max(0, total - own),
+        evidenceLevel: dominantLevel(p),
+        runs: m.runs,
+        judged: m.judged,
+        passRate: m.judged > 0 ? m.passRate : null,
+      };
+    });
+  };
+  const byTaskClass: MatrixCell[] = [];
+  for (const [taskClass, rs] of groupBy(rows, (r) => r.taskClass)) byTaskClass.push(...(await cells(taskClass === '(none)' ? '' : taskClass, '', rs)));
+  const pairs = [...groupBy(rows, (r) => `${r.taskClass}\u0000${r.repo}`)]
+    .sort(([a, x], [b, y]) => y.length - x.length || byString(a, b))
+    .slice(0, MAX_REPO_SEGMENTS)
+    .sort(([a], [b]) => byString(a, b));
+  const byRepo: MatrixCell[] = [];
+  for (const [key, rs] of pairs) {
+    const [taskClass = '', repo = ''] = key.split('\u0000');
+    if (repo !== '') byRepo.push(...(await cells(taskClass, repo, rs)));
+  }
+  return { byTaskClass, byRepo };
+}
+
+// The core's summary (summarizePosterior) gives the interval; the matrix also needs the
+// contributions, so it reads the Posterior and uses the same functions.
+const betaCi = (a: number, b: number) => betaInterval(a, b, 0.95);
+
+function liftOf(join: LogJoin, seed: string): LiftView {
+  const base = { decisions: join.decisions.length, unobserved: join.unobserved, invalid: join.invalid };
+  if (join.decisions.length === 0) {
+    return { available: false, reason: 'no logged decisions with observed outcomes yet', ...base, resamples: 0, headline: null, deployed: null, effectiveSampleSize: 0, meanWeight: 0, byEstimator: [] };
+  }
+  const resamples = resamplesFor(join.decisions.length);
+  const est = liftOverUniform(join.decisions, seed, resamples);
+  return {
+    available: true,
+    reason: '',
+    ...base,
+    resamples,
+    headline: est.lift.dr,
+    deployed: est.deployed,
+    effectiveSampleSize: est.effectiveSampleSize,
+    meanWeight: est.meanWeight,
+    byEstimator: (['dr', 'snips', 'ips'] as const).map((e) => ({ estimator: e.toUpperCase(), uniform: est.uniform[e], lift: est.lift[e] })),
+  };
+}
+
+/**
+ * A version's pass rate minus its parent's, with a 95% Newcombe interval: for a version an accepted
+ * refinement made, as the scoreboard measures it (the parent before the decision against the new
+ * version after it); otherwise over all their runs.
+ */
+function effectOf(templateId: string, child: Metrics, parent: Metrics, scoreboard: OutcomesReport): Interval | null {
+  const made = scoreboard.refinements.find((r) => r.newTemplateId === templateId)?.effects.find((e) => e.metric === 'pass_rate');
+  if (made !== undefined) return made.parent.n > 0 && made.child.n > 0 ? { estimate: made.change.estimate, ciLow: made.change.low, ciHigh: made.change.high } : null;
+  if (child.judged === 0 || parent.judged === 0) return null;
+  const [ciLow, ciHigh] = newcombeInterval(parent.passes, parent.judged, child.passes, child.judged);
+  return { estimate: child.passRate - parent.passRate, ciLow, ciHigh };
+}
+
+function lineageOf(templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], rows: readonly RunRow[], scoreboard: OutcomesReport): LineageNode[] {
+  const byTemplate = new Map(groupBy(rows, (r) => r.templateId));
+  const metrics = new Map<string, Metrics>();
+  const m = (id: string) => metrics.get(id) ?? (metrics.set(id, metricsOf(byTemplate.get(id) ?? [])), metrics.get(id)!);
+  return [...templates]
+    .sort((a, b) => byString(a.templateId, b.templateId))
+    .map((t) => {
+      const made = refinements.find((r) => r.status === 'accepted' && r.newTemplateId === t.templateId);
+      return {
+        templateId: t.templateId,
+        parentTemplateId: t.parentTemplateId,
+        status: t.status,
+        description: t.description,
+        implicit: t.implicit,
+        registeredAtMs: t.registeredAtMs,
+        children: templates.filter((c) => c.parentTemplateId === t.templateId).map((c) => c.templateId).sort(byString),
+        createdBy: made ? { refinementId: made.refinementId, actor: made.actor, reason: made.reason, decidedAtMs: made.decidedAtMs } : null,
+        metrics: m(t.templateId),
+        effect: t.parentTemplateId === '' ? null : effectOf(t.templateId, m(t.templateId), m(t.parentTemplateId), scoreboard),
+      };
+    });
+}
+
+export interface BuildOptions {
+  readonly rules: RemediationRules;
+  /** The dashboard's date: runs after it are left out; default now. */
+  readonly asOfMs: number;
+  /** Wall clock for the posteriors (decay), ms. */
+  readonly nowMs: number;
+  /** Failure patterns kept (default 50). */
+  readonly maxPatterns?: number;
+}
+
+/** Every view, from the log as it stands. */
+export async function buildDashboard(source: DashboardSource, o: BuildOptions): Promise<DashboardModel> {
+  const started = performance.now();
+  const head = await source.head();
+  const { rows, traffic } = await scanLog(source, o.asOfMs);
+  const templates = await source.templates();
+  const refinements = [...(await source.refinements())].sort(
+    (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
+  );
+  const failures = failuresReport(rows, o.asOfMs, o.rules);
+  const join = await joinDecisions(source.events(), source.policy);
+  // Decisions logged after the dashboard's date are left out, like runs.
+  const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
+  const overview = overviewOf({ rows, traffic, decisions }, templates, refinements, o.rules, o.asOfMs);
+  return {
+    head,
+    asOfMs: o.asOfMs,
+    overview,
+    matrix: await matrixOf(source, rows, templates, o.nowMs),
+    traffic,
+    lift: liftOf({ ...join, decisions }, `dashboard\u0000${head}`),
+    failures: { failedRuns: failures.failedRuns, rulesVersion: failures.rulesVersion, patterns: failures.patterns.slice(0, o.maxPatterns ?? 50), needingRule: failures.needingRule },
+    refinements,
+    lineage: lineageOf(templates, refinements, rows, overview.scoreboard),
+    buildMs: performance.now() - started,
+  };
+}

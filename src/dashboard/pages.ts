@@ -1,0 +1,306 @@
+/**
+ * The dashboard's pages: server-rendered HTML (tables and numbers need no script), with each chart
+ * as a Vega-Lite spec in a JSON script element that /assets/dashboard.js hands to vega-embed.
+ */
+import { barsSpec, escapeXml as esc, intervalDotsSpec, matrixSpec, rateLinesSpec, shareAreaSpec, type RatePoint } from '../charts/index.js';
+import { changeText, fmt, type Metrics, type TrendSeries } from '../reports/index.js';
+import type { DashboardModel, LineageNode, MatrixCell, TrafficWeek } from './model.js';
+
+export interface PageContext {
+  /** Form field that proves a POST came from one of our pages. */
+  readonly csrf: string;
+  /** A one-line message after an action, or ''. */
+  readonly flash: string;
+  readonly flashIsError: boolean;
+  /** The scoreboard section as the reports render it (overview only), or ''. */
+  readonly scoreboardHtml: string;
+}
+
+export const VIEWS = [
+  ['overview', '/', 'Overview'],
+  ['matrix', '/matrix', 'Template × task class'],
+  ['traffic', '/traffic', 'Traffic & P(best)'],
+  ['lift', '/lift', 'Lift'],
+  ['failures', '/failures', 'Failures'],
+  ['refinements', '/refinements', 'Refinements'],
+  ['templates', '/templates', 'Lineage'],
+] as const;
+
+export type ViewName = (typeof VIEWS)[number][0];
+
+let chartSeq = 0;
+/** A chart placeholder: the spec travels as JSON (not executed), '<' escaped so it cannot end the element. */
+function chart(spec: unknown, caption: string): string {
+  const id = `chart-${++chartSeq}`;
+  const json = JSON.stringify(spec).replace(/</g, '\\u003c');
+  return `<figure class="vl" data-spec="${id}"><div class="vl-target" role="img" aria-label="${esc(caption)}"></div><script type="application/json" id="${id}">${json}</script><figcaption>${esc(caption)}</figcaption></figure>`;
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : fmt.pct(x));
+const interval = (lo: number | null, hi: number | null) => (lo === null || hi === null ? '–' : fmt.interval(lo, hi));
+const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
+
+function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, numeric: readonly boolean[] = [], cls = ''): string {
+  if (rows.length === 0) return '<p class="none">none</p>';
+  const head = `<tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`;
+  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('\n');
+  return `<table${cls ? ` class="${cls}"` : ''}><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+/** Cells are HTML: every text value passes through esc() on its way in. */
+const cell = (s: string | number) => esc(String(s));
+
+function metricCells(m: Metrics): string[] {
+  return [
+    cell(m.runs),
+    cell(m.judged),
+    m.judged > 0 ? cell(`${fmt.pct(m.passRate)} (${fmt.interval(m.passRateLow, m.passRateHigh)})`) : '–',
+    m.judgedTasks > 0 ? cell(`${fmt.pct(m.firstTryPassRate)} (${m.firstTryPasses}/${m.judgedTasks})`) : '–',
+    m.tasks > 0 ? cell(`${fmt.pct(m.retryRate)} (${fmt.interval(m.retryRateLow, m.retryRateHigh)})`) : '–',
+  ];
+}
+const METRIC_HEADERS = ['runs', 'judged', 'pass rate (95% CI)', 'first-try pass', 'retry rate (95% CI)'];
+
+const METRIC_WORDS: Record<string, string> = { pass_rate: 'pass rate', first_try_pass_rate: 'first-try pass rate', retry_rate: 'retry rate', timeout_rate: 'timeout rate' };
+
+function seriesPoints(series: readonly TrendSeries[], metric: 'pass' | 'retry'): RatePoint[] {
+  return series.flatMap((s) =>
+    s.points.flatMap((p): RatePoint[] => {
+      const n = metric === 'pass' ? p.judged : p.tasks;
+      if (n === 0) return [];
+      return metric === 'pass'
+        ? [{ series: s.scope, x: p.startMs, value: p.passRate, low: p.passRateLow, high: p.passRateHigh, n }]
+        : [{ series: s.scope, x: p.startMs, value: p.retryRate, low: p.retryRateLow, high: p.retryRateHigh, n }];
+    }),
+  );
+}
+
+function overviewBody(m: DashboardModel, ctx: PageContext): string {
+  const o = m.overview;
+  const t = o.totals;
+  const card = `<section class="cards"><div class="card"><div class="card-title">All runs to ${fmt.date(m.asOfMs)}</div><div class="big" data-number="runs">${t.runs}</div><div class="sub">${t.judged} judged · pass rate <span data-number="pass-rate">${t.judged > 0 ? fmt.pct(t.passRate) : '–'}</span> (${t.judged > 0 ? fmt.interval(t.passRateLow, t.passRateHigh) : '–'}) · retry rate <span data-number="retry-rate">${t.tasks > 0 ? fmt.pct(t.retryRate) : '–'}</span> over ${t.tasks} tasks</div></div></section>`;
+  // Overall and per-template changes are marked on the overall chart; task-class ones are listed.
+  const markers = o.changes.filter((c) => c.scopeKind !== 'task_class').map((c) => ({ x: c.atMs, label: `${c.scope}: ${METRIC_WORDS[c.metric] ?? c.metric} ${c.direction}` }));
+  return [
+    card,
+    `<section class="scoreboard">${ctx.scoreboardHtml}</section>`,
+    '<h2>Changes</h2>',
+    o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${esc(changeText(c))}</li>`).join('')}</ul>`,
+    chart(
+      rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers }),
+      'Overall pass rate per week',
+    ),
+    chart(
+      rateLinesSpec(seriesPoints([o.overall], 'retry'), { title: 'Retry rate per week, all templates (95% interval, tasks on points)', yTitle: 'retry rate', time: true, xTitle: 'week starting', width: 1000 }),
+      'Overall retry rate per week',
+    ),
+    chart(
+      rateLinesSpec(seriesPoints(o.byTemplate, 'pass'), { title: 'Pass rate per week, per template (95% interval, judged runs on points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', layout: 'panels', width: 340 }),
+      'Pass rate per template per week',
+    ),
+  ].join('\n');
+}
+
+function matrixTable(cells: readonly MatrixCell[], withRepo: boolean): string {
+  return table(
+    ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior mean (95% CI)', 'own runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
+    cells.map((c) => [
+      cell(c.templateId),
+      cell(c.taskClass || '(none)'),
+      ...(withRepo ? [cell(c.repo)] : []),
+      cell(`${fmt.pct(c.mean)} (${fmt.interval(c.ciLow, c.ciHigh)})`),
+      cell(c.ownRuns.toFixed(1)),
+      cell(c.borrowedRuns.toFixed(1)),
+      cell(c.evidenceLevel),
+      cell(c.runs),
+      c.passRate === null ? '–' : cell(fmt.pct(c.passRate)),
+    ]),
+    [false, false, ...(withRepo ? [false] : []), true, true, true, false, true, true],
+    'matrix',
+  );
+}
+
+const toSpecCells = (cells: readonly MatrixCell[], segment: (c: MatrixCell) => string) =>
+  cells.map((c) => ({ template: c.templateId, segment: segment(c), mean: c.mean, low: c.ciLow, high: c.ciHigh, own: Math.round(c.ownRuns * 10) / 10, borrowed: c.borrowedRuns, evidence: c.evidenceLevel }));
+
+/** Most segments a matrix chart shows (the busiest); its table lists them all. */
+const CHART_SEGMENTS = 10;
+
+function busiest(cells: readonly MatrixCell[], segment: (c: MatrixCell) => string): MatrixCell[] {
+  const runs = new Map<string, number>();
+  for (const c of cells) runs.set(segment(c), (runs.get(segment(c)) ?? 0) + c.runs);
+  const keep = new Set([...runs.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, CHART_SEGMENTS).map(([k]) => k));
+  return cells.filter((c) => keep.has(segment(c)));
+}
+
+function matrixBody(m: DashboardModel): string {
+  const { byTaskClass, byRepo } = m.matrix;
+  const classOf = (c: MatrixCell) => c.taskClass || '(none)';
+  const pairOf = (c: MatrixCell) => `${classOf(c)} / ${c.repo}`;
+  return [
+    '<p class="note">Each cell is the posterior pass rate the recommender uses for that template in that segment: its own runs there, plus pseudo-runs borrowed from the wider levels (all task classes, the parent version) by empirical-Bayes pooling.</p>',
+    chart(matrixSpec(toSpecCells(busiest(byTaskClass, classOf), classOf), { title: 'Posterior pass rate: template × task class (own + borrowed runs)', segmentTitle: 'task class' }), 'Template by task class matrix'),
+    matrixTable(byTaskClass, false),
+    '<h2>Template × task class × repository</h2>',
+    byRepo.length === 0
+      ? '<p class="none">no runs name a repository</p>'
+      : chart(matrixSpec(toSpecCells(busiest(byRepo, pairOf), pairOf), { title: `Posterior pass rate: template × (task class / repository), the ${CHART_SEGMENTS} busiest (own + borrowed runs)`, segmentTitle: 'task class / repository' }), 'Template by task class and repository matrix') +
+        matrixTable(byRepo, true),
+  ].join('\n');
+}
+
+function trafficBody(traffic: readonly TrafficWeek[]): string {
+  if (traffic.length === 0) return '<p class="none">no logged decisions yet (Recommend writes one per call)</p>';
+  const share = traffic.flatMap((w) => w.byTemplate.map((t) => ({ series: t.templateId, x: w.startMs, value: t.share, n: w.decisions })));
+  const best = traffic.flatMap((w) => w.byTemplate.map((t) => ({ series: t.templateId, x: w.startMs, value: t.meanProbBest, n: t.offered })));
+  return [
+    chart(shareAreaSpec(share, { title: 'Traffic share per week: which template Recommend chose', yTitle: 'share of decisions' }), 'Traffic share per template per week'),
+    chart(
+      rateLinesSpec(best, { title: 'P(best) per week: mean over the decisions that offered the template', yTitle: 'P(best)', time: true, xTitle: 'week starting', width: 1000, counts: false }),
+      'Probability of being best per template per week',
+    ),
+    table(
+      ['week starting', 'decisions', 'template', 'chosen', 'share', 'mean P(best)'],
+      traffic.flatMap((w) => w.byTemplate.map((t) => [cell(fmt.date(w.startMs)), cell(w.decisions), cell(t.templateId), cell(t.chosen), cell(fmt.pct(t.share)), cell(t.meanProbBest.toFixed(3))])),
+      [false, true, false, true, true, true],
+    ),
+  ].join('\n');
+}
+
+function liftBody(m: DashboardModel): string {
+  const l = m.lift;
+  if (!l.available || l.headline === null || l.deployed === null) return `<p class="none">${esc(l.reason)}</p>`;
+  const h = l.headline;
+  const verdict = h.ciLow > 0 ? 'credibly better than choosing uniformly' : h.ciHigh < 0 ? 'credibly worse than choosing uniformly' : 'not distinguishable from choosing uniformly yet';
+  return [
+    `<section class="cards"><div class="card wide"><div class="card-title">Lift of the deployed policy over uniform choice (doubly robust)</div><div class="big" data-number="lift">${points(h.estimate)} points</div><div class="sub">95% CI ${points(h.ciLow)} to ${points(h.ciHigh)} · effective sample size <span data-number="ess">${l.effectiveSampleSize.toFixed(1)}</span> of ${l.decisions} decisions · ${esc(verdict)}</div><div class="sub">deployed policy reward ${fmt.pct(l.deployed.estimate)} (${fmt.interval(l.deployed.ciLow, l.deployed.ciHigh)}) · ${l.unobserved} decisions without an outcome yet, ${l.invalid} with unusable propensities · ${l.resamples} bootstrap resamples</div></div></section>`,
+    chart(
+      intervalDotsSpec(l.byEstimator.map((e) => ({ label: e.estimator, estimate: e.lift.estimate, low: e.lift.ciLow, high: e.lift.ciHigh })), { title: 'Lift over uniform by estimator (95% bootstrap interval)', xTitle: 'lift, pass-rate points', zeroRule: true }),
+      'Lift by estimator',
+    ),
+    table(
+      ['estimator', 'uniform policy reward (95% CI)', 'lift, points (95% CI)'],
+      l.byEstimator.map((e) => [cell(e.estimator), cell(`${fmt.pct(e.uniform.estimate)} (${fmt.interval(e.uniform.ciLow, e.uniform.ciHigh)})`), cell(`${points(e.lift.estimate)} (${points(e.lift.ciLow)} to ${points(e.lift.ciHigh)})`)]),
+      [false, true, true],
+    ),
+    `<p class="note">From the log: each decision's logged propensity re-weights its observed reward (a partial pass counts as the configured partial reward). A mean importance weight far from 1 (here ${l.meanWeight.toFixed(2)}) means the log barely covers some candidates.</p>`,
+  ].join('\n');
+}
+
+function failuresBody(m: DashboardModel): string {
+  const f = m.failures;
+  const top = f.patterns.slice(0, 15);
+  return [
+    `<p class="note">${f.failedRuns} runs did not pass. Remediations come from rules/remediations.json (version ${f.rulesVersion}).</p>`,
+    top.length === 0
+      ? ''
+      : chart(barsSpec(top.map((p) => ({ label: p.signature, value: p.count, note: p.remediation?.action ?? 'no rule yet' })), { title: 'Most frequent failure patterns', xTitle: 'runs', scale: 'count', width: 420 }), 'Most frequent failure patterns'),
+    table(
+      ['pattern', 'runs', 'first seen', 'last seen', 'templates', 'suggested remediation'],
+      f.patterns.map((p) => [
+        `<code>${cell(p.signature)}</code>`,
+        cell(p.count),
+        cell(fmt.date(p.firstSeenMs)),
+        cell(fmt.date(p.lastSeenMs)),
+        cell(p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', ')),
+        p.remediation ? `<strong>${cell(p.remediation.action)}</strong><br><span class="why">${cell(p.remediation.rationale)}</span>` : '<span class="none">no rule yet</span>',
+      ]),
+      [false, true, false, false, false, false],
+    ),
+    '<h2>Recurring patterns that need a rule</h2>',
+    f.needingRule.length === 0 ? '<p class="none">none</p>' : `<ul>${f.needingRule.map((s) => `<li><code>${esc(s)}</code></li>`).join('')}</ul>`,
+  ].join('\n');
+}
+
+const actorFields = `<label>by <input name="actor" required autocomplete="name"></label><label>reason <input name="reason" required></label>`;
+
+function refinementsBody(m: DashboardModel, ctx: PageContext): string {
+  const rows = m.refinements.map((r) => {
+    const action =
+      r.status === 'open'
+        ? `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/accept" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<label>new version <input name="new_template_id" required placeholder="${esc(r.templateId.replace(/@v(\d+)$/, (_: string, v: string) => `@v${Number(v) + 1}`))}"></label><button type="submit">Accept</button></form>` +
+          `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/reject" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Reject</button></form>`
+        : cell(`${r.status} by ${r.actor} on ${fmt.date(r.decidedAtMs)}: ${r.reason}${r.newTemplateId ? ` → ${r.newTemplateId}` : ''}`);
+    return [cell(r.refinementId), cell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), cell(r.summary), action];
+  });
+  return [
+    '<p class="note">Items open when a template is credibly below the pass-rate threshold or regressed. Accepting registers the new version (you wrote its prompt) with the item\'s template as parent; learnloop never edits a prompt. Every decision is recorded in the log with who made it.</p>',
+    table(['item', 'template', 'status', 'trigger', 'opened', 'evidence', 'decision'], rows, [], 'refinements'),
+  ].join('\n');
+}
+
+function lineageBody(m: DashboardModel, ctx: PageContext): string {
+  const byId = new Map(m.lineage.map((n) => [n.templateId, n]));
+  const roots = m.lineage.filter((n) => n.parentTemplateId === '' || !byId.has(n.parentTemplateId));
+  const tree = (n: LineageNode, depth: number): string => {
+    if (depth > 32) return '';
+    const kids = n.children.map((c) => byId.get(c)).filter((c): c is LineageNode => c !== undefined);
+    return `<li><code>${esc(n.templateId)}</code> <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${esc(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
+  };
+  return [
+    `<ul class="tree">${roots.map((r) => tree(r, 0)).join('')}</ul>`,
+    table(
+      ['template', 'parent', 'status', 'registered', 'created by', ...METRIC_HEADERS, 'effect vs parent, points (95% CI)', 'retire'],
+      m.lineage.map((n) => [
+        `<code>${cell(n.templateId)}</code>${n.description ? `<br><span class="why">${cell(n.description)}</span>` : ''}`,
+        n.parentTemplateId ? `<code>${cell(n.parentTemplateId)}</code>` : '–',
+        `<span class="status ${n.status}">${cell(n.status)}</span>`,
+        cell(fmt.date(n.registeredAtMs)),
+        n.createdBy ? cell(`${n.createdBy.refinementId}, accepted by ${n.createdBy.actor} on ${fmt.date(n.createdBy.decidedAtMs)}: ${n.createdBy.reason}`) : n.implicit ? 'first seen in a run' : 'registered',
+        ...metricCells(n.metrics),
+        n.effect ? cell(`${points(n.effect.estimate)} (${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)})`) : '–',
+        n.status === 'retired'
+          ? ''
+          : `<form method="post" action="/templates/${encodeURIComponent(n.templateId)}/retire" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Retire</button></form>`,
+      ]),
+      [false, false, false, false, false, true, true, true, true, true, true, false],
+    ),
+  ].join('\n');
+}
+
+const BODIES: Record<ViewName, (m: DashboardModel, ctx: PageContext) => string> = {
+  overview: overviewBody,
+  matrix: matrixBody,
+  traffic: (m) => trafficBody(m.traffic),
+  lift: liftBody,
+  failures: failuresBody,
+  refinements: refinementsBody,
+  templates: lineageBody,
+};
+
+/** One view as a complete page. */
+export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext): string {
+  const title = VIEWS.find((v) => v[0] === view)![2];
+  chartSeq = 0;
+  const nav = VIEWS.map(([name, href, label]) => `<a href="${href}"${name === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
+  const flash = ctx.flash === '' ? '' : `<p class="flash${ctx.flashIsError ? ' error' : ''}" role="status">${esc(ctx.flash)}</p>`;
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>learnloop · ${esc(title)}</title>`,
+    '<link rel="stylesheet" href="/assets/dashboard.css">',
+    '<script src="/assets/vega.min.js" defer></script>',
+    '<script src="/assets/vega-lite.min.js" defer></script>',
+    '<script src="/assets/vega-embed.min.js" defer></script>',
+    '<script src="/assets/dashboard.js" defer></script>',
+    '</head>',
+    '<body>',
+    `<header><h1>learnloop</h1><nav>${nav}</nav></header>`,
+    '<main>',
+    `<h2 class="view-title">${esc(title)}</h2>`,
+    `<p class="subtitle">As of ${fmt.time(m.asOfMs)} UTC · log head ${m.head} · <a href="/api/v1/${view === 'templates' ? 'templates' : view}">JSON</a> · built in ${m.buildMs.toFixed(0)} ms</p>`,
+    flash,
+    BODIES[view](m, ctx),
+    '</main>',
+    '</body>',
+    '</html>',
+  ].join('\n') + '\n';
+}
+
+/** The page a request without the token gets. */
+export function unauthorizedPage(): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · token required</title><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Token required</h1><p>This dashboard needs its token. Open it once as <code>/?token=YOUR_TOKEN</code> (the server keeps it in a same-site cookie) or send <code>Authorization: Bearer YOUR_TOKEN</code>.</p></main></body></html>\n`;
+}

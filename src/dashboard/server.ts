@@ -1,0 +1,236 @@
+/**
+ * The dashboard's HTTP server (Fastify): pages, the same views as JSON at /api/v1/<view>, the
+ * refinement and template actions as POSTs, and optionally Prometheus /metrics.
+ *
+ * Security: it binds to 127.0.0.1 unless told otherwise, and refuses Host headers other than its
+ * own loopback names there (DNS rebinding). With a token configured, every page, JSON URL and
+ * /metrics needs it (Authorization: Bearer, or the cookie that `?token=` sets). Actions need, on
+ * top, a same-origin request: a matching Origin, no cross-site Sec-Fetch-Site, and the form's CSRF
+ * field; a request carrying the token in an Authorization header is a script's, not a browser's
+ * ambient credential, and needs no CSRF field.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
+import { InvalidArgument, type Violation } from '../bandit/index.js';
+import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules } from '../reports/index.js';
+import { assets } from './assets.js';
+import { buildDashboard, type DashboardModel } from './model.js';
+import { renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
+import { NotFound, type DashboardActions, type DashboardSource } from './source.js';
+
+export interface DashboardOptions {
+  readonly source: DashboardSource;
+  /** Absent: a read-only dashboard (no forms accepted). */
+  readonly actions?: DashboardActions;
+  readonly rules: RemediationRules;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Required on every URL when not ''. */
+  readonly token: string;
+  /** A fixed dashboard date (tests, screenshots); default: now, refreshed with the log. */
+  readonly asOfMs?: number;
+  readonly now?: () => number;
+  /** Serve GET /metrics from this registry too. */
+  readonly metrics?: Registry;
+  /** Rebuild at least this often even when the log has not moved (the date moves), ms; default 5 minutes. */
+  readonly maxAgeMs?: number;
+}
+
+export interface DashboardServer {
+  readonly port: number;
+  readonly url: string;
+  readonly app: FastifyInstance;
+  /** The current model (built on demand, cached per log head). */
+  model(): Promise<DashboardModel>;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'learnloop_dashboard';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+const JSON_VIEWS: Record<string, (m: DashboardModel) => unknown> = {
+  overview: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.overview }),
+  matrix: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.matrix }),
+  traffic: (m) => ({ asOfMs: m.asOfMs, head: m.head, weeks: m.traffic }),
+  lift: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.lift }),
+  failures: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.failures }),
+  refinements: (m) => ({ asOfMs: m.asOfMs, head: m.head, refinements: m.refinements }),
+  templates: (m) => ({ asOfMs: m.asOfMs, head: m.head, templates: m.lineage }),
+};
+
+const SECURITY_HEADERS = {
+  // vega compiles its expressions with Function, hence 'unsafe-eval'; no inline script runs.
+  'content-security-policy':
+    "default-src 'none'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  // Not no-referrer: Chromium then sends Origin: null with our own form posts.
+  'referrer-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return undefined;
+}
+
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Starts the dashboard; resolves once it listens. */
+export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
+  const now = o.now ?? Date.now;
+  const maxAgeMs = o.maxAgeMs ?? 300_000;
+  // The CSRF field is an HMAC of a per-process secret: pages carry it, other sites cannot read it.
+  const secret = randomBytes(32);
+  const csrf = createHmac('sha256', secret).update('learnloop dashboard csrf').digest('base64url');
+  let cache: { head: number; builtAtMs: number; model: DashboardModel } | undefined;
+  let building: Promise<DashboardModel> | undefined;
+
+  /** The model of the log as it stands: rebuilt when the log moved (or the date did), one build at a time. */
+  const model = async (): Promise<DashboardModel> => {
+    const head = await o.source.head();
+    const t = now();
+    if (cache !== undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return cache.model;
+    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t, nowMs: t })
+      .then((m) => {
+        cache = { head: m.head, builtAtMs: t, model: m };
+        return m;
+      })
+      .finally(() => {
+        building = undefined;
+      });
+    return building;
+  };
+
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  // Forms post urlencoded bodies; parsed here rather than with another plugin.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  const tokenOf = (req: FastifyRequest): { via: 'header' | 'cookie' | 'none'; ok: boolean } => {
+    if (o.token === '') return { via: 'none', ok: true };
+    const auth = req.headers.authorization;
+    if (auth !== undefined) return { via: 'header', ok: sameSecret(auth, `Bearer ${o.token}`) };
+    return { via: 'cookie', ok: sameSecret(cookieValue(req.headers.cookie, COOKIE), o.token) };
+  };
+
+  const wantsJson = (req: FastifyRequest) => req.url.startsWith('/api/') || (req.headers.accept ?? '').includes('application/json');
+
+  const refuse = (req: FastifyRequest, reply: FastifyReply, code: number, message: string) => {
+    if (wantsJson(req) || req.url === '/metrics') return reply.code(code).type('application/json').send({ error: message });
+    return reply.code(code).type('text/html; charset=utf-8').send(code === 401 ? unauthorizedPage() : `<!DOCTYPE html><title>learnloop · ${code}</title><p>${message}</p>\n`);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+    const [hostName = ''] = (req.headers.host ?? '').split(/:(?=\d+$)/);
+    if (LOOPBACK.has(o.host) && !LOOPBACK.has(hostName)) return refuse(req, reply, 421, `unexpected Host header ${JSON.stringify(req.headers.host ?? '')}`);
+    const path = req.url.split('?')[0]!;
+    if (path.startsWith('/assets/')) return; // scripts and styles hold no data
+    const query = new URLSearchParams(req.url.slice(path.length));
+    const given = query.get('token');
+    if (given !== null && req.method === 'GET' && o.token !== '' && sameSecret(given, o.token)) {
+      // Keep the token in a cookie and drop it from the address bar (and from history).
+      query.delete('token');
+      const rest = query.toString();
+      return reply
+        .header('set-cookie', `${COOKIE}=${encodeURIComponent(o.token)}; Path=/; HttpOnly; SameSite=Strict`)
+        .redirect(`${path}${rest ? `?${rest}` : ''}`, 303);
+    }
+    if (!tokenOf(req).ok) return refuse(req, reply, 401, 'missing or wrong token: send Authorization: Bearer <token>, or open the dashboard once with ?token=<token>');
+  });
+
+  for (const [name, path] of VIEWS) {
+    app.get(path, async (req, reply) => {
+      const q = req.query as Record<string, string | undefined>;
+      const flash = q.done ?? q.error ?? '';
+      const m = await model();
+      const scoreboardHtml = name === 'overview' ? await renderBlocksHtml(scoreboardBlocks(m.overview.scoreboard)) : '';
+      return reply.type('text/html; charset=utf-8').send(renderPage(name, m, { csrf, flash, flashIsError: q.error !== undefined, scoreboardHtml }));
+    });
+    app.get(`/api/v1/${name}`, async (_req, reply) => reply.type('application/json').send(renderJson(JSON_VIEWS[name]!(await model()))));
+  }
+  app.get('/api/v1/dashboard', async (_req, reply) => {
+    const m = await model();
+    return reply.type('application/json').send(renderJson(Object.fromEntries(Object.entries(JSON_VIEWS).map(([k, f]) => [k, f(m)]))));
+  });
+  app.get('/assets/:file', async (req, reply) => {
+    const a = assets().get((req.params as { file: string }).file);
+    if (a === undefined) return reply.code(404).send({ error: 'no such asset' });
+    return reply.header('cache-control', 'public, max-age=3600').type(a.type).send(a.body);
+  });
+  if (o.metrics !== undefined) {
+    const registry = o.metrics;
+    app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
+
+  /** Runs an action from a form or a script; forms get a redirect back with a message. */
+  const action = (back: ViewName, run: (id: string, body: Record<string, string>) => Promise<string>) => async (req: FastifyRequest, reply: FastifyReply) => {
+    const auth = tokenOf(req);
+    const origin = req.headers.origin;
+    const site = req.headers['sec-fetch-site'];
+    const own = [`http://${req.headers.host ?? ''}`];
+    if (origin !== undefined && !own.includes(origin)) return refuse(req, reply, 403, `cross-site request refused (Origin ${origin})`);
+    if (site === 'cross-site' || site === 'same-site') return refuse(req, reply, 403, 'cross-site request refused (Sec-Fetch-Site)');
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, string>;
+    if (auth.via !== 'header') {
+      // Ambient credentials (a cookie, or none at all): the request must come from our own page.
+      if (origin === undefined && site === undefined) return refuse(req, reply, 403, 'refused: a browser form post must carry its Origin');
+      if (!sameSecret(body.csrf, csrf)) return refuse(req, reply, 403, 'refused: missing or wrong csrf field (reload the page)');
+    }
+    if (o.actions === undefined) return refuse(req, reply, 405, 'this dashboard is read-only');
+    const id = decodeURIComponent((req.params as { id: string }).id);
+    // A browser's form gets a redirect back to the page; a script (Accept: application/json) gets JSON.
+    const fromForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && !wantsJson(req);
+    try {
+      const done = await run(id, body);
+      cache = undefined;
+      if (fromForm) return reply.redirect(`${VIEWS.find((v) => v[0] === back)![1]}?done=${encodeURIComponent(done)}`, 303);
+      return reply.type('application/json').send({ ok: true, message: done });
+    } catch (err) {
+      const code = err instanceof InvalidArgument ? 400 : err instanceof NotFound || (err as { code?: string }).code === 'LL_REFINEMENT_NOT_FOUND' ? 404 : typeof (err as { code?: unknown }).code === 'string' ? 409 : 500;
+      const message = code === 500 ? 'internal error' : (err as Error).message;
+      if (code === 500) req.log.error({ err }, 'dashboard action failed');
+      if (fromForm && code !== 500) return reply.redirect(`${VIEWS.find((v) => v[0] === back)![1]}?error=${encodeURIComponent(message)}`, 303);
+      return refuse(req, reply, code, message);
+    }
+  };
+  const field = (b: Record<string, string>, k: string) => (typeof b[k] === 'string' ? b[k].trim() : '');
+  const required = (b: Record<string, string>, names: readonly string[]) => {
+    const v: Violation[] = names.filter((n) => field(b, n) === '').map((n) => ({ field: n, description: 'is required' }));
+    if (v.length > 0) throw new InvalidArgument(v);
+  };
+
+  app.post('/refinements/:id/accept', action('refinements', async (id, b) => {
+    required(b, ['actor', 'reason', 'new_template_id']);
+    const status = field(b, 'status') === 'active' ? 'active' : 'candidate';
+    await o.actions!.accept({ refinementId: id, actor: field(b, 'actor'), reason: field(b, 'reason'), newTemplateId: field(b, 'new_template_id'), description: field(b, 'description'), status });
+    return `accepted ${id} by ${field(b, 'actor')}: registered ${field(b, 'new_template_id')} (${status})`;
+  }));
+  app.post('/refinements/:id/reject', action('refinements', async (id, b) => {
+    required(b, ['actor', 'reason']);
+    await o.actions!.reject({ refinementId: id, actor: field(b, 'actor'), reason: field(b, 'reason') });
+    return `rejected ${id} by ${field(b, 'actor')}`;
+  }));
+  app.post('/templates/:id/retire', action('templates', async (id, b) => {
+    required(b, ['actor', 'reason']);
+    await o.actions!.retire({ templateId: id, actor: field(b, 'actor'), reason: field(b, 'reason') });
+    return `retired ${id} by ${field(b, 'actor')}`;
+  }));
+
+  await app.listen({ host: o.host, port: o.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+  const hostInUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+  return { port, url: `http://${hostInUrl}:${port}`, app, model, close: () => app.close() };
+}

@@ -1,0 +1,62 @@
+/**
+ * What the dashboard reads and does, as one narrow interface over the store port: the log and its
+ * derived state in, the refinement and template actions out.
+ */
+import {
+  candidatePosteriors,
+  type Context,
+  type LoggedEvent,
+  type PolicyConfig,
+  type Posterior,
+  type RefinementRecord,
+  type TemplateRecord,
+} from '../bandit/index.js';
+import type { App } from '../compose.js';
+
+export interface DashboardSource {
+  readonly policy: PolicyConfig;
+  /** Sequence number of the newest event: the dashboard aggregates once per head. */
+  head(): Promise<number>;
+  /** Every event in log order. */
+  events(): AsyncIterable<LoggedEvent>;
+  templates(): Promise<readonly TemplateRecord[]>;
+  refinements(): Promise<readonly RefinementRecord[]>;
+  /** Posteriors of these templates in one context, fitted over them (as GetScores does). */
+  posteriors(templateIds: readonly string[], context: Context, nowMs: number): Promise<Posterior[]>;
+}
+
+/** The writes a person can make from the dashboard, each recorded with its actor. */
+export interface DashboardActions {
+  accept(p: { refinementId: string; actor: string; reason: string; newTemplateId: string; description: string; status: 'candidate' | 'active' }): Promise<unknown>;
+  reject(p: { refinementId: string; actor: string; reason: string }): Promise<unknown>;
+  /** Sets a template's status to retired, keeping its parent. */
+  retire(p: { templateId: string; actor: string; reason: string }): Promise<unknown>;
+}
+
+/** An action named something that does not exist. */
+export class NotFound extends Error {}
+
+/** The dashboard over the application's store, service and refinement queue. */
+export function learnLoopSource(app: App): { source: DashboardSource; actions: DashboardActions } {
+  const { store, learnloop, refinements } = app;
+  const source: DashboardSource = {
+    policy: store.policy,
+    head: () => store.head(),
+    events: () => store.events(),
+    templates: () => store.templates(),
+    refinements: () => store.refinements(),
+    posteriors: async (ids, context, nowMs) => candidatePosteriors(await store.armEvidence(ids, context), store.policy, nowMs),
+  };
+  const actions: DashboardActions = {
+    accept: (p) => refinements.accept(p),
+    reject: (p) => refinements.reject(p),
+    retire: async (p) => {
+      const t = await store.template(p.templateId);
+      if (t === undefined) throw new NotFound(`template ${JSON.stringify(p.templateId)} is not registered`);
+      // Template events carry no reason field: the reason goes into the description, the person into actor.
+      const description = t.description === '' ? `retired: ${p.reason}` : `${t.description} (retired: ${p.reason})`;
+      return learnloop.registerTemplate({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: 'retired', description, actor: p.actor });
+    },
+  };
+  return { source, actions };
+}

@@ -1,0 +1,199 @@
+/**
+ * The dashboard's JSON views and its two ways to run: beside the gRPC server (`serve --http-port`)
+ * and over a folder alone (`learnloop dashboard --db`). Numbers agree with the reports'.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
+import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
+import { compose } from '../../src/compose.js';
+import { learnLoopSource } from '../../src/dashboard/source.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { failuresReport, scoresReport, trendReport } from '../../src/reports/index.js';
+import { startServer } from '../../src/server/index.js';
+import { reportData, type ReportData } from '../../src/service/refinement-queue.js';
+import type { LmdbStore } from '../../src/store/index.js';
+import { RULES } from '../reports/fixture-log.js';
+import { tmpDir } from '../helpers/tmp.js';
+import { AS_OF, DECISIONS, dashboardFixture } from './fixture.js';
+
+const VIEWS = ['overview', 'matrix', 'traffic', 'lift', 'failures', 'refinements', 'templates'] as const;
+let store: LmdbStore;
+let data: ReportData;
+let dash: DashboardServer;
+// Kept for the whole file (the tmp helper removes its folders after each test).
+const dir = mkdtempSync(join(tmpdir(), 'learnloop-dash-api-'));
+const dbPath = join(dir, 'db');
+
+beforeAll(async () => {
+  const log = await dashboardFixture(dbPath);
+  store = log.store;
+  data = await reportData(store);
+  const { source, actions } = learnLoopSource(compose(log.store, { limits: DEFAULT_LIMITS }, () => AS_OF));
+  dash = await startDashboard({ source, actions, rules: RULES, host: '127.0.0.1', port: 0, token: 'tok', asOfMs: AS_OF, now: () => AS_OF });
+});
+afterAll(async () => {
+  await dash?.close();
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const getJson = async (path: string, token = 'tok') => {
+  const res = await fetch(`${dash.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+describe('dashboard JSON views', () => {
+  test.each(VIEWS)('/api/v1/%s needs the token and answers the same bytes twice', async (view) => {
+    expect((await getJson(`/api/v1/${view}`, '')).status).toBe(401);
+    expect((await getJson(`/api/v1/${view}`, 'wrong')).status).toBe(401);
+    const a = await fetch(`${dash.url}/api/v1/${view}`, { headers: { authorization: 'Bearer tok' } });
+    expect(a.status).toBe(200);
+    expect(a.headers.get('content-type')).toMatch(/^application\/json/);
+    const b = await fetch(`${dash.url}/api/v1/${view}`, { headers: { authorization: 'Bearer tok' } });
+    expect(await b.text()).toBe(await a.text());
+  });
+
+  test('the overview has the reports\' numbers: totals, trend points and changes', async () => {
+    const { body } = await getJson('/api/v1/overview');
+    const scores = scoresReport(data.rows, AS_OF);
+    const totals = body.totals as Record<string, number>;
+    expect(totals.runs).toBe(scores.overall.runs);
+    expect(totals.passRate).toBeCloseTo(scores.overall.passRate, 6);
+    expect(totals.retryRate).toBeCloseTo(scores.overall.retryRate, 6);
+    expect(totals.firstTryPassRate).toBeCloseTo(scores.overall.firstTryPassRate, 6);
+    const overall = body.overall as { points: Array<{ startMs: number; judged: number; passRate: number }> };
+    const trend = trendReport(data.rows, AS_OF, { windowDays: 7, windows: overall.points.length });
+    expect(overall.points.map((p) => [p.startMs, p.judged])).toEqual(trend.overall.points.map((p) => [p.startMs, p.judged]));
+    const changes = body.changes as Array<{ scope: string; metric: string; atMs: number }>;
+    expect(changes.length).toBeGreaterThan(0);
+    expect(changes.map((c) => [c.scope, c.metric, c.atMs])).toEqual(trend.changes.map((c) => [c.scope, c.metric, c.atMs]));
+    // The scoreboard is the reports' (issue 14): three metrics start vs end.
+    const board = body.scoreboard as { metrics: Array<{ metric: string }> };
+    expect(board.metrics.map((x) => x.metric)).toEqual(['pass_rate', 'retry_rate', 'repeat_share']);
+  });
+
+  test('the matrix has one cell per template and task class, own plus borrowed runs making the posterior', async () => {
+    const { body } = await getJson('/api/v1/matrix');
+    const cells = body.byTaskClass as Array<{ templateId: string; taskClass: string; ownRuns: number; borrowedRuns: number; mean: number; ciLow: number; ciHigh: number; runs: number }>;
+    const templates = new Set(data.rows.map((r) => r.templateId));
+    const classes = new Set(data.rows.map((r) => r.taskClass));
+    expect(cells.length).toBe(templates.size * classes.size);
+    for (const c of cells) {
+      expect(c.ciLow).toBeLessThanOrEqual(c.mean);
+      expect(c.mean).toBeLessThanOrEqual(c.ciHigh);
+      expect(c.ownRuns).toBeGreaterThanOrEqual(0);
+      expect(c.borrowedRuns).toBeGreaterThanOrEqual(0);
+      expect(c.runs).toBe(data.rows.filter((r) => r.templateId === c.templateId && (r.taskClass || '') === c.taskClass).length);
+    }
+  });
+
+  test('traffic shares add up to one each week and count every logged decision', async () => {
+    const { body } = await getJson('/api/v1/traffic');
+    const weeks = body.weeks as Array<{ decisions: number; byTemplate: Array<{ share: number; chosen: number }> }>;
+    expect(weeks.reduce((s, w) => s + w.decisions, 0)).toBe(DECISIONS);
+    for (const w of weeks) {
+      expect(w.byTemplate.reduce((s, t) => s + t.share, 0)).toBeCloseTo(1, 6);
+      expect(w.byTemplate.reduce((s, t) => s + t.chosen, 0)).toBe(w.decisions);
+    }
+  });
+
+  test('failures carry their remediation from the rules file', async () => {
+    const { body } = await getJson('/api/v1/failures');
+    const report = failuresReport(data.rows, AS_OF, RULES);
+    expect(body.failedRuns).toBe(report.failedRuns);
+    const patterns = body.patterns as Array<{ signature: string; remediation: unknown }>;
+    expect(patterns[0]).toMatchObject({ signature: report.patterns[0]!.signature });
+    expect(patterns.some((p) => p.remediation !== null)).toBe(true);
+  });
+
+  test('lineage names each version\'s parent and children', async () => {
+    const { body } = await getJson('/api/v1/templates');
+    const t = body.templates as Array<{ templateId: string; parentTemplateId: string; children: string[]; effect: unknown }>;
+    expect(t.find((x) => x.templateId === 'bug-fix@v2')).toMatchObject({ parentTemplateId: 'bug-fix@v1' });
+    expect(t.find((x) => x.templateId === 'bug-fix@v1')?.children).toEqual(['bug-fix@v2']);
+    expect(t.find((x) => x.templateId === 'bug-fix@v2')?.effect).not.toBeNull();
+  });
+
+  test('a Host header that is not the loopback is refused (DNS rebinding)', async () => {
+    const res = await new Promise<number>((resolve, reject) => {
+      import('node:http').then(({ request }) => {
+        const req = request(`${dash.url}/api/v1/overview`, { headers: { host: 'evil.example', authorization: 'Bearer tok' } }, (r) => resolve(r.statusCode ?? 0));
+        req.on('error', reject);
+        req.end();
+      }, reject);
+    });
+    expect(res).toBe(421);
+  });
+
+  test('a refinement decision needs actor and reason, named in the error', async () => {
+    const res = await fetch(`${dash.url}/refinements/custom%231/reject`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer tok', accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify({ actor: '', reason: '' }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string };
+    expect(body.error).toMatch(/actor/);
+    expect(body.error).toMatch(/reason/);
+    expect((await store.refinement('custom#1'))?.status).toBe('open');
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+    });
+  });
+}
+
+describe('running the dashboard', () => {
+  test('serve --http-port serves it beside gRPC, with /metrics, behind the same token', async () => {
+    const httpPort = await freePort();
+    const config = loadConfig({}, { db: join(tmpDir(), 'db'), port: '0', 'http-port': String(httpPort), token: 'tok', 'log-level': 'silent' });
+    const server = await startServer(config, pino({ level: 'silent' }), { rules: RULES });
+    try {
+      expect(server.httpPort).toBe(httpPort);
+      const base = `http://127.0.0.1:${httpPort}`;
+      expect((await fetch(`${base}/api/v1/overview`)).status).toBe(401);
+      const ok = await fetch(`${base}/api/v1/overview`, { headers: { authorization: 'Bearer tok' } });
+      expect(ok.status).toBe(200);
+      const metrics = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer tok' } });
+      expect(await metrics.text()).toMatch(/learnloop_event_log_events/);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  test('learnloop dashboard --db serves a folder without a server', async () => {
+    // The fixture folder is open in this process; LMDB lets a second process read and write it.
+    const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'learnloop.js'), 'dashboard', '--db', dbPath, '--http-port', '0', '--as-of', '2026-03-01'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (c: Buffer) => {
+          out += c.toString();
+          const m = /at (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`dashboard exited (${code}): ${out}`)));
+      });
+      const res = await fetch(`${url}/api/v1/overview`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { totals: { runs: number } };
+      expect(body.totals.runs).toBe(scoresReport(data.rows, AS_OF).overall.runs);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
