@@ -50,6 +50,13 @@ async function seed(db: string, events: number): Promise<number> {
   const pairs = Math.floor(events / 2);
   try {
     let batch: Array<Promise<unknown>> = [];
+    let later: Array<() => Promise<unknown>> = [];
+    const flush = async () => {
+      await Promise.all(batch);
+      await Promise.all(later.map((f) => f()));
+      batch = [];
+      later = [];
+    };
     for (let i = 0; i < pairs; i++) {
       const atMs = END_MS - span + Math.floor((i / pairs) * span);
       const taskClass = CLASSES[i % CLASSES.length]!;
@@ -79,7 +86,8 @@ async function seed(db: string, events: number): Promise<number> {
       };
       batch.push(store.commit(atMs, decisionPlan(decision, '', { taskClass, repo, candidateTemplateIds: TEMPLATES, topK: 0 }, TEMPLATES)));
       const pass = rng.next() < rate[k]!;
-      batch.push(
+      // An observation names its decision, so it is written after the decisions of its batch.
+      later.push(() =>
         store.commit(
           atMs + 600_000,
           observePlan(
@@ -104,12 +112,9 @@ async function seed(db: string, events: number): Promise<number> {
         ),
       );
       // Writes in flight together share one commit.
-      if (batch.length >= 4000) {
-        await Promise.all(batch);
-        batch = [];
-      }
+      if (batch.length >= 2000) await flush();
     }
-    await Promise.all(batch);
+    await flush();
     return store.head();
   } finally {
     await store.close();

@@ -130,15 +130,18 @@ export function failuresReport(rows: readonly RunRow[], asOfMs: number, rules: R
   const bySig = new Map<string, RunRow[]>();
   for (const r of failed) {
     const sig = failureSignature(r.outcome, r.failureReason);
-    bySig.set(sig, [...(bySig.get(sig) ?? []), r]);
+    const list = bySig.get(sig);
+    if (list === undefined) bySig.set(sig, [r]);
+    else list.push(r);
   }
   const patterns: FailurePattern[] = [...bySig.entries()].map(([signature, rs]) => {
     const newest = [...rs].sort((a, b) => b.finishedAtMs - a.finishedAtMs || byString(a.runId, b.runId));
     return {
       signature,
       count: rs.length,
-      firstSeenMs: Math.min(...rs.map((r) => r.finishedAtMs)),
-      lastSeenMs: Math.max(...rs.map((r) => r.finishedAtMs)),
+      // Folds, not Math.min(...): a pattern can have more runs than a call has room for arguments.
+      firstSeenMs: rs.reduce((m, r) => Math.min(m, r.finishedAtMs), Infinity),
+      lastSeenMs: rs.reduce((m, r) => Math.max(m, r.finishedAtMs), -Infinity),
       byTemplate: counts(rs.map((r) => r.templateId)),
       bySegment: counts(rs.map((r) => `${r.taskClass || '(any class)'} / ${r.repo || '(any repo)'}`)),
       examples: newest.slice(0, o.examples).map((r) => ({ runId: r.runId, taskId: r.taskId, finishedAtMs: r.finishedAtMs })),
