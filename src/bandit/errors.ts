@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   requestConflict: 'LL_REQUEST_CONFLICT',
   templateNotFound: 'LL_TEMPLATE_NOT_FOUND',
   templateLimit: 'LL_TEMPLATE_LIMIT',
+  storageFull: 'LL_STORAGE_FULL',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -116,4 +117,9 @@ export class TemplateNotFound extends LearnLoopError {
 /** A call would create more templates than one call, or the folder, may hold. */
 export class TemplateLimit extends LearnLoopError {
   readonly code = ERROR_CODES.templateLimit;
+}
+
+/** The store's disk (or LMDB map) is full: writes fail until space returns; reads keep working. */
+export class StorageFull extends LearnLoopError {
+  readonly code = ERROR_CODES.storageFull;
 }

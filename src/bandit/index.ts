@@ -13,6 +13,7 @@ export {
   RefinementNotOpen,
   ObservationConflict,
   RequestConflict,
+  StorageFull,
   TemplateConflict,
   TemplateLimit,
   TemplateNotFound,

@@ -19,6 +19,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, status> = {
   [ERROR_CODES.requestConflict]: status.ALREADY_EXISTS,
   [ERROR_CODES.templateNotFound]: status.NOT_FOUND,
   [ERROR_CODES.templateLimit]: status.RESOURCE_EXHAUSTED,
+  [ERROR_CODES.storageFull]: status.RESOURCE_EXHAUSTED,
 };
 
 const GENERIC_MESSAGE = 'internal error';

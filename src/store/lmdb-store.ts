@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { statfs } from 'node:fs/promises';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
   armEvidenceOf,
@@ -6,6 +7,7 @@ import {
   InvariantViolation,
   policyVersion,
   projectAll,
+  StorageFull,
   Unavailable,
   type ArmEvidence,
   type Context,
@@ -43,6 +45,54 @@ const FIRST_SEGMENT_KEY = Buffer.from([1]);
  * fit (keys.ts). A build refuses folders of a later format; an earlier one is rebuilt on open.
  */
 export const FOLDER_FORMAT = 3;
+
+/** Free bytes on the folder's filesystem after which writes that failed for lack of space are tried again. */
+const FREE_BYTES_TO_RESUME = 1 << 20;
+/** How long to wait for lmdb-js's cause of a failed commit (it arrives with the write thread's status). */
+const CAUSE_WAIT_MS = 1000;
+const DISK_FULL = /ENOSPC|EDQUOT|MDB_MAP_FULL|no space|quota/i;
+
+/**
+ * A write that failed for an I/O reason as a domain error (disk full: StorageFull, other I/O:
+ * Unavailable); anything else is returned as it is. lmdb-js rejects a failed commit with "Commit
+ * failed" and the cause in `commitError`, a promise that rejects later: it is always handled here,
+ * since an unhandled rejection would end the process.
+ */
+async function ioFault(err: unknown, location: string): Promise<unknown> {
+  const pending = (err as { commitError?: unknown } | null)?.commitError;
+  const code = (err as { code?: unknown } | null)?.code;
+  let cause: unknown;
+  if (pending instanceof Promise) {
+    let timer: NodeJS.Timeout | undefined;
+    cause = await Promise.race([
+      pending.then(() => undefined, (e: unknown) => e),
+      new Promise((resolve) => (timer = setTimeout(resolve, CAUSE_WAIT_MS).unref())),
+    ]);
+    clearTimeout(timer);
+  } else if (typeof code === 'string' && /^E(NOSPC|DQUOT|IO|ROFS)$/.test(code)) cause = err;
+  else return err;
+  const detail = cause instanceof Error ? `${cause.message}${'code' in cause ? ` (${String(cause.code)})` : ''}` : 'no cause given';
+  return DISK_FULL.test(detail)
+    ? new StorageFull(`disk full: the store ${location} cannot write (${detail}); reads still work, writes resume once space is freed`)
+    : new Unavailable(`store write failed: ${detail}; reads still work; retry later (the same run_id or request_id is safe)`);
+}
+
+/**
+ * lmdb-js also rejects, on a failed commit, promises of writes it batched that no caller awaits
+ * (msgpack's shared-structure saves): left unhandled they would end the process. Those are dropped
+ * here (the caller of the failed commit gets its own error); any other unhandled rejection still
+ * ends the process, as Node's default does.
+ */
+let ignoringOrphanCommitFailures = false;
+function ignoreOrphanCommitFailures(): void {
+  if (ignoringOrphanCommitFailures) return;
+  ignoringOrphanCommitFailures = true;
+  process.on('unhandledRejection', (reason) => {
+    const pending = (reason as { commitError?: unknown } | null)?.commitError;
+    if (!(pending instanceof Promise)) throw reason;
+    pending.catch(() => undefined);
+  });
+}
 
 /** The folder is served by a live process under another policy: this one must not touch it. */
 export class FolderInUse extends Error {}
@@ -92,6 +142,8 @@ export class LmdbStore implements Store {
   /** This server's entry in meta 'servers' (several servers may share one process in tests). */
   private readonly registration = `${process.pid}:${randomUUID()}`;
   private registered = false;
+  /** The last write failed for an I/O reason (see reachable()). */
+  private writesFailing = false;
   /**
    * What Recommend reads (template ids, evidence), valid while meta 'stateHead' is `seq`. Every event
    * that can change templates or stats bumps stateHead, in this process or any other on the same
@@ -138,6 +190,7 @@ export class LmdbStore implements Store {
    * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
+    ignoreOrphanCommitFailures();
     const store = new LmdbStore(path, options);
     const format = store.dbs.meta.get('format') as number | undefined;
     if (format !== undefined && format > FOLDER_FORMAT) {
@@ -387,22 +440,49 @@ export class LmdbStore implements Store {
       const reads: Read[] = [];
       const planned: Plan<T> = await plan(this.planView(reads));
       if (planned.events.length === 0) return { result: planned.result, events: [] };
-      const outcome = await this.root.transaction(() => {
-        for (const [db, key, bytes] of reads) {
-          const now = this.dbs[db].getBinary(key);
-          if (now === undefined ? bytes !== undefined : bytes === undefined || !now.equals(bytes)) return null;
-        }
-        return this.allOrNothing(() => this.append(planned.events, atMs));
-      });
+      const outcome = await this.durably(() =>
+        this.root.transaction(() => {
+          for (const [db, key, bytes] of reads) {
+            const now = this.dbs[db].getBinary(key);
+            if (now === undefined ? bytes !== undefined : bytes === undefined || !now.equals(bytes)) return null;
+          }
+          return this.allOrNothing(() => this.append(planned.events, atMs));
+        }),
+      );
       if (outcome !== null) {
         if ('error' in outcome) throw outcome.error;
-        await this.root.flushed;
         return { result: planned.result, events: outcome.value };
       }
       // Another write got there first: plan again on the state it left.
       this.root.resetReadTxn();
     }
     throw new Unavailable('the store is too busy with conflicting writes; try again');
+  }
+
+  /**
+   * Runs a write transaction and waits until it is on disk; an I/O failure (a full disk) becomes a
+   * domain error and marks writes as failing until one succeeds or space returns.
+   */
+  private async durably<T>(transaction: () => Promise<T>): Promise<T> {
+    try {
+      const value = await transaction();
+      await this.root.flushed;
+      this.writesFailing = false;
+      return value;
+    } catch (err) {
+      const fault = await ioFault(err, this.location);
+      if (fault instanceof StorageFull || fault instanceof Unavailable) this.writesFailing = true;
+      throw fault;
+    }
+  }
+
+  /** False while writes fail for an I/O reason; true again once the filesystem has free space. */
+  async reachable(): Promise<boolean> {
+    if (this.writesFailing) {
+      const fs = await statfs(this.location).catch(() => undefined);
+      if (fs !== undefined && fs.bavail * fs.bsize >= FREE_BYTES_TO_RESUME) this.writesFailing = false;
+    }
+    return !this.writesFailing;
   }
 
   /**

@@ -74,8 +74,8 @@ export interface Store extends StateView {
   derivedSnapshot(): Promise<Record<string, Array<[unknown, unknown]>>>;
   close(): Promise<void>;
   /**
-   * True when the store can be reached now; the server's health follows it. Only stores behind a
-   * network have it (a folder on local disk is always there).
+   * True when the store can be reached and written now; the server's health follows it (a store
+   * behind a network: the database answers; a folder: its writes are not failing for lack of space).
    */
   reachable?(): Promise<boolean>;
 }

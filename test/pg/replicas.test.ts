@@ -1,12 +1,10 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { credentials, loadPackageDefinition, status, type GrpcObject, type ServiceClientConstructor, type ServiceError } from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { expect, test } from 'vitest';
 import { createClient, type LearnLoopClient } from '../../src/client.js';
 import { Outcome } from '../../src/index.js';
 import { startPgCluster } from '../../bench/pg-cluster.js';
 import { startChildServer, stopChild, type ChildServer } from '../faults/child.js';
+import { eventually, health } from '../helpers/health.js';
 import { describePg, freshPgDatabase } from '../helpers/pg.js';
 import { expectLiveEqualsRebuild } from './store-helpers.js';
 
@@ -36,36 +34,6 @@ async function replicas(db: string, n: number): Promise<{ servers: ChildServer[]
       for (const s of servers) await stopChild(s);
     },
   };
-}
-
-const require = createRequire(import.meta.url);
-const healthProto = join(dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
-
-/** grpc.health.v1 Check on `addr`, as a load balancer asks it. */
-async function health(addr: string): Promise<string> {
-  const pkg = loadPackageDefinition(protoLoader.loadSync(healthProto, { keepCase: true, enums: String }));
-  const Ctor = ['grpc', 'health', 'v1', 'Health'].reduce<GrpcObject | ServiceClientConstructor>((o, k) => (o as GrpcObject)[k] as GrpcObject, pkg) as ServiceClientConstructor;
-  const client = new Ctor(addr, credentials.createInsecure()) as unknown as {
-    check(req: object, opts: object, cb: (err: ServiceError | null, res: { status: string }) => void): void;
-    close(): void;
-  };
-  try {
-    return await new Promise((resolve, reject) =>
-      client.check({ service: '' }, { deadline: Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
-    );
-  } finally {
-    client.close();
-  }
-}
-
-/** Polls `probe` until it returns true, or fails after `ms`. */
-async function eventually(what: string, ms: number, probe: () => Promise<boolean>): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > until) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describePg('several replicas on one PostgreSQL database', () => {
