@@ -281,6 +281,8 @@ export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext):
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>learnloop · ${esc(title)}</title>`,
+    // No icon to fetch: the browser's own /favicon.ico request would 404 at a moment of its choosing.
+    '<link rel="icon" href="data:,">',
     '<link rel="stylesheet" href="/assets/dashboard.css">',
     '<script src="/assets/vega.min.js" defer></script>',
     '<script src="/assets/vega-lite.min.js" defer></script>',
@@ -302,5 +304,5 @@ export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext):
 
 /** The page a request without the token gets. */
 export function unauthorizedPage(): string {
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · token required</title><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Token required</h1><p>This dashboard needs its token. Open it once as <code>/?token=YOUR_TOKEN</code> (the server keeps it in a same-site cookie) or send <code>Authorization: Bearer YOUR_TOKEN</code>.</p></main></body></html>\n`;
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · token required</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Token required</h1><p>This dashboard needs its token. Open it once as <code>/?token=YOUR_TOKEN</code> (the server keeps it in a same-site cookie) or send <code>Authorization: Bearer YOUR_TOKEN</code>.</p></main></body></html>\n`;
 }
