@@ -1,3 +1,4 @@
+import type { ObserveContent } from '../../src/bandit/index.js';
 import { createRng } from '../../src/bandit/rng.js';
 import { loadConfig } from '../../src/config.js';
 import { observePlan, registerPlan } from '../../src/service/rules.js';
@@ -8,6 +9,24 @@ export interface SeedRun {
   readonly taskClass: string;
   readonly repo: string;
 }
+
+/** A run as the benchmarks post it: a minute long, first attempt, no retries. */
+export const benchRun = (runId: string, r: SeedRun, outcome: 'pass' | 'fail'): ObserveContent => ({
+  runId,
+  decisionId: '',
+  templateId: r.templateId,
+  taskClass: r.taskClass,
+  repo: r.repo,
+  taskId: '',
+  attempt: 1,
+  outcome,
+  retries: 0,
+  durationSeconds: 60,
+  failureReason: '',
+  finishedAtMs: undefined,
+  agent: '',
+  model: '',
+});
 
 /**
  * Writes observations straight into a store (an LMDB folder or a PostgreSQL URL) through the port (the same transaction and
@@ -36,22 +55,7 @@ export async function seedObservations(db: string, count: number, runAt: (i: num
       batch.push(
         store.commit(
           atMs,
-          observePlan({
-          runId: `seed-${i}`,
-          decisionId: '',
-          templateId: r.templateId,
-          taskClass: r.taskClass,
-          repo: r.repo,
-          taskId: '',
-          attempt: 1,
-          outcome: rng.next() < p ? 'pass' : 'fail',
-          retries: 0,
-          durationSeconds: 60,
-          failureReason: '',
-          finishedAtMs: undefined,
-          agent: '',
-          model: '',
-          }, atMs),
+          observePlan(benchRun(`seed-${i}`, r, rng.next() < p ? 'pass' : 'fail'), atMs),
         ),
       );
       // Observations in flight together share one commit: keeps seeding of a million events fast.

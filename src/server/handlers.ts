@@ -51,7 +51,8 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics, mayRea
     listTemplates: unary('ListTemplates', false, async (req) => {
       const s = statusFromProto(req.status);
       if (s === null) throw unknownEnum('status', req.status);
-      return { templates: (await learnloop.listTemplates(s)).map(templateToProto) };
+      const page = await learnloop.listTemplatesPage({ status: s, pageSize: req.pageSize, pageToken: req.pageToken });
+      return { templates: page.templates.map(templateToProto), nextPageToken: page.nextPageToken };
     }),
     getScores: unary('GetScores', false, async (req) => scoresToProto(req.taskClass, req.repo, await learnloop.scores(req.taskClass, req.repo))),
     listRefinements: unary('ListRefinements', false, async (req, call) => {

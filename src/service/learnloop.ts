@@ -22,6 +22,8 @@ import {
   type CandidateSet,
   type PolicyCaches,
   type SetSummary,
+  type Violation,
+  hashHex,
 } from '../bandit/index.js';
 import type { DecisionEvent, LoggedEvent, ObserveContent, TemplateRecord } from '../bandit/index.js';
 import type { Store } from '../store/port.js';
@@ -32,6 +34,53 @@ import { evidenceLabel, metricsOf, type Metrics } from '../reports/metrics.js';
 
 /** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
 const CACHED_CANDIDATES = 32_768;
+
+/**
+ * Most active templates the posterior in Observe's reply fits its base prior and pooling strengths
+ * over. Up to this many it is every active template; beyond, this many chosen by a hash of their
+ * ids (fixed, blind to evidence), so the reply costs the same with 10,000 active templates as with
+ * 32 (docs/performance.md). The reply is an estimate shown to people, not a decision: a fit over 32
+ * templates, more than most Recommends fit over, is enough for it.
+ */
+export const REPLY_POPULATION = 32;
+
+/** The template list as ListTemplates and the reply's population read it, computed once per list. */
+interface TemplateIndex {
+  /** By status ('all' for every template), each in id order (JavaScript string order). */
+  readonly byStatus: ReadonlyMap<ArmStatus | 'all', readonly TemplateRecord[]>;
+  /** The active template ids the reply's posterior is pooled across (see REPLY_POPULATION), in id order. */
+  readonly population: readonly string[];
+}
+
+const byId = (a: TemplateRecord, b: TemplateRecord) => (a.templateId < b.templateId ? -1 : a.templateId > b.templateId ? 1 : 0);
+
+function indexTemplates(records: readonly TemplateRecord[]): TemplateIndex {
+  const all = [...records].sort(byId);
+  const byStatus = new Map<ArmStatus | 'all', TemplateRecord[]>([['all', all], ['active', []], ['candidate', []], ['retired', []]]);
+  for (const t of all) byStatus.get(t.status)!.push(t);
+  const active = byStatus.get('active')!.map((t) => t.templateId);
+  let population = active;
+  if (active.length > REPLY_POPULATION) {
+    const rank = new Map(active.map((id) => [id, hashHex(id)]));
+    const chosen = new Set([...active].sort((a, b) => (rank.get(a)! < rank.get(b)! ? -1 : rank.get(a)! > rank.get(b)! ? 1 : a < b ? -1 : 1)).slice(0, REPLY_POPULATION));
+    population = active.filter((id) => chosen.has(id));
+  }
+  return { byStatus, population };
+}
+
+/** A page of ListTemplates. */
+export interface TemplatePage {
+  readonly templates: readonly TemplateRecord[];
+  /** Empty on the last page. */
+  readonly nextPageToken: string;
+}
+
+/** Page tokens are the last id listed, base64url-encoded (opaque to callers; any later id is a valid start). */
+const pageToken = (afterId: string) => Buffer.from(afterId, 'utf8').toString('base64url');
+function afterIdOf(token: string): string | undefined {
+  const id = Buffer.from(token, 'base64url').toString('utf8');
+  return pageToken(id) === token ? id : undefined;
+}
 
 export interface LearnLoopDeps {
   readonly store: Store;
@@ -94,6 +143,8 @@ export class LearnLoop {
   /** Recent candidate sets and Monte Carlo summaries (see PolicyCaches), bounded by candidates held. */
   /** The log's runs, read incrementally, for the scorecards' shared definitions. */
   private readonly runRows: RunRows;
+  /** Template indexes by the list they index: a store that caches its list (LMDB, PostgreSQL) is indexed once per change. */
+  private readonly indexes = new WeakMap<readonly TemplateRecord[], TemplateIndex>();
   private readonly caches: PolicyCaches = {
     sets: new Lru<CandidateSet>(CACHED_CANDIDATES, (s) => s.posteriors.length),
     summaries: new Lru<SetSummary>(CACHED_CANDIDATES, (s) => s.probBest.length),
@@ -187,15 +238,51 @@ export class LearnLoop {
     return (await this.store.commit(atMs, registerPlan({ ...params, actor: params.actor ?? '' }, atMs))).result;
   }
 
-  async listTemplates(status?: ArmStatus): Promise<TemplateRecord[]> {
-    return (await this.store.templates()).filter((t) => status === undefined || t.status === status);
+  private async templateIndex(): Promise<TemplateIndex> {
+    const records = await this.store.templates();
+    let index = this.indexes.get(records);
+    if (index === undefined) this.indexes.set(records, (index = indexTemplates(records)));
+    return index;
   }
 
-  /** One template's posterior in a context, with the base prior fitted over the active templates. */
+  async listTemplates(status?: ArmStatus): Promise<readonly TemplateRecord[]> {
+    return (await this.templateIndex()).byStatus.get(status ?? 'all')!;
+  }
+
+  /**
+   * A page of templates in id order; costs O(log templates + page) once the list is indexed.
+   * @param pageSize 0 for every template from the token on
+   * @throws InvalidArgument for a negative page_size or a page_token this server did not give
+   */
+  async listTemplatesPage(q: { status?: ArmStatus | undefined; pageSize: number; pageToken: string }): Promise<TemplatePage> {
+    const violations: Violation[] = [];
+    if (!Number.isInteger(q.pageSize) || q.pageSize < 0) violations.push({ field: 'page_size', description: `must be 0 (all) or a positive count, got ${q.pageSize}` });
+    const after = q.pageToken === '' ? '' : afterIdOf(q.pageToken);
+    if (after === undefined || after.length > this.limits.maxIdLength) violations.push({ field: 'page_token', description: 'is not a next_page_token this server gave; leave it empty to start at the first template' });
+    if (violations.length > 0) throw new InvalidArgument(violations);
+    const list = await this.listTemplates(q.status);
+    // First template after the token's id: binary search, since the list is in id order.
+    let lo = 0;
+    if (after !== '') {
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid]!.templateId <= after!) lo = mid + 1;
+        else hi = mid;
+      }
+    }
+    const end = q.pageSize > 0 ? Math.min(list.length, lo + q.pageSize) : list.length;
+    const templates = list.slice(lo, end);
+    return { templates, nextPageToken: end < list.length ? pageToken(list[end - 1]!.templateId) : '' };
+  }
+
+  /**
+   * One template's posterior in a context, pooled as a Recommend over the active templates would
+   * see it: the base prior and pooling strengths fitted over them (at most REPLY_POPULATION of them).
+   */
   async posterior(templateId: string, taskClass: string, repo: string): Promise<PosteriorSummary> {
-    const ids = new Set((await this.listTemplates('active')).map((t) => t.templateId));
-    ids.delete(templateId);
-    const all = [templateId, ...ids];
+    const { population } = await this.templateIndex();
+    const all = [templateId, ...population.filter((id) => id !== templateId)];
     const context = { taskClass, repo };
     const posteriors = candidatePosteriors(
       await this.store.armEvidence(all, context),

@@ -116,6 +116,8 @@ interface StoredStats extends StatsRecord {
 
 /** Entries the read cache holds before it starts over (bounds memory with many segments). */
 const READ_CACHE_ENTRIES = 100_000;
+/** Events the read cache reads to follow the log; further behind, it starts over. */
+const CACHE_CATCH_UP_EVENTS = 256;
 
 /** Times a write is re-planned when another write changed what it read; only a pathological race exhausts it. */
 const MAX_REPLANS = 1000;
@@ -154,6 +156,8 @@ export class LmdbStore implements Store {
     templateIds: new Set<string>(),
     /** By context, then template id. */
     evidence: new Map<string, Map<string, ArmEvidence>>(),
+    /** By template id: the cached arms whose evidence includes it (itself, or as a parent), as [context, arm id]. */
+    dependents: new Map<string, Array<readonly [string, string]>>(),
     entries: 0,
   };
   /** templates() as of meta 'templatesHead', which only template events bump. */
@@ -341,7 +345,13 @@ export class LmdbStore implements Store {
       let arm = arms.get(id);
       if (arm === undefined) {
         arms.set(id, (arm = armEvidenceOf(id, context, this.reader)));
-        cache.entries++;
+        // Each note counts as an entry, so the notes a parent gathers are bounded by READ_CACHE_ENTRIES too.
+        for (let a: ArmEvidence | undefined = arm; a !== undefined; a = a.parent) {
+          let list = cache.dependents.get(a.armId);
+          if (list === undefined) cache.dependents.set(a.armId, (list = []));
+          list.push([contextKey, id]);
+          cache.entries++;
+        }
       }
       return arm;
     });
@@ -365,18 +375,41 @@ export class LmdbStore implements Store {
   }
 
   /**
-   * The read cache if the state it was filled from is still current (emptied when not), or
-   * undefined when the folder predates the stateHead key (then every read goes to LMDB).
+   * The read cache brought up to meta 'stateHead', or undefined when the folder predates that key
+   * (then every read goes to LMDB). When a few events moved it (in this process or another), only
+   * the arms they touched are dropped: an Observe changes one template's evidence, so the others'
+   * stay cached (Observe's reply and Recommend read them again). A template event, or many events,
+   * empties it.
    */
   private freshReadCache(): LmdbStore['readCache'] | undefined {
     const seq = this.dbs.meta.get('stateHead') as number | undefined;
     if (seq === undefined) return undefined;
     const cache = this.readCache;
-    if (cache.seq !== seq || cache.entries > READ_CACHE_ENTRIES) {
-      cache.seq = seq;
-      cache.templateIds.clear();
+    if (cache.seq === seq && cache.entries <= READ_CACHE_ENTRIES) return cache;
+    let touched: Set<string> | undefined = new Set();
+    if (cache.seq < 0 || seq < cache.seq || seq - cache.seq > CACHE_CATCH_UP_EVENTS || cache.entries > READ_CACHE_ENTRIES) touched = undefined;
+    else {
+      for (const { value } of this.dbs.events.getRange({ start: cache.seq + 1, end: seq + 1 })) {
+        const e = decode<LoggedEvent>(value, 'event')!;
+        if (e.type === 'template') {
+          touched = undefined;
+          break;
+        }
+        if (e.type === 'observation') touched.add(e.observation.armId);
+      }
+    }
+    cache.seq = seq;
+    if (touched === undefined) {
       cache.evidence.clear();
+      cache.dependents.clear();
       cache.entries = 0;
+      return cache;
+    }
+    for (const id of touched) {
+      for (const [context, armId] of cache.dependents.get(id) ?? []) {
+        if (cache.evidence.get(context)?.delete(armId)) cache.entries--;
+      }
+      cache.dependents.delete(id);
     }
     return cache;
   }

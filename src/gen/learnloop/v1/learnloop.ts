@@ -450,10 +450,16 @@ export interface RegisterTemplateResponse {
 export interface ListTemplatesRequest {
   /** Only templates with this status; unspecified lists all. */
   status: TemplateStatus;
+  /** At most this many templates, in id order; 0 lists every one (then next_page_token is empty). */
+  pageSize: number;
+  /** The next_page_token of the previous page; empty starts at the first template. */
+  pageToken: string;
 }
 
 export interface ListTemplatesResponse {
   templates: Template[];
+  /** Pass as page_token to get the next page; empty when this page is the last. */
+  nextPageToken: string;
 }
 
 export interface GetScoresRequest {
@@ -2271,13 +2277,19 @@ export const RegisterTemplateResponse: MessageFns<RegisterTemplateResponse> = {
 };
 
 function createBaseListTemplatesRequest(): ListTemplatesRequest {
-  return { status: 0 };
+  return { status: 0, pageSize: 0, pageToken: "" };
 }
 
 export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
   encode(message: ListTemplatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.status !== 0) {
       writer.uint32(8).int32(message.status);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
     }
     return writer;
   },
@@ -2303,6 +2315,22 @@ export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
             message.status = reader.int32() as any;
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2316,13 +2344,31 @@ export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
   },
 
   fromJSON(object: any): ListTemplatesRequest {
-    return { status: isSet(object.status) ? templateStatusFromJSON(object.status) : 0 };
+    return {
+      status: isSet(object.status) ? templateStatusFromJSON(object.status) : 0,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListTemplatesRequest): unknown {
     const obj: any = {};
     if (message.status !== undefined) {
       obj.status = templateStatusToJSON(message.status);
+    }
+    if (message.pageSize !== undefined) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== undefined) {
+      obj.pageToken = message.pageToken;
     }
     return obj;
   },
@@ -2333,18 +2379,23 @@ export const ListTemplatesRequest: MessageFns<ListTemplatesRequest> = {
   fromPartial(object: DeepPartial<ListTemplatesRequest>): ListTemplatesRequest {
     const message = createBaseListTemplatesRequest();
     message.status = object.status ?? 0;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListTemplatesResponse(): ListTemplatesResponse {
-  return { templates: [] };
+  return { templates: [], nextPageToken: "" };
 }
 
 export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
   encode(message: ListTemplatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.templates) {
       Template.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -2370,6 +2421,14 @@ export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
             message.templates.push(Template.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2387,6 +2446,11 @@ export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
       templates: globalThis.Array.isArray(object?.templates)
         ? object.templates.map((e: any) => Template.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -2394,6 +2458,9 @@ export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
     const obj: any = {};
     if (message.templates?.length) {
       obj.templates = message.templates.map((e) => Template.toJSON(e));
+    }
+    if (message.nextPageToken !== undefined) {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -2404,6 +2471,7 @@ export const ListTemplatesResponse: MessageFns<ListTemplatesResponse> = {
   fromPartial(object: DeepPartial<ListTemplatesResponse>): ListTemplatesResponse {
     const message = createBaseListTemplatesResponse();
     message.templates = object.templates?.map((e) => Template.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
