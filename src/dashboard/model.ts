@@ -4,7 +4,7 @@
  * its change detector, failure patterns) and from src/ope for the lift, never computed a second way.
  */
 import { betaInterval, dominantLevel, type EvidenceLevel, type RefinementRecord, type TemplateRecord } from '../bandit/index.js';
-import { joinDecisions, liftOverUniform, type Interval, type LogJoin } from '../ope/index.js';
+import { boundedLift, decisionJoiner, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
 import {
   byString,
   failuresReport,
@@ -32,7 +32,10 @@ const MS_PER_WEEK = 7 * MS_PER_DAY;
 const MAX_WINDOWS = 52;
 /** Most (task class, repository) columns in the matrix: the busiest ones. */
 const MAX_REPO_SEGMENTS = 24;
-/** Bootstrap work for the lift, decisions × resamples: bounds its time on a large log. */
+/**
+ * Bootstrap work for the lift, decisions × resamples (about a second here): up to 20,000 decisions
+ * get 1,000 resamples, up to 100,000 at least 200, larger logs influence-function intervals (src/ope boundedLift).
+ */
 const LIFT_BUDGET = 20_000_000;
 
 export interface Overview {
@@ -79,9 +82,17 @@ export interface LiftView {
   readonly available: boolean;
   /** Why there is no estimate, when there is none. */
   readonly reason: string;
+  /** The window: the scoreboard's, whose lift this is (one estimate for both). */
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  /** Decisions in the window with an outcome. */
   readonly decisions: number;
+  /** In the whole log: decisions without an outcome yet, and with unusable propensities. */
   readonly unobserved: number;
   readonly invalid: number;
+  /** How the intervals were made: a percentile bootstrap, or influence-function (normal) intervals on a large log. */
+  readonly interval: LiftMethod['interval'] | '';
+  /** Bootstrap resamples (0 for influence-function intervals). */
   readonly resamples: number;
   /** The headline: doubly robust lift of the deployed policy over uniform, in pass-rate points. */
   readonly headline: Interval | null;
@@ -123,28 +134,31 @@ export interface DashboardModel {
 interface Scan {
   readonly rows: RunRow[];
   readonly traffic: TrafficWeek[];
+  readonly join: LogJoin;
 }
 
-/** One pass over the log: report rows from observations, weekly traffic from decisions. */
+/** One pass over the log: report rows from observations, weekly traffic from decisions, decisions joined with their outcomes. */
 async function scanLog(source: DashboardSource, asOfMs: number): Promise<Scan> {
   const rows: RunRow[] = [];
   const weeks = new Map<number, { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> }>();
+  const joiner = decisionJoiner(source.policy);
   for await (const e of source.events()) {
+    joiner.add(e);
     if (e.type === 'observation') {
       if (e.observation.finishedAtMs <= asOfMs) rows.push(runRowOf(e.observation));
     } else if (e.type === 'decision' && e.atMs <= asOfMs) {
       // Weeks start on Monday 00:00 UTC (the epoch was a Thursday).
       const week = Math.floor((e.atMs - 4 * MS_PER_DAY) / MS_PER_WEEK) * MS_PER_WEEK + 4 * MS_PER_DAY;
-      const w = weeks.get(week) ?? { decisions: 0, byTemplate: new Map() };
+      let w = weeks.get(week);
+      if (w === undefined) weeks.set(week, (w = { decisions: 0, byTemplate: new Map() }));
       w.decisions++;
       for (const r of e.decision.ranking) {
-        const t = w.byTemplate.get(r.armId) ?? { chosen: 0, probBest: 0, offered: 0 };
+        let t = w.byTemplate.get(r.armId);
+        if (t === undefined) w.byTemplate.set(r.armId, (t = { chosen: 0, probBest: 0, offered: 0 }));
         t.offered++;
         t.probBest += r.probBest;
         if (r.armId === e.decision.chosen) t.chosen++;
-        w.byTemplate.set(r.armId, t);
       }
-      weeks.set(week, w);
     }
   }
   const traffic = [...weeks.entries()]
@@ -156,32 +170,31 @@ async function scanLog(source: DashboardSource, asOfMs: number): Promise<Scan> {
         .sort(([a], [b]) => byString(a, b))
         .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
     }));
-  return { rows, traffic };
+  return { rows, traffic, join: joiner.result() };
 }
 
 /** Days of the scoreboard's window, ending at the dashboard's date (as `report outcomes` by default). */
 const SCOREBOARD_DAYS = 70;
 
-function overviewOf(log: Scan & { readonly decisions: LogJoin['decisions'] }, templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], rules: RemediationRules, asOfMs: number): Overview {
-  const rows = log.rows;
-  const first = rows.reduce((m, r) => Math.min(m, r.finishedAtMs), asOfMs);
+/** The overview, and the lift its scoreboard estimated (once, with a bounded cost) for the lift view. */
+function overviewOf(rows: readonly RunRow[], decisions: LogJoin['decisions'], templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], rules: RemediationRules, asOfMs: number): { overview: Overview; lift: (LiftEstimate & { method: LiftMethod }) | null } {
+  let first = asOfMs;
+  for (const r of rows) if (r.finishedAtMs < first) first = r.finishedAtMs;
   const windows = Math.max(8, Math.min(MAX_WINDOWS, Math.ceil((asOfMs - first + 1) / MS_PER_WEEK)));
   const trend = trendReport(rows, asOfMs, { windowDays: 7, windows });
+  let lift: (LiftEstimate & { method: LiftMethod }) | null = null;
   const scoreboard = outcomesReport({
     rows,
     templates: templates.map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
     refinements: refinements.map(refinementRowOf),
-    decisions: log.decisions,
+    decisions,
     rules,
     sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
     untilMs: asOfMs,
-    resamples: resamplesFor(log.decisions.length),
+    estimateLift: (d, seed) => (lift = boundedLift(d, seed, LIFT_BUDGET)),
   });
-  return { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes };
+  return { overview: { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }
-
-/** Bootstrap resamples within the work budget (decisions × resamples), between 100 and 1,000. */
-const resamplesFor = (decisions: number) => Math.max(100, Math.min(1000, Math.floor(LIFT_BUDGET / Math.max(1, decisions))));
 
 async function matrixOf(source: DashboardSource, rows: readonly RunRow[], templates: readonly TemplateRecord[], nowMs: number): Promise<Matrix> {
   const live = templates.filter((t) => t.status !== 'retired').map((t) => t.templateId);
@@ -233,18 +246,18 @@ async function matrixOf(source: DashboardSource, rows: readonly RunRow[], templa
 // contributions, so it reads the Posterior and uses the same functions.
 const betaCi = (a: number, b: number) => betaInterval(a, b, 0.95);
 
-function liftOf(join: LogJoin, seed: string): LiftView {
-  const base = { decisions: join.decisions.length, unobserved: join.unobserved, invalid: join.invalid };
-  if (join.decisions.length === 0) {
-    return { available: false, reason: 'no logged decisions with observed outcomes yet', ...base, resamples: 0, headline: null, deployed: null, effectiveSampleSize: 0, meanWeight: 0, byEstimator: [] };
+function liftOf(join: LogJoin, scoreboard: OutcomesReport, est: (LiftEstimate & { method: LiftMethod }) | null): LiftView {
+  const base = { sinceMs: scoreboard.options.sinceMs, untilMs: scoreboard.options.untilMs, decisions: scoreboard.lift.decisions, unobserved: join.unobserved, invalid: join.invalid };
+  if (est === null) {
+    const reason = `no logged decisions with observed outcomes in the last ${SCOREBOARD_DAYS} days yet`;
+    return { available: false, reason, ...base, interval: '', resamples: 0, headline: null, deployed: null, effectiveSampleSize: 0, meanWeight: 0, byEstimator: [] };
   }
-  const resamples = resamplesFor(join.decisions.length);
-  const est = liftOverUniform(join.decisions, seed, resamples);
   return {
     available: true,
     reason: '',
     ...base,
-    resamples,
+    interval: est.method.interval,
+    resamples: est.method.resamples,
     headline: est.lift.dr,
     deployed: est.deployed,
     effectiveSampleSize: est.effectiveSampleSize,
@@ -303,23 +316,22 @@ export interface BuildOptions {
 export async function buildDashboard(source: DashboardSource, o: BuildOptions): Promise<DashboardModel> {
   const started = performance.now();
   const head = await source.head();
-  const { rows, traffic } = await scanLog(source, o.asOfMs);
+  const { rows, traffic, join } = await scanLog(source, o.asOfMs);
   const templates = await source.templates();
   const refinements = [...(await source.refinements())].sort(
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
   );
   const failures = failuresReport(rows, o.asOfMs, o.rules);
-  const join = await joinDecisions(source.events(), source.policy);
   // Decisions logged after the dashboard's date are left out, like runs.
   const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
-  const overview = overviewOf({ rows, traffic, decisions }, templates, refinements, o.rules, o.asOfMs);
+  const { overview, lift } = overviewOf(rows, decisions, templates, refinements, o.rules, o.asOfMs);
   return {
     head,
     asOfMs: o.asOfMs,
     overview,
     matrix: await matrixOf(source, rows, templates, o.nowMs),
     traffic,
-    lift: liftOf({ ...join, decisions }, `dashboard\u0000${head}`),
+    lift: liftOf(join, overview.scoreboard, lift),
     failures: { failedRuns: failures.failedRuns, rulesVersion: failures.rulesVersion, patterns: failures.patterns.slice(0, o.maxPatterns ?? 50), needingRule: failures.needingRule },
     refinements,
     lineage: lineageOf(templates, refinements, rows, overview.scoreboard),

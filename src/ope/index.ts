@@ -1,13 +1,16 @@
 /** Off-policy evaluation: pure estimators over logged decisions. */
 export {
+  boundedLift,
   effectiveSampleSize,
   estimate,
   ESTIMATORS,
   fitRewardModel,
   liftOverUniform,
+  liftOverUniformInfluence,
+  MIN_RESAMPLES,
   loggingPolicy,
   uniformPolicy,
 } from './estimators.js';
-export type { EstimatorName, Interval, LiftEstimate, LoggedDecision, TargetPolicy } from './estimators.js';
-export { joinDecisions } from './log-join.js';
-export type { LogJoin } from './log-join.js';
+export type { EstimatorName, Interval, LiftEstimate, LiftMethod, LoggedDecision, TargetPolicy } from './estimators.js';
+export { decisionJoiner, joinDecisions } from './log-join.js';
+export type { DecisionJoiner, LogJoin } from './log-join.js';

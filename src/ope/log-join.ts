@@ -11,36 +11,53 @@ export interface LogJoin {
   readonly invalid: number;
 }
 
+/** joinDecisions one event at a time, for a caller that reads the log once for several purposes. */
+export interface DecisionJoiner {
+  add(e: LoggedEvent): void;
+  result(): LogJoin;
+}
+
 /**
  * Joins each logged decision with the first observation of its chosen template that teaches a
  * reward (infra errors teach nothing). Observations of another template under the same decision
  * are someone overriding the recommendation and are not the logged policy's outcome.
  */
-export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterable<LoggedEvent>, policy: PolicyConfig): Promise<LogJoin> {
+export function decisionJoiner(policy: PolicyConfig): DecisionJoiner {
   const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number }>();
   const rewards = new Map<string, number>();
   let invalid = 0;
-  for await (const e of events) {
-    if (e.type === 'decision') {
-      const d = e.decision;
-      if (!(d.propensity > 0 && d.propensity <= 1)) {
-        invalid++;
-        continue;
+  return {
+    add(e) {
+      if (e.type === 'decision') {
+        const d = e.decision;
+        if (!(d.propensity > 0 && d.propensity <= 1)) {
+          invalid++;
+          return;
+        }
+        pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity, atMs: e.atMs });
+      } else if (e.type === 'observation') {
+        const o = e.observation;
+        if (o.decisionId === '' || rewards.has(o.decisionId)) return;
+        const d = pending.get(o.decisionId);
+        if (d === undefined || d.chosen !== o.armId) return;
+        const r = rewardOf(o.outcome, policy);
+        if (r !== null) rewards.set(o.decisionId, r);
       }
-      pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity, atMs: e.atMs });
-    } else if (e.type === 'observation') {
-      const o = e.observation;
-      if (o.decisionId === '' || rewards.has(o.decisionId)) continue;
-      const d = pending.get(o.decisionId);
-      if (d === undefined || d.chosen !== o.armId) continue;
-      const r = rewardOf(o.outcome, policy);
-      if (r !== null) rewards.set(o.decisionId, r);
-    }
-  }
-  const decisions: LogJoin['decisions'] = [];
-  for (const [id, d] of pending) {
-    const reward = rewards.get(id);
-    if (reward !== undefined) decisions.push({ ...d, reward });
-  }
-  return { decisions, unobserved: pending.size - decisions.length, invalid };
+    },
+    result() {
+      const decisions: LogJoin['decisions'] = [];
+      for (const [id, d] of pending) {
+        const reward = rewards.get(id);
+        if (reward !== undefined) decisions.push({ ...d, reward });
+      }
+      return { decisions, unobserved: pending.size - decisions.length, invalid };
+    },
+  };
+}
+
+/** decisionJoiner over a whole log. */
+export async function joinDecisions(events: AsyncIterable<LoggedEvent> | Iterable<LoggedEvent>, policy: PolicyConfig): Promise<LogJoin> {
+  const joiner = decisionJoiner(policy);
+  for await (const e of events) joiner.add(e);
+  return joiner.result();
 }

@@ -119,6 +119,11 @@ export interface OutcomesInput extends LogRows {
   readonly repeatWindowDays?: number;
   readonly binDays?: number;
   readonly resamples?: number;
+  /**
+   * Estimates the window's lift (default: liftOverUniform with `resamples`); the dashboard passes a
+   * bounded-cost one whose result it also shows on its lift page.
+   */
+  readonly estimateLift?: (decisions: readonly LoggedDecision[], seed: string) => LiftEstimate;
 }
 
 /** The three metrics of a set of runs and their failures, as proportions. */
@@ -196,7 +201,7 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     refinements,
     lift: {
       decisions: decisions.length,
-      estimate: decisions.length > 0 ? liftOverUniform(decisions, `report-outcomes\u0000${sinceMs}\u0000${untilMs}`, o.resamples) : null,
+      estimate: decisions.length > 0 ? (input.estimateLift ?? ((d, seed) => liftOverUniform(d, seed, o.resamples)))(decisions, `report-outcomes\u0000${sinceMs}\u0000${untilMs}`) : null,
     },
   };
 }
