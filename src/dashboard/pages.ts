@@ -14,6 +14,8 @@ export interface PageContext {
   readonly flashIsError: boolean;
   /** The scoreboard section as the reports render it (overview only), or ''. */
   readonly scoreboardHtml: string;
+  /** The log has moved since this model was built and a newer build is running. */
+  readonly stale: boolean;
 }
 
 export const VIEWS = [
@@ -295,6 +297,7 @@ export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext):
     '<main>',
     `<h2 class="view-title">${esc(title)}</h2>`,
     `<p class="subtitle">As of ${fmt.time(m.asOfMs)} UTC · log head ${m.head} · <a href="/api/v1/${view === 'templates' ? 'templates' : view}">JSON</a> · built in ${m.buildMs.toFixed(0)} ms</p>`,
+    ctx.stale ? `<p class="flash" role="status" data-stale="true">Newer data is being aggregated: this page shows the last build (log head ${m.head}) until it is done. Reload in a moment for the new one.</p>` : '',
     flash,
     BODIES[view](m, ctx),
     '</main>',

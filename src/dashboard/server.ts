@@ -94,22 +94,45 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   const csrf = createHmac('sha256', secret).update('learnloop dashboard csrf').digest('base64url');
   let cache: { head: number; builtAtMs: number; model: DashboardModel } | undefined;
   let building: Promise<DashboardModel> | undefined;
+  // Rendered answers per model and view (pages without a message, JSON), so a cached model answers in
+  // the time it takes to send them.
+  const rendered = new WeakMap<DashboardModel, Map<string, Promise<string>>>();
+  const once = (m: DashboardModel, key: string, render: () => string | Promise<string>): Promise<string> => {
+    let views = rendered.get(m);
+    if (views === undefined) rendered.set(m, (views = new Map()));
+    let r = views.get(key);
+    if (r === undefined) views.set(key, (r = Promise.resolve().then(render)));
+    return r;
+  };
 
-  /** The model of the log as it stands: rebuilt when the log moved (or the date did), one build at a time. */
-  const model = async (): Promise<DashboardModel> => {
+  /**
+   * The model to answer with: the cached one while it is current; when the log moved (or the date
+   * did) a rebuild starts, one at a time, and until it is done the cached model answers, marked
+   * stale (the page says so). Only with nothing cached (the first request, or after an action,
+   * whose effect the next page must show) does a request wait for the build.
+   */
+  const current = async (): Promise<{ model: DashboardModel; stale: boolean }> => {
     const head = await o.source.head();
     const t = now();
-    if (cache !== undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return cache.model;
+    if (cache !== undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return { model: cache.model, stale: false };
+    const started = cache;
     building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t, nowMs: t })
       .then((m) => {
-        cache = { head: m.head, builtAtMs: t, model: m };
+        // An action while this was building emptied the cache: its own build follows.
+        if (cache === started) cache = { head: m.head, builtAtMs: t, model: m };
         return m;
       })
       .finally(() => {
         building = undefined;
       });
-    return building;
+    if (started !== undefined) {
+      // Served from the cache meanwhile; a failed rebuild is tried again by the next request.
+      building.catch(() => undefined);
+      return { model: started.model, stale: true };
+    }
+    return { model: await building, stale: false };
   };
+  const model = async () => (await current()).model;
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   // Forms post urlencoded bodies; parsed here rather than with another plugin.
@@ -150,19 +173,30 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     if (!tokenOf(req).ok) return refuse(req, reply, 401, 'missing or wrong token: send Authorization: Bearer <token>, or open the dashboard once with ?token=<token>');
   });
 
+  const STALE_HEADER = 'x-learnloop-stale';
   for (const [name, path] of VIEWS) {
     app.get(path, async (req, reply) => {
       const q = req.query as Record<string, string | undefined>;
       const flash = q.done ?? q.error ?? '';
-      const m = await model();
-      const scoreboardHtml = name === 'overview' ? await renderBlocksHtml(scoreboardBlocks(m.overview.scoreboard)) : '';
-      return reply.type('text/html; charset=utf-8').send(renderPage(name, m, { csrf, flash, flashIsError: q.error !== undefined, scoreboardHtml }));
+      const { model: m, stale } = await current();
+      const page = async () => {
+        const scoreboardHtml = name === 'overview' ? await once(m, 'scoreboard', () => renderBlocksHtml(scoreboardBlocks(m.overview.scoreboard))) : '';
+        return renderPage(name, m, { csrf, flash, flashIsError: q.error !== undefined, scoreboardHtml, stale });
+      };
+      const html = flash === '' ? await once(m, `page\u0000${name}\u0000${stale}`, page) : await page();
+      return reply.type('text/html; charset=utf-8').header(STALE_HEADER, String(stale)).send(html);
     });
-    app.get(`/api/v1/${name}`, async (_req, reply) => reply.type('application/json').send(renderJson(JSON_VIEWS[name]!(await model()))));
+    app.get(`/api/v1/${name}`, async (_req, reply) => {
+      const { model: m, stale } = await current();
+      return reply.type('application/json').header(STALE_HEADER, String(stale)).send(await once(m, `json\u0000${name}`, () => renderJson(JSON_VIEWS[name]!(m))));
+    });
   }
   app.get('/api/v1/dashboard', async (_req, reply) => {
-    const m = await model();
-    return reply.type('application/json').send(renderJson(Object.fromEntries(Object.entries(JSON_VIEWS).map(([k, f]) => [k, f(m)]))));
+    const { model: m, stale } = await current();
+    return reply
+      .type('application/json')
+      .header(STALE_HEADER, String(stale))
+      .send(await once(m, 'json', () => renderJson(Object.fromEntries(Object.entries(JSON_VIEWS).map(([k, f]) => [k, f(m)])))));
   });
   app.get('/assets/:file', async (req, reply) => {
     const a = assets().get((req.params as { file: string }).file);

@@ -1,0 +1,85 @@
+/**
+ * The dashboard's cache: one build per log head, and while a newer build runs the last one answers,
+ * marked stale, instead of making the request wait.
+ */
+import { afterEach, expect, test } from 'vitest';
+import { DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
+import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
+import type { DashboardSource } from '../../src/dashboard/source.js';
+import { loadRules } from '../../src/cli/commands/analytics.js';
+
+const AS_OF = Date.parse('2026-03-01T00:00:00Z');
+let dash: DashboardServer | undefined;
+afterEach(async () => {
+  await dash?.close();
+  dash = undefined;
+});
+
+/** An empty log whose head the test moves, and whose reads wait for the test to let them through. */
+function gatedSource() {
+  const s = { head: 1, builds: 0, release: () => {}, gate: Promise.resolve() };
+  const source: DashboardSource = {
+    policy: DEFAULT_POLICY_CONFIG,
+    head: async () => s.head,
+    async *events() {
+      s.builds++;
+      await s.gate;
+    },
+    templates: async () => [],
+    refinements: async () => [],
+    posteriors: async () => [],
+  };
+  const hold = () => {
+    s.gate = new Promise<void>((resolve) => (s.release = resolve));
+  };
+  return { s, source, hold };
+}
+
+const get = async (path: string) => {
+  const res = await fetch(`${dash!.url}${path}`);
+  return { stale: res.headers.get('x-learnloop-stale'), text: await res.text() };
+};
+
+test('one build per log head; while a newer one runs the last answers, marked stale, and the next request gets the new one', async () => {
+  const { s, source, hold } = gatedSource();
+  dash = await startDashboard({ source, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF });
+  const first = await get('/api/v1/overview');
+  expect(first.stale).toBe('false');
+  expect(JSON.parse(first.text).head).toBe(1);
+  await get('/api/v1/lift');
+  await get('/');
+  expect(s.builds).toBe(1);
+
+  s.head = 2;
+  hold();
+  const during = await get('/api/v1/overview');
+  expect(during.stale).toBe('true');
+  expect(JSON.parse(during.text).head).toBe(1);
+  const page = await get('/');
+  expect(page.stale).toBe('true');
+  expect(page.text).toContain('data-stale="true"');
+  expect(page.text).toContain('log head 1');
+  // One build at a time.
+  expect(s.builds).toBe(2);
+
+  s.release();
+  await expect.poll(async () => (await get('/api/v1/overview')).stale).toBe('false');
+  expect(JSON.parse((await get('/api/v1/overview')).text).head).toBe(2);
+  expect((await get('/')).text).not.toContain('data-stale');
+  expect(s.builds).toBe(2);
+});
+
+test('with nothing cached a request waits for the build', async () => {
+  const { s, source, hold } = gatedSource();
+  hold();
+  dash = await startDashboard({ source, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF });
+  let answered = false;
+  const pending = get('/api/v1/lift').then((r) => ((answered = true), r));
+  await expect.poll(() => s.builds).toBe(1);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(answered).toBe(false);
+  s.release();
+  const r = await pending;
+  expect(r.stale).toBe('false');
+  expect(JSON.parse(r.text)).toMatchObject({ head: 1, available: false, decisions: 0 });
+});
