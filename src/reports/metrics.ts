@@ -4,7 +4,7 @@
  */
 import type { EvidenceLevel } from '../bandit/index.js';
 import { taskKey, type RunRow } from './rows.js';
-import { median, wilsonInterval } from './stats.js';
+import { wilsonInterval } from './stats.js';
 
 /** Shown where a rate has nothing to be computed over (no judged runs, no tasks). */
 export const NO_DATA = '–';
@@ -78,61 +78,151 @@ export const isJudged = (r: Pick<RunRow, 'outcome'>): boolean => !JUDGED_OUT.has
  * only a task's final attempt therefore gets the same rates as one that records every attempt.
  */
 export function metricsOf(rows: readonly RunRow[], partialReward = DEFAULT_PARTIAL_REWARD): Metrics {
-  const count = (o: string) => rows.filter((r) => r.outcome === o).length;
-  const passes = count('pass');
-  const partials = count('partial');
-  const judged = rows.filter(isJudged).length;
-  const tasks = new Map<string, { retried: boolean; judged: boolean; firstPassed: boolean }>();
-  for (const r of rows) {
+  const tally = new MetricsTally(partialReward);
+  for (const r of rows) tally.add(r);
+  return tally.metrics();
+}
+
+interface TaskState {
+  retried: boolean;
+  judged: boolean;
+  firstPassed: boolean;
+}
+
+const firstTryPass = (t: TaskState) => t.judged && t.firstPassed;
+
+/**
+ * {@link metricsOf}, one run at a time: adding a run costs O(log runs) and reading the metrics
+ * O(1), so a segment that gains a run is not recounted from its first (GetScores under Observe load).
+ */
+export class MetricsTally {
+  private runs = 0;
+  private judged = 0;
+  private readonly outcomes = new Map<string, number>();
+  private readonly tasks = new Map<string, TaskState>();
+  private judgedTasks = 0;
+  private firstTryPasses = 0;
+  private retriedTasks = 0;
+  /** The smaller half of the durations (a max-heap) and the larger half (a min-heap); lower holds the extra one. */
+  private readonly lower = new Heap((a, b) => a > b);
+  private readonly upper = new Heap((a, b) => a < b);
+  private cached: Metrics | undefined;
+
+  constructor(private readonly partialReward = DEFAULT_PARTIAL_REWARD) {}
+
+  add(r: RunRow): void {
+    this.cached = undefined;
+    this.runs++;
+    this.outcomes.set(r.outcome, (this.outcomes.get(r.outcome) ?? 0) + 1);
+    const judged = isJudged(r);
+    if (judged) this.judged++;
     const key = taskKey(r);
-    const t = tasks.get(key) ?? { retried: false, judged: false, firstPassed: false };
-    if (r.attempt > 1 || r.retries > 0) t.retried = true;
-    if (isJudged(r)) t.judged = true;
+    let t = this.tasks.get(key);
+    if (t === undefined) this.tasks.set(key, (t = { retried: false, judged: false, firstPassed: false }));
+    const wasFirstTryPass = firstTryPass(t);
+    if ((r.attempt > 1 || r.retries > 0) && !t.retried) {
+      t.retried = true;
+      this.retriedTasks++;
+    }
+    if (judged && !t.judged) {
+      t.judged = true;
+      this.judgedTasks++;
+    }
     if (r.attempt <= 1 && r.outcome === 'pass') t.firstPassed = true;
-    tasks.set(key, t);
+    if (firstTryPass(t) && !wasFirstTryPass) this.firstTryPasses++;
+    const d = r.durationSeconds;
+    if (this.lower.size === 0 || d <= this.lower.top()) this.lower.push(d);
+    else this.upper.push(d);
+    if (this.lower.size > this.upper.size + 1) this.upper.push(this.lower.pop());
+    else if (this.upper.size > this.lower.size) this.lower.push(this.upper.pop());
   }
-  let judgedTasks = 0;
-  let firstTryPasses = 0;
-  let retriedTasks = 0;
-  for (const t of tasks.values()) {
-    if (t.retried) retriedTasks++;
-    if (t.judged) {
-      judgedTasks++;
-      if (t.firstPassed) firstTryPasses++;
+
+  metrics(): Metrics {
+    return (this.cached ??= this.compute());
+  }
+
+  private compute(): Metrics {
+    const count = (o: string) => this.outcomes.get(o) ?? 0;
+    const { runs, judged, judgedTasks, firstTryPasses, retriedTasks, partialReward } = this;
+    const passes = count('pass');
+    const partials = count('partial');
+    const tasks = this.tasks.size;
+    const [lo, hi] = wilsonInterval(passes, judged);
+    const [ftLo, ftHi] = wilsonInterval(firstTryPasses, judgedTasks);
+    const [rLo, rHi] = wilsonInterval(retriedTasks, tasks);
+    const [tLo, tHi] = wilsonInterval(count('timeout'), runs);
+    // As median() computes it: the middle value, or the mean of the two middle values.
+    const medianDurationSeconds = runs === 0 ? 0 : runs % 2 === 1 ? this.lower.top() : (this.lower.top() + this.upper.top()) / 2;
+    return {
+      runs,
+      judged,
+      passes,
+      partials,
+      fails: count('fail'),
+      timeouts: count('timeout'),
+      infraErrors: count('infra_error'),
+      unverified: count('unverified'),
+      passRate: judged > 0 ? passes / judged : 0,
+      passRateLow: lo,
+      passRateHigh: hi,
+      expectedReward: judged > 0 ? (passes + partialReward * partials) / judged : 0,
+      judgedTasks,
+      firstTryPasses,
+      firstTryPassRate: judgedTasks > 0 ? firstTryPasses / judgedTasks : 0,
+      firstTryPassRateLow: ftLo,
+      firstTryPassRateHigh: ftHi,
+      tasks,
+      retriedTasks,
+      retryRate: tasks > 0 ? retriedTasks / tasks : 0,
+      retryRateLow: rLo,
+      retryRateHigh: rHi,
+      timeoutRate: runs > 0 ? count('timeout') / runs : 0,
+      timeoutRateLow: tLo,
+      timeoutRateHigh: tHi,
+      medianDurationSeconds,
+    };
+  }
+}
+
+/** A binary heap of numbers; `before(a, b)` says a sits nearer the top. */
+class Heap {
+  private readonly items: number[] = [];
+  constructor(private readonly before: (a: number, b: number) => boolean) {}
+  get size(): number {
+    return this.items.length;
+  }
+  top(): number {
+    return this.items[0]!;
+  }
+  push(x: number): void {
+    const a = this.items;
+    let i = a.push(x) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(a[i]!, a[parent]!)) break;
+      [a[i], a[parent]] = [a[parent]!, a[i]!];
+      i = parent;
     }
   }
-  const [lo, hi] = wilsonInterval(passes, judged);
-  const [ftLo, ftHi] = wilsonInterval(firstTryPasses, judgedTasks);
-  const [rLo, rHi] = wilsonInterval(retriedTasks, tasks.size);
-  const [tLo, tHi] = wilsonInterval(count('timeout'), rows.length);
-  return {
-    runs: rows.length,
-    judged,
-    passes,
-    partials,
-    fails: count('fail'),
-    timeouts: count('timeout'),
-    infraErrors: count('infra_error'),
-    unverified: count('unverified'),
-    passRate: judged > 0 ? passes / judged : 0,
-    passRateLow: lo,
-    passRateHigh: hi,
-    expectedReward: judged > 0 ? (passes + partialReward * partials) / judged : 0,
-    judgedTasks,
-    firstTryPasses,
-    firstTryPassRate: judgedTasks > 0 ? firstTryPasses / judgedTasks : 0,
-    firstTryPassRateLow: ftLo,
-    firstTryPassRateHigh: ftHi,
-    tasks: tasks.size,
-    retriedTasks,
-    retryRate: tasks.size > 0 ? retriedTasks / tasks.size : 0,
-    retryRateLow: rLo,
-    retryRateHigh: rHi,
-    timeoutRate: rows.length > 0 ? count('timeout') / rows.length : 0,
-    timeoutRateLow: tLo,
-    timeoutRateHigh: tHi,
-    medianDurationSeconds: median(rows.map((r) => r.durationSeconds)),
-  };
+  pop(): number {
+    const a = this.items;
+    const top = a[0]!;
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && this.before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** Groups rows by a key, keys in byte order; rows with an empty key are grouped under '(none)'. */

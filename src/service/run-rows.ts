@@ -2,12 +2,21 @@
  * The log's observations as report rows, read incrementally: each call reads only the events
  * appended since the last, so `scores` and GetScores compute the shared definitions
  * (src/reports/metrics.ts) from the runs themselves without re-reading the whole log. Rows are
- * indexed by segment, and a segment's per-template metrics are kept until it gains a run, so a
- * repeated GetScores costs a lookup, not a pass over every run.
+ * indexed by segment; a segment asked for once gets a tally per template that every later run in
+ * it is added to, so GetScores costs O(templates in the segment) however many runs it has and
+ * however fast Observes arrive (a recount per new run starved writes: issue 10).
  */
-import { groupBy, metricsOf, type Metrics } from '../reports/metrics.js';
+import { MetricsTally, type Metrics } from '../reports/metrics.js';
+import { byString } from '../reports/rows.js';
 import { runRowOf, type RunRow } from '../reports/rows.js';
 import type { Store } from '../store/port.js';
+
+/**
+ * Events read, or runs tallied, between turns of the event loop: a first GetScores on a large log
+ * reads all of it, and writes must keep running meanwhile (issue 10: reads never block writes).
+ */
+const SLICE = 2000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Segment key: '' for a field means any value, as in GetScores. */
 const key = (taskClass: string, repo: string) => `${taskClass}\u0000${repo}`;
@@ -16,7 +25,10 @@ export class RunRows {
   private readonly rows: RunRow[] = [];
   /** Rows per segment key, for the four ways a segment can be named (both, class only, repo only, neither). */
   private readonly bySegment = new Map<string, RunRow[]>();
-  private readonly metrics = new Map<string, { runs: number; byTemplate: Map<string, Metrics> }>();
+  /** Per segment key asked for, a tally per template ('(none)' for an empty id, as groupBy names it). */
+  private readonly tallies = new Map<string, Map<string, MetricsTally>>();
+  /** Segments whose tallies are still being filled from their earlier runs (callers wait for them). */
+  private readonly filling = new Map<string, Promise<void>>();
   private nextSeq = 0;
   /** Reads are chained, so two concurrent callers never append the same events twice. */
   private reading: Promise<void> = Promise.resolve();
@@ -31,17 +43,33 @@ export class RunRows {
       const list = this.bySegment.get(k) ?? [];
       list.push(r);
       this.bySegment.set(k, list);
+      const tallies = this.tallies.get(k);
+      if (tallies !== undefined) this.tally(tallies, r);
     }
+  }
+
+  private tally(tallies: Map<string, MetricsTally>, r: RunRow): void {
+    const id = r.templateId || '(none)';
+    let t = tallies.get(id);
+    if (t === undefined) tallies.set(id, (t = new MetricsTally(this.partialReward)));
+    t.add(r);
   }
 
   private async catchUp(): Promise<void> {
     const read = this.reading.then(async () => {
-      for await (const e of this.store.events(this.nextSeq)) {
-        this.nextSeq = e.seq + 1;
-        if (e.type !== 'observation') continue;
-        const r = runRowOf(e.observation);
-        this.rows.push(r);
-        this.add(r);
+      for (let more = true; more; ) {
+        let n = 0;
+        for await (const e of this.store.events(this.nextSeq)) {
+          this.nextSeq = e.seq + 1;
+          if (e.type === 'observation') {
+            const r = runRowOf(e.observation);
+            this.rows.push(r);
+            this.add(r);
+          }
+          if (++n === SLICE) break;
+        }
+        more = n === SLICE;
+        if (more) await nextTurn();
       }
     });
     // A failed read fails its caller; the next caller resumes from the last event read.
@@ -55,15 +83,27 @@ export class RunRows {
     return this.rows;
   }
 
-  /** Metrics per template of a segment's runs ('' widens a field), up to date with the log. */
+  /** Metrics per template of a segment's runs ('' widens a field), up to date with the log, in template id order. */
   async segmentMetrics(taskClass: string, repo: string): Promise<ReadonlyMap<string, Metrics>> {
     await this.catchUp();
     const k = key(taskClass, repo);
-    const rows = this.bySegment.get(k) ?? [];
-    const cached = this.metrics.get(k);
-    if (cached !== undefined && cached.runs === rows.length) return cached.byTemplate;
-    const byTemplate = new Map(groupBy(rows, (r) => r.templateId).map(([t, rs]) => [t, metricsOf(rs, this.partialReward)]));
-    this.metrics.set(k, { runs: rows.length, byTemplate });
-    return byTemplate;
+    let tallies = this.tallies.get(k);
+    if (tallies === undefined) {
+      // From now on add() tallies the segment's new runs; the runs it has so far are folded in here.
+      this.tallies.set(k, (tallies = new Map()));
+      const rows = this.bySegment.get(k) ?? [];
+      const held = rows.length;
+      const filled = (async () => {
+        for (let i = 0; i < held; i++) {
+          this.tally(tallies, rows[i]!);
+          if ((i + 1) % SLICE === 0) await nextTurn();
+        }
+      })();
+      this.filling.set(k, filled);
+      await filled;
+      this.filling.delete(k);
+    }
+    await this.filling.get(k);
+    return new Map([...tallies].sort(([a], [b]) => byString(a, b)).map(([id, t]) => [id, t.metrics()]));
   }
 }
