@@ -99,7 +99,7 @@ async function everyActive(f: Folder, i: number) {
   const templateId = id(Math.abs(i) % f.templates);
   const active = (await f.learnloop.listTemplates('active')).map((t) => t.templateId).filter((t) => t !== templateId);
   const context = { taskClass: CLASSES[Math.abs(i) % CLASSES.length]!, repo: REPOS[Math.abs(i) % REPOS.length]! };
-  return summarizePosterior(candidatePosteriors(await f.store.armEvidence([templateId, ...active], context), f.store.policy, Date.now())[0]!);
+  return summarizePosterior(candidatePosteriors(await f.store.armEvidence([templateId, ...active], context), f.store.policy, Date.now())[0]!, f.store.policy.partialReward);
 }
 
 const { values } = parseArgs({ options: { json: { type: 'string' }, calls: { type: 'string', default: '2000' } } });

@@ -78,6 +78,15 @@ export interface PolicyConfig {
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /**
+   * How decayed evidence is kept and read. 'template-clock' (policy /5): every level of a template decays on
+   * the template's one clock (its learnable runs, or time), so a run carries one weight at every level and
+   * "global minus task class" holds exactly the other classes' runs; and a posterior counts its evidence
+   * as the Kish effective sample size (Σw)²/Σw² of the weights, not Σw (which read 1.4× too wide with
+   * nothing changing). Absent (policies ≤ /4): run-based decay counts each level's own runs, and Σw.
+   * No effect without decay.
+   */
+  readonly decayModel?: 'template-clock';
+  /**
    * How propensities are estimated from the summary's draws: 'rao-blackwell' averages each candidate's
    * exact pick probability given the others' draws (precise when small, never 0 for a pickable
    * template); 'counts' counts picks (policies up to /4; a configuration without the field reads so).
@@ -107,6 +116,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   satisficingOrder: 'mean',
   satisficingScale: 'log-candidates-squared',
   decay: null,
+  decayModel: 'template-clock',
   propensityEstimator: 'rao-blackwell',
   summarySamples: 2000,
   maxCandidates: 1000,
@@ -122,7 +132,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // (near-identical templates are no longer read as spread out); propensities are Rao–Blackwellised;
 // ε grows with (ln K / ln 8)², chosen on the validation matrix (docs/adr/0003-validation-matrix.md);
 // a narrower level's prior adds the wider mean's variance and the spread of groups (poolingCombination).
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/4';
+// /5: with decay on, every level of a template decays on the template's one clock and posteriors count
+// the effective sample size of the weights (decayModel).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/5';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -151,6 +163,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);
   check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates-squared' || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates-squared", "log-candidates" or "fixed"', c.satisficingScale);
+  check(c.decayModel === undefined || c.decayModel === 'template-clock', 'decayModel', '"template-clock" or absent', c.decayModel);
   check(c.propensityEstimator === undefined || c.propensityEstimator === 'rao-blackwell' || c.propensityEstimator === 'counts', 'propensityEstimator', '"rao-blackwell" or "counts"', c.propensityEstimator);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);

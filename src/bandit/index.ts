@@ -20,7 +20,7 @@ export {
   Unavailable,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export { addReward, EMPTY_EVIDENCE, evidenceAt, rewardOf, subtractEvidence } from './evidence.js';
+export { addReward, effectiveEvidence, EMPTY_EVIDENCE, evidenceAt, learnRun, onTemplateClock, rewardOf, subtractEvidence } from './evidence.js';
 export { hashHex } from './hash.js';
 export { dominantLevel, fitBasePrior, fitPoolStrengths, logGamma, pooledPosterior } from './pooling.js';
 export type { BasePrior, PoolStrengths } from './pooling.js';

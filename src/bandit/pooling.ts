@@ -1,5 +1,5 @@
 import type { PolicyConfig } from './config.js';
-import { evidenceAt, subtractEvidence } from './evidence.js';
+import { effectiveEvidence, evidenceAt, subtractEvidence } from './evidence.js';
 import type { ArmEvidence, Evidence, EvidenceLevel, Posterior } from './types.js';
 
 /** A Beta prior shared by every candidate before its own evidence. */
@@ -55,7 +55,7 @@ const STRENGTH_GRID = 24;
 export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig): BasePrior {
   const fallback = { alpha: config.priorAlpha, beta: config.priorBeta };
   if (!config.empiricalBayes) return fallback;
-  const seen = records.filter((r) => r.trials >= 1);
+  const seen = records.map(effectiveEvidence).filter((r) => r.trials >= 1);
   if (seen.length < config.empiricalBayesMinArms) return fallback;
   const a0 = config.priorAlpha;
   const b0 = config.priorBeta;
@@ -147,10 +147,10 @@ export function fitPoolStrengths(arms: readonly ArmEvidence[], base: BasePrior, 
     const g = evidenceAt(global, nowMs, decay);
     const tc = taskClass && evidenceAt(taskClass, nowMs, decay);
     const cell = repoTaskClass && evidenceAt(repoTaskClass, nowMs, decay);
-    if (tc !== undefined) tcPairs.push({ inner: tc, rest: subtractEvidence(g, tc, decay) });
+    if (tc !== undefined) tcPairs.push({ inner: effectiveEvidence(tc), rest: effectiveEvidence(subtractEvidence(g, tc, decay)) });
     if (cell !== undefined) {
       const outer = tc ?? g;
-      cellPairs.push({ inner: cell, rest: subtractEvidence(outer, cell, decay) });
+      cellPairs.push({ inner: effectiveEvidence(cell), rest: effectiveEvidence(subtractEvidence(outer, cell, decay)) });
     }
   }
   const max = config.empiricalBayesPoolingMaxStrength;
@@ -190,7 +190,9 @@ function combineWith(b: Building, s: number): Building {
   return { alpha: b.alpha * f, beta: b.beta * f, contributions };
 }
 
-function add(b: Building, e: Evidence, level: EvidenceLevel): Building {
+/** `b` plus a level's evidence, counted as its effective sample size under decay. */
+function add(b: Building, evidence: Evidence, level: EvidenceLevel): Building {
+  const e = effectiveEvidence(evidence);
   return {
     alpha: b.alpha + e.reward,
     beta: b.beta + (e.trials - e.reward),

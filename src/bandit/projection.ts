@@ -4,7 +4,7 @@
  * by construction. Adapters only read prior records and write the changes it returns.
  */
 import type { LoggedEvent } from './events.js';
-import { addReward, EMPTY_EVIDENCE, rewardOf } from './evidence.js';
+import { EMPTY_EVIDENCE, learnRun, onTemplateClock, rewardOf } from './evidence.js';
 import type { PolicyConfig } from './config.js';
 import { countRun, EMPTY_COUNTERS, type Counters } from './scorecard.js';
 import { asArmId, type ArmEvidence, type ArmStatus, type Context, type Evidence } from './types.js';
@@ -106,18 +106,11 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
       const o = event.observation;
       const reward = rewardOf(o.outcome, policy);
       const out: DerivedChange[] = [{ kind: 'run', key: o.runId, value: { seq: event.seq } }];
-      for (const key of segmentKeys(o.armId, o.context.taskClass, o.context.repo)) {
-        const prev = prior.stats(key);
-        const evidence = prev?.evidence ?? EMPTY_EVIDENCE;
-        out.push({
-          kind: 'stats',
-          key,
-          value: {
-            evidence: reward === null ? evidence : addReward(evidence, reward, o.finishedAtMs, policy.decay),
-            counters: countRun(prev?.counters ?? EMPTY_COUNTERS, o),
-          },
-        });
-      }
+      const keys = segmentKeys(o.armId, o.context.taskClass, o.context.repo);
+      const prev = keys.map((key) => prior.stats(key));
+      const before = prev.map((p) => p?.evidence ?? EMPTY_EVIDENCE);
+      const after = reward === null ? before : learnRun(before, reward, o.outcome === 'pass', o.finishedAtMs, policy);
+      keys.forEach((key, i) => out.push({ kind: 'stats', key, value: { evidence: after[i]!, counters: countRun(prev[i]?.counters ?? EMPTY_COUNTERS, o) } }));
       return out;
     }
     case 'refinement_opened':
@@ -177,17 +170,20 @@ export function projectAll(events: readonly LoggedEvent[], prior: DerivedReader,
 const MAX_PARENT_DEPTH = 4;
 
 /** What the policy knows about a template in `context`: its evidence at three levels, with its parent chain. */
-export function armEvidenceOf(templateId: string, context: Context, derived: Pick<DerivedReader, 'template' | 'stats'>, depth = 0): ArmEvidence {
+export function armEvidenceOf(templateId: string, context: Context, derived: Pick<DerivedReader, 'template' | 'stats'>, policy: Pick<PolicyConfig, 'decay' | 'decayModel'>, depth = 0): ArmEvidence {
   const { taskClass, repo } = context;
   const evidence = (tc: string, r: string) => derived.stats([templateId, tc, r])?.evidence ?? EMPTY_EVIDENCE;
   const parentId = derived.template(templateId)?.parentTemplateId ?? '';
   return {
     armId: asArmId(templateId),
-    evidence: {
-      global: evidence('', ''),
-      taskClass: taskClass !== '' ? evidence(taskClass, '') : undefined,
-      repoTaskClass: repo !== '' ? evidence(taskClass, repo) : undefined,
-    },
-    parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? armEvidenceOf(parentId, context, derived, depth + 1) : undefined,
+    evidence: onTemplateClock(
+      {
+        global: evidence('', ''),
+        taskClass: taskClass !== '' ? evidence(taskClass, '') : undefined,
+        repoTaskClass: repo !== '' ? evidence(taskClass, repo) : undefined,
+      },
+      policy,
+    ),
+    parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? armEvidenceOf(parentId, context, derived, policy, depth + 1) : undefined,
   };
 }

@@ -6,6 +6,7 @@ import { fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
 import type { BasePrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
+import { withPassRates } from './outcomes.js';
 import { summarizePosterior } from './summary.js';
 import type { PickRule, SetSummary } from './thompson.js';
 import { satisficingPick, summarizeSet } from './thompson.js';
@@ -33,7 +34,8 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
     config,
   );
   const strengths = fitPoolStrengths(arms, base, config, nowMs);
-  return { base, posteriors: arms.map((a) => pooledPosterior(a, base, config, nowMs, strengths)) };
+  const posteriors = arms.map((a) => pooledPosterior(a, base, config, nowMs, strengths));
+  return { base, posteriors: withPassRates(arms, posteriors, base, strengths, config, nowMs) };
 }
 
 /**
@@ -153,7 +155,7 @@ const armDigests = new WeakMap<ArmEvidence, Digest>();
 function armDigest(arm: ArmEvidence): Digest {
   let d = armDigests.get(arm);
   if (d === undefined) {
-    const ev = (e: Evidence | undefined) => (e === undefined ? '-' : `${e.reward},${e.trials},${e.stamp}`);
+    const ev = (e: Evidence | undefined) => (e === undefined ? '-' : `${e.reward},${e.trials},${e.stamp},${e.passes ?? ''},${e.squares ?? ''}`);
     const { global, taskClass, repoTaskClass } = arm.evidence;
     const parent = arm.parent === undefined ? '' : hexOf(armDigest(arm.parent));
     armDigests.set(arm, (d = cyrb128(`${arm.armId}\u0000${ev(global)}|${ev(taskClass)}|${ev(repoTaskClass)}\u0000${parent}`)));
@@ -215,7 +217,7 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
     },
     posteriorSummary(i) {
       let s = people.get(i);
-      if (s === undefined) people.set(i, (s = summarizePosterior(posteriors[i]!)));
+      if (s === undefined) people.set(i, (s = summarizePosterior(posteriors[i]!, config.partialReward)));
       return s;
     },
   };
@@ -310,7 +312,8 @@ function explain(
 ): string {
   const runs = p.observations >= 0.5 ? `~${Math.round(p.observations)} runs ` : '';
   const inherited = arm.parent !== undefined && p.evidenceLevel === 'prior' ? `, inherited from ${arm.parent.armId}` : '';
-  const estimate = `${arm.armId} has an estimated pass rate of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)}) from ${runs}${LEVEL_WORDS[p.evidenceLevel]}${inherited}.`;
+  const passRate = p.passRate === undefined ? '' : `, pass rate ${pct(p.passRate)} (95% CI ${pct(p.passRateLow ?? 0)}–${pct(p.passRateHigh ?? 0)})`;
+  const estimate = `${arm.armId} has an estimated expected reward of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)})${passRate} from ${runs}${LEVEL_WORDS[p.evidenceLevel]}${inherited}.`;
   if (candidates === 1) return `${estimate} It was the only candidate.`;
   const sign = lift >= 0 ? '+' : '−';
   const points = `${sign}${Math.abs(lift * 100).toFixed(1)} points`;

@@ -1,14 +1,20 @@
-import { betaInterval, betaMean } from './distributions.js';
 import { dominantLevel } from './pooling.js';
+import { outcomeIntervals } from './outcomes.js';
 import type { Posterior, PosteriorSummary } from './types.js';
 
-/** Mean, 95% credible interval and evidence of a posterior, for people. */
-export function summarizePosterior(p: Posterior): PosteriorSummary {
-  const [ciLow, ciHigh] = betaInterval(p.alpha, p.beta, 0.95);
+/**
+ * Expected reward and pass rate, each with its 95% credible interval, and the evidence of a posterior, for people.
+ * @param partialReward the reward of a partial (PolicyConfig.partialReward)
+ */
+export function summarizePosterior(p: Posterior, partialReward: number): PosteriorSummary {
+  const { passRate, expectedReward } = outcomeIntervals(p, partialReward);
   return {
-    mean: betaMean(p.alpha, p.beta),
-    ciLow,
-    ciHigh,
+    mean: expectedReward.mean,
+    ciLow: expectedReward.ciLow,
+    ciHigh: expectedReward.ciHigh,
+    passRate: passRate.mean,
+    passRateLow: passRate.ciLow,
+    passRateHigh: passRate.ciHigh,
     alpha: p.alpha,
     beta: p.beta,
     // The levels' runs summed directly: alpha + beta − prior would carry the rounding of the pooling scale factors.

@@ -36,12 +36,24 @@ export interface Evidence {
   readonly reward: number;
   readonly trials: number;
   readonly stamp: number;
+  /** The (decayed) number of passes among `trials`; absent in records projected before it was counted. */
+  readonly passes?: number;
+  /**
+   * The (decayed) sum of squared run weights, for the effective sample size (trials)²/squares; kept only
+   * under decay on the template clock (PolicyConfig.decayModel).
+   */
+  readonly squares?: number;
 }
 
-/** Beta(alpha, beta) over an arm's pass rate, with where its evidence came from. */
+/**
+ * Beta(alpha, beta) over an arm's expected reward (pass 1, partial PolicyConfig.partialReward, else 0),
+ * with where its evidence came from; `passAlpha` is the pooled pass Beta's alpha (same strength:
+ * Beta(passAlpha, alpha + beta − passAlpha) over the pass rate; see outcomes.ts).
+ */
 export interface Posterior {
   readonly alpha: number;
   readonly beta: number;
+  readonly passAlpha?: number;
   /** Pseudo-observations contributed by each level; they add up to alpha + beta. */
   readonly contributions: Readonly<Record<EvidenceLevel, number>>;
 }
@@ -63,11 +75,16 @@ export interface ArmEvidence {
   readonly parent?: ArmEvidence | undefined;
 }
 
-/** A Beta posterior summarised for people. */
+/** A posterior summarised for people: the expected reward and the pass rate, each with its 95% interval. */
 export interface PosteriorSummary {
+  /** Expected reward (pass 1, partial the policy's partial reward, else 0) and its 95% interval. */
   readonly mean: number;
   readonly ciLow: number;
   readonly ciHigh: number;
+  /** Pass rate (the share of judged runs that pass) and its 95% interval; absent in decisions logged before it existed. */
+  readonly passRate?: number;
+  readonly passRateLow?: number;
+  readonly passRateHigh?: number;
   readonly alpha: number;
   readonly beta: number;
   readonly observations: number;

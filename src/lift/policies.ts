@@ -3,11 +3,12 @@
  * picks among the candidates available at each step, and learns only the picked candidate's result.
  */
 import {
-  addReward,
   choose,
   createRng,
   DEFAULT_POLICY_CONFIG,
   EMPTY_EVIDENCE,
+  learnRun,
+  onTemplateClock,
   sampleBeta,
   asArmId,
   type ArmEvidence,
@@ -207,11 +208,14 @@ export const learnloop: PolicyFactory = ({ armIds, parents, seed, config }) => {
     const parent = parents[arm];
     return {
       armId: asArmId(armIds[arm]!),
-      evidence: {
-        global: at(arm, '', ''),
-        taskClass: ctx.taskClass !== '' ? at(arm, ctx.taskClass, '') : undefined,
-        repoTaskClass: ctx.repo !== '' ? at(arm, ctx.taskClass, ctx.repo) : undefined,
-      },
+      evidence: onTemplateClock(
+        {
+          global: at(arm, '', ''),
+          taskClass: ctx.taskClass !== '' ? at(arm, ctx.taskClass, '') : undefined,
+          repoTaskClass: ctx.repo !== '' ? at(arm, ctx.taskClass, ctx.repo) : undefined,
+        },
+        config,
+      ),
       parent: parent === undefined ? undefined : armEvidence(parent, ctx),
     };
   };
@@ -231,10 +235,14 @@ export const learnloop: PolicyFactory = ({ armIds, parents, seed, config }) => {
       if (ctx.taskClass !== '') keys.push([ctx.taskClass, '']);
       if (ctx.repo !== '') keys.push(['', ctx.repo]);
       if (ctx.taskClass !== '' && ctx.repo !== '') keys.push([ctx.taskClass, ctx.repo]);
-      for (const [tc, repo] of keys) {
-        const k = `${tc}\u0000${repo}`;
-        stats[arm]!.set(k, addReward(stats[arm]!.get(k) ?? EMPTY_EVIDENCE, f.reward, step * MS_PER_STEP, config.decay));
-      }
+      const learned = learnRun(
+        keys.map(([tc, repo]) => at(arm, tc, repo)),
+        f.reward,
+        f.outcome === 'pass',
+        step * MS_PER_STEP,
+        config,
+      );
+      keys.forEach(([tc, repo], i) => stats[arm]!.set(`${tc}\u0000${repo}`, learned[i]!));
     },
   };
 };

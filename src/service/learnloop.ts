@@ -289,7 +289,7 @@ export class LearnLoop {
       this.policy,
       this.now(),
     );
-    return summarizePosterior(posteriors[0]!);
+    return summarizePosterior(posteriors[0]!, this.policy.partialReward);
   }
 
   /**
@@ -315,7 +315,7 @@ export class LearnLoop {
     );
     const cards = ids.map((templateId, i): Scorecard => {
       const c = counters.get(templateId) ?? EMPTY_COUNTERS;
-      const posterior = summarizePosterior(posteriors[i]!);
+      const posterior = summarizePosterior(posteriors[i]!, this.policy.partialReward);
       const metrics = runs.get(templateId) ?? metricsOf([], this.policy.partialReward);
       return {
         templateId,

@@ -337,14 +337,14 @@ export class LmdbStore implements Store {
 
   async armEvidence(templateIds: readonly string[], context: Context): Promise<ArmEvidence[]> {
     const cache = this.freshReadCache();
-    if (cache === undefined) return templateIds.map((id) => armEvidenceOf(id, context, this.reader));
+    if (cache === undefined) return templateIds.map((id) => armEvidenceOf(id, context, this.reader, this.policy));
     const contextKey = `${context.taskClass}\u0000${context.repo}`;
     let arms = cache.evidence.get(contextKey);
     if (arms === undefined) cache.evidence.set(contextKey, (arms = new Map()));
     return templateIds.map((id) => {
       let arm = arms.get(id);
       if (arm === undefined) {
-        arms.set(id, (arm = armEvidenceOf(id, context, this.reader)));
+        arms.set(id, (arm = armEvidenceOf(id, context, this.reader, this.policy)));
         // Each note counts as an entry, so the notes a parent gathers are bounded by READ_CACHE_ENTRIES too.
         for (let a: ArmEvidence | undefined = arm; a !== undefined; a = a.parent) {
           let list = cache.dependents.get(a.armId);

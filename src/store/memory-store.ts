@@ -109,7 +109,7 @@ export class MemoryStore implements Store {
   }
 
   async armEvidence(templateIds: readonly string[], context: Context): Promise<ArmEvidence[]> {
-    return templateIds.map((id) => armEvidenceOf(id, context, this.reader));
+    return templateIds.map((id) => armEvidenceOf(id, context, this.reader, this.policy));
   }
 
   async *events(fromSeq = 1): AsyncGenerator<LoggedEvent> {

@@ -21,7 +21,8 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // Propensities are Rao–Blackwellised (exact pick probabilities given the other draws, averaged), so
 // they are no longer multiples of 1/draws. The /3 and /2 settings replay their own decisions: a
 // configuration stored without the new fields reads as /3 did.
-describe('regression: pinned decisions of policy sts-pooled-eb/4', () => {
+// sts-pooled-eb/5 changes only decayed evidence (decayModel): without decay these picks are /4's.
+describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
     ['pin-c', 'bug-fix@v1', 0.8027945833263445],
@@ -31,7 +32,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/4', () => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/4+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/5+de59693a6830');
   });
 
   const { basePriorStrengthExponent: _, propensityEstimator: __, poolingCombination: ___, ...stored } = {

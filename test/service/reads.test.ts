@@ -34,7 +34,7 @@ async function seeded(n: number) {
 /** The reply's posterior computed the long way: pooled over `population`, the template first. */
 async function pooledOver(store: LmdbStore, templateId: string, population: readonly string[]) {
   const arms = await store.armEvidence([templateId, ...population.filter((id) => id !== templateId)], { taskClass: 'bug-fix', repo: 'org/app' });
-  return summarizePosterior(candidatePosteriors(arms, policy, NOW)[0]!);
+  return summarizePosterior(candidatePosteriors(arms, policy, NOW)[0]!, policy.partialReward);
 }
 
 describe("Observe's reply", () => {

@@ -15,15 +15,15 @@ export function registerScores(program: Command): void {
       const json = cards.map((c) => ({ ...c, posterior: { ...c.posterior, evidenceLevel: c.evidenceLabel } }));
       print(opts.json === true, json, () =>
         table(
-          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior', '95% CI', 'evidence', 'retry', 'timeout', 'mean s'],
+          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'evidence', 'retry', 'timeout', 'mean s'],
           cards.map(({ metrics: m, ...c }) => [
             c.templateId,
             m.runs,
             m.judged,
             rateText(m.passRate, m.judged),
             rateText(m.firstTryPassRate, m.judgedTasks),
-            pct(c.posterior.mean),
-            `${pct(c.posterior.ciLow, 0)}–${pct(c.posterior.ciHigh, 0)}`,
+            `${pct(c.posterior.passRate ?? 0)} (${pct(c.posterior.passRateLow ?? 0, 0)}–${pct(c.posterior.passRateHigh ?? 0, 0)})`,
+            `${pct(c.posterior.mean)} (${pct(c.posterior.ciLow, 0)}–${pct(c.posterior.ciHigh, 0)})`,
             c.evidenceLabel,
             rateText(m.retryRate, m.tasks),
             rateText(m.timeoutRate, m.runs),

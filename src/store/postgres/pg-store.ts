@@ -271,7 +271,7 @@ export class PgStore implements Store {
       const stats = new Map(rows.map((r) => [statsId([r.template_id, r.task_class, r.repo]), parseExact<StatsRecord>(r.record)]));
       const reader = { template: (id: string) => templates.get(id), stats: (key: StatsKey) => stats.get(statsId(key)) };
       for (const id of missing) {
-        arms.set(id, armEvidenceOf(id, context, reader));
+        arms.set(id, armEvidenceOf(id, context, reader, this.policy));
         cache.entries++;
       }
     }

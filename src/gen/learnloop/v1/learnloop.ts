@@ -294,22 +294,39 @@ export function refinementDecisionToJSON(object: RefinementDecision): string {
   }
 }
 
-/** PosteriorSummary describes the Beta posterior of a template's pass rate in a context. */
+/**
+ * PosteriorSummary describes what the policy believes about a template in a context: its expected
+ * reward (a pass earns 1, a partial the policy's partial reward, anything else 0), on which it decides,
+ * and its pass rate, each with a 95% credible interval (docs/api.md).
+ */
 export interface PosteriorSummary {
-  /** Posterior mean pass rate, in [0, 1]. */
+  /** Posterior mean expected reward, in [0, 1] (equals the pass rate only when no run is partial). */
   mean: number;
-  /** Lower end of the 95% equal-tailed credible interval. */
+  /** Lower end of the expected reward's 95% equal-tailed credible interval. */
   ciLow: number;
-  /** Upper end of the 95% equal-tailed credible interval. */
+  /** Upper end of the expected reward's 95% equal-tailed credible interval. */
   ciHigh: number;
-  /** Beta alpha parameter (prior pseudo-passes plus pooled and observed reward). */
+  /**
+   * Beta alpha parameter of the expected reward the policy samples (prior pseudo-reward plus pooled and
+   * observed reward).
+   */
   alpha: number;
-  /** Beta beta parameter. */
+  /** Beta beta parameter of the same posterior. */
   beta: number;
   /** Effective evidence: pooled and observed runs, after discounting, excluding the base prior. */
   observations: number;
   /** Which level carried most of the evidence. */
   evidenceLevel: EvidenceLevel;
+  /**
+   * Posterior mean pass rate: the share of judged runs that pass (partials do not), in [0, 1], pooled
+   * with the same weights as the expected reward. 0, with pass_rate_ci_high 0, in a decision logged
+   * before the field existed (an idempotent replay of it).
+   */
+  passRate: number;
+  /** Lower end of the pass rate's 95% equal-tailed credible interval. */
+  passRateCiLow: number;
+  /** Upper end of the pass rate's 95% equal-tailed credible interval. */
+  passRateCiHigh: number;
 }
 
 export interface RecommendRequest {
@@ -330,13 +347,13 @@ export interface RankedTemplate {
   posterior:
     | PosteriorSummary
     | undefined;
-  /** Posterior probability that this template has the highest pass rate among the candidates. */
+  /** Posterior probability that this template has the highest expected reward among the candidates. */
   probBest: number;
   /** Probability that the policy picks this template (Monte Carlo estimate). */
   propensity: number;
 }
 
-/** Lift compares the chosen template's expected pass rate with picking uniformly among candidates. */
+/** Lift compares the chosen template's expected reward with picking uniformly among candidates. */
 export interface Lift {
   chosenMean: number;
   uniformMean: number;
@@ -577,7 +594,18 @@ export interface DecideRefinementResponse {
 }
 
 function createBasePosteriorSummary(): PosteriorSummary {
-  return { mean: 0, ciLow: 0, ciHigh: 0, alpha: 0, beta: 0, observations: 0, evidenceLevel: 0 };
+  return {
+    mean: 0,
+    ciLow: 0,
+    ciHigh: 0,
+    alpha: 0,
+    beta: 0,
+    observations: 0,
+    evidenceLevel: 0,
+    passRate: 0,
+    passRateCiLow: 0,
+    passRateCiHigh: 0,
+  };
 }
 
 export const PosteriorSummary: MessageFns<PosteriorSummary> = {
@@ -602,6 +630,15 @@ export const PosteriorSummary: MessageFns<PosteriorSummary> = {
     }
     if (message.evidenceLevel !== 0) {
       writer.uint32(56).int32(message.evidenceLevel);
+    }
+    if (message.passRate !== 0) {
+      writer.uint32(65).double(message.passRate);
+    }
+    if (message.passRateCiLow !== 0) {
+      writer.uint32(73).double(message.passRateCiLow);
+    }
+    if (message.passRateCiHigh !== 0) {
+      writer.uint32(81).double(message.passRateCiHigh);
     }
     return writer;
   },
@@ -675,6 +712,30 @@ export const PosteriorSummary: MessageFns<PosteriorSummary> = {
             message.evidenceLevel = reader.int32() as any;
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.passRate = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.passRateCiLow = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.passRateCiHigh = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -708,6 +769,21 @@ export const PosteriorSummary: MessageFns<PosteriorSummary> = {
         : isSet(object.evidence_level)
         ? evidenceLevelFromJSON(object.evidence_level)
         : 0,
+      passRate: isSet(object.passRate)
+        ? globalThis.Number(object.passRate)
+        : isSet(object.pass_rate)
+        ? globalThis.Number(object.pass_rate)
+        : 0,
+      passRateCiLow: isSet(object.passRateCiLow)
+        ? globalThis.Number(object.passRateCiLow)
+        : isSet(object.pass_rate_ci_low)
+        ? globalThis.Number(object.pass_rate_ci_low)
+        : 0,
+      passRateCiHigh: isSet(object.passRateCiHigh)
+        ? globalThis.Number(object.passRateCiHigh)
+        : isSet(object.pass_rate_ci_high)
+        ? globalThis.Number(object.pass_rate_ci_high)
+        : 0,
     };
   },
 
@@ -734,6 +810,15 @@ export const PosteriorSummary: MessageFns<PosteriorSummary> = {
     if (message.evidenceLevel !== undefined) {
       obj.evidenceLevel = evidenceLevelToJSON(message.evidenceLevel);
     }
+    if (message.passRate !== undefined) {
+      obj.passRate = floatToJson(message.passRate);
+    }
+    if (message.passRateCiLow !== undefined) {
+      obj.passRateCiLow = floatToJson(message.passRateCiLow);
+    }
+    if (message.passRateCiHigh !== undefined) {
+      obj.passRateCiHigh = floatToJson(message.passRateCiHigh);
+    }
     return obj;
   },
 
@@ -749,6 +834,9 @@ export const PosteriorSummary: MessageFns<PosteriorSummary> = {
     message.beta = object.beta ?? 0;
     message.observations = object.observations ?? 0;
     message.evidenceLevel = object.evidenceLevel ?? 0;
+    message.passRate = object.passRate ?? 0;
+    message.passRateCiLow = object.passRateCiLow ?? 0;
+    message.passRateCiHigh = object.passRateCiHigh ?? 0;
     return message;
   },
 };
