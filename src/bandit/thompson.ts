@@ -146,19 +146,23 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   }
   let probBest = Array.from(wins, (w) => w / m);
   let propensity = probBest;
-  if (rule !== undefined && rule.propensities === 'rao-blackwell') {
-    // P(best) is the pick probability of plain Thompson sampling (tolerance 0), estimated the same way.
-    probBest = pickProbabilities(posteriors, { tolerance: 0, order: rule.order }, contenders, draws, m);
-    propensity = tolerance > 0 ? pickProbabilities(posteriors, rule, contenders, draws, m) : probBest;
-  } else if (tolerance > 0 && rule !== undefined) {
-    // Counting picks (policies up to /4 without the setting): kept so their logs replay exactly.
+  const countPicks = (r: PickRule) => {
     const picks = new Float64Array(k);
     for (let j = 0; j < m; j++) {
       let bestDraw = -1;
       for (let t = 0; t < c; t++) bestDraw = Math.max(bestDraw, draws[j * c + t]!);
-      picks[firstWithin(draws.subarray(j * c, (j + 1) * c), rule, bestDraw, slot)]! += 1;
+      picks[firstWithin(draws.subarray(j * c, (j + 1) * c), r, bestDraw, slot)]! += 1;
     }
-    propensity = Array.from(picks, (w) => w / m);
+    return Array.from(picks, (w) => w / m);
+  };
+  if (rule !== undefined && rule.propensities === 'rao-blackwell') {
+    // P(best) is the pick probability of plain Thompson sampling (tolerance 0), estimated the same way.
+    // Counted picks stand in where every conditional is 0 (degenerate Betas whose draws are all 0 or 1).
+    probBest = pickProbabilities(posteriors, { tolerance: 0, order: rule.order }, contenders, draws, m) ?? probBest;
+    propensity = tolerance > 0 ? (pickProbabilities(posteriors, rule, contenders, draws, m) ?? countPicks(rule)) : probBest;
+  } else if (tolerance > 0 && rule !== undefined) {
+    // Counting picks (policies up to /4 without the setting): kept so their logs replay exactly.
+    propensity = countPicks(rule);
   }
   // Every candidate's interval now, so the summary keeps no draws (caches hold thousands of summaries).
   const lifts = new Float64Array(m);
@@ -200,7 +204,7 @@ const MIN_PROPENSITY = 1e-15;
  * precise enough for importance weights (Monte Carlo counts were 0.5–1.6× off below 0.05).
  * Reference: Casella & Robert (1996), "Rao-Blackwellisation of sampling schemes".
  */
-function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, contenders: readonly number[], draws: Float64Array, m: number): number[] {
+function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, contenders: readonly number[], draws: Float64Array, m: number): number[] | undefined {
   const k = posteriors.length;
   const c = contenders.length;
   const eps = Math.max(0, rule.tolerance);
@@ -247,6 +251,8 @@ function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, co
   // expectation. Normalising keeps a distribution at a bias of order 1/draws.
   let total = 0;
   for (let i = 0; i < k; i++) total += out[i]!;
+  // Every conditional 0: Betas so degenerate (alpha ~1e-7) that their draws and tails are all 0 or 1.
+  if (!(total > 0)) return undefined;
   return Array.from(out, (p) => Math.max(MIN_PROPENSITY, p / total));
 }
 

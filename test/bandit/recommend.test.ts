@@ -32,6 +32,30 @@ describe('recommend', () => {
     expect(d.lift.ciLow).toBeLessThanOrEqual(d.lift.ciHigh);
   });
 
+  test('near-empty Betas (draws all 0 or 1, every conditional pick probability 0) still give probabilities', () => {
+    // fast-check's counterexample (seed 256231473): P(best) came out NaN when every Rao–Blackwell term was 0.
+    const e = (trials: number, reward: number) => ({ trials, reward, stamp: 0 });
+    const arm = (id: string, g: [number, number], tc: [number, number], cell: [number, number]): ArmEvidence => ({
+      armId: asArmId(id),
+      evidence: { global: e(...g), taskClass: e(...tc), repoTaskClass: e(...cell) },
+    });
+    const arms = [
+      arm('t0@v1', [0, 0], [0, 0], [0, 0]),
+      arm('t1@v1', [0, 0], [0, 0], [0, 0]),
+      arm('t2@v1', [0, 0], [0, 0], [0, 0]),
+      arm('t3@v1', [17, 0.9998407740422945], [1, 0.9998407740422945], [1, 0.9998407740422945]),
+      arm('t4@v1', [1087, 0], [1087, 0], [363, 0]),
+      arm('t5@v1', [3531, 3530.9999998447984], [3531, 3530.9999998447984], [0, 0]),
+      arm('t6@v1', [6170, 9.439606214745044e-16], [5258, 9.439606214745044e-16], [2784, 0]),
+      arm('t7@v1', [5059, 3602.854758778643], [1325, 0], [1325, 0]),
+    ];
+    const d = recommend(input(arms), cfg);
+    for (const r of d.ranking) {
+      expect(Number.isFinite(r.probBest) && Number.isFinite(r.propensity)).toBe(true);
+    }
+    expect(d.ranking.reduce((s, r) => s + r.probBest, 0)).toBeCloseTo(1, 9);
+  });
+
   test.prop([armSet, fc.string({ maxLength: 12 })])('the same decision id and evidence replay to the same decision', (arms, id) => {
     expect(recommend(input(arms, id), cfg)).toEqual(recommend(input(arms, id), cfg));
   });
