@@ -24,6 +24,9 @@ const LEVEL_WORDS: Record<number, string> = {
 };
 
 const interval = (p: PosteriorSummary | undefined) => (p ? `${pct(p.ciLow, 0)}–${pct(p.ciHigh, 0)}` : '');
+/** The expected reward and the pass rate of a posterior, each with its 95% interval. */
+const reward = (p: PosteriorSummary | undefined) => `${pct(p?.mean ?? 0)} (${interval(p)})`;
+const passRate = (p: PosteriorSummary | undefined) => (p ? `${pct(p.passRate)} (${pct(p.passRateCiLow, 0)}–${pct(p.passRateCiHigh, 0)})` : '');
 
 function clientFrom(opts: { addr: string; token?: string; tlsCa?: string; tls?: boolean }) {
   const tls = opts.tlsCa ? { caPath: opts.tlsCa } : opts.tls === true;
@@ -90,11 +93,11 @@ export function registerClientCommands(program: Command): void {
             `chosen: ${res.chosenTemplateId}  (propensity ${fixed(res.propensity)}, decision ${res.decisionId})`,
             '',
             table(
-              ['template', 'mean', '95% CI', 'runs', 'evidence', 'P(best)'],
+              ['template', 'expected reward (95% CI)', 'pass rate (95% CI)', 'runs', 'evidence', 'P(best)'],
               res.ranking.map((r) => [
                 r.templateId,
-                pct(r.posterior?.mean ?? 0),
-                interval(r.posterior),
+                reward(r.posterior),
+                passRate(r.posterior),
                 fixed(r.posterior?.observations ?? 0, 1),
                 LEVEL_WORDS[r.posterior?.evidenceLevel ?? 0] ?? '',
                 fixed(r.probBest),
@@ -152,7 +155,7 @@ export function registerClientCommands(program: Command): void {
         print(opts.json === true, ObserveResponse.toJSON(res), () => {
           const p = res.posterior;
           const state = res.duplicate ? 'duplicate (already recorded; nothing changed)' : 'recorded';
-          return `${state}; posterior now ${pct(p?.mean ?? 0)} (95% CI ${interval(p)}) from ${fixed(p?.observations ?? 0, 1)} runs`;
+          return `${state}; posterior now: expected reward ${reward(p)}, pass rate ${passRate(p)}, from ${fixed(p?.observations ?? 0, 1)} runs`;
         });
       } finally {
         client.close();
