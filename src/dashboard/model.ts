@@ -129,6 +129,8 @@ export interface DashboardModel {
   readonly lineage: readonly LineageNode[];
   /** Milliseconds the aggregation took (not part of the JSON views' numbers). */
   readonly buildMs: number;
+  /** Of which each part, ms: the one pass over the log (runs, traffic, decisions), then each view's own work. */
+  readonly phasesMs: Readonly<Record<'scan' | 'trend' | 'scoreboard' | 'lift' | 'failures' | 'matrix' | 'lineage', number>>;
 }
 
 interface Scan {
@@ -137,15 +139,30 @@ interface Scan {
   readonly join: LogJoin;
 }
 
+/** Most distinct strings kept in one copy while scanning (failure reasons can all differ). */
+const MAX_INTERNED = 100_000;
+
 /** One pass over the log: report rows from observations, weekly traffic from decisions, decisions joined with their outcomes. */
 async function scanLog(source: DashboardSource, asOfMs: number): Promise<Scan> {
   const rows: RunRow[] = [];
   const weeks = new Map<number, { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> }>();
   const joiner = decisionJoiner(source.policy);
+  // One copy of each repeated string (template, task class, repository, outcome, agent, model,
+  // failure reason): a million rows are otherwise mostly copies, and the reports' maps hash them again and again.
+  const strings = new Map<string, string>();
+  const one = (x: string) => {
+    const y = strings.get(x);
+    if (y !== undefined) return y;
+    if (strings.size < MAX_INTERNED) strings.set(x, x);
+    return x;
+  };
   for await (const e of source.events()) {
     joiner.add(e);
     if (e.type === 'observation') {
-      if (e.observation.finishedAtMs <= asOfMs) rows.push(runRowOf(e.observation));
+      if (e.observation.finishedAtMs <= asOfMs) {
+        const r = runRowOf(e.observation);
+        rows.push({ ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) });
+      }
     } else if (e.type === 'decision' && e.atMs <= asOfMs) {
       // Weeks start on Monday 00:00 UTC (the epoch was a Thursday).
       const week = Math.floor((e.atMs - 4 * MS_PER_DAY) / MS_PER_WEEK) * MS_PER_WEEK + 4 * MS_PER_DAY;
@@ -177,13 +194,21 @@ async function scanLog(source: DashboardSource, asOfMs: number): Promise<Scan> {
 const SCOREBOARD_DAYS = 70;
 
 /** The overview, and the lift its scoreboard estimated (once, with a bounded cost) for the lift view. */
-function overviewOf(rows: readonly RunRow[], decisions: LogJoin['decisions'], templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], rules: RemediationRules, asOfMs: number): { overview: Overview; lift: (LiftEstimate & { method: LiftMethod }) | null } {
+function overviewOf(
+  rows: readonly RunRow[],
+  decisions: LogJoin['decisions'],
+  templates: readonly TemplateRecord[],
+  refinements: readonly RefinementRecord[],
+  rules: RemediationRules,
+  asOfMs: number,
+  timed: Timer,
+): { overview: Overview; lift: (LiftEstimate & { method: LiftMethod }) | null } {
   let first = asOfMs;
   for (const r of rows) if (r.finishedAtMs < first) first = r.finishedAtMs;
   const windows = Math.max(8, Math.min(MAX_WINDOWS, Math.ceil((asOfMs - first + 1) / MS_PER_WEEK)));
-  const trend = trendReport(rows, asOfMs, { windowDays: 7, windows });
+  const trend = timed('trend', () => trendReport(rows, asOfMs, { windowDays: 7, windows }));
   let lift: (LiftEstimate & { method: LiftMethod }) | null = null;
-  const scoreboard = outcomesReport({
+  const scoreboard = timed('scoreboard', () => outcomesReport({
     rows,
     templates: templates.map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
     refinements: refinements.map(refinementRowOf),
@@ -191,8 +216,8 @@ function overviewOf(rows: readonly RunRow[], decisions: LogJoin['decisions'], te
     rules,
     sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
     untilMs: asOfMs,
-    estimateLift: (d, seed) => (lift = boundedLift(d, seed, LIFT_BUDGET)),
-  });
+    estimateLift: (d, seed) => (lift = timed('lift', () => boundedLift(d, seed, LIFT_BUDGET))),
+  }));
   return { overview: { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }
 
@@ -312,29 +337,51 @@ export interface BuildOptions {
   readonly maxPatterns?: number;
 }
 
+type Phase = keyof DashboardModel['phasesMs'];
+type Timer = <T>(phase: Phase, f: () => T) => T;
+
 /** Every view, from the log as it stands. */
 export async function buildDashboard(source: DashboardSource, o: BuildOptions): Promise<DashboardModel> {
   const started = performance.now();
+  const phasesMs: Record<Phase, number> = { scan: 0, trend: 0, scoreboard: 0, lift: 0, failures: 0, matrix: 0, lineage: 0 };
+  // Nested phases (the lift inside the scoreboard) count in their own line only.
+  let inner = 0;
+  const timed: Timer = (phase, f) => {
+    const t0 = performance.now();
+    const before = inner;
+    const out = f();
+    const spent = performance.now() - t0;
+    phasesMs[phase] += spent - (inner - before);
+    inner = before + spent;
+    return out;
+  };
   const head = await source.head();
+  let t0 = performance.now();
   const { rows, traffic, join } = await scanLog(source, o.asOfMs);
   const templates = await source.templates();
   const refinements = [...(await source.refinements())].sort(
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
   );
-  const failures = failuresReport(rows, o.asOfMs, o.rules);
+  phasesMs.scan = performance.now() - t0;
+  const failures = timed('failures', () => failuresReport(rows, o.asOfMs, o.rules));
   // Decisions logged after the dashboard's date are left out, like runs.
   const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
-  const { overview, lift } = overviewOf(rows, decisions, templates, refinements, o.rules, o.asOfMs);
+  const { overview, lift } = overviewOf(rows, decisions, templates, refinements, o.rules, o.asOfMs, timed);
+  t0 = performance.now();
+  const matrix = await matrixOf(source, rows, templates, o.nowMs);
+  phasesMs.matrix = performance.now() - t0;
+  const lineage = timed('lineage', () => lineageOf(templates, refinements, rows, overview.scoreboard));
   return {
     head,
     asOfMs: o.asOfMs,
     overview,
-    matrix: await matrixOf(source, rows, templates, o.nowMs),
+    matrix,
     traffic,
     lift: liftOf(join, overview.scoreboard, lift),
     failures: { failedRuns: failures.failedRuns, rulesVersion: failures.rulesVersion, patterns: failures.patterns.slice(0, o.maxPatterns ?? 50), needingRule: failures.needingRule },
     refinements,
-    lineage: lineageOf(templates, refinements, rows, overview.scoreboard),
+    lineage,
     buildMs: performance.now() - started,
+    phasesMs,
   };
 }

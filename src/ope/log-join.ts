@@ -23,9 +23,30 @@ export interface DecisionJoiner {
  * are someone overriding the recommendation and are not the logged policy's outcome.
  */
 export function decisionJoiner(policy: PolicyConfig): DecisionJoiner {
-  const pending = new Map<string, { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number }>();
-  const rewards = new Map<string, number>();
+  type Pending = { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number; reward: number | null };
+  const pending = new Map<string, Pending>();
   let invalid = 0;
+  // A large log repeats a few contexts and candidate lists: one copy of each (the memory of a
+  // million decisions is otherwise mostly copies of the same strings).
+  const contexts = new Map<string, Map<string, string>>();
+  const contextOf = (taskClass: string, repo: string) => {
+    let byRepo = contexts.get(taskClass);
+    if (byRepo === undefined) contexts.set(taskClass, (byRepo = new Map()));
+    let c = byRepo.get(repo);
+    if (c === undefined) byRepo.set(repo, (c = `${taskClass}\u0000${repo}`));
+    return c;
+  };
+  type Node = { list: readonly string[] | undefined; next: Map<string, Node> };
+  const lists: Node = { list: undefined, next: new Map() };
+  const listOf = (candidates: readonly string[]) => {
+    let node = lists;
+    for (const a of candidates) {
+      let next = node.next.get(a);
+      if (next === undefined) node.next.set(a, (next = { list: undefined, next: new Map() }));
+      node = next;
+    }
+    return (node.list ??= candidates);
+  };
   return {
     add(e) {
       if (e.type === 'decision') {
@@ -34,22 +55,18 @@ export function decisionJoiner(policy: PolicyConfig): DecisionJoiner {
           invalid++;
           return;
         }
-        pending.set(d.decisionId, { context: `${d.context.taskClass}\u0000${d.context.repo}`, candidates: e.candidates, chosen: d.chosen, propensity: d.propensity, atMs: e.atMs });
+        pending.set(d.decisionId, { context: contextOf(d.context.taskClass, d.context.repo), candidates: listOf(e.candidates), chosen: d.chosen, propensity: d.propensity, atMs: e.atMs, reward: null });
       } else if (e.type === 'observation') {
         const o = e.observation;
-        if (o.decisionId === '' || rewards.has(o.decisionId)) return;
+        if (o.decisionId === '') return;
         const d = pending.get(o.decisionId);
-        if (d === undefined || d.chosen !== o.armId) return;
-        const r = rewardOf(o.outcome, policy);
-        if (r !== null) rewards.set(o.decisionId, r);
+        if (d === undefined || d.reward !== null || d.chosen !== o.armId) return;
+        d.reward = rewardOf(o.outcome, policy);
       }
     },
     result() {
       const decisions: LogJoin['decisions'] = [];
-      for (const [id, d] of pending) {
-        const reward = rewards.get(id);
-        if (reward !== undefined) decisions.push({ ...d, reward });
-      }
+      for (const d of pending.values()) if (d.reward !== null) decisions.push(d as Pending & { reward: number });
       return { decisions, unobserved: pending.size - decisions.length, invalid };
     },
   };

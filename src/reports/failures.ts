@@ -56,6 +56,28 @@ const NOT_FAILURES = new Set(['pass']);
  * same. Exit codes are kept: exit 137 (killed) and exit 1 are different problems.
  */
 export function failureSignature(outcome: string, reason: string): string {
+  // A large log repeats its reasons: each is normalised once (the failures report and the
+  // repeated-failure count both ask), in a cache emptied when it grows large.
+  let byReason = signatures.get(outcome);
+  if (byReason === undefined) signatures.set(outcome, (byReason = new Map()));
+  let sig = byReason.get(reason);
+  if (sig === undefined) {
+    if (++cached > MAX_CACHED_SIGNATURES) {
+      signatures.clear();
+      signatures.set(outcome, byReason);
+      byReason.clear();
+      cached = 1;
+    }
+    byReason.set(reason, (sig = signatureOf(outcome, reason)));
+  }
+  return sig;
+}
+
+const MAX_CACHED_SIGNATURES = 100_000;
+const signatures = new Map<string, Map<string, string>>();
+let cached = 0;
+
+function signatureOf(outcome: string, reason: string): string {
   const text = reason
     .toLowerCase()
     .replace(/https?:\/\/\S+/g, '<url>')

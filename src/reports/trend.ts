@@ -62,13 +62,20 @@ export interface TrendReport {
 
 function series(scope: string, rows: readonly RunRow[], asOfMs: number, o: TrendOptions, firstRunMs: number): TrendSeries {
   const width = o.windowDays * MS_PER_DAY;
+  // Windows end just after asOf so a run finished exactly at asOf is in the latest one: window i
+  // (0 the latest) is [asOf + 1 − (i + 1)·width, asOf + 1 − i·width). Rows go to their window in one
+  // pass, keeping their order.
+  const inWindow: RunRow[][] = Array.from({ length: o.windows }, () => []);
+  for (const r of rows) {
+    const i = Math.ceil((asOfMs + 1 - r.finishedAtMs) / width) - 1;
+    if (i >= 0 && i < o.windows) inWindow[i]!.push(r);
+  }
   const points: TrendPoint[] = [];
   for (let i = o.windows - 1; i >= 0; i--) {
-    // Windows end just after asOf so a run finished exactly at asOf is in the latest one.
     const endMs = asOfMs + 1 - i * width;
     const startMs = endMs - width;
     const partial = startMs < firstRunMs;
-    points.push({ startMs, endMs, partial, ...metricsOf(rows.filter((r) => r.finishedAtMs >= startMs && r.finishedAtMs < endMs)) });
+    points.push({ startMs, endMs, partial, ...metricsOf(inWindow[i]!) });
   }
   return { scope, points };
 }
@@ -78,10 +85,11 @@ export function outcomeSeries(rows: readonly RunRow[], metric: ChangeMetric): Ou
   if (metric === 'pass_rate') return rows.filter(isJudged).map((r) => ({ atMs: r.finishedAtMs, success: r.outcome === 'pass' }));
   const tasks = new Map<string, { atMs: number; retried: boolean }>();
   for (const r of rows) {
-    const t = tasks.get(taskKey(r)) ?? { atMs: r.finishedAtMs, retried: false };
-    t.atMs = Math.min(t.atMs, r.finishedAtMs);
+    const key = taskKey(r);
+    let t = tasks.get(key);
+    if (t === undefined) tasks.set(key, (t = { atMs: r.finishedAtMs, retried: false }));
+    else if (r.finishedAtMs < t.atMs) t.atMs = r.finishedAtMs;
     if (r.attempt > 1 || r.retries > 0) t.retried = true;
-    tasks.set(taskKey(r), t);
   }
   return [...tasks.values()].map((t) => ({ atMs: t.atMs, success: t.retried }));
 }
@@ -119,7 +127,8 @@ export function recentChanges(changes: readonly Change[], sinceMs: number): Chan
 export function trendReport(rows: readonly RunRow[], asOfMs: number, options: Partial<TrendOptions> = {}): TrendReport {
   const o: TrendOptions = { ...DEFAULT_TREND_OPTIONS, ...options };
   const seen = rowsAsOf(rows, asOfMs);
-  const firstRunMs = seen.reduce((m, r) => Math.min(m, r.finishedAtMs), asOfMs);
+  let firstRunMs = asOfMs;
+  for (const r of seen) if (r.finishedAtMs < firstRunMs) firstRunMs = r.finishedAtMs;
   const byTemplateRows = groupBy(seen, (r) => r.templateId);
   const changes = [
     ...detectChanges('overall', 'overall', seen, o),
