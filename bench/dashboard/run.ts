@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     const head = await store.head();
     if (Math.abs(head - events) > 16) throw new Error(`${db} holds ${head} events, not ${events}: use another --keep folder`);
     const { source, actions } = learnLoopSource(compose(store, { limits: DEFAULT_LIMITS }, () => END_MS));
-    const dash = await startDashboard({ source, actions, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: END_MS, now: () => END_MS });
+    const dash = await startDashboard({ source, actions, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: END_MS, now: () => END_MS, warm: false });
     try {
       const get = async (path: string) => {
         const t = performance.now();

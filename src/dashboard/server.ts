@@ -36,6 +36,8 @@ export interface DashboardOptions {
   readonly metrics?: Registry;
   /** Rebuild at least this often even when the log has not moved (the date moves), ms; default 5 minutes. */
   readonly maxAgeMs?: number;
+  /** Start the first build as soon as the server listens, so the first page need not wait for all of it (default true). */
+  readonly warm?: boolean;
 }
 
 export interface DashboardServer {
@@ -263,8 +265,15 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   }));
 
   await app.listen({ host: o.host, port: o.port });
+  // A failed warm-up build is reported by the request that retries it.
+  if (o.warm !== false) current().catch(() => undefined);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
   const hostInUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
-  return { port, url: `http://${hostInUrl}:${port}`, app, model, close: () => app.close() };
+  const close = async () => {
+    await app.close();
+    // The caller closes the store next: let a build that is reading it finish first.
+    await building?.catch(() => undefined);
+  };
+  return { port, url: `http://${hostInUrl}:${port}`, app, model, close };
 }

@@ -69,17 +69,27 @@ test('one build per log head; while a newer one runs the last answers, marked st
   expect(s.builds).toBe(2);
 });
 
-test('with nothing cached a request waits for the build', async () => {
+test('the first build starts when the server listens, and a request with nothing cached waits for it', async () => {
   const { s, source, hold } = gatedSource();
   hold();
   dash = await startDashboard({ source, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF });
+  await expect.poll(() => s.builds).toBe(1);
   let answered = false;
   const pending = get('/api/v1/lift').then((r) => ((answered = true), r));
-  await expect.poll(() => s.builds).toBe(1);
   await new Promise((r) => setTimeout(r, 50));
   expect(answered).toBe(false);
   s.release();
   const r = await pending;
   expect(r.stale).toBe('false');
   expect(JSON.parse(r.text)).toMatchObject({ head: 1, available: false, decisions: 0 });
+  expect(s.builds).toBe(1);
+});
+
+test('warm: false builds on the first request only', async () => {
+  const { s, source } = gatedSource();
+  dash = await startDashboard({ source, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF, warm: false });
+  await new Promise((r) => setTimeout(r, 50));
+  expect(s.builds).toBe(0);
+  await get('/api/v1/overview');
+  expect(s.builds).toBe(1);
 });
