@@ -19,12 +19,15 @@ for f in bench/scenarios/*.json; do
   name=$(basename "$f" .json)
   $LL --scenario "$f" --json "$OUT/scenario-$name.json" --plot "$OUT/scenario-$name.svg" > /dev/null
 done
+# A typo'd id through the service itself (not the simulator).
+nice -n 10 node dist/bench/scenarios/typo-id.js --seeds 20 --steps 300 --json "$OUT/typo-id.json" > /dev/null
 # Ablations: learnloop alone with one part of the policy changed.
 ab() { name=$1; shift; $LL --policies learnloop "$@" --json "$OUT/ablation-$name.json" > /dev/null; }
 ab all-log-scale-100seeds --arms all --steps 2000 --seeds 100 --policy-config '{"satisficingScale":"log-candidates"}'
 ab 8-plain-ts-100seeds --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingTolerance":0}'
 ab 8-repo --arms 8 --steps 2000 --seeds 100 --context repo
 ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"empiricalBayesPooling":false}'
+ab refined-better-inherit --scenario bench/scenarios/refined-better.json --policy-config '{"versionPrior":"inherit"}'
 # The validation matrix: real tables and their subsets, synthetic families, K 2–all, 500/2,000/10,000 steps.
 $LL --matrix --seeds 100 --json "$OUT/matrix.json" > /dev/null
 [ "$OUT" = bench/results ] && node dist/bench/lift/write-doc.js "$OUT" docs/bench.md

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { matrixRows, type MatrixResult } from '../../src/lift/matrix.js';
 import { referenceLine, summaryRows, type LiftResult } from '../../src/lift/run.js';
+import type { TypoResult } from '../scenarios/typo-id.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 
@@ -51,7 +52,11 @@ function paired(ra: LiftResult, a: string, rb: LiftResult, b: string): string {
   return `pass rate ${points(d.mean)} points, 95% CI ${points(d.low)} to ${points(d.high)}`;
 }
 
-function targets(res: Map<string, LiftResult>): Target[] {
+/** Issue 9's fair-trial targets, in steps after a new version arrives. */
+const ADOPT_WITHIN = 100;
+const DROP_WITHIN = 200;
+
+function targets(res: Map<string, LiftResult>, typo: TypoResult | undefined): Target[] {
   const out: Target[] = [];
   const baselines = ['uniform', 'greedy-score', 'epsilon-greedy', 'ucb1', 'thompson-flat'];
   for (const key of ['replay-8-none', 'replay-8-none-100seeds']) {
@@ -108,6 +113,30 @@ function targets(res: Map<string, LiftResult>): Target[] {
       met: a >= b - 0.01,
     });
   }
+  const arrival = (key: string) => res.get(key)?.arrivals?.['learnloop']?.[0];
+  const better = arrival('scenario-refined-better');
+  if (better) {
+    out.push({
+      what: `scenario refined-better: a truly better refinement of a failing template holds most of the traffic (over half of the last 20 picks) within ${ADOPT_WITHIN} steps of its arrival (median over seeds)`,
+      measured: `median ${better.majorityStepsMedian.toFixed(0)} steps (mean ${better.majoritySteps.toFixed(0)}); ${(100 * better.share).toFixed(1)}% of the picks after it arrived`,
+      met: better.majorityStepsMedian <= ADOPT_WITHIN,
+    });
+  }
+  const worse = arrival('scenario-refined-worse');
+  if (worse) {
+    out.push({
+      what: `scenario refined-worse: a worse refinement is tried, then dropped (under 10% of the last 20 picks) within ${DROP_WITHIN} steps of its arrival (median over seeds)`,
+      measured: `median ${worse.dropStepsMedian.toFixed(0)} steps (mean ${worse.dropSteps.toFixed(0)}); ${(100 * worse.share).toFixed(1)}% of the picks after it arrived`,
+      met: worse.dropStepsMedian <= DROP_WITHIN,
+    });
+  }
+  if (typo) {
+    out.push({
+      what: `scenario typo-id (${typo.seeds} seeds, through the service): a typo'd id named once in a candidate list, with one passing run, gets no traffic from Recommends without a candidate list`,
+      measured: `${typo.typoPicks} of ${typo.unnamedRecommends} such Recommends picked it; the naming answer listed it as new in ${typo.reportedNew} of ${typo.seeds} seeds; its status: ${typo.typoStatus}`,
+      met: typo.typoPicks === 0,
+    });
+  }
   const signal = res.get('scenario-context-signal');
   if (signal) {
     const a = signal.policies['learnloop']!.capturedOfOracle;
@@ -122,7 +151,9 @@ function main(): void {
   const res = new Map<string, LiftResult>();
   const matrixPath = join(dir, 'matrix.json');
   const matrix = existsSync(matrixPath) ? (JSON.parse(readFileSync(matrixPath, 'utf8')) as MatrixResult) : undefined;
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && x !== 'matrix.json').sort()) {
+  const typoPath = join(dir, 'typo-id.json');
+  const typo = existsSync(typoPath) ? (JSON.parse(readFileSync(typoPath, 'utf8')) as TypoResult) : undefined;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && x !== 'matrix.json' && x !== 'typo-id.json').sort()) {
     res.set(f.replace(/\.json$/, ''), JSON.parse(readFileSync(join(dir, f), 'utf8')) as LiftResult);
   }
   const svg = (key: string) => (existsSync(join(dir, `${key}.svg`)) ? join(dir, `${key}.svg`) : undefined);
@@ -149,7 +180,7 @@ function main(): void {
     '',
     '## Targets',
     '',
-    mdTable(['target', 'measured', 'met'], targets(res).map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**'])),
+    mdTable(['target', 'measured', 'met'], targets(res, typo).map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**'])),
     '',
     ...(matrix ? [matrixSection(matrix)] : []),
     findings(res),
@@ -169,21 +200,35 @@ function main(): void {
     const r = res.get(key);
     if (r) lines.push(section(r, title, svg(key), docDir));
   }
-  lines.push('## Scenarios (simulation)', '', 'Scenario files and what each one tests: bench/scenarios/README.md. Rewards are the expected reward of the pick (pass 1, partial 0.5); "learnloop (no context)" is the production policy blind to the context. In scenarios with a regression or a late version, "best fixed" is weak and captured fractions above 1 are expected: read "of oracle" there. Recovery steps: after a regression, steps until the regressed template\'s share of the last 50 picks falls below 10% (censored at the end of the run).', '');
+  lines.push('## Scenarios (simulation)', '', 'Scenario files and what each one tests: bench/scenarios/README.md. Rewards are the expected reward of the pick (pass 1, partial 0.5); "learnloop (no context)" is the production policy blind to the context. In scenarios with a regression or a late version, "best fixed" is weak and captured fractions above 1 are expected: read "of oracle" there. Recovery steps: after a regression, steps until the regressed template\'s share of the last 50 picks falls below 10% (censored at the end of the run). New version (refined-better, refined-worse, new-version): steps from its arrival until it holds over half of the last 20 picks ("majority") and until it holds under 10% of them ("dropped"), medians over seeds, censored at the end of the run (1500 there means never), and its share of all picks after it arrived.', '');
   for (const [key, r] of res) {
     if (!key.startsWith('scenario-')) continue;
     const sc = JSON.parse(readFileSync(join('bench/scenarios', `${r.source}.json`), 'utf8')) as { description: string };
     lines.push(section(r, `${r.source}`, svg(key), docDir).replace(/\n\n/, `\n\n${sc.description}\n\n`));
+  }
+  if (typo) {
+    lines.push(
+      '### typo-id (through the service)',
+      '',
+      '```sh',
+      `node dist/bench/scenarios/typo-id.js --seeds ${typo.seeds} --steps ${typo.steps} --json bench/results/typo-id.json`,
+      '```',
+      '',
+      `Three registered templates serve Recommends without a candidate list (a LearnLoop service over the in-memory store, policy \`${typo.policyVersion}\`). At step 20 one Recommend names a typo'd id, \`stdv1\`, among its candidates, and an Observe names it with a run that passed. Of the ${typo.unnamedRecommends} Recommends without a candidate list after that, **${typo.typoPicks}** picked the typo; the naming answer listed it in \`new_template_ids\` in ${typo.reportedNew} of ${typo.seeds} seeds; it stays a \`${typo.typoStatus}\` (registered implicitly, recommended only where named). Where it was named it was a candidate like any other (mean propensity ${f3(typo.namedPropensity)}).`,
+      '',
+    );
   }
   const ablations = [...res.entries()].filter(([k]) => k.startsWith('ablation-'));
   if (ablations.length > 0) {
     lines.push('## Ablations of the policy', '', 'learnloop alone, with one part of the policy switched off or changed (`--policy-config`).', '');
     lines.push(
       mdTable(
-        ['run', 'overrides', 'arms', 'context', 'seeds', 'captured mean', 'p10', 'of oracle'],
+        ['run', 'overrides', 'arms', 'context', 'seeds', 'captured mean', 'p10', 'of oracle', 'new version: majority / dropped (median steps), share'],
         ablations.map(([k, r]) => {
           const p = r.policies['learnloop']!;
-          return [k.replace(/^ablation-/, ''), `\`${JSON.stringify(r.policyOverrides)}\``, String(r.arms), r.mode === 'scenario' ? r.source : r.context, String(r.seeds), f3(p.capturedFraction.mean), f3(p.capturedFraction.p10), f3(p.capturedOfOracle)];
+          const a = r.arrivals?.['learnloop']?.[0];
+          const arrival = a === undefined ? '' : `${a.majorityStepsMedian.toFixed(0)} / ${a.dropStepsMedian.toFixed(0)}, ${(100 * a.share).toFixed(1)}%`;
+          return [k.replace(/^ablation-/, ''), `\`${JSON.stringify(r.policyOverrides)}\``, String(r.arms), r.mode === 'scenario' ? r.source : r.context, String(r.seeds), f3(p.capturedFraction.mean), f3(p.capturedFraction.p10), f3(p.capturedOfOracle), arrival];
         }),
       ),
       '',

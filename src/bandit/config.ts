@@ -55,6 +55,17 @@ export interface PolicyConfig {
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
   /**
+   * 'fair-trial' (policy /5): a new version (a template with a parent) does not take its parent's failures
+   * as its own: its prior is the better of its parent's mean and the base prior's, at most `parentStrength`
+   * pseudo-runs and no stronger than the base prior; and until it has `trialRuns` runs of its own, a share
+   * `trialShare` of every decision it is a candidate in is spent trying it (shared equally among the
+   * versions on trial). 'inherit' or absent: it inherits its parent's posterior capped at `parentStrength` (≤ /4).
+   * See docs/adr/0004-fair-trial.md.
+   */
+  readonly versionPrior?: 'fair-trial' | 'inherit';
+  readonly trialRuns?: number;
+  readonly trialShare?: number;
+  /**
    * Satisficing tolerance, in standard deviations of pass rates across templates (the base prior's):
    * the pick is the candidate with the most evidence whose posterior draw is within
    * ε = satisficingTolerance × that sd of the best draw. 0 is plain Thompson sampling. Differences below
@@ -111,6 +122,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   taskClassPoolStrength: 20,
   repoPoolStrength: 10,
   parentStrength: 10,
+  versionPrior: 'fair-trial',
+  trialRuns: 10,
+  trialShare: 0.1,
   poolingCombination: 'add-variances',
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
@@ -134,6 +148,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // a narrower level's prior adds the wider mean's variance and the spread of groups (poolingCombination).
 // /5: with decay on, every level of a template decays on the template's one clock and posteriors count
 // the effective sample size of the weights (decayModel).
+// /5 also: a new version (a template with a parent) gets a fair trial: it starts from the better of its parent's
+// mean and the base prior's, weakly, and until it has `trialRuns` runs of its own `trialShare` of the
+// decisions it is a candidate in try it (versionPrior 'fair-trial', docs/adr/0004-fair-trial.md).
 export const POLICY_CODE_VERSION = 'sts-pooled-eb/5';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
@@ -159,6 +176,9 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
   check(c.poolingCombination === undefined || c.poolingCombination === 'add-variances', 'poolingCombination', '"add-variances" or absent', c.poolingCombination);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);
+  check(c.versionPrior === undefined || c.versionPrior === 'fair-trial' || c.versionPrior === 'inherit', 'versionPrior', '"fair-trial", "inherit" or absent', c.versionPrior);
+  check(c.trialRuns === undefined || (Number.isInteger(c.trialRuns) && c.trialRuns >= 0), 'trialRuns', 'an integer >= 0', c.trialRuns);
+  check(c.trialShare === undefined || (Number.isFinite(c.trialShare) && c.trialShare >= 0 && c.trialShare < 1), 'trialShare', 'a number in [0, 1)', c.trialShare);
   check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);

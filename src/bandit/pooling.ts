@@ -207,7 +207,8 @@ function add(b: Building, evidence: Evidence, level: EvidenceLevel): Building {
  * class without this repository, then the cell itself. Before each narrower level the belief so far
  * is capped at the pooling strengths (`strengths`, by default the configured caps) pseudo-runs, so a sparse cell borrows
  * the wider level's mean while a dense cell's own runs soon outweigh it. A new version starts from
- * its parent's posterior capped at `parentStrength` pseudo-runs instead of the base prior.
+ * its parent's posterior capped at `parentStrength` pseudo-runs instead of the base prior, or under
+ * `versionPrior` 'fair-trial' from {@link fairTrialPrior}.
  * @param nowMs the decision time, for day-based decay
  */
 export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: PolicyConfig, nowMs: number, strengths?: PoolStrengths): Posterior {
@@ -215,7 +216,8 @@ export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: Polic
   const pool = strengths ?? { taskClass: config.taskClassPoolStrength, repo: config.repoPoolStrength };
   let b: Building;
   if (arm.parent !== undefined) {
-    const inherited = shrinkTo(toBuilding(pooledPosterior(arm.parent, base, config, nowMs, pool)), config.parentStrength);
+    const parent = pooledPosterior(arm.parent, base, config, nowMs, pool);
+    const inherited = config.versionPrior === 'fair-trial' ? fairTrialPrior(parent, base, config.parentStrength) : shrinkTo(toBuilding(parent), config.parentStrength);
     b = { alpha: inherited.alpha, beta: inherited.beta, contributions: { ...NO_CONTRIBUTIONS, prior: inherited.alpha + inherited.beta } };
   } else {
     b = { alpha: base.alpha, beta: base.beta, contributions: { ...NO_CONTRIBUTIONS, prior: base.alpha + base.beta } };
@@ -241,6 +243,19 @@ export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: Polic
     b = { ...b, alpha: Math.max(b.alpha, 1e-6), beta: Math.max(b.beta, 1e-6) };
   }
   return { alpha: b.alpha, beta: b.beta, contributions: b.contributions };
+}
+
+/**
+ * A new version's prior under 'fair-trial' (policy /5): it was made to fix its parent, so the parent's
+ * failures are not its own. It starts at the better of its parent's mean and the base prior's (a typical
+ * template), with at most `cap` pseudo-runs and never more than the base prior's strength, so its own
+ * runs soon outweigh whatever it was given.
+ */
+function fairTrialPrior(parent: Posterior, base: BasePrior, cap: number): Building {
+  const baseStrength = base.alpha + base.beta;
+  const mean = Math.max(parent.alpha / (parent.alpha + parent.beta), base.alpha / baseStrength);
+  const strength = Math.min(cap, baseStrength);
+  return { alpha: mean * strength, beta: (1 - mean) * strength, contributions: { ...NO_CONTRIBUTIONS, prior: strength } };
 }
 
 function toBuilding(p: Posterior): Building {

@@ -2,6 +2,7 @@ import type { PolicyConfig } from './config.js';
 import { policyVersion } from './config.js';
 import { betaMean, betaVariance } from './distributions.js';
 import { cyrb128, cyrb128Words, hashHex, hexOf } from './hash.js';
+import { evidenceAt } from './evidence.js';
 import { fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
 import type { BasePrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
@@ -112,7 +113,19 @@ function pickFrom(set: { readonly posteriors: readonly Posterior[]; readonly rul
 /** What choose() and analyse() share: the pooled posteriors and the pick rule over them. */
 function posteriorsAndRule(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): { posteriors: Posterior[]; rule: PickRule } {
   const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
-  return { posteriors, rule: pickRule(posteriors, base, config) };
+  const rule = pickRule(posteriors, base, config);
+  const trial = onTrial(arms, config, nowMs);
+  return { posteriors, rule: trial.length > 0 && trial.length < arms.length ? { ...rule, trial: { arms: trial, share: config.trialShare! } } : rule };
+}
+
+/**
+ * Candidates on trial (policy /5, `versionPrior` 'fair-trial'): new versions (templates with a parent)
+ * with fewer than `trialRuns` runs of their own. A trial is pointless when every candidate is on it.
+ */
+export function onTrial(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): number[] {
+  if (config.versionPrior !== 'fair-trial' || !(config.trialShare! > 0)) return [];
+  const runs = config.trialRuns ?? 0;
+  return arms.flatMap((a, i) => (a.parent !== undefined && evidenceAt(a.evidence.global, nowMs, config.decay).trials < runs ? [i] : []));
 }
 
 /**
@@ -197,7 +210,7 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
       if (summary === undefined) {
         // Seeded by the posteriors, not the decision: equal posteriors give equal summaries.
         const fingerprint = hashHex(
-          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
+          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.trial === undefined ? '' : `trial ${rule.trial.share} ${rule.trial.arms.join(',')}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
         );
         summary = summaries?.get(fingerprint);
         if (summary === undefined) {
@@ -289,7 +302,15 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
     ranking,
     lift,
     policyVersion: policyVersion(config),
-    rationale: explain(arms[chosen]!, ranking[0]!.posterior, probBest[chosen]!, arms.length, lift.absolute, exploring ? arms[leader]!.armId : undefined),
+    rationale: explain(
+      arms[chosen]!,
+      ranking[0]!.posterior,
+      probBest[chosen]!,
+      arms.length,
+      lift.absolute,
+      exploring ? arms[leader]!.armId : undefined,
+      set.rule.trial?.arms.includes(chosen) === true ? config : undefined,
+    ),
   };
 }
 
@@ -309,11 +330,17 @@ function explain(
   candidates: number,
   lift: number,
   leader: string | undefined,
+  trial: PolicyConfig | undefined,
 ): string {
   const runs = p.observations >= 0.5 ? `~${Math.round(p.observations)} runs ` : '';
   const inherited = arm.parent !== undefined && p.evidenceLevel === 'prior' ? `, inherited from ${arm.parent.armId}` : '';
   const passRate = p.passRate === undefined ? '' : `, pass rate ${pct(p.passRate)} (95% CI ${pct(p.passRateLow ?? 0)}–${pct(p.passRateHigh ?? 0)})`;
-  const estimate = `${arm.armId} has an estimated expected reward of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)})${passRate} from ${runs}${LEVEL_WORDS[p.evidenceLevel]}${inherited}.`;
+  const fair = arm.parent !== undefined && p.evidenceLevel === 'prior' && trial !== undefined ? `, as a new version of ${arm.parent.armId} (not its parent's record)` : inherited;
+  const estimate = `${arm.armId} has an estimated expected reward of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)})${passRate} from ${runs}${LEVEL_WORDS[p.evidenceLevel]}${fair}.`;
+  if (trial !== undefined) {
+    const own = Math.round(arm.evidence.global.trials);
+    return `${estimate} On trial: a new version gets ${trial.trialRuns} runs of its own before its record alone decides (${own} so far); ${pct(trial.trialShare!)} of decisions are kept for versions on trial.`;
+  }
   if (candidates === 1) return `${estimate} It was the only candidate.`;
   const sign = lift >= 0 ? '+' : '−';
   const points = `${sign}${Math.abs(lift * 100).toFixed(1)} points`;

@@ -38,6 +38,8 @@ export interface PickRule {
    * probabilities (precise when small, never 0); absent, it counts picks in the draws (policies ≤ /4).
    */
   readonly propensities?: 'rao-blackwell';
+  /** New versions on trial: with probability `share` the pick is one of `arms`, uniformly, instead of the draw. */
+  readonly trial?: { readonly arms: readonly number[]; readonly share: number };
 }
 
 /**
@@ -51,6 +53,7 @@ export interface PickRule {
  * With tolerance 0 this is exactly `thompsonPick` (same draws, same pick).
  */
 export function satisficingPick(posteriors: readonly BetaParams[], rule: PickRule, rng: Rng): number {
+  if (rule.trial !== undefined && rng.next() < rule.trial.share) return rule.trial.arms[Math.floor(rng.next() * rule.trial.arms.length)]!;
   if (rule.tolerance <= 0) return thompsonPick(posteriors, rng);
   const draws = new Float64Array(posteriors.length);
   let max = -1;
@@ -163,6 +166,12 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   } else if (tolerance > 0 && rule !== undefined) {
     // Counting picks (policies up to /4 without the setting): kept so their logs replay exactly.
     propensity = countPicks(rule);
+  }
+  if (rule?.trial !== undefined) {
+    // The pick is a mixture: a trial pick with probability `share`, else the rule's.
+    const { arms, share } = rule.trial;
+    propensity = propensity.map((p) => (1 - share) * p);
+    for (const i of arms) propensity[i]! += share / arms.length;
   }
   // Every candidate's interval now, so the summary keeps no draws (caches hold thousands of summaries).
   const lifts = new Float64Array(m);

@@ -7,7 +7,7 @@ import { POLICY_NAMES } from './policies.js';
 import { checkpoints, replay, type ContextMode } from './replay.js';
 import { summarize, type LiftSummary } from './report.js';
 import { NO_CONTEXT, simulate, validateScenario, type Scenario } from './scenario.js';
-import { mean } from './stats.js';
+import { mean, quantile } from './stats.js';
 
 export interface LiftResult extends LiftSummary {
   arms: number;
@@ -28,6 +28,8 @@ export interface LiftResult extends LiftSummary {
   armsTried?: Record<string, number>;
   /** Scenario: per regression event, mean steps until the regressed template's share of picks fell below 10%. */
   recoverySteps?: Record<string, number[]>;
+  /** Scenario: per template arriving during the run, how each policy treated it (means over seeds; majority and drop steps also as medians). */
+  arrivals?: Record<string, Array<{ template: string; majoritySteps: number; majorityStepsMedian: number; dropSteps: number; dropStepsMedian: number; share: number }>>;
   /** The command line that produced it, when run from the CLI. */
   command?: string;
   perSeed: Array<{ seed: number; uniform: number; bestFixed: number; perContextOracle: number; policies: Record<string, number> }>;
@@ -107,9 +109,21 @@ export function runScenario(run: ScenarioRun): LiftResult {
   const seeds = simulate(sc, nSeeds, policies, run.onProgress);
   const curves: Record<string, number[]> = {};
   const recoverySteps: Record<string, number[]> = {};
+  const arrivals: NonNullable<LiftResult['arrivals']> = {};
   for (const p of policies) {
     curves[p] = meanCurve(seeds.map((s) => s.regret[p]!));
     recoverySteps[p] = (sc.events ?? []).map((_, i) => mean(seeds.map((s) => s.recovery[p]![i]!)));
+    arrivals[p] = seeds[0]!.arrivals[p]!.map((a, i) => {
+      const of = (f: (x: (typeof a)) => number) => seeds.map((s) => f(s.arrivals[p]![i]!));
+      return {
+        template: a.template,
+        majoritySteps: mean(of((x) => x.majoritySteps)),
+        majorityStepsMedian: quantile(of((x) => x.majoritySteps), 0.5),
+        dropSteps: mean(of((x) => x.dropSteps)),
+        dropStepsMedian: quantile(of((x) => x.dropSteps), 0.5),
+        share: mean(of((x) => x.share)),
+      };
+    });
   }
   const config = { ...DEFAULT_POLICY_CONFIG, ...(sc.policyConfig ?? {}) };
   return {
@@ -125,6 +139,7 @@ export function runScenario(run: ScenarioRun): LiftResult {
     checkpoints: checkpoints(sc.steps),
     curves,
     recoverySteps,
+    ...(Object.values(arrivals).some((v) => v.length > 0) ? { arrivals } : {}),
     perSeed: seeds.map(({ seed, uniform, bestFixed, perContextOracle, policies: p }) => ({ seed, uniform, bestFixed, perContextOracle, policies: p })),
     seconds: (performance.now() - started) / 1000,
   };
@@ -137,6 +152,7 @@ const signed = (x: number, d = 1) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(d)
 export function summaryRows(r: LiftResult): { headers: string[]; rows: string[][] } {
   const headers = ['policy', 'mean reward', 'lift vs uniform (pp, 95% CI)', 'relative', 'captured mean', 'p10', 'p50', 'p90', 'of oracle'];
   if (r.recoverySteps && Object.values(r.recoverySteps).some((v) => v.length > 0)) headers.push('recovery steps');
+  if (r.arrivals) headers.push('new version: steps to majority / to dropped (median), share after arrival');
   if (r.armsTried) headers.push('arms tried');
   const rows = Object.entries(r.policies).map(([name, p]) => {
     const row = [
@@ -151,6 +167,7 @@ export function summaryRows(r: LiftResult): { headers: string[]; rows: string[][
       f3(p.capturedOfOracle),
     ];
     if (headers.includes('recovery steps')) row.push((r.recoverySteps?.[name] ?? []).map((x) => x.toFixed(0)).join(', '));
+    if (r.arrivals) row.push((r.arrivals[name] ?? []).map((a) => `${a.template}: ${a.majorityStepsMedian.toFixed(0)} / ${a.dropStepsMedian.toFixed(0)}, ${(a.share * 100).toFixed(1)}%`).join('; '));
     if (r.armsTried) row.push((r.armsTried[name] ?? 0).toFixed(1));
     return row;
   });

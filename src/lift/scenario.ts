@@ -121,12 +121,27 @@ export interface ScenarioSeedResult {
   readonly regret: Record<string, number[]>;
   /** Per regression event: steps until the regressed template's share of picks fell below 10% (censored at the end). */
   readonly recovery: Record<string, number[]>;
+  /** Per template arriving after step 0, in template order: how each policy treated it ({@link Arrival}). */
+  readonly arrivals: Record<string, Arrival[]>;
+}
+
+/** How a policy treated a template that arrived during the run. */
+export interface Arrival {
+  readonly template: string;
+  /** Steps from its arrival until it held more than half of the last 20 picks (censored at the end of the run). */
+  readonly majoritySteps: number;
+  /** Steps from its arrival until it held under 10% of the last 20 picks (censored). */
+  readonly dropSteps: number;
+  /** Its share of the picks from its arrival to the end. */
+  readonly share: number;
 }
 
 /** Policies run on scenarios: the standard set plus learnloop blind to the context. */
 export const NO_CONTEXT = 'learnloop (no context)';
 
 const RECOVERY_WINDOW = 50;
+/** Window of a new template's share of picks: short, so taking over or being dropped is timed to within a few steps. */
+const ARRIVAL_WINDOW = 20;
 const RECOVERY_SHARE = 0.1;
 
 export function simulateSeed(sc: Scenario, seed: number, policyNames: readonly string[], progress?: () => void): ScenarioSeedResult {
@@ -211,6 +226,8 @@ export function simulateSeed(sc: Scenario, seed: number, policyNames: readonly s
   const policies: Record<string, number> = {};
   const regret: Record<string, number[]> = {};
   const recovery: Record<string, number[]> = {};
+  const arrivals: Record<string, Arrival[]> = {};
+  const arriving = sc.templates.flatMap((t, i) => ((t.arrivesAt ?? 0) > 0 ? [i] : []));
   const delay = sc.delay ?? 0;
   for (const name of policyNames) {
     const blind = name === NO_CONTEXT;
@@ -259,9 +276,25 @@ export function simulateSeed(sc: Scenario, seed: number, policyNames: readonly s
       }
       return T - e.step;
     });
+    arrivals[name] = arriving.map((a) => arrivalOf(sc.templates[a]!.id, picks, a, sc.templates[a]!.arrivesAt!, T));
     progress?.();
   }
-  return { seed, uniform: uniform / T, bestFixed: bestFixed / T, perContextOracle: oracle / T, policies, regret, recovery };
+  return { seed, uniform: uniform / T, bestFixed: bestFixed / T, perContextOracle: oracle / T, policies, regret, recovery, arrivals };
+}
+
+function arrivalOf(template: string, picks: Int32Array, arm: number, from: number, T: number): Arrival {
+  let inWindow = 0;
+  let total = 0;
+  let majoritySteps = T - from;
+  let dropSteps = T - from;
+  for (let s = from; s < T; s++) {
+    if (picks[s] === arm) (inWindow++, total++);
+    if (s - ARRIVAL_WINDOW >= from && picks[s - ARRIVAL_WINDOW] === arm) inWindow--;
+    if (s - from + 1 < ARRIVAL_WINDOW) continue;
+    if (majoritySteps === T - from && inWindow > ARRIVAL_WINDOW / 2) majoritySteps = s - from + 1;
+    if (dropSteps === T - from && inWindow < RECOVERY_SHARE * ARRIVAL_WINDOW) dropSteps = s - from + 1;
+  }
+  return { template, majoritySteps, dropSteps, share: total / Math.max(1, T - from) };
 }
 
 export function simulate(sc: Scenario, seeds: number, policyNames: readonly string[], onProgress?: (done: number, total: number) => void): ScenarioSeedResult[] {

@@ -55,6 +55,27 @@ function difference(a: Proportion, b: Proportion, level: number): Difference {
   return { estimate: b.rate - a.rate, low, high, level, credible: ok && (low > 0 || high < 0) };
 }
 
+/**
+ * A new version against its parent on one metric: both proportions and new − parent with its interval.
+ * The one definition of a version's effect: `report outcomes` applies it to the parent's runs before a
+ * refinement's decision against the new version's runs after it, `scores` to both templates' runs in
+ * the segment.
+ */
+export interface VersionEffect {
+  readonly parent: Proportion;
+  readonly child: Proportion;
+  readonly change: Difference;
+}
+
+export function versionEffect(parent: Proportion, child: Proportion, level: number): VersionEffect {
+  return { parent, child, change: difference(parent, child, level) };
+}
+
+/** {@link versionEffect} on the pass rate (passes of judged runs), at 95% unless told. */
+export function passRateVersusParent(parent: Metrics, child: Metrics, level = 0.95): VersionEffect {
+  return versionEffect(proportion(parent.passes, parent.judged), proportion(child.passes, child.judged), level);
+}
+
 export interface ScoreMetric {
   readonly metric: OutcomeMetric;
   readonly higherIsBetter: boolean;
@@ -75,7 +96,7 @@ export interface RefinementEffect {
   readonly newTemplateId: string;
   readonly decidedAtMs: number;
   /** The parent's runs in the span before the decision (as long as the window) against the new version's runs after it, to untilMs. */
-  readonly effects: ReadonlyArray<{ readonly metric: OutcomeMetric; readonly parent: Proportion; readonly child: Proportion; readonly change: Difference; readonly verdict: ScoreMetric['verdict'] }>;
+  readonly effects: ReadonlyArray<VersionEffect & { readonly metric: OutcomeMetric; readonly verdict: ScoreMetric['verdict'] }>;
 }
 
 export interface LiftSection {
@@ -234,8 +255,8 @@ function refinementEffects(rows: readonly RunRow[], occ: readonly FailureOccurre
         newTemplateId: r.newTemplateId,
         decidedAtMs: r.decidedAtMs,
         effects: OUTCOME_METRICS.map((metric) => {
-          const change = difference(parent[metric], child[metric], level);
-          return { metric, parent: parent[metric], child: child[metric], change, verdict: verdictOf(metric, change) };
+          const effect = versionEffect(parent[metric], child[metric], level);
+          return { metric, ...effect, verdict: verdictOf(metric, effect.change) };
         }),
       };
     });

@@ -256,6 +256,18 @@ export function scoresToProto(taskClass: string, repo: string, cards: readonly D
       firstTryPassRate: c.metrics.firstTryPassRate,
       expectedReward: c.metrics.expectedReward,
       evidenceLabel: c.evidenceLabel,
+      vsParent:
+        c.vsParent === undefined
+          ? undefined
+          : {
+              parentTemplateId: c.vsParent.parentTemplateId,
+              parentPasses: c.vsParent.parent.x,
+              parentJudgedRuns: c.vsParent.parent.n,
+              parentPassRate: c.vsParent.parent.rate,
+              difference: c.vsParent.change.estimate,
+              differenceLow: c.vsParent.change.low,
+              differenceHigh: c.vsParent.change.high,
+            },
     })),
   };
 }

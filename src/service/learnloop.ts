@@ -31,6 +31,7 @@ import { assertRoomFor, decisionPlan, implicitlyRegistered, observePlan, registe
 import { Lru } from './lru.js';
 import { RunRows } from './run-rows.js';
 import { evidenceLabel, metricsOf, type Metrics } from '../reports/metrics.js';
+import { passRateVersusParent, type VersionEffect } from '../reports/outcomes.js';
 
 /** Candidates each policy cache holds at most (a few hundred bytes each): 4,096 sets of 8, or 32 of 1,000. */
 const CACHED_CANDIDATES = 32_768;
@@ -128,6 +129,8 @@ export interface Scorecard {
   readonly retryRate: number;
   readonly timeoutRate: number;
   readonly meanDurationSeconds: number;
+  /** A version with a parent: its pass rate in the segment against its parent's, new − parent with a 95% interval. */
+  readonly vsParent?: VersionEffect & { readonly parentTemplateId: string };
 }
 
 /**
@@ -313,11 +316,15 @@ export class LearnLoop {
       this.policy,
       this.now(),
     );
+    const parents = new Map((await this.listTemplates()).map((t) => [t.templateId, t.parentTemplateId]));
+    const metricsOfTemplate = (id: string) => runs.get(id) ?? metricsOf([], this.policy.partialReward);
     const cards = ids.map((templateId, i): Scorecard => {
       const c = counters.get(templateId) ?? EMPTY_COUNTERS;
       const posterior = summarizePosterior(posteriors[i]!, this.policy.partialReward);
-      const metrics = runs.get(templateId) ?? metricsOf([], this.policy.partialReward);
+      const metrics = metricsOfTemplate(templateId);
+      const parentTemplateId = parents.get(templateId) ?? '';
       return {
+        ...(parentTemplateId === '' ? {} : { vsParent: { parentTemplateId, ...passRateVersusParent(metricsOfTemplate(parentTemplateId), metrics) } }),
         templateId,
         posterior,
         evidenceLabel: evidenceLabel(posterior.evidenceLevel),

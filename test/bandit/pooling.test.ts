@@ -94,12 +94,29 @@ describe('pooled posteriors', () => {
     expect(dominantLevel(p)).toBe('global');
   });
 
-  test('a new version inherits a discounted copy of its parent', () => {
+  test('a new version inherits a discounted copy of its parent (policies up to /4: no versionPrior)', () => {
+    const { versionPrior: _, ...stored } = cfg;
     const parent = { ...arm(ev(300, 0.9)), armId: asArmId('t@v1') };
     const child = { ...arm(ev(0, 0)), armId: asArmId('t@v2'), parent };
-    const p = pooledPosterior(child, flat, cfg, 0);
+    const p = pooledPosterior(child, flat, stored, 0);
     expect(betaMean(p.alpha, p.beta)).toBeCloseTo(0.9, 1);
     expect(p.alpha + p.beta).toBeCloseTo(cfg.parentStrength, 9);
+    expect(dominantLevel(p)).toBe('prior');
+  });
+
+  test("'fair-trial': a new version keeps a good parent's mean but not a failing parent's, and is never surer than the base prior", () => {
+    const base = { alpha: 12, beta: 12 };
+    const version = (trials: number, rate: number) => ({ ...arm(ev(0, 0)), armId: asArmId('t@v2'), parent: { ...arm(ev(trials, rate)), armId: asArmId('t@v1') } });
+    const good = pooledPosterior(version(300, 0.9), base, cfg, 0);
+    expect(betaMean(good.alpha, good.beta)).toBeGreaterThan(0.85);
+    expect(good.alpha + good.beta).toBeCloseTo(cfg.parentStrength, 9);
+    // A parent failing 0 of 4 pulls its own posterior below the base mean; the new version starts at the base mean.
+    const failing = pooledPosterior(version(4, 0), base, cfg, 0);
+    expect(betaMean(failing.alpha, failing.beta)).toBeCloseTo(0.5, 12);
+    expect(failing.alpha + failing.beta).toBeCloseTo(cfg.parentStrength, 9);
+    // A flat base prior (too few templates to fit one) is weaker than parentStrength: the version gets only its 2 pseudo-runs.
+    const p = pooledPosterior(version(300, 0.9), flat, cfg, 0);
+    expect(p.alpha + p.beta).toBeCloseTo(2, 9);
     expect(dominantLevel(p)).toBe('prior');
   });
 });

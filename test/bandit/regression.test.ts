@@ -21,7 +21,8 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // Propensities are Rao–Blackwellised (exact pick probabilities given the other draws, averaged), so
 // they are no longer multiples of 1/draws. The /3 and /2 settings replay their own decisions: a
 // configuration stored without the new fields reads as /3 did.
-// sts-pooled-eb/5 changes only decayed evidence (decayModel): without decay these picks are /4's.
+// sts-pooled-eb/5 changes decayed evidence (decayModel) and how a new version is trialled (versionPrior
+// 'fair-trial', pinned below with a parent): without decay and parents these picks are /4's.
 describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
@@ -32,7 +33,21 @@ describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
     const d = decide(id);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/5+de59693a6830');
+    expect(d.policyVersion).toBe('sts-pooled-eb/5+d59efef24763');
+  });
+
+  // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
+  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, ...stored4 } = DEFAULT_POLICY_CONFIG;
+  const withParent = arms.map((a) => (a.armId === 'bug-fix@v3' ? { ...a, parent: arms[1]! } : a));
+  const decideParent = (id: string, config: PolicyConfig) =>
+    recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
+  test.each([
+    ['sts-pooled-eb/5', 'bug-fix@v3', 0.256887119377591, DEFAULT_POLICY_CONFIG],
+    ['a stored sts-pooled-eb/4 configuration', 'bug-fix@v1', 0.8490105376451068, stored4],
+  ] as const)('a new version: decision pin-a under %s picks %s with propensity %d', (_name, chosen, propensity, config) => {
+    const d = decideParent('pin-a', config);
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
   });
 
   const { basePriorStrengthExponent: _, propensityEstimator: __, poolingCombination: ___, ...stored } = {

@@ -67,9 +67,10 @@ describe('refinement queue', () => {
     expect(record).toMatchObject({ status: 'accepted', actor: 'maria', newTemplateId: 'feature@v2', decidedAtMs: AS_OF });
     expect(template).toMatchObject({ templateId: 'feature@v2', parentTemplateId: 'feature@v1', status: 'candidate' });
     expect((await store.template('feature@v2'))!.description).toMatch(/^refines feature@v1 \(feature@v1#1\)/);
-    // A child with no runs of its own starts from a discounted copy of the parent's posterior:
-    // the same mean, capped at parentStrength pseudo-runs. (Both active, so both posteriors are
-    // fitted over the same set: the fixture's templates were first seen in Observe, as candidates.)
+    // A child with no runs of its own starts from the better of its parent's mean and the base prior's
+    // (policy /5, fair trial: here the parent's), with at most parentStrength pseudo-runs. (Both active,
+    // so both posteriors are fitted over the same set: the fixture's templates were first seen in Observe,
+    // as candidates.)
     for (const [id, parentId] of [['feature@v1', ''], ['feature@v2', 'feature@v1']] as const) {
       const t = (await store.template(id))!;
       await ll.registerTemplate({ templateId: id, parentTemplateId: parentId, status: 'active', description: t.description });

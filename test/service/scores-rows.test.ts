@@ -41,3 +41,33 @@ describe('scorecards read the log incrementally', () => {
     await store.close();
   });
 });
+
+describe('a new version against its parent in scores', () => {
+  test('vsParent: both pass rates in the segment and new − parent with the Newcombe interval report outcomes uses', async () => {
+    const store = await MemoryStore.open({ policy: DEFAULT_POLICY_CONFIG });
+    const ll = new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => Date.parse('2026-03-02T00:00:00Z') });
+    await ll.registerTemplate({ templateId: 't@v1', parentTemplateId: '', status: 'active', description: '' });
+    await ll.registerTemplate({ templateId: 't@v2', parentTemplateId: 't@v1', status: 'active', description: '' });
+    // Parent: 1 pass in 8; new version: 6 in 8.
+    for (let i = 0; i < 8; i++) {
+      await ll.observe(run({ runId: `p${i}`, templateId: 't@v1', outcome: i < 1 ? 'pass' : 'fail' }));
+      await ll.observe(run({ runId: `c${i}`, templateId: 't@v2', outcome: i < 6 ? 'pass' : 'fail' }));
+    }
+    const cards = await ll.scores('', '');
+    expect(cards.find((c) => c.templateId === 't@v1')!.vsParent).toBeUndefined();
+    const v2 = cards.find((c) => c.templateId === 't@v2')!.vsParent!;
+    expect(v2.parentTemplateId).toBe('t@v1');
+    expect(v2.parent).toMatchObject({ x: 1, n: 8 });
+    expect(v2.child).toMatchObject({ x: 6, n: 8 });
+    expect(v2.change.estimate).toBeCloseTo(5 / 8, 12);
+    // Newcombe's hybrid score interval for 6/8 − 1/8 (Newcombe 1998, method 10): about 0.17 to 0.83.
+    expect(v2.change.low).toBeGreaterThan(0.1);
+    expect(v2.change.low).toBeLessThan(0.25);
+    expect(v2.change.high).toBeGreaterThan(0.75);
+    expect(v2.change.credible).toBe(true);
+    // Another segment has no runs of either: no information, an interval of −1 to 1.
+    const none = (await ll.scores('other', '')).find((c) => c.templateId === 't@v2')!.vsParent!;
+    expect([none.change.low, none.change.high, none.change.credible]).toEqual([-1, 1, false]);
+    await store.close();
+  });
+});

@@ -3,6 +3,15 @@ import type { Command } from 'commander';
 import { print, withApp, withSettings } from '../context.js';
 import { NO_DATA, rateText } from '../../reports/metrics.js';
 import { fixed, pct, table } from '../format.js';
+import type { Scorecard } from '../../service/learnloop.js';
+
+/** New − parent pass rate in points with its interval, e.g. "+62.5 (+17.4 to +83.1) vs t@v1". */
+function versusText(v: Scorecard['vsParent']): string {
+  if (v === undefined) return '';
+  if (v.parent.n === 0 || v.child.n === 0) return `no judged runs to compare with ${v.parentTemplateId}`;
+  const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
+  return `${pts(v.change.estimate)} (${pts(v.change.low)} to ${pts(v.change.high)}) vs ${v.parentTemplateId}`;
+}
 
 export function registerScores(program: Command): void {
   withSettings(program.command('scores').description('per-template scorecards for a segment'), ['db'])
@@ -15,7 +24,7 @@ export function registerScores(program: Command): void {
       const json = cards.map((c) => ({ ...c, posterior: { ...c.posterior, evidenceLevel: c.evidenceLabel } }));
       print(opts.json === true, json, () =>
         table(
-          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'evidence', 'retry', 'timeout', 'mean s'],
+          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'evidence', 'retry', 'timeout', 'mean s', 'vs parent (pass rate, 95% CI)'],
           cards.map(({ metrics: m, ...c }) => [
             c.templateId,
             m.runs,
@@ -28,6 +37,7 @@ export function registerScores(program: Command): void {
             rateText(m.retryRate, m.tasks),
             rateText(m.timeoutRate, m.runs),
             m.runs > 0 ? fixed(c.meanDurationSeconds, 0) : NO_DATA,
+            versusText(c.vsParent),
           ]),
         ),
       );

@@ -527,6 +527,23 @@ export interface Scorecard {
    * "prior", "global", "task class" or "repo+class".
    */
   evidenceLabel: string;
+  /** Set for a version with a parent (a refinement): its pass rate in this segment against its parent's. */
+  vsParent: VersionEffect | undefined;
+}
+
+/**
+ * A new version against its parent on pass rate (the definition `report outcomes` uses for refinements):
+ * new − parent over judged runs, with Newcombe's 95% interval for the difference.
+ */
+export interface VersionEffect {
+  parentTemplateId: string;
+  parentPasses: number;
+  parentJudgedRuns: number;
+  parentPassRate: number;
+  /** The new version's pass rate minus the parent's, and its 95% interval (-1 to 1 when either has no judged run). */
+  difference: number;
+  differenceLow: number;
+  differenceHigh: number;
 }
 
 export interface GetScoresResponse {
@@ -2676,6 +2693,7 @@ function createBaseScorecard(): Scorecard {
     firstTryPassRate: 0,
     expectedReward: 0,
     evidenceLabel: "",
+    vsParent: undefined,
   };
 }
 
@@ -2743,6 +2761,9 @@ export const Scorecard: MessageFns<Scorecard> = {
     }
     if (message.evidenceLabel !== "") {
       writer.uint32(170).string(message.evidenceLabel);
+    }
+    if (message.vsParent !== undefined) {
+      VersionEffect.encode(message.vsParent, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -2928,6 +2949,14 @@ export const Scorecard: MessageFns<Scorecard> = {
             message.evidenceLabel = reader.string();
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.vsParent = VersionEffect.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3015,6 +3044,11 @@ export const Scorecard: MessageFns<Scorecard> = {
         : isSet(object.evidence_label)
         ? globalThis.String(object.evidence_label)
         : "",
+      vsParent: isSet(object.vsParent)
+        ? VersionEffect.fromJSON(object.vsParent)
+        : isSet(object.vs_parent)
+        ? VersionEffect.fromJSON(object.vs_parent)
+        : undefined,
     };
   },
 
@@ -3083,6 +3117,9 @@ export const Scorecard: MessageFns<Scorecard> = {
     if (message.evidenceLabel !== undefined) {
       obj.evidenceLabel = message.evidenceLabel;
     }
+    if (message.vsParent !== undefined) {
+      obj.vsParent = VersionEffect.toJSON(message.vsParent);
+    }
     return obj;
   },
 
@@ -3114,6 +3151,206 @@ export const Scorecard: MessageFns<Scorecard> = {
     message.firstTryPassRate = object.firstTryPassRate ?? 0;
     message.expectedReward = object.expectedReward ?? 0;
     message.evidenceLabel = object.evidenceLabel ?? "";
+    message.vsParent = (object.vsParent !== undefined && object.vsParent !== null)
+      ? VersionEffect.fromPartial(object.vsParent)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVersionEffect(): VersionEffect {
+  return {
+    parentTemplateId: "",
+    parentPasses: 0,
+    parentJudgedRuns: 0,
+    parentPassRate: 0,
+    difference: 0,
+    differenceLow: 0,
+    differenceHigh: 0,
+  };
+}
+
+export const VersionEffect: MessageFns<VersionEffect> = {
+  encode(message: VersionEffect, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.parentTemplateId !== "") {
+      writer.uint32(10).string(message.parentTemplateId);
+    }
+    if (message.parentPasses !== 0) {
+      writer.uint32(16).uint64(message.parentPasses);
+    }
+    if (message.parentJudgedRuns !== 0) {
+      writer.uint32(24).uint64(message.parentJudgedRuns);
+    }
+    if (message.parentPassRate !== 0) {
+      writer.uint32(33).double(message.parentPassRate);
+    }
+    if (message.difference !== 0) {
+      writer.uint32(41).double(message.difference);
+    }
+    if (message.differenceLow !== 0) {
+      writer.uint32(49).double(message.differenceLow);
+    }
+    if (message.differenceHigh !== 0) {
+      writer.uint32(57).double(message.differenceHigh);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VersionEffect {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVersionEffect();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.parentTemplateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.parentPasses = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.parentJudgedRuns = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.parentPassRate = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.difference = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.differenceLow = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.differenceHigh = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VersionEffect {
+    return {
+      parentTemplateId: isSet(object.parentTemplateId)
+        ? globalThis.String(object.parentTemplateId)
+        : isSet(object.parent_template_id)
+        ? globalThis.String(object.parent_template_id)
+        : "",
+      parentPasses: isSet(object.parentPasses)
+        ? globalThis.Number(object.parentPasses)
+        : isSet(object.parent_passes)
+        ? globalThis.Number(object.parent_passes)
+        : 0,
+      parentJudgedRuns: isSet(object.parentJudgedRuns)
+        ? globalThis.Number(object.parentJudgedRuns)
+        : isSet(object.parent_judged_runs)
+        ? globalThis.Number(object.parent_judged_runs)
+        : 0,
+      parentPassRate: isSet(object.parentPassRate)
+        ? globalThis.Number(object.parentPassRate)
+        : isSet(object.parent_pass_rate)
+        ? globalThis.Number(object.parent_pass_rate)
+        : 0,
+      difference: isSet(object.difference) ? globalThis.Number(object.difference) : 0,
+      differenceLow: isSet(object.differenceLow)
+        ? globalThis.Number(object.differenceLow)
+        : isSet(object.difference_low)
+        ? globalThis.Number(object.difference_low)
+        : 0,
+      differenceHigh: isSet(object.differenceHigh)
+        ? globalThis.Number(object.differenceHigh)
+        : isSet(object.difference_high)
+        ? globalThis.Number(object.difference_high)
+        : 0,
+    };
+  },
+
+  toJSON(message: VersionEffect): unknown {
+    const obj: any = {};
+    if (message.parentTemplateId !== undefined) {
+      obj.parentTemplateId = message.parentTemplateId;
+    }
+    if (message.parentPasses !== undefined) {
+      obj.parentPasses = Math.round(message.parentPasses);
+    }
+    if (message.parentJudgedRuns !== undefined) {
+      obj.parentJudgedRuns = Math.round(message.parentJudgedRuns);
+    }
+    if (message.parentPassRate !== undefined) {
+      obj.parentPassRate = floatToJson(message.parentPassRate);
+    }
+    if (message.difference !== undefined) {
+      obj.difference = floatToJson(message.difference);
+    }
+    if (message.differenceLow !== undefined) {
+      obj.differenceLow = floatToJson(message.differenceLow);
+    }
+    if (message.differenceHigh !== undefined) {
+      obj.differenceHigh = floatToJson(message.differenceHigh);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<VersionEffect>): VersionEffect {
+    return VersionEffect.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<VersionEffect>): VersionEffect {
+    const message = createBaseVersionEffect();
+    message.parentTemplateId = object.parentTemplateId ?? "";
+    message.parentPasses = object.parentPasses ?? 0;
+    message.parentJudgedRuns = object.parentJudgedRuns ?? 0;
+    message.parentPassRate = object.parentPassRate ?? 0;
+    message.difference = object.difference ?? 0;
+    message.differenceLow = object.differenceLow ?? 0;
+    message.differenceHigh = object.differenceHigh ?? 0;
     return message;
   },
 };
