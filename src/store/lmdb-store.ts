@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { statfs } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
   armEvidenceOf,
@@ -58,10 +59,13 @@ const DISK_FULL = /ENOSPC|EDQUOT|MDB_MAP_FULL|no space|quota/i;
  * failed" and the cause in `commitError`, a promise that rejects later: it is always handled here,
  * since an unhandled rejection would end the process.
  */
-async function ioFault(err: unknown, location: string): Promise<unknown> {
+export async function ioFault(err: unknown, location: string): Promise<unknown> {
   const pending = (err as { commitError?: unknown } | null)?.commitError;
-  const code = (err as { code?: unknown } | null)?.code;
+  const rawCode = (err as { code?: unknown } | null)?.code;
+  // lmdb-js's synchronous transactions give the errno as a number.
+  const code = typeof rawCode === 'number' ? ERRNO_NAMES.get(rawCode) : rawCode;
   let cause: unknown;
+  let name = '';
   if (pending instanceof Promise) {
     let timer: NodeJS.Timeout | undefined;
     cause = await Promise.race([
@@ -69,12 +73,26 @@ async function ioFault(err: unknown, location: string): Promise<unknown> {
       new Promise((resolve) => (timer = setTimeout(resolve, CAUSE_WAIT_MS).unref())),
     ]);
     clearTimeout(timer);
-  } else if (typeof code === 'string' && /^E(NOSPC|DQUOT|IO|ROFS)$/.test(code)) cause = err;
-  else return err;
-  const detail = cause instanceof Error ? `${cause.message}${'code' in cause ? ` (${String(cause.code)})` : ''}` : 'no cause given';
-  return DISK_FULL.test(detail)
+    const c = (cause as { code?: unknown } | null)?.code;
+    if (c !== undefined) name = String(typeof c === 'number' ? (ERRNO_NAMES.get(c) ?? c) : c);
+  } else if (typeof code === 'string' && /^E(NOSPC|DQUOT|IO|ROFS)$/.test(code)) {
+    cause = err;
+    name = code;
+  } else return err;
+  const detail = cause instanceof Error ? `${cause.message}${name !== '' ? ` (${name})` : ''}` : 'no cause given';
+  // LMDB reports a write cut short by a full disk as EIO, so an EIO on a full filesystem is a full disk.
+  const full = DISK_FULL.test(detail) || (/EIO|Input\/output error/.test(detail) && (await freeBytes(location)) < FREE_BYTES_TO_RESUME);
+  return full
     ? new StorageFull(`disk full: the store ${location} cannot write (${detail}); reads still work, writes resume once space is freed`)
     : new Unavailable(`store write failed: ${detail}; reads still work; retry later (the same run_id or request_id is safe)`);
+}
+
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+/** Free bytes on the filesystem holding `location` (Infinity when it cannot be asked). */
+async function freeBytes(location: string): Promise<number> {
+  const fs = await statfs(location).catch(() => undefined);
+  return fs === undefined ? Infinity : fs.bavail * fs.bsize;
 }
 
 /**
@@ -213,10 +231,12 @@ export class LmdbStore implements Store {
     const stale = !empty && (format === undefined || format < FOLDER_FORMAT || derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(store.currentPolicy));
     store.pending = async () => {
       if (empty) {
-        await store.root.transaction(() => {
-          store.dbs.meta.put('policy', store.currentPolicy);
-          store.dbs.meta.put('format', FOLDER_FORMAT);
-        });
+        await store.durably(() =>
+          store.root.transaction(() => {
+            store.dbs.meta.put('policy', store.currentPolicy);
+            store.dbs.meta.put('format', FOLDER_FORMAT);
+          }),
+        );
       } else if (stale) await store.rebuild();
       if (serving) await store.register();
     };
@@ -239,14 +259,16 @@ export class LmdbStore implements Store {
 
   /** Registers this server on the folder, re-checking in the same transaction that no other policy is live; drops dead entries. */
   private async register(): Promise<void> {
-    const outcome = await this.root.transaction(() => {
+    // Synchronous: lmdb-js leaves an asynchronous transaction this large unsettled when its commit
+    // fails (a full disk), where a synchronous one throws. A rebuild runs before serving, or in the CLI.
+    const outcome = await this.durably(async () => this.root.transactionSync(() => {
       const other = this.serverUnderOtherPolicy(this.currentPolicy);
       if (other !== undefined) return other;
       const servers = (this.dbs.meta.get('servers') as Record<string, { pid: number; policyVersion: string }> | undefined) ?? {};
       const live = Object.fromEntries(Object.entries(servers).filter(([, s]) => alive(s.pid)));
       this.dbs.meta.put('servers', { ...live, [this.registration]: { pid: process.pid, policyVersion: policyVersion(this.currentPolicy) } });
       return undefined;
-    });
+    }));
     if (outcome !== undefined) {
       throw new FolderInUse(`${this.location} is in use by learnloop process ${outcome.pid} under another policy (${outcome.policyVersion}); stop it, or start with the same policy settings`);
     }
@@ -512,8 +534,8 @@ export class LmdbStore implements Store {
   /** False while writes fail for an I/O reason; true again once the filesystem has free space. */
   async reachable(): Promise<boolean> {
     if (this.writesFailing) {
-      const fs = await statfs(this.location).catch(() => undefined);
-      if (fs !== undefined && fs.bavail * fs.bsize >= FREE_BYTES_TO_RESUME) this.writesFailing = false;
+      const free = await freeBytes(this.location);
+      if (free !== Infinity && free >= FREE_BYTES_TO_RESUME) this.writesFailing = false;
     }
     return !this.writesFailing;
   }
@@ -560,10 +582,15 @@ export class LmdbStore implements Store {
     for (const [key, value] of heads) if (value !== undefined) this.dbs.meta.put(key, value);
   }
 
-  /** Recomputes all derived state from the log, in one transaction. @returns events replayed. */
+  /**
+   * Recomputes all derived state from the log, in one transaction: a rebuild that fails (a full
+   * disk: StorageFull) or is killed leaves the folder exactly as it was. @returns events replayed.
+   */
   async rebuild(): Promise<number> {
     this.assertOpen();
-    const outcome = await this.root.transaction(() =>
+    // Synchronous: lmdb-js leaves an asynchronous transaction this large unsettled when its commit
+    // fails (a full disk), where a synchronous one throws. A rebuild runs before serving, or in the CLI.
+    const outcome = await this.durably(async () => this.root.transactionSync(() =>
       this.allOrNothing(() => {
         // Key by key rather than clearSync: dropping a database would also drop its shared record
         // structures, which other processes on the folder keep using. 'stats' is format 2's.
@@ -580,7 +607,7 @@ export class LmdbStore implements Store {
         this.dbs.meta.put('format', FOLDER_FORMAT);
         return n;
       }),
-    );
+    ));
     if ('error' in outcome) throw outcome.error;
     return outcome.value;
   }
@@ -601,18 +628,24 @@ export class LmdbStore implements Store {
     return canonicalSnapshot(this.headSync(), records);
   }
 
+  /** Closes the folder, even when its last writes fail (a full disk); such a failure is then thrown as a domain error. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.registered) {
-      await this.root.transaction(() => {
-        const servers = { ...((this.dbs.meta.get('servers') as Record<string, unknown> | undefined) ?? {}) };
-        delete servers[this.registration];
-        this.dbs.meta.put('servers', servers);
-      });
+    try {
+      if (this.registered) {
+        // A stale entry left by a failed write is harmless: the next server drops entries of dead processes.
+        await this.durably(() =>
+          this.root.transaction(() => {
+            const servers = { ...((this.dbs.meta.get('servers') as Record<string, unknown> | undefined) ?? {}) };
+            delete servers[this.registration];
+            this.dbs.meta.put('servers', servers);
+          }),
+        );
+      } else await this.durably(async () => undefined);
+    } finally {
+      await this.root.close();
     }
-    await this.root.flushed;
-    await this.root.close();
   }
 
   private assertOpen(): void {

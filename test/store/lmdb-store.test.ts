@@ -139,6 +139,69 @@ describe('LMDB store', () => {
     await again.close();
   });
 
+  test('an I/O error at the adapter boundary is classified by errno, in commit, rebuild and close: the folder unchanged, writes marked failing', async () => {
+    const dir = tmpDir();
+    const { store, ll } = await openLoop(dir);
+    await ll.observe(obs('1', 't', 'pass'));
+    const before = { head: await store.head(), derived: await store.derivedSnapshot() };
+    const root = (store as unknown as { root: { transaction: (...a: unknown[]) => Promise<unknown>; transactionSync: (...a: unknown[]) => unknown } }).root;
+    const { transaction, transactionSync } = root;
+    // Writes use asynchronous transactions, rebuild a synchronous one: both fail alike.
+    const failWith = (err: unknown) => {
+      root.transaction = () => Promise.reject(err);
+      root.transactionSync = () => {
+        throw err;
+      };
+    };
+    const restore = () => {
+      root.transaction = transaction;
+      root.transactionSync = transactionSync;
+    };
+    const errno = (code: string) => () => Object.assign(new Error(`${code}: injected, write`), { code });
+    // lmdb-js's own shape: "Commit failed", the cause arriving later on commitError.
+    const lmdbJs = (cause: string) => () => Object.assign(new Error('Commit failed'), { commitError: Promise.reject(new Error(cause)) });
+    const cases: Array<[() => unknown, string, RegExp]> = [
+      [errno('ENOSPC'), 'LL_STORAGE_FULL', /^disk full: /],
+      [errno('EDQUOT'), 'LL_STORAGE_FULL', /^disk full: .*EDQUOT/],
+      [errno('EIO'), 'LL_UNAVAILABLE', /^store write failed: .*EIO.*retry later/],
+      [errno('EROFS'), 'LL_UNAVAILABLE', /^store write failed: .*EROFS/],
+      // lmdb-js's synchronous transactions throw the errno as a number.
+      [() => Object.assign(new Error('No space left on device'), { code: 28 }), 'LL_STORAGE_FULL', /^disk full: .*ENOSPC/],
+      // EIO with free space is an I/O fault (on a full disk LMDB reports its cut-short writes as EIO: test/faults/rebuild.test.ts).
+      [() => Object.assign(new Error('Input/output error'), { code: 5 }), 'LL_UNAVAILABLE', /^store write failed: Input\/output error \(EIO\)/],
+      [lmdbJs('MDB_MAP_FULL: Environment mapsize limit reached'), 'LL_STORAGE_FULL', /^disk full: .*MDB_MAP_FULL/],
+      [lmdbJs('Input/output error'), 'LL_UNAVAILABLE', /^store write failed: Input\/output error/],
+    ];
+    for (const [err, code, message] of cases) {
+      for (const write of [() => ll.observe(obs('2', 'u', 'fail')), () => store.rebuild()]) {
+        failWith(err());
+        const thrown = (await write().catch((e: unknown) => e)) as Error & { code: string };
+        restore();
+        expect(thrown.code, String(thrown)).toBe(code);
+        expect(thrown.message).toMatch(message);
+        expect(thrown.message).not.toMatch(/\n/);
+        // Health follows this until a write succeeds or statfs shows free space (it does here).
+        expect((store as unknown as { writesFailing: boolean }).writesFailing).toBe(true);
+        expect({ head: await store.head(), derived: await store.derivedSnapshot() }).toEqual(before);
+      }
+    }
+    // Anything that is not an I/O error passes through as it is.
+    failWith(new TypeError('a bug'));
+    await expect(store.rebuild()).rejects.toThrow(TypeError);
+    restore();
+    // Writes resume after the fault; close reports its own failing write as one clear error and still closes.
+    expect((await ll.observe(obs('2', 'u', 'fail'))).applied).toBe(true);
+    expect((store as unknown as { writesFailing: boolean }).writesFailing).toBe(false);
+    const head = await store.head();
+    const flushed = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(root), 'flushed');
+    Object.defineProperty(root, 'flushed', { get: () => Promise.reject(errno('ENOSPC')()), configurable: true });
+    await expect(store.close()).rejects.toMatchObject({ code: 'LL_STORAGE_FULL' });
+    if (flushed === undefined) delete (root as { flushed?: unknown }).flushed;
+    const again = await LmdbStore.open(dir, { policy, noSync: true });
+    expect(await again.head()).toBe(head);
+    await again.close();
+  });
+
   test('a format-2 folder (stats keyed [template, class, repo]) is rebuilt into this format on open', async () => {
     const dir = tmpDir();
     const { store, ll } = await openLoop(dir);
