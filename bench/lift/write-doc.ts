@@ -317,8 +317,8 @@ function findings(res: Map<string, LiftResult>): string {
   /4's rule (the version inherits its failing parent's record): ${arrivalText('ablation-refined-better-inherit', 'majority')}.
   The pick rule is /4's: the many-armed rules tried on this matrix (√n subsampling after Bayati et al.
   2020, warm starts of 1 or 3 runs, a faster-growing ε, greedier starts) are in ADR 0003's amendment,
-  with why none was kept. /5 also learns how far repositories and task classes differ from every group
-  at that level (groupSpread, issue 8), which changes no cell of the matrix (it has no context).
+  with why none was kept. The fair trial changes no cell of the matrix (it has no versions): every cell
+  equals its /4 value.
 * **Context.** On SWE-bench the repository carries almost no signal (bench/data/README.md). 8 arms,
   100 seeds: ${cap('ablation-8-repo')} with context repo, ${cap('replay-8-none-100seeds')} without. In the context-noise scenario
   fitted pooling (${cap('scenario-context-noise')}) beats fixed pooling (${cap('ablation-context-noise-fixed-pooling')}).
