@@ -52,6 +52,15 @@ export interface PolicyConfig {
    * pooling strength, the larger of the two uncertainties only (policies ≤ /3).
    */
   readonly poolingCombination?: 'add-variances';
+  /**
+   * 'learned' (policy /5): how far a narrower group's rate may sit from its wider level's is the
+   * between-group sd learned from every group at that level (all repositories within their task classes,
+   * all task classes within their templates; spread.ts), as a grid posterior under a half-Cauchy
+   * hyperprior, and a new group gets the predictive of a new group. The projection then keeps the
+   * spread sums in task-class and global records. Absent: the strengths are fitted from this context's
+   * cells only, or fixed (policies ≤ /4).
+   */
+  readonly groupSpread?: 'learned';
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
   /**
@@ -126,6 +135,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   trialRuns: 10,
   trialShare: 0.1,
   poolingCombination: 'add-variances',
+  groupSpread: 'learned',
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
   satisficingScale: 'log-candidates-squared',
@@ -151,6 +161,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // /5 also: a new version (a template with a parent) gets a fair trial: it starts from the better of its parent's
 // mean and the base prior's, weakly, and until it has `trialRuns` runs of its own `trialShare` of the
 // decisions it is a candidate in try it (versionPrior 'fair-trial', docs/adr/0004-fair-trial.md).
+// /5: the between-group spread is learned from every group at a level (groupSpread: 'learned').
 export const POLICY_CODE_VERSION = 'sts-pooled-eb/5';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
@@ -175,6 +186,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
   check(c.poolingCombination === undefined || c.poolingCombination === 'add-variances', 'poolingCombination', '"add-variances" or absent', c.poolingCombination);
+  check(c.groupSpread === undefined || c.groupSpread === 'learned', 'groupSpread', '"learned" or absent', c.groupSpread);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);
   check(c.versionPrior === undefined || c.versionPrior === 'fair-trial' || c.versionPrior === 'inherit', 'versionPrior', '"fair-trial", "inherit" or absent', c.versionPrior);
   check(c.trialRuns === undefined || (Number.isInteger(c.trialRuns) && c.trialRuns >= 0), 'trialRuns', 'an integer >= 0', c.trialRuns);

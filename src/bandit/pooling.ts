@@ -1,5 +1,6 @@
 import type { PolicyConfig } from './config.js';
 import { effectiveEvidence, evidenceAt, subtractEvidence } from './evidence.js';
+import { betweenGroupVariance, spreadPosterior } from './spread.js';
 import type { ArmEvidence, Evidence, EvidenceLevel, Posterior } from './types.js';
 
 /** A Beta prior shared by every candidate before its own evidence. */
@@ -94,6 +95,17 @@ export interface PoolStrengths {
   readonly taskClass: number;
   /** From the task class (or global) record into the repository cell. */
   readonly repo: number;
+  /** Under `groupSpread: 'learned'` the strengths above are unused: each level widens by its learned spread. */
+  readonly learned?: LearnedSpreads;
+}
+
+/**
+ * Posterior weights of the between-group sd on spread.ts's grid, learned from every task class
+ * (repository) of the candidates; undefined where no candidate has two groups at that level.
+ */
+export interface LearnedSpreads {
+  readonly taskClass: readonly number[] | undefined;
+  readonly repo: readonly number[] | undefined;
 }
 
 /**
@@ -138,6 +150,7 @@ function fitStrength(pairs: ReadonlyArray<{ inner: Evidence; rest: Evidence }>, 
  */
 export function fitPoolStrengths(arms: readonly ArmEvidence[], base: BasePrior, config: PolicyConfig, nowMs: number): PoolStrengths {
   const fixed = { taskClass: config.taskClassPoolStrength, repo: config.repoPoolStrength };
+  if (config.groupSpread === 'learned') return { ...fixed, learned: learnedSpreads(arms) };
   if (config.empiricalBayesPooling !== true) return fixed;
   const decay = config.decay;
   const tcPairs: Array<{ inner: Evidence; rest: Evidence }> = [];
@@ -156,6 +169,28 @@ export function fitPoolStrengths(arms: readonly ArmEvidence[], base: BasePrior, 
   const max = config.empiricalBayesPoolingMaxStrength;
   return { taskClass: fitStrength(tcPairs, base, max), repo: fitStrength(cellPairs, base, max) };
 }
+
+/**
+ * The between-group sd at each level, from every group of every candidate (pooled across templates: the
+ * candidates' log-likelihoods add), as posterior weights over spread.ts's grid; undefined at a level where
+ * no candidate has two groups (no task class seen in two repositories, no template in two task classes),
+ * which says nothing about that level's spread (see pooledPosterior).
+ */
+function learnedSpreads(arms: readonly ArmEvidence[]): LearnedSpreads {
+  const repo: number[] = [];
+  const taskClass: number[] = [];
+  for (const arm of arms) {
+    const spread = arm.evidence.spread;
+    if (spread === undefined) continue;
+    spread.repo.forEach((x, j) => (repo[j] = (repo[j] ?? 0) + x));
+    spread.taskClass.forEach((x, j) => (taskClass[j] = (taskClass[j] ?? 0) + x));
+  }
+  const posterior = (ll: number[]) => (ll.some((x) => x !== 0) ? spreadPosterior(ll) : undefined);
+  return { taskClass: posterior(taskClass), repo: posterior(repo) };
+}
+
+// With nothing learned at a level, the spread is the hyperprior's.
+const HYPERPRIOR_SPREAD = spreadPosterior([]);
 
 interface Building {
   alpha: number;
@@ -189,6 +224,31 @@ function combineWith(b: Building, s: number): Building {
   for (const k of Object.keys(contributions) as EvidenceLevel[]) contributions[k] *= f;
   return { alpha: b.alpha * f, beta: b.beta * f, contributions };
 }
+
+/**
+ * A narrower group's prior from a wider belief under a learned spread: the wider mean, with the variance
+ * of that mean plus the between-group variance E_τ Var(logistic(logit μ + τZ)) (spread.ts) added, as a
+ * Beta of the same mean. Groups that do not differ (τ near 0) keep nearly the whole wider belief.
+ */
+function widenBySpread(b: Building, weights: readonly number[], restSquares: number): Building {
+  restSquares = Math.max(0, restSquares);
+  const strength = b.alpha + b.beta;
+  const mean = b.alpha / strength;
+  const between = betweenGroupVariance(mean, weights);
+  const spread = mean * (1 - mean);
+  if (!(between > 0) || !(spread > 0)) return b;
+  // The wider record pools groups that differ: its mean varies by Σ nᵢ² / S² times the between-group
+  // variance beyond the binomial μ(1 − μ)/(S + 1) (runs within one group are not independent draws).
+  const widerMean = spread / (strength + 1) + (between * restSquares) / (strength * strength);
+  const combined = Math.max(spread / (widerMean + between) - 1, MIN_STRENGTH);
+  if (!(combined < strength)) return b;
+  const f = combined / strength;
+  const contributions = { ...b.contributions };
+  for (const k of Object.keys(contributions) as EvidenceLevel[]) contributions[k] *= f;
+  return { alpha: b.alpha * f, beta: b.beta * f, contributions };
+}
+// Below one pseudo-run a Beta piles its mass at 0 and 1 and moment matching stops describing a spread of rates.
+const MIN_STRENGTH = 1;
 
 /** `b` plus a level's evidence, counted as its effective sample size under decay. */
 function add(b: Building, evidence: Evidence, level: EvidenceLevel): Building {
@@ -230,12 +290,30 @@ export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: Polic
   b = add(b, inner ? subtractEvidence(g, inner, decay) : g, 'global');
   // Configurations stored before poolingCombination existed capped the strength (policies ≤ /3).
   const narrow = config.poolingCombination === 'add-variances' ? combineWith : shrinkTo;
+  const learned = config.groupSpread === 'learned' ? pool.learned : undefined;
+  /**
+   * Policy /5: the belief so far, widened by the spread of groups at a level. A new version's inherited
+   * prior is its parent's posterior in this very context, the spread already in it: only what the
+   * version's own records bring from wider levels is widened. A level whose spread nobody has measured
+   * widens by the hyperprior when the wider record holds other groups' runs (one established repository
+   * says nothing about how repositories differ); when it holds none (a task class seen in this
+   * repository only), the wider level's spread already covers this group's difference, and widening
+   * again would discard most of the borrowed record.
+   */
+  const widen = (b: Building, weights: readonly number[] | undefined, rest: Evidence, squares: number): Building => {
+    if (arm.parent !== undefined && b.contributions.global + b.contributions.task_class === 0) return b;
+    if (weights === undefined && !(rest.trials > 0)) return b;
+    return widenBySpread(b, weights ?? HYPERPRIOR_SPREAD, squares);
+  };
+  const spread = arm.evidence.spread;
   if (tc !== undefined) {
-    b = narrow(b, pool.taskClass);
+    const rest = subtractEvidence(g, tc, decay);
+    b = learned ? widen(b, learned.taskClass, rest, spread ? spread.classSquares - tc.trials * tc.trials : 0) : narrow(b, pool.taskClass);
     b = add(b, cell ? subtractEvidence(tc, cell, decay) : tc, 'task_class');
   }
   if (cell !== undefined) {
-    b = narrow(b, pool.repo);
+    const rest = subtractEvidence(tc ?? g, cell, decay);
+    b = learned ? widen(b, learned.repo, rest, spread ? spread.repoSquares - cell.trials * cell.trials : 0) : narrow(b, pool.repo);
     b = add(b, cell, 'repo_task_class');
   }
   // A cap of 0 can empty a Beta; keep it proper.

@@ -7,6 +7,7 @@ import type { LoggedEvent } from './events.js';
 import { EMPTY_EVIDENCE, learnRun, onTemplateClock, rewardOf } from './evidence.js';
 import type { PolicyConfig } from './config.js';
 import { countRun, EMPTY_COUNTERS, type Counters } from './scorecard.js';
+import { addLogLikelihood, EMPTY_GROUP_SUMS, groupLogLikelihood, replaceGroup, type SpreadRecord } from './spread.js';
 import { asArmId, type ArmEvidence, type ArmStatus, type Context, type Evidence } from './types.js';
 
 export interface TemplateRecord {
@@ -38,6 +39,8 @@ export interface RefinementRecord {
 export interface StatsRecord {
   readonly evidence: Evidence;
   readonly counters: Counters;
+  /** Task-class and global records under `groupSpread: 'learned'`: how the groups one level down differ (spread.ts). */
+  readonly spread?: SpreadRecord;
 }
 
 /** A segment of one template's runs: ('', '') is every run, '' widens a field. */
@@ -110,7 +113,13 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
       const prev = keys.map((key) => prior.stats(key));
       const before = prev.map((p) => p?.evidence ?? EMPTY_EVIDENCE);
       const after = reward === null ? before : learnRun(before, reward, o.outcome === 'pass', o.finishedAtMs, policy);
-      keys.forEach((key, i) => out.push({ kind: 'stats', key, value: { evidence: after[i]!, counters: countRun(prev[i]?.counters ?? EMPTY_COUNTERS, o) } }));
+      const records = keys.map((key, i) => {
+        const value: StatsRecord = { evidence: after[i]!, counters: countRun(prev[i]?.counters ?? EMPTY_COUNTERS, o) };
+        const spread = prev[i]?.spread;
+        return { key, prev: prev[i], value: spread === undefined ? value : { ...value, spread } };
+      });
+      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records);
+      for (const { key, value } of records) out.push({ kind: 'stats', key, value });
       return out;
     }
     case 'refinement_opened':
@@ -147,6 +156,30 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
   }
 }
 
+type SegmentUpdate = { key: StatsKey; prev: StatsRecord | undefined; value: StatsRecord };
+
+/**
+ * Keeps the spread sums as one run changes a repository cell and its task class: the cell is a group of
+ * its task-class record, the task class a group of the global record, whose `nested` total follows the
+ * task class's repositories' log-likelihood (spread.ts).
+ */
+function withSpread(records: SegmentUpdate[]): void {
+  const find = (tc: boolean, repo: boolean) => records.find(({ key }) => (key[1] !== '') === tc && (key[2] !== '') === repo);
+  const global = find(false, false)!;
+  const taskClass = find(true, false);
+  const cell = find(true, true);
+  if (taskClass === undefined) return;
+  let nested = global.value.spread?.nested;
+  if (cell !== undefined) {
+    const before = taskClass.prev?.spread?.groups ?? EMPTY_GROUP_SUMS;
+    const groups = replaceGroup(before, cell.prev?.evidence, cell.value.evidence);
+    taskClass.value = { ...taskClass.value, spread: { groups } };
+    nested = addLogLikelihood(nested, groupLogLikelihood(groups), groupLogLikelihood(before));
+  }
+  const groups = replaceGroup(global.prev?.spread?.groups ?? EMPTY_GROUP_SUMS, taskClass.prev?.evidence, taskClass.value.evidence);
+  global.value = { ...global.value, spread: nested === undefined ? { groups } : { groups, nested } };
+}
+
 const statsId = (key: StatsKey) => `${key[0]}\u0000${key[1]}\u0000${key[2]}`;
 
 /**
@@ -174,16 +207,30 @@ export function armEvidenceOf(templateId: string, context: Context, derived: Pic
   const { taskClass, repo } = context;
   const evidence = (tc: string, r: string) => derived.stats([templateId, tc, r])?.evidence ?? EMPTY_EVIDENCE;
   const parentId = derived.template(templateId)?.parentTemplateId ?? '';
+  const spread = derived.stats([templateId, '', ''])?.spread;
+  const repoSquares = taskClass !== '' ? (derived.stats([templateId, taskClass, ''])?.spread?.groups.squares ?? 0) : 0;
+  const pooled = onTemplateClock(
+    {
+      global: evidence('', ''),
+      taskClass: taskClass !== '' ? evidence(taskClass, '') : undefined,
+      repoTaskClass: repo !== '' ? evidence(taskClass, repo) : undefined,
+    },
+    policy,
+  );
   return {
     armId: asArmId(templateId),
-    evidence: onTemplateClock(
-      {
-        global: evidence('', ''),
-        taskClass: taskClass !== '' ? evidence(taskClass, '') : undefined,
-        repoTaskClass: repo !== '' ? evidence(taskClass, repo) : undefined,
-      },
-      policy,
-    ),
+    evidence:
+      spread === undefined
+        ? pooled
+        : {
+            ...pooled,
+            spread: {
+              repo: spread.nested ?? groupLogLikelihood(EMPTY_GROUP_SUMS),
+              taskClass: groupLogLikelihood(spread.groups),
+              repoSquares,
+              classSquares: spread.groups.squares,
+            },
+          },
     parent: parentId !== '' && depth < MAX_PARENT_DEPTH ? armEvidenceOf(parentId, context, derived, policy, depth + 1) : undefined,
   };
 }

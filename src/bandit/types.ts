@@ -65,6 +65,24 @@ export interface PooledEvidence {
   readonly taskClass: Evidence | undefined;
   /** Template in the task class and repository; undefined when the context lacks either. */
   readonly repoTaskClass: Evidence | undefined;
+  /**
+   * How this template's groups differ, as the log-likelihood of each between-group sd on spread.ts's
+   * grid: of its repositories within their task classes (`repo`), of its task classes within its
+   * global record (`taskClass`). Present under `groupSpread: 'learned'`.
+   */
+  readonly spread?: LearnedSpread | undefined;
+}
+
+/** What a template's records say about how its groups differ (see PooledEvidence.spread). */
+export interface LearnedSpread {
+  /** Log-likelihood per grid point of the sd between repositories within task classes. */
+  readonly repo: readonly number[];
+  /** Log-likelihood per grid point of the sd between task classes within the template. */
+  readonly taskClass: readonly number[];
+  /** Σ n² over the repositories of the context's task class (n: a repository's runs there). */
+  readonly repoSquares: number;
+  /** Σ n² over the template's task classes. */
+  readonly classSquares: number;
 }
 
 /** Everything the policy knows about one candidate arm. */

@@ -67,6 +67,8 @@ const armWithCell = (id: string, global: Evidence, cell: Evidence): ArmEvidence 
 
 describe('fitted pooling strengths (ADR 0002)', () => {
   const base = { alpha: 2, beta: 2 };
+  // The per-context fit of policies ≤ /4 (a configuration without groupSpread); /5 learns the spread from every group.
+  const { groupSpread: _, ...cfg } = DEFAULT_POLICY_CONFIG;
 
   test('cells that differ from the rest only by noise are pooled up to the maximum', () => {
     // The cell's pass rate equals the rest's for every template.

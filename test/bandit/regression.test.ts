@@ -21,28 +21,46 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // Propensities are Rao–Blackwellised (exact pick probabilities given the other draws, averaged), so
 // they are no longer multiples of 1/draws. The /3 and /2 settings replay their own decisions: a
 // configuration stored without the new fields reads as /3 did.
-// sts-pooled-eb/5 changes decayed evidence (decayModel) and how a new version is trialled (versionPrior
-// 'fair-trial', pinned below with a parent): without decay and parents these picks are /4's.
+// sts-pooled-eb/5 changes decayed evidence (decayModel), how a new version is trialled (versionPrior
+// 'fair-trial', pinned below with a parent) and learns how far repositories (task classes) differ from
+// every group at that level (groupSpread). These arms carry no spread records, so where a wider record
+// holds other groups' runs the spread is the hyperprior's: generic@v1's 200 runs elsewhere and 20 in
+// other repositories of the class say little about this repository, and it is explored (pin-a) where
+// /4 never picked it.
 describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
+  test.each([
+    ['pin-a', 'generic@v1', 0.08171194252388439],
+    ['pin-c', 'bug-fix@v1', 0.8021543194902608],
+    ['x2', 'bug-fix@v3', 0.07722694458786475],
+    ['pin-23', 'bug-fix@v1', 0.8021543194902608],
+  ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
+    const d = decide(id);
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
+    expect(d.policyVersion).toBe('sts-pooled-eb/5+26ac89b343c1');
+  });
+
+  // A configuration stored by /4 has none of /5's fields: it replays /4's decisions.
+  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = DEFAULT_POLICY_CONFIG;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
     ['pin-c', 'bug-fix@v1', 0.8027945833263445],
     ['pin-12', 'bug-fix@v3', 0.16858053730470415],
     ['pin-23', 'bug-fix@v3', 0.16858053730470415],
-  ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
-    const d = decide(id);
+  ])('a stored sts-pooled-eb/4 configuration replays its decision %s (%s, propensity %d)', (id, chosen, propensity) => {
+    const d = decide(id, stored4);
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/5+d59efef24763');
+    // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
+    expect(d.policyVersion).toBe('sts-pooled-eb/5+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
-  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, ...stored4 } = DEFAULT_POLICY_CONFIG;
   const withParent = arms.map((a) => (a.armId === 'bug-fix@v3' ? { ...a, parent: arms[1]! } : a));
   const decideParent = (id: string, config: PolicyConfig) =>
     recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
   test.each([
-    ['sts-pooled-eb/5', 'bug-fix@v3', 0.256887119377591, DEFAULT_POLICY_CONFIG],
+    ['sts-pooled-eb/5', 'bug-fix@v3', 0.16905355484207274, DEFAULT_POLICY_CONFIG],
     ['a stored sts-pooled-eb/4 configuration', 'bug-fix@v1', 0.8490105376451068, stored4],
   ] as const)('a new version: decision pin-a under %s picks %s with propensity %d', (_name, chosen, propensity, config) => {
     const d = decideParent('pin-a', config);
@@ -51,7 +69,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
   });
 
   const { basePriorStrengthExponent: _, propensityEstimator: __, poolingCombination: ___, ...stored } = {
-    ...DEFAULT_POLICY_CONFIG,
+    ...stored4,
     empiricalBayesMaxStrength: 50,
     satisficingScale: 'log-candidates' as const,
   };

@@ -1,0 +1,158 @@
+/**
+ * How much groups at one level of the hierarchy really differ: the between-group standard deviation τ
+ * of pass rates on the logit scale, learned from every group at that level (all repositories within
+ * their task classes, all task classes within their templates' global records), as a grid posterior.
+ *
+ * Model (normal approximation on the logit scale, Gelman et al., BDA3 §5.4–5.5): group i of one
+ * template in one parent (a repository of a task class, or a task class of a template) has empirical
+ * logit yᵢ = ln((rᵢ + ½)/(nᵢ − rᵢ + ½)) with sampling variance vᵢ = 1/(rᵢ + ½) + 1/(nᵢ − rᵢ + ½), and
+ * yᵢ ~ N(θ, τ² + vᵢ) around the parent's own logit θ, which is integrated out under a flat prior.
+ * For each τ on a fixed grid the marginal log-likelihood of one parent's groups is
+ *   ½ Σ ln wᵢ − ½ (Σ wᵢyᵢ² − (Σ wᵢyᵢ)² / Σ wᵢ) − ½ ln Σ wᵢ,   wᵢ = 1/(τ² + vᵢ),
+ * a function of four sums per grid point, so the projection keeps those sums per parent (adding and
+ * removing a group as its record changes) and the level's total per template; a decision adds the
+ * candidates' totals and reads the posterior of τ. A parent with one group says nothing about τ (its
+ * log-likelihood is 0), so a task class seen in one repository only neither widens nor narrows anything.
+ * The hyperprior is half-Cauchy(0, 1) on τ (Gelman 2006, "Prior distributions for variance parameters
+ * in hierarchical models"): proper, and weak enough that five established groups dominate it.
+ */
+import type { Evidence } from './types.js';
+
+/** Grid points of τ (logit sd between groups). */
+export const SPREAD_GRID_SIZE = 32;
+const TAU_MAX = 4;
+/** τⱼ = 4 (j / 31)²: dense near 0, where "groups barely differ" must be told from "they do not". */
+export const SPREAD_GRID: readonly number[] = Array.from({ length: SPREAD_GRID_SIZE }, (_, j) => TAU_MAX * (j / (SPREAD_GRID_SIZE - 1)) ** 2);
+/** ln of the half-Cauchy(0, 1) density times each grid point's width. */
+const LOG_HYPERPRIOR: readonly number[] = SPREAD_GRID.map((tau, j) => {
+  const lo = j === 0 ? 0 : (SPREAD_GRID[j - 1]! + tau) / 2;
+  const hi = j === SPREAD_GRID_SIZE - 1 ? tau : (tau + SPREAD_GRID[j + 1]!) / 2;
+  return Math.log(2 / Math.PI / (1 + tau * tau)) + Math.log(Math.max(hi - lo, 1e-12));
+});
+
+/** The four sums of one parent's groups at each grid point, how many groups have runs, and Σ nᵢ². */
+export interface GroupSums {
+  readonly count: number;
+  /** Σ of the groups' squared run counts: how concentrated the parent's record is in few groups. */
+  readonly squares: number;
+  readonly w: readonly number[];
+  readonly wy: readonly number[];
+  readonly wyy: readonly number[];
+  readonly lnW: readonly number[];
+}
+
+/** What a stats record keeps for the spread of the groups below it (only under `groupSpread: 'learned'`). */
+export interface SpreadRecord {
+  /** The groups one level down: a task-class record's repositories, a global record's task classes. */
+  readonly groups: GroupSums;
+  /**
+   * Global records only: Σ over the template's task classes of their repositories' marginal
+   * log-likelihood at each grid point (kept as the classes' records change).
+   */
+  readonly nested?: readonly number[];
+}
+
+const zeros = () => new Array<number>(SPREAD_GRID_SIZE).fill(0);
+export const EMPTY_GROUP_SUMS: GroupSums = Object.freeze({ count: 0, squares: 0, w: zeros(), wy: zeros(), wyy: zeros(), lnW: zeros() });
+
+/**
+ * `sums` with one group's record replaced: `before` taken out (if it had runs) and `after` put in.
+ * Removal subtracts exactly what adding put in, so the sums are a pure function of the event order.
+ */
+export function replaceGroup(sums: GroupSums, before: Evidence | undefined, after: Evidence): GroupSums {
+  const w = [...sums.w];
+  const wy = [...sums.wy];
+  const wyy = [...sums.wyy];
+  const lnW = [...sums.lnW];
+  let count = sums.count;
+  let squares = sums.squares;
+  const apply = (e: Evidence, sign: 1 | -1) => {
+    if (!(e.trials > 0)) return;
+    const r = Math.min(Math.max(e.reward, 0), e.trials);
+    const y = Math.log((r + 0.5) / (e.trials - r + 0.5));
+    const v = 1 / (r + 0.5) + 1 / (e.trials - r + 0.5);
+    for (let j = 0; j < SPREAD_GRID_SIZE; j++) {
+      const wj = 1 / (SPREAD_GRID[j]! ** 2 + v);
+      w[j] = w[j]! + sign * wj;
+      wy[j] = wy[j]! + sign * wj * y;
+      wyy[j] = wyy[j]! + sign * wj * y * y;
+      lnW[j] = lnW[j]! + sign * Math.log(wj);
+    }
+    count += sign;
+    squares += sign * e.trials * e.trials;
+  };
+  if (before !== undefined) apply(before, -1);
+  apply(after, 1);
+  return { count, squares: Math.max(0, squares), w, wy, wyy, lnW };
+}
+
+/** The marginal log-likelihood of one parent's groups at each grid point (0 with fewer than two groups). */
+export function groupLogLikelihood(sums: GroupSums): number[] {
+  if (sums.count < 2) return zeros();
+  return sums.w.map((w, j) => 0.5 * sums.lnW[j]! - 0.5 * (sums.wyy[j]! - sums.wy[j]! ** 2 / w) - 0.5 * Math.log(w));
+}
+
+/** Element-wise a + b − c (the level total as one parent's groups change). */
+export function addLogLikelihood(total: readonly number[] | undefined, add: readonly number[], remove?: readonly number[]): number[] {
+  return add.map((x, j) => (total?.[j] ?? 0) + x - (remove?.[j] ?? 0));
+}
+
+/** Posterior weights of the grid's τ values given a level's summed log-likelihood. */
+export function spreadPosterior(logLikelihood: readonly number[]): number[] {
+  const score = LOG_HYPERPRIOR.map((p, j) => p + (logLikelihood[j] ?? 0));
+  const max = Math.max(...score);
+  const weights = score.map((s) => Math.exp(s - max));
+  const total = weights.reduce((s, x) => s + x, 0);
+  return weights.map((x) => x / total);
+}
+
+// Standard normal quadrature: 41 points on [−5, 5], normalised weights (smooth integrand, error ~1e-7).
+const Z = Array.from({ length: 41 }, (_, i) => -5 + i * 0.25);
+const ZW = (() => {
+  const raw = Z.map((z) => Math.exp(-0.5 * z * z));
+  const total = raw.reduce((s, x) => s + x, 0);
+  return raw.map((x) => x / total);
+})();
+const WEIGHT_FLOOR = 1e-9;
+
+/**
+ * Variance of a new group's pass rate around a parent whose pass rate is `mean`, averaged over the
+ * posterior of τ: E_τ Var(logistic(logit(mean) + τZ)). A new repository's (task class's) pass rate is
+ * its parent's plus this much spread.
+ */
+export function betweenGroupVariance(mean: number, weights: readonly number[]): number {
+  const m = Math.min(Math.max(mean, 1e-6), 1 - 1e-6);
+  const centre = Math.log(m / (1 - m));
+  let variance = 0;
+  for (let j = 0; j < SPREAD_GRID_SIZE; j++) {
+    const wj = weights[j]!;
+    const tau = SPREAD_GRID[j]!;
+    if (wj < WEIGHT_FLOOR || tau === 0) continue;
+    let first = 0;
+    let second = 0;
+    for (let i = 0; i < Z.length; i++) {
+      const p = 1 / (1 + Math.exp(-(centre + tau * Z[i]!)));
+      first += ZW[i]! * p;
+      second += ZW[i]! * p * p;
+    }
+    variance += wj * Math.max(0, second - first * first);
+  }
+  return variance;
+}
+
+/** Posterior mean and an upper 97.5% point of τ, for explanations and tests. */
+export function spreadSummary(weights: readonly number[]): { mean: number; upper: number } {
+  let mean = 0;
+  let cumulative = 0;
+  let upper = SPREAD_GRID[SPREAD_GRID_SIZE - 1]!;
+  let found = false;
+  for (let j = 0; j < SPREAD_GRID_SIZE; j++) {
+    mean += weights[j]! * SPREAD_GRID[j]!;
+    cumulative += weights[j]!;
+    if (!found && cumulative >= 0.975) {
+      upper = SPREAD_GRID[j]!;
+      found = true;
+    }
+  }
+  return { mean, upper };
+}
