@@ -295,7 +295,10 @@ export class LmdbStore implements Store {
 
   private statsSync(key: StatsKey): StatsRecord | undefined {
     const stored = decode<StoredStats>(this.dbs.segments.get(statsKey(key)), 'stats');
-    return stored === undefined ? undefined : { evidence: stored.evidence, counters: stored.counters };
+    if (stored === undefined) return undefined;
+    // The spread sums (policy /5) are part of the record: the projection reads them back to update them.
+    const { templateId: _, taskClass: __, repo: ___, ...record } = stored;
+    return record;
   }
 
   private refinementSync(refinementId: string): RefinementRecord | undefined {

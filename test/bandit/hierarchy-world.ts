@@ -3,17 +3,18 @@
  * rates differ between task classes and repositories by known logit sds, fed run by run through the
  * real service (LearnLoop over a memory store), then asked through Recommend.
  */
-import { createRng, DEFAULT_LIMITS, sampleNormal, type PolicyConfig, type Rng } from '../../src/bandit/index.js';
+import { asArmId, createRng, DEFAULT_LIMITS, sampleNormal, type Outcome, type PolicyConfig, type Rng } from '../../src/bandit/index.js';
 import { LearnLoop } from '../../src/service/learnloop.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import type { Store } from '../../src/store/port.js';
 
 export const logistic = (x: number) => 1 / (1 + Math.exp(-x));
 export const logit = (p: number) => Math.log(p / (1 - p));
 
 /** A service over an empty memory store with a fixed clock. */
-export function service(policy: PolicyConfig): LearnLoop {
+export function service(policy: PolicyConfig, store: Store = new MemoryStore(policy)): LearnLoop {
   let id = 0;
-  return new LearnLoop({ store: new MemoryStore(policy), limits: DEFAULT_LIMITS, now: () => 1_800_000_000_000, newDecisionId: () => `d${id++}` });
+  return new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => 1_800_000_000_000, newDecisionId: () => `d${id++}` });
 }
 
 let runs = 0;
@@ -64,4 +65,20 @@ export class Coverage {
 /** "95% intervals cover 93–97% within 2 standard errors". */
 export const calibrated = (c: Coverage) => c.rate + 2 * c.se >= 0.93 && c.rate - 2 * c.se <= 0.97;
 
-export { createRng, sampleNormal };
+export { createRng, MemoryStore, sampleNormal };
+
+/**
+ * Appends `passes` passing and `fails` failing runs of `templateId` in one commit through the store port
+ * (the projection a live Observe runs): for tests that need thousands of worlds.
+ */
+export async function feedCounts(store: Store, templateId: string, taskClass: string, repo: string, passes: number, fails: number): Promise<void> {
+  const events = Array.from({ length: passes + fails }, (_unused, i) => {
+    const content = {
+      runId: `b${runs++}`, decisionId: '', templateId, taskClass, repo, taskId: '', attempt: 1,
+      outcome: (i < passes ? 'pass' : 'fail') as Outcome, retries: 0, durationSeconds: 1, failureReason: '', finishedAtMs: 1_800_000_000_000, agent: '', model: '',
+    };
+    const { templateId: _, taskClass: __, repo: ___, ...facts } = content;
+    return { type: 'observation' as const, content, observation: { ...facts, armId: asArmId(templateId), context: { taskClass, repo } } };
+  });
+  await store.commit(1_800_000_000_000, async () => ({ events, result: undefined }));
+}

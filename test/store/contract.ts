@@ -8,6 +8,7 @@ import { asDecisionId, DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, recommend, type Po
 import { compose } from '../../src/compose.js';
 import type { ObserveParams } from '../../src/service/learnloop.js';
 import type { Store } from '../../src/store/index.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
 import { allEvents, observationEvents } from '../helpers/events.js';
 
 export interface StoreFactory {
@@ -51,6 +52,12 @@ const opArb = fc.oneof(
   fc.record({ kind: fc.constant('recommend' as const), requestId: fc.constantFrom('', 'q1', 'q2'), taskClass: fc.constantFrom('', 'bug-fix') }),
   fc.record({ kind: fc.constant('register' as const), template: fc.constantFrom('c@v2', 'd@v1'), parent: fc.constantFrom('', 'a@v1') }),
 );
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
 
 export function storeContract(name: string, factory: StoreFactory): void {
   const loop = (store: Store) => {
@@ -119,6 +126,26 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect((await stats('bug-fix', '')).counters.runs).toBe(3);
       expect((await store.statsForSegment('bug-fix', '')).map((s) => [s.templateId, s.stats.counters.runs])).toEqual([['t', 3]]);
       expect((await store.templates()).map((t) => [t.templateId, t.implicit])).toEqual([['t', true]]);
+      await store.close();
+    });
+
+    test('the spread sums (policy /5) are kept and read back: each repository of a task class is one group', async () => {
+      const store = await factory.create(policy);
+      const ll = loop(store).learnloop;
+      let run = 0;
+      for (const [repo, passes] of [['org/a', 2], ['org/b', 5], ['org/c', 1]] as const) {
+        for (let i = 0; i < 6; i++) await ll.observe(obs(`s${run++}`, 't', i < passes ? 'pass' : 'fail', { repo }));
+      }
+      const classRecord = (await store.stats(['t', 'bug-fix', '']))!;
+      expect(classRecord.spread?.groups.count).toBe(3);
+      expect(classRecord.spread?.groups.squares).toBe(3 * 36);
+      const [arm] = await store.armEvidence(['t'], { taskClass: 'bug-fix', repo: 'org/d' });
+      // The same runs through the reference projection give the same sums, to the bit.
+      const reference = new MemoryStore(policy);
+      for (const event of await collect(store.events())) await reference.commit(event.atMs, async () => ({ events: [event], result: undefined }));
+      const [expected] = await reference.armEvidence(['t'], { taskClass: 'bug-fix', repo: 'org/d' });
+      expect(arm!.evidence.spread).toEqual(expected!.evidence.spread);
+      expect(arm!.evidence.spread!.repo.some((x) => x !== 0)).toBe(true);
       await store.close();
     });
 
