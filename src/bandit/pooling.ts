@@ -1,7 +1,7 @@
 import type { PolicyConfig } from './config.js';
 import { effectiveEvidence, evidenceAt, subtractEvidence } from './evidence.js';
 import { betweenGroupVariance, spreadPosterior } from './spread.js';
-import type { ArmEvidence, Evidence, EvidenceLevel, Posterior } from './types.js';
+import type { ArmEvidence, BorrowedEvidence, Evidence, EvidenceLevel, EvidenceSources, Posterior } from './types.js';
 
 /** A Beta prior shared by every candidate before its own evidence. */
 export interface BasePrior {
@@ -352,4 +352,23 @@ export function dominantLevel(p: Posterior): EvidenceLevel {
     }
   }
   return best;
+}
+
+/**
+ * Own and borrowed evidence behind an arm's pooled posterior in its context: its runs at the narrowest
+ * level the context names, and for each wider level the runs recorded there beyond this context's with
+ * what they count for after pooling (the posterior's contributions), then the parent version or the prior.
+ */
+export function evidenceSources(arm: ArmEvidence, p: Posterior, config: PolicyConfig, nowMs: number): EvidenceSources {
+  const decay = config.decay;
+  const g = evidenceAt(arm.evidence.global, nowMs, decay);
+  const tc = arm.evidence.taskClass && evidenceAt(arm.evidence.taskClass, nowMs, decay);
+  const cell = arm.evidence.repoTaskClass && evidenceAt(arm.evidence.repoTaskClass, nowMs, decay);
+  const ownLevel = cell !== undefined ? 'repo_task_class' : tc !== undefined ? 'task_class' : 'global';
+  const borrowed: BorrowedEvidence[] = [];
+  if (cell !== undefined && tc !== undefined) borrowed.push({ source: 'task_class', runs: subtractEvidence(tc, cell, decay).trials, pseudoRuns: p.contributions.task_class });
+  const inner = cell ?? tc;
+  if (inner !== undefined) borrowed.push({ source: 'global', runs: subtractEvidence(g, tc ?? inner, decay).trials, pseudoRuns: p.contributions.global });
+  borrowed.push({ source: arm.parent !== undefined ? 'parent' : 'prior', runs: 0, pseudoRuns: p.contributions.prior });
+  return { ownLevel, ownRuns: p.contributions[ownLevel], borrowed: borrowed.filter((b) => b.runs > 0 || b.pseudoRuns > 0) };
 }

@@ -3,7 +3,7 @@ import { policyVersion } from './config.js';
 import { betaMean, betaVariance } from './distributions.js';
 import { cyrb128, cyrb128Words, hashHex, hexOf } from './hash.js';
 import { evidenceAt } from './evidence.js';
-import { fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
+import { evidenceSources, fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
 import type { BasePrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
@@ -11,7 +11,7 @@ import { withPassRates } from './outcomes.js';
 import { summarizePosterior } from './summary.js';
 import type { PickRule, SetSummary } from './thompson.js';
 import { satisficingPick, summarizeSet } from './thompson.js';
-import type { ArmEvidence, Context, Decision, DecisionId, Evidence, EvidenceLevel, Posterior, PosteriorSummary, RankedArm } from './types.js';
+import type { ArmEvidence, Context, Decision, DecisionId, Evidence, EvidenceSources, Posterior, PosteriorSummary, RankedArm } from './types.js';
 
 export interface RecommendInput {
   readonly decisionId: DecisionId;
@@ -280,6 +280,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
     posterior: set.posteriorSummary(i),
     probBest: probBest[i]!,
     propensity: propensity[i]!,
+    sources: evidenceSources(arms[i]!, set.posteriors[i]!, config, input.nowMs),
   }));
 
   const chosenMean = means[chosen]!;
@@ -305,6 +306,7 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
     rationale: explain(
       arms[chosen]!,
       ranking[0]!.posterior,
+      ranking[0]!.sources!,
       probBest[chosen]!,
       arms.length,
       lift.absolute,
@@ -316,30 +318,47 @@ export function recommend(input: RecommendInput, config: PolicyConfig, caches: P
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-const LEVEL_WORDS: Record<EvidenceLevel, string> = {
+const OWN_WORDS: Record<EvidenceSources['ownLevel'], string> = {
   repo_task_class: 'in this task class and repository',
-  task_class: 'in this task class, borrowed from other repositories',
-  global: 'across all task classes',
-  prior: 'the prior alone (no runs yet)',
+  task_class: 'in this task class',
+  global: 'overall',
 };
+
+const runsText = (n: number) => (n >= 0.5 || n === 0 ? `${Math.round(n)} run${Math.round(n) === 1 ? '' : 's'}` : `${n.toFixed(1)} runs`);
+
+/** One borrowed source in words: what it counts for, and what it was lent from. */
+function borrowedWords(b: EvidenceSources['borrowed'][number]): string {
+  const worth = runsText(b.pseudoRuns);
+  switch (b.source) {
+    case 'task_class':
+      return `${worth} from ${runsText(b.runs)} in other repositories of this task class`;
+    case 'global':
+      return `${worth} from ${runsText(b.runs)} in other task classes`;
+    case 'parent':
+      return `${worth} from the version it refines`;
+    case 'prior':
+      return `${worth} from the prior`;
+  }
+}
 
 function explain(
   arm: ArmEvidence,
   p: PosteriorSummary,
+  sources: EvidenceSources,
   probBest: number,
   candidates: number,
   lift: number,
   leader: string | undefined,
   trial: PolicyConfig | undefined,
 ): string {
-  const runs = p.observations >= 0.5 ? `~${Math.round(p.observations)} runs ` : '';
-  const inherited = arm.parent !== undefined && p.evidenceLevel === 'prior' ? `, inherited from ${arm.parent.armId}` : '';
+  const own = `${runsText(sources.ownRuns)} of its own ${OWN_WORDS[sources.ownLevel]}`;
+  const borrowed = sources.borrowed.length === 0 ? '' : `, plus borrowed evidence worth ${sources.borrowed.map(borrowedWords).join(', ')}`;
   const passRate = p.passRate === undefined ? '' : `, pass rate ${pct(p.passRate)} (95% CI ${pct(p.passRateLow ?? 0)}–${pct(p.passRateHigh ?? 0)})`;
-  const fair = arm.parent !== undefined && p.evidenceLevel === 'prior' && trial !== undefined ? `, as a new version of ${arm.parent.armId} (not its parent's record)` : inherited;
-  const estimate = `${arm.armId} has an estimated expected reward of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)})${passRate} from ${runs}${LEVEL_WORDS[p.evidenceLevel]}${fair}.`;
+  const fair = arm.parent !== undefined && p.evidenceLevel === 'prior' && trial !== undefined ? `, as a new version of ${arm.parent.armId} (not its parent's record)` : '';
+  const estimate = `${arm.armId} has an estimated expected reward of ${pct(p.mean)} (95% CI ${pct(p.ciLow)}–${pct(p.ciHigh)})${passRate} from ${own}${borrowed}${fair}.`;
   if (trial !== undefined) {
-    const own = Math.round(arm.evidence.global.trials);
-    return `${estimate} On trial: a new version gets ${trial.trialRuns} runs of its own before its record alone decides (${own} so far); ${pct(trial.trialShare!)} of decisions are kept for versions on trial.`;
+    const ownRuns = Math.round(arm.evidence.global.trials);
+    return `${estimate} On trial: a new version gets ${trial.trialRuns} runs of its own before its record alone decides (${ownRuns} so far); ${pct(trial.trialShare!)} of decisions are kept for versions on trial.`;
   }
   if (candidates === 1) return `${estimate} It was the only candidate.`;
   const sign = lift >= 0 ? '+' : '−';

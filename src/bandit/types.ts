@@ -114,6 +114,31 @@ export interface RankedArm {
   readonly posterior: PosteriorSummary;
   readonly probBest: number;
   readonly propensity: number;
+  /** Own and borrowed evidence behind the posterior (decisions logged before it existed have none). */
+  readonly sources?: EvidenceSources;
+}
+
+/** Where a posterior's evidence comes from: the template's own runs in this context, and what it borrowed. */
+export interface EvidenceSources {
+  /** Which level is "this context": the narrowest the request names. */
+  readonly ownLevel: Exclude<EvidenceLevel, 'prior'>;
+  /** The template's runs at that level (after decay). */
+  readonly ownRuns: number;
+  /** Borrowed evidence, narrowest first; levels that lent nothing are left out. */
+  readonly borrowed: readonly BorrowedEvidence[];
+}
+
+export interface BorrowedEvidence {
+  /**
+   * 'task_class': the template's runs in other repositories of this task class; 'global': in other task
+   * classes (or without one); 'parent': the version it refines, in this context; 'prior': the base prior
+   * fitted across the candidates.
+   */
+  readonly source: 'task_class' | 'global' | 'parent' | 'prior';
+  /** Runs recorded there beyond this context's (after decay); 0 for the prior and a parent. */
+  readonly runs: number;
+  /** What they count for in this posterior, in pseudo-runs, after the discount for how much groups differ. */
+  readonly pseudoRuns: number;
 }
 
 export interface Lift {

@@ -5,8 +5,9 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { FieldDescriptorProto_Label, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { InvalidArgument } from '../bandit/index.js';
 import { DESCRIPTOR_SET } from '../paths.js';
-import type { ArmStatus, DecisionEvent, EvidenceLevel, RefinementRecord, TemplateRecord, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
+import type { ArmStatus, BorrowedEvidence, DecisionEvent, EvidenceLevel, RefinementRecord, TemplateRecord, Outcome as DomainOutcome, PosteriorSummary as DomainPosterior } from '../bandit/index.js';
 import type { ObserveParams, ObserveReply, RecommendParams, Scorecard as DomainScorecard } from '../service/learnloop.js';
+import { EVIDENCE_LABELS } from '../reports/metrics.js';
 import type { AcceptParams, RejectParams } from '../service/refinement-queue.js';
 import {
   DecideRefinementRequest as DecideRefinementRequestCodec,
@@ -136,6 +137,14 @@ const LEVEL_TO_PROTO: Record<EvidenceLevel, ProtoEvidenceLevel> = {
   repo_task_class: ProtoEvidenceLevel.EVIDENCE_LEVEL_REPO_TASK_CLASS,
 };
 
+/** Borrowed sources in the labels reports use for evidence levels (src/reports/metrics.ts), plus "parent". */
+const SOURCE_LABELS: Record<BorrowedEvidence['source'], string> = {
+  task_class: EVIDENCE_LABELS.task_class,
+  global: EVIDENCE_LABELS.global,
+  prior: EVIDENCE_LABELS.prior,
+  parent: 'parent',
+};
+
 const STATUS_TO_PROTO: Record<ArmStatus, TemplateStatus> = {
   active: TemplateStatus.TEMPLATE_STATUS_ACTIVE,
   candidate: TemplateStatus.TEMPLATE_STATUS_CANDIDATE,
@@ -186,6 +195,9 @@ export function decisionToProto(e: DecisionEvent & { readonly newTemplateIds?: r
       posterior: posteriorToProto(r.posterior),
       probBest: r.probBest,
       propensity: r.propensity,
+      ownRuns: r.sources?.ownRuns ?? 0,
+      ownLevel: r.sources === undefined ? ProtoEvidenceLevel.EVIDENCE_LEVEL_UNSPECIFIED : LEVEL_TO_PROTO[r.sources.ownLevel],
+      borrowed: (r.sources?.borrowed ?? []).map((b) => ({ source: SOURCE_LABELS[b.source], runs: b.runs, pseudoRuns: b.pseudoRuns })),
     })),
     lift: { ...d.lift },
     policyVersion: d.policyVersion,

@@ -32,9 +32,11 @@ describe('Recommend and Observe against a real server', () => {
     expect(good.probBest).toBeGreaterThan(0.95);
     expect(good.posterior!.evidenceLevel).toBeGreaterThan(0);
     expect(res.rationale).toMatch(/pass rate/);
-    // A new repository in the same task class borrows the class's record.
+    // A new repository in the same task class borrows the class's record. With one repository seen, nothing
+    // says how far repositories differ, so the hyperprior's spread applies (policy /5): good@v1 still leads
+    // clearly, less surely than in the repository it was measured in.
     const fresh = await client.recommend({ taskClass: 'bug-fix', repo: 'org/new' });
-    expect(fresh.ranking.find((r) => r.templateId === 'good@v1')!.probBest).toBeGreaterThan(0.8);
+    expect(fresh.ranking.find((r) => r.templateId === 'good@v1')!.probBest).toBeGreaterThan(0.7);
   });
 
   test('a repeated run_id changes nothing; different content is ALREADY_EXISTS', async () => {

@@ -351,6 +351,34 @@ export interface RankedTemplate {
   probBest: number;
   /** Probability that the policy picks this template (Monte Carlo estimate). */
   propensity: number;
+  /**
+   * This template's own runs in this very context: at the narrowest level the request names (its
+   * task class and repository, else its task class, else overall; own_level says which), after decay.
+   */
+  ownRuns: number;
+  ownLevel: EvidenceLevel;
+  /**
+   * What the rest of its evidence is and where it comes from, narrowest first (sources that lent
+   * nothing are left out). own_runs plus every pseudo_runs is alpha + beta of the posterior.
+   */
+  borrowed: BorrowedEvidence[];
+}
+
+/** Evidence a template's posterior borrows from outside its own runs in the context. */
+export interface BorrowedEvidence {
+  /**
+   * Where from, in the labels every report uses: "task class" (its runs in other repositories of this
+   * task class), "global" (in other task classes, or with none), "parent" (the version it refines, in
+   * this context), "prior" (the base prior fitted across the candidates).
+   */
+  source: string;
+  /** Runs recorded there beyond this context's, after decay (0 for "parent" and "prior"). */
+  runs: number;
+  /**
+   * What they count for in this posterior, in pseudo-runs: fewer than `runs` the more groups at that
+   * level differ (the between-group spread learned from every group, policy sts-pooled-eb/5).
+   */
+  pseudoRuns: number;
 }
 
 /** Lift compares the chosen template's expected reward with picking uniformly among candidates. */
@@ -1008,7 +1036,7 @@ export const RecommendRequest: MessageFns<RecommendRequest> = {
 };
 
 function createBaseRankedTemplate(): RankedTemplate {
-  return { templateId: "", posterior: undefined, probBest: 0, propensity: 0 };
+  return { templateId: "", posterior: undefined, probBest: 0, propensity: 0, ownRuns: 0, ownLevel: 0, borrowed: [] };
 }
 
 export const RankedTemplate: MessageFns<RankedTemplate> = {
@@ -1024,6 +1052,15 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
     }
     if (message.propensity !== 0) {
       writer.uint32(33).double(message.propensity);
+    }
+    if (message.ownRuns !== 0) {
+      writer.uint32(41).double(message.ownRuns);
+    }
+    if (message.ownLevel !== 0) {
+      writer.uint32(48).int32(message.ownLevel);
+    }
+    for (const v of message.borrowed) {
+      BorrowedEvidence.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1073,6 +1110,30 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
             message.propensity = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.ownRuns = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.ownLevel = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.borrowed.push(BorrowedEvidence.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1099,6 +1160,19 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
         ? globalThis.Number(object.prob_best)
         : 0,
       propensity: isSet(object.propensity) ? globalThis.Number(object.propensity) : 0,
+      ownRuns: isSet(object.ownRuns)
+        ? globalThis.Number(object.ownRuns)
+        : isSet(object.own_runs)
+        ? globalThis.Number(object.own_runs)
+        : 0,
+      ownLevel: isSet(object.ownLevel)
+        ? evidenceLevelFromJSON(object.ownLevel)
+        : isSet(object.own_level)
+        ? evidenceLevelFromJSON(object.own_level)
+        : 0,
+      borrowed: globalThis.Array.isArray(object?.borrowed)
+        ? object.borrowed.map((e: any) => BorrowedEvidence.fromJSON(e))
+        : [],
     };
   },
 
@@ -1116,6 +1190,15 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
     if (message.propensity !== undefined) {
       obj.propensity = floatToJson(message.propensity);
     }
+    if (message.ownRuns !== undefined) {
+      obj.ownRuns = floatToJson(message.ownRuns);
+    }
+    if (message.ownLevel !== undefined) {
+      obj.ownLevel = evidenceLevelToJSON(message.ownLevel);
+    }
+    if (message.borrowed?.length) {
+      obj.borrowed = message.borrowed.map((e) => BorrowedEvidence.toJSON(e));
+    }
     return obj;
   },
 
@@ -1130,6 +1213,114 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
       : undefined;
     message.probBest = object.probBest ?? 0;
     message.propensity = object.propensity ?? 0;
+    message.ownRuns = object.ownRuns ?? 0;
+    message.ownLevel = object.ownLevel ?? 0;
+    message.borrowed = object.borrowed?.map((e) => BorrowedEvidence.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBorrowedEvidence(): BorrowedEvidence {
+  return { source: "", runs: 0, pseudoRuns: 0 };
+}
+
+export const BorrowedEvidence: MessageFns<BorrowedEvidence> = {
+  encode(message: BorrowedEvidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.source !== "") {
+      writer.uint32(10).string(message.source);
+    }
+    if (message.runs !== 0) {
+      writer.uint32(17).double(message.runs);
+    }
+    if (message.pseudoRuns !== 0) {
+      writer.uint32(25).double(message.pseudoRuns);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BorrowedEvidence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBorrowedEvidence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.runs = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.pseudoRuns = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BorrowedEvidence {
+    return {
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      runs: isSet(object.runs) ? globalThis.Number(object.runs) : 0,
+      pseudoRuns: isSet(object.pseudoRuns)
+        ? globalThis.Number(object.pseudoRuns)
+        : isSet(object.pseudo_runs)
+        ? globalThis.Number(object.pseudo_runs)
+        : 0,
+    };
+  },
+
+  toJSON(message: BorrowedEvidence): unknown {
+    const obj: any = {};
+    if (message.source !== undefined) {
+      obj.source = message.source;
+    }
+    if (message.runs !== undefined) {
+      obj.runs = floatToJson(message.runs);
+    }
+    if (message.pseudoRuns !== undefined) {
+      obj.pseudoRuns = floatToJson(message.pseudoRuns);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BorrowedEvidence>): BorrowedEvidence {
+    return BorrowedEvidence.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BorrowedEvidence>): BorrowedEvidence {
+    const message = createBaseBorrowedEvidence();
+    message.source = object.source ?? "";
+    message.runs = object.runs ?? 0;
+    message.pseudoRuns = object.pseudoRuns ?? 0;
     return message;
   },
 };

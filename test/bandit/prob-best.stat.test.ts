@@ -1,0 +1,99 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_POLICY_CONFIG, sampleBeta, type PolicyConfig } from '../../src/bandit/index.js';
+import { Coverage, createRng, feedCounts, MemoryStore, service } from './hierarchy-world.js';
+
+/**
+ * Issue 8's rows on P(best) and the lift. Each world: 6 templates whose true pass rates are drawn from
+ * a wide (Beta(3, 5)) or narrow (Beta(20, 25): templates close together) spread, each with 0–30 runs in
+ * one repository, written through the store's projection; then one Recommend (the service) reports
+ * every template's prob_best, and the chosen template's lift over a uniform pick with its 95% interval.
+ * The truths: which template is really best, and θ_chosen − mean(θ).
+ */
+const K = 6;
+const IDS = Array.from({ length: K }, (_, i) => `t${i}@v1`);
+
+interface Outcome {
+  /** [reported prob_best, 1 if truly best] for every template of every world. */
+  readonly probBest: Array<[number, number]>;
+  /** Reported absolute lift minus the true one, per world. */
+  readonly liftError: number[];
+  readonly liftCoverage: Coverage;
+}
+
+async function worlds(a: number, b: number, n: number, policy: PolicyConfig): Promise<Outcome> {
+  const rng = createRng(`prob-best\u0000${a},${b}`);
+  const out: Outcome = { probBest: [], liftError: [], liftCoverage: new Coverage() };
+  for (let w = 0; w < n; w++) {
+    const store = new MemoryStore(policy);
+    const ll = service(policy, store);
+    const truth = IDS.map(() => sampleBeta(rng, a, b));
+    for (let i = 0; i < K; i++) {
+      const runs = Math.floor(rng.next() * 31);
+      let passes = 0;
+      for (let r = 0; r < runs; r++) passes += rng.next() < truth[i]! ? 1 : 0;
+      await feedCounts(store, IDS[i]!, 'bug', 'app', passes, runs - passes);
+    }
+    const { decision } = await ll.recommend({ taskClass: 'bug', repo: 'app', candidateTemplateIds: IDS, topK: 0, requestId: '' });
+    const best = truth.indexOf(Math.max(...truth));
+    for (const r of decision.ranking) out.probBest.push([r.probBest, IDS.indexOf(r.armId) === best ? 1 : 0]);
+    const trueLift = truth[IDS.indexOf(decision.chosen)]! - truth.reduce((s, x) => s + x, 0) / K;
+    out.liftError.push(decision.lift.absolute - trueLift);
+    out.liftCoverage.add(decision.lift.ciLow <= trueLift && trueLift <= decision.lift.ciHigh ? 1 : 0, 1);
+  }
+  return out;
+}
+
+/** Per decile of reported prob_best: mean reported, fraction truly best, its standard error, count. */
+function deciles(pairs: ReadonlyArray<[number, number]>) {
+  return Array.from({ length: 10 }, (_, d) => {
+    const inBin = pairs.filter(([p]) => Math.min(9, Math.floor(p * 10)) === d);
+    const n = inBin.length;
+    const reported = inBin.reduce((s, [p]) => s + p, 0) / n;
+    const observed = inBin.reduce((s, [, y]) => s + y, 0) / n;
+    // The binomial error of the observed fraction, at the reported probability (the hypothesis tested).
+    return { d, n, reported, observed, se: Math.sqrt((reported * (1 - reported)) / n) };
+  }).filter((x) => x.n > 0);
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const se = (xs: readonly number[]) => Math.sqrt(xs.reduce((s, x) => s + (x - mean(xs)) ** 2, 0) / (xs.length - 1) / xs.length);
+
+/** Calibration figures of one spread: the deciles, the lift's bias and its standard error, and the lift interval's coverage. */
+async function figures(name: string, a: number, b: number) {
+  const out = await worlds(a, b, 600, DEFAULT_POLICY_CONFIG);
+  const table = deciles(out.probBest);
+  const bias = mean(out.liftError);
+  const biasSe = se(out.liftError);
+  const text = `${name}: prob_best by decile (reported vs truly best): ${table.map((x) => `${x.d}: ${x.reported.toFixed(3)} vs ${x.observed.toFixed(3)} (n ${x.n})`).join('; ')}; lift bias ${(100 * bias).toFixed(2)} ± ${(100 * biasSe).toFixed(2)} points; lift interval coverage ${out.liftCoverage}`;
+  console.info(text);
+  // Deciles with fewer than 30 templates say too little to check.
+  const worstDecile = Math.max(...table.filter((x) => x.n >= 30).map((x) => Math.abs(x.observed - x.reported) - 2 * x.se));
+  return { text, worstDecile, bias, biasSe, coverage: out.liftCoverage };
+}
+
+const SPREADS = [['wide', 3, 5], ['narrow', 20, 25]] as const;
+
+describe('prob_best and the lift, against the truth', () => {
+  for (const [name, a, b] of SPREADS) {
+    const result = figures(name, a, b);
+    // Guards at the accuracy measured under policy /5 (docs/adr/0004-learned-group-spread.md): a model
+    // that regresses past them fails here.
+    test(`${name} spread (Beta(${a}, ${b})): prob_best within ±0.25 per decile, lift bias < 3 points, lift interval coverage ≥ 85% (beyond 2 SE)`, async () => {
+      const { text, worstDecile, bias, biasSe, coverage } = await result;
+      expect(worstDecile, text).toBeLessThan(0.25);
+      expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.03);
+      expect(coverage.rate + 2 * coverage.se, text).toBeGreaterThanOrEqual(0.85);
+    }, 180_000);
+    // Issue 8's targets, for the narrow spread. Not met yet (the wide spread meets them at 600 worlds, only
+    // just: at 1,500 its lift interval covered 90.6% ± 0.8 and its bias was +1.2 ± 0.3 points): the base prior's strength is one fitted value (a MAP estimate from the
+    // candidates), so P(best) and the lift ignore how uncertain that spread is; with 6 templates and
+    // 0–30 runs each the narrow spread's top deciles are overconfident and the lift is biased upwards.
+    // `test.fails` keeps the claim honest: this starts failing, to be turned into a plain test, once it holds.
+    if (name === 'narrow') test.fails(`${name} spread: KNOWN GAP, issue 8's targets (prob_best within ±0.05 per decile, lift bias < 1 point, coverage 93–97%)`, async () => {
+      const { text, worstDecile, bias, biasSe, coverage } = await result;
+      expect(worstDecile, text).toBeLessThan(0.05);
+      expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.01);
+      expect(coverage.rate + 2 * coverage.se >= 0.93 && coverage.rate - 2 * coverage.se <= 0.97, text).toBe(true);
+    }, 180_000);
+  }
+});
