@@ -76,7 +76,7 @@ const SPREADS = [['wide', 3, 5], ['narrow', 20, 25]] as const;
 describe('prob_best and the lift, against the truth', () => {
   for (const [name, a, b] of SPREADS) {
     const result = figures(name, a, b);
-    // Guards at the accuracy measured under policy /5 (docs/adr/0004-learned-group-spread.md): a model
+    // Guards at the accuracy measured under policy /5 (docs/adr/0005-learned-group-spread.md): a model
     // that regresses past them fails here.
     test(`${name} spread (Beta(${a}, ${b})): prob_best within ±0.25 per decile, lift bias < 3 points, lift interval coverage ≥ 85% (beyond 2 SE)`, async () => {
       const { text, worstDecile, bias, biasSe, coverage } = await result;
