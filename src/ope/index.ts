@@ -7,7 +7,6 @@ export {
   fitRewardModel,
   liftOverUniform,
   liftOverUniformInfluence,
-  MIN_RESAMPLES,
   loggingPolicy,
   uniformPolicy,
 } from './estimators.js';

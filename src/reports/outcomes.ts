@@ -113,7 +113,7 @@ export interface OutcomesOptions {
   readonly repeatWindowDays: number;
   /** Sparkline bin, days (default 7). */
   readonly binDays: number;
-  /** Bootstrap resamples of the lift estimate (default 1000). */
+  /** Kept in the options for existing callers and JSON; the lift's intervals are closed-form and ignore it. */
   readonly resamples: number;
 }
 
@@ -208,7 +208,7 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     };
   });
 
-  // In a fixed order, so the bootstrap resamples the same decisions whatever order they came in.
+  // In a fixed order (time first), so DR's reward model, fitted on each decision's predecessors, sees the same history whatever order they came in.
   const decisions = input.decisions
     .filter((d) => d.atMs >= sinceMs && d.atMs <= untilMs)
     .sort((a, b) => a.atMs - b.atMs || byString(a.context, b.context) || byString(a.chosen, b.chosen) || a.propensity - b.propensity || a.reward - b.reward || byString(a.candidates.join('\u0000'), b.candidates.join('\u0000')));

@@ -4,6 +4,11 @@ declare module 'jstat' {
     cdf(x: number, a: number, b: number): number;
     inv(p: number, a: number, b: number): number;
   }
-  const jStat: { beta: Dist; ibeta(x: number, a: number, b: number): number; normal: { inv(p: number, mean: number, sd: number): number } };
+  const jStat: {
+    beta: Dist;
+    ibeta(x: number, a: number, b: number): number;
+    normal: { inv(p: number, mean: number, sd: number): number };
+    studentt: { inv(p: number, dof: number): number };
+  };
   export default jStat;
 }

@@ -105,7 +105,7 @@ describe('dashboard JSON views', () => {
     }
   });
 
-  test('the lift view is the scoreboard\'s lift: one estimate over the same window, the bootstrap on a small log', async () => {
+  test('the lift view is the scoreboard\'s lift: one estimate over the same window, closed-form intervals', async () => {
     const lift = (await getJson('/api/v1/lift')).body as { sinceMs: number; untilMs: number; decisions: number; interval: string; resamples: number; headline: unknown; deployed: unknown; effectiveSampleSize: number };
     const board = (await getJson('/api/v1/overview')).body.scoreboard as { options: { sinceMs: number; untilMs: number }; lift: { decisions: number; estimate: { lift: { dr: unknown }; deployed: unknown; effectiveSampleSize: number; method: unknown } } };
     expect([lift.sinceMs, lift.untilMs]).toEqual([board.options.sinceMs, board.options.untilMs]);
@@ -113,8 +113,8 @@ describe('dashboard JSON views', () => {
     expect(lift.headline).toEqual(board.lift.estimate.lift.dr);
     expect(lift.deployed).toEqual(board.lift.estimate.deployed);
     expect(lift.effectiveSampleSize).toBe(board.lift.estimate.effectiveSampleSize);
-    expect({ interval: lift.interval, resamples: lift.resamples }).toEqual({ interval: 'bootstrap', resamples: 1000 });
-    expect(board.lift.estimate.method).toEqual({ interval: 'bootstrap', resamples: 1000 });
+    expect({ interval: lift.interval, resamples: lift.resamples }).toEqual({ interval: 'influence', resamples: 0 });
+    expect(board.lift.estimate.method).toEqual({ interval: 'influence', resamples: 0 });
   });
 
   test('failures carry their remediation from the rules file', async () => {

@@ -16,12 +16,12 @@ export function renderLift(est: LiftEstimate, join: LogJoin): string {
   ]);
   return [
     `${est.decisions} decisions with outcomes (${join.unobserved} without, ${join.invalid} with unusable propensities)`,
-    `deployed policy pass rate: ${(est.deployed.estimate * 100).toFixed(1)}% [${(est.deployed.ciLow * 100).toFixed(1)}, ${(est.deployed.ciHigh * 100).toFixed(1)}] (on-policy mean)`,
+    `deployed policy expected reward: ${(est.deployed.estimate * 100).toFixed(1)}% [${(est.deployed.ciLow * 100).toFixed(1)}, ${(est.deployed.ciHigh * 100).toFixed(1)}] (on-policy mean)`,
     `effective sample size for uniform: ${est.effectiveSampleSize.toFixed(1)}; mean importance weight ${est.meanWeight.toFixed(2)} (expected 1.00${
       Math.abs(est.meanWeight - 1) > 0.2 ? '; far from 1: the log barely covers some candidates, read IPS/SNIPS with care' : ''
     })`,
     '',
-    table(['estimator', 'uniform pass rate (95% CI)', 'lift, points (95% CI)'], rows),
+    table(['estimator', 'uniform expected reward (95% CI)', 'lift, points (95% CI)'], rows),
     '',
     verdict(est),
   ].join('\n');
@@ -45,7 +45,7 @@ export function registerReportLift(program: Command): void {
     .command('lift')
     .description("off-policy lift of the deployed policy over uniform (IPS, SNIPS, doubly robust) from the log's decisions and outcomes")
     .requiredOption('--db <store>', 'the store of a learnloop server: an LMDB folder, or a postgres:// URL')
-    .option('--resamples <n>', 'bootstrap resamples', '1000')
+    .option('--resamples <n>', 'ignored (the intervals are closed-form; kept so scripts that pass it still run)', '1000')
     .option('--json', 'print JSON')
     .action(async (opts: { db: string; resamples: string; json?: boolean }) => {
       const fail = (msg: string) => {
