@@ -110,7 +110,7 @@ export function onTemplateClock(levels: PooledEvidence, config: Pick<PolicyConfi
   if (!templateClock(config) || config.decay!.unit !== 'runs') return levels;
   const now = levels.global.stamp;
   const at = (e: Evidence | undefined) => e && decayTo(e, now, config.decay!);
-  return { global: levels.global, taskClass: at(levels.taskClass), repoTaskClass: at(levels.repoTaskClass) };
+  return { ...levels, taskClass: at(levels.taskClass), repoTaskClass: at(levels.repoTaskClass) };
 }
 
 /**

@@ -29,7 +29,8 @@ function passView(arm: ArmEvidence): ArmEvidence {
   const { global, taskClass, repoTaskClass } = arm.evidence;
   return {
     armId: arm.armId,
-    evidence: { global: passesOf(global), taskClass: passesOfLevel(taskClass), repoTaskClass: passesOfLevel(repoTaskClass) },
+    // Whatever else the levels carry (the learned spread of groups) is the reward Beta's, and stays.
+    evidence: { ...arm.evidence, global: passesOf(global), taskClass: passesOfLevel(taskClass), repoTaskClass: passesOfLevel(repoTaskClass) },
     parent: arm.parent === undefined ? undefined : passView(arm.parent),
   };
 }
