@@ -127,8 +127,11 @@ export function subtractEvidence(outer: Evidence, inner: Evidence, decay: DecayC
   }
   const trials = Math.max(0, o.trials - i.trials);
   const out: { -readonly [K in keyof Evidence]: Evidence[K] } = { reward: Math.min(trials, Math.max(0, o.reward - i.reward)), trials, stamp: o.stamp };
-  if (o.passes !== undefined && i.passes !== undefined) out.passes = Math.min(trials, Math.max(0, o.passes - i.passes));
-  if (o.squares !== undefined && i.squares !== undefined) out.squares = Math.min(trials, Math.max(0, o.squares - i.squares));
+  // An empty record (EMPTY_EVIDENCE, a level with no runs yet) holds no passes and no squares: 0, not unknown.
+  const field = (e: Evidence, k: 'passes' | 'squares') => e[k] ?? (e.trials === 0 ? 0 : undefined);
+  const [op, ip, os, is] = [field(o, 'passes'), field(i, 'passes'), field(o, 'squares'), field(i, 'squares')];
+  if (op !== undefined && ip !== undefined && (o.passes !== undefined || i.passes !== undefined)) out.passes = Math.min(trials, Math.max(0, op - ip));
+  if (os !== undefined && is !== undefined && (o.squares !== undefined || i.squares !== undefined)) out.squares = Math.min(trials, Math.max(0, os - is));
   return out;
 }
 
