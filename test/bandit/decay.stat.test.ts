@@ -106,9 +106,9 @@ describe('decayed intervals reflect the effective sample size', () => {
     const c = await coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 100, templates: 10, runs: 120 });
     expect(c).toBeGreaterThanOrEqual(0.93);
     expect(c).toBeLessThanOrEqual(0.97);
-  });
+  }, 180_000);
 
   test('counting Σw as runs (policy /4) gives intervals too wide: the test can tell', async () => {
     expect(await coverage(longPolicy4, { reps: 30, templates: 10, runs: 120 })).toBeGreaterThan(0.97);
-  });
+  }, 180_000);
 });

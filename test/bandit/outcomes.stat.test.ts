@@ -70,5 +70,5 @@ describe('pass rate and expected reward, each with its own interval', () => {
     expect(rate(c.rewardAsPassRate)).toBeLessThan(0.5);
     // ... and, as an expected-reward interval, the fractional Beta is too wide with partials.
     expect(rate(c.betaOfReward)).toBeGreaterThan(0.97);
-  }, 120_000);
+  }, 240_000);
 });
