@@ -4,7 +4,7 @@
  * its change detector, failure patterns) and from src/ope for the lift, never computed a second way.
  */
 import { betaInterval, dominantLevel, type EvidenceLevel, type RefinementRecord, type TemplateRecord } from '../bandit/index.js';
-import { boundedLift, decisionJoiner, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
+import { decisionJoiner, LIFT_METHOD, liftOverUniform, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
 import {
   byString,
   failuresReport,
@@ -32,11 +32,6 @@ const MS_PER_WEEK = 7 * MS_PER_DAY;
 const MAX_WINDOWS = 52;
 /** Most (task class, repository) columns in the matrix: the busiest ones. */
 const MAX_REPO_SEGMENTS = 24;
-/**
- * Bootstrap work for the lift, decisions × resamples (about a second here): up to 20,000 decisions
- * get 1,000 resamples, up to 100,000 at least 200, larger logs influence-function intervals (src/ope boundedLift).
- */
-const LIFT_BUDGET = 20_000_000;
 
 export interface Overview {
   readonly totals: Metrics;
@@ -90,9 +85,9 @@ export interface LiftView {
   /** In the whole log: decisions without an outcome yet, and with unusable propensities. */
   readonly unobserved: number;
   readonly invalid: number;
-  /** How the intervals were made: a percentile bootstrap, or influence-function (normal) intervals on a large log. */
+  /** How the intervals were made (closed-form, src/ope liftOverUniform); '' when there is no estimate. */
   readonly interval: LiftMethod['interval'] | '';
-  /** Bootstrap resamples (0 for influence-function intervals). */
+  /** Always 0: nothing is resampled. */
   readonly resamples: number;
   /** The headline: doubly robust lift of the deployed policy over uniform, in pass-rate points. */
   readonly headline: Interval | null;
@@ -216,7 +211,7 @@ function overviewOf(
     rules,
     sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
     untilMs: asOfMs,
-    estimateLift: (d, seed) => (lift = timed('lift', () => boundedLift(d, seed, LIFT_BUDGET))),
+    estimateLift: (d) => (lift = timed('lift', () => ({ ...liftOverUniform(d), method: LIFT_METHOD }))),
   }));
   return { overview: { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }

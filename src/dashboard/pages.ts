@@ -174,11 +174,11 @@ function liftBody(m: DashboardModel): string {
   if (!l.available || l.headline === null || l.deployed === null) return `<p class="none">${esc(l.reason)}</p>`;
   const h = l.headline;
   const verdict = h.ciLow > 0 ? 'credibly better than choosing uniformly' : h.ciHigh < 0 ? 'credibly worse than choosing uniformly' : 'not distinguishable from choosing uniformly yet';
-  const method = l.interval === 'bootstrap' ? `intervals from ${l.resamples} bootstrap resamples` : 'closed-form intervals (Student\'s t on each estimator\'s influence values)';
+  const method = 'closed-form intervals (Student\'s t on each estimator\'s influence values)';
   return [
     `<section class="cards"><div class="card wide"><div class="card-title">Lift of the deployed policy over uniform choice (doubly robust)</div><div class="big" data-number="lift">${points(h.estimate)} points</div><div class="sub">95% CI ${points(h.ciLow)} to ${points(h.ciHigh)} · effective sample size <span data-number="ess">${l.effectiveSampleSize.toFixed(1)}</span> of ${l.decisions} decisions logged ${fmt.date(l.sinceMs)} to ${fmt.date(l.untilMs)} (the overview's scoreboard window) · ${esc(verdict)}</div><div class="sub">deployed policy reward ${fmt.pct(l.deployed.estimate)} (${fmt.interval(l.deployed.ciLow, l.deployed.ciHigh)}) · in the whole log ${l.unobserved} decisions without an outcome yet, ${l.invalid} with unusable propensities · ${esc(method)}</div></div></section>`,
     chart(
-      intervalDotsSpec(l.byEstimator.map((e) => ({ label: e.estimator, estimate: e.lift.estimate, low: e.lift.ciLow, high: e.lift.ciHigh })), { title: `Lift over uniform by estimator (95% ${l.interval === 'bootstrap' ? 'bootstrap' : 'closed-form'} interval)`, xTitle: 'lift, expected-reward points', zeroRule: true }),
+      intervalDotsSpec(l.byEstimator.map((e) => ({ label: e.estimator, estimate: e.lift.estimate, low: e.lift.ciLow, high: e.lift.ciHigh })), { title: 'Lift over uniform by estimator (95% closed-form interval)', xTitle: 'lift, expected-reward points', zeroRule: true }),
       'Lift by estimator',
     ),
     table(

@@ -205,9 +205,9 @@ function tInterval(x: Linear, level: number, lo: number): Interval {
  * decisions from a policy with propensities down to 0.01, every interval covers the truth 94–96%
  * (test/ope/coverage.stat.test.ts), where the percentile bootstrap with a refitted reward model covered
  * 89–91% for IPS and DR. No resampling: the same log gives the same intervals, and the cost is one
- * pass over the decisions, so any log size gets them (boundedLift needs no budget any more).
+ * pass over the decisions, so any log size gets them.
  */
-export function liftOverUniformInfluence(log: readonly LoggedDecision[], level = 0.95): LiftEstimate {
+export function liftOverUniform(log: readonly LoggedDecision[], level = 0.95): LiftEstimate {
   const n = log.length;
   if (n === 0) throw new RangeError('no logged decisions with outcomes');
   const rewards = Float64Array.from(log, (d) => d.reward);
@@ -230,26 +230,12 @@ export function liftOverUniformInfluence(log: readonly LoggedDecision[], level =
   };
 }
 
-/**
- * `report lift`'s estimate: {@link liftOverUniformInfluence}. The intervals were a percentile bootstrap's
- * (covering 89–91% for IPS and DR at 400 decisions with small propensities); `seed` and `resamples`
- * are accepted so its callers need not change, and are not used.
- */
-export function liftOverUniform(log: readonly LoggedDecision[], _seed?: string, _resamples?: number, level = 0.95): LiftEstimate {
-  return liftOverUniformInfluence(log, level);
-}
-
-/** How a lift estimate's intervals were made. */
+/** How a lift estimate's intervals were made (the dashboard's JSON names it). */
 export interface LiftMethod {
-  readonly interval: 'bootstrap' | 'influence';
-  /** Bootstrap resamples; 0 for influence-function intervals. */
-  readonly resamples: number;
+  readonly interval: 'influence';
+  /** Always 0: nothing is resampled. */
+  readonly resamples: 0;
 }
 
-/**
- * The lift with a bounded cost, for the dashboard: the closed-form intervals cost one pass over the
- * decisions at any size, so `budget` and `resamples` no longer choose a method (kept for callers).
- */
-export function boundedLift(log: readonly LoggedDecision[], _seed: string, _budget: number, _resamples = 1000, level = 0.95): LiftEstimate & { readonly method: LiftMethod } {
-  return { ...liftOverUniformInfluence(log, level), method: { interval: 'influence', resamples: 0 } };
-}
+/** The one method {@link liftOverUniform} uses. */
+export const LIFT_METHOD: LiftMethod = { interval: 'influence', resamples: 0 };

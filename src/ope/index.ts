@@ -1,12 +1,11 @@
 /** Off-policy evaluation: pure estimators over logged decisions. */
 export {
-  boundedLift,
   effectiveSampleSize,
   estimate,
   ESTIMATORS,
   fitRewardModel,
   liftOverUniform,
-  liftOverUniformInfluence,
+  LIFT_METHOD,
   loggingPolicy,
   uniformPolicy,
 } from './estimators.js';

@@ -141,10 +141,10 @@ export interface OutcomesInput extends LogRows {
   readonly binDays?: number;
   readonly resamples?: number;
   /**
-   * Estimates the window's lift (default: liftOverUniform with `resamples`); the dashboard passes a
-   * bounded-cost one whose result it also shows on its lift page.
+   * Estimates the window's lift (default: liftOverUniform); the dashboard passes one that keeps the
+   * result for its lift page, so the lift is computed once.
    */
-  readonly estimateLift?: (decisions: readonly LoggedDecision[], seed: string) => LiftEstimate;
+  readonly estimateLift?: (decisions: readonly LoggedDecision[]) => LiftEstimate;
 }
 
 /** The three metrics of a set of runs and their failures, as proportions. */
@@ -222,7 +222,7 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     refinements,
     lift: {
       decisions: decisions.length,
-      estimate: decisions.length > 0 ? (input.estimateLift ?? ((d, seed) => liftOverUniform(d, seed, o.resamples)))(decisions, `report-outcomes\u0000${sinceMs}\u0000${untilMs}`) : null,
+      estimate: decisions.length > 0 ? (input.estimateLift ?? liftOverUniform)(decisions) : null,
     },
   };
 }

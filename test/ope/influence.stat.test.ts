@@ -1,7 +1,7 @@
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
 import { createRng, type Rng } from '../../src/bandit/index.js';
-import { boundedLift, estimate, liftOverUniform, liftOverUniformInfluence, uniformPolicy, type LoggedDecision } from '../../src/ope/index.js';
+import { estimate, liftOverUniform, uniformPolicy, type LoggedDecision } from '../../src/ope/index.js';
 
 /**
  * A logging policy whose propensities vary from decision to decision (as Thompson sampling's do):
@@ -53,14 +53,13 @@ describe('bounded-cost lift', () => {
   fcTest.prop([logs])('the indexed sums give estimate()\'s point estimates (repeated candidates and strays included)', (log) => {
     const e = estimate(log, uniformPolicy);
     const deployed = log.reduce((s, d) => s + d.reward, 0) / log.length;
-    for (const est of [liftOverUniform(log, 'p', 0), liftOverUniformInfluence(log)]) {
-      const clip = (x: number, lo: number) => Math.min(1, Math.max(lo, x));
-      expect(est.deployed.estimate).toBeCloseTo(deployed, 12);
-      for (const k of ['ips', 'snips', 'dr'] as const) {
-        if (Number.isNaN(e[k])) continue;
-        expect(est.uniform[k].estimate).toBeCloseTo(clip(e[k], 0), 12);
-        expect(est.lift[k].estimate).toBeCloseTo(clip(deployed - e[k], -1), 12);
-      }
+    const est = liftOverUniform(log);
+    const clip = (x: number, lo: number) => Math.min(1, Math.max(lo, x));
+    expect(est.deployed.estimate).toBeCloseTo(deployed, 12);
+    for (const k of ['ips', 'snips', 'dr'] as const) {
+      if (Number.isNaN(e[k])) continue;
+      expect(est.uniform[k].estimate).toBeCloseTo(clip(e[k], 0), 12);
+      expect(est.lift[k].estimate).toBeCloseTo(clip(deployed - e[k], -1), 12);
     }
   });
 
@@ -69,7 +68,7 @@ describe('bounded-cost lift', () => {
     const reps = 400;
     const covered = { uniform: { ips: 0, snips: 0, dr: 0 }, lift: { ips: 0, snips: 0, dr: 0 }, deployed: 0 };
     for (let r = 0; r < reps; r++) {
-      const est = liftOverUniformInfluence(simulateLog(5000, rng));
+      const est = liftOverUniform(simulateLog(5000, rng));
       if (est.deployed.ciLow <= trueLogging && trueLogging <= est.deployed.ciHigh) covered.deployed++;
       for (const k of ['ips', 'snips', 'dr'] as const) {
         if (est.uniform[k].ciLow <= trueUniform && trueUniform <= est.uniform[k].ciHigh) covered.uniform[k]++;
@@ -81,12 +80,4 @@ describe('bounded-cost lift', () => {
     const se = Math.sqrt((0.95 * 0.05) / reps);
     for (const c of [covered.deployed, ...Object.values(covered.uniform), ...Object.values(covered.lift)]) expect(Math.abs(c / reps - 0.95)).toBeLessThan(3 * se);
   }, 120_000);
-
-  test('boundedLift gives the closed-form estimate at any budget (its cost is one pass over the decisions)', () => {
-    const log = simulateLog(5000, createRng('budget'));
-    for (const budget of [5000 * 1000, 5000 * 300, 0]) {
-      expect(boundedLift(log, 's', budget)).toEqual({ ...liftOverUniformInfluence(log), method: { interval: 'influence', resamples: 0 } });
-    }
-    expect(liftOverUniform(log, 's', 1000)).toEqual(liftOverUniformInfluence(log));
-  });
 });

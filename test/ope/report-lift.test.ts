@@ -39,7 +39,7 @@ describe('report lift on a real log', () => {
       expect(d.propensity).toBeLessThanOrEqual(1);
       expect(d.candidates).toEqual(['good', 'bad', 'meh']);
     }
-    const est = liftOverUniform(join.decisions, 'test', 300);
+    const est = liftOverUniform(join.decisions);
     expect(est.deployed.estimate).toBeCloseTo(join.decisions.reduce((s, d) => s + d.reward, 0) / join.decisions.length, 12);
     // Uniform over {0.9, 0.2, 0.4} is 0.5; the learning policy mostly runs `good`.
     for (const e of ['ips', 'snips', 'dr'] as const) {
@@ -56,7 +56,7 @@ describe('report lift on a real log', () => {
     const log = Array.from({ length: 40 }, (_, i) => ({
       context: '', candidates: ['a', 'b', 'c', 'd'], chosen: i === 0 ? 'd' : 'a', propensity: i === 0 ? 0.01 : 0.97, reward: 1,
     }));
-    const est = liftOverUniform(log, 'clip', 300);
+    const est = liftOverUniform(log);
     for (const e of ['ips', 'snips', 'dr'] as const) {
       for (const x of [est.uniform[e].estimate, est.uniform[e].ciLow, est.uniform[e].ciHigh]) expect(x >= 0 && x <= 1).toBe(true);
       for (const x of [est.lift[e].estimate, est.lift[e].ciLow, est.lift[e].ciHigh]) expect(x >= -1 && x <= 1).toBe(true);

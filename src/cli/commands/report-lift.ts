@@ -64,8 +64,7 @@ export function registerReportLift(program: Command): void {
         await store.close();
       }
       if (join.decisions.length === 0) return fail(`no decisions with observed outcomes in ${opts.db}`);
-      // Seeded by the log alone (not by where it is stored), so the same history reports the same intervals on any store.
-      const est = liftOverUniform(join.decisions, 'report-lift', resamples);
+      const est = liftOverUniform(join.decisions);
       const out = { ...est, unobserved: join.unobserved, invalid: join.invalid };
       process.stdout.write((opts.json === true ? JSON.stringify(out, null, 2) : renderLift(est, join)) + '\n');
     });
