@@ -3,20 +3,25 @@
  * picks among the candidates available at each step, and learns only the picked candidate's result.
  */
 import {
+  armEvidenceOf,
+  asArmId,
+  asDecisionId,
   choose,
   createRng,
   DEFAULT_POLICY_CONFIG,
-  EMPTY_EVIDENCE,
-  learnRun,
-  onTemplateClock,
+  project,
   sampleBeta,
-  asArmId,
   type ArmEvidence,
   type Context,
-  type Evidence,
+  type DerivedReader,
+  type EventBody,
+  type LoggedEvent,
   type Outcome,
   type PolicyConfig,
   type Rng,
+  type StatsKey,
+  type StatsRecord,
+  type TemplateRecord,
 } from '../bandit/index.js';
 
 /** What one run teaches: the learned reward (null teaches nothing) and the run's details. */
@@ -196,33 +201,47 @@ export const thompsonFlat: PolicyFactory = ({ armIds, seed }) => {
 export const MS_PER_STEP = 3_600_000;
 
 /**
- * The production policy through `choose()` (the same call `recommend()` makes), with evidence kept
- * per segment exactly as the store keeps it: ('',''), (taskClass,''), ('',repo), (taskClass,repo).
+ * The production policy as the service runs it: each run is an observation event through the
+ * projection (`project()`, the function every store applies), and each pick reads the candidates'
+ * evidence with `armEvidenceOf()` (what a store's `armEvidence()` returns to Recommend) and decides
+ * through `choose()` (the decision function `recommend()` uses). The harness keeps no model of its
+ * own, so what it measures is what Recommend would do on the same log, spread sums included.
  */
 export const learnloop: PolicyFactory = ({ armIds, parents, seed, config }) => {
   const rng = createRng(seed);
-  // stats[arm] maps `${taskClass}\u0000${repo}` to the arm's evidence in that segment.
-  const stats = armIds.map(() => new Map<string, Evidence>());
-  const at = (arm: number, tc: string, repo: string) => stats[arm]!.get(`${tc}\u0000${repo}`) ?? EMPTY_EVIDENCE;
-  const armEvidence = (arm: number, ctx: Context): ArmEvidence => {
-    const parent = parents[arm];
-    return {
-      armId: asArmId(armIds[arm]!),
-      evidence: onTemplateClock(
-        {
-          global: at(arm, '', ''),
-          taskClass: ctx.taskClass !== '' ? at(arm, ctx.taskClass, '') : undefined,
-          repoTaskClass: ctx.repo !== '' ? at(arm, ctx.taskClass, ctx.repo) : undefined,
-        },
-        config,
-      ),
-      parent: parent === undefined ? undefined : armEvidence(parent, ctx),
-    };
+  const templates = new Map<string, TemplateRecord>();
+  const stats = new Map<string, StatsRecord>();
+  const statsId = (key: StatsKey) => `${key[0]}\u0000${key[1]}\u0000${key[2]}`;
+  const reader: DerivedReader = { template: (id) => templates.get(id), stats: (key) => stats.get(statsId(key)), refinement: () => undefined };
+  let seq = 0;
+  const apply = (body: EventBody, atMs: number) => {
+    for (const c of project({ ...body, seq: ++seq, atMs } as LoggedEvent, reader, config)) {
+      if (c.kind === 'template') templates.set(c.key, c.value);
+      else if (c.kind === 'stats') stats.set(statsId(c.key), c.value);
+    }
+  };
+  armIds.forEach((templateId, i) => {
+    const parent = parents[i];
+    apply({ type: 'template', templateId, parentTemplateId: parent === undefined ? '' : armIds[parent]!, status: 'active', description: '', implicit: false, actor: '' }, 0);
+  });
+  // Evidence per context and arm, read once per evidence state: a run changes only its template's records,
+  // so it drops that arm's entries and those of the versions below it (armEvidenceOf reads the parent chain).
+  const below = armIds.map((_, i) => {
+    const out = [i];
+    for (let j = 0; j < out.length; j++) parents.forEach((p, c) => p === out[j] && out.push(c));
+    return out;
+  });
+  const cache = new Map<string, Array<ArmEvidence | undefined>>();
+  const evidenceOf = (arm: number, ctx: Context): ArmEvidence => {
+    const key = `${ctx.taskClass}\u0000${ctx.repo}`;
+    let arms = cache.get(key);
+    if (arms === undefined) cache.set(key, (arms = new Array<ArmEvidence | undefined>(armIds.length)));
+    return (arms[arm] ??= armEvidenceOf(armIds[arm]!, ctx, reader, config));
   };
   return {
     pick(available, ctx, step) {
       const { index } = choose(
-        available.map((a) => armEvidence(a, ctx)),
+        available.map((a) => evidenceOf(a, ctx)),
         config,
         step * MS_PER_STEP,
         rng,
@@ -230,19 +249,18 @@ export const learnloop: PolicyFactory = ({ armIds, parents, seed, config }) => {
       return available[index]!;
     },
     learn(arm, ctx, f, step) {
-      if (f.reward === null) return;
-      const keys: Array<[string, string]> = [['', '']];
-      if (ctx.taskClass !== '') keys.push([ctx.taskClass, '']);
-      if (ctx.repo !== '') keys.push(['', ctx.repo]);
-      if (ctx.taskClass !== '' && ctx.repo !== '') keys.push([ctx.taskClass, ctx.repo]);
-      const learned = learnRun(
-        keys.map(([tc, repo]) => at(arm, tc, repo)),
-        f.reward,
-        f.outcome === 'pass',
-        step * MS_PER_STEP,
-        config,
+      const finishedAtMs = step * MS_PER_STEP;
+      const run = `run${seq}`;
+      const facts = { taskId: run, attempt: 1, outcome: f.outcome, retries: f.retries, durationSeconds: 0, failureReason: '', agent: '', model: '' };
+      apply(
+        {
+          type: 'observation',
+          content: { ...facts, runId: run, decisionId: '', templateId: armIds[arm]!, taskClass: ctx.taskClass, repo: ctx.repo, finishedAtMs },
+          observation: { ...facts, runId: run, decisionId: asDecisionId(''), armId: asArmId(armIds[arm]!), context: ctx, finishedAtMs },
+        },
+        finishedAtMs,
       );
-      keys.forEach(([tc, repo], i) => stats[arm]!.set(`${tc}\u0000${repo}`, learned[i]!));
+      for (const arms of cache.values()) for (const a of below[arm]!) arms[a] = undefined;
     },
   };
 };

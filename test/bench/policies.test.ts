@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { choose, createRng, DEFAULT_POLICY_CONFIG, asArmId, type Context, type Outcome } from '../../src/bandit/index.js';
-import { epsilonGreedy, greedyScore, learnloop, thompsonFlat, ucb1, uniform, type BenchPolicy, type PolicyFactory } from '../../src/lift/policies.js';
+import { asArmId, asDecisionId, choose, createRng, DEFAULT_POLICY_CONFIG, type Context, type EventBody, type Outcome } from '../../src/bandit/index.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { epsilonGreedy, greedyScore, learnloop, MS_PER_STEP, thompsonFlat, ucb1, uniform, type BenchPolicy, type PolicyFactory } from '../../src/lift/policies.js';
 
 const ctx: Context = { taskClass: '', repo: '' };
 const setup = (n: number, seed = 's') => ({ armIds: Array.from({ length: n }, (_, i) => `arm${i}`), parents: Array.from({ length: n }, () => undefined), seed, config: DEFAULT_POLICY_CONFIG });
@@ -95,20 +96,42 @@ describe('baseline policies', () => {
     }
   });
 
-  test('learnloop decides exactly as choose() does on the same evidence and stream', () => {
-    const p = learnloop(setup(3, 'same'));
-    const rng = createRng('same');
-    const global = [
-      { reward: 3, trials: 5, stamp: 0 },
-      { reward: 1, trials: 4, stamp: 0 },
-      { reward: 0, trials: 0, stamp: 0 },
+  test('learnloop decides as Recommend would on the same log: the store\'s evidence (spread sums included) through choose()', async () => {
+    const cfg = DEFAULT_POLICY_CONFIG;
+    const ids = ['a', 'b', 'c', 'd'];
+    const parents = [undefined, undefined, undefined, 0];
+    const p = learnloop({ armIds: ids, parents, seed: 'same', config: cfg });
+    const store = new MemoryStore(cfg);
+    const contexts: Context[] = [
+      { taskClass: 'bug', repo: 'org/x' },
+      { taskClass: 'bug', repo: 'org/y' },
+      { taskClass: 'feat', repo: 'org/x' },
+      { taskClass: '', repo: 'org/z' },
     ];
-    const outcomes: Outcome[][] = [['pass', 'pass', 'pass', 'fail', 'fail'], ['pass', 'fail', 'fail', 'fail'], []];
-    let s = 0;
-    outcomes.forEach((os, a) => os.forEach((o) => feed(p, a, o, s++)));
-    const arms = global.map((g, i) => ({ armId: asArmId(`arm${i}`), evidence: { global: g, taskClass: undefined, repoTaskClass: undefined } }));
-    for (let i = 0; i < 20; i++) {
-      expect(p.pick(all(3), ctx, s)).toBe(choose(arms, DEFAULT_POLICY_CONFIG, s * 3_600_000, rng).index);
+    const body = (templateId: string, parentTemplateId: string): EventBody => ({ type: 'template', templateId, parentTemplateId, status: 'active', description: '', implicit: false, actor: '' });
+    await store.commit(0, async () => ({ events: ids.map((id, i) => body(id, parents[i] === undefined ? '' : ids[parents[i]]!)), result: undefined }));
+    const env = createRng('env');
+    const rates = [0.7, 0.5, 0.4, 0.6];
+    for (let step = 0; step < 160; step++) {
+      const ctx = contexts[step % contexts.length]!;
+      const arm = step % ids.length;
+      const outcome: Outcome = env.next() < rates[arm]! - (ctx.repo === 'org/y' ? 0.3 : 0) ? 'pass' : 'fail';
+      p.learn(arm, ctx, { reward: outcome === 'pass' ? 1 : 0, outcome, retries: 0 }, step);
+      const finishedAtMs = step * MS_PER_STEP;
+      const facts = { taskId: `t${step}`, attempt: 1, outcome, retries: 0, durationSeconds: 0, failureReason: '', agent: '', model: '' };
+      const observation: EventBody = {
+        type: 'observation',
+        content: { ...facts, runId: `r${step}`, decisionId: '', templateId: ids[arm]!, taskClass: ctx.taskClass, repo: ctx.repo, finishedAtMs },
+        observation: { ...facts, runId: `r${step}`, decisionId: asDecisionId(''), armId: asArmId(ids[arm]!), context: ctx, finishedAtMs },
+      };
+      await store.commit(finishedAtMs, async () => ({ events: [observation], result: undefined }));
+    }
+    const rng = createRng('same');
+    let s = 160;
+    for (const c of contexts) {
+      const arms = await store.armEvidence(ids, c);
+      if (c.taskClass !== '') expect(arms[0]!.evidence.spread).toBeDefined();
+      for (let i = 0; i < 10; i++, s++) expect(p.pick(all(4), c, s)).toBe(choose(arms, cfg, s * MS_PER_STEP, rng).index);
     }
   });
 });
