@@ -200,7 +200,7 @@ export interface MatrixCell {
   readonly evidence: string;
 }
 
-/** A heat map: colour = posterior mean, text = mean and own + borrowed runs, tooltip with the interval. */
+/** A heat map: colour = the posterior rate given (the dashboard: pass rate), text = it and own + borrowed runs, tooltip with the interval. */
 export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: string; readonly segmentTitle: string }): TopLevelSpec {
   const data = cells.map((c) => ({ ...c, label: `${(c.mean * 100).toFixed(0)}%`, runs: `${c.own.toFixed(0)} + ${c.borrowed.toFixed(1)}` }));
   // Columns narrow as segments grow, so the matrix stays within 1,400 px up to ten segments.
@@ -219,11 +219,11 @@ export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: st
       {
         mark: { type: 'rect', stroke: 'white', strokeWidth: 2 },
         encoding: {
-          color: { field: 'mean', type: 'quantitative', title: 'posterior mean', scale: { domain: [0, 1], scheme: 'blues' }, legend: { format: '.0%', orient: 'right' } },
+          color: { field: 'mean', type: 'quantitative', title: 'posterior pass rate', scale: { domain: [0, 1], scheme: 'blues' }, legend: { format: '.0%', orient: 'right' } },
           tooltip: [
             { field: 'template', type: 'nominal' },
             { field: 'segment', type: 'nominal', title: o.segmentTitle },
-            pctTip('mean', 'posterior mean'),
+            pctTip('mean', 'posterior pass rate'),
             pctTip('low', '95% low'),
             pctTip('high', '95% high'),
             { field: 'own', type: 'quantitative', title: 'own runs' },

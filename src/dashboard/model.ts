@@ -3,7 +3,7 @@
  * the server). The numbers come from the reports' definitions (src/reports: metricsOf, the trend and
  * its change detector, failure patterns) and from src/ope for the lift, never computed a second way.
  */
-import { betaInterval, dominantLevel, type EvidenceLevel, type RefinementRecord, type TemplateRecord } from '../bandit/index.js';
+import type { RefinementRecord, TemplateRecord } from '../bandit/index.js';
 import { decisionJoiner, LIFT_METHOD, liftOverUniform, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
 import {
   byString,
@@ -49,13 +49,19 @@ export interface MatrixCell {
   readonly taskClass: string;
   /** '' in the template × task-class matrix. */
   readonly repo: string;
-  readonly mean: number;
-  readonly ciLow: number;
-  readonly ciHigh: number;
+  /** The posterior pass rate and its 95% interval, as GetScores shows it for the segment. */
+  readonly posteriorPassRate: number;
+  readonly posteriorPassRateLow: number;
+  readonly posteriorPassRateHigh: number;
+  /** The posterior expected reward (what the policy decides on: a partial earns the partial reward) and its 95% interval. */
+  readonly expectedReward: number;
+  readonly expectedRewardLow: number;
+  readonly expectedRewardHigh: number;
   /** Pseudo-runs from the cell's own level, and from wider levels and the parent. */
   readonly ownRuns: number;
   readonly borrowedRuns: number;
-  readonly evidenceLevel: EvidenceLevel;
+  /** The evidence level as every output labels it (src/reports/metrics.ts). */
+  readonly evidenceLabel: string;
   /** Runs observed in the cell and their pass rate ('–' when none judged: null). */
   readonly runs: number;
   readonly judged: number;
@@ -216,32 +222,27 @@ function overviewOf(
   return { overview: { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }
 
-async function matrixOf(source: DashboardSource, rows: readonly RunRow[], templates: readonly TemplateRecord[], nowMs: number): Promise<Matrix> {
-  const live = templates.filter((t) => t.status !== 'retired').map((t) => t.templateId);
-  const ids = [...new Set([...live, ...rows.map((r) => r.templateId)])].sort(byString);
-  const retired = new Set(templates.filter((t) => t.status === 'retired').map((t) => t.templateId));
-  const shown = ids.filter((id) => !retired.has(id));
+async function matrixOf(source: DashboardSource, rows: readonly RunRow[]): Promise<Matrix> {
   const cells = async (taskClass: string, repo: string, segmentRows: readonly RunRow[]): Promise<MatrixCell[]> => {
-    if (shown.length === 0) return [];
-    const posteriors = await source.posteriors(shown, { taskClass, repo }, nowMs);
     const byTemplate = new Map(groupBy(segmentRows, (r) => r.templateId));
-    return shown.map((templateId, i) => {
-      const p = posteriors[i]!;
+    const segment = await source.segment(taskClass, repo, [...byTemplate.keys()]);
+    return segment.map(({ templateId, posterior: s, evidenceLabel, pooled: p }) => {
       const c = p.contributions;
       const own = repo !== '' ? c.repo_task_class : taskClass !== '' ? c.task_class : c.global;
-      const total = p.alpha + p.beta - c.prior;
       const m = metricsOf(byTemplate.get(templateId) ?? []);
-      const [ciLow, ciHigh] = betaCi(p.alpha, p.beta);
       return {
         templateId,
         taskClass,
         repo,
-        mean: p.alpha / (p.alpha + p.beta),
-        ciLow,
-        ciHigh,
+        posteriorPassRate: s.passRate ?? s.mean,
+        posteriorPassRateLow: s.passRateLow ?? s.ciLow,
+        posteriorPassRateHigh: s.passRateHigh ?? s.ciHigh,
+        expectedReward: s.mean,
+        expectedRewardLow: s.ciLow,
+        expectedRewardHigh: s.ciHigh,
         ownRuns: own,
-        borrowedRuns: Math.max(0, total - own),
-        evidenceLevel: dominantLevel(p),
+        borrowedRuns: Math.max(0, p.alpha + p.beta - c.prior - own),
+        evidenceLabel,
         runs: m.runs,
         judged: m.judged,
         passRate: m.judged > 0 ? m.passRate : null,
@@ -261,10 +262,6 @@ async function matrixOf(source: DashboardSource, rows: readonly RunRow[], templa
   }
   return { byTaskClass, byRepo };
 }
-
-// The core's summary (summarizePosterior) gives the interval; the matrix also needs the
-// contributions, so it reads the Posterior and uses the same functions.
-const betaCi = (a: number, b: number) => betaInterval(a, b, 0.95);
 
 function liftOf(join: LogJoin, scoreboard: OutcomesReport, est: (LiftEstimate & { method: LiftMethod }) | null): LiftView {
   const base = { sinceMs: scoreboard.options.sinceMs, untilMs: scoreboard.options.untilMs, decisions: scoreboard.lift.decisions, unobserved: join.unobserved, invalid: join.invalid };
@@ -326,8 +323,6 @@ export interface BuildOptions {
   readonly rules: RemediationRules;
   /** The dashboard's date: runs after it are left out; default now. */
   readonly asOfMs: number;
-  /** Wall clock for the posteriors (decay), ms. */
-  readonly nowMs: number;
   /** Failure patterns kept (default 50). */
   readonly maxPatterns?: number;
 }
@@ -363,7 +358,7 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions): 
   const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
   const { overview, lift } = overviewOf(rows, decisions, templates, refinements, o.rules, o.asOfMs, timed);
   t0 = performance.now();
-  const matrix = await matrixOf(source, rows, templates, o.nowMs);
+  const matrix = await matrixOf(source, rows);
   phasesMs.matrix = performance.now() - t0;
   const lineage = timed('lineage', () => lineageOf(templates, refinements, rows, overview.scoreboard));
   return {

@@ -105,25 +105,26 @@ function overviewBody(m: DashboardModel, ctx: PageContext): string {
 
 function matrixTable(cells: readonly MatrixCell[], withRepo: boolean): string {
   return table(
-    ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior mean (95% CI)', 'own runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
+    ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'own runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
     cells.map((c) => [
       cell(c.templateId),
       cell(c.taskClass || '(none)'),
       ...(withRepo ? [cell(c.repo)] : []),
-      cell(`${fmt.pct(c.mean)} (${fmt.interval(c.ciLow, c.ciHigh)})`),
+      cell(`${fmt.pct(c.posteriorPassRate)} (${fmt.interval(c.posteriorPassRateLow, c.posteriorPassRateHigh)})`),
+      cell(`${fmt.pct(c.expectedReward)} (${fmt.interval(c.expectedRewardLow, c.expectedRewardHigh)})`),
       cell(c.ownRuns.toFixed(1)),
       cell(c.borrowedRuns.toFixed(1)),
-      cell(c.evidenceLevel),
+      cell(c.evidenceLabel),
       cell(c.runs),
       c.passRate === null ? '–' : cell(fmt.pct(c.passRate)),
     ]),
-    [false, false, ...(withRepo ? [false] : []), true, true, true, false, true, true],
+    [false, false, ...(withRepo ? [false] : []), true, true, true, true, false, true, true],
     'matrix',
   );
 }
 
 const toSpecCells = (cells: readonly MatrixCell[], segment: (c: MatrixCell) => string) =>
-  cells.map((c) => ({ template: c.templateId, segment: segment(c), mean: c.mean, low: c.ciLow, high: c.ciHigh, own: Math.round(c.ownRuns * 10) / 10, borrowed: c.borrowedRuns, evidence: c.evidenceLevel }));
+  cells.map((c) => ({ template: c.templateId, segment: segment(c), mean: c.posteriorPassRate, low: c.posteriorPassRateLow, high: c.posteriorPassRateHigh, own: Math.round(c.ownRuns * 10) / 10, borrowed: c.borrowedRuns, evidence: c.evidenceLabel }));
 
 /** Most segments a matrix chart shows (the busiest); its table lists them all. */
 const CHART_SEGMENTS = 10;
@@ -140,7 +141,7 @@ function matrixBody(m: DashboardModel): string {
   const classOf = (c: MatrixCell) => c.taskClass || '(none)';
   const pairOf = (c: MatrixCell) => `${classOf(c)} / ${c.repo}`;
   return [
-    '<p class="note">Each cell is the posterior pass rate the recommender uses for that template in that segment: its own runs there, plus pseudo-runs borrowed from the wider levels (all task classes, the parent version) by empirical-Bayes pooling.</p>',
+    '<p class="note">Each cell is the posterior pass rate of that template in that segment, as GetScores and <code>scores</code> show it: its own runs there, plus pseudo-runs borrowed from the wider levels (all task classes, the parent version) by empirical-Bayes pooling. The recommender decides on the expected reward (a partial counts as the partial reward), given in the tables beside it.</p>',
     chart(matrixSpec(toSpecCells(busiest(byTaskClass, classOf), classOf), { title: 'Posterior pass rate: template × task class (own + borrowed runs)', segmentTitle: 'task class' }), 'Template by task class matrix'),
     matrixTable(byTaskClass, false),
     '<h2>Template × task class × repository</h2>',

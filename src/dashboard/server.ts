@@ -118,7 +118,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const t = now();
     if (cache !== undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return { model: cache.model, stale: false };
     const started = cache;
-    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t, nowMs: t })
+    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t })
       .then((m) => {
         // An action while this was building emptied the cache: its own build follows.
         if (cache === started) cache = { head: m.head, builtAtMs: t, model: m };

@@ -3,11 +3,10 @@
  * derived state in, the refinement and template actions out.
  */
 import {
-  candidatePosteriors,
-  type Context,
   type LoggedEvent,
   type PolicyConfig,
   type Posterior,
+  type PosteriorSummary,
   type RefinementRecord,
   type TemplateRecord,
 } from '../bandit/index.js';
@@ -21,8 +20,8 @@ export interface DashboardSource {
   events(): AsyncIterable<LoggedEvent>;
   templates(): Promise<readonly TemplateRecord[]>;
   refinements(): Promise<readonly RefinementRecord[]>;
-  /** Posteriors of these templates in one context, fitted over them (as GetScores does). */
-  posteriors(templateIds: readonly string[], context: Context, nowMs: number): Promise<Posterior[]>;
+  /** A segment's posteriors as GetScores shows them (LearnLoop.segmentPosteriors), `ranIds` being templates with runs there. */
+  segment(taskClass: string, repo: string, ranIds: readonly string[]): Promise<ReadonlyArray<{ templateId: string; posterior: PosteriorSummary; evidenceLabel: string; pooled: Posterior }>>;
 }
 
 /** The writes a person can make from the dashboard, each recorded with its actor. */
@@ -45,7 +44,7 @@ export function learnLoopSource(app: App): { source: DashboardSource; actions: D
     events: () => store.events(),
     templates: () => store.templates(),
     refinements: () => store.refinements(),
-    posteriors: async (ids, context, nowMs) => candidatePosteriors(await store.armEvidence(ids, context), store.policy, nowMs),
+    segment: (taskClass, repo, ranIds) => learnloop.segmentPosteriors(taskClass, repo, ranIds),
   };
   const actions: DashboardActions = {
     accept: (p) => refinements.accept(p),

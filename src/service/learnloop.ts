@@ -17,6 +17,7 @@ import {
   type ObserveRequestInput,
   type Outcome,
   type PolicyConfig,
+  type Posterior,
   type PosteriorSummary,
   type RecommendRequestInput,
   type CandidateSet,
@@ -296,6 +297,27 @@ export class LearnLoop {
   }
 
   /**
+   * The posteriors a segment's scorecards show, in template id order: every template with runs
+   * there (in the store's stats, or among `ranIds`) and every active one, fitted over that set. The
+   * dashboard's matrix reads the same, so a cell shows what GetScores shows for its segment.
+   */
+  async segmentPosteriors(
+    taskClass: string,
+    repo: string,
+    ranIds: readonly string[],
+  ): Promise<Array<{ templateId: string; posterior: PosteriorSummary; evidenceLabel: string; counters: Counters | undefined; pooled: Posterior }>> {
+    const counters = new Map<string, Counters | undefined>((await this.store.statsForSegment(taskClass, repo)).map((s) => [s.templateId, s.stats.counters]));
+    for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
+    for (const id of ranIds) if (!counters.has(id)) counters.set(id, undefined);
+    const ids = [...counters.keys()].sort();
+    const posteriors = candidatePosteriors(await this.store.armEvidence(ids, { taskClass, repo }), this.policy, this.now());
+    return ids.map((templateId, i) => {
+      const posterior = summarizePosterior(posteriors[i]!, this.policy.partialReward);
+      return { templateId, posterior, evidenceLabel: evidenceLabel(posterior.evidenceLevel), counters: counters.get(templateId), pooled: posteriors[i]! };
+    });
+  }
+
+  /**
    * Scorecards for a segment ('' widens it): every template with runs there, and every active one.
    * Sorted by posterior mean, best first.
    */
@@ -305,29 +327,19 @@ export class LearnLoop {
       this.limits,
     );
     if (violations.length > 0) throw new InvalidArgument(violations);
-    const counters = new Map<string, Counters | undefined>((await this.store.statsForSegment(taskClass, repo)).map((s) => [s.templateId, s.stats.counters]));
-    for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
     const runs = await this.runRows.segmentMetrics(taskClass, repo);
-    for (const id of runs.keys()) if (!counters.has(id)) counters.set(id, undefined);
-    const ids = [...counters.keys()].sort();
-    const context = { taskClass, repo };
-    const posteriors = candidatePosteriors(
-      await this.store.armEvidence(ids, context),
-      this.policy,
-      this.now(),
-    );
+    const segment = await this.segmentPosteriors(taskClass, repo, [...runs.keys()]);
     const parents = new Map((await this.listTemplates()).map((t) => [t.templateId, t.parentTemplateId]));
     const metricsOfTemplate = (id: string) => runs.get(id) ?? metricsOf([], this.policy.partialReward);
-    const cards = ids.map((templateId, i): Scorecard => {
-      const c = counters.get(templateId) ?? EMPTY_COUNTERS;
-      const posterior = summarizePosterior(posteriors[i]!, this.policy.partialReward);
+    const cards = segment.map(({ templateId, posterior, evidenceLabel, counters }): Scorecard => {
+      const c = counters ?? EMPTY_COUNTERS;
       const metrics = metricsOfTemplate(templateId);
       const parentTemplateId = parents.get(templateId) ?? '';
       return {
         ...(parentTemplateId === '' ? {} : { vsParent: { parentTemplateId, ...passRateVersusParent(metricsOfTemplate(parentTemplateId), metrics) } }),
         templateId,
         posterior,
-        evidenceLabel: evidenceLabel(posterior.evidenceLevel),
+        evidenceLabel,
         counters: c,
         metrics,
         passRate: metrics.passRate,

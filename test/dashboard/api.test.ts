@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -20,6 +19,7 @@ import { startServer } from '../../src/server/index.js';
 import { reportData, type ReportData } from '../../src/service/refinement-queue.js';
 import type { LmdbStore } from '../../src/store/index.js';
 import { RULES } from '../reports/fixture-log.js';
+import { freePort } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { AS_OF, DECISIONS, dashboardFixture } from './fixture.js';
 
@@ -79,15 +79,15 @@ describe('dashboard JSON views', () => {
     expect(board.metrics.map((x) => x.metric)).toEqual(['pass_rate', 'retry_rate', 'repeat_share']);
   });
 
-  test('the matrix has one cell per template and task class, own plus borrowed runs making the posterior', async () => {
+  test('the matrix has a cell for each template with runs in a task class, own plus borrowed runs making the posterior', async () => {
     const { body } = await getJson('/api/v1/matrix');
-    const cells = body.byTaskClass as Array<{ templateId: string; taskClass: string; ownRuns: number; borrowedRuns: number; mean: number; ciLow: number; ciHigh: number; runs: number }>;
-    const templates = new Set(data.rows.map((r) => r.templateId));
-    const classes = new Set(data.rows.map((r) => r.taskClass));
-    expect(cells.length).toBe(templates.size * classes.size);
+    const cells = body.byTaskClass as Array<{ templateId: string; taskClass: string; ownRuns: number; borrowedRuns: number; posteriorPassRate: number; posteriorPassRateLow: number; posteriorPassRateHigh: number; runs: number }>;
+    // GetScores' population of each task class (test/reports/one-definition.test.ts checks the numbers against it).
+    const ran = new Set(data.rows.map((r) => `${r.templateId} ${r.taskClass}`));
+    expect(new Set(cells.filter((c) => c.runs > 0).map((c) => `${c.templateId} ${c.taskClass}`))).toEqual(ran);
     for (const c of cells) {
-      expect(c.ciLow).toBeLessThanOrEqual(c.mean);
-      expect(c.mean).toBeLessThanOrEqual(c.ciHigh);
+      expect(c.posteriorPassRateLow).toBeLessThanOrEqual(c.posteriorPassRate);
+      expect(c.posteriorPassRate).toBeLessThanOrEqual(c.posteriorPassRateHigh);
       expect(c.ownRuns).toBeGreaterThanOrEqual(0);
       expect(c.borrowedRuns).toBeGreaterThanOrEqual(0);
       expect(c.runs).toBe(data.rows.filter((r) => r.templateId === c.templateId && (r.taskClass || '') === c.taskClass).length);
@@ -159,16 +159,6 @@ describe('dashboard JSON views', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
 
 describe('running the dashboard', () => {
   test('serve --http-port serves it beside gRPC, with /metrics, behind the same token', async () => {

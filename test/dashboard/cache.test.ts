@@ -27,7 +27,7 @@ function gatedSource() {
     },
     templates: async () => [],
     refinements: async () => [],
-    posteriors: async () => [],
+    segment: async () => [],
   };
   const hold = () => {
     s.gate = new Promise<void>((resolve) => (s.release = resolve));

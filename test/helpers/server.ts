@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterEach } from 'vitest';
 import pino from 'pino';
 import { createClient, type ClientOptions, type LearnLoopClient } from '../../src/client.js';
@@ -31,3 +32,15 @@ export async function startTestServer(flags: Flags = {}, clientOptions: ClientOp
 afterEach(async () => {
   for (const stop of running.splice(0).reverse()) await stop();
 });
+
+/** A TCP port free on 127.0.0.1 a moment ago, for flags that take a port and treat 0 as off (--http-port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+    });
+  });
+}

@@ -1,7 +1,8 @@
 /**
- * One definition of each number: on the same fixture log, `scores` (command line), `report scores`
- * and GetScores show the same pass rate, retry rate, first-try pass rate and evidence label for
- * every template, and "–" where there is nothing to judge.
+ * One definition of each number: on the same fixture log, `scores` (command line), `report scores`,
+ * GetScores and the dashboard's JSON show the same pass rate, retry rate, first-try pass rate and
+ * evidence label for every template, the dashboard's matrix the posterior pass rate (not the expected
+ * reward) GetScores shows for each task class, and "–" where there is nothing to judge.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { buildReport } from '../../src/cli/commands/analytics.js';
 import type { Scorecard } from '../../src/gen/learnloop/v1/learnloop.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { NO_DATA, renderReport, type ScoresReport } from '../../src/reports/index.js';
-import { startTestServer } from '../helpers/server.js';
+import { freePort, startTestServer } from '../helpers/server.js';
 import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'learnloop-one-definition-'));
@@ -22,6 +23,10 @@ let markdown: string;
 let grpc: Scorecard[];
 let cli: Array<{ templateId: string; evidenceLabel: string; posterior: { evidenceLevel: string }; metrics: { passRate: number; retryRate: number; firstTryPassRate: number; judged: number } }>;
 let cliTable: string;
+type Cell = { templateId: string; taskClass: string; posteriorPassRate: number; posteriorPassRateLow: number; posteriorPassRateHigh: number; expectedReward: number; evidenceLabel: string };
+let dashTemplates: Array<{ templateId: string; metrics: { passRate: number; retryRate: number; firstTryPassRate: number; judged: number } }>;
+let dashCells: Cell[];
+let grpcByClass: Map<string, Scorecard[]>;
 
 beforeAll(async () => {
   const log = await fixtureLog(db);
@@ -32,8 +37,14 @@ beforeAll(async () => {
   report = model;
   markdown = await renderReport(model, 'md');
   await log.store.close();
-  const { client } = await startTestServer({ db });
+  // The dashboard beside the gRPC server, as `serve --http-port` runs it.
+  const { client, server } = await startTestServer({ db, 'http-port': String(await freePort()) });
   grpc = (await client.getScores()).scorecards;
+  const get = async (view: string) => (await fetch(`http://127.0.0.1:${server.httpPort}/api/v1/${view}`)).json() as Promise<Record<string, unknown>>;
+  dashTemplates = (await get('templates')).templates as typeof dashTemplates;
+  dashCells = (await get('matrix')).byTaskClass as Cell[];
+  grpcByClass = new Map();
+  for (const taskClass of new Set(dashCells.map((c) => c.taskClass))) grpcByClass.set(taskClass, (await client.getScores({ taskClass })).scorecards);
   client.close();
   const bin = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
   const json = spawnSync(process.execPath, [bin, 'scores', '--db', db, '--json'], { encoding: 'utf8', timeout: 60_000 });
@@ -63,7 +74,29 @@ describe('one definition of each number (fixture log)', () => {
       expect(c.evidenceLabel, key).toBe(r.evidence);
       expect(c.posterior.evidenceLevel, key).toBe(r.evidence);
       expect(['prior', 'global', 'task class', 'repo+class']).toContain(r.evidence);
+      // The dashboard's JSON carries 6 decimals (the reports' renderer).
+      const d = dashTemplates.find((x) => x.templateId === key)!;
+      expect(d.metrics.passRate, key).toBeCloseTo(r.passRate, 6);
+      expect(d.metrics.retryRate, key).toBeCloseTo(r.retryRate, 6);
+      expect(d.metrics.firstTryPassRate, key).toBeCloseTo(r.firstTryPassRate, 6);
+      expect(d.metrics.judged, key).toBe(r.judged);
     }
+  });
+
+  test("the dashboard's matrix shows GetScores' posterior pass rate and evidence label of each task class", () => {
+    expect(dashCells.length).toBeGreaterThan(3);
+    // Partials make the two differ: a matrix showing the expected reward would fail here.
+    expect(dashCells.some((c) => Math.abs(c.posteriorPassRate - c.expectedReward) > 0.01)).toBe(true);
+    for (const c of dashCells) {
+      const g = grpcByClass.get(c.taskClass)!.find((x) => x.templateId === c.templateId)!;
+      const what = `${c.templateId} in ${c.taskClass}`;
+      expect(g, what).toBeDefined();
+      expect(c.posteriorPassRate, what).toBeCloseTo(g.posterior!.passRate, 6);
+      expect(c.posteriorPassRateLow, what).toBeCloseTo(g.posterior!.passRateCiLow, 6);
+      expect(c.posteriorPassRateHigh, what).toBeCloseTo(g.posterior!.passRateCiHigh, 6);
+      expect(c.evidenceLabel, what).toBe(g.evidenceLabel);
+    }
+    expect(dashCells.length).toBe([...grpcByClass.values()].reduce((n, cards) => n + cards.length, 0));
   });
 
   test('a retry rate is not 0% everywhere and a first-try pass rate is not 100% everywhere', () => {
