@@ -179,7 +179,6 @@ async function main(): Promise<void> {
         maxCachedMs: Math.max(...rest.map((r) => r.ms)),
         liftDecisions: m.lift.decisions,
         liftInterval: m.lift.interval,
-        liftResamples: m.lift.resamples,
         rssMb: Math.round(process.memoryUsage().rss / 1e6),
         peakRssMb: Math.round(process.resourceUsage().maxRSS / 1e3),
         node: process.version,

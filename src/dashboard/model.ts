@@ -93,8 +93,6 @@ export interface LiftView {
   readonly invalid: number;
   /** How the intervals were made (closed-form, src/ope liftOverUniform); '' when there is no estimate. */
   readonly interval: LiftMethod['interval'] | '';
-  /** Always 0: nothing is resampled. */
-  readonly resamples: number;
   /** The headline: doubly robust lift of the deployed policy over uniform, in pass-rate points. */
   readonly headline: Interval | null;
   readonly deployed: Interval | null;
@@ -267,14 +265,13 @@ function liftOf(join: LogJoin, scoreboard: OutcomesReport, est: (LiftEstimate & 
   const base = { sinceMs: scoreboard.options.sinceMs, untilMs: scoreboard.options.untilMs, decisions: scoreboard.lift.decisions, unobserved: join.unobserved, invalid: join.invalid };
   if (est === null) {
     const reason = `no logged decisions with observed outcomes in the last ${SCOREBOARD_DAYS} days yet`;
-    return { available: false, reason, ...base, interval: '', resamples: 0, headline: null, deployed: null, effectiveSampleSize: 0, meanWeight: 0, byEstimator: [] };
+    return { available: false, reason, ...base, interval: '', headline: null, deployed: null, effectiveSampleSize: 0, meanWeight: 0, byEstimator: [] };
   }
   return {
     available: true,
     reason: '',
     ...base,
     interval: est.method.interval,
-    resamples: est.method.resamples,
     headline: est.lift.dr,
     deployed: est.deployed,
     effectiveSampleSize: est.effectiveSampleSize,

@@ -233,9 +233,7 @@ export function liftOverUniform(log: readonly LoggedDecision[], level = 0.95): L
 /** How a lift estimate's intervals were made (the dashboard's JSON names it). */
 export interface LiftMethod {
   readonly interval: 'influence';
-  /** Always 0: nothing is resampled. */
-  readonly resamples: 0;
 }
 
 /** The one method {@link liftOverUniform} uses. */
-export const LIFT_METHOD: LiftMethod = { interval: 'influence', resamples: 0 };
+export const LIFT_METHOD: LiftMethod = { interval: 'influence' };

@@ -113,8 +113,6 @@ export interface OutcomesOptions {
   readonly repeatWindowDays: number;
   /** Sparkline bin, days (default 7). */
   readonly binDays: number;
-  /** Kept in the options for existing callers and JSON; the lift's intervals are closed-form and ignore it. */
-  readonly resamples: number;
 }
 
 export interface OutcomesReport {
@@ -139,7 +137,6 @@ export interface OutcomesInput extends LogRows {
   readonly untilMs: number;
   readonly repeatWindowDays?: number;
   readonly binDays?: number;
-  readonly resamples?: number;
   /**
    * Estimates the window's lift (default: liftOverUniform); the dashboard passes one that keeps the
    * result for its lift page, so the lift is computed once.
@@ -169,7 +166,6 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     untilMs,
     repeatWindowDays: input.repeatWindowDays ?? DEFAULT_REPEAT_WINDOW_DAYS,
     binDays: input.binDays ?? 7,
-    resamples: input.resamples ?? 1000,
   };
   const all = rowsAsOf(input.rows, untilMs);
   const occ = failureOccurrences(all, input.templates, o.repeatWindowDays);

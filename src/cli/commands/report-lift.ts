@@ -45,15 +45,14 @@ export function registerReportLift(program: Command): void {
     .command('lift')
     .description("off-policy lift of the deployed policy over uniform (IPS, SNIPS, doubly robust) from the log's decisions and outcomes")
     .requiredOption('--db <store>', 'the store of a learnloop server: an LMDB folder, or a postgres:// URL')
-    .option('--resamples <n>', 'ignored (the intervals are closed-form; kept so scripts that pass it still run)', '1000')
+    // Accepted and ignored, unchecked: scripts written when the intervals were a bootstrap still run.
+    .option('--resamples <n>', 'accepted for compatibility and ignored: the intervals are closed-form, nothing is resampled')
     .option('--json', 'print JSON')
-    .action(async (opts: { db: string; resamples: string; json?: boolean }) => {
+    .action(async (opts: { db: string; json?: boolean }) => {
       const fail = (msg: string) => {
         process.stderr.write(`learnloop: ${msg}\n`);
         process.exitCode = 2;
       };
-      const resamples = Number(opts.resamples);
-      if (!Number.isInteger(resamples) || resamples < 100) return fail('--resamples must be an integer >= 100');
       if (!opts.db.includes('://') && !existsSync(opts.db)) return fail(`--db: no such folder: ${opts.db}`);
       // 'adopt': read the store under its own policy, never rebuild it beside a running server.
       const store = await openStore(opts.db, { policy: DEFAULT_POLICY_CONFIG, onPolicyChange: 'adopt' });
