@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   asDecisionId,
   candidatePosteriors,
@@ -190,7 +190,7 @@ export class LearnLoop {
     const nowMs = this.now();
     const decision = recommend(
       {
-        decisionId: asDecisionId(this.newDecisionId()),
+        decisionId: asDecisionId(params.requestId === '' ? this.newDecisionId() : decisionIdForRequest(params.requestId)),
         context,
         arms: await this.store.armEvidence(candidates, context),
         nowMs,
@@ -350,4 +350,18 @@ export class LearnLoop {
     });
     return cards.sort((a, b) => b.posterior.mean - a.posterior.mean || (a.templateId < b.templateId ? -1 : 1));
   }
+}
+
+/**
+ * The decision id a request id stands for: a UUID (RFC 9562 version 8) from SHA-256 of the request
+ * id. A retry of a request whose first attempt never committed (the server died, the reply was lost)
+ * then gets the same id, hence the same pick on the same evidence, and two replicas answering the
+ * same request agree; a request id names at most one decision, so ids stay unique.
+ */
+export function decisionIdForRequest(requestId: string): string {
+  const b = createHash('sha256').update(`learnloop-request:${requestId}`).digest();
+  b[6] = (b[6]! & 0x0f) | 0x80;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = b.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

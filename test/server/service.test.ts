@@ -75,6 +75,21 @@ describe('Recommend and Observe against a real server', () => {
     expect((await client.recommend({ ...req, candidateTemplateIds: ['c', 'a', 'b'] })).decisionId).toBe(a.decisionId);
   });
 
+  test('a request_id fixes the decision id, so a retry that reaches another server (or a restarted one) makes the same pick', async () => {
+    const req = { taskClass: 'c', repo: 'r', candidateTemplateIds: ['a', 'b', 'c', 'd'] };
+    const answers = [];
+    for (let i = 0; i < 2; i++) {
+      const { client } = await startTestServer();
+      const replies = [];
+      for (let k = 0; k < 8; k++) replies.push(await client.recommend({ ...req, requestId: `retry-${k}` }));
+      answers.push(replies);
+    }
+    const [first, second] = answers;
+    expect(second!.map((a) => [a.decisionId, a.chosenTemplateId])).toEqual(first!.map((a) => [a.decisionId, a.chosenTemplateId]));
+    expect(new Set(first!.map((a) => a.decisionId)).size).toBe(8);
+    for (const a of first!) expect(a.decisionId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
   test.each([
     [{ taskClass: 'other' }, 'task_class'],
     [{ repo: 'other' }, 'repo'],
