@@ -11,7 +11,7 @@ import { tmpDir } from '../helpers/tmp.js';
  * lines run, in order, in one fresh folder per `<!-- transcript: NAME -->` marker with a server on
  * it, and whose other lines are the output expected, exactly (Recommends name a request id, which
  * fixes the decision id and so the pick); a line `...` stands for any number of lines. `UPDATE_TRANSCRIPTS=1 npx vitest run test/docs/transcripts`
- * rewrites the outputs in place after a deliberate change.
+ * rewrites the outputs that differ, in place, after a deliberate change (trim long ones with `...`).
  */
 const DOC = join(PACKAGE_ROOT, 'docs', 'flywheel.md');
 const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
@@ -90,10 +90,10 @@ test('the transcripts in docs/flywheel.md are what the commands print', async ()
       const r = spawnSync('bash', ['-o', 'pipefail', '-c', step.command], { cwd: folder.cwd, env: folder.env, encoding: 'utf8', timeout: 120_000 });
       if (r.status !== 0) mismatches.push(`$ ${step.command}\nexited ${r.status}: ${r.stderr}`);
       const actual = r.stdout.replace(/\n$/, '').split('\n').filter((l, k, all) => !(all.length === 1 && l === ''));
-      if (!matches(step.expected, actual)) {
-        mismatches.push(`$ ${step.command}\n--- documented\n${step.expected.join('\n')}\n--- printed\n${actual.join('\n')}`);
-      }
-      body.push(`$ ${step.command}`, ...actual);
+      const same = matches(step.expected, actual);
+      if (!same) mismatches.push(`$ ${step.command}\n--- documented\n${step.expected.join('\n')}\n--- printed\n${actual.join('\n')}`);
+      // An update keeps outputs that still match, with their `...`; a changed one is written whole.
+      body.push(`$ ${step.command}`, ...(same ? step.expected : actual));
     }
     replacements.push({ block, body });
   }
