@@ -330,11 +330,14 @@ function findings(res: Map<string, LiftResult>): string {
 
 const POLICIES_TEXT = `## Policies
 
-- \`learnloop\`: the production policy, through \`choose()\` in src/bandit/recommend.ts, the function
-  \`recommend()\` calls; evidence is kept per segment as the store keeps it ((''), (class), (repo),
-  (class, repo)). Context \`repo\` maps to {taskClass: '', repo}; \`repo+difficulty\` to
-  {taskClass: difficulty, repo}. It learns from every outcome; the benchmark skips only the Monte
-  Carlo summary that \`recommend()\` adds for people.
+- \`learnloop\`: the production policy as the service runs it. Each run is an observation event
+  through \`project()\` (src/bandit/projection.ts, the projection every store applies, spread sums
+  included); each pick reads the candidates' evidence with \`armEvidenceOf()\` (what a store's
+  \`armEvidence()\` gives Recommend) and decides through \`choose()\`, the decision \`recommend()\`
+  makes (test/bench/policies.test.ts checks the picks against a store fed the same log). Context
+  \`repo\` maps to {taskClass: '', repo}; \`repo+difficulty\` to {taskClass: difficulty, repo}. It
+  learns from every outcome; the benchmark skips only the Monte Carlo summary that \`recommend()\`
+  adds for people.
 - \`uniform\`: a uniform pick among the candidates.
 - \`greedy-score\`: the rule learnloop replaces. Score = full-pass rate + 0.4·partial − 0.2·retry − 0.3·timeout
   over a candidate's runs, counted once it has 3 runs. Unscored candidates are played first (the

@@ -118,7 +118,7 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
         const spread = prev[i]?.spread;
         return { key, prev: prev[i], value: spread === undefined ? value : { ...value, spread } };
       });
-      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records);
+      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned');
       for (const { key, value } of records) out.push({ kind: 'stats', key, value });
       return out;
     }
@@ -161,11 +161,19 @@ type SegmentUpdate = { key: StatsKey; prev: StatsRecord | undefined; value: Stat
 /**
  * Keeps the spread sums as one run changes a repository cell and its task class: the cell is a group of
  * its task-class record, the task class a group of the global record, whose `nested` total follows the
- * task class's repositories' log-likelihood (spread.ts).
+ * task class's repositories' log-likelihood (spread.ts). With `classless`, the run's ('', repo) record is
+ * also a group of the global record's `repos` sums (how the template's repositories differ, for contexts
+ * without a task class).
  */
-function withSpread(records: SegmentUpdate[]): void {
+function withSpread(records: SegmentUpdate[], classless: boolean): void {
   const find = (tc: boolean, repo: boolean) => records.find(({ key }) => (key[1] !== '') === tc && (key[2] !== '') === repo);
   const global = find(false, false)!;
+  const spreadOf = (r: SegmentUpdate) => r.value.spread ?? { groups: EMPTY_GROUP_SUMS };
+  const repo = classless ? find(false, true) : undefined;
+  if (repo !== undefined) {
+    const repos = replaceGroup(global.prev?.spread?.repos ?? EMPTY_GROUP_SUMS, repo.prev?.evidence, repo.value.evidence);
+    global.value = { ...global.value, spread: { ...spreadOf(global), repos } };
+  }
   const taskClass = find(true, false);
   const cell = find(true, true);
   if (taskClass === undefined) return;
@@ -177,7 +185,7 @@ function withSpread(records: SegmentUpdate[]): void {
     nested = addLogLikelihood(nested, groupLogLikelihood(groups), groupLogLikelihood(before));
   }
   const groups = replaceGroup(global.prev?.spread?.groups ?? EMPTY_GROUP_SUMS, taskClass.prev?.evidence, taskClass.value.evidence);
-  global.value = { ...global.value, spread: nested === undefined ? { groups } : { groups, nested } };
+  global.value = { ...global.value, spread: { ...spreadOf(global), groups, ...(nested === undefined ? {} : { nested }) } };
 }
 
 const statsId = (key: StatsKey) => `${key[0]}\u0000${key[1]}\u0000${key[2]}`;
@@ -203,12 +211,20 @@ export function projectAll(events: readonly LoggedEvent[], prior: DerivedReader,
 const MAX_PARENT_DEPTH = 4;
 
 /** What the policy knows about a template in `context`: its evidence at three levels, with its parent chain. */
-export function armEvidenceOf(templateId: string, context: Context, derived: Pick<DerivedReader, 'template' | 'stats'>, policy: Pick<PolicyConfig, 'decay' | 'decayModel'>, depth = 0): ArmEvidence {
+export function armEvidenceOf(
+  templateId: string,
+  context: Context,
+  derived: Pick<DerivedReader, 'template' | 'stats'>,
+  policy: Pick<PolicyConfig, 'decay' | 'decayModel' | 'classlessSpread'>,
+  depth = 0,
+): ArmEvidence {
   const { taskClass, repo } = context;
   const evidence = (tc: string, r: string) => derived.stats([templateId, tc, r])?.evidence ?? EMPTY_EVIDENCE;
   const parentId = derived.template(templateId)?.parentTemplateId ?? '';
   const spread = derived.stats([templateId, '', ''])?.spread;
-  const repoSquares = taskClass !== '' ? (derived.stats([templateId, taskClass, ''])?.spread?.groups.squares ?? 0) : 0;
+  // Without a task class the repository is a group of the template itself (policy /6), else of its task class.
+  const classless = taskClass === '' && repo !== '' && policy.classlessSpread === 'learned';
+  const repoSquares = classless ? (spread?.repos?.squares ?? 0) : taskClass !== '' ? (derived.stats([templateId, taskClass, ''])?.spread?.groups.squares ?? 0) : 0;
   const pooled = onTemplateClock(
     {
       global: evidence('', ''),
@@ -225,7 +241,7 @@ export function armEvidenceOf(templateId: string, context: Context, derived: Pic
         : {
             ...pooled,
             spread: {
-              repo: spread.nested ?? groupLogLikelihood(EMPTY_GROUP_SUMS),
+              repo: classless ? groupLogLikelihood(spread.repos ?? EMPTY_GROUP_SUMS) : (spread.nested ?? groupLogLikelihood(EMPTY_GROUP_SUMS)),
               taskClass: groupLogLikelihood(spread.groups),
               repoSquares,
               classSquares: spread.groups.squares,

@@ -50,6 +50,11 @@ export interface SpreadRecord {
    * log-likelihood at each grid point (kept as the classes' records change).
    */
   readonly nested?: readonly number[];
+  /**
+   * Global records under `classlessSpread: 'learned'`: the template's repositories as groups of the
+   * template itself (its ('', repo) records), what a context without a task class pools over.
+   */
+  readonly repos?: GroupSums;
 }
 
 const zeros = () => new Array<number>(SPREAD_GRID_SIZE).fill(0);

@@ -1,5 +1,19 @@
 import { describe, expect, test } from 'vitest';
-import { asArmId, asDecisionId, DEFAULT_POLICY_CONFIG, recommend, type PolicyConfig } from '../../src/bandit/index.js';
+import {
+  armEvidenceOf,
+  asArmId,
+  asDecisionId,
+  createRng,
+  DEFAULT_POLICY_CONFIG,
+  project,
+  recommend,
+  type Context,
+  type DerivedReader,
+  type LoggedEvent,
+  type PolicyConfig,
+  type StatsKey,
+  type StatsRecord,
+} from '../../src/bandit/index.js';
 
 // Pinned decisions: a fixed history and decision id give exactly this pick and propensity. They
 // change only with an intentional change of the policy (and its POLICY_CODE_VERSION); update them
@@ -27,21 +41,66 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // holds other groups' runs the spread is the hyperprior's: generic@v1's 200 runs elsewhere and 20 in
 // other repositories of the class say little about this repository, and it is explored (pin-a) where
 // /4 never picked it.
-describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
+describe('regression: pinned decisions of policy sts-pooled-eb/6', () => {
+  // /6 changes contexts without a task class only (classlessSpread); these decisions name one, so a stored
+  // /5 configuration (without the field) and /6 decide alike here.
+  const { classlessSpread: _c, ...stored5 } = DEFAULT_POLICY_CONFIG;
   test.each([
     ['pin-a', 'generic@v1', 0.08171194252388439],
     ['pin-c', 'bug-fix@v1', 0.8021543194902608],
     ['x2', 'bug-fix@v3', 0.07722694458786475],
     ['pin-23', 'bug-fix@v1', 0.8021543194902608],
   ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
-    const d = decide(id);
-    expect(d.chosen).toBe(chosen);
-    expect(d.propensity).toBe(propensity);
-    expect(d.policyVersion).toBe('sts-pooled-eb/5+26ac89b343c1');
+    for (const config of [DEFAULT_POLICY_CONFIG, stored5]) {
+      const d = decide(id, config);
+      expect(d.chosen).toBe(chosen);
+      expect(d.propensity).toBe(propensity);
+    }
+    expect(decide(id).policyVersion).toBe('sts-pooled-eb/6+e36c053fb58f');
+    expect(decide(id, stored5).policyVersion).toBe('sts-pooled-eb/6+26ac89b343c1');
   });
 
-  // A configuration stored by /4 has none of /5's fields: it replays /4's decisions.
-  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = DEFAULT_POLICY_CONFIG;
+  // A log without task classes: four templates, three repositories that do not differ. /6 learns that from
+  // every template's repositories and pools the repository with the template's record; /5 widened each
+  // repository by the hyperprior, so generic@v1's few runs in org/b counted almost alone.
+  const classless = (config: PolicyConfig, id: string) => {
+    const stats = new Map<string, StatsRecord>();
+    const sid = (k: StatsKey) => k.join('\u0000');
+    const reader: DerivedReader = { template: () => undefined, stats: (k) => stats.get(sid(k)), refinement: () => undefined };
+    const rng = createRng('regression\u0000classless');
+    const ids = ['bug-fix@v1', 'bug-fix@v2', 'bug-fix@v3', 'generic@v1'];
+    const rates = [0.6, 0.5, 0.45, 0.55];
+    for (let seq = 1; seq <= 240; seq++) {
+      const arm = seq % 4 === 0 && seq > 200 ? 3 : seq % 3;
+      const context: Context = { taskClass: '', repo: `org/${'abc'[seq % 3]}` };
+      const outcome = rng.next() < rates[arm]! ? 'pass' : 'fail';
+      const facts = { taskId: `t${seq}`, attempt: 1, outcome, retries: 0, durationSeconds: 0, failureReason: '', agent: '', model: '' } as const;
+      const event = {
+        type: 'observation',
+        seq,
+        atMs: seq,
+        content: { ...facts, runId: `r${seq}`, decisionId: '', templateId: ids[arm]!, taskClass: '', repo: context.repo, finishedAtMs: seq },
+        observation: { ...facts, runId: `r${seq}`, decisionId: asDecisionId(''), armId: asArmId(ids[arm]!), context, finishedAtMs: seq },
+      } as LoggedEvent;
+      for (const c of project(event, reader, config)) if (c.kind === 'stats') stats.set(sid(c.key), c.value);
+    }
+    const context = { taskClass: '', repo: 'org/b' };
+    const arms = ids.map((t) => armEvidenceOf(t, context, reader, config));
+    return recommend({ decisionId: asDecisionId(id), context, arms, nowMs: 0, topK: 0 }, config);
+  };
+  test.each([
+    ['pin-a', '/6', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3553303972696317],
+    ['pin-a', 'a stored /5 configuration', stored5, 'bug-fix@v3', 0.34940852419260543],
+    ['pin-c', '/6', DEFAULT_POLICY_CONFIG, 'generic@v1', 0.07057685058156238],
+    ['pin-c', 'a stored /5 configuration', stored5, 'generic@v1', 0.05226560634541192],
+  ] as const)('a context without a task class: decision %s under %s picks %s with propensity %d', (id, _name, config, chosen, propensity) => {
+    const d = classless(config, id);
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
+  });
+
+  // A configuration stored by /4 has none of /5's and /6's fields: it replays /4's decisions.
+  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, classlessSpread: _cs, ...stored4 } = DEFAULT_POLICY_CONFIG;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
     ['pin-c', 'bug-fix@v1', 0.8027945833263445],
@@ -52,7 +111,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
-    expect(d.policyVersion).toBe('sts-pooled-eb/5+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/6+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
@@ -60,7 +119,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/5', () => {
   const decideParent = (id: string, config: PolicyConfig) =>
     recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
   test.each([
-    ['sts-pooled-eb/5', 'bug-fix@v3', 0.16905355484207274, DEFAULT_POLICY_CONFIG],
+    ['sts-pooled-eb/6', 'bug-fix@v3', 0.16905355484207274, DEFAULT_POLICY_CONFIG],
     ['a stored sts-pooled-eb/4 configuration', 'bug-fix@v1', 0.8490105376451068, stored4],
   ] as const)('a new version: decision pin-a under %s picks %s with propensity %d', (_name, chosen, propensity, config) => {
     const d = decideParent('pin-a', config);

@@ -146,6 +146,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const [expected] = await reference.armEvidence(['t'], { taskClass: 'bug-fix', repo: 'org/d' });
       expect(arm!.evidence.spread).toEqual(expected!.evidence.spread);
       expect(arm!.evidence.spread!.repo.some((x) => x !== 0)).toBe(true);
+      // Without a task class (policy /6) every ('', repo) record of the template is a group of its global record.
+      expect((await store.stats(['t', '', '']))!.spread?.repos?.count).toBe(3);
+      const classless = { taskClass: '', repo: 'org/d' };
+      expect((await store.armEvidence(['t'], classless))[0]!.evidence.spread).toEqual((await reference.armEvidence(['t'], classless))[0]!.evidence.spread);
       await store.close();
     });
 
