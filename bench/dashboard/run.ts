@@ -18,11 +18,13 @@ import { asArmId, asDecisionId, createRng, DEFAULT_LIMITS, type Decision } from 
 import { loadRules } from '../../src/cli/commands/analytics.js';
 import { compose } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
+import { buildDashboard, type Folds } from '../../src/dashboard/model.js';
 import { startDashboard } from '../../src/dashboard/server.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { decisionPlan, observePlan } from '../../src/service/rules.js';
 import { LmdbStore } from '../../src/store/index.js';
+import { sourceUpTo } from './capped.js';
 
 const TEMPLATES = ['bug-fix@v1', 'bug-fix@v2', 'feature@v1', 'feature@v2', 'docs@v1', 'refactor@v1', 'test@v1', 'custom'];
 const CLASSES = ['bug-fix', 'feature', 'docs', 'refactor'];
@@ -42,6 +44,8 @@ const REASONS = [
   'flaky test: test_login timed out',
 ];
 const WEEKS = 26;
+/** New events a refresh is measured after. */
+const REFRESH_AFTER = [10, 1000, 10_000];
 const END_MS = Date.parse('2026-06-30T23:59:59.999Z');
 
 async function seed(db: string, events: number): Promise<number> {
@@ -146,7 +150,8 @@ async function main(): Promise<void> {
     const head = await store.head();
     if (Math.abs(head - events) > 16) throw new Error(`${db} holds ${head} events, not ${events}: use another --keep folder`);
     const { source, actions } = learnLoopSource(compose(store, { limits: DEFAULT_LIMITS }, () => END_MS));
-    const dash = await startDashboard({ source, actions, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: END_MS, now: () => END_MS, warm: false });
+    const rules = loadRules();
+    const dash = await startDashboard({ source, actions, rules, host: '127.0.0.1', port: 0, token: '', asOfMs: END_MS, now: () => END_MS, warm: false });
     try {
       const get = async (path: string) => {
         const t = performance.now();
@@ -166,6 +171,17 @@ async function main(): Promise<void> {
       for (const p of paths) firstRender.push(await get(p));
       const rest = [];
       for (const p of paths) rest.push(await get(p));
+      // A build after k new events: fold the log as it stood k events ago, then build at the head,
+      // which reads only those k (the server keeps its fold between builds the same way).
+      const refresh: Record<string, unknown> = {};
+      for (const k of REFRESH_AFTER) {
+        const folds: Folds = {};
+        await buildDashboard(sourceUpTo(source, head - k), { rules, asOfMs: END_MS }, folds);
+        const c0 = process.cpuUsage();
+        const r = await buildDashboard(source, { rules, asOfMs: END_MS }, folds);
+        const c = process.cpuUsage(c0);
+        refresh[k] = { eventsFolded: r.eventsFolded, buildMs: Math.round(r.buildMs), cpuMs: Math.round((c.user + c.system) / 1000), phasesMs: Object.fromEntries(Object.entries(r.phasesMs).map(([p, v]) => [p, Math.round(v)])) };
+      }
       const result = {
         events: head,
         seedMs,
@@ -177,6 +193,7 @@ async function main(): Promise<void> {
         firstRenderMs: Object.fromEntries(firstRender.map((r) => [r.path, r.ms])),
         cachedMs: Object.fromEntries(rest.map((r) => [r.path, r.ms])),
         maxCachedMs: Math.max(...rest.map((r) => r.ms)),
+        refreshAfter: refresh,
         liftDecisions: m.lift.decisions,
         liftInterval: m.lift.interval,
         rssMb: Math.round(process.memoryUsage().rss / 1e6),

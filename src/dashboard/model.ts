@@ -4,7 +4,7 @@
  * its change detector, failure patterns) and from src/ope for the lift, never computed a second way.
  */
 import type { RefinementRecord, TemplateRecord } from '../bandit/index.js';
-import { decisionJoiner, LIFT_METHOD, liftOverUniform, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
+import { LIFT_METHOD, liftOverUniform, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
 import {
   byString,
   failuresReport,
@@ -12,7 +12,6 @@ import {
   metricsOf,
   newcombeInterval,
   outcomesReport,
-  runRowOf,
   trendReport,
   type Change,
   type FailurePattern,
@@ -24,7 +23,10 @@ import {
 } from '../reports/index.js';
 import { refinementRowOf } from '../service/refinement-queue.js';
 
+import { LogFold, type TrafficWeek } from './fold.js';
 import type { DashboardSource } from './source.js';
+
+export type { TrafficWeek };
 
 const MS_PER_DAY = 86_400_000;
 const MS_PER_WEEK = 7 * MS_PER_DAY;
@@ -71,12 +73,6 @@ export interface MatrixCell {
 export interface Matrix {
   readonly byTaskClass: readonly MatrixCell[];
   readonly byRepo: readonly MatrixCell[];
-}
-
-export interface TrafficWeek {
-  readonly startMs: number;
-  readonly decisions: number;
-  readonly byTemplate: ReadonlyArray<{ readonly templateId: string; readonly chosen: number; readonly share: number; readonly meanProbBest: number; readonly offered: number }>;
 }
 
 export interface LiftView {
@@ -126,67 +122,12 @@ export interface DashboardModel {
   readonly failures: { readonly failedRuns: number; readonly rulesVersion: number; readonly patterns: readonly FailurePattern[]; readonly needingRule: readonly string[] };
   readonly refinements: readonly RefinementRecord[];
   readonly lineage: readonly LineageNode[];
+  /** Events read and folded in by this build: the whole log when it started from nothing, else those since the last build. */
+  readonly eventsFolded: number;
   /** Milliseconds the aggregation took (not part of the JSON views' numbers). */
   readonly buildMs: number;
-  /** Of which each part, ms: the one pass over the log (runs, traffic, decisions), then each view's own work. */
+  /** Of which each part, ms: reading the new events into the fold (runs, traffic, decisions), then each view's own work. */
   readonly phasesMs: Readonly<Record<'scan' | 'trend' | 'scoreboard' | 'lift' | 'failures' | 'matrix' | 'lineage', number>>;
-}
-
-interface Scan {
-  readonly rows: RunRow[];
-  readonly traffic: TrafficWeek[];
-  readonly join: LogJoin;
-}
-
-/** Most distinct strings kept in one copy while scanning (failure reasons can all differ). */
-const MAX_INTERNED = 100_000;
-
-/** One pass over the log: report rows from observations, weekly traffic from decisions, decisions joined with their outcomes. */
-async function scanLog(source: DashboardSource, asOfMs: number): Promise<Scan> {
-  const rows: RunRow[] = [];
-  const weeks = new Map<number, { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> }>();
-  const joiner = decisionJoiner(source.policy);
-  // One copy of each repeated string (template, task class, repository, outcome, agent, model,
-  // failure reason): a million rows are otherwise mostly copies, and the reports' maps hash them again and again.
-  const strings = new Map<string, string>();
-  const one = (x: string) => {
-    const y = strings.get(x);
-    if (y !== undefined) return y;
-    if (strings.size < MAX_INTERNED) strings.set(x, x);
-    return x;
-  };
-  for await (const e of source.events()) {
-    joiner.add(e);
-    if (e.type === 'observation') {
-      if (e.observation.finishedAtMs <= asOfMs) {
-        const r = runRowOf(e.observation);
-        rows.push({ ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) });
-      }
-    } else if (e.type === 'decision' && e.atMs <= asOfMs) {
-      // Weeks start on Monday 00:00 UTC (the epoch was a Thursday).
-      const week = Math.floor((e.atMs - 4 * MS_PER_DAY) / MS_PER_WEEK) * MS_PER_WEEK + 4 * MS_PER_DAY;
-      let w = weeks.get(week);
-      if (w === undefined) weeks.set(week, (w = { decisions: 0, byTemplate: new Map() }));
-      w.decisions++;
-      for (const r of e.decision.ranking) {
-        let t = w.byTemplate.get(r.armId);
-        if (t === undefined) w.byTemplate.set(r.armId, (t = { chosen: 0, probBest: 0, offered: 0 }));
-        t.offered++;
-        t.probBest += r.probBest;
-        if (r.armId === e.decision.chosen) t.chosen++;
-      }
-    }
-  }
-  const traffic = [...weeks.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([startMs, w]) => ({
-      startMs,
-      decisions: w.decisions,
-      byTemplate: [...w.byTemplate.entries()]
-        .sort(([a], [b]) => byString(a, b))
-        .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
-    }));
-  return { rows, traffic, join: joiner.result() };
 }
 
 /** Days of the scoreboard's window, ending at the dashboard's date (as `report outcomes` by default). */
@@ -327,8 +268,19 @@ export interface BuildOptions {
 type Phase = keyof DashboardModel['phasesMs'];
 type Timer = <T>(phase: Phase, f: () => T) => T;
 
-/** Every view, from the log as it stands. */
-export async function buildDashboard(source: DashboardSource, o: BuildOptions): Promise<DashboardModel> {
+/** What a caller keeps between builds so that each reads only the events since the last. */
+export interface Folds {
+  current?: LogFold;
+  /** Events read per page (default LogFold's). */
+  readonly page?: number;
+}
+
+/**
+ * Every view, from the log as it stands. With `folds`, the log is read from where the last build
+ * left it (a fresh fold when there is none, when the log is shorter than it, or when the date cannot
+ * be served by it: see LogFold.moveTo).
+ */
+export async function buildDashboard(source: DashboardSource, o: BuildOptions, folds: Folds = {}): Promise<DashboardModel> {
   const started = performance.now();
   const phasesMs: Record<Phase, number> = { scan: 0, trend: 0, scoreboard: 0, lift: 0, failures: 0, matrix: 0, lineage: 0 };
   // Nested phases (the lift inside the scoreboard) count in their own line only.
@@ -344,7 +296,12 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions): 
   };
   const head = await source.head();
   let t0 = performance.now();
-  const { rows, traffic, join } = await scanLog(source, o.asOfMs);
+  const kept = folds.current;
+  const fold = kept !== undefined && kept.foldedHead <= head && kept.moveTo(o.asOfMs) ? kept : new LogFold(source.policy, o.asOfMs);
+  folds.current = fold;
+  const from = fold.foldedHead;
+  await fold.catchUp(source, head, folds.page);
+  const { rows, traffic, join } = fold.scan();
   const templates = await source.templates();
   const refinements = [...(await source.refinements())].sort(
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
@@ -359,7 +316,8 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions): 
   phasesMs.matrix = performance.now() - t0;
   const lineage = timed('lineage', () => lineageOf(templates, refinements, rows, overview.scoreboard));
   return {
-    head,
+    // A page may have read past the head asked for: the model holds what was folded.
+    head: Math.max(head, fold.foldedHead),
     asOfMs: o.asOfMs,
     overview,
     matrix,
@@ -368,6 +326,7 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions): 
     failures: { failedRuns: failures.failedRuns, rulesVersion: failures.rulesVersion, patterns: failures.patterns.slice(0, o.maxPatterns ?? 50), needingRule: failures.needingRule },
     refinements,
     lineage,
+    eventsFolded: fold.foldedHead - from,
     buildMs: performance.now() - started,
     phasesMs,
   };

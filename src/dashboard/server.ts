@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 import { InvalidArgument, type Violation } from '../bandit/index.js';
 import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules } from '../reports/index.js';
 import { assets } from './assets.js';
-import { buildDashboard, type DashboardModel } from './model.js';
+import { buildDashboard, type DashboardModel, type Folds } from './model.js';
 import { renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
 import { NotFound, type DashboardActions, type DashboardSource } from './source.js';
 
@@ -61,6 +61,9 @@ const JSON_VIEWS: Record<string, (m: DashboardModel) => unknown> = {
   templates: (m) => ({ asOfMs: m.asOfMs, head: m.head, templates: m.lineage }),
 };
 
+/** Every view's JSON at once, as /api/v1/dashboard answers it. */
+export const dashboardJson = (m: DashboardModel): string => renderJson(Object.fromEntries(Object.entries(JSON_VIEWS).map(([k, f]) => [k, f(m)])));
+
 const SECURITY_HEADERS = {
   // vega compiles its expressions with Function, hence 'unsafe-eval'; no inline script runs.
   'content-security-policy':
@@ -96,6 +99,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   const csrf = createHmac('sha256', secret).update('learnloop dashboard csrf').digest('base64url');
   let cache: { head: number; builtAtMs: number; model: DashboardModel } | undefined;
   let building: Promise<DashboardModel> | undefined;
+  // The log read so far: each build reads only the events since the last (builds run one at a time).
+  const folds: Folds = {};
   // Rendered answers per model and view (pages without a message, JSON), so a cached model answers in
   // the time it takes to send them.
   const rendered = new WeakMap<DashboardModel, Map<string, Promise<string>>>();
@@ -118,7 +123,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const t = now();
     if (cache !== undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return { model: cache.model, stale: false };
     const started = cache;
-    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t })
+    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t }, folds)
       .then((m) => {
         // An action while this was building emptied the cache: its own build follows.
         if (cache === started) cache = { head: m.head, builtAtMs: t, model: m };
@@ -198,7 +203,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     return reply
       .type('application/json')
       .header(STALE_HEADER, String(stale))
-      .send(await once(m, 'json', () => renderJson(Object.fromEntries(Object.entries(JSON_VIEWS).map(([k, f]) => [k, f(m)])))));
+      .send(await once(m, 'json', () => dashboardJson(m)));
   });
   app.get('/assets/:file', async (req, reply) => {
     const a = assets().get((req.params as { file: string }).file);

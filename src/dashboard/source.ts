@@ -16,8 +16,8 @@ export interface DashboardSource {
   readonly policy: PolicyConfig;
   /** Sequence number of the newest event: the dashboard aggregates once per head. */
   head(): Promise<number>;
-  /** Every event in log order. */
-  events(): AsyncIterable<LoggedEvent>;
+  /** Up to `limit` events from `fromSeq` on, in log order (Store.eventPage). */
+  eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]>;
   templates(): Promise<readonly TemplateRecord[]>;
   refinements(): Promise<readonly RefinementRecord[]>;
   /** A segment's posteriors as GetScores shows them (LearnLoop.segmentPosteriors), `ranIds` being templates with runs there. */
@@ -41,7 +41,7 @@ export function learnLoopSource(app: App): { source: DashboardSource; actions: D
   const source: DashboardSource = {
     policy: store.policy,
     head: () => store.head(),
-    events: () => store.events(),
+    eventPage: (fromSeq, limit) => store.eventPage(fromSeq, limit),
     templates: () => store.templates(),
     refinements: () => store.refinements(),
     segment: (taskClass, repo, ranIds) => learnloop.segmentPosteriors(taskClass, repo, ranIds),

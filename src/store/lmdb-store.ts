@@ -386,6 +386,12 @@ export class LmdbStore implements Store {
     yield* this.eventsSync(fromSeq);
   }
 
+  async eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]> {
+    const page: LoggedEvent[] = [];
+    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq), limit })) page.push(decode<LoggedEvent>(value, 'event')!);
+    return page;
+  }
+
   private *eventsSync(fromSeq = 1): Generator<LoggedEvent> {
     // Seq 0 holds the record structures, not an event.
     for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq) })) yield decode<LoggedEvent>(value, 'event')!;

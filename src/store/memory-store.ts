@@ -116,6 +116,11 @@ export class MemoryStore implements Store {
     for (let i = Math.max(1, fromSeq) - 1; i < this.log.length; i++) yield copy(this.log[i]!);
   }
 
+  async eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]> {
+    const from = Math.max(1, fromSeq) - 1;
+    return this.log.slice(from, from + Math.max(0, limit)).map(copy);
+  }
+
   async refinements(): Promise<RefinementRecord[]> {
     return [...this.derived.refinement.keys()].sort().map((id) => copy(this.derived.refinement.get(id) as RefinementRecord));
   }

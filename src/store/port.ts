@@ -58,6 +58,11 @@ export interface Store extends StateView {
   armEvidence(templateIds: readonly string[], context: Context): Promise<ArmEvidence[]>;
   /** The log in order, from `fromSeq` (inclusive). */
   events(fromSeq?: number): AsyncIterable<LoggedEvent>;
+  /**
+   * Up to `limit` events from `fromSeq` (inclusive) in order, read at once: a reader that folds the
+   * log in pages (the dashboard) pays no await per event and lets other requests run between pages.
+   */
+  eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]>;
   /** Every refinement item, in id order. */
   refinements(): Promise<RefinementRecord[]>;
   /**

@@ -21,9 +21,10 @@ function gatedSource() {
   const source: DashboardSource = {
     policy: DEFAULT_POLICY_CONFIG,
     head: async () => s.head,
-    async *events() {
+    async eventPage() {
       s.builds++;
       await s.gate;
+      return [];
     },
     templates: async () => [],
     refinements: async () => [],

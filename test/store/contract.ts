@@ -4,7 +4,7 @@
  */
 import { fc } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { asDecisionId, DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, recommend, type PolicyConfig } from '../../src/bandit/index.js';
+import { asDecisionId, DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, recommend, type LoggedEvent, type PolicyConfig } from '../../src/bandit/index.js';
 import { compose } from '../../src/compose.js';
 import type { ObserveParams } from '../../src/service/learnloop.js';
 import type { Store } from '../../src/store/index.js';
@@ -108,6 +108,27 @@ export function storeContract(name: string, factory: StoreFactory): void {
         }),
         { numRuns: 25 },
       );
+    });
+
+    test('eventPage reads the log in pages: joined, they are events(), from any sequence number', async () => {
+      const store = await factory.create(policy);
+      const ll = loop(store).learnloop;
+      for (let i = 0; i < 7; i++) await ll.observe(obs(`p${i}`, i % 2 === 0 ? 'a@v1' : 'b@v1', 'pass'));
+      const all = await collect(store.events());
+      expect(all.length).toBeGreaterThan(7);
+      for (const size of [1, 3, all.length, all.length + 5]) {
+        const pages: LoggedEvent[] = [];
+        for (let from = 1; ; ) {
+          const page = await store.eventPage(from, size);
+          pages.push(...page);
+          if (page.length < size) break;
+          from = page[page.length - 1]!.seq + 1;
+        }
+        expect(pages).toEqual(all);
+      }
+      expect(await store.eventPage(4, 2)).toEqual(all.slice(3, 5));
+      expect(await store.eventPage(all.length + 1, 10)).toEqual([]);
+      await store.close();
     });
 
     test('counts are exact: every run once, in every segment it belongs to', async () => {

@@ -281,11 +281,16 @@ export class PgStore implements Store {
   async *events(fromSeq = 1): AsyncGenerator<LoggedEvent> {
     // Commits append in seq order under the lock, so paging by seq misses nothing.
     for (let from = Math.max(1, fromSeq); ; ) {
-      const { rows } = await this.conn.query<{ body: string }>('SELECT body FROM learnloop.events WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, PAGE]);
-      for (const r of rows) yield parseExact<LoggedEvent>(r.body);
-      if (rows.length < PAGE) return;
-      from += rows.length;
+      const page = await this.eventPage(from, PAGE);
+      yield* page;
+      if (page.length < PAGE) return;
+      from += page.length;
     }
+  }
+
+  async eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]> {
+    const { rows } = await this.conn.query<{ body: string }>('SELECT body FROM learnloop.events WHERE seq >= $1 ORDER BY seq LIMIT $2', [Math.max(1, fromSeq), Math.max(0, limit)]);
+    return rows.map((r) => parseExact<LoggedEvent>(r.body));
   }
 
   refinements(): Promise<RefinementRecord[]> {

@@ -1,0 +1,138 @@
+/**
+ * What the dashboard keeps of the log between builds: each event is folded in once, so a build after
+ * k new events reads and decodes k events, not the whole log. Folding a log in any number of pieces
+ * gives the state one pass over it gives (test/dashboard/fold.test.ts).
+ *
+ * The fold keeps every observation as a report row (the dashboard's date filters them when a view is
+ * built) and every decision in the outcome join (filtered by time the same way). Weekly traffic is
+ * summed as decisions arrive, for those logged by the fold's date; one logged after it waits in
+ * `later`. The date may move forward (the dashboard's date is now) until it passes a waiting decision
+ * (a clock behind another writer's): then the log is folded again from the start rather than summed
+ * out of log order, so the traffic's sums are always the ones one pass gives, bit for bit.
+ */
+import type { LoggedEvent, PolicyConfig } from '../bandit/index.js';
+import { decisionJoiner, type DecisionJoiner, type LogJoin } from '../ope/index.js';
+import { byString, runRowOf, type RunRow } from '../reports/index.js';
+import type { DashboardSource } from './source.js';
+
+const MS_PER_DAY = 86_400_000;
+const MS_PER_WEEK = 7 * MS_PER_DAY;
+/** Most distinct strings kept in one copy (failure reasons can all differ). */
+const MAX_INTERNED = 100_000;
+/** Events read per page: the server answers other requests between pages. */
+const PAGE = 5000;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export interface TrafficWeek {
+  readonly startMs: number;
+  readonly decisions: number;
+  readonly byTemplate: ReadonlyArray<{ readonly templateId: string; readonly chosen: number; readonly share: number; readonly meanProbBest: number; readonly offered: number }>;
+}
+
+/** The log as the views read it, as of one date. */
+export interface Scan {
+  readonly rows: readonly RunRow[];
+  readonly traffic: TrafficWeek[];
+  readonly join: LogJoin;
+}
+
+type Week = { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> };
+
+export class LogFold {
+  /** Sequence number of the last event folded in. */
+  private head = 0;
+  private readonly rows: RunRow[] = [];
+  private latestFinishedMs = -Infinity;
+  private readonly weeks = new Map<number, Week>();
+  /** Decisions logged after `asOfMs`, in log order: not in `weeks` yet. */
+  private readonly later: Array<{ atMs: number }> = [];
+  private readonly joiner: DecisionJoiner;
+  // One copy of each repeated string (template, task class, repository, outcome, agent, model,
+  // failure reason): a million rows are otherwise mostly copies, and the reports' maps hash them again and again.
+  private readonly strings = new Map<string, string>();
+
+  /** @param asOfMs the dashboard's date: runs finished and decisions logged after it are left out */
+  constructor(
+    policy: PolicyConfig,
+    private asOfMs: number,
+  ) {
+    this.joiner = decisionJoiner(policy);
+  }
+
+  /** Sequence number of the last event folded in. */
+  get foldedHead(): number {
+    return this.head;
+  }
+
+  /**
+   * Moves the dashboard's date to `asOfMs`.
+   * @returns false when this fold cannot serve it (an earlier date, or one past a decision it left
+   * out): fold the log again
+   */
+  moveTo(asOfMs: number): boolean {
+    if (asOfMs < this.asOfMs || this.later.some((d) => d.atMs <= asOfMs)) return false;
+    this.asOfMs = asOfMs;
+    return true;
+  }
+
+  /** Folds in the events after the last one folded, up to `head` or the log's end, a page at a time. */
+  async catchUp(source: Pick<DashboardSource, 'eventPage'>, head: number, pageSize = PAGE): Promise<void> {
+    while (this.head < head) {
+      const page = await source.eventPage(this.head + 1, pageSize);
+      if (page.length === 0) return;
+      for (const e of page) this.add(e);
+      this.head = page[page.length - 1]!.seq;
+      if (page.length === pageSize) await nextTurn();
+    }
+  }
+
+  /** Folds in one event (events come in log order). */
+  add(e: LoggedEvent): void {
+    this.joiner.add(e);
+    if (e.type === 'observation') {
+      const r = runRowOf(e.observation);
+      const one = (x: string) => {
+        const y = this.strings.get(x);
+        if (y !== undefined) return y;
+        if (this.strings.size < MAX_INTERNED) this.strings.set(x, x);
+        return x;
+      };
+      this.rows.push({ ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) });
+      if (r.finishedAtMs > this.latestFinishedMs) this.latestFinishedMs = r.finishedAtMs;
+    } else if (e.type === 'decision') {
+      if (e.atMs > this.asOfMs) {
+        this.later.push({ atMs: e.atMs });
+        return;
+      }
+      // Weeks start on Monday 00:00 UTC (the epoch was a Thursday).
+      const week = Math.floor((e.atMs - 4 * MS_PER_DAY) / MS_PER_WEEK) * MS_PER_WEEK + 4 * MS_PER_DAY;
+      let w = this.weeks.get(week);
+      if (w === undefined) this.weeks.set(week, (w = { decisions: 0, byTemplate: new Map() }));
+      w.decisions++;
+      for (const r of e.decision.ranking) {
+        let t = w.byTemplate.get(r.armId);
+        if (t === undefined) w.byTemplate.set(r.armId, (t = { chosen: 0, probBest: 0, offered: 0 }));
+        t.offered++;
+        t.probBest += r.probBest;
+        if (r.armId === e.decision.chosen) t.chosen++;
+      }
+    }
+  }
+
+  /** The rows finished by the date, the weekly traffic and the joined decisions logged by it. */
+  scan(): Scan {
+    const asOfMs = this.asOfMs;
+    const rows = this.latestFinishedMs <= asOfMs ? this.rows : this.rows.filter((r) => r.finishedAtMs <= asOfMs);
+    const traffic = [...this.weeks.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([startMs, w]) => ({
+        startMs,
+        decisions: w.decisions,
+        byTemplate: [...w.byTemplate.entries()]
+          .sort(([a], [b]) => byString(a, b))
+          .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
+      }));
+    const join = this.joiner.result();
+    return { rows, traffic, join: { ...join, decisions: join.decisions.filter((d) => d.atMs <= asOfMs) } };
+  }
+}

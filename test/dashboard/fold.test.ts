@@ -1,0 +1,87 @@
+/**
+ * Incremental builds: a dashboard built by folding the log in pieces, its date moving forward
+ * between them, is byte for byte the dashboard one fold of the whole log gives; a date that moves
+ * back, or past a decision a piece left out, folds the log again.
+ */
+import { fc, test } from '@fast-check/vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
+import { compose } from '../../src/compose.js';
+import { LogFold } from '../../src/dashboard/fold.js';
+import { buildDashboard, type Folds } from '../../src/dashboard/model.js';
+import { dashboardJson } from '../../src/dashboard/server.js';
+import { learnLoopSource, type DashboardSource } from '../../src/dashboard/source.js';
+import type { LmdbStore } from '../../src/store/index.js';
+import { sourceUpTo } from '../../bench/dashboard/capped.js';
+import { RULES } from '../reports/fixture-log.js';
+import { AS_OF, DECISIONS_FROM, dashboardFixture } from './fixture.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'learnloop-dash-fold-'));
+let store: LmdbStore;
+let source: DashboardSource;
+let head: number;
+/** The whole log folded once, at the fixture's date. */
+let whole: string;
+
+beforeAll(async () => {
+  const log = await dashboardFixture(join(dir, 'db'));
+  store = log.store;
+  source = learnLoopSource(compose(store, { limits: DEFAULT_LIMITS }, () => AS_OF)).source;
+  head = await source.head();
+  whole = dashboardJson(await buildDashboard(source, { rules: RULES, asOfMs: AS_OF }));
+}, 120_000);
+
+afterAll(async () => {
+  await store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const DAY = 86_400_000;
+
+describe('incremental dashboard builds', () => {
+  test.prop(
+    [
+      // Heads the log is cut at (builds in between), and the dashboard's date at each, ending at the fixture's.
+      fc.uniqueArray(fc.integer({ min: 1, max: 2000 }), { maxLength: 5 }),
+      fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 5, maxLength: 5 }),
+      fc.integer({ min: 1, max: 700 }),
+    ],
+    { numRuns: 12 },
+  )('folding the log in any pieces gives the dashboard one fold gives', async (cuts, daysBack, page) => {
+    const folds: Folds = { page };
+    const heads = cuts.map((c) => 1 + (c % head)).sort((a, b) => a - b);
+    for (const [i, h] of heads.entries()) {
+      // Dates move forward: from weeks before the fixture's date towards it.
+      const asOfMs = Math.min(AS_OF, DECISIONS_FROM + (i + 1) * 7 * DAY - daysBack[i]! * DAY);
+      await buildDashboard(sourceUpTo(source, h), { rules: RULES, asOfMs }, folds);
+    }
+    const m = await buildDashboard(source, { rules: RULES, asOfMs: AS_OF }, folds);
+    expect(m.head).toBe(head);
+    expect(dashboardJson(m)).toBe(whole);
+  });
+
+  test('a build after k new events folds k of them', async () => {
+    const folds: Folds = {};
+    await buildDashboard(sourceUpTo(source, head - 25), { rules: RULES, asOfMs: AS_OF }, folds);
+    const m = await buildDashboard(source, { rules: RULES, asOfMs: AS_OF }, folds);
+    expect(m.eventsFolded).toBe(25);
+    expect(dashboardJson(m)).toBe(whole);
+  });
+
+  test('an earlier date, or one past a decision the fold left out, folds the log again', async () => {
+    const folds: Folds = {};
+    await buildDashboard(source, { rules: RULES, asOfMs: AS_OF }, folds);
+    const earlier = await buildDashboard(source, { rules: RULES, asOfMs: AS_OF - 7 * DAY }, folds);
+    expect(earlier.eventsFolded).toBe(head);
+    expect(dashboardJson(earlier)).toBe(dashboardJson(await buildDashboard(source, { rules: RULES, asOfMs: AS_OF - 7 * DAY })));
+    // The fold at the earlier date left the last week's decisions out; the fixture's date passes them.
+    const later = await buildDashboard(source, { rules: RULES, asOfMs: AS_OF }, folds);
+    expect(later.eventsFolded).toBe(head);
+    expect(dashboardJson(later)).toBe(whole);
+    const fold = new LogFold(source.policy, AS_OF);
+    expect(fold.moveTo(AS_OF - 1)).toBe(false);
+  });
+});
