@@ -14,7 +14,7 @@ import { startDashboard, type DashboardServer } from '../../src/dashboard/server
 import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
 import { compose } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
-import { fmt, scoresReport } from '../../src/reports/index.js';
+import { failuresReport, fmt, scoresReport } from '../../src/reports/index.js';
 import { reportData } from '../../src/service/refinement-queue.js';
 import type { LmdbStore } from '../../src/store/index.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -124,6 +124,49 @@ describe('dashboard in headless chromium', () => {
     expect(await page.locator('[data-number="pass-rate"]').textContent()).toBe(fmt.pct(scores.overall.passRate));
     expect(await page.locator('[data-number="retry-rate"]').textContent()).toBe(fmt.pct(scores.overall.retryRate));
     await page.close();
+  });
+
+  test('the matrix, traffic, failures, refinements and lineage pages show the fixture\'s numbers', async () => {
+    const rowsOf = async (path: string) => {
+      const { page, problems } = await open(path);
+      // Cells' text; a cell naming something in <code> (a template, a failure signature) by that alone.
+      const rows = await page.locator('table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td, i) => ((i === 0 ? td.querySelector('code') ?? td : td).textContent ?? '').trim())));
+      expect(problems).toEqual([]);
+      await page.close();
+      return rows;
+    };
+    const data = await reportData(store);
+    const ll = compose(store, { limits: DEFAULT_LIMITS }, () => AS_OF).learnloop;
+    // Matrix: each task class's row shows GetScores' posterior pass rate and evidence label for it.
+    const matrix = await rowsOf('/matrix');
+    for (const taskClass of ['bug-fix', 'docs', 'feature']) {
+      for (const card of await ll.scores(taskClass, '')) {
+        const row = matrix.find((r) => r[0] === card.templateId && r[1] === taskClass && r.length === 9);
+        expect(row, `${card.templateId} in ${taskClass}`).toBeDefined();
+        expect(row![2]).toMatch(new RegExp(`^${fmt.pct(card.posterior.passRate!).replace('.', '\\.')} `));
+        expect(row![6]).toBe(card.evidenceLabel);
+      }
+    }
+    // Traffic: every logged decision counted once, per week.
+    const traffic = await rowsOf('/traffic');
+    const decisionsByWeek = new Map(traffic.map((r) => [r[0], Number(r[1])]));
+    expect([...decisionsByWeek.values()].reduce((a, b) => a + b, 0)).toBe(DECISIONS);
+    // Failures: the most frequent pattern and its count, as report failures gives them.
+    const failures = failuresReport(data.rows, AS_OF, RULES);
+    const top = failures.patterns[0]!;
+    const shown = (await rowsOf('/failures')).find((r) => r[0] === top.signature);
+    expect(shown?.[1]).toBe(String(top.count));
+    // Refinements: every item of the queue, with its status.
+    const refinements = await rowsOf('/refinements');
+    for (const item of await store.refinements()) expect(refinements.find((r) => r[0] === item.refinementId)?.[2], item.refinementId).toBe(item.status);
+    // Lineage: each template's runs and pass rate, as report scores gives them.
+    const lineage = await rowsOf('/templates');
+    for (const t of scoresReport(data.rows, AS_OF).byTemplate) {
+      const row = lineage.find((r) => r[0] === t.key);
+      expect(row, t.key).toBeDefined();
+      expect(row!.join(' | ')).toContain(t.judged > 0 ? fmt.pct(t.passRate) : '–');
+      expect(row).toContain(String(t.runs));
+    }
   });
 
   test('the lift page shows the log\'s headline lift and effective sample size', async () => {
