@@ -12,7 +12,7 @@
  */
 import type { LoggedEvent, PolicyConfig } from '../bandit/index.js';
 import { decisionJoiner, type DecisionJoiner, type LogJoin } from '../ope/index.js';
-import { byString, runRowOf, type RunRow } from '../reports/index.js';
+import { byString, MetricsTally, runRowOf, type Metrics, type RunRow } from '../reports/index.js';
 import type { DashboardSource } from './source.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -29,9 +29,73 @@ export interface TrafficWeek {
   readonly byTemplate: ReadonlyArray<{ readonly templateId: string; readonly chosen: number; readonly share: number; readonly meanProbBest: number; readonly offered: number }>;
 }
 
+/**
+ * Run metrics tallied as rows arrive, for the views that show them per template and per segment (the
+ * totals, the lineage, the matrix): reading them costs O(templates × segments), not a pass over every
+ * run. A tally gives exactly metricsOf of the same rows in any order (src/reports/metrics.ts).
+ */
+export class RowTallies {
+  readonly all = new MetricsTally();
+  private readonly templates = new Map<string, MetricsTally>();
+  /** Per task class ('(none)' for none, as groupBy names it), then template. */
+  private readonly classes = new Map<string, Map<string, MetricsTally>>();
+  /** Per task class and repository ('\u0000'-joined), its runs, then template. */
+  private readonly pairs = new Map<string, { runs: number; byTemplate: Map<string, MetricsTally> }>();
+
+  static of(rows: readonly RunRow[]): RowTallies {
+    const t = new RowTallies();
+    for (const r of rows) t.add(r);
+    return t;
+  }
+
+  add(r: RunRow): void {
+    const template = r.templateId || '(none)';
+    const into = (m: Map<string, MetricsTally>) => {
+      let t = m.get(template);
+      if (t === undefined) m.set(template, (t = new MetricsTally()));
+      t.add(r);
+    };
+    this.all.add(r);
+    into(this.templates);
+    const c = r.taskClass || '(none)';
+    let byClass = this.classes.get(c);
+    if (byClass === undefined) this.classes.set(c, (byClass = new Map()));
+    into(byClass);
+    const p = `${r.taskClass}\u0000${r.repo}`;
+    let pair = this.pairs.get(p);
+    if (pair === undefined) this.pairs.set(p, (pair = { runs: 0, byTemplate: new Map() }));
+    pair.runs++;
+    into(pair.byTemplate);
+  }
+
+  /** A template's metrics over every run. */
+  template(templateId: string): Metrics {
+    return (this.templates.get(templateId) ?? EMPTY).metrics();
+  }
+
+  /** Each task class (in groupBy's order and naming) with its templates' metrics. */
+  byTaskClass(): Array<[string, ReadonlyMap<string, Metrics>]> {
+    return [...this.classes.entries()].sort(([a], [b]) => byString(a, b)).map(([c, m]) => [c, metricsOf(m)]);
+  }
+
+  /** The `most` (task class, repository) pairs with the most runs, in key order, with their templates' metrics. */
+  busiestPairs(most: number): Array<[string, ReadonlyMap<string, Metrics>]> {
+    return [...this.pairs.entries()]
+      .sort(([a, x], [b, y]) => y.runs - x.runs || byString(a, b))
+      .slice(0, most)
+      .sort(([a], [b]) => byString(a, b))
+      .map(([k, p]) => [k, metricsOf(p.byTemplate)]);
+  }
+}
+
+const EMPTY = new MetricsTally();
+const metricsOf = (m: ReadonlyMap<string, MetricsTally>): ReadonlyMap<string, Metrics> => new Map([...m.entries()].sort(([a], [b]) => byString(a, b)).map(([k, t]) => [k, t.metrics()]));
+
 /** The log as the views read it, as of one date. */
 export interface Scan {
   readonly rows: readonly RunRow[];
+  /** The rows' metrics per template and segment. */
+  readonly tallies: RowTallies;
   readonly traffic: TrafficWeek[];
   readonly join: LogJoin;
 }
@@ -42,6 +106,7 @@ export class LogFold {
   /** Sequence number of the last event folded in. */
   private head = 0;
   private readonly rows: RunRow[] = [];
+  private readonly tallies = new RowTallies();
   private latestFinishedMs = -Infinity;
   private readonly weeks = new Map<number, Week>();
   /** Decisions logged after `asOfMs`, in log order: not in `weeks` yet. */
@@ -97,7 +162,9 @@ export class LogFold {
         if (this.strings.size < MAX_INTERNED) this.strings.set(x, x);
         return x;
       };
-      this.rows.push({ ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) });
+      const row = { ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) };
+      this.rows.push(row);
+      this.tallies.add(row);
       if (r.finishedAtMs > this.latestFinishedMs) this.latestFinishedMs = r.finishedAtMs;
     } else if (e.type === 'decision') {
       if (e.atMs > this.asOfMs) {
@@ -122,7 +189,10 @@ export class LogFold {
   /** The rows finished by the date, the weekly traffic and the joined decisions logged by it. */
   scan(): Scan {
     const asOfMs = this.asOfMs;
-    const rows = this.latestFinishedMs <= asOfMs ? this.rows : this.rows.filter((r) => r.finishedAtMs <= asOfMs);
+    // Runs finished after the date (a clock ahead, or an earlier --as-of) are left out: tallied again without them.
+    const all = this.latestFinishedMs <= asOfMs;
+    const rows = all ? this.rows : this.rows.filter((r) => r.finishedAtMs <= asOfMs);
+    const tallies = all ? this.tallies : RowTallies.of(rows);
     const traffic = [...this.weeks.entries()]
       .sort(([a], [b]) => a - b)
       .map(([startMs, w]) => ({
@@ -133,6 +203,6 @@ export class LogFold {
           .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
       }));
     const join = this.joiner.result();
-    return { rows, traffic, join: { ...join, decisions: join.decisions.filter((d) => d.atMs <= asOfMs) } };
+    return { rows, tallies, traffic, join: { ...join, decisions: join.decisions.filter((d) => d.atMs <= asOfMs) } };
   }
 }

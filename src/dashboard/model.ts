@@ -23,7 +23,7 @@ import {
 } from '../reports/index.js';
 import { refinementRowOf } from '../service/refinement-queue.js';
 
-import { LogFold, type TrafficWeek } from './fold.js';
+import { LogFold, RowTallies, type TrafficWeek } from './fold.js';
 import type { DashboardSource } from './source.js';
 
 export type { TrafficWeek };
@@ -34,6 +34,8 @@ const MS_PER_WEEK = 7 * MS_PER_DAY;
 const MAX_WINDOWS = 52;
 /** Most (task class, repository) columns in the matrix: the busiest ones. */
 const MAX_REPO_SEGMENTS = 24;
+/** The metrics of no runs ('–' everywhere). */
+const NO_RUNS = metricsOf([]);
 
 export interface Overview {
   readonly totals: Metrics;
@@ -136,6 +138,7 @@ const SCOREBOARD_DAYS = 70;
 /** The overview, and the lift its scoreboard estimated (once, with a bounded cost) for the lift view. */
 function overviewOf(
   rows: readonly RunRow[],
+  totals: Metrics,
   decisions: LogJoin['decisions'],
   templates: readonly TemplateRecord[],
   refinements: readonly RefinementRecord[],
@@ -158,17 +161,16 @@ function overviewOf(
     untilMs: asOfMs,
     estimateLift: (d) => (lift = timed('lift', () => ({ ...liftOverUniform(d), method: LIFT_METHOD }))),
   }));
-  return { overview: { totals: metricsOf(rows), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
+  return { overview: { totals, scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }
 
-async function matrixOf(source: DashboardSource, rows: readonly RunRow[]): Promise<Matrix> {
-  const cells = async (taskClass: string, repo: string, segmentRows: readonly RunRow[]): Promise<MatrixCell[]> => {
-    const byTemplate = new Map(groupBy(segmentRows, (r) => r.templateId));
+async function matrixOf(source: DashboardSource, tallies: RowTallies): Promise<Matrix> {
+  const cells = async (taskClass: string, repo: string, byTemplate: ReadonlyMap<string, Metrics>): Promise<MatrixCell[]> => {
     const segment = await source.segment(taskClass, repo, [...byTemplate.keys()]);
     return segment.map(({ templateId, posterior: s, evidenceLabel, pooled: p }) => {
       const c = p.contributions;
       const own = repo !== '' ? c.repo_task_class : taskClass !== '' ? c.task_class : c.global;
-      const m = metricsOf(byTemplate.get(templateId) ?? []);
+      const m = byTemplate.get(templateId) ?? NO_RUNS;
       return {
         templateId,
         taskClass,
@@ -189,15 +191,11 @@ async function matrixOf(source: DashboardSource, rows: readonly RunRow[]): Promi
     });
   };
   const byTaskClass: MatrixCell[] = [];
-  for (const [taskClass, rs] of groupBy(rows, (r) => r.taskClass)) byTaskClass.push(...(await cells(taskClass === '(none)' ? '' : taskClass, '', rs)));
-  const pairs = [...groupBy(rows, (r) => `${r.taskClass}\u0000${r.repo}`)]
-    .sort(([a, x], [b, y]) => y.length - x.length || byString(a, b))
-    .slice(0, MAX_REPO_SEGMENTS)
-    .sort(([a], [b]) => byString(a, b));
+  for (const [taskClass, m] of tallies.byTaskClass()) byTaskClass.push(...(await cells(taskClass === '(none)' ? '' : taskClass, '', m)));
   const byRepo: MatrixCell[] = [];
-  for (const [key, rs] of pairs) {
+  for (const [key, m] of tallies.busiestPairs(MAX_REPO_SEGMENTS)) {
     const [taskClass = '', repo = ''] = key.split('\u0000');
-    if (repo !== '') byRepo.push(...(await cells(taskClass, repo, rs)));
+    if (repo !== '') byRepo.push(...(await cells(taskClass, repo, m)));
   }
   return { byTaskClass, byRepo };
 }
@@ -234,10 +232,8 @@ function effectOf(templateId: string, child: Metrics, parent: Metrics, scoreboar
   return { estimate: child.passRate - parent.passRate, ciLow, ciHigh };
 }
 
-function lineageOf(templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], rows: readonly RunRow[], scoreboard: OutcomesReport): LineageNode[] {
-  const byTemplate = new Map(groupBy(rows, (r) => r.templateId));
-  const metrics = new Map<string, Metrics>();
-  const m = (id: string) => metrics.get(id) ?? (metrics.set(id, metricsOf(byTemplate.get(id) ?? [])), metrics.get(id)!);
+function lineageOf(templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], tallies: RowTallies, scoreboard: OutcomesReport): LineageNode[] {
+  const m = (id: string) => tallies.template(id || '(none)');
   return [...templates]
     .sort((a, b) => byString(a.templateId, b.templateId))
     .map((t) => {
@@ -301,7 +297,7 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
   folds.current = fold;
   const from = fold.foldedHead;
   await fold.catchUp(source, head, folds.page);
-  const { rows, traffic, join } = fold.scan();
+  const { rows, tallies, traffic, join } = fold.scan();
   const templates = await source.templates();
   const refinements = [...(await source.refinements())].sort(
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
@@ -310,11 +306,11 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
   const failures = timed('failures', () => failuresReport(rows, o.asOfMs, o.rules));
   // Decisions logged after the dashboard's date are left out, like runs.
   const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
-  const { overview, lift } = overviewOf(rows, decisions, templates, refinements, o.rules, o.asOfMs, timed);
+  const { overview, lift } = overviewOf(rows, tallies.all.metrics(), decisions, templates, refinements, o.rules, o.asOfMs, timed);
   t0 = performance.now();
-  const matrix = await matrixOf(source, rows);
+  const matrix = await matrixOf(source, tallies);
   phasesMs.matrix = performance.now() - t0;
-  const lineage = timed('lineage', () => lineageOf(templates, refinements, rows, overview.scoreboard));
+  const lineage = timed('lineage', () => lineageOf(templates, refinements, tallies, overview.scoreboard));
   return {
     // A page may have read past the head asked for: the model holds what was folded.
     head: Math.max(head, fold.foldedHead),

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
 import { compose } from '../../src/compose.js';
-import { LogFold } from '../../src/dashboard/fold.js';
+import { LogFold, RowTallies } from '../../src/dashboard/fold.js';
+import { groupBy, metricsOf } from '../../src/reports/index.js';
+import { reportData } from '../../src/service/refinement-queue.js';
 import { buildDashboard, type Folds } from '../../src/dashboard/model.js';
 import { dashboardJson } from '../../src/dashboard/server.js';
 import { learnLoopSource, type DashboardSource } from '../../src/dashboard/source.js';
@@ -61,6 +63,24 @@ describe('incremental dashboard builds', () => {
     const m = await buildDashboard(source, { rules: RULES, asOfMs: AS_OF }, folds);
     expect(m.head).toBe(head);
     expect(dashboardJson(m)).toBe(whole);
+  });
+
+  test('the tallies kept as rows arrive are metricsOf the same rows, per template, task class and repository', async () => {
+    const { rows } = await reportData(store);
+    const t = RowTallies.of(rows);
+    expect(t.all.metrics()).toEqual(metricsOf(rows));
+    for (const [id, rs] of groupBy(rows, (r) => r.templateId)) expect(t.template(id), id).toEqual(metricsOf(rs));
+    const byClass = t.byTaskClass();
+    expect(byClass.map(([c]) => c)).toEqual(groupBy(rows, (r) => r.taskClass).map(([c]) => c));
+    for (const [c, m] of byClass) {
+      const expected = groupBy(rows.filter((r) => (r.taskClass || '(none)') === c), (r) => r.templateId);
+      expect([...m.entries()]).toEqual(expected.map(([id, rs]) => [id, metricsOf(rs)]));
+    }
+    const pairs = t.busiestPairs(3);
+    expect(pairs).toHaveLength(3);
+    const sizes = new Map(groupBy(rows, (r) => `${r.taskClass}\u0000${r.repo}`).map(([k, rs]) => [k, rs.length]));
+    const cut = Math.min(...pairs.map(([k]) => sizes.get(k)!));
+    expect([...sizes.values()].filter((n) => n > cut).length).toBeLessThan(3);
   });
 
   test('a build after k new events folds k of them', async () => {
