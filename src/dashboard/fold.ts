@@ -20,7 +20,7 @@ const MS_PER_WEEK = 7 * MS_PER_DAY;
 /** Most distinct strings kept in one copy (failure reasons can all differ). */
 const MAX_INTERNED = 100_000;
 /** Events read per page: the server answers other requests between pages. */
-const PAGE = 5000;
+const PAGE = 500;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export interface TrafficWeek {
@@ -41,12 +41,6 @@ export class RowTallies {
   private readonly classes = new Map<string, Map<string, MetricsTally>>();
   /** Per task class and repository ('\u0000'-joined), its runs, then template. */
   private readonly pairs = new Map<string, { runs: number; byTemplate: Map<string, MetricsTally> }>();
-
-  static of(rows: readonly RunRow[]): RowTallies {
-    const t = new RowTallies();
-    for (const r of rows) t.add(r);
-    return t;
-  }
 
   add(r: RunRow): void {
     const template = r.templateId || '(none)';
@@ -106,8 +100,9 @@ export class LogFold {
   /** Sequence number of the last event folded in. */
   private head = 0;
   private readonly rows: RunRow[] = [];
+  /** The rows finished by the date; those finished after it wait in `laterRows` (a tally is the same in any order). */
   private readonly tallies = new RowTallies();
-  private latestFinishedMs = -Infinity;
+  private laterRows: RunRow[] = [];
   private readonly weeks = new Map<number, Week>();
   /** Decisions logged after `asOfMs`, in log order: not in `weeks` yet. */
   private readonly later: Array<{ atMs: number }> = [];
@@ -137,6 +132,12 @@ export class LogFold {
   moveTo(asOfMs: number): boolean {
     if (asOfMs < this.asOfMs || this.later.some((d) => d.atMs <= asOfMs)) return false;
     this.asOfMs = asOfMs;
+    const waiting: RunRow[] = [];
+    for (const r of this.laterRows) {
+      if (r.finishedAtMs <= asOfMs) this.tallies.add(r);
+      else waiting.push(r);
+    }
+    this.laterRows = waiting;
     return true;
   }
 
@@ -164,8 +165,8 @@ export class LogFold {
       };
       const row = { ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) };
       this.rows.push(row);
-      this.tallies.add(row);
-      if (r.finishedAtMs > this.latestFinishedMs) this.latestFinishedMs = r.finishedAtMs;
+      if (row.finishedAtMs <= this.asOfMs) this.tallies.add(row);
+      else this.laterRows.push(row);
     } else if (e.type === 'decision') {
       if (e.atMs > this.asOfMs) {
         this.later.push({ atMs: e.atMs });
@@ -189,10 +190,9 @@ export class LogFold {
   /** The rows finished by the date, the weekly traffic and the joined decisions logged by it. */
   scan(): Scan {
     const asOfMs = this.asOfMs;
-    // Runs finished after the date (a clock ahead, or an earlier --as-of) are left out: tallied again without them.
-    const all = this.latestFinishedMs <= asOfMs;
-    const rows = all ? this.rows : this.rows.filter((r) => r.finishedAtMs <= asOfMs);
-    const tallies = all ? this.tallies : RowTallies.of(rows);
+    // Runs finished after the date (a clock ahead, or an earlier --as-of) are left out.
+    const rows = this.laterRows.length === 0 ? this.rows : this.rows.filter((r) => r.finishedAtMs <= asOfMs);
+    const tallies = this.tallies;
     const traffic = [...this.weeks.entries()]
       .sort(([a], [b]) => a - b)
       .map(([startMs, w]) => ({

@@ -67,7 +67,8 @@ describe('incremental dashboard builds', () => {
 
   test('the tallies kept as rows arrive are metricsOf the same rows, per template, task class and repository', async () => {
     const { rows } = await reportData(store);
-    const t = RowTallies.of(rows);
+    const t = new RowTallies();
+    for (const r of rows) t.add(r);
     expect(t.all.metrics()).toEqual(metricsOf(rows));
     for (const [id, rs] of groupBy(rows, (r) => r.templateId)) expect(t.template(id), id).toEqual(metricsOf(rs));
     const byClass = t.byTaskClass();
