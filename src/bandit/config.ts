@@ -35,6 +35,13 @@ export interface PolicyConfig {
    */
   readonly basePriorStrengthExponent?: number;
   /**
+   * 'integrated' (policy /7): the base prior's strength is not one fitted value but its grid posterior
+   * (the same marginal likelihood and hyperprior): each draw behind a pick, prob_best, the propensities and
+   * the lift takes a strength from that posterior, and each candidate's reported posterior is the Beta of
+   * the mixture's mean and variance. Absent (policies ≤ /6): the strength of highest posterior density.
+   */
+  readonly basePriorStrength?: 'integrated';
+  /**
    * Estimate how many pseudo-runs a wider level lends a narrower one from the candidates' records
    * (empirical Bayes, between 1 and `empiricalBayesPoolingMaxStrength`) instead of the fixed
    * strengths below: a context whose records differ only by noise is pooled almost fully, one with
@@ -70,6 +77,14 @@ export interface PolicyConfig {
    * with the context against 0.79 under /4's per-context fit; ADR 0003's second amendment).
    */
   readonly classlessSpread?: 'learned';
+  /**
+   * 'effective' (policy /7): under decay each group enters the spread's likelihood (and Σn²) with its Kish
+   * effective counts, which decay does not change, so the projection's sums are exact whenever each group
+   * was last updated. Absent (≤ /6): its decayed Σw read as runs, which overstated every group's sampling
+   * variance and learned about half the spread. No effect without decay. A different value rebuilds the
+   * derived state (the sums are projected).
+   */
+  readonly groupSpreadCounts?: 'effective';
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
   /**
@@ -135,6 +150,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   empiricalBayesMinArms: 3,
   empiricalBayesMaxStrength: 1000,
   basePriorStrengthExponent: -0.5,
+  basePriorStrength: 'integrated',
   empiricalBayesPooling: true,
   empiricalBayesPoolingMaxStrength: 200,
   taskClassPoolStrength: 20,
@@ -146,6 +162,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   poolingCombination: 'add-variances',
   groupSpread: 'learned',
   classlessSpread: 'learned',
+  groupSpreadCounts: 'effective',
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
   satisficingScale: 'log-candidates-squared',
@@ -174,7 +191,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // /5: the between-group spread is learned from every group at a level (groupSpread: 'learned').
 // /6: a context without a task class learns how repositories differ from every template's repositories
 // (classlessSpread), where /5 widened each repository by the hyperprior.
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/6';
+// /7: the base prior's strength is integrated over its posterior, one strength per draw (basePriorStrength);
+// under decay the spread's groups count their effective sample size (groupSpreadCounts).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/7';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -198,6 +217,8 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(nonNegative(c.taskClassPoolStrength), 'taskClassPoolStrength', 'a finite number >= 0', c.taskClassPoolStrength);
   check(nonNegative(c.repoPoolStrength), 'repoPoolStrength', 'a finite number >= 0', c.repoPoolStrength);
   check(c.poolingCombination === undefined || c.poolingCombination === 'add-variances', 'poolingCombination', '"add-variances" or absent', c.poolingCombination);
+  check(c.basePriorStrength === undefined || c.basePriorStrength === 'integrated', 'basePriorStrength', '"integrated" or absent', c.basePriorStrength);
+  check(c.groupSpreadCounts === undefined || c.groupSpreadCounts === 'effective', 'groupSpreadCounts', '"effective" or absent', c.groupSpreadCounts);
   check(c.groupSpread === undefined || c.groupSpread === 'learned', 'groupSpread', '"learned" or absent', c.groupSpread);
   check(c.classlessSpread === undefined || c.classlessSpread === 'learned', 'classlessSpread', '"learned" or absent', c.classlessSpread);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);

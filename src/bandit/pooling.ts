@@ -54,10 +54,25 @@ const STRENGTH_GRID = 24;
  * @param records each candidate's evidence at the global level
  */
 export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig): BasePrior {
-  const fallback = { alpha: config.priorAlpha, beta: config.priorBeta };
-  if (!config.empiricalBayes) return fallback;
+  const grid = basePriorGrid(records, config);
+  if (grid === undefined) return { alpha: config.priorAlpha, beta: config.priorBeta };
+  let best = 0;
+  for (let j = 1; j < grid.scores.length; j++) if (grid.scores[j]! > grid.scores[best]!) best = j;
+  return { alpha: grid.mean * grid.strengths[best]!, beta: (1 - grid.mean) * grid.strengths[best]! };
+}
+
+/** The base prior's mean and the log posterior (up to a constant) of its strength at each grid point. */
+interface StrengthGrid {
+  readonly mean: number;
+  readonly strengths: readonly number[];
+  readonly scores: readonly number[];
+}
+
+/** fitBasePrior's grid: undefined where it falls back to the configured prior. */
+function basePriorGrid(records: readonly Evidence[], config: PolicyConfig): StrengthGrid | undefined {
+  if (!config.empiricalBayes) return undefined;
   const seen = records.map(effectiveEvidence).filter((r) => r.trials >= 1);
-  if (seen.length < config.empiricalBayesMinArms) return fallback;
+  if (seen.length < config.empiricalBayesMinArms) return undefined;
   const a0 = config.priorAlpha;
   const b0 = config.priorBeta;
   // The configured prior smooths each rate off 0 and 1, where a Beta mean cannot sit.
@@ -68,8 +83,8 @@ export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig)
   const maxStrength = Math.max(minStrength, config.empiricalBayesMaxStrength);
   // Stored configurations from before the exponent was a setting used −1.5 (see PolicyConfig).
   const exponent = config.basePriorStrengthExponent ?? -1.5;
-  let bestStrength = minStrength;
-  let bestScore = -Infinity;
+  const strengths: number[] = [];
+  const scores: number[] = [];
   for (let j = 0; j < STRENGTH_GRID; j++) {
     const s = minStrength * Math.pow(maxStrength / minStrength, j / (STRENGTH_GRID - 1));
     const a = m * s;
@@ -81,12 +96,51 @@ export function fitBasePrior(records: readonly Evidence[], config: PolicyConfig)
     for (const r of seen) {
       score += logGamma(a + r.reward) + logGamma(b + r.trials - r.reward) - logGamma(s + r.trials) - lnB;
     }
-    if (score > bestScore) {
-      bestScore = score;
-      bestStrength = s;
-    }
+    strengths.push(s);
+    scores.push(score);
   }
-  return { alpha: m * bestStrength, beta: (1 - m) * bestStrength };
+  return { mean: m, strengths, scores };
+}
+
+/** One base prior of a mixture, with its posterior weight. */
+export interface WeightedPrior extends BasePrior {
+  readonly weight: number;
+}
+
+// Adjacent grid points merged into one component of the mixture (at its weighted mean log strength):
+// each component costs a pooled posterior per candidate, and six nodes a factor of 2.8 apart in strength
+// integrate a posterior that spans several of them as well as the 24 points do.
+const POINTS_PER_COMPONENT = 4;
+// Components whose posterior weights add up to less than this are dropped (and the rest renormalised).
+const NEGLIGIBLE_MASS = 1e-4;
+
+/**
+ * The base prior with its strength integrated out (PolicyConfig.basePriorStrength 'integrated', policy /7):
+ * the grid posterior of the strength under the same marginal likelihood and hyperprior fitBasePrior
+ * maximises, as weighted priors (weights sum to 1). With a handful of templates the strength is poorly
+ * determined (templates 0.44 ± 0.07 apart with 0–30 runs each are as consistent with 15 pseudo-runs as
+ * with 500), and one fitted value made P(best) overconfident whenever the fit landed low.
+ * Reference: Gelman et al., BDA3 §5.3 (the rat tumour grid): the strength's marginal posterior on a grid.
+ */
+export function basePriorMixture(records: readonly Evidence[], config: PolicyConfig): WeightedPrior[] {
+  const grid = basePriorGrid(records, config);
+  if (grid === undefined) return [{ alpha: config.priorAlpha, beta: config.priorBeta, weight: 1 }];
+  const max = Math.max(...grid.scores);
+  const raw = grid.scores.map((x) => Math.exp(x - max));
+  const components: Array<{ strength: number; weight: number }> = [];
+  for (let start = 0; start < raw.length; start += POINTS_PER_COMPONENT) {
+    let weight = 0;
+    let logStrength = 0;
+    for (let j = start; j < Math.min(raw.length, start + POINTS_PER_COMPONENT); j++) {
+      weight += raw[j]!;
+      logStrength += raw[j]! * Math.log(grid.strengths[j]!);
+    }
+    if (weight > 0) components.push({ strength: Math.exp(logStrength / weight), weight });
+  }
+  const total = components.reduce((t, c) => t + c.weight, 0);
+  const kept = components.filter((c) => c.weight >= NEGLIGIBLE_MASS * total);
+  const mass = kept.reduce((t, c) => t + c.weight, 0);
+  return kept.map((c) => ({ alpha: grid.mean * c.strength, beta: (1 - grid.mean) * c.strength, weight: c.weight / mass }));
 }
 
 /** How many pseudo-runs a wider level lends a narrower one, for one candidate set and context. */
@@ -230,11 +284,11 @@ function combineWith(b: Building, s: number): Building {
  * of that mean plus the between-group variance E_τ Var(logistic(logit μ + τZ)) (spread.ts) added, as a
  * Beta of the same mean. Groups that do not differ (τ near 0) keep nearly the whole wider belief.
  */
-function widenBySpread(b: Building, weights: readonly number[], restSquares: number): Building {
+function widenBySpread(b: Building, weights: readonly number[], restSquares: number, tabulated: boolean): Building {
   restSquares = Math.max(0, restSquares);
   const strength = b.alpha + b.beta;
   const mean = b.alpha / strength;
-  const between = betweenGroupVariance(mean, weights);
+  const between = betweenGroupVariance(mean, weights, tabulated);
   const spread = mean * (1 - mean);
   if (!(between > 0) || !(spread > 0)) return b;
   // The wider record pools groups that differ: its mean varies by Σ nᵢ² / S² times the between-group
@@ -303,17 +357,19 @@ export function pooledPosterior(arm: ArmEvidence, base: BasePrior, config: Polic
   const widen = (b: Building, weights: readonly number[] | undefined, rest: Evidence, squares: number): Building => {
     if (arm.parent !== undefined && b.contributions.global + b.contributions.task_class === 0) return b;
     if (weights === undefined && !(rest.trials > 0)) return b;
-    return widenBySpread(b, weights ?? HYPERPRIOR_SPREAD, squares);
+    return widenBySpread(b, weights ?? HYPERPRIOR_SPREAD, squares, config.basePriorStrength === 'integrated');
   };
   const spread = arm.evidence.spread;
+  // The spread sums' Σn² are of effective counts under groupSpreadCounts 'effective' (policy /7).
+  const counted = (e: Evidence) => (config.groupSpreadCounts === 'effective' ? effectiveEvidence(e) : e).trials;
   if (tc !== undefined) {
     const rest = subtractEvidence(g, tc, decay);
-    b = learned ? widen(b, learned.taskClass, rest, spread ? spread.classSquares - tc.trials * tc.trials : 0) : narrow(b, pool.taskClass);
+    b = learned ? widen(b, learned.taskClass, rest, spread ? spread.classSquares - counted(tc) ** 2 : 0) : narrow(b, pool.taskClass);
     b = add(b, cell ? subtractEvidence(tc, cell, decay) : tc, 'task_class');
   }
   if (cell !== undefined) {
     const rest = subtractEvidence(tc ?? g, cell, decay);
-    b = learned ? widen(b, learned.repo, rest, spread ? spread.repoSquares - cell.trials * cell.trials : 0) : narrow(b, pool.repo);
+    b = learned ? widen(b, learned.repo, rest, spread ? spread.repoSquares - counted(cell) ** 2 : 0) : narrow(b, pool.repo);
     b = add(b, cell, 'repo_task_class');
   }
   // A cap of 0 can empty a Beta; keep it proper.

@@ -118,7 +118,7 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
         const spread = prev[i]?.spread;
         return { key, prev: prev[i], value: spread === undefined ? value : { ...value, spread } };
       });
-      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned');
+      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned', policy.groupSpreadCounts === 'effective');
       for (const { key, value } of records) out.push({ kind: 'stats', key, value });
       return out;
     }
@@ -165,13 +165,13 @@ type SegmentUpdate = { key: StatsKey; prev: StatsRecord | undefined; value: Stat
  * also a group of the global record's `repos` sums (how the template's repositories differ, for contexts
  * without a task class).
  */
-function withSpread(records: SegmentUpdate[], classless: boolean): void {
+function withSpread(records: SegmentUpdate[], classless: boolean, effective: boolean): void {
   const find = (tc: boolean, repo: boolean) => records.find(({ key }) => (key[1] !== '') === tc && (key[2] !== '') === repo);
   const global = find(false, false)!;
   const spreadOf = (r: SegmentUpdate) => r.value.spread ?? { groups: EMPTY_GROUP_SUMS };
   const repo = classless ? find(false, true) : undefined;
   if (repo !== undefined) {
-    const repos = replaceGroup(global.prev?.spread?.repos ?? EMPTY_GROUP_SUMS, repo.prev?.evidence, repo.value.evidence);
+    const repos = replaceGroup(global.prev?.spread?.repos ?? EMPTY_GROUP_SUMS, repo.prev?.evidence, repo.value.evidence, effective);
     global.value = { ...global.value, spread: { ...spreadOf(global), repos } };
   }
   const taskClass = find(true, false);
@@ -180,11 +180,11 @@ function withSpread(records: SegmentUpdate[], classless: boolean): void {
   let nested = global.value.spread?.nested;
   if (cell !== undefined) {
     const before = taskClass.prev?.spread?.groups ?? EMPTY_GROUP_SUMS;
-    const groups = replaceGroup(before, cell.prev?.evidence, cell.value.evidence);
+    const groups = replaceGroup(before, cell.prev?.evidence, cell.value.evidence, effective);
     taskClass.value = { ...taskClass.value, spread: { groups } };
     nested = addLogLikelihood(nested, groupLogLikelihood(groups), groupLogLikelihood(before));
   }
-  const groups = replaceGroup(global.prev?.spread?.groups ?? EMPTY_GROUP_SUMS, taskClass.prev?.evidence, taskClass.value.evidence);
+  const groups = replaceGroup(global.prev?.spread?.groups ?? EMPTY_GROUP_SUMS, taskClass.prev?.evidence, taskClass.value.evidence, effective);
   global.value = { ...global.value, spread: { ...spreadOf(global), groups, ...(nested === undefined ? {} : { nested }) } };
 }
 

@@ -3,13 +3,13 @@ import { policyVersion } from './config.js';
 import { betaMean, betaVariance } from './distributions.js';
 import { cyrb128, cyrb128Words, hashHex, hexOf } from './hash.js';
 import { evidenceAt } from './evidence.js';
-import { evidenceSources, fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
-import type { BasePrior } from './pooling.js';
+import { basePriorMixture, evidenceSources, fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
+import type { BasePrior, WeightedPrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
 import { withPassRates } from './outcomes.js';
 import { summarizePosterior } from './summary.js';
-import type { PickRule, SetSummary } from './thompson.js';
+import type { PickRule, PosteriorMixture, SetSummary } from './thompson.js';
 import { satisficingPick, summarizeSet } from './thompson.js';
 import type { ArmEvidence, Context, Decision, DecisionId, Evidence, EvidenceSources, Posterior, PosteriorSummary, RankedArm } from './types.js';
 
@@ -29,14 +29,63 @@ export function candidatePosteriors(arms: readonly ArmEvidence[], config: Policy
   return posteriorsWithBase(arms, config, nowMs).posteriors;
 }
 
-function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): { base: BasePrior; posteriors: Posterior[] } {
-  const base = fitBasePrior(
-    arms.map((a) => a.evidence.global),
-    config,
-  );
+interface PooledSet {
+  readonly base: BasePrior;
+  /** Each candidate's posterior; with a mixture, its marginal (the mixture's mean and variance, as a Beta). */
+  readonly posteriors: Posterior[];
+  /** Policy /7: the joint posterior over the base prior's strength, which draws come from. */
+  readonly mixture?: PosteriorMixture | undefined;
+}
+
+function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): PooledSet {
+  const globals = arms.map((a) => a.evidence.global);
+  const priors = config.basePriorStrength === 'integrated' ? basePriorMixture(globals, config) : undefined;
+  const base = priors === undefined ? fitBasePrior(globals, config) : momentBase(priors);
   const strengths = fitPoolStrengths(arms, base, config, nowMs);
-  const posteriors = arms.map((a) => pooledPosterior(a, base, config, nowMs, strengths));
-  return { base, posteriors: withPassRates(arms, posteriors, base, strengths, config, nowMs) };
+  const pooled = (prior: BasePrior) => withPassRates(arms, arms.map((a) => pooledPosterior(a, prior, config, nowMs, strengths)), prior, strengths, config, nowMs);
+  if (priors === undefined || priors.length === 1) return { base, posteriors: pooled(priors?.[0] ?? base) };
+  const components = priors.map(pooled);
+  const weights = priors.map((p) => p.weight);
+  return { base, posteriors: arms.map((_, i) => marginal(components.map((c) => c[i]!), weights)), mixture: { weights, components } };
+}
+
+/** One Beta with the mean and variance of the weighted base priors (it sets the pick rule's tolerance). */
+function momentBase(priors: readonly WeightedPrior[]): BasePrior {
+  // The priors share their mean; the mixture's variance m(1 − m)/(S + 1) is the weighted average of theirs.
+  let inverse = 0;
+  for (const p of priors) inverse += p.weight / (p.alpha + p.beta + 1);
+  const strength = 1 / inverse - 1;
+  const m = priors[0]!.alpha / (priors[0]!.alpha + priors[0]!.beta);
+  return { alpha: m * strength, beta: (1 - m) * strength };
+}
+
+/**
+ * A candidate's marginal posterior over a mixture's components, as the Beta of the same mean and variance
+ * (E[Var] + Var[E]): what its interval, mean and explanation report. Its pass Beta keeps the mixture's
+ * mean pass rate at that strength; the contributions keep their average shares.
+ */
+function marginal(parts: readonly Posterior[], weights: readonly number[]): Posterior {
+  let mean = 0;
+  let second = 0;
+  let pass = 0;
+  let strength = 0;
+  const contributions = { prior: 0, global: 0, task_class: 0, repo_task_class: 0 };
+  parts.forEach((p, g) => {
+    const w = weights[g]!;
+    const s = p.alpha + p.beta;
+    const mu = p.alpha / s;
+    mean += w * mu;
+    second += w * (betaVariance(p.alpha, p.beta) + mu * mu);
+    pass += (w * (p.passAlpha ?? p.alpha)) / s;
+    strength += w * s;
+    for (const k of Object.keys(contributions) as Array<keyof typeof contributions>) contributions[k] += w * p.contributions[k];
+  });
+  const variance = second - mean * mean;
+  const matched = variance > 0 ? (mean * (1 - mean)) / variance - 1 : strength;
+  const s = matched > 0 && Number.isFinite(matched) ? matched : strength;
+  for (const k of Object.keys(contributions) as Array<keyof typeof contributions>) contributions[k] *= s / strength;
+  const alpha = mean * s;
+  return { alpha, beta: s - alpha, passAlpha: Math.min(alpha, pass * s), contributions };
 }
 
 /**
@@ -88,6 +137,7 @@ export interface Choice {
   readonly index: number;
   readonly posteriors: readonly Posterior[];
   readonly rule: PickRule;
+  readonly mixture?: PosteriorMixture | undefined;
 }
 
 /**
@@ -106,16 +156,16 @@ export function choose(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs
  * and `recommend()` (the service, over a cached {@link CandidateSet}) both decide here, so what the
  * benchmark measures is what the service does.
  */
-function pickFrom(set: { readonly posteriors: readonly Posterior[]; readonly rule: PickRule }, rng: Rng): Choice {
-  return { index: satisficingPick(set.posteriors, set.rule, rng), posteriors: set.posteriors, rule: set.rule };
+function pickFrom(set: { readonly posteriors: readonly Posterior[]; readonly rule: PickRule; readonly mixture?: PosteriorMixture | undefined }, rng: Rng): Choice {
+  return { index: satisficingPick(set.posteriors, set.rule, rng, set.mixture), posteriors: set.posteriors, rule: set.rule, mixture: set.mixture };
 }
 
 /** What choose() and analyse() share: the pooled posteriors and the pick rule over them. */
-function posteriorsAndRule(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): { posteriors: Posterior[]; rule: PickRule } {
-  const { base, posteriors } = posteriorsWithBase(arms, config, nowMs);
+function posteriorsAndRule(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): { posteriors: Posterior[]; rule: PickRule; mixture?: PosteriorMixture | undefined } {
+  const { base, posteriors, mixture } = posteriorsWithBase(arms, config, nowMs);
   const rule = pickRule(posteriors, base, config);
   const trial = onTrial(arms, config, nowMs);
-  return { posteriors, rule: trial.length > 0 && trial.length < arms.length ? { ...rule, trial: { arms: trial, share: config.trialShare! } } : rule };
+  return { posteriors, mixture, rule: trial.length > 0 && trial.length < arms.length ? { ...rule, trial: { arms: trial, share: config.trialShare! } } : rule };
 }
 
 /**
@@ -137,6 +187,8 @@ export function onTrial(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
 export interface CandidateSet {
   readonly posteriors: readonly Posterior[];
   readonly rule: PickRule;
+  /** The joint posterior draws come from, when the base prior's strength is integrated out (policy /7). */
+  readonly mixture?: PosteriorMixture | undefined;
   readonly means: readonly number[];
   readonly uniformMean: number;
   summary(): SetSummary;
@@ -196,7 +248,7 @@ export function candidateSetKey(arms: readonly ArmEvidence[], config: PolicyConf
 /** Pooled posteriors and the pick rule for a candidate set, with its summaries computed on demand. */
 export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number, summaries?: Memo<SetSummary>): CandidateSet {
   if (arms.length === 0) throw new RangeError('analyse needs at least one candidate');
-  const { posteriors, rule } = posteriorsAndRule(arms, config, nowMs);
+  const { posteriors, rule, mixture } = posteriorsAndRule(arms, config, nowMs);
   const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
   let summary: SetSummary | undefined;
   let ranked: number[] | undefined;
@@ -204,17 +256,18 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
   const set: CandidateSet = {
     posteriors,
     rule,
+    mixture,
     means,
     uniformMean: means.reduce((s, m) => s + m, 0) / means.length,
     summary() {
       if (summary === undefined) {
         // Seeded by the posteriors, not the decision: equal posteriors give equal summaries.
         const fingerprint = hashHex(
-          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.trial === undefined ? '' : `trial ${rule.trial.share} ${rule.trial.arms.join(',')}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}`,
+          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.trial === undefined ? '' : `trial ${rule.trial.share} ${rule.trial.arms.join(',')}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}${mixture === undefined ? '' : `|${mixture.weights.join(',')}|${mixture.components.map((c) => c.map((p) => `${p.alpha},${p.beta}`).join(';')).join('|')}`}`,
         );
         summary = summaries?.get(fingerprint);
         if (summary === undefined) {
-          summary = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples, rule);
+          summary = summarizeSet(posteriors, createRng(`summary\u0000${fingerprint}`), config.summarySamples, rule, mixture);
           summaries?.set(fingerprint, summary);
         }
       }

@@ -16,6 +16,7 @@
  * The hyperprior is half-Cauchy(0, 1) on τ (Gelman 2006, "Prior distributions for variance parameters
  * in hierarchical models"): proper, and weak enough that five established groups dominate it.
  */
+import { effectiveEvidence } from './evidence.js';
 import type { Evidence } from './types.js';
 
 /** Grid points of τ (logit sd between groups). */
@@ -63,15 +64,21 @@ export const EMPTY_GROUP_SUMS: GroupSums = Object.freeze({ count: 0, squares: 0,
 /**
  * `sums` with one group's record replaced: `before` taken out (if it had runs) and `after` put in.
  * Removal subtracts exactly what adding put in, so the sums are a pure function of the event order.
+ * @param effective read each decayed record as its Kish effective counts (PolicyConfig.groupSpreadCounts,
+ *   policy /7). They do not change when decay scales a whole record, so a group's term is the same at its
+ *   last run and at any later reading of the clock: the sums stay exact although each group is only
+ *   re-added when it runs. Decayed Σw read as runs (≤ /6) overstated every group's sampling variance and
+ *   learned half the spread (a logit sd of 0.23 for a true 0.5 at a half-life of 50 runs).
  */
-export function replaceGroup(sums: GroupSums, before: Evidence | undefined, after: Evidence): GroupSums {
+export function replaceGroup(sums: GroupSums, before: Evidence | undefined, after: Evidence, effective = false): GroupSums {
   const w = [...sums.w];
   const wy = [...sums.wy];
   const wyy = [...sums.wyy];
   const lnW = [...sums.lnW];
   let count = sums.count;
   let squares = sums.squares;
-  const apply = (e: Evidence, sign: 1 | -1) => {
+  const apply = (record: Evidence, sign: 1 | -1) => {
+    const e = effective ? effectiveEvidence(record) : record;
     if (!(e.trials > 0)) return;
     const r = Math.min(Math.max(e.reward, 0), e.trials);
     const y = Math.log((r + 0.5) / (e.trials - r + 0.5));
@@ -119,15 +126,21 @@ const ZW = (() => {
   return raw.map((x) => x / total);
 })();
 const WEIGHT_FLOOR = 1e-9;
+// exp(−τⱼ zᵢ) for every grid τ and quadrature z: logistic(c + τz) = 1 / (1 + e^(−c) · exp(−τz)) then costs no exp.
+const EXP_TAU_Z = Float64Array.from({ length: SPREAD_GRID_SIZE * Z.length }, (_, k) => Math.exp(-SPREAD_GRID[Math.floor(k / Z.length)]! * Z[k % Z.length]!));
 
 /**
  * Variance of a new group's pass rate around a parent whose pass rate is `mean`, averaged over the
  * posterior of τ: E_τ Var(logistic(logit(mean) + τZ)). A new repository's (task class's) pass rate is
  * its parent's plus this much spread.
+ * @param tabulated factor each logistic through a table of exp(−τz) (policy /7, which pools once per
+ *   mixture component, so this runs several times per candidate): the same value up to rounding, and
+ *   30× fewer exps; policies ≤ /6 keep the direct form so their replays stay bit-identical
  */
-export function betweenGroupVariance(mean: number, weights: readonly number[]): number {
+export function betweenGroupVariance(mean: number, weights: readonly number[], tabulated = false): number {
   const m = Math.min(Math.max(mean, 1e-6), 1 - 1e-6);
   const centre = Math.log(m / (1 - m));
+  const odds = (1 - m) / m;
   let variance = 0;
   for (let j = 0; j < SPREAD_GRID_SIZE; j++) {
     const wj = weights[j]!;
@@ -136,7 +149,7 @@ export function betweenGroupVariance(mean: number, weights: readonly number[]): 
     let first = 0;
     let second = 0;
     for (let i = 0; i < Z.length; i++) {
-      const p = 1 / (1 + Math.exp(-(centre + tau * Z[i]!)));
+      const p = tabulated ? 1 / (1 + odds * EXP_TAU_Z[j * Z.length + i]!) : 1 / (1 + Math.exp(-(centre + tau * Z[i]!)));
       first += ZW[i]! * p;
       second += ZW[i]! * p * p;
     }

@@ -27,6 +27,27 @@ export function thompsonPick(posteriors: readonly BetaParams[], rng: Rng): numbe
   return best;
 }
 
+/**
+ * The candidates' joint posterior when a shared parameter is integrated out (the base prior's strength,
+ * policy /7): component g, with probability weights[g], gives every candidate its Beta components[g][i].
+ * One draw takes one component for all candidates, so their draws stay as correlated as the shared
+ * parameter makes them.
+ */
+export interface PosteriorMixture {
+  readonly weights: readonly number[];
+  readonly components: ReadonlyArray<readonly BetaParams[]>;
+}
+
+/** The index of one mixture component, drawn by its weight. */
+function drawComponent(weights: readonly number[], rng: Rng): number {
+  let u = rng.next();
+  for (let g = 0; g < weights.length - 1; g++) {
+    u -= weights[g]!;
+    if (u < 0) return g;
+  }
+  return weights.length - 1;
+}
+
 /** How the policy turns one posterior draw per candidate into a pick. */
 export interface PickRule {
   /** Satisficing tolerance ε on the drawn pass rates; 0 is plain Thompson sampling. */
@@ -50,10 +71,12 @@ export interface PickRule {
  * `rule.order` (by default the highest posterior mean) makes the rule stick with the best-estimated
  * template unless a draw shows another to be plausibly more than ε better.
  * Reference: Russo & Van Roy (2022), "Satisficing in time-sensitive bandit learning", Math. of OR.
- * With tolerance 0 this is exactly `thompsonPick` (same draws, same pick).
+ * With tolerance 0 this is exactly `thompsonPick` (same draws, same pick). With a `mixture` the draw
+ * first takes one of its components, then draws every candidate from it.
  */
-export function satisficingPick(posteriors: readonly BetaParams[], rule: PickRule, rng: Rng): number {
+export function satisficingPick(posteriors: readonly BetaParams[], rule: PickRule, rng: Rng, mixture?: PosteriorMixture): number {
   if (rule.trial !== undefined && rng.next() < rule.trial.share) return rule.trial.arms[Math.floor(rng.next() * rule.trial.arms.length)]!;
+  if (mixture !== undefined) posteriors = mixture.components[drawComponent(mixture.weights, rng)]!;
   if (rule.tolerance <= 0) return thompsonPick(posteriors, rng);
   const draws = new Float64Array(posteriors.length);
   let max = -1;
@@ -99,9 +122,11 @@ const MIN_SAMPLES = 256;
  * Work is bounded: candidates that cannot plausibly be best are pruned (normal bound, 6 sd),
  * and with more than 16 contenders the draws per candidate fall to keep the total near
  * 16 × `samples`. The pruned candidates enter the lift through a normal approximation of their sum.
+ * @param posteriors each candidate's marginal posterior (with a `mixture`, of the same mean and variance)
  * @param samples draws per candidate, ≥ 100
+ * @param mixture the joint posterior to draw from, when it is not the independent `posteriors`
  */
-export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, samples: number, rule?: PickRule): SetSummary {
+export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, samples: number, rule?: PickRule, mixture?: PosteriorMixture): SetSummary {
   const tolerance = rule?.tolerance ?? 0;
   const k = posteriors.length;
   const means = posteriors.map((p) => betaMean(p.alpha, p.beta));
@@ -130,12 +155,16 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   // draws[j * c + t]: draw j of contender t; sums[j]: the sum of all k pass rates in draw j.
   const draws = new Float64Array(m * c);
   const sums = new Float64Array(m);
+  // rows[j]: the Betas draw j was drawn from (one mixture component for every candidate).
+  const rows: Array<readonly BetaParams[]> = new Array(m);
   for (let j = 0; j < m; j++) {
     let bestT = 0;
     let bestDraw = -1;
+    const row = mixture === undefined ? posteriors : mixture.components[drawComponent(mixture.weights, rng)]!;
+    rows[j] = row;
     let sum = restSd > 0 ? restMean + restSd * sampleNormal(rng) : restMean;
     for (let t = 0; t < c; t++) {
-      const p = posteriors[contenders[t]!]!;
+      const p = row[contenders[t]!]!;
       const d = sampleBeta(rng, p.alpha, p.beta);
       draws[j * c + t] = d;
       sum += d;
@@ -161,8 +190,8 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   if (rule !== undefined && rule.propensities === 'rao-blackwell') {
     // P(best) is the pick probability of plain Thompson sampling (tolerance 0), estimated the same way.
     // Counted picks stand in where every conditional is 0 (degenerate Betas whose draws are all 0 or 1).
-    probBest = pickProbabilities(posteriors, { tolerance: 0, order: rule.order }, contenders, draws, m) ?? probBest;
-    propensity = tolerance > 0 ? (pickProbabilities(posteriors, rule, contenders, draws, m) ?? countPicks(rule)) : probBest;
+    probBest = pickProbabilities(rows, { tolerance: 0, order: rule.order }, contenders, draws, m) ?? probBest;
+    propensity = tolerance > 0 ? (pickProbabilities(rows, rule, contenders, draws, m) ?? countPicks(rule)) : probBest;
   } else if (tolerance > 0 && rule !== undefined) {
     // Counting picks (policies up to /4 without the setting): kept so their logs replay exactly.
     propensity = countPicks(rule);
@@ -212,9 +241,10 @@ const MIN_PROPENSITY = 1e-15;
  * less noisy than counting picks, and positive wherever i can be picked, so small propensities are
  * precise enough for importance weights (Monte Carlo counts were 0.5–1.6× off below 0.05).
  * Reference: Casella & Robert (1996), "Rao-Blackwellisation of sampling schemes".
+ * @param rows the Betas each draw came from (a mixture draw conditions on its component too)
  */
-function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, contenders: readonly number[], draws: Float64Array, m: number): number[] | undefined {
-  const k = posteriors.length;
+function pickProbabilities(rows: ReadonlyArray<readonly BetaParams[]>, rule: PickRule, contenders: readonly number[], draws: Float64Array, m: number): number[] | undefined {
+  const k = rows[0]!.length;
   const c = contenders.length;
   const eps = Math.max(0, rule.tolerance);
   const slotOf = new Int32Array(k).fill(-1);
@@ -222,8 +252,8 @@ function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, co
   // Contender slots in pick order; pruned candidates are never near the top and are left out of M and E.
   const orderSlots = rule.order.map((i) => slotOf[i]!).filter((t) => t >= 0);
   const out = new Float64Array(k);
-  const tail = (i: number, max: number, earlier: number) => {
-    const p = posteriors[i]!;
+  const tail = (row: readonly BetaParams[], i: number, max: number, earlier: number) => {
+    const p = row[i]!;
     return betaSurvival(earlier >= max - eps ? Math.max(max - eps, earlier + eps) : max - eps, p.alpha, p.beta);
   };
   for (let j = 0; j < m; j++) {
@@ -241,7 +271,7 @@ function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, co
     }
     let earlier = -1;
     for (const t of orderSlots) {
-      out[contenders[t]!]! += tail(contenders[t]!, t === topSlot ? second : top, earlier);
+      out[contenders[t]!]! += tail(rows[j]!, contenders[t]!, t === topSlot ? second : top, earlier);
       earlier = Math.max(earlier, draws[row + t]!);
     }
   }
@@ -253,7 +283,7 @@ function pickProbabilities(posteriors: readonly BetaParams[], rule: PickRule, co
       let top = -1;
       for (let t = 0; t < c; t++) top = Math.max(top, draws[j * c + t]!);
       // Every contender precedes a pruned candidate in any order that matters: E is the top draw.
-      for (const i of pruned) out[i]! += tail(i, top, top) / n;
+      for (const i of pruned) out[i]! += tail(rows[j]!, i, top, top) / n;
     }
   }
   // Each draw's conditionals need not sum to 1 (they condition on different draws); their averages do in

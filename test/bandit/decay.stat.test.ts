@@ -111,4 +111,20 @@ describe('decayed intervals reflect the effective sample size', () => {
   test('counting Σw as runs (policy /4) gives intervals too wide: the test can tell', async () => {
     expect(await coverage(longPolicy4, { reps: 30, templates: 10, runs: 120 })).toBeGreaterThan(0.97);
   }, 180_000);
+
+  // Issue 8's row "decay, one half-life after a change": every template's rate is redrawn 30 runs (one
+  // half-life) before the end. Half the weight is still on the old rate and nothing in the interval
+  // models change, so it covers the new rate far less often than 95% (measured under /7: 39.0% ± 2.4).
+  // 400 intervals (40 stores); the guard sits 3.5 standard errors below the measurement.
+  const afterChange = coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 40, templates: 10, runs: 120, change: 30 });
+  test('one half-life after a change: coverage measured and guarded (at least 30%)', async () => {
+    const c = await afterChange;
+    console.info(`decay, one half-life after every template changed: 95% intervals cover the new rate ${(100 * c).toFixed(1)}% of 400`);
+    expect(c).toBeGreaterThanOrEqual(0.3);
+  }, 180_000);
+  // `test.fails` starts failing, to be made a plain test, once intervals model change (issue 8 asks 93–97%).
+  test.fails('KNOWN GAP: one half-life after a change, 95% intervals cover the new rate 93–97% of the time', async () => {
+    const c = await afterChange;
+    expect(c >= 0.93 && c <= 0.97, `coverage ${c}`).toBe(true);
+  }, 180_000);
 });

@@ -76,24 +76,31 @@ const SPREADS = [['wide', 3, 5], ['narrow', 20, 25]] as const;
 describe('prob_best and the lift, against the truth', () => {
   for (const [name, a, b] of SPREADS) {
     const result = figures(name, a, b);
-    // Guards at the accuracy measured under policy /5 (docs/adr/0005-learned-group-spread.md): a model
-    // that regresses past them fails here.
-    test(`${name} spread (Beta(${a}, ${b})): prob_best within ±0.25 per decile, lift bias < 3 points, lift interval coverage ≥ 85% (beyond 2 SE)`, async () => {
-      const { text, worstDecile, bias, biasSe, coverage } = await result;
-      expect(worstDecile, text).toBeLessThan(0.25);
-      expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.03);
-      expect(coverage.rate + 2 * coverage.se, text).toBeGreaterThanOrEqual(0.85);
-    }, 180_000);
-    // Issue 8's targets, for the narrow spread. Not met yet (the wide spread meets them at 600 worlds, only
-    // just: at 1,500 its lift interval covered 90.6% ± 0.8 and its bias was +1.2 ± 0.3 points): the base prior's strength is one fitted value (a MAP estimate from the
-    // candidates), so P(best) and the lift ignore how uncertain that spread is; with 6 templates and
-    // 0–30 runs each the narrow spread's top deciles are overconfident and the lift is biased upwards.
-    // `test.fails` keeps the claim honest: this starts failing, to be turned into a plain test, once it holds.
-    if (name === 'narrow') test.fails(`${name} spread: KNOWN GAP, issue 8's targets (prob_best within ±0.05 per decile, lift bias < 1 point, coverage 93–97%)`, async () => {
-      const { text, worstDecile, bias, biasSe, coverage } = await result;
+    // Issue 8's targets, under policy /7 (the base prior's strength integrated over its posterior; ADR 0006).
+    test(`${name} spread (Beta(${a}, ${b})): prob_best within ±0.05 per decile and the lift interval covers 93–97% (beyond 2 SE)`, async () => {
+      const { text, worstDecile, coverage } = await result;
       expect(worstDecile, text).toBeLessThan(0.05);
-      expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.01);
       expect(coverage.rate + 2 * coverage.se >= 0.93 && coverage.rate - 2 * coverage.se <= 0.97, text).toBe(true);
     }, 180_000);
+    if (name === 'wide') {
+      test(`${name} spread: lift bias < 1 point (beyond 2 SE)`, async () => {
+        const { text, bias, biasSe } = await result;
+        expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.01);
+      }, 180_000);
+    } else {
+      // Not met: with six templates of 0–30 runs each the strength of templates this close (45 pseudo-runs)
+      // cannot be told from 15 or 500, so its posterior follows its hyperprior and the chosen template is
+      // shrunk too little (+1.7 points; an oracle prior gives +0.5 ± 0.2). A hyperprior that fixes this
+      // (flatter in log strength) over-shrinks the wide spread (−2.3 points, coverage 90%). The guard keeps
+      // it from regressing; `test.fails` starts failing, to be made a plain test, once the target holds.
+      test(`${name} spread: lift bias < 3 points (beyond 2 SE)`, async () => {
+        const { text, bias, biasSe } = await result;
+        expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.03);
+      }, 180_000);
+      test.fails(`${name} spread: KNOWN GAP, issue 8's lift bias < 1 point`, async () => {
+        const { text, bias, biasSe } = await result;
+        expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.01);
+      }, 180_000);
+    }
   }
 });

@@ -41,23 +41,39 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // holds other groups' runs the spread is the hyperprior's: generic@v1's 200 runs elsewhere and 20 in
 // other repositories of the class say little about this repository, and it is explored (pin-a) where
 // /4 never picked it.
-describe('regression: pinned decisions of policy sts-pooled-eb/6', () => {
+// sts-pooled-eb/7 integrates the base prior's strength over its posterior (basePriorStrength
+// 'integrated'): each draw takes a strength, so the untried bug-fix@v3 is drawn from a wider mixture and
+// its propensity rises (0.090, was 0.077). Under decay it also counts the spread's groups by their effective
+// sample size (groupSpreadCounts); these records have no decay, so that changes nothing here.
+describe('regression: pinned decisions of policy sts-pooled-eb/7', () => {
+  // A configuration stored by /6 has neither basePriorStrength nor groupSpreadCounts: it replays /6's decisions.
+  const { basePriorStrength: _b, groupSpreadCounts: _gc, ...stored6 } = DEFAULT_POLICY_CONFIG;
   // /6 changes contexts without a task class only (classlessSpread); these decisions name one, so a stored
-  // /5 configuration (without the field) and /6 decide alike here.
-  const { classlessSpread: _c, ...stored5 } = DEFAULT_POLICY_CONFIG;
-  test.each([
-    ['pin-a', 'generic@v1', 0.08171194252388439],
-    ['pin-c', 'bug-fix@v1', 0.8021543194902608],
-    ['x2', 'bug-fix@v3', 0.07722694458786475],
-    ['pin-23', 'bug-fix@v1', 0.8021543194902608],
-  ])('regression: decision %s picks %s with propensity %d', (id, chosen, propensity) => {
-    for (const config of [DEFAULT_POLICY_CONFIG, stored5]) {
-      const d = decide(id, config);
-      expect(d.chosen).toBe(chosen);
-      expect(d.propensity).toBe(propensity);
-    }
-    expect(decide(id).policyVersion).toBe('sts-pooled-eb/6+e36c053fb58f');
-    expect(decide(id, stored5).policyVersion).toBe('sts-pooled-eb/6+26ac89b343c1');
+  // /5 configuration (without the field) and a stored /6 one decide alike here.
+  const { classlessSpread: _c, ...stored5 } = stored6;
+  type Version = readonly [name: string, config: PolicyConfig, fingerprint: string];
+  type Pin = readonly [name: string, config: PolicyConfig, fingerprint: string, id: string, chosen: string, propensity: number];
+  const v7: Version = ['sts-pooled-eb/7', DEFAULT_POLICY_CONFIG, '5715b9d7bcf7'];
+  const v6: Version = ['a stored sts-pooled-eb/6 configuration', stored6, 'e36c053fb58f'];
+  const v5: Version = ['a stored sts-pooled-eb/5 configuration', stored5, '26ac89b343c1'];
+  const pins: Pin[] = [
+    [...v7, 'pin-b', 'generic@v1', 0.0757009567697527],
+    [...v7, 'pin-c', 'bug-fix@v1', 0.7981624943027084],
+    [...v7, 'x2', 'bug-fix@v3', 0.08998034504549718],
+    [...v7, 'pin-23', 'bug-fix@v1', 0.7981624943027084],
+    ...[v6, v5].flatMap((v): Pin[] => [
+      [...v, 'pin-a', 'generic@v1', 0.08171194252388439],
+      [...v, 'pin-c', 'bug-fix@v1', 0.8021543194902608],
+      [...v, 'x2', 'bug-fix@v3', 0.07722694458786475],
+      [...v, 'pin-23', 'bug-fix@v1', 0.8021543194902608],
+    ]),
+  ];
+  test.each(pins)('%s: decision %s picks %s with propensity %d', (_name, config, fingerprint, id, chosen, propensity) => {
+    const d = decide(id, config);
+    expect(d.chosen).toBe(chosen);
+    expect(d.propensity).toBe(propensity);
+    // The prefix is the running code's version; the fingerprint is the configuration's.
+    expect(d.policyVersion).toBe(`sts-pooled-eb/7+${fingerprint}`);
   });
 
   // A log without task classes: four templates, three repositories that do not differ. /6 learns that from
@@ -89,9 +105,11 @@ describe('regression: pinned decisions of policy sts-pooled-eb/6', () => {
     return recommend({ decisionId: asDecisionId(id), context, arms, nowMs: 0, topK: 0 }, config);
   };
   test.each([
-    ['pin-a', '/6', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3553303972696317],
+    ['pin-a', '/7', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3485295345684024],
+    ['pin-c', '/7', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.43653628680907036],
+    ['pin-a', 'a stored /6 configuration', stored6, 'bug-fix@v3', 0.3553303972696317],
     ['pin-a', 'a stored /5 configuration', stored5, 'bug-fix@v3', 0.34940852419260543],
-    ['pin-c', '/6', DEFAULT_POLICY_CONFIG, 'generic@v1', 0.07057685058156238],
+    ['pin-c', 'a stored /6 configuration', stored6, 'generic@v1', 0.07057685058156238],
     ['pin-c', 'a stored /5 configuration', stored5, 'generic@v1', 0.05226560634541192],
   ] as const)('a context without a task class: decision %s under %s picks %s with propensity %d', (id, _name, config, chosen, propensity) => {
     const d = classless(config, id);
@@ -99,8 +117,8 @@ describe('regression: pinned decisions of policy sts-pooled-eb/6', () => {
     expect(d.propensity).toBe(propensity);
   });
 
-  // A configuration stored by /4 has none of /5's and /6's fields: it replays /4's decisions.
-  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, classlessSpread: _cs, ...stored4 } = DEFAULT_POLICY_CONFIG;
+  // A configuration stored by /4 has none of /5's, /6's and /7's fields: it replays /4's decisions.
+  const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = stored5;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
     ['pin-c', 'bug-fix@v1', 0.8027945833263445],
@@ -111,7 +129,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/6', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
-    expect(d.policyVersion).toBe('sts-pooled-eb/6+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/7+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
@@ -119,7 +137,8 @@ describe('regression: pinned decisions of policy sts-pooled-eb/6', () => {
   const decideParent = (id: string, config: PolicyConfig) =>
     recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
   test.each([
-    ['sts-pooled-eb/6', 'bug-fix@v3', 0.16905355484207274, DEFAULT_POLICY_CONFIG],
+    ['sts-pooled-eb/7', 'bug-fix@v1', 0.6992357720335406, DEFAULT_POLICY_CONFIG],
+    ['a stored sts-pooled-eb/6 configuration', 'bug-fix@v3', 0.16905355484207274, stored6],
     ['a stored sts-pooled-eb/4 configuration', 'bug-fix@v1', 0.8490105376451068, stored4],
   ] as const)('a new version: decision pin-a under %s picks %s with propensity %d', (_name, chosen, propensity, config) => {
     const d = decideParent('pin-a', config);

@@ -29,9 +29,10 @@ describe('propensity under satisficing Thompson sampling', () => {
       counts[c.index]!++;
       rule = c.rule;
     }
-    const { posteriors } = choose(arms, DEFAULT_POLICY_CONFIG, 0, rng);
+    // Under /7 the draws come from the mixture over the base prior's strength, as choose()'s do.
+    const { posteriors, mixture } = choose(arms, DEFAULT_POLICY_CONFIG, 0, rng);
     const m = 20_000;
-    const set = summarizeSet(posteriors, createRng('summary'), m, rule);
+    const set = summarizeSet(posteriors, createRng('summary'), m, rule, mixture);
     for (let i = 0; i < arms.length; i++) {
       const p = set.propensity[i]!;
       // Two independent binomial estimates: tolerance 4 standard errors of their difference.
