@@ -78,9 +78,11 @@ describe('refinement queue', () => {
     const child = await ll.posterior('feature@v2', 'feature', '');
     const parent = await ll.posterior('feature@v1', 'feature', '');
     expect(child.mean).toBeCloseTo(parent.mean, 9);
-    // At most parentStrength pseudo-runs; a little less here, as the task class's spread of groups is added (policy /4).
+    // At most parentStrength pseudo-runs; less here, as the task class's spread of groups is added (policy /4)
+    // and, under /7, the base prior's strength is integrated: where it is below parentStrength it caps the
+    // child's, so the mixture's moment-matched strength is lower (7.4 of 10 here).
     expect(child.alpha + child.beta).toBeLessThanOrEqual(ll.policy.parentStrength + 1e-9);
-    expect(child.alpha + child.beta).toBeGreaterThan(0.8 * ll.policy.parentStrength);
+    expect(child.alpha + child.beta).toBeGreaterThan(0.6 * ll.policy.parentStrength);
     expect(parent.alpha + parent.beta).toBeGreaterThan(ll.policy.parentStrength);
     // The same decision again changes nothing; a different one is refused.
     const head = await store.head();
