@@ -296,7 +296,7 @@ function findings(res: Map<string, LiftResult>): string {
     const steps = what === 'majority' ? a.majorityStepsMedian : a.dropStepsMedian;
     return `in a median of ${steps.toFixed(0)} steps (${(100 * a.share).toFixed(1)}% of the picks after it arrived)`;
   };
-  return `## What the policy is and why (sts-pooled-eb/5)
+  return `## What the policy is and why (sts-pooled-eb/6)
 
 * **Satisficing Thompson sampling over pooled empirical-Bayes posteriors** (ADR 0002): draw once
   from every posterior, then take, among the candidates whose draw is within ε of the best draw, the
@@ -316,12 +316,18 @@ function findings(res: Map<string, LiftResult>): string {
   holds most of the traffic ${arrivalText('scenario-refined-better', 'majority')} after it arrives; with
   /4's rule (the version inherits its failing parent's record): ${arrivalText('ablation-refined-better-inherit', 'majority')}.
   The pick rule is /4's: the many-armed rules tried on this matrix (√n subsampling after Bayati et al.
-  2020, warm starts of 1 or 3 runs, a faster-growing ε, greedier starts) are in ADR 0003's amendment,
-  with why none was kept. The fair trial changes no cell of the matrix (it has no versions): every cell
+  2020, warm starts of 1 or 3 runs, a faster-growing ε, greedier starts; information-directed sampling
+  under /6) are in ADR 0003's amendments, with why none was kept. The fair trial changes no cell of the matrix (it has no versions): every cell
   equals its /4 value.
+* **What /6 changed.** A context without a task class (the scenarios, \`--context repo\`) learns how
+  repositories differ from every template's repositories. Under /5 the projection kept spread sums
+  only below a task class, so such a context widened every repository by the hyperprior's spread and
+  repositories that do not differ became nearly separate bandits (20 seeds: context-noise 0.563,
+  8 arms with context repo 0.829; ADR 0003's second amendment). The benchmark now runs the service's
+  own projection and evidence reads, so it measures what Recommend does.
 * **Context.** On SWE-bench the repository carries almost no signal (bench/data/README.md). 8 arms,
   100 seeds: ${cap('ablation-8-repo')} with context repo, ${cap('replay-8-none-100seeds')} without. In the context-noise scenario
-  fitted pooling (${cap('scenario-context-noise')}) beats fixed pooling (${cap('ablation-context-noise-fixed-pooling')}).
+  learned pooling captures ${cap('scenario-context-noise')} with the context (blind to it: ${cap('scenario-context-noise', 'learnloop (no context)')}); fixed pooling ${cap('ablation-context-noise-fixed-pooling')}.
 * **Where it is short:** see the matrix. With many candidates on tables where many are close
   (near-ties, agents-41), greedy-score (3 runs each, then the best score) still captures more.
   Earlier history (the /1–/3 policies, rejected variants and their numbers): docs/adr/0002-many-candidates.md;
