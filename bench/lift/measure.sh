@@ -30,7 +30,10 @@ ab() { name=$1; shift; $LL --policies learnloop "$@" --json "$OUT/ablation-$name
 ab all-log-scale-100seeds --arms all --steps 2000 --seeds 100 --policy-config '{"satisficingScale":"log-candidates"}'
 ab 8-plain-ts-100seeds --arms 8 --steps 2000 --seeds 100 --policy-config '{"satisficingTolerance":0}'
 ab 8-repo --arms 8 --steps 2000 --seeds 100 --context repo
-ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"empiricalBayesPooling":false}'
+# null removes a field: /4's pooling fitted per context, and fixed pooling (neither learns the spread).
+ab context-noise-fitted-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"groupSpread":null,"classlessSpread":null}'
+ab all-repo-fitted-pooling --arms all --steps 2000 --seeds 20 --context repo --policy-config '{"groupSpread":null,"classlessSpread":null}'
+ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"groupSpread":null,"classlessSpread":null,"empiricalBayesPooling":false}'
 ab refined-better-inherit --scenario bench/scenarios/refined-better.json --policy-config '{"versionPrior":"inherit"}'
 wait $MATRIX
 [ "$OUT" = bench/results ] && node dist/bench/lift/write-doc.js "$OUT" docs/bench.md

@@ -182,7 +182,7 @@ function main(): void {
     '',
     mdTable(['target', 'measured', 'met'], targets(res, typo).map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**'])),
     '',
-    ...(matrix ? [matrixSection(matrix)] : []),
+    ...(matrix ? [matrixSection(matrix, headline?.policyVersion)] : []),
     findings(res),
     '',
     '## Replay on SWE-bench Verified',
@@ -245,7 +245,7 @@ function main(): void {
 }
 
 /** The validation matrix (issue 9): the target cells first, then every cell. */
-function matrixSection(m: MatrixResult): string {
+function matrixSection(m: MatrixResult, others: string | undefined): string {
   const { headers, rows } = matrixRows(m);
   const target = (c: MatrixResult['cells'][number]) => c.steps === 2000 && (c.arms === 8 || c.arms === 'all');
   const idx = m.cells.map((c, i) => [c, i] as const);
@@ -259,6 +259,7 @@ function matrixSection(m: MatrixResult): string {
     '```',
     '',
     `Policy \`${m.policyVersion}\`, ${m.seeds} seeds per cell, ${m.cells.length} cells, ${(m.seconds / 60).toFixed(0)} minutes. ` +
+      (others !== undefined && others !== m.policyVersion ? `The other runs in this document are under \`${others}\`; why this matrix run is the one shown: docs/adr/0003-validation-matrix.md. ` : '') +
       'Tables: ' + m.tables.map((t) => `\`${t.name}\` (${t.note})`).join('; ') + '. ' +
       'Captured fraction of the achievable lift per seed; "learnloop − best" is paired over seeds against the baseline with the best mean (95% normal interval). ' +
       'Every K at 2,000 steps; K = 8 and K = all at 500 steps; K = 8 at 10,000 steps, and K = all at 10,000 steps for tables of at most 20 systems ' +
@@ -327,7 +328,11 @@ function findings(res: Map<string, LiftResult>): string {
   own projection and evidence reads, so it measures what Recommend does.
 * **Context.** On SWE-bench the repository carries almost no signal (bench/data/README.md). 8 arms,
   100 seeds: ${cap('ablation-8-repo')} with context repo, ${cap('replay-8-none-100seeds')} without. In the context-noise scenario
-  learned pooling captures ${cap('scenario-context-noise')} with the context (blind to it: ${cap('scenario-context-noise', 'learnloop (no context)')}); fixed pooling ${cap('ablation-context-noise-fixed-pooling')}.
+  learned pooling captures ${cap('scenario-context-noise')} with the context (blind to it: ${cap('scenario-context-noise', 'learnloop (no context)')}); /4's
+  strengths fitted per context ${cap('ablation-context-noise-fitted-pooling')}, fixed pooling ${cap('ablation-context-noise-fixed-pooling')}. With all 70 arms and
+  context repo (20 seeds) the learned spread captures ${cap('replay-all-repo')} against ${cap('ablation-all-repo-fitted-pooling')} with /4's
+  per-context fit and greedy-score's ${cap('replay-all-repo', 'greedy-score')}: with 70 templates, most with a few runs in a few
+  repositories, the learned spread pools less than the per-context fit (ADR 0003's second amendment).
 * **Where it is short:** see the matrix. With many candidates on tables where many are close
   (near-ties, agents-41), greedy-score (3 runs each, then the best score) still captures more.
   Earlier history (the /1–/3 policies, rejected variants and their numbers): docs/adr/0002-many-candidates.md;

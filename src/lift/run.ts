@@ -50,7 +50,8 @@ export interface ReplayRun {
 function overridesOf(config: PolicyConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
-    if (JSON.stringify(v) !== JSON.stringify((DEFAULT_POLICY_CONFIG as unknown as Record<string, unknown>)[k])) out[k] = v;
+    // A field removed (undefined) shows as null, as --policy-config takes it.
+    if (JSON.stringify(v) !== JSON.stringify((DEFAULT_POLICY_CONFIG as unknown as Record<string, unknown>)[k])) out[k] = v === undefined ? null : v;
   }
   return out;
 }

@@ -121,7 +121,9 @@ function benchLift(opts: BenchLiftOptions): void {
   let overrides: Partial<PolicyConfig> = {};
   if (opts.policyConfig !== undefined) {
     try {
-      overrides = JSON.parse(opts.policyConfig) as Partial<PolicyConfig>;
+      // null removes a field: the configuration an earlier policy stored without it (e.g. {"groupSpread":null} is /4's pooling).
+      const parsed = JSON.parse(opts.policyConfig) as Record<string, unknown>;
+      overrides = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v === null ? undefined : v])) as Partial<PolicyConfig>;
     } catch {
       throw new BenchUserError(`--policy-config: not JSON: ${opts.policyConfig}`);
     }
