@@ -387,14 +387,13 @@ export class LmdbStore implements Store {
   }
 
   async eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]> {
-    const page: LoggedEvent[] = [];
-    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq), limit })) page.push(decode<LoggedEvent>(value, 'event')!);
-    return page;
+    return [...this.eventsSync(fromSeq, Math.max(0, limit))];
   }
 
-  private *eventsSync(fromSeq = 1): Generator<LoggedEvent> {
+  private *eventsSync(fromSeq = 1, limit?: number): Generator<LoggedEvent> {
     // Seq 0 holds the record structures, not an event.
-    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq) })) yield decode<LoggedEvent>(value, 'event')!;
+    const range = this.dbs.events.getRange(limit === undefined ? { start: Math.max(1, fromSeq) } : { start: Math.max(1, fromSeq), limit });
+    for (const { value } of range) yield decode<LoggedEvent>(value, 'event')!;
   }
 
   async refinements(): Promise<RefinementRecord[]> {
