@@ -12,7 +12,8 @@
  */
 import type { LoggedEvent, PolicyConfig } from '../bandit/index.js';
 import { decisionJoiner, type DecisionJoiner, type LogJoin } from '../ope/index.js';
-import { byString, MetricsTally, runRowOf, type Metrics, type RunRow } from '../reports/index.js';
+import { LiftFold, type LiftEstimate, type LoggedDecision } from '../ope/index.js';
+import { byString, FailureTally, MetricsTally, runRowOf, TrendScopes, TrendWindows, type Metrics, type RunRow, type TrendOptions } from '../reports/index.js';
 import type { DashboardSource } from './source.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -36,6 +37,13 @@ export interface TrafficWeek {
  */
 export class RowTallies {
   readonly all = new MetricsTally();
+  /** The trend's day-binned series per scope, whose change points are found again only when they change. */
+  readonly trend = new TrendScopes();
+  readonly failures = new FailureTally();
+  /** The trend's windows for the last date and window count asked for. */
+  private windows: TrendWindows | undefined;
+  /** Every row added, for windows asked for a new date (the same array as the fold's rows when they are all in). */
+  private readonly added: RunRow[] = [];
   private readonly templates = new Map<string, MetricsTally>();
   /** Per task class ('(none)' for none, as groupBy names it), then template. */
   private readonly classes = new Map<string, Map<string, MetricsTally>>();
@@ -49,7 +57,11 @@ export class RowTallies {
       if (t === undefined) m.set(template, (t = new MetricsTally()));
       t.add(r);
     };
+    this.added.push(r);
     this.all.add(r);
+    this.trend.add(r);
+    this.failures.add(r);
+    this.windows?.add(r);
     into(this.templates);
     const c = r.taskClass || '(none)';
     let byClass = this.classes.get(c);
@@ -60,6 +72,15 @@ export class RowTallies {
     if (pair === undefined) this.pairs.set(p, (pair = { runs: 0, byTemplate: new Map() }));
     pair.runs++;
     into(pair.byTemplate);
+  }
+
+  /** The trend's windows ending at `asOfMs`: kept up to date while the date and count stay the same, else filled again from every row. */
+  trendWindows(asOfMs: number, o: Pick<TrendOptions, 'windowDays' | 'windows'>): TrendWindows {
+    const w = this.windows;
+    if (w !== undefined && w.asOfMs === asOfMs && w.o.windowDays === o.windowDays && w.o.windows === o.windows) return w;
+    const fresh = new TrendWindows(asOfMs, o);
+    for (const r of this.added) fresh.add(r);
+    return (this.windows = fresh);
   }
 
   /** A template's metrics over every run. */
@@ -110,6 +131,9 @@ export class LogFold {
   // One copy of each repeated string (template, task class, repository, outcome, agent, model,
   // failure reason): a million rows are otherwise mostly copies, and the reports' maps hash them again and again.
   private readonly strings = new Map<string, string>();
+
+  /** The last lift estimated, to extend when the next one's decisions begin with its. */
+  private lift: { decisions: readonly LoggedDecision[]; fold: LiftFold } | undefined;
 
   /** @param asOfMs the dashboard's date: runs finished and decisions logged after it are left out */
   constructor(
@@ -185,6 +209,19 @@ export class LogFold {
         if (r.armId === e.decision.chosen) t.chosen++;
       }
     }
+  }
+
+  /**
+   * liftOverUniform of `decisions` (in log order): a window that only gained decisions at its end
+   * (the log grew, the date stayed) adds those to the last estimate's terms instead of refitting.
+   */
+  liftOf(decisions: readonly LoggedDecision[]): LiftEstimate {
+    const last = this.lift;
+    const extends_ = last !== undefined && last.decisions.length <= decisions.length && last.decisions.every((d, i) => d === decisions[i]);
+    const fold = extends_ ? last.fold : new LiftFold();
+    for (let i = fold.size; i < decisions.length; i++) fold.add(decisions[i]!);
+    this.lift = { decisions, fold };
+    return fold.estimate();
   }
 
   /** The rows finished by the date, the weekly traffic and the joined decisions logged by it. */

@@ -4,15 +4,14 @@
  * its change detector, failure patterns) and from src/ope for the lift, never computed a second way.
  */
 import type { RefinementRecord, TemplateRecord } from '../bandit/index.js';
-import { LIFT_METHOD, liftOverUniform, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
+import { LIFT_METHOD, type Interval, type LiftEstimate, type LiftMethod, type LogJoin } from '../ope/index.js';
 import {
   byString,
-  failuresReport,
+  DEFAULT_TREND_OPTIONS,
   groupBy,
   metricsOf,
   newcombeInterval,
   outcomesReport,
-  trendReport,
   type Change,
   type FailurePattern,
   type Metrics,
@@ -137,8 +136,9 @@ const SCOREBOARD_DAYS = 70;
 
 /** The overview, and the lift its scoreboard estimated (once, with a bounded cost) for the lift view. */
 function overviewOf(
+  fold: LogFold,
   rows: readonly RunRow[],
-  totals: Metrics,
+  tallies: RowTallies,
   decisions: LogJoin['decisions'],
   templates: readonly TemplateRecord[],
   refinements: readonly RefinementRecord[],
@@ -149,7 +149,7 @@ function overviewOf(
   let first = asOfMs;
   for (const r of rows) if (r.finishedAtMs < first) first = r.finishedAtMs;
   const windows = Math.max(8, Math.min(MAX_WINDOWS, Math.ceil((asOfMs - first + 1) / MS_PER_WEEK)));
-  const trend = timed('trend', () => trendReport(rows, asOfMs, { windowDays: 7, windows }));
+  const trend = timed('trend', () => ({ ...tallies.trendWindows(asOfMs, { windowDays: 7, windows }).series(first), changes: tallies.trend.changes(DEFAULT_TREND_OPTIONS) }));
   let lift: (LiftEstimate & { method: LiftMethod }) | null = null;
   const scoreboard = timed('scoreboard', () => outcomesReport({
     rows,
@@ -159,9 +159,9 @@ function overviewOf(
     rules,
     sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
     untilMs: asOfMs,
-    estimateLift: (d) => (lift = timed('lift', () => ({ ...liftOverUniform(d), method: LIFT_METHOD }))),
+    estimateLift: (d) => (lift = timed('lift', () => ({ ...fold.liftOf(d), method: LIFT_METHOD }))),
   }));
-  return { overview: { totals, scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
+  return { overview: { totals: tallies.all.metrics(), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }
 
 async function matrixOf(source: DashboardSource, tallies: RowTallies): Promise<Matrix> {
@@ -303,10 +303,10 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
   );
   phasesMs.scan = performance.now() - t0;
-  const failures = timed('failures', () => failuresReport(rows, o.asOfMs, o.rules));
+  const failures = timed('failures', () => tallies.failures.report(o.asOfMs, o.rules));
   // Decisions logged after the dashboard's date are left out, like runs.
   const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
-  const { overview, lift } = overviewOf(rows, tallies.all.metrics(), decisions, templates, refinements, o.rules, o.asOfMs, timed);
+  const { overview, lift } = overviewOf(fold, rows, tallies, decisions, templates, refinements, o.rules, o.asOfMs, timed);
   t0 = performance.now();
   const matrix = await matrixOf(source, tallies);
   phasesMs.matrix = performance.now() - t0;

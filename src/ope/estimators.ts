@@ -49,27 +49,39 @@ class RewardModel {
   private total = 0;
   private count = 0;
   private readonly arm = new Map<string, [number, number]>();
-  private readonly cell = new Map<string, [number, number]>();
+  /** Per context, then arm (nested rather than a joined key: DR asks for every candidate of every decision). */
+  private readonly cell = new Map<string, Map<string, [number, number]>>();
   constructor(private readonly strength: number) {}
 
   add(d: LoggedDecision): void {
     this.total += d.reward;
     this.count += 1;
-    const a = this.arm.get(d.chosen) ?? [0, 0];
-    this.arm.set(d.chosen, [a[0] + d.reward, a[1] + 1]);
-    const k = `${d.context}\u0000${d.chosen}`;
-    const c = this.cell.get(k) ?? [0, 0];
-    this.cell.set(k, [c[0] + d.reward, c[1] + 1]);
+    const a = this.arm.get(d.chosen);
+    if (a === undefined) this.arm.set(d.chosen, [d.reward, 1]);
+    else {
+      a[0] += d.reward;
+      a[1] += 1;
+    }
+    let byArm = this.cell.get(d.context);
+    if (byArm === undefined) this.cell.set(d.context, (byArm = new Map()));
+    const c = byArm.get(d.chosen);
+    if (c === undefined) byArm.set(d.chosen, [d.reward, 1]);
+    else {
+      c[0] += d.reward;
+      c[1] += 1;
+    }
   }
 
   predict(context: string, arm: string): number {
     const overall = this.count > 0 ? this.total / this.count : 0.5;
-    const [as, an] = this.arm.get(arm) ?? [0, 0];
+    const [as, an] = this.arm.get(arm) ?? NONE;
     const armMean = (as + this.strength * overall) / (an + this.strength);
-    const [cs, cn] = this.cell.get(`${context}\u0000${arm}`) ?? [0, 0];
+    const [cs, cn] = this.cell.get(context)?.get(arm) ?? NONE;
     return (cs + this.strength * armMean) / (cn + this.strength);
   }
 }
+
+const NONE: readonly [number, number] = [0, 0];
 
 /**
  * Each decision's doubly robust term Σₐ π(a|xᵢ) q̂(xᵢ,a) + wᵢ (rᵢ − q̂(xᵢ,aᵢ)). Without a given model, q̂
@@ -84,15 +96,19 @@ function drTerms(log: readonly LoggedDecision[], target: TargetPolicy, q?: (cont
   const online = q === undefined ? new RewardModel(2) : undefined;
   const model = q ?? ((context: string, arm: string) => online!.predict(context, arm));
   return Float64Array.from(log, (d) => {
-    let direct = 0;
-    for (const a of d.candidates) {
-      const p = target(d, a);
-      if (p > 0) direct += p * model(d.context, a);
-    }
-    const term = direct + (target(d, d.chosen) / d.propensity) * (d.reward - model(d.context, d.chosen));
+    const term = drTerm(d, target, model);
     online?.add(d);
     return term;
   });
+}
+
+function drTerm(d: LoggedDecision, target: TargetPolicy, model: (context: string, arm: string) => number): number {
+  let direct = 0;
+  for (const a of d.candidates) {
+    const p = target(d, a);
+    if (p > 0) direct += p * model(d.context, a);
+  }
+  return direct + (target(d, d.chosen) / d.propensity) * (d.reward - model(d.context, d.chosen));
 }
 
 /**
@@ -208,26 +224,62 @@ function tInterval(x: Linear, level: number, lo: number): Interval {
  * pass over the decisions, so any log size gets them.
  */
 export function liftOverUniform(log: readonly LoggedDecision[], level = 0.95): LiftEstimate {
-  const n = log.length;
-  if (n === 0) throw new RangeError('no logged decisions with outcomes');
-  const rewards = Float64Array.from(log, (d) => d.reward);
-  const weights = Float64Array.from(log, (d) => uniformPolicy(d, d.chosen) / d.propensity);
-  const weighted = rewards.map((r, i) => r * weights[i]!);
-  const deployed = linearMean(rewards);
-  const uniform: Record<EstimatorName, Linear> = {
-    ips: linearMean(weighted),
-    snips: linearRatio(weighted, weights),
-    dr: linearMean(drTerms(log, uniformPolicy)),
-  };
-  const by = (f: (e: EstimatorName) => Interval) => Object.fromEntries(ESTIMATORS.map((e) => [e, f(e)])) as Record<EstimatorName, Interval>;
-  return {
-    decisions: n,
-    deployed: tInterval(deployed, level, 0),
-    effectiveSampleSize: effectiveSampleSize(log, uniformPolicy),
-    meanWeight: meanOf(weights),
-    uniform: by((e) => tInterval(uniform[e], level, 0)),
-    lift: by((e) => tInterval(difference(deployed, uniform[e]), level, -1)),
-  };
+  const fold = new LiftFold();
+  for (const d of log) fold.add(d);
+  return fold.estimate(level);
+}
+
+/**
+ * {@link liftOverUniform} one decision at a time, in log order: each decision's terms depend only on
+ * those before it, so a log that grows at its end is estimated again without refitting its past.
+ */
+export class LiftFold {
+  private readonly rewards: number[] = [];
+  private readonly weights: number[] = [];
+  private readonly dr: number[] = [];
+  private readonly model = new RewardModel(2);
+
+  /** Decisions added. */
+  get size(): number {
+    return this.rewards.length;
+  }
+
+  add(d: LoggedDecision): void {
+    this.rewards.push(d.reward);
+    this.weights.push(uniformPolicy(d, d.chosen) / d.propensity);
+    this.dr.push(drTerm(d, uniformPolicy, (context, arm) => this.model.predict(context, arm)));
+    this.model.add(d);
+  }
+
+  estimate(level = 0.95): LiftEstimate {
+    const n = this.rewards.length;
+    if (n === 0) throw new RangeError('no logged decisions with outcomes');
+    const rewards = Float64Array.from(this.rewards);
+    const weights = Float64Array.from(this.weights);
+    const weighted = rewards.map((r, i) => r * weights[i]!);
+    const deployed = linearMean(rewards);
+    const uniform: Record<EstimatorName, Linear> = {
+      ips: linearMean(weighted),
+      snips: linearRatio(weighted, weights),
+      dr: linearMean(Float64Array.from(this.dr)),
+    };
+    let s = 0;
+    let s2 = 0;
+    for (const w of weights) {
+      s += w;
+      s2 += w * w;
+    }
+    const by = (f: (e: EstimatorName) => Interval) => Object.fromEntries(ESTIMATORS.map((e) => [e, f(e)])) as Record<EstimatorName, Interval>;
+    return {
+      decisions: n,
+      deployed: tInterval(deployed, level, 0),
+      // Kish's effective sample size, as effectiveSampleSize computes it.
+      effectiveSampleSize: s2 > 0 ? (s * s) / s2 : 0,
+      meanWeight: meanOf(weights),
+      uniform: by((e) => tInterval(uniform[e], level, 0)),
+      lift: by((e) => tInterval(difference(deployed, uniform[e]), level, -1)),
+    };
+  }
 }
 
 /** How a lift estimate's intervals were made (the dashboard's JSON names it). */

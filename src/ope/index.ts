@@ -5,6 +5,7 @@ export {
   ESTIMATORS,
   fitRewardModel,
   liftOverUniform,
+  LiftFold,
   LIFT_METHOD,
   loggingPolicy,
   uniformPolicy,

@@ -79,17 +79,36 @@ interface Bins {
   readonly n: number[];
 }
 
-function binByDay(series: readonly Outcome01[]): Bins {
-  const days = new Map<number, { x: number; n: number }>();
-  for (const o of series) {
-    const d = Math.floor(o.atMs / MS_PER_DAY) * MS_PER_DAY;
-    const b = days.get(d) ?? { x: 0, n: 0 };
-    b.n++;
-    if (o.success) b.x++;
-    days.set(d, b);
+/**
+ * Outcomes binned by UTC day, kept up to date as outcomes come and go (a task's retry outcome moves
+ * when an earlier run of it arrives): the dashboard keeps one per series instead of re-reading the runs.
+ */
+export class DayBins {
+  private readonly days = new Map<number, { x: number; n: number }>();
+  /** Changes on every add or remove: a cached answer for an older version is out of date. */
+  version = 0;
+
+  /** Adds an outcome, or with `count` -1 takes one added before away. */
+  add(atMs: number, success: boolean, count: 1 | -1 = 1): void {
+    this.version++;
+    const d = Math.floor(atMs / MS_PER_DAY) * MS_PER_DAY;
+    let b = this.days.get(d);
+    if (b === undefined) this.days.set(d, (b = { x: 0, n: 0 }));
+    b.n += count;
+    if (success) b.x += count;
+    if (b.n === 0) this.days.delete(d);
   }
-  const keys = [...days.keys()].sort((a, b) => a - b);
-  return { dayMs: keys, x: keys.map((k) => days.get(k)!.x), n: keys.map((k) => days.get(k)!.n) };
+
+  bins(): Bins {
+    const keys = [...this.days.keys()].sort((a, b) => a - b);
+    return { dayMs: keys, x: keys.map((k) => this.days.get(k)!.x), n: keys.map((k) => this.days.get(k)!.n) };
+  }
+}
+
+function binByDay(series: readonly Outcome01[]): Bins {
+  const days = new DayBins();
+  for (const o of series) days.add(o.atMs, o.success);
+  return days.bins();
 }
 
 /**
@@ -205,8 +224,12 @@ function pValueOf(bins: Bins, lo: number, hi: number, observed: number, observed
  * @param seed makes the permutation test reproducible: the same series and seed give the same answer
  */
 export function changePoints(series: readonly Outcome01[], seed: string, options: Partial<ChangePointOptions> = {}): ChangePoint[] {
+  return changePointsOfBins(binByDay(series), seed, options);
+}
+
+/** {@link changePoints} of outcomes already binned by day. */
+export function changePointsOfBins(bins: Bins, seed: string, options: Partial<ChangePointOptions> = {}): ChangePoint[] {
   const o: ChangePointOptions = { ...DEFAULT_CHANGE_POINT_OPTIONS, ...options };
-  const bins = binByDay(series);
   const z = normalQuantileUpper((1 - o.confidence) / 2);
   const found: ChangePoint[] = [];
   const segments: Array<[number, number]> = [[0, bins.dayMs.length]];

@@ -128,11 +128,8 @@ export interface FailuresReport {
   readonly needingRule: readonly string[];
 }
 
-function counts(keys: readonly string[]): Array<{ key: string; count: number }> {
-  const m = new Map<string, number>();
-  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
-  return [...m.entries()].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || byString(a.key, b.key));
-}
+const counts = (m: ReadonlyMap<string, number>): Array<{ key: string; count: number }> =>
+  [...m.entries()].map(([key, count]) => ({ key, count })).sort((a, b) => b.count - a.count || byString(a.key, b.key));
 
 /** The remediation of a signature: the first rule whose pattern matches. */
 export function remediationFor(signature: string, rules: RemediationRules): FailurePattern['remediation'] {
@@ -142,41 +139,71 @@ export function remediationFor(signature: string, rules: RemediationRules): Fail
   return null;
 }
 
+const newestFirst = (a: RunRow, b: RunRow) => b.finishedAtMs - a.finishedAtMs || byString(a.runId, b.runId);
+
+/**
+ * The failure patterns of runs as they arrive, in any order: counts, dates and the newest examples
+ * per signature (a pattern's numbers do not depend on the order its runs came in). The dashboard
+ * keeps one; {@link failuresReport} fills one from the rows.
+ */
+export class FailureTally {
+  private failed = 0;
+  private readonly bySig = new Map<string, { count: number; first: number; last: number; byTemplate: Map<string, number>; bySegment: Map<string, number>; newest: RunRow[] }>();
+
+  constructor(private readonly examples = DEFAULT_FAILURES_OPTIONS.examples) {}
+
+  add(r: RunRow): void {
+    if (NOT_FAILURES.has(r.outcome)) return;
+    this.failed++;
+    const sig = failureSignature(r.outcome, r.failureReason);
+    let p = this.bySig.get(sig);
+    if (p === undefined) this.bySig.set(sig, (p = { count: 0, first: Infinity, last: -Infinity, byTemplate: new Map(), bySegment: new Map(), newest: [] }));
+    p.count++;
+    p.first = Math.min(p.first, r.finishedAtMs);
+    p.last = Math.max(p.last, r.finishedAtMs);
+    const bump = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
+    bump(p.byTemplate, r.templateId);
+    bump(p.bySegment, `${r.taskClass || '(any class)'} / ${r.repo || '(any repo)'}`);
+    // The newest `examples`, as a stable sort of every run would pick them (ties keep arrival order).
+    const n = p.newest;
+    if (n.length < this.examples || newestFirst(r, n[n.length - 1]!) < 0) {
+      let i = n.length;
+      while (i > 0 && newestFirst(r, n[i - 1]!) < 0) i--;
+      n.splice(i, 0, r);
+      if (n.length > this.examples) n.pop();
+    }
+  }
+
+  report(asOfMs: number, rules: RemediationRules, minCount = DEFAULT_FAILURES_OPTIONS.minCount): FailuresReport {
+    const patterns: FailurePattern[] = [...this.bySig.entries()].map(([signature, p]) => ({
+      signature,
+      count: p.count,
+      firstSeenMs: p.first,
+      lastSeenMs: p.last,
+      byTemplate: counts(p.byTemplate),
+      bySegment: counts(p.bySegment),
+      examples: p.newest.map((r) => ({ runId: r.runId, taskId: r.taskId, finishedAtMs: r.finishedAtMs })),
+      remediation: remediationFor(signature, rules),
+    }));
+    patterns.sort((a, b) => b.count - a.count || byString(a.signature, b.signature));
+    return {
+      kind: 'failures',
+      asOfMs,
+      rulesVersion: rules.version,
+      failedRuns: this.failed,
+      patterns,
+      needingRule: patterns.filter((p) => p.count >= minCount && p.remediation === null).map((p) => p.signature),
+    };
+  }
+}
+
 /**
  * Failure patterns of every run finished by `asOfMs`.
  * @param rules the parsed, validated rules file
  */
 export function failuresReport(rows: readonly RunRow[], asOfMs: number, rules: RemediationRules, options: Partial<FailuresOptions> = {}): FailuresReport {
   const o = { ...DEFAULT_FAILURES_OPTIONS, ...options };
-  const failed = rowsAsOf(rows, asOfMs).filter((r) => !NOT_FAILURES.has(r.outcome));
-  const bySig = new Map<string, RunRow[]>();
-  for (const r of failed) {
-    const sig = failureSignature(r.outcome, r.failureReason);
-    const list = bySig.get(sig);
-    if (list === undefined) bySig.set(sig, [r]);
-    else list.push(r);
-  }
-  const patterns: FailurePattern[] = [...bySig.entries()].map(([signature, rs]) => {
-    const newest = [...rs].sort((a, b) => b.finishedAtMs - a.finishedAtMs || byString(a.runId, b.runId));
-    return {
-      signature,
-      count: rs.length,
-      // Folds, not Math.min(...): a pattern can have more runs than a call has room for arguments.
-      firstSeenMs: rs.reduce((m, r) => Math.min(m, r.finishedAtMs), Infinity),
-      lastSeenMs: rs.reduce((m, r) => Math.max(m, r.finishedAtMs), -Infinity),
-      byTemplate: counts(rs.map((r) => r.templateId)),
-      bySegment: counts(rs.map((r) => `${r.taskClass || '(any class)'} / ${r.repo || '(any repo)'}`)),
-      examples: newest.slice(0, o.examples).map((r) => ({ runId: r.runId, taskId: r.taskId, finishedAtMs: r.finishedAtMs })),
-      remediation: remediationFor(signature, rules),
-    };
-  });
-  patterns.sort((a, b) => b.count - a.count || byString(a.signature, b.signature));
-  return {
-    kind: 'failures',
-    asOfMs,
-    rulesVersion: rules.version,
-    failedRuns: failed.length,
-    patterns,
-    needingRule: patterns.filter((p) => p.count >= o.minCount && p.remediation === null).map((p) => p.signature),
-  };
+  const tally = new FailureTally(o.examples);
+  for (const r of rowsAsOf(rows, asOfMs)) tally.add(r);
+  return tally.report(asOfMs, rules, o.minCount);
 }

@@ -144,6 +144,16 @@ export interface OutcomesInput extends LogRows {
   readonly estimateLift?: (decisions: readonly LoggedDecision[]) => LiftEstimate;
 }
 
+/** The items whose time falls in each range [a, b), in their order. */
+function split<T>(xs: readonly T[], t: (x: T) => number, ranges: ReadonlyArray<readonly [number, number]>): T[][] {
+  const out = ranges.map((): T[] => []);
+  for (const x of xs) {
+    const v = t(x);
+    for (let i = 0; i < ranges.length; i++) if (v >= ranges[i]![0] && v < ranges[i]![1]) out[i]!.push(x);
+  }
+  return out;
+}
+
 /** The three metrics of a set of runs and their failures, as proportions. */
 function measure(rows: readonly RunRow[], occ: readonly FailureOccurrence[]): Record<OutcomeMetric, Proportion> {
   const m: Metrics = metricsOf(rows);
@@ -169,19 +179,17 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
   };
   const all = rowsAsOf(input.rows, untilMs);
   const occ = failureOccurrences(all, input.templates, o.repeatWindowDays);
-  const between = <T>(xs: readonly T[], t: (x: T) => number, a: number, b: number) => xs.filter((x) => t(x) >= a && t(x) < b);
-  const at = (r: RunRow) => r.finishedAtMs;
-  const oat = (x: FailureOccurrence) => x.atMs;
   const third = (untilMs + 1 - sinceMs) / 3;
   const startUntilMs = Math.floor(sinceMs + third);
   const endSinceMs = Math.ceil(untilMs + 1 - third);
-  const start = measure(between(all, at, sinceMs, startUntilMs), between(occ, oat, sinceMs, startUntilMs));
-  const end = measure(between(all, at, endSinceMs, untilMs + 1), between(occ, oat, endSinceMs, untilMs + 1));
-  const level = 1 - SCOREBOARD_ALPHA / OUTCOME_METRICS.length;
-
   const bins: Array<[number, number]> = [];
   for (let b = sinceMs; b <= untilMs; b += o.binDays * MS_PER_DAY) bins.push([b, Math.min(untilMs + 1, b + o.binDays * MS_PER_DAY)]);
-  const sparks = bins.map(([a, b]) => measure(between(all, at, a, b), between(occ, oat, a, b)));
+  // The start, the end and each spark bin: [a, b) ranges, the runs and failures of each in one pass.
+  const ranges: Array<readonly [number, number]> = [[sinceMs, startUntilMs], [endSinceMs, untilMs + 1], ...bins];
+  const rowsIn = split(all, (r) => r.finishedAtMs, ranges);
+  const occIn = split(occ, (x) => x.atMs, ranges);
+  const [start, end, ...sparks] = ranges.map((_, i) => measure(rowsIn[i]!, occIn[i]!)) as [Record<OutcomeMetric, Proportion>, Record<OutcomeMetric, Proportion>, ...Array<Record<OutcomeMetric, Proportion>>];
+  const level = 1 - SCOREBOARD_ALPHA / OUTCOME_METRICS.length;
 
   const refinements = refinementEffects(all, occ, input.refinements, o, level);
   const metrics = OUTCOME_METRICS.map((metric): ScoreMetric => {

@@ -2,9 +2,9 @@
  * `report trend`: rates per window, overall and per template, and the change points of each
  * template's, each task class's and the overall series (changepoint.ts).
  */
-import { changePoints, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type ChangePointOptions, type Outcome01 } from './changepoint.js';
-import { groupBy, isJudged, metricsOf, type Metrics } from './metrics.js';
-import { rowsAsOf, taskKey, type RunRow } from './rows.js';
+import { changePointsOfBins, DayBins, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type ChangePointOptions } from './changepoint.js';
+import { isJudged, MetricsTally, type Metrics } from './metrics.js';
+import { byString, rowsAsOf, taskKey, type RunRow } from './rows.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -60,53 +60,151 @@ export interface TrendReport {
   readonly changes: readonly Change[];
 }
 
-function series(scope: string, rows: readonly RunRow[], asOfMs: number, o: TrendOptions, firstRunMs: number): TrendSeries {
-  const width = o.windowDays * MS_PER_DAY;
-  // Windows end just after asOf so a run finished exactly at asOf is in the latest one: window i
-  // (0 the latest) is [asOf + 1 − (i + 1)·width, asOf + 1 − i·width). Rows go to their window in one
-  // pass, keeping their order.
-  const inWindow: RunRow[][] = Array.from({ length: o.windows }, () => []);
-  for (const r of rows) {
-    const i = Math.ceil((asOfMs + 1 - r.finishedAtMs) / width) - 1;
-    if (i >= 0 && i < o.windows) inWindow[i]!.push(r);
+/**
+ * The windowed series (overall and per template) of runs as they arrive, for one date and window
+ * count: window i (0 the latest) is [asOf + 1 − (i + 1)·width, asOf + 1 − i·width), so a run
+ * finished exactly at asOf is in the latest one. A window's metrics do not depend on the order its
+ * runs came in (MetricsTally).
+ */
+export class TrendWindows {
+  private readonly overall: MetricsTally[];
+  private readonly templates = new Map<string, MetricsTally[]>();
+  private readonly width: number;
+
+  constructor(
+    readonly asOfMs: number,
+    readonly o: Pick<TrendOptions, 'windowDays' | 'windows'>,
+  ) {
+    this.width = o.windowDays * MS_PER_DAY;
+    this.overall = this.empty();
   }
-  const points: TrendPoint[] = [];
-  for (let i = o.windows - 1; i >= 0; i--) {
-    const endMs = asOfMs + 1 - i * width;
-    const startMs = endMs - width;
-    const partial = startMs < firstRunMs;
-    points.push({ startMs, endMs, partial, ...metricsOf(inWindow[i]!) });
+
+  private empty(): MetricsTally[] {
+    return Array.from({ length: this.o.windows }, () => new MetricsTally());
   }
-  return { scope, points };
+
+  /** Adds a run finished by the date. */
+  add(r: RunRow): void {
+    const t = r.templateId || '(none)';
+    let byWindow = this.templates.get(t);
+    if (byWindow === undefined) this.templates.set(t, (byWindow = this.empty()));
+    const i = Math.ceil((this.asOfMs + 1 - r.finishedAtMs) / this.width) - 1;
+    if (i >= 0 && i < this.o.windows) {
+      this.overall[i]!.add(r);
+      byWindow[i]!.add(r);
+    }
+  }
+
+  /** The series, overall and per template in byte order; windows starting before `firstRunMs` are partial. */
+  series(firstRunMs: number): { overall: TrendSeries; byTemplate: TrendSeries[] } {
+    const of = (scope: string, byWindow: readonly MetricsTally[]): TrendSeries => {
+      const points: TrendPoint[] = [];
+      for (let i = this.o.windows - 1; i >= 0; i--) {
+        const endMs = this.asOfMs + 1 - i * this.width;
+        const startMs = endMs - this.width;
+        points.push({ startMs, endMs, partial: startMs < firstRunMs, ...byWindow[i]!.metrics() });
+      }
+      return { scope, points };
+    };
+    return {
+      overall: of('overall', this.overall),
+      byTemplate: [...this.templates.entries()].sort(([a], [b]) => byString(a, b)).map(([t, w]) => of(t, w)),
+    };
+  }
 }
 
-/** The yes/no series a metric is tested on: judged runs passing; tasks (at their first run) retried. */
-export function outcomeSeries(rows: readonly RunRow[], metric: ChangeMetric): Outcome01[] {
-  if (metric === 'pass_rate') return rows.filter(isJudged).map((r) => ({ atMs: r.finishedAtMs, success: r.outcome === 'pass' }));
-  const tasks = new Map<string, { atMs: number; retried: boolean }>();
-  for (const r of rows) {
+/**
+ * The day-binned series one scope's metrics are tested on, kept up to date as runs arrive in any
+ * order: judged runs passing; tasks retried (an attempt after the first, or retries inside a run), on
+ * the day of the task's earliest run, so a run earlier than the task's first seen moves it.
+ */
+export class ScopeSeries {
+  readonly pass = new DayBins();
+  readonly retry = new DayBins();
+  private readonly tasks = new Map<string, { atMs: number; retried: boolean }>();
+
+  add(r: RunRow): void {
+    if (isJudged(r)) this.pass.add(r.finishedAtMs, r.outcome === 'pass');
     const key = taskKey(r);
-    let t = tasks.get(key);
-    if (t === undefined) tasks.set(key, (t = { atMs: r.finishedAtMs, retried: false }));
-    else if (r.finishedAtMs < t.atMs) t.atMs = r.finishedAtMs;
-    if (r.attempt > 1 || r.retries > 0) t.retried = true;
+    const retried = r.attempt > 1 || r.retries > 0;
+    const t = this.tasks.get(key);
+    if (t === undefined) {
+      this.tasks.set(key, { atMs: r.finishedAtMs, retried });
+      this.retry.add(r.finishedAtMs, retried);
+    } else if (r.finishedAtMs < t.atMs || (retried && !t.retried)) {
+      this.retry.add(t.atMs, t.retried, -1);
+      t.atMs = Math.min(t.atMs, r.finishedAtMs);
+      t.retried ||= retried;
+      this.retry.add(t.atMs, t.retried);
+    }
   }
-  return [...tasks.values()].map((t) => ({ atMs: t.atMs, success: t.retried }));
+
+  get version(): number {
+    return this.pass.version + this.retry.version;
+  }
 }
 
 const HIGHER_IS_BETTER: Record<ChangeMetric, boolean> = { pass_rate: true, retry_rate: false };
 
 /**
- * The change points of one scope's runs, for each tested metric. The scope's false-alarm rate
+ * The change points of one scope's series, for each tested metric. The scope's false-alarm rate
  * `alpha` is split evenly over the metrics (Bonferroni), so a scope with no change is flagged at
  * most `alpha` of the time.
  */
-export function detectChanges(scopeKind: ScopeKind, scope: string, rows: readonly RunRow[], o: Pick<TrendOptions, 'minRuns' | 'alpha'>): Change[] {
+function changesOf(scopeKind: ScopeKind, scope: string, s: ScopeSeries, o: Pick<TrendOptions, 'minRuns' | 'alpha'>): Change[] {
   return CHANGE_METRICS.flatMap((metric) =>
-    changePoints(outcomeSeries(rows, metric), `${scopeKind}\u0000${scope}\u0000${metric}`, { minSide: o.minRuns, alpha: o.alpha / CHANGE_METRICS.length }).map(
+    changePointsOfBins((metric === 'pass_rate' ? s.pass : s.retry).bins(), `${scopeKind}\u0000${scope}\u0000${metric}`, { minSide: o.minRuns, alpha: o.alpha / CHANGE_METRICS.length }).map(
       (c): Change => ({ ...c, scopeKind, scope, metric, direction: c.size > 0 === HIGHER_IS_BETTER[metric] ? 'improved' : 'regressed' }),
     ),
   );
+}
+
+/** {@link changesOf} one scope's runs. */
+export function detectChanges(scopeKind: ScopeKind, scope: string, rows: readonly RunRow[], o: Pick<TrendOptions, 'minRuns' | 'alpha'>): Change[] {
+  const s = new ScopeSeries();
+  for (const r of rows) s.add(r);
+  return changesOf(scopeKind, scope, s, o);
+}
+
+/**
+ * Every scope's series (overall, per template, per task class) as runs arrive, and their change
+ * points, each scope's found again only when its series changed: the dashboard keeps one of these.
+ */
+export class TrendScopes {
+  private readonly overall = new ScopeSeries();
+  private readonly templates = new Map<string, ScopeSeries>();
+  private readonly classes = new Map<string, ScopeSeries>();
+  private readonly found = new Map<ScopeSeries, { version: number; key: string; changes: Change[] }>();
+
+  add(r: RunRow): void {
+    this.overall.add(r);
+    const into = (m: Map<string, ScopeSeries>, k: string) => {
+      let s = m.get(k);
+      if (s === undefined) m.set(k, (s = new ScopeSeries()));
+      s.add(r);
+    };
+    // Scopes are named as groupBy names them.
+    into(this.templates, r.templateId || '(none)');
+    into(this.classes, r.taskClass || '(none)');
+  }
+
+  /** Every change point: overall, then per template and per task class, each in byte order of its name. */
+  changes(o: Pick<TrendOptions, 'minRuns' | 'alpha'>): Change[] {
+    const key = `${o.minRuns}\u0000${o.alpha}`;
+    const of = (kind: ScopeKind, scope: string, s: ScopeSeries) => {
+      const hit = this.found.get(s);
+      if (hit !== undefined && hit.version === s.version && hit.key === key) return hit.changes;
+      const changes = changesOf(kind, scope, s, o);
+      this.found.set(s, { version: s.version, key, changes });
+      return changes;
+    };
+    const sorted = (m: Map<string, ScopeSeries>) => [...m.entries()].sort(([a], [b]) => byString(a, b));
+    return [
+      ...of('overall', 'overall', this.overall),
+      ...sorted(this.templates).flatMap(([t, s]) => of('template', t, s)),
+      ...sorted(this.classes).flatMap(([c, s]) => of('task_class', c, s)),
+    ];
+  }
 }
 
 /** The latest change per scope and metric that is dated on or after `sinceMs`: what is new. */
@@ -129,18 +227,11 @@ export function trendReport(rows: readonly RunRow[], asOfMs: number, options: Pa
   const seen = rowsAsOf(rows, asOfMs);
   let firstRunMs = asOfMs;
   for (const r of seen) if (r.finishedAtMs < firstRunMs) firstRunMs = r.finishedAtMs;
-  const byTemplateRows = groupBy(seen, (r) => r.templateId);
-  const changes = [
-    ...detectChanges('overall', 'overall', seen, o),
-    ...byTemplateRows.flatMap(([t, rs]) => detectChanges('template', t, rs, o)),
-    ...groupBy(seen, (r) => r.taskClass).flatMap(([c, rs]) => detectChanges('task_class', c, rs, o)),
-  ];
-  return {
-    kind: 'trend',
-    asOfMs,
-    options: o,
-    overall: series('overall', seen, asOfMs, o, firstRunMs),
-    byTemplate: byTemplateRows.map(([t, rs]) => series(t, rs, asOfMs, o, firstRunMs)),
-    changes,
-  };
+  const scopes = new TrendScopes();
+  const windows = new TrendWindows(asOfMs, o);
+  for (const r of seen) {
+    scopes.add(r);
+    windows.add(r);
+  }
+  return { kind: 'trend', asOfMs, options: o, ...windows.series(firstRunMs), changes: scopes.changes(o) };
 }

@@ -65,6 +65,18 @@ describe('incremental dashboard builds', () => {
     expect(dashboardJson(m)).toBe(whole);
   });
 
+  test.prop([fc.uniqueArray(fc.integer({ min: 1, max: 2000 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 700 })], { numRuns: 8 })(
+    'refreshes at one date (the views kept between builds: change points, trend windows, failures, lift) each give the dashboard a fresh build of the log so far gives',
+    async (cuts, page) => {
+      const folds: Folds = { page };
+      for (const h of [...cuts.map((c) => 1 + (c % head)).sort((a, b) => a - b), head]) {
+        const upTo = sourceUpTo(source, h);
+        const refreshed = await buildDashboard(upTo, { rules: RULES, asOfMs: AS_OF }, folds);
+        expect(dashboardJson(refreshed)).toBe(dashboardJson(await buildDashboard(upTo, { rules: RULES, asOfMs: AS_OF })));
+      }
+    },
+  );
+
   test('the tallies kept as rows arrive are metricsOf the same rows, per template, task class and repository', async () => {
     const { rows } = await reportData(store);
     const t = new RowTallies();
