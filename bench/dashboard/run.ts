@@ -4,14 +4,17 @@
  * weeks, 8 templates, 4 task classes, 6 repositories, 12 failure reasons) into a fresh folder, then
  * times the first page (aggregation), the next pages and JSON views (cache), and the memory used.
  *
- *   npm run build && nice -n 10 node dist/bench/dashboard/run.js [events=1000000] [--keep DIR]
+ *   npm run build && nice -n 10 node dist/bench/dashboard/run.js [events=1000000] [--keep DIR] [--restart]
  *
  * With --keep, the seeded folder is DIR/db and is kept; a later run with the same DIR and events
  * reuses it (seeding 1,000,000 events takes minutes). Writes bench/results/dashboard-<events>.json:
- * the first (uncached) build and each of its parts, the first page, every view answered from the
- * cache, and peak RSS.
+ * the first (uncached, without a snapshot) build and each of its parts, the first page, every view
+ * answered from the cache, refreshes, peak RSS, and the snapshot's size and cost (left in the folder).
+ * With --restart (after a run with the same --keep DIR), a new process starts a dashboard on the
+ * folder and its snapshot: the first page, and the time until the first fresh model, are added to
+ * the results as `restart`.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { asArmId, asDecisionId, createRng, DEFAULT_LIMITS, type Decision } from '../../src/bandit/index.js';
@@ -20,6 +23,7 @@ import { compose } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { buildDashboard, type Folds } from '../../src/dashboard/model.js';
 import { startDashboard } from '../../src/dashboard/server.js';
+import { encodeSnapshot } from '../../src/dashboard/snapshot.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { decisionPlan, observePlan } from '../../src/service/rules.js';
@@ -129,14 +133,67 @@ async function seed(db: string, events: number): Promise<number> {
 }
 
 const ms = (t0: number) => Math.round(performance.now() - t0);
+const cpuMs = (c: NodeJS.CpuUsage) => Math.round((c.user + c.system) / 1000);
+
+/** A new process's dashboard on a folder with a snapshot: its first page, and when its first fresh model is there. */
+async function restart(db: string, events: number): Promise<void> {
+  const config = loadConfig({}, { db });
+  const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
+  const snapshotBytes = (await store.loadSnapshot('dashboard'))?.body.length ?? 0;
+  if (snapshotBytes === 0) throw new Error(`${db} has no dashboard snapshot: run without --restart first`);
+  const { source, actions } = learnLoopSource(compose(store, { limits: DEFAULT_LIMITS }, () => END_MS));
+  const dash = await startDashboard({ source, actions, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: END_MS, now: () => END_MS, warm: false });
+  try {
+    const get = async (path: string) => {
+      const res = await fetch(`${dash.url}${path}`);
+      const body = await res.text();
+      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${body.slice(0, 200)}`);
+      return res.headers.get('x-learnloop-stale') === 'true';
+    };
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const firstStale = await get('/');
+    const firstPageMs = ms(t0);
+    const firstPageCpuMs = cpuMs(process.cpuUsage(c0));
+    // The first build (restoring the fold from the snapshot, then catching up) runs in the background.
+    while (await get('/api/v1/overview')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const freshMs = ms(t0);
+    const m = await dash.model();
+    const result = {
+      snapshotBytes,
+      firstPageMs,
+      firstPageCpuMs,
+      firstPageStale: firstStale,
+      freshModelMs: freshMs,
+      freshModelCpuMs: cpuMs(process.cpuUsage(c0)),
+      eventsFolded: m.eventsFolded,
+      buildMs: Math.round(m.buildMs),
+      phasesMs: Object.fromEntries(Object.entries(m.phasesMs).map(([k, v]) => [k, Math.round(v)])),
+      peakRssMb: Math.round(process.resourceUsage().maxRSS / 1e3),
+    };
+    process.stdout.write(JSON.stringify({ restart: result }, null, 2) + '\n');
+    const file = join(PACKAGE_ROOT, 'bench', 'results', `dashboard-${events}.json`);
+    const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+    writeFileSync(file, JSON.stringify({ ...before, restart: result }, null, 2) + '\n');
+  } finally {
+    await dash.close();
+    await store.close();
+  }
+}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const keepAt = args.indexOf('--keep');
   const keep = keepAt >= 0 ? args.splice(keepAt, 2)[1] : undefined;
+  const restartAt = args.indexOf('--restart');
+  if (restartAt >= 0) args.splice(restartAt, 1);
   const events = Number(args[0] ?? 1_000_000);
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'learnloop-bench-dash-'));
   const db = join(dir, 'db');
+  if (restartAt >= 0) {
+    if (keep === undefined) throw new Error('--restart needs --keep DIR of an earlier run');
+    return restart(db, events);
+  }
   try {
     let t0 = performance.now();
     let seedMs = 0;
@@ -145,6 +202,8 @@ async function main(): Promise<void> {
       await seed(db, events);
       seedMs = ms(t0);
     }
+    // The first build measured is a cold one: the snapshot an earlier run left (beside the LMDB environment) goes.
+    rmSync(join(db, 'derived-dashboard.snapshot'), { force: true });
     const config = loadConfig({}, { db });
     const store = await LmdbStore.open(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
     const head = await store.head();
@@ -185,6 +244,15 @@ async function main(): Promise<void> {
         const c = process.cpuUsage(c0);
         refresh[k] = { eventsFolded: r.eventsFolded, buildMs: Math.round(r.buildMs), cpuMs: Math.round((c.user + c.system) / 1000), phasesMs: Object.fromEntries(Object.entries(r.phasesMs).map(([p, v]) => [p, Math.round(v)])) };
       }
+      // The snapshot of the first build's fold (the server writes one the same way), left for --restart.
+      const folds: Folds = {};
+      const whole = await buildDashboard(source, { rules, asOfMs: END_MS }, folds);
+      let t = performance.now();
+      const snap = encodeSnapshot(source.policy, folds.current!, whole);
+      const encodeMs = ms(t);
+      t = performance.now();
+      await store.saveSnapshot('dashboard', snap.seq, snap.body);
+      const snapshot = { bytes: snap.body.length, encodeMs, writeMs: ms(t) };
       const result = {
         events: head,
         seedMs,
@@ -197,6 +265,7 @@ async function main(): Promise<void> {
         cachedMs: Object.fromEntries(rest.map((r) => [r.path, r.ms])),
         maxCachedMs: Math.max(...rest.map((r) => r.ms)),
         refreshAfter: refresh,
+        snapshot,
         liftDecisions: m.lift.decisions,
         liftInterval: m.lift.interval,
         rssMb,

@@ -267,6 +267,8 @@ type Timer = <T>(phase: Phase, f: () => T) => T;
 /** What a caller keeps between builds so that each reads only the events since the last. */
 export interface Folds {
   current?: LogFold;
+  /** With no current fold: one restored from a snapshot, tried once (a fold that fails to restore is folded afresh). */
+  restore?: (() => Promise<LogFold>) | undefined;
   /** Events read per page (default LogFold's). */
   readonly page?: number;
 }
@@ -292,7 +294,9 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
   };
   const head = await source.head();
   let t0 = performance.now();
-  const kept = folds.current;
+  const restore = folds.restore;
+  folds.restore = undefined;
+  const kept = folds.current ?? (await restore?.().catch(() => undefined));
   const fold = kept !== undefined && kept.foldedHead <= head && kept.moveTo(o.asOfMs) ? kept : new LogFold(source.policy, o.asOfMs);
   folds.current = fold;
   const from = fold.foldedHead;

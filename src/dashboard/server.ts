@@ -16,7 +16,9 @@ import { InvalidArgument, type Violation } from '../bandit/index.js';
 import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules } from '../reports/index.js';
 import { assets } from './assets.js';
 import { buildDashboard, type DashboardModel, type Folds } from './model.js';
+import { LogFold } from './fold.js';
 import { renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
+import { encodeSnapshot, readSnapshot } from './snapshot.js';
 import { NotFound, type DashboardActions, type DashboardSource } from './source.js';
 
 export interface DashboardOptions {
@@ -29,7 +31,11 @@ export interface DashboardOptions {
   readonly port: number;
   /** Required on every URL when not ''. */
   readonly token: string;
-  /** A fixed dashboard date (tests, screenshots); default: now, refreshed with the log. */
+  /**
+   * A fixed dashboard date (tests, screenshots); default: the end of the current UTC day, so the
+   * windows (weekly trend, the scoreboard's 70 days, the lift's decisions) stay put through the day
+   * and a refresh only adds the new events to what the last build kept (src/dashboard/fold.ts).
+   */
   readonly asOfMs?: number;
   readonly now?: () => number;
   /** Serve GET /metrics from this registry too. */
@@ -50,6 +56,11 @@ export interface DashboardServer {
 }
 
 const COOKIE = 'learnloop_dashboard';
+const MS_PER_DAY = 86_400_000;
+/** The last millisecond of the UTC day of `t`. */
+const endOfDay = (t: number) => Math.floor(t / MS_PER_DAY) * MS_PER_DAY + MS_PER_DAY - 1;
+/** Events the fold moves between snapshots (besides the one written on close): writing one costs about a second at 1,000,000 events. */
+const SNAPSHOT_EVERY = 50_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const JSON_VIEWS: Record<string, (m: DashboardModel) => unknown> = {
   overview: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.overview }),
@@ -97,10 +108,38 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   // The CSRF field is an HMAC of a per-process secret: pages carry it, other sites cannot read it.
   const secret = randomBytes(32);
   const csrf = createHmac('sha256', secret).update('learnloop dashboard csrf').digest('base64url');
-  let cache: { head: number; builtAtMs: number; model: DashboardModel } | undefined;
+  /** `restored`: the last model of an earlier process, answered (marked stale) until this one's first build. */
+  let cache: { head: number; builtAtMs: number; model: DashboardModel; restored?: true } | undefined;
   let building: Promise<DashboardModel> | undefined;
   // The log read so far: each build reads only the events since the last (builds run one at a time).
   const folds: Folds = {};
+  // The snapshot beside the log: read before the first build, written after builds that moved the
+  // fold far enough and on close. Its writes never hold up or fail a page.
+  let snapshotHead = 0;
+  let restoring: Promise<void> | undefined;
+  let writing: Promise<void> | undefined;
+  const restore = async () => {
+    const snap = await readSnapshot(o.source);
+    if (snap === undefined) return;
+    snapshotHead = snap.seq;
+    folds.restore = () => LogFold.restore(o.source.policy, snap.fold);
+    if (cache === undefined && (o.asOfMs === undefined || o.asOfMs === snap.model.asOfMs)) cache = { head: snap.model.head, builtAtMs: -Infinity, model: snap.model, restored: true };
+  };
+  const saveSnapshot = (m: DashboardModel, always: boolean): Promise<void> | undefined => {
+    const fold = folds.current;
+    const write = o.source.writeSnapshot;
+    // Only while no build moves the fold, and for the model it gave.
+    if (write === undefined || fold === undefined || building !== undefined || writing !== undefined || cache?.model !== m || fold.foldedHead !== m.head) return undefined;
+    if (fold.foldedHead <= snapshotHead || (!always && fold.foldedHead - snapshotHead < SNAPSHOT_EVERY)) return undefined;
+    const { seq, body } = encodeSnapshot(o.source.policy, fold, m);
+    // A failed write (a full disk) only costs the next start its head start.
+    writing = write(seq, body)
+      .then(() => void (snapshotHead = seq), () => undefined)
+      .finally(() => {
+        writing = undefined;
+      });
+    return writing;
+  };
   // Rendered answers per model and view (pages without a message, JSON), so a cached model answers in
   // the time it takes to send them.
   const rendered = new WeakMap<DashboardModel, Map<string, Promise<string>>>();
@@ -119,14 +158,17 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
    * whose effect the next page must show) does a request wait for the build.
    */
   const current = async (): Promise<{ model: DashboardModel; stale: boolean }> => {
+    await (restoring ??= restore().catch(() => undefined));
     const head = await o.source.head();
     const t = now();
-    if (cache !== undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return { model: cache.model, stale: false };
+    if (cache !== undefined && cache.restored === undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return { model: cache.model, stale: false };
     const started = cache;
-    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? t }, folds)
+    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? endOfDay(t) }, folds)
       .then((m) => {
         // An action while this was building emptied the cache: its own build follows.
         if (cache === started) cache = { head: m.head, builtAtMs: t, model: m };
+        // After the answers waiting for this build have gone.
+        setImmediate(() => saveSnapshot(m, false));
         return m;
       })
       .finally(() => {
@@ -279,6 +321,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     await app.close();
     // The caller closes the store next: let a build that is reading it finish first.
     await building?.catch(() => undefined);
+    await writing;
+    if (cache !== undefined) await saveSnapshot(cache.model, true);
   };
   return { port, url: `http://${hostInUrl}:${port}`, app, model, close };
 }

@@ -22,6 +22,9 @@ export interface DashboardSource {
   refinements(): Promise<readonly RefinementRecord[]>;
   /** A segment's posteriors as GetScores shows them (LearnLoop.segmentPosteriors), `ranIds` being templates with runs there. */
   segment(taskClass: string, repo: string, ranIds: readonly string[]): Promise<ReadonlyArray<{ templateId: string; posterior: PosteriorSummary; evidenceLabel: string; pooled: Posterior }>>;
+  /** The dashboard's snapshot beside the log (Store.loadSnapshot), when the source keeps one (src/dashboard/snapshot.ts). */
+  readSnapshot?(): Promise<{ seq: number; body: Uint8Array } | undefined>;
+  writeSnapshot?(seq: number, body: Uint8Array): Promise<void>;
 }
 
 /** The writes a person can make from the dashboard, each recorded with its actor. */
@@ -31,6 +34,9 @@ export interface DashboardActions {
   /** Sets a template's status to retired, keeping its parent. */
   retire(p: { templateId: string; actor: string; reason: string }): Promise<unknown>;
 }
+
+/** The name of the dashboard's snapshot beside the log. */
+const SNAPSHOT_NAME = 'dashboard';
 
 /** An action named something that does not exist. */
 export class NotFound extends Error {}
@@ -45,6 +51,8 @@ export function learnLoopSource(app: App): { source: DashboardSource; actions: D
     templates: () => store.templates(),
     refinements: () => store.refinements(),
     segment: (taskClass, repo, ranIds) => learnloop.segmentPosteriors(taskClass, repo, ranIds),
+    readSnapshot: () => store.loadSnapshot(SNAPSHOT_NAME),
+    writeSnapshot: (seq, body) => store.saveSnapshot(SNAPSHOT_NAME, seq, body),
   };
   const actions: DashboardActions = {
     accept: (p) => refinements.accept(p),

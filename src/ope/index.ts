@@ -12,4 +12,4 @@ export {
 } from './estimators.js';
 export type { EstimatorName, Interval, LiftEstimate, LiftMethod, LoggedDecision, TargetPolicy } from './estimators.js';
 export { decisionJoiner, joinDecisions } from './log-join.js';
-export type { DecisionJoiner, LogJoin } from './log-join.js';
+export type { DecisionJoiner, JoinerState, LogJoin } from './log-join.js';

@@ -15,6 +15,21 @@ export interface LogJoin {
 export interface DecisionJoiner {
   add(e: LoggedEvent): void;
   result(): LogJoin;
+  /** What the joiner holds, to pick up from later (decisionJoiner's `from`). */
+  state(): JoinerState;
+}
+
+/** A joiner's decisions (in log order, column by column) and its count of invalid ones. */
+export interface JoinerState {
+  readonly invalid: number;
+  readonly ids: readonly string[];
+  readonly contexts: readonly string[];
+  readonly candidates: ReadonlyArray<readonly string[]>;
+  readonly chosen: readonly string[];
+  readonly propensities: readonly number[];
+  readonly atMs: readonly number[];
+  /** null while the decision has no outcome. */
+  readonly rewards: ReadonlyArray<number | null>;
 }
 
 /**
@@ -22,7 +37,7 @@ export interface DecisionJoiner {
  * reward (infra errors teach nothing). Observations of another template under the same decision
  * are someone overriding the recommendation and are not the logged policy's outcome.
  */
-export function decisionJoiner(policy: PolicyConfig): DecisionJoiner {
+export function decisionJoiner(policy: PolicyConfig, from?: JoinerState): DecisionJoiner {
   type Pending = { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number; reward: number | null };
   const pending = new Map<string, Pending>();
   let invalid = 0;
@@ -47,6 +62,21 @@ export function decisionJoiner(policy: PolicyConfig): DecisionJoiner {
     }
     return (node.list ??= candidates);
   };
+  if (from !== undefined) {
+    invalid = from.invalid;
+    from.ids.forEach((id, i) => {
+      const c = from.contexts[i]!;
+      const cut = c.indexOf('\u0000');
+      pending.set(id, {
+        context: contextOf(c.slice(0, cut), c.slice(cut + 1)),
+        candidates: listOf(from.candidates[i]!),
+        chosen: from.chosen[i]!,
+        propensity: from.propensities[i]!,
+        atMs: from.atMs[i]!,
+        reward: from.rewards[i]!,
+      });
+    });
+  }
   return {
     add(e) {
       if (e.type === 'decision') {
@@ -68,6 +98,19 @@ export function decisionJoiner(policy: PolicyConfig): DecisionJoiner {
       const decisions: LogJoin['decisions'] = [];
       for (const d of pending.values()) if (d.reward !== null) decisions.push(d as Pending & { reward: number });
       return { decisions, unobserved: pending.size - decisions.length, invalid };
+    },
+    state() {
+      const ds = [...pending.values()];
+      return {
+        invalid,
+        ids: [...pending.keys()],
+        contexts: ds.map((d) => d.context),
+        candidates: ds.map((d) => d.candidates),
+        chosen: ds.map((d) => d.chosen),
+        propensities: ds.map((d) => d.propensity),
+        atMs: ds.map((d) => d.atMs),
+        rewards: ds.map((d) => d.reward),
+      };
     },
   };
 }

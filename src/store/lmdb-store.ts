@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { statfs } from 'node:fs/promises';
+import { readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
@@ -27,7 +28,7 @@ import {
 import { decode, encode } from './codec.js';
 import { DB_NAMES, DERIVED_DBS, idKey, segmentRange, statsKey, type DbName } from './keys.js';
 import type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
-import { canonicalSnapshot, type DerivedSnapshot } from './snapshot.js';
+import { canonicalSnapshot, snapshotName, type DerivedSnapshot } from './snapshot.js';
 
 /**
  * Where each database keeps msgpack's shared record structures, so a record carries a structure id
@@ -634,6 +635,37 @@ export class LmdbStore implements Store {
       for (const { key, value } of this.dbs[name].getRange({})) records.push({ kind: KIND_OF[name], key, value: decode(value, name) });
     }
     return canonicalSnapshot(this.headSync(), records);
+  }
+
+  /**
+   * A file in the folder beside the environment, not a record in it: a large snapshot written again
+   * and again would grow the map file for good (LMDB never gives space back), and a failed write
+   * (a full disk) fails only this file, not the environment's writes or the store's health.
+   * Format: the seq as a float64 (little-endian), then the body.
+   */
+  private derivedPath(name: string): string {
+    return join(this.location, `derived-${snapshotName(name)}.snapshot`);
+  }
+
+  async loadSnapshot(name: string): Promise<{ seq: number; body: Uint8Array } | undefined> {
+    const bytes = await readFile(this.derivedPath(name)).catch(() => undefined);
+    if (bytes === undefined || bytes.length < 8) return undefined;
+    return { seq: bytes.readDoubleLE(0), body: bytes.subarray(8) };
+  }
+
+  async saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void> {
+    const path = this.derivedPath(name);
+    // Written aside and renamed over the old one: a reader sees the old file or the new, never part of one.
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    const header = Buffer.alloc(8);
+    header.writeDoubleLE(seq, 0);
+    try {
+      await writeFile(tmp, [header, body]);
+      await rename(tmp, path);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Closes the folder, even when its last writes fail (a full disk); such a failure is then thrown as a domain error. */

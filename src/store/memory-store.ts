@@ -20,7 +20,7 @@ import {
   type TemplateRecord,
 } from '../bandit/index.js';
 import type { Planner, StateView, Store, StoreOptions } from './port.js';
-import { canonicalSnapshot, type DerivedSnapshot } from './snapshot.js';
+import { canonicalSnapshot, snapshotName, type DerivedSnapshot } from './snapshot.js';
 
 const statsId = (key: StatsKey) => JSON.stringify(key);
 
@@ -34,6 +34,7 @@ export class MemoryStore implements Store {
   /** Commits run one at a time: each plans on the state the one before left. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly snapshots = new Map<string, { seq: number; body: Uint8Array }>();
   private readonly reader: DerivedReader = {
     template: (id) => this.derived.template.get(id) as TemplateRecord | undefined,
     stats: (key) => this.derived.stats.get(statsId(key))?.[1] as StatsRecord | undefined,
@@ -169,6 +170,15 @@ export class MemoryStore implements Store {
       }
     }
     return canonicalSnapshot(this.log.length, records);
+  }
+
+  async loadSnapshot(name: string): Promise<{ seq: number; body: Uint8Array } | undefined> {
+    const s = this.snapshots.get(snapshotName(name));
+    return s === undefined ? undefined : { seq: s.seq, body: s.body.slice() };
+  }
+
+  async saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void> {
+    this.snapshots.set(snapshotName(name), { seq, body: body.slice() });
   }
 
   async close(): Promise<void> {

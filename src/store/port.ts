@@ -66,6 +66,17 @@ export interface Store extends StateView {
   /** Every refinement item, in id order. */
   refinements(): Promise<RefinementRecord[]>;
   /**
+   * The snapshot `name` of state a reader derives from the log by itself (the dashboard's fold), as
+   * of log position `seq`: kept beside the log, never part of it, so the reader checks `seq` and the
+   * format inside `body` and ignores what does not fit. Undefined when there is none or it cannot be read.
+   */
+  loadSnapshot(name: string): Promise<{ seq: number; body: Uint8Array } | undefined>;
+  /**
+   * Replaces the snapshot `name` (letters, digits and '-'). A failure (a full disk) rejects and harms
+   * neither the log nor the store's health: the reader goes on without a snapshot.
+   */
+  saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void>;
+  /**
    * Runs `plan` against the current state and appends the events it returns, with their derived
    * changes, all or nothing, as if no other write ran in between (adapters serialise or re-plan).
    * Resolves once the events are durable, with them as logged (seq and atMs set).

@@ -1,6 +1,12 @@
 /** The adapter-neutral form of derived state, so live state, a rebuild and another adapter compare equal. */
 import { DERIVED_GROUPS as GROUPS, type DerivedChange } from '../bandit/index.js';
 
+/** A derived snapshot's name, checked: it names a file in a folder store. */
+export function snapshotName(name: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(name)) throw new RangeError(`a derived snapshot's name is lower-case letters, digits and '-': got ${JSON.stringify(name)}`);
+  return name;
+}
+
 export type DerivedSnapshot = Record<string, Array<[unknown, unknown]>>;
 
 /** Groups records by kind, each sorted by key (compared as JSON, the same in every adapter). */

@@ -2,11 +2,17 @@
  * Incremental builds: a dashboard built by folding the log in pieces, its date moving forward
  * between them, is byte for byte the dashboard one fold of the whole log gives; a date that moves
  * back, or past a decision a piece left out, folds the log again.
+ *
+ * The snapshot beside the log: a fold restored from it and caught up gives the same bytes; a
+ * restarted server answers its first page from the last model (marked stale) and reads only the
+ * events after the snapshot; a snapshot that is corrupt, of another format or policy, or not of this
+ * log is ignored; a failed write harms nothing.
  */
 import { fc, test } from '@fast-check/vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deserialize, serialize } from 'node:v8';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
 import { compose } from '../../src/compose.js';
@@ -14,7 +20,8 @@ import { LogFold, RowTallies } from '../../src/dashboard/fold.js';
 import { groupBy, metricsOf } from '../../src/reports/index.js';
 import { reportData } from '../../src/service/refinement-queue.js';
 import { buildDashboard, type Folds } from '../../src/dashboard/model.js';
-import { dashboardJson } from '../../src/dashboard/server.js';
+import { dashboardJson, startDashboard } from '../../src/dashboard/server.js';
+import { encodeSnapshot, readSnapshot } from '../../src/dashboard/snapshot.js';
 import { learnLoopSource, type DashboardSource } from '../../src/dashboard/source.js';
 import type { LmdbStore } from '../../src/store/index.js';
 import { sourceUpTo } from '../../bench/dashboard/capped.js';
@@ -116,5 +123,91 @@ describe('incremental dashboard builds', () => {
     expect(dashboardJson(later)).toBe(whole);
     const fold = new LogFold(source.policy, AS_OF);
     expect(fold.moveTo(AS_OF - 1)).toBe(false);
+  });
+});
+
+/** `source` with its snapshot kept in memory, counting the events it reads. */
+function withSlot(from: DashboardSource, slot: { seq: number; body: Uint8Array } | undefined = undefined) {
+  const s = { slot, read: 0, writes: 0, failWrites: false };
+  const wrapped: DashboardSource = {
+    ...from,
+    eventPage: async (fromSeq, limit) => {
+      const page = await from.eventPage(fromSeq, limit);
+      s.read += page.length;
+      return page;
+    },
+    readSnapshot: async () => s.slot,
+    writeSnapshot: async (seq, body) => {
+      if (s.failWrites) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      s.writes++;
+      s.slot = { seq, body };
+    },
+  };
+  return { s, source: wrapped };
+}
+
+describe('the dashboard snapshot', () => {
+  test.prop([fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 1, max: 700 })], { numRuns: 10 })(
+    'a snapshot taken at any head and date, restored and caught up, gives the dashboard one fold of the whole log gives',
+    async (cut, daysBack, page) => {
+      const h = 1 + (cut % head);
+      const asOfMs = Math.max(DECISIONS_FROM, AS_OF - daysBack * DAY);
+      const folds: Folds = { page };
+      const model = await buildDashboard(sourceUpTo(source, h), { rules: RULES, asOfMs }, folds);
+      const { s, source: slotted } = withSlot(source, encodeSnapshot(source.policy, folds.current!, model));
+      const snap = await readSnapshot(slotted);
+      expect(snap?.seq).toBe(h);
+      expect(dashboardJson(snap!.model)).toBe(dashboardJson(model));
+      const again: Folds = { page, restore: () => LogFold.restore(source.policy, snap!.fold) };
+      const m = await buildDashboard(slotted, { rules: RULES, asOfMs: AS_OF }, again);
+      // Read from the snapshot on, unless the date moved past a decision the snapshot's fold left out.
+      if (m.eventsFolded !== head) expect(s.read).toBe(head - h + 1);
+      expect(dashboardJson(m)).toBe(whole);
+    },
+  );
+
+  test('a snapshot that is corrupt, of another format, version or policy, or not of this log is ignored', async () => {
+    const folds: Folds = {};
+    const model = await buildDashboard(sourceUpTo(source, head - 10), { rules: RULES, asOfMs: AS_OF }, folds);
+    const good = encodeSnapshot(source.policy, folds.current!, model);
+    expect(await readSnapshot(withSlot(source, good).source)).toBeDefined();
+    const stored = (patch: Record<string, unknown>) => ({ seq: good.seq, body: serialize({ ...(deserialize(good.body) as object), ...patch }) });
+    for (const slot of [
+      { seq: good.seq, body: good.body.subarray(0, 100) },
+      { seq: good.seq, body: new Uint8Array([1, 2, 3]) },
+      stored({ format: 0 }),
+      stored({ version: '0.0.0' }),
+      stored({ policy: JSON.stringify({ ...source.policy, partialReward: 0.25 }) }),
+      // Another log of the same length (its last event logged at another time), or a snapshot ahead of the log.
+      stored({ fold: { ...folds.current!.state(), headAtMs: 1 } }),
+      { seq: head + 1, body: good.body },
+    ]) {
+      expect(await readSnapshot(withSlot(source, slot).source)).toBeUndefined();
+    }
+  });
+
+  test('a restarted server answers from the last model, marked stale, reads only the events after the snapshot, and writes snapshots it may fail to write', async () => {
+    const { s, source: slotted } = withSlot(sourceUpTo(source, head - 25));
+    const base = { rules: RULES, host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF, warm: false };
+    const first = await startDashboard({ ...base, source: slotted });
+    const before = await (await fetch(`${first.url}/api/v1/dashboard`)).text();
+    await first.close();
+    expect(s.writes).toBe(1);
+    expect(s.slot?.seq).toBe(head - 25);
+
+    // The log grew by 25 events while the server was down; the disk is full.
+    const later = withSlot(source, s.slot);
+    later.s.failWrites = true;
+    const second = await startDashboard({ ...base, source: later.source });
+    const res = await fetch(`${second.url}/api/v1/dashboard`);
+    expect(res.headers.get('x-learnloop-stale')).toBe('true');
+    expect(await res.text()).toBe(before);
+    await expect.poll(async () => (await fetch(`${second.url}/api/v1/dashboard`)).headers.get('x-learnloop-stale')).toBe('false');
+    const fresh = await second.model();
+    expect(fresh.eventsFolded).toBe(25);
+    expect(dashboardJson(fresh)).toBe(whole);
+    // The snapshot write at close fails; the server closes all the same and the old snapshot stays.
+    await second.close();
+    expect(later.s.slot?.seq).toBe(head - 25);
   });
 });

@@ -25,7 +25,7 @@ describePg('PostgreSQL schema migrations', () => {
     await withClient(url, async (c) => {
       expect((await c.query('SELECT version FROM learnloop.schema_version')).rows).toEqual([{ version: SCHEMA_VERSION }]);
       const tables = (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'learnloop' ORDER BY 1")).rows.map((r) => r.table_name);
-      expect(tables).toEqual(['decisions', 'events', 'meta', 'refinements', 'requests', 'runs', 'schema_version', 'stats', 'templates']);
+      expect(tables).toEqual(['decisions', 'derived_snapshots', 'events', 'meta', 'refinements', 'requests', 'runs', 'schema_version', 'stats', 'templates']);
     });
   });
 

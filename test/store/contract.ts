@@ -264,6 +264,32 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    test('derived snapshots: none until written, then the last one written per name, beside the log and not in it', async () => {
+      const store = await factory.create(policy);
+      const { learnloop } = loop(store);
+      await learnloop.observe(obs('1', 't', 'pass'));
+      const stats = await store.stats(['t', '', '']);
+      const log = await collect(store.events());
+      expect(await store.loadSnapshot('dashboard')).toBeUndefined();
+      const body = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+      await store.saveSnapshot('dashboard', 1, body);
+      await store.saveSnapshot('other', 0, new Uint8Array(0));
+      await store.saveSnapshot('dashboard', 1, body.subarray(0, 3));
+      await store.saveSnapshot('dashboard', 2, body);
+      const read = await store.loadSnapshot('dashboard');
+      expect(read?.seq).toBe(2);
+      expect(Buffer.from(read!.body).equals(Buffer.from(body))).toBe(true);
+      expect(await store.loadSnapshot('other')).toMatchObject({ seq: 0 });
+      expect((await store.loadSnapshot('other'))!.body.length).toBe(0);
+      await expect(store.saveSnapshot('../x', 1, body)).rejects.toThrow(RangeError);
+      // The log and the derived state are untouched.
+      expect(await collect(store.events())).toEqual(log);
+      expect(await store.stats(['t', '', ''])).toEqual(stats);
+      const again = factory.reopen ? await factory.reopen(store, policy) : store;
+      expect((await again.loadSnapshot('dashboard'))?.seq).toBe(2);
+      await again.close();
+    });
+
     if (factory.reopen) {
       test('a changed policy configuration rebuilds derived state on open', async () => {
         const store = await factory.create(policy);

@@ -1,4 +1,6 @@
 /** What only the LMDB adapter does: folder format, schema versions, several processes on one folder. The rest is test/store/contract.ts. */
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { open } from 'lmdb';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../src/bandit/index.js';
@@ -30,6 +32,23 @@ function failingPut(store: LmdbStore, nth: number, message: string): () => void 
 }
 
 describe('LMDB store', () => {
+  test('a derived snapshot is a file beside the environment: a failed write leaves no part of it, the log writing and the store healthy', async () => {
+    const dir = tmpDir();
+    const { store, ll } = await openLoop(dir);
+    await ll.observe(obs('1', 't', 'pass'));
+    await store.saveSnapshot('dashboard', 1, new Uint8Array([1, 2, 3]));
+    // Where the snapshot goes is taken by a directory: the write fails as a full disk's would, at the rename.
+    rmSync(join(dir, 'derived-dashboard.snapshot'));
+    mkdirSync(join(dir, 'derived-dashboard.snapshot'));
+    await expect(store.saveSnapshot('dashboard', 2, new Uint8Array(1000))).rejects.toThrow();
+    expect(await store.loadSnapshot('dashboard')).toBeUndefined();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(await store.reachable()).toBe(true);
+    await ll.observe(obs('2', 't', 'fail'));
+    expect(await store.head()).toBe(3);
+    await store.close();
+  });
+
   test('a stored value from an unknown schema version is refused, not misread', async () => {
     const dir = tmpDir();
     const { store, ll } = await openLoop(dir);

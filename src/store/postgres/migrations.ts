@@ -32,6 +32,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE learnloop.decisions (decision_id text PRIMARY KEY, seq bigint NOT NULL REFERENCES learnloop.events (seq));
    CREATE TABLE learnloop.requests (request_id text PRIMARY KEY, decision_id text NOT NULL REFERENCES learnloop.decisions (decision_id));
    CREATE TABLE learnloop.refinements (refinement_id text PRIMARY KEY, record text NOT NULL);`,
+  // Snapshots of state readers derive from the log themselves (Store.readDerived): not derived state the projection keeps.
+  `CREATE TABLE learnloop.derived_snapshots (name text PRIMARY KEY, seq bigint NOT NULL, body bytea NOT NULL);`,
 ];
 
 /** The schema version this build writes and reads. */

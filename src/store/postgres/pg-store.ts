@@ -17,7 +17,7 @@ import {
 } from '../../bandit/index.js';
 import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
-import { canonicalSnapshot, type DerivedSnapshot } from '../snapshot.js';
+import { canonicalSnapshot, snapshotName, type DerivedSnapshot } from '../snapshot.js';
 import { Connection, type Queryable, type Tx } from './connection.js';
 import { migrate } from './migrations.js';
 
@@ -297,7 +297,20 @@ export class PgStore implements Store {
     return readRefinements(this.conn);
   }
 
+  async loadSnapshot(name: string): Promise<{ seq: number; body: Uint8Array } | undefined> {
+    const { rows } = await this.conn.query<{ seq: string; body: Buffer }>('SELECT seq, body FROM learnloop.derived_snapshots WHERE name = $1', [snapshotName(name)]);
+    const r = rows[0];
+    return r === undefined ? undefined : { seq: Number(r.seq), body: r.body };
+  }
+
   // ---- writes ----------------------------------------------------------------------------
+
+  async saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void> {
+    await this.conn.query(
+      'INSERT INTO learnloop.derived_snapshots (name, seq, body) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, body = EXCLUDED.body',
+      [snapshotName(name), seq, Buffer.from(body.buffer, body.byteOffset, body.byteLength)],
+    );
+  }
 
   /** The view a plan reads through: inside the write's transaction, so it sees exactly the state the write changes. */
   private view(tx: Tx): StateView {
