@@ -296,7 +296,8 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
   let t0 = performance.now();
   const restore = folds.restore;
   folds.restore = undefined;
-  const kept = folds.current ?? (await restore?.().catch(() => undefined));
+  // A fold that fails to restore (a corrupt snapshot) is folded afresh.
+  const kept = folds.current ?? (restore === undefined ? undefined : await Promise.resolve().then(restore).catch(() => undefined));
   const fold = kept !== undefined && kept.foldedHead <= head && kept.moveTo(o.asOfMs) ? kept : new LogFold(source.policy, o.asOfMs);
   folds.current = fold;
   const from = fold.foldedHead;

@@ -122,7 +122,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const snap = await readSnapshot(o.source);
     if (snap === undefined) return;
     snapshotHead = snap.seq;
-    folds.restore = () => LogFold.restore(o.source.policy, snap.fold);
+    folds.restore = async () => LogFold.restore(o.source.policy, await snap.fold());
     if (cache === undefined && (o.asOfMs === undefined || o.asOfMs === snap.model.asOfMs)) cache = { head: snap.model.head, builtAtMs: -Infinity, model: snap.model, restored: true };
   };
   const saveSnapshot = (m: DashboardModel, always: boolean): Promise<void> | undefined => {

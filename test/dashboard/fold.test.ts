@@ -158,7 +158,7 @@ describe('the dashboard snapshot', () => {
       const snap = await readSnapshot(slotted);
       expect(snap?.seq).toBe(h);
       expect(dashboardJson(snap!.model)).toBe(dashboardJson(model));
-      const again: Folds = { page, restore: () => LogFold.restore(source.policy, snap!.fold) };
+      const again: Folds = { page, restore: async () => LogFold.restore(source.policy, await snap!.fold()) };
       const m = await buildDashboard(slotted, { rules: RULES, asOfMs: AS_OF }, again);
       // Read from the snapshot on, unless the date moved past a decision the snapshot's fold left out.
       if (m.eventsFolded !== head) expect(s.read).toBe(head - h + 1);
@@ -171,7 +171,14 @@ describe('the dashboard snapshot', () => {
     const model = await buildDashboard(sourceUpTo(source, head - 10), { rules: RULES, asOfMs: AS_OF }, folds);
     const good = encodeSnapshot(source.policy, folds.current!, model);
     expect(await readSnapshot(withSlot(source, good).source)).toBeDefined();
-    const stored = (patch: Record<string, unknown>) => ({ seq: good.seq, body: serialize({ ...(deserialize(good.body) as object), ...patch }) });
+    const b = Buffer.from(good.body);
+    const end = 4 + b.readUInt32LE(0);
+    const stored = (patch: Record<string, unknown>) => {
+      const head = serialize({ ...(deserialize(b.subarray(4, end)) as object), ...patch });
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(head.length, 0);
+      return { seq: good.seq, body: Buffer.concat([length, head, b.subarray(end)]) };
+    };
     for (const slot of [
       { seq: good.seq, body: good.body.subarray(0, 100) },
       { seq: good.seq, body: new Uint8Array([1, 2, 3]) },
@@ -179,11 +186,20 @@ describe('the dashboard snapshot', () => {
       stored({ version: '0.0.0' }),
       stored({ policy: JSON.stringify({ ...source.policy, partialReward: 0.25 }) }),
       // Another log of the same length (its last event logged at another time), or a snapshot ahead of the log.
-      stored({ fold: { ...folds.current!.state(), headAtMs: 1 } }),
+      stored({ atMs: 1 }),
       { seq: head + 1, body: good.body },
     ]) {
       expect(await readSnapshot(withSlot(source, slot).source)).toBeUndefined();
     }
+    // A fold part that does not decode: the first page still has the model; the build folds the log afresh.
+    const broken = Buffer.from(b);
+    broken.fill(0xff, end + 4, end + 40);
+    const cut = withSlot(source, { seq: good.seq, body: broken }).source;
+    const snap = await readSnapshot(cut);
+    expect(dashboardJson(snap!.model)).toBe(dashboardJson(model));
+    const m = await buildDashboard(cut, { rules: RULES, asOfMs: AS_OF }, { restore: async () => LogFold.restore(source.policy, await snap!.fold()) });
+    expect(m.eventsFolded).toBe(head);
+    expect(dashboardJson(m)).toBe(whole);
   });
 
   test('a restarted server answers from the last model, marked stale, reads only the events after the snapshot, and writes snapshots it may fail to write', async () => {
