@@ -131,6 +131,16 @@ export interface PolicyConfig {
    */
   readonly decayModel?: 'template-clock';
   /**
+   * 'change-points' (policy /8, with run-based decay): a posterior reads a template's runs through a
+   * Bayesian online change-point posterior (changes.ts): a mixture over when its rate last changed, with the
+   * hazard learned across the candidates on a grid scaled by the half-life, so its interval includes the
+   * chance of a change as far as the order of the runs allows (a decayed Beta put half its weight on the old
+   * rate one half-life after a change and covered the new one 39% of the time). The projection keeps each
+   * record's sums since every kept change point. Absent (≤ /7), or with day-based decay: the decayed sums
+   * alone. A different value rebuilds the derived state.
+   */
+  readonly decayChanges?: 'change-points';
+  /**
    * How propensities are estimated from the summary's draws: 'rao-blackwell' averages each candidate's
    * exact pick probability given the others' draws (precise when small, never 0 for a pickable
    * template); 'counts' counts picks (policies up to /4; a configuration without the field reads so).
@@ -168,6 +178,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   satisficingScale: 'log-candidates-squared',
   decay: null,
   decayModel: 'template-clock',
+  decayChanges: 'change-points',
   propensityEstimator: 'rao-blackwell',
   summarySamples: 2000,
   maxCandidates: 1000,
@@ -193,7 +204,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // (classlessSpread), where /5 widened each repository by the hyperprior.
 // /7: the base prior's strength is integrated over its posterior, one strength per draw (basePriorStrength);
 // under decay the spread's groups count their effective sample size (groupSpreadCounts).
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/7';
+// /8: under run-based decay a posterior is a mixture over when the template's rate last changed (decayChanges).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/8';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -230,6 +242,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);
   check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates-squared' || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates-squared", "log-candidates" or "fixed"', c.satisficingScale);
   check(c.decayModel === undefined || c.decayModel === 'template-clock', 'decayModel', '"template-clock" or absent', c.decayModel);
+  check(c.decayChanges === undefined || c.decayChanges === 'change-points', 'decayChanges', '"change-points" or absent', c.decayChanges);
   check(c.propensityEstimator === undefined || c.propensityEstimator === 'rao-blackwell' || c.propensityEstimator === 'counts', 'propensityEstimator', '"rao-blackwell" or "counts"', c.propensityEstimator);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);

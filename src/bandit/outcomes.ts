@@ -40,8 +40,8 @@ function passView(arm: ArmEvidence): ArmEvidence {
  * smoothed as fitBasePrior smooths rewards (so its mean is at most the reward prior's, and the
  * Dirichlet's prior pseudo-counts are never negative). Without enough records it is the reward prior.
  */
-function passBasePrior(arms: readonly ArmEvidence[], base: BasePrior, config: PolicyConfig): BasePrior {
-  const seen = arms.map((a) => effectiveEvidence(a.evidence.global)).filter((r) => r.trials >= 1);
+export function passBasePrior(globals: readonly Evidence[], base: BasePrior, config: PolicyConfig): BasePrior {
+  const seen = globals.map(effectiveEvidence).filter((r) => r.trials >= 1);
   if (!config.empiricalBayes || seen.length < config.empiricalBayesMinArms) return base;
   const a0 = config.priorAlpha;
   const b0 = config.priorBeta;
@@ -59,12 +59,15 @@ function passBasePrior(arms: readonly ArmEvidence[], base: BasePrior, config: Po
 
 /** The candidates' posteriors with each one's pooled pass Beta alongside (`passAlpha`). */
 export function withPassRates(arms: readonly ArmEvidence[], posteriors: readonly Posterior[], base: BasePrior, strengths: PoolStrengths, config: PolicyConfig, nowMs: number): Posterior[] {
-  const passBase = passBasePrior(arms, base, config);
-  return posteriors.map((p, i) => {
-    const pass = pooledPosterior(passView(arms[i]!), passBase, config, nowMs, strengths);
-    // The same weights give the same strength; the pass alpha is at most the reward alpha.
-    return { ...p, passAlpha: Math.min(p.alpha, pass.alpha * ((p.alpha + p.beta) / (pass.alpha + pass.beta))) };
-  });
+  const passBase = passBasePrior(arms.map((a) => a.evidence.global), base, config);
+  return posteriors.map((p, i) => withPassRate(arms[i]!, p, passBase, strengths, config, nowMs));
+}
+
+/** One candidate's reward posterior `p` with its pooled pass Beta alongside, from the pass base prior. */
+export function withPassRate(arm: ArmEvidence, p: Posterior, passBase: BasePrior, strengths: PoolStrengths, config: PolicyConfig, nowMs: number): Posterior {
+  const pass = pooledPosterior(passView(arm), passBase, config, nowMs, strengths);
+  // The same weights give the same strength; the pass alpha is at most the reward alpha.
+  return { ...p, passAlpha: Math.min(p.alpha, pass.alpha * ((p.alpha + p.beta) / (pass.alpha + pass.beta))) };
 }
 
 /** A rate with its 95% equal-tailed credible interval. */

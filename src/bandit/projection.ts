@@ -7,8 +7,9 @@ import type { LoggedEvent } from './events.js';
 import { EMPTY_EVIDENCE, learnRun, onTemplateClock, rewardOf } from './evidence.js';
 import type { PolicyConfig } from './config.js';
 import { countRun, EMPTY_COUNTERS, type Counters } from './scorecard.js';
+import { keepsChangePoints, updateChanges, updateWindows } from './changes.js';
 import { addLogLikelihood, EMPTY_GROUP_SUMS, groupLogLikelihood, replaceGroup, type SpreadRecord } from './spread.js';
-import { asArmId, type ArmEvidence, type ArmStatus, type Context, type Evidence } from './types.js';
+import { asArmId, type ArmEvidence, type ArmStatus, type ChangeRecord, type Context, type Evidence, type WindowCounts } from './types.js';
 
 export interface TemplateRecord {
   readonly templateId: string;
@@ -41,6 +42,10 @@ export interface StatsRecord {
   readonly counters: Counters;
   /** Task-class and global records under `groupSpread: 'learned'`: how the groups one level down differ (spread.ts). */
   readonly spread?: SpreadRecord;
+  /** Under decay with change points (policy /8): the record's runs since each of the template's kept change points. */
+  readonly windows?: WindowCounts;
+  /** Global records under decay with change points: the template's change-point posterior (changes.ts). */
+  readonly changes?: ChangeRecord;
 }
 
 /** A segment of one template's runs: ('', '') is every run, '' widens a field. */
@@ -114,10 +119,12 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
       const before = prev.map((p) => p?.evidence ?? EMPTY_EVIDENCE);
       const after = reward === null ? before : learnRun(before, reward, o.outcome === 'pass', o.finishedAtMs, policy);
       const records = keys.map((key, i) => {
-        const value: StatsRecord = { evidence: after[i]!, counters: countRun(prev[i]?.counters ?? EMPTY_COUNTERS, o) };
-        const spread = prev[i]?.spread;
-        return { key, prev: prev[i], value: spread === undefined ? value : { ...value, spread } };
+        // What the record keeps beside its sums (the spread's, the change points') stays until a learnable run changes it.
+        const { evidence: _e, counters: _c, ...kept } = prev[i] ?? {};
+        const value: StatsRecord = { evidence: after[i]!, counters: countRun(prev[i]?.counters ?? EMPTY_COUNTERS, o), ...kept };
+        return { key, prev: prev[i], value };
       });
+      if (keepsChangePoints(policy) && reward !== null) withChanges(records, reward, o.outcome === 'pass', policy);
       if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned', policy.groupSpreadCounts === 'effective');
       for (const { key, value } of records) out.push({ kind: 'stats', key, value });
       return out;
@@ -157,6 +164,14 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
 }
 
 type SegmentUpdate = { key: StatsKey; prev: StatsRecord | undefined; value: StatsRecord };
+
+/** One learnable run through the template's change-point posterior (in its global record, `records[0]`) and every level's sums since its change points. */
+function withChanges(records: SegmentUpdate[], reward: number, pass: boolean, policy: PolicyConfig): void {
+  const global = records[0]!;
+  const changes = updateChanges(global.prev?.changes, global.prev?.windows, reward, policy);
+  for (const r of records) r.value = { ...r.value, windows: updateWindows(r.prev?.windows, changes, reward, pass) };
+  global.value = { ...global.value, changes };
+}
 
 /**
  * Keeps the spread sums as one run changes a repository cell and its task class: the cell is a group of
@@ -215,13 +230,23 @@ export function armEvidenceOf(
   templateId: string,
   context: Context,
   derived: Pick<DerivedReader, 'template' | 'stats'>,
-  policy: Pick<PolicyConfig, 'decay' | 'decayModel' | 'classlessSpread'>,
+  policy: Pick<PolicyConfig, 'decay' | 'decayModel' | 'classlessSpread' | 'decayChanges'>,
   depth = 0,
 ): ArmEvidence {
   const { taskClass, repo } = context;
   const evidence = (tc: string, r: string) => derived.stats([templateId, tc, r])?.evidence ?? EMPTY_EVIDENCE;
   const parentId = derived.template(templateId)?.parentTemplateId ?? '';
-  const spread = derived.stats([templateId, '', ''])?.spread;
+  const globalRecord = derived.stats([templateId, '', '']);
+  const spread = globalRecord?.spread;
+  const changes =
+    keepsChangePoints(policy) && globalRecord?.changes !== undefined
+      ? {
+          record: globalRecord.changes,
+          global: globalRecord.windows,
+          taskClass: taskClass !== '' ? derived.stats([templateId, taskClass, ''])?.windows : undefined,
+          repoTaskClass: repo !== '' ? derived.stats([templateId, taskClass, repo])?.windows : undefined,
+        }
+      : undefined;
   // Without a task class the repository is a group of the template itself (policy /6), else of its task class.
   const classless = taskClass === '' && repo !== '' && policy.classlessSpread === 'learned';
   const repoSquares = classless ? (spread?.repos?.squares ?? 0) : taskClass !== '' ? (derived.stats([templateId, taskClass, ''])?.spread?.groups.squares ?? 0) : 0;
@@ -233,13 +258,14 @@ export function armEvidenceOf(
     },
     policy,
   );
+  const levels = changes === undefined ? pooled : { ...pooled, changes };
   return {
     armId: asArmId(templateId),
     evidence:
       spread === undefined
-        ? pooled
+        ? levels
         : {
-            ...pooled,
+            ...levels,
             spread: {
               repo: classless ? groupLogLikelihood(spread.repos ?? EMPTY_GROUP_SUMS) : (spread.nested ?? groupLogLikelihood(EMPTY_GROUP_SUMS)),
               taskClass: groupLogLikelihood(spread.groups),

@@ -4,10 +4,11 @@ import { betaMean, betaVariance } from './distributions.js';
 import { cyrb128, cyrb128Words, hashHex, hexOf } from './hash.js';
 import { evidenceAt } from './evidence.js';
 import { basePriorMixture, evidenceSources, fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
-import type { BasePrior, WeightedPrior } from './pooling.js';
+import type { BasePrior, PoolStrengths, WeightedPrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
-import { withPassRates } from './outcomes.js';
+import { changeSegments, currentEvidence, hazardWeights } from './changes.js';
+import { passBasePrior, withPassRate, withPassRates } from './outcomes.js';
 import { summarizePosterior } from './summary.js';
 import type { PickRule, PosteriorMixture, SetSummary } from './thompson.js';
 import { satisficingPick, summarizeSet } from './thompson.js';
@@ -38,15 +39,50 @@ interface PooledSet {
 }
 
 function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): PooledSet {
-  const globals = arms.map((a) => a.evidence.global);
+  const hazards = arms.some((a) => a.evidence.changes !== undefined) ? hazardWeights(arms.map((a) => a.evidence.changes?.record)) : undefined;
+  // Under change points (policy /8) the base prior is fitted to each template's runs since its last change.
+  const globals = arms.map(({ evidence: e }) => (hazards !== undefined && e.changes !== undefined ? currentEvidence(e.changes.record, e.changes.global, hazards) : e.global));
   const priors = config.basePriorStrength === 'integrated' ? basePriorMixture(globals, config) : undefined;
   const base = priors === undefined ? fitBasePrior(globals, config) : momentBase(priors);
   const strengths = fitPoolStrengths(arms, base, config, nowMs);
-  const pooled = (prior: BasePrior) => withPassRates(arms, arms.map((a) => pooledPosterior(a, prior, config, nowMs, strengths)), prior, strengths, config, nowMs);
+  const pooled = (prior: BasePrior) => {
+    if (hazards === undefined) return withPassRates(arms, arms.map((a) => pooledPosterior(a, prior, config, nowMs, strengths)), prior, strengths, config, nowMs);
+    const passBase = passBasePrior(globals, prior, config);
+    return arms.map((a) => sinceChange(a, prior, passBase, hazards, strengths, config, nowMs));
+  };
   if (priors === undefined || priors.length === 1) return { base, posteriors: pooled(priors?.[0] ?? base) };
   const components = priors.map(pooled);
   const weights = priors.map((p) => p.weight);
   return { base, posteriors: arms.map((_, i) => marginal(components.map((c) => c[i]!), weights)), mixture: { weights, components } };
+}
+
+/**
+ * Policy /8 (decayChanges 'change-points'): a candidate's posterior as a mixture over when its rate last
+ * changed (changes.ts), each hypothesis pooling exactly the runs since its change point at every level, as a
+ * Beta of the mixture's mean and variance ({@link marginal}). The base prior, the learned spread and the
+ * parent's posterior still read the decayed records. A candidate without change records (no runs yet) pools
+ * as under /7.
+ */
+function sinceChange(arm: ArmEvidence, prior: BasePrior, passBase: BasePrior, hazards: readonly number[], strengths: PoolStrengths, config: PolicyConfig, nowMs: number): Posterior {
+  const changes = arm.evidence.changes;
+  if (changes === undefined) return withPassRate(arm, pooledPosterior(arm, prior, config, nowMs, strengths), passBase, strengths, config, nowMs);
+  const undecayed: PolicyConfig = { ...config, decay: null };
+  const segments = changeSegments(changes, hazards);
+  const parts = segments.map((segment) => {
+    const { taskClass, repoTaskClass } = arm.evidence;
+    const since: ArmEvidence = {
+      ...arm,
+      evidence: {
+        ...arm.evidence,
+        global: segment.global,
+        taskClass: taskClass && segment.taskClass,
+        repoTaskClass: repoTaskClass && segment.repoTaskClass,
+        changes: undefined,
+      },
+    };
+    return withPassRate(since, pooledPosterior(since, prior, undecayed, nowMs, strengths), passBase, strengths, undecayed, nowMs);
+  });
+  return parts.length === 1 ? parts[0]! : marginal(parts, segments.map((p) => p.weight));
 }
 
 /** One Beta with the mean and variance of the weighted base priors (it sets the pick rule's tolerance). */
@@ -221,9 +257,11 @@ function armDigest(arm: ArmEvidence): Digest {
   let d = armDigests.get(arm);
   if (d === undefined) {
     const ev = (e: Evidence | undefined) => (e === undefined ? '-' : `${e.reward},${e.trials},${e.stamp},${e.passes ?? ''},${e.squares ?? ''}`);
-    const { global, taskClass, repoTaskClass } = arm.evidence;
+    const { global, taskClass, repoTaskClass, changes } = arm.evidence;
     const parent = arm.parent === undefined ? '' : hexOf(armDigest(arm.parent));
-    armDigests.set(arm, (d = cyrb128(`${arm.armId}\u0000${ev(global)}|${ev(taskClass)}|${ev(repoTaskClass)}\u0000${parent}`)));
+    // Change points (policy /8) are read beside the sums: the same sums with other change points pool differently.
+    const since = changes === undefined ? '' : `\u0000${JSON.stringify(changes)}`;
+    armDigests.set(arm, (d = cyrb128(`${arm.armId}\u0000${ev(global)}|${ev(taskClass)}|${ev(repoTaskClass)}\u0000${parent}${since}`)));
   }
   return d;
 }

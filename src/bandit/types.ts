@@ -71,6 +71,16 @@ export interface PooledEvidence {
    * global record (`taskClass`). Present under `groupSpread: 'learned'`.
    */
   readonly spread?: LearnedSpread | undefined;
+  /** Under decay with change points (policy /8): the template's change-point posterior and each level's sums since its change points. */
+  readonly changes?: ArmChanges | undefined;
+}
+
+/** What a template's records say about when its rate last changed (changes.ts), at the three levels of a context. */
+export interface ArmChanges {
+  readonly record: ChangeRecord;
+  readonly global: WindowCounts | undefined;
+  readonly taskClass: WindowCounts | undefined;
+  readonly repoTaskClass: WindowCounts | undefined;
 }
 
 /** What a template's records say about how its groups differ (see PooledEvidence.spread). */
@@ -83,6 +93,22 @@ export interface LearnedSpread {
   readonly repoSquares: number;
   /** Σ n² over the template's task classes. */
   readonly classSquares: number;
+}
+
+/** One level's runs since each kept change point `froms[k]` (changes.ts) (a template run number, from 1). */
+export interface WindowCounts {
+  readonly froms: readonly number[];
+  readonly reward: readonly number[];
+  readonly trials: readonly number[];
+  readonly passes: readonly number[];
+}
+
+/** The template's change-point posterior, kept in its global record. */
+export interface ChangeRecord {
+  /** The template's learnable runs so far. */
+  readonly runs: number;
+  /** Per hazard: ln p(the template's runs | hazard), and the log weight of each hypothesis it keeps. */
+  readonly hazards: ReadonlyArray<{ readonly logLik: number; readonly froms: readonly number[]; readonly logWeights: readonly number[] }>;
 }
 
 /** Everything the policy knows about one candidate arm. */

@@ -28,7 +28,7 @@ async function service(policy: PolicyConfig): Promise<{ ll: LearnLoop; store: Me
 
 const HALF_LIFE = 10;
 const decayed = (base: PolicyConfig): PolicyConfig => ({ ...base, decay: { halfLife: HALF_LIFE, unit: 'runs' } });
-const { decayModel: _, ...policy4 } = decayed(DEFAULT_POLICY_CONFIG);
+const { decayModel: _, decayChanges: _c, ...policy4 } = decayed(DEFAULT_POLICY_CONFIG);
 
 describe('run-based decay counts each run once at every level', () => {
   /**
@@ -98,33 +98,43 @@ describe('decayed intervals reflect the effective sample size', () => {
   // A half-life of 30 runs: the effective sample size (1 + f)/(1 − f) ≈ 86 runs dwarfs the base prior
   // (Beta(2, 2) is 4 pseudo-runs), so what is measured is the decay, not the empirical-Bayes prior.
   const policy = (base: PolicyConfig): PolicyConfig => ({ ...base, decay: { halfLife: 30, unit: 'runs' } });
-  const { decayModel: _, ...longPolicy4 } = policy(DEFAULT_POLICY_CONFIG);
+  const { decayModel: _, decayChanges: _c, ...longPolicy4 } = policy(DEFAULT_POLICY_CONFIG);
+  // A stored /7 configuration: decayed sums without change points.
+  const { decayChanges: _c7, ...longPolicy7 } = policy(DEFAULT_POLICY_CONFIG);
 
   test('nothing changing: 95% intervals cover the true rate 93–97% of the time', async () => {
     // 100 stores × 10 templates = 1,000 intervals: a coverage's standard error is 0.7 points; 93–97% is
     // 95% ± 3 of them (templates of one store share a prior, so the band is not made tighter).
     const c = await coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 100, templates: 10, runs: 120 });
+    console.info(`decay, nothing changing: 95% intervals cover the true rate ${(100 * c).toFixed(1)}% of 1,000`);
     expect(c).toBeGreaterThanOrEqual(0.93);
     expect(c).toBeLessThanOrEqual(0.97);
-  }, 180_000);
+  }, 400_000);
 
   test('counting Σw as runs (policy /4) gives intervals too wide: the test can tell', async () => {
     expect(await coverage(longPolicy4, { reps: 30, templates: 10, runs: 120 })).toBeGreaterThan(0.97);
   }, 180_000);
 
   // Issue 8's row "decay, one half-life after a change": every template's rate is redrawn 30 runs (one
-  // half-life) before the end. Half the weight is still on the old rate and nothing in the interval
-  // models change, so it covers the new rate far less often than 95% (measured under /7: 39.0% ± 2.4).
-  // 400 intervals (40 stores); the guard sits 3.5 standard errors below the measurement.
-  const afterChange = coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 40, templates: 10, runs: 120, change: 30 });
-  test('one half-life after a change: coverage measured and guarded (at least 30%)', async () => {
+  // half-life) before the end. Policy /8 reads the runs through a change-point posterior whose hazard is
+  // learned across the templates (changes.ts); 1,000 intervals, as above. Measured: 91.3% (/7: 39.0% ± 2.4
+  // of 400). With the true Beta(2, 2) plugged in as the base prior it is 93.6% (94.8% with it also as the
+  // change points' segment prior): what is left is the base prior fitted to templates whose change is uncertain.
+  const afterChange = coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 100, templates: 10, runs: 120, change: 30 });
+  test('one half-life after a change: coverage measured and guarded (at least 88%)', async () => {
     const c = await afterChange;
-    console.info(`decay, one half-life after every template changed: 95% intervals cover the new rate ${(100 * c).toFixed(1)}% of 400`);
-    expect(c).toBeGreaterThanOrEqual(0.3);
-  }, 180_000);
-  // `test.fails` starts failing, to be made a plain test, once intervals model change (issue 8 asks 93–97%).
+    console.info(`decay, one half-life after every template changed: 95% intervals cover the new rate ${(100 * c).toFixed(1)}% of 1,000`);
+    expect(c).toBeGreaterThanOrEqual(0.88);
+  }, 400_000);
+  // `test.fails` starts failing, to be made a plain test, once the target holds (issue 8 asks 93–97%).
   test.fails('KNOWN GAP: one half-life after a change, 95% intervals cover the new rate 93–97% of the time', async () => {
     const c = await afterChange;
     expect(c >= 0.93 && c <= 0.97, `coverage ${c}`).toBe(true);
+  }, 400_000);
+
+  // Half the decayed weight is still on the old rate and nothing in a decayed Beta models change: 39.0% ± 2.4
+  // of 400 under /7. 200 intervals; the bound is more than 10 standard errors above that.
+  test('decayed sums without change points (policy /7) cover the new rate far less often: the test can tell', async () => {
+    expect(await coverage(longPolicy7, { reps: 20, templates: 10, runs: 120, change: 30 })).toBeLessThan(0.7);
   }, 180_000);
 });

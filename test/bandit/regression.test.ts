@@ -45,22 +45,29 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // 'integrated'): each draw takes a strength, so the untried bug-fix@v3 is drawn from a wider mixture and
 // its propensity rises (0.090, was 0.077). Under decay it also counts the spread's groups by their effective
 // sample size (groupSpreadCounts); these records have no decay, so that changes nothing here.
-describe('regression: pinned decisions of policy sts-pooled-eb/7', () => {
+// sts-pooled-eb/8 reads run-decayed evidence through change points (decayChanges); without decay, as in most
+// pins here, it decides as /7 did, so /7's pins are /8's too (pinned below under decay, with a stored /7 configuration).
+describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
+  // A configuration stored by /7 has no decayChanges.
+  const { decayChanges: _dc, ...stored7 } = DEFAULT_POLICY_CONFIG;
   // A configuration stored by /6 has neither basePriorStrength nor groupSpreadCounts: it replays /6's decisions.
-  const { basePriorStrength: _b, groupSpreadCounts: _gc, ...stored6 } = DEFAULT_POLICY_CONFIG;
+  const { basePriorStrength: _b, groupSpreadCounts: _gc, ...stored6 } = stored7;
   // /6 changes contexts without a task class only (classlessSpread); these decisions name one, so a stored
   // /5 configuration (without the field) and a stored /6 one decide alike here.
   const { classlessSpread: _c, ...stored5 } = stored6;
   type Version = readonly [name: string, config: PolicyConfig, fingerprint: string];
   type Pin = readonly [name: string, config: PolicyConfig, fingerprint: string, id: string, chosen: string, propensity: number];
-  const v7: Version = ['sts-pooled-eb/7', DEFAULT_POLICY_CONFIG, '5715b9d7bcf7'];
+  const v8: Version = ['sts-pooled-eb/8', DEFAULT_POLICY_CONFIG, 'c145b95432c7'];
+  const v7: Version = ['a stored sts-pooled-eb/7 configuration', stored7, '5715b9d7bcf7'];
   const v6: Version = ['a stored sts-pooled-eb/6 configuration', stored6, 'e36c053fb58f'];
   const v5: Version = ['a stored sts-pooled-eb/5 configuration', stored5, '26ac89b343c1'];
   const pins: Pin[] = [
-    [...v7, 'pin-b', 'generic@v1', 0.0757009567697527],
-    [...v7, 'pin-c', 'bug-fix@v1', 0.7981624943027084],
-    [...v7, 'x2', 'bug-fix@v3', 0.08998034504549718],
-    [...v7, 'pin-23', 'bug-fix@v1', 0.7981624943027084],
+    ...[v8, v7].flatMap((v): Pin[] => [
+      [...v, 'pin-b', 'generic@v1', 0.0757009567697527],
+      [...v, 'pin-c', 'bug-fix@v1', 0.7981624943027084],
+      [...v, 'x2', 'bug-fix@v3', 0.08998034504549718],
+      [...v, 'pin-23', 'bug-fix@v1', 0.7981624943027084],
+    ]),
     ...[v6, v5].flatMap((v): Pin[] => [
       [...v, 'pin-a', 'generic@v1', 0.08171194252388439],
       [...v, 'pin-c', 'bug-fix@v1', 0.8021543194902608],
@@ -73,7 +80,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/7', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint is the configuration's.
-    expect(d.policyVersion).toBe(`sts-pooled-eb/7+${fingerprint}`);
+    expect(d.policyVersion).toBe(`sts-pooled-eb/8+${fingerprint}`);
   });
 
   // A log without task classes: four templates, three repositories that do not differ. /6 learns that from
@@ -117,7 +124,20 @@ describe('regression: pinned decisions of policy sts-pooled-eb/7', () => {
     expect(d.propensity).toBe(propensity);
   });
 
-  // A configuration stored by /4 has none of /5's, /6's and /7's fields: it replays /4's decisions.
+  // The same log under run-based decay (half-life 60 runs), where /8 reads each template through its change
+  // points and a stored /7 configuration through its decayed sums alone.
+  const decay = { halfLife: 60, unit: 'runs' } as const;
+  test.each([
+    ['pin-a', '/8', 'bug-fix@v3', 0.35150409626097157, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-c', '/8', 'bug-fix@v1', 0.421218136736692, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', 'a stored /7 configuration', 'bug-fix@v3', 0.34184807873571416, { ...stored7, decay }],
+    ['pin-c', 'a stored /7 configuration', 'bug-fix@v1', 0.41741965094769323, { ...stored7, decay }],
+  ] as const)('run-based decay: decision %s under %s picks %s with propensity %d', (id, _name, chosen, propensity, config) => {
+    const d = classless(config, id);
+    expect([d.chosen, d.propensity]).toEqual([chosen, propensity]);
+  });
+
+  // A configuration stored by /4 has none of /5's, /6's, /7's and /8's fields: it replays /4's decisions.
   const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = stored5;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
@@ -129,7 +149,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/7', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
-    expect(d.policyVersion).toBe('sts-pooled-eb/7+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/8+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
