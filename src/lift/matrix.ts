@@ -207,8 +207,17 @@ export interface MatrixResult {
   readonly cells: readonly MatrixCellResult[];
   /** The target cells (K = 8 and K = all at the full horizon) where learnloop's mean or p10 is below a baseline's. */
   readonly shortfalls: ReadonlyArray<{ table: string; k: number; steps: number; stat: 'mean' | 'p10'; learnloop: number; baseline: string; value: number }>;
+  /** Present when only some cells were run (screening): the subsets asked for. */
+  readonly filter?: MatrixFilter;
   seconds: number;
   command?: string;
+}
+
+/** A subset of the matrix for screening: only the named tables, candidate counts and horizons (absent: all). */
+export interface MatrixFilter {
+  readonly tables?: readonly string[];
+  readonly arms?: ReadonlyArray<number | 'all'>;
+  readonly steps?: readonly number[];
 }
 
 export interface MatrixRun {
@@ -216,14 +225,23 @@ export interface MatrixRun {
   readonly seeds: number;
   readonly config: PolicyConfig;
   readonly policyVersion: string;
+  readonly filter?: MatrixFilter;
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The names of the matrix's tables over these real tables, in the order they run. */
+export function matrixTableNames(real: MatrixRun['real']): string[] {
+  return [...real.flatMap((r) => realTables(r.name, r.table)), ...syntheticTables()].map((t) => t.name);
 }
 
 /** Every cell of the matrix over the real tables (and their subsets) and the synthetic families. */
 export function runMatrix(run: MatrixRun): MatrixResult {
   const started = performance.now();
   const tables = [...run.real.flatMap((r) => realTables(r.name, r.table)), ...syntheticTables()];
-  const cells = matrixCells(tables, MATRIX_ARMS, MATRIX_HORIZONS, MATRIX_FULL_HORIZON);
+  const f = run.filter;
+  const cells = matrixCells(tables, MATRIX_ARMS, MATRIX_HORIZONS, MATRIX_FULL_HORIZON).filter(
+    (c) => (f?.tables === undefined || f.tables.includes(c.table)) && (f?.arms === undefined || f.arms.includes(c.arms)) && (f?.steps === undefined || f.steps.includes(c.steps)),
+  );
   const results: MatrixCellResult[] = [];
   cells.forEach((cell, i) => {
     results.push(runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config));
@@ -245,6 +263,7 @@ export function runMatrix(run: MatrixRun): MatrixResult {
     tables: tables.map(({ name, kind, note }) => ({ name, kind, note })),
     cells: results,
     shortfalls,
+    ...(f === undefined ? {} : { filter: f }),
     seconds: (performance.now() - started) / 1000,
   };
 }

@@ -40,8 +40,19 @@ describe('learnloop bench lift / report lift', () => {
     expect(Object.keys(report.policies)).toContain('learnloop (no context)');
   });
 
+  test('runs a subset of the validation matrix for screening', () => {
+    const r = cli('bench', 'lift', '--matrix', '--tables', 'narrow-16', '--arms', '8,all', '--steps', '500', '--seeds', '2', '--json', '-');
+    expect(r.status, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout);
+    expect(m.cells.map((c: { table: string; arms: number | string; steps: number }) => [c.table, c.arms, c.steps])).toEqual([
+      ['narrow-16', 8, 500],
+      ['narrow-16', 'all', 500],
+    ]);
+    expect(m.filter).toEqual({ tables: ['narrow-16'], arms: [8, 'all'], steps: [500] });
+  });
+
   test('user errors are one line and exit 2', () => {
-    for (const args of [['--arms', '0'], ['--data', '/nonexistent.csv'], ['--policies', 'nope'], ['--policy-config', '{"satisficingTolerance":-1}']]) {
+    for (const args of [['--arms', '0'], ['--data', '/nonexistent.csv'], ['--policies', 'nope'], ['--policy-config', '{"satisficingTolerance":-1}'], ['--matrix', '--tables', 'nope'], ['--tables', 'narrow-16']]) {
       const r = cli('bench', 'lift', ...args);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
