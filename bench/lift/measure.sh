@@ -9,8 +9,14 @@ mkdir -p "$OUT"
 LL="nice -n 10 node bin/learnloop.js bench lift"
 # The validation matrix (real tables and their subsets, synthetic families, K 2–all, 500/2,000/10,000
 # steps) runs beside the rest: on two cores the whole script takes about as long as the matrix.
-$LL --matrix --seeds 100 --json "$OUT/matrix.json" > /dev/null &
-MATRIX=$!
+# MATRIX_FROM=FILE reuses a whole-matrix run of this same build (`bench lift --matrix --seeds 100 --json
+# FILE`, read when the rest is done) instead of running it again, as it is most of the script's CPU;
+# write-doc.ts shows the policy it ran and refuses a subset.
+MATRIX=
+if [ -z "${MATRIX_FROM:-}" ]; then
+  $LL --matrix --seeds 100 --json "$OUT/matrix.json" > /dev/null &
+  MATRIX=$!
+fi
 for arms in 8 all; do
   for ctx in none repo; do
     $LL --arms $arms --steps 2000 --seeds 20 --context $ctx --json "$OUT/replay-$arms-$ctx.json" --plot "$OUT/replay-$arms-$ctx.svg" > /dev/null
@@ -35,5 +41,5 @@ ab context-noise-fitted-pooling --scenario bench/scenarios/context-noise.json --
 ab all-repo-fitted-pooling --arms all --steps 2000 --seeds 20 --context repo --policy-config '{"groupSpread":null,"classlessSpread":null}'
 ab context-noise-fixed-pooling --scenario bench/scenarios/context-noise.json --policy-config '{"groupSpread":null,"classlessSpread":null,"empiricalBayesPooling":false}'
 ab refined-better-inherit --scenario bench/scenarios/refined-better.json --policy-config '{"versionPrior":"inherit"}'
-wait $MATRIX
+if [ -n "$MATRIX" ]; then wait "$MATRIX"; else cp "$MATRIX_FROM" "$OUT/matrix.json"; fi
 [ "$OUT" = bench/results ] && node dist/bench/lift/write-doc.js "$OUT" docs/bench.md

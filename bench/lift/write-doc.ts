@@ -151,6 +151,8 @@ function main(): void {
   const res = new Map<string, LiftResult>();
   const matrixPath = join(dir, 'matrix.json');
   const matrix = existsSync(matrixPath) ? (JSON.parse(readFileSync(matrixPath, 'utf8')) as MatrixResult) : undefined;
+  // A screening subset cannot judge the target, which is over every table.
+  if (matrix?.filter !== undefined) throw new Error(`${matrixPath} is a subset of the matrix (${JSON.stringify(matrix.filter)}); run the whole matrix`);
   const typoPath = join(dir, 'typo-id.json');
   const typo = existsSync(typoPath) ? (JSON.parse(readFileSync(typoPath, 'utf8')) as TypoResult) : undefined;
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && x !== 'matrix.json' && x !== 'typo-id.json').sort()) {
@@ -297,7 +299,7 @@ function findings(res: Map<string, LiftResult>): string {
     const steps = what === 'majority' ? a.majorityStepsMedian : a.dropStepsMedian;
     return `in a median of ${steps.toFixed(0)} steps (${(100 * a.share).toFixed(1)}% of the picks after it arrived)`;
   };
-  return `## What the policy is and why (sts-pooled-eb/6)
+  return `## What the policy is and why (sts-pooled-eb/7)
 
 * **Satisficing Thompson sampling over pooled empirical-Bayes posteriors** (ADR 0002): draw once
   from every posterior, then take, among the candidates whose draw is within ε of the best draw, the
@@ -326,6 +328,12 @@ function findings(res: Map<string, LiftResult>): string {
   repositories that do not differ became nearly separate bandits (20 seeds: context-noise 0.563,
   8 arms with context repo 0.829; ADR 0003's second amendment). The benchmark now runs the service's
   own projection and evidence reads, so it measures what Recommend does.
+* **What /7 changed** (ADR 0006). The base prior's strength (how far templates differ) is no longer
+  one fitted value used as if known: each draw behind a pick takes a strength from its grid posterior,
+  so where a few templates cannot tell 15 pseudo-runs from 500 the picks, prob_best and the lift carry
+  that doubt (issue 8: prob_best 0.84 was right 56% of the time with templates close together). It
+  changes every cell of the matrix; the matrix above is its first run on all of it, and ADR 0003's
+  third amendment compares it with /5's (/6 changes no cell without a context).
 * **Context.** On SWE-bench the repository carries almost no signal (bench/data/README.md). 8 arms,
   100 seeds: ${cap('ablation-8-repo')} with context repo, ${cap('replay-8-none-100seeds')} without. In the context-noise scenario
   learned pooling captures ${cap('scenario-context-noise')} with the context (blind to it: ${cap('scenario-context-noise', 'learnloop (no context)')}); /4's
