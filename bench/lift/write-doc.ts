@@ -185,7 +185,7 @@ function main(): void {
     mdTable(['target', 'measured', 'met'], targets(res, typo).map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**'])),
     '',
     ...(matrix ? [matrixSection(matrix, headline?.policyVersion)] : []),
-    findings(res),
+    findings(res, matrix?.policyVersion === headline?.policyVersion),
     '',
     '## Replay on SWE-bench Verified',
     '',
@@ -282,7 +282,8 @@ function matrixSection(m: MatrixResult, others: string | undefined): string {
   ].join('\n');
 }
 
-function findings(res: Map<string, LiftResult>): string {
+/** @param matrixCurrent whether the matrix shown ran the policy of the other runs */
+function findings(res: Map<string, LiftResult>, matrixCurrent: boolean): string {
   const cap = (key: string, policy = 'learnloop') => {
     const r = res.get(key);
     return r ? f3(r.policies[policy]!.capturedFraction.mean) : '?';
@@ -332,8 +333,11 @@ function findings(res: Map<string, LiftResult>): string {
   one fitted value used as if known: each draw behind a pick takes a strength from its grid posterior,
   so where a few templates cannot tell 15 pseudo-runs from 500 the picks, prob_best and the lift carry
   that doubt (issue 8: prob_best 0.84 was right 56% of the time with templates close together). It
-  changes every cell of the matrix; the matrix above is its first run on all of it, and ADR 0003's
-  third amendment compares it with /5's (/6 changes no cell without a context).
+  changes every cell of the matrix; ${
+    matrixCurrent
+      ? "the matrix above is its first run on all of it, and ADR 0003's third amendment compares it with /5's (/6 changes no cell without a context)."
+      : "the matrix above is still /5's run (/6 changes no cell without a context), as /7's did not finish before this document was generated (ADR 0003's third amendment)."
+  }
 * **Context.** On SWE-bench the repository carries almost no signal (bench/data/README.md). 8 arms,
   100 seeds: ${cap('ablation-8-repo')} with context repo, ${cap('replay-8-none-100seeds')} without. In the context-noise scenario
   learned pooling captures ${cap('scenario-context-noise')} with the context (blind to it: ${cap('scenario-context-noise', 'learnloop (no context)')}); /4's
