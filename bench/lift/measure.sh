@@ -4,8 +4,9 @@
 # Usage (from the package root): npm run build && sh bench/lift/measure.sh
 set -eu
 OUT=${OUT:-bench/results}
-rm -rf "$OUT"
+# Only this script's outputs: bench/results also holds other benchmarks' (bench/dashboard).
 mkdir -p "$OUT"
+rm -f "$OUT"/replay-* "$OUT"/scenario-* "$OUT"/ablation-* "$OUT"/matrix.json "$OUT"/typo-id.json
 LL="nice -n 10 node bin/learnloop.js bench lift"
 # The validation matrix (real tables and their subsets, synthetic families, K 2–all, 500/2,000/10,000
 # steps) runs beside the rest: on two cores the whole script takes about as long as the matrix.
