@@ -59,7 +59,7 @@ const COOKIE = 'learnloop_dashboard';
 const MS_PER_DAY = 86_400_000;
 /** The last millisecond of the UTC day of `t`. */
 const endOfDay = (t: number) => Math.floor(t / MS_PER_DAY) * MS_PER_DAY + MS_PER_DAY - 1;
-/** Events the fold moves between snapshots (besides the one written on close): writing one costs about a second at 1,000,000 events. */
+/** Events the fold moves between snapshots (besides the one written on close): encoding one blocks about 2 s at 1,000,000 events. */
 const SNAPSHOT_EVERY = 50_000;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const JSON_VIEWS: Record<string, (m: DashboardModel) => unknown> = {
@@ -131,8 +131,14 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     // Only while no build moves the fold, and for the model it gave.
     if (write === undefined || fold === undefined || building !== undefined || writing !== undefined || cache?.model !== m || fold.foldedHead !== m.head) return undefined;
     if (fold.foldedHead <= snapshotHead || (!always && fold.foldedHead - snapshotHead < SNAPSHOT_EVERY)) return undefined;
-    const { seq, body } = encodeSnapshot(o.source.policy, fold, m);
-    // A failed write (a full disk) only costs the next start its head start.
+    // A snapshot that cannot be made or written (a full disk) only costs the next start its head start.
+    let snap: { seq: number; body: Uint8Array };
+    try {
+      snap = encodeSnapshot(o.source.policy, fold, m);
+    } catch {
+      return undefined;
+    }
+    const { seq, body } = snap;
     writing = write(seq, body)
       .then(() => void (snapshotHead = seq), () => undefined)
       .finally(() => {
