@@ -90,7 +90,7 @@ describe('prob_best and the lift, against the truth', () => {
     } else {
       // Not met: with six templates of 0–30 runs each the strength of templates this close (45 pseudo-runs)
       // cannot be told from 15 or 500, so its posterior follows its hyperprior and the chosen template is
-      // shrunk too little (+1.7 points; an oracle prior gives +0.5 ± 0.2). A hyperprior that fixes this
+      // shrunk too little (+1.95 ± 0.28 points; an oracle prior gives +0.5 ± 0.2). A hyperprior that fixes this
       // (flatter in log strength) over-shrinks the wide spread (−2.3 points, coverage 90%). The guard keeps
       // it from regressing; `test.fails` starts failing, to be made a plain test, once the target holds.
       test(`${name} spread: lift bias < 3 points (beyond 2 SE)`, async () => {
