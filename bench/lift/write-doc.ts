@@ -17,10 +17,19 @@ function mdTable(headers: readonly string[], rows: ReadonlyArray<readonly string
 function section(r: LiftResult, title: string, svg: string | undefined, docDir: string): string {
   const { headers, rows } = summaryRows(r);
   const out = [`### ${title}`, '', '```sh', r.command ?? '(command not recorded)', '```', ''];
-  if (Object.keys(r.policyOverrides).length > 0) out.push(`learnloop configuration overrides: \`${JSON.stringify(r.policyOverrides)}\``, '');
+  // Each run names its policy: a section re-measured after a policy change (e.g. only the decayed scenario) says so.
+  const overrides = Object.keys(r.policyOverrides).length > 0 ? `; configuration overrides: \`${JSON.stringify(r.policyOverrides)}\`` : '';
+  out.push(`learnloop policy \`${r.policyVersion}\`${overrides}`, '');
   out.push(mdTable(headers, rows), '', referenceLine(r) + '.', '');
   if (svg !== undefined) out.push(`![${title}](${relative(docDir, svg)})`, '');
   return out.join('\n');
+}
+
+/** The other policy versions some runs were measured under (each section names its own). */
+function otherPolicies(res: Map<string, LiftResult>, headline: string | undefined): string {
+  const base = (v: string) => v.split('+')[0]!;
+  const others = [...new Set([...res.values()].flatMap((r) => (r.policyVersion === undefined ? [] : [base(r.policyVersion)])).filter((v) => headline === undefined || v !== base(headline)))];
+  return others.length === 0 ? '' : ` (${others.map((v) => `\`${v}\``).join(', ')} in the sections that name it: a later version re-measured only where it picks differently)`;
 }
 
 interface Target {
@@ -172,7 +181,7 @@ function main(): void {
     'npm ci && npm run build && sh bench/lift/measure.sh',
     '```',
     '',
-    `Policy under test: \`${headline?.policyVersion ?? '?'}\`. Data: SWE-bench Verified per-instance outcomes of 70 systems ` +
+    `Policy under test: \`${headline?.policyVersion ?? '?'}\`${otherPolicies(res, headline?.policyVersion)}. Data: SWE-bench Verified per-instance outcomes of 70 systems ` +
       '(bench/data/verified.csv; provenance in bench/data/README.md). Each seed draws K systems as the candidate templates and ' +
       'a stream of tasks with replacement; every policy sees the same candidates and stream and learns only its pick\'s real result. ' +
       'Uniform is the expected reward of a uniform pick on that stream; captured = (policy − uniform) / (best fixed − uniform) per seed; ' +
