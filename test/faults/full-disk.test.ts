@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -10,7 +10,7 @@ import { Outcome } from '../../src/index.js';
 import { LmdbStore } from '../../src/store/index.js';
 import { observationEvents } from '../helpers/events.js';
 import { eventually, health } from '../helpers/health.js';
-import { startChildServer, stopChild } from './child.js';
+import { freePort, startChildServer, stopChild } from './child.js';
 
 // A real full disk: a small tmpfs (needs root, as in CI). Elsewhere the test is skipped, saying why.
 const mountPoint = mkdtempSync(join(tmpdir(), 'learnloop-full-disk-'));
@@ -29,6 +29,15 @@ afterAll(() => {
   if (whyNot === undefined) execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
   rmSync(mountPoint, { recursive: true, force: true });
 });
+
+/** Fills the tmpfs to its last byte with a file (dd stops at ENOSPC). */
+function fill(path: string): void {
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${path}`, 'bs=4k'], { stdio: 'pipe' });
+  } catch {
+    // dd exits non-zero when the disk is full: that is the point.
+  }
+}
 
 const run = (i: number) => ({
   runId: `run-${i}`,
@@ -97,5 +106,39 @@ describe.skipIf(whyNot !== undefined)('a full disk (2 MB tmpfs)', () => {
     } finally {
       await store.close();
     }
+  }, 120_000);
+
+  test("the dashboard's snapshot on a full disk: its write fails on close and leaves no file behind; the folder opens with every run", async () => {
+    execFileSync('mount', ['-o', 'remount,size=64m', mountPoint], { stdio: 'pipe' });
+    const db = join(mountPoint, 'db-dashboard');
+    const filler = join(mountPoint, 'filler');
+    const httpPort = await freePort();
+    const server = await startChildServer(db, ['--http-port', String(httpPort)]);
+    const client = createClient(server.addr, { deadlineMs: 10_000 });
+    try {
+      for (let i = 0; i < 40; i++) expect((await client.observe(run(i))).applied).toBe(true);
+      // A page builds the fold, so closing the server writes a snapshot of it.
+      expect((await fetch(`http://127.0.0.1:${httpPort}/api/v1/overview`)).status).toBe(200);
+      fill(filler);
+    } finally {
+      client.close();
+      await stopChild(server);
+    }
+    expect(readdirSync(db).filter((f) => f.endsWith('.tmp') || f.endsWith('.snapshot')), server.stderr()).toEqual([]);
+    rmSync(filler);
+    const store = await LmdbStore.open(db, { policy: loadConfig({}, { db }).policy });
+    try {
+      expect((await observationEvents(store)).length).toBe(40);
+    } finally {
+      await store.close();
+    }
+    // With space back, the next close writes it.
+    const again = await startChildServer(db, ['--http-port', String(httpPort)]);
+    try {
+      expect((await fetch(`http://127.0.0.1:${httpPort}/api/v1/overview`)).status).toBe(200);
+    } finally {
+      await stopChild(again);
+    }
+    expect(readdirSync(db).filter((f) => f.endsWith('.snapshot'))).toEqual(['derived-dashboard.snapshot']);
   }, 120_000);
 });
