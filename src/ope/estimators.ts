@@ -130,10 +130,14 @@ export function estimate(log: readonly LoggedDecision[], target: TargetPolicy, q
 
 /** Kish's effective sample size of the importance weights: (Σw)² / Σw². */
 export function effectiveSampleSize(log: readonly LoggedDecision[], target: TargetPolicy): number {
+  return kishSize(log.map((d) => target(d, d.chosen) / d.propensity));
+}
+
+/** (Σw)² / Σw² of these weights. */
+function kishSize(weights: Iterable<number>): number {
   let s = 0;
   let s2 = 0;
-  for (const d of log) {
-    const w = target(d, d.chosen) / d.propensity;
+  for (const w of weights) {
     s += w;
     s2 += w * w;
   }
@@ -263,18 +267,11 @@ export class LiftFold {
       snips: linearRatio(weighted, weights),
       dr: linearMean(Float64Array.from(this.dr)),
     };
-    let s = 0;
-    let s2 = 0;
-    for (const w of weights) {
-      s += w;
-      s2 += w * w;
-    }
     const by = (f: (e: EstimatorName) => Interval) => Object.fromEntries(ESTIMATORS.map((e) => [e, f(e)])) as Record<EstimatorName, Interval>;
     return {
       decisions: n,
       deployed: tInterval(deployed, level, 0),
-      // Kish's effective sample size, as effectiveSampleSize computes it.
-      effectiveSampleSize: s2 > 0 ? (s * s) / s2 : 0,
+      effectiveSampleSize: kishSize(weights),
       meanWeight: meanOf(weights),
       uniform: by((e) => tInterval(uniform[e], level, 0)),
       lift: by((e) => tInterval(difference(deployed, uniform[e]), level, -1)),
