@@ -17,13 +17,14 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { asArmId, asDecisionId, createRng, DEFAULT_LIMITS, type Decision } from '../../src/bandit/index.js';
 import { loadRules } from '../../src/cli/commands/analytics.js';
 import { compose } from '../../src/compose.js';
 import { loadConfig } from '../../src/config.js';
 import { buildDashboard, type Folds } from '../../src/dashboard/model.js';
 import { startDashboard } from '../../src/dashboard/server.js';
-import { encodeSnapshot } from '../../src/dashboard/snapshot.js';
+import { snapshotOf } from '../../src/dashboard/snapshot.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { decisionPlan, observePlan } from '../../src/service/rules.js';
@@ -221,8 +222,20 @@ async function main(): Promise<void> {
       };
       t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      const first = await get('/');
+      // Without a snapshot the first request waits up to 5 s for the build, then is told how far it has
+      // read (503 for JSON); asked again every second until the model is there.
+      const building: Array<{ ms: number; eventsRead: number }> = [];
+      for (;;) {
+        const res = await fetch(`${dash.url}/api/v1/overview`);
+        const body = await res.text();
+        if (res.status === 200) break;
+        if (res.status !== 503) throw new Error(`/api/v1/overview: ${res.status} ${body.slice(0, 200)}`);
+        building.push({ ms: ms(t0), eventsRead: (JSON.parse(body) as { eventsRead: number }).eventsRead });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      const firstModelMs = ms(t0);
       const cpu = process.cpuUsage(cpu0);
+      const first = await get('/');
       const m = await dash.model();
       // Every page and JSON view once (each renders once per model), then again from the cache.
       const paths = ['/', '/matrix', '/traffic', '/lift', '/failures', '/refinements', '/templates', ...['overview', 'matrix', 'traffic', 'lift', 'failures', 'refinements', 'templates'].map((v) => `/api/v1/${v}`)];
@@ -247,16 +260,30 @@ async function main(): Promise<void> {
       // The snapshot of the first build's fold (the server writes one the same way), left for --restart.
       const folds: Folds = {};
       const whole = await buildDashboard(source, { rules, asOfMs: END_MS }, folds);
-      let t = performance.now();
-      const snap = encodeSnapshot(source.policy, folds.current!, whole);
-      const encodeMs = ms(t);
-      t = performance.now();
-      await store.saveSnapshot('dashboard', snap.seq, snap.body);
-      const snapshot = { bytes: snap.body.length, encodeMs, writeMs: ms(t) };
+      // As the server writes it: made a piece per turn while the store writes them (encoding and
+      // writing together); the event loop's longest stall meanwhile is what a gRPC call or a page waits at most.
+      const stalls = monitorEventLoopDelay({ resolution: 5 });
+      stalls.enable();
+      const t = performance.now();
+      const c0 = process.cpuUsage();
+      const snap = snapshotOf(source.policy, folds.current!, whole);
+      let bytes = 0;
+      await store.saveSnapshot('dashboard', snap.seq, (async function* () {
+        for await (const piece of snap.body) {
+          bytes += piece.length;
+          yield piece;
+        }
+      })());
+      const writeCpuMs = cpuMs(process.cpuUsage(c0));
+      const writeMs = ms(t);
+      stalls.disable();
+      const snapshot = { bytes, writeMs, writeCpuMs, maxStallMs: Math.round(stalls.max / 1e6), p99StallMs: Math.round(stalls.percentile(99) / 1e6) };
       const result = {
         events: head,
         seedMs,
-        firstPageMs: first.ms,
+        firstPageMs: firstModelMs + first.ms,
+        // The 'building' answers before it (time since the first request, events read then).
+        buildingAnswers: building,
         aggregateMs: Math.round(m.buildMs),
         // CPU time of the first page (mostly the build): on a shared machine wall time also counts others' load.
         firstPageCpuMs: Math.round((cpu.user + cpu.system) / 1000),

@@ -13,7 +13,23 @@
 import type { LoggedEvent, PolicyConfig } from '../bandit/index.js';
 import { decisionJoiner, type DecisionJoiner, type JoinerState, type LogJoin } from '../ope/index.js';
 import { LiftFold, type LiftEstimate, type LoggedDecision } from '../ope/index.js';
-import { byString, FailureTally, MetricsTally, runRowOf, TrendScopes, TrendWindows, type Metrics, type RunRow, type TrendOptions } from '../reports/index.js';
+import {
+  byString,
+  FailureTally,
+  MetricsTally,
+  runRowOf,
+  taskKey,
+  TaskNumbers,
+  TrendScopes,
+  TrendWindows,
+  type FailureTallyState,
+  type Metrics,
+  type MetricsTallyState,
+  type RunRow,
+  type TrendOptions,
+  type TrendScopesState,
+  type TrendWindowsState,
+} from '../reports/index.js';
 import type { DashboardSource } from './source.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -36,32 +52,40 @@ export interface TrafficWeek {
  * run. A tally gives exactly metricsOf of the same rows in any order (src/reports/metrics.ts).
  */
 export class RowTallies {
-  readonly all = new MetricsTally();
-  /** The trend's day-binned series per scope, whose change points are found again only when they change. */
-  readonly trend = new TrendScopes();
-  readonly failures = new FailureTally();
   /** The trend's windows for the last date and window count asked for. */
   private windows: TrendWindows | undefined;
-  /** Every row added, for windows asked for a new date (the same array as the fold's rows when they are all in). */
-  private readonly added: RunRow[] = [];
   private readonly templates = new Map<string, MetricsTally>();
   /** Per task class ('(none)' for none, as groupBy names it), then template. */
   private readonly classes = new Map<string, Map<string, MetricsTally>>();
   /** Per task class and repository ('\u0000'-joined), its runs, then template. */
   private readonly pairs = new Map<string, { runs: number; byTemplate: Map<string, MetricsTally> }>();
 
+  /**
+   * @param numbers the task numbering every tally here shares: a run's task key is looked up once
+   * @param added every row added, for windows asked for a new date
+   */
+  constructor(
+    private readonly numbers = new TaskNumbers(),
+    readonly all = new MetricsTally(undefined, numbers),
+    /** The trend's day-binned series per scope, whose change points are found again only when they change. */
+    readonly trend = new TrendScopes(numbers),
+    readonly failures = new FailureTally(),
+    private readonly added: RunRow[] = [],
+  ) {}
+
   add(r: RunRow): void {
     const template = r.templateId || '(none)';
+    const task = this.numbers.numberOf(taskKey(r));
     const into = (m: Map<string, MetricsTally>) => {
       let t = m.get(template);
-      if (t === undefined) m.set(template, (t = new MetricsTally()));
-      t.add(r);
+      if (t === undefined) m.set(template, (t = new MetricsTally(undefined, this.numbers)));
+      t.add(r, task);
     };
     this.added.push(r);
-    this.all.add(r);
-    this.trend.add(r);
+    this.all.add(r, task);
+    this.trend.add(r, task);
     this.failures.add(r);
-    this.windows?.add(r);
+    this.windows?.add(r, task);
     into(this.templates);
     const c = r.taskClass || '(none)';
     let byClass = this.classes.get(c);
@@ -74,12 +98,47 @@ export class RowTallies {
     into(pair.byTemplate);
   }
 
+  /** What these tallies hold, each part made when asked for (the snapshot takes one per turn). */
+  stateParts(): Array<readonly [keyof RowTalliesState, () => unknown]> {
+    const tallies = (m: ReadonlyMap<string, MetricsTally>) => [...m].map(([k, t]) => [k, t.state()] as const);
+    return [
+      ['all', () => this.all.state()],
+      ['trend', () => this.trend.state()],
+      ['failures', () => this.failures.state()],
+      ['windows', () => this.windows?.state() ?? null],
+      ['templates', () => tallies(this.templates)],
+      ['classes', () => [...this.classes].map(([c, m]) => [c, tallies(m)] as const)],
+      ['pairs', () => [...this.pairs].map(([k, p]) => [k, p.runs, tallies(p.byTemplate)] as const)],
+      // The task keys the tallies' numbers stand for (taken last: every number above is in it).
+      ['tasks', () => [...this.numbers.all]],
+    ];
+  }
+
+  /** The tallies a state was taken of, `added` being the rows they tallied (in any order); a part per turn. */
+  static async fromState(s: RowTalliesState, added: RunRow[]): Promise<RowTallies> {
+    const numbers = new TaskNumbers([...s.tasks]);
+    const all = MetricsTally.fromState(s.all, numbers);
+    await nextTurn();
+    const trend = TrendScopes.fromState(s.trend, numbers);
+    await nextTurn();
+    const t = new RowTallies(numbers, all, trend, FailureTally.fromState(s.failures), added);
+    const tallies = (xs: RowTalliesState['templates']) => new Map(xs.map(([k, x]) => [k, MetricsTally.fromState(x, numbers)]));
+    if (s.windows !== null) t.windows = TrendWindows.fromState(s.windows, numbers);
+    await nextTurn();
+    for (const [k, x] of tallies(s.templates)) t.templates.set(k, x);
+    await nextTurn();
+    for (const [c, xs] of s.classes) t.classes.set(c, tallies(xs));
+    await nextTurn();
+    for (const [k, runs, xs] of s.pairs) t.pairs.set(k, { runs, byTemplate: tallies(xs) });
+    return t;
+  }
+
   /** The trend's windows ending at `asOfMs`: kept up to date while the date and count stay the same, else filled again from every row. */
   trendWindows(asOfMs: number, o: Pick<TrendOptions, 'windowDays' | 'windows'>): TrendWindows {
     const w = this.windows;
     if (w !== undefined && w.asOfMs === asOfMs && w.o.windowDays === o.windowDays && w.o.windows === o.windows) return w;
-    const fresh = new TrendWindows(asOfMs, o);
-    for (const r of this.added) fresh.add(r);
+    const fresh = new TrendWindows(asOfMs, o, this.numbers);
+    for (const r of this.added) fresh.add(r, this.numbers.numberOf(taskKey(r)));
     return (this.windows = fresh);
   }
 
@@ -103,6 +162,18 @@ export class RowTallies {
   }
 }
 
+/** What RowTallies holds, for a snapshot (RowTallies.stateParts). */
+export interface RowTalliesState {
+  readonly all: MetricsTallyState;
+  readonly trend: TrendScopesState;
+  readonly failures: FailureTallyState;
+  readonly windows: TrendWindowsState | null;
+  readonly templates: ReadonlyArray<readonly [string, MetricsTallyState]>;
+  readonly classes: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, MetricsTallyState]>]>;
+  readonly pairs: ReadonlyArray<readonly [string, number, ReadonlyArray<readonly [string, MetricsTallyState]>]>;
+  readonly tasks: readonly string[];
+}
+
 const EMPTY = new MetricsTally();
 const metricsOf = (m: ReadonlyMap<string, MetricsTally>): ReadonlyMap<string, Metrics> => new Map([...m.entries()].sort(([a], [b]) => byString(a, b)).map(([k, t]) => [k, t.metrics()]));
 
@@ -120,22 +191,35 @@ const ROW_FIELDS = Object.keys({
   runId: 0, templateId: 0, taskClass: 0, repo: 0, taskId: 0, attempt: 0, outcome: 0, retries: 0, durationSeconds: 0, failureReason: 0, finishedAtMs: 0, agent: 0, model: 0,
 } satisfies Record<keyof RunRow, 0>) as Array<keyof RunRow>;
 
+/** The tallies' parts in a snapshot (the type makes the list complete). */
+const TALLY_PARTS = Object.keys({ all: 0, trend: 0, failures: 0, windows: 0, templates: 0, classes: 0, pairs: 0, tasks: 0 } satisfies Record<keyof RowTalliesState, 0>);
+
 type Week = { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> };
 
-/**
- * What a fold holds of the log, for a snapshot: the rows column by column (a million rows serialise
- * far smaller and faster as a few arrays than as objects), the weekly traffic, the decisions waiting
- * for the date and the decision join. The tallies are made again from the rows.
- */
-export interface FoldState {
+/** What a fold holds of the log besides its columns, for a snapshot: the weekly traffic and its position. */
+export interface FoldMeta {
   readonly head: number;
   /** When the event at `head` was logged: tells this log from another of the same length. */
   readonly headAtMs: number;
   readonly asOfMs: number;
-  readonly rows: Readonly<Record<keyof RunRow, readonly unknown[]>>;
   readonly weeks: ReadonlyMap<number, Week>;
-  readonly later: readonly number[];
-  readonly joiner: JoinerState;
+}
+
+/**
+ * What a fold holds of the log, for a snapshot: its small part, and the rest as named parts (decoded,
+ * for restore): the rows column by column (`rows.<field>`: a million rows serialise far smaller and
+ * faster as a few arrays than as objects), the decision join, the decisions waiting for the date,
+ * the strings kept once, the tallies (`tallies.<part>`) and the task keys they number.
+ */
+export interface FoldState {
+  readonly state: FoldMeta;
+  readonly parts: Readonly<Record<string, unknown>>;
+}
+
+/** A part of a fold's snapshot: made when asked for (the snapshot takes one per turn of the event loop). */
+export interface SnapshotPart {
+  readonly name: string;
+  value(): unknown;
 }
 
 export class LogFold {
@@ -144,7 +228,7 @@ export class LogFold {
   private headAtMs = 0;
   private readonly rows: RunRow[] = [];
   /** The rows finished by the date; those finished after it wait in `laterRows` (a tally is the same in any order). */
-  private readonly tallies = new RowTallies();
+  private tallies = new RowTallies();
   private laterRows: RunRow[] = [];
   private readonly weeks = new Map<number, Week>();
   /** Decisions logged after `asOfMs`, in log order: not in `weeks` yet. */
@@ -166,33 +250,53 @@ export class LogFold {
     this.joiner = decisionJoiner(policy, joined);
   }
 
-  state(): FoldState {
+  /**
+   * The fold's state for a snapshot: its small part now, the rest in parts made when asked for (the
+   * rows, decisions and tallies they read must not change meanwhile: nothing may be folded in until
+   * the last is made).
+   */
+  snapshotParts(): { state: FoldMeta; parts: SnapshotPart[] } {
     const rs = this.rows;
+    const weeks = new Map([...this.weeks].map(([startMs, w]) => [startMs, { decisions: w.decisions, byTemplate: new Map([...w.byTemplate].map(([k, t]) => [k, { ...t }])) }]));
     return {
-      head: this.head,
-      headAtMs: this.headAtMs,
-      asOfMs: this.asOfMs,
-      rows: Object.fromEntries(ROW_FIELDS.map((k) => [k, rs.map((r): unknown => r[k])])) as Record<keyof RunRow, unknown[]>,
-      weeks: this.weeks,
-      later: this.later.map((d) => d.atMs),
-      joiner: this.joiner.state(),
+      state: { head: this.head, headAtMs: this.headAtMs, asOfMs: this.asOfMs, weeks },
+      parts: [
+        ...ROW_FIELDS.map((k): SnapshotPart => ({ name: `rows.${k}`, value: () => rs.map((r): unknown => r[k]) })),
+        { name: 'joiner', value: () => this.joiner.state() },
+        { name: 'later', value: () => this.later.map((d) => d.atMs) },
+        { name: 'strings', value: () => [...this.strings.keys()] },
+        ...this.tallies.stateParts().map(([name, value]): SnapshotPart => ({ name: `tallies.${name}`, value })),
+      ],
     };
   }
 
-  /** The fold a state was taken of; the rows are tallied again a page at a time, so the server answers meanwhile. */
-  static async restore(policy: PolicyConfig, s: FoldState): Promise<LogFold> {
-    const fold = new LogFold(policy, s.asOfMs, s.joiner);
+  /** The fold a snapshot's state was taken of, with its tallies as they were (no row tallied again); the server answers between its steps. */
+  static async restore(policy: PolicyConfig, { state: s, parts }: FoldState): Promise<LogFold> {
+    const part = <T>(name: string): T => {
+      if (!(name in parts)) throw new RangeError(`the snapshot has no part ${name}`);
+      return parts[name] as T;
+    };
+    const fold = new LogFold(policy, s.asOfMs, part<JoinerState>('joiner'));
     fold.head = s.head;
     fold.headAtMs = s.headAtMs;
     for (const [startMs, w] of s.weeks) fold.weeks.set(startMs, w);
-    for (const atMs of s.later) fold.later.push({ atMs });
-    const c = s.rows;
-    for (let i = 0; i < s.rows.runId.length; i++) {
+    for (const atMs of part<number[]>('later')) fold.later.push({ atMs });
+    for (const x of part<string[]>('strings')) fold.strings.set(x, x);
+    const columns = ROW_FIELDS.map((k) => part<unknown[]>(`rows.${k}`));
+    const n = columns[0]!.length;
+    if (columns.some((c) => c.length !== n)) throw new RangeError("the snapshot's row columns differ in length");
+    const tallied: RunRow[] = [];
+    for (let i = 0; i < n; i++) {
       const row: Record<string, unknown> = {};
-      for (const k of ROW_FIELDS) row[k] = c[k][i];
-      fold.addRow(row as unknown as RunRow);
-      if (i % (PAGE * 10) === PAGE * 10 - 1) await nextTurn();
+      for (let k = 0; k < ROW_FIELDS.length; k++) row[ROW_FIELDS[k]!] = columns[k]![i];
+      const r = row as unknown as RunRow;
+      fold.rows.push(r);
+      if (r.finishedAtMs <= s.asOfMs) tallied.push(r);
+      else fold.laterRows.push(r);
+      if (i % (PAGE * 100) === PAGE * 100 - 1) await nextTurn();
     }
+    const tallies = Object.fromEntries(TALLY_PARTS.map((k) => [k, part(`tallies.${k}`)])) as unknown as RowTalliesState;
+    fold.tallies = await RowTallies.fromState(tallies, tallied);
     return fold;
   }
 

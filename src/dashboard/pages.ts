@@ -311,3 +311,8 @@ export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext):
 export function unauthorizedPage(): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · token required</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Token required</h1><p>This dashboard needs its token. Open it once as <code>/?token=YOUR_TOKEN</code> (the server keeps it in a same-site cookie) or send <code>Authorization: Bearer YOUR_TOKEN</code>.</p></main></body></html>\n`;
 }
+
+/** The page answered while the first build reads the log: it says how far it is and reloads itself. */
+export function buildingPage(message: string, reloadSeconds: number): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${reloadSeconds}"><title>learnloop · building</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Reading the log</h1><p role="status">${esc(message)}. This page reloads itself every ${reloadSeconds} s until the dashboard is ready.</p></main></body></html>\n`;
+}

@@ -17,8 +17,8 @@ import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules }
 import { assets } from './assets.js';
 import { buildDashboard, type DashboardModel, type Folds } from './model.js';
 import { LogFold } from './fold.js';
-import { renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
-import { encodeSnapshot, readSnapshot } from './snapshot.js';
+import { buildingPage, renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
+import { readSnapshot, snapshotOf } from './snapshot.js';
 import { NotFound, type DashboardActions, type DashboardSource } from './source.js';
 
 export interface DashboardOptions {
@@ -44,6 +44,13 @@ export interface DashboardOptions {
   readonly maxAgeMs?: number;
   /** Start the first build as soon as the server listens, so the first page need not wait for all of it (default true). */
   readonly warm?: boolean;
+  /** Write the snapshot after a build that moved the fold this many events past the last one (default 50,000), and on close. */
+  readonly snapshotEvery?: number;
+  /**
+   * With no model yet (a first build without a snapshot), how long a request waits for it before it
+   * is answered with how far the build has read, ms (default 5,000; Infinity: wait).
+   */
+  readonly buildingAfterMs?: number;
 }
 
 export interface DashboardServer {
@@ -59,8 +66,20 @@ const COOKIE = 'learnloop_dashboard';
 const MS_PER_DAY = 86_400_000;
 /** The last millisecond of the UTC day of `t`. */
 const endOfDay = (t: number) => Math.floor(t / MS_PER_DAY) * MS_PER_DAY + MS_PER_DAY - 1;
-/** Events the fold moves between snapshots (besides the one written on close): encoding one blocks about 2 s at 1,000,000 events. */
+/** Events the fold moves between snapshots (besides the one written on close). */
 const SNAPSHOT_EVERY = 50_000;
+/** How long a request with no model yet waits for the first build, ms (DashboardOptions.buildingAfterMs). */
+const BUILDING_AFTER_MS = 5000;
+/** Seconds after which a 'building' answer asks to be asked again. */
+const BUILDING_RETRY_S = 2;
+
+/** How far a first build has read the log. */
+interface Progress {
+  readonly read: number;
+  readonly of: number;
+}
+const buildingMessage = (p: Progress) => `building: ${p.read.toLocaleString('en-US')} of ${p.of.toLocaleString('en-US')} events read`;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const JSON_VIEWS: Record<string, (m: DashboardModel) => unknown> = {
   overview: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.overview }),
@@ -117,6 +136,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   // fold far enough and on close. Its writes never hold up or fail a page.
   let snapshotHead = 0;
   let restoring: Promise<void> | undefined;
+  /** The first build's reading: the log's head when it started. */
+  let progress: Progress = { read: 0, of: 0 };
   let writing: Promise<void> | undefined;
   const restore = async () => {
     const snap = await readSnapshot(o.source);
@@ -130,15 +151,17 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const write = o.source.writeSnapshot;
     // Only while no build moves the fold, and for the model it gave.
     if (write === undefined || fold === undefined || building !== undefined || writing !== undefined || cache?.model !== m || fold.foldedHead !== m.head) return undefined;
-    if (fold.foldedHead <= snapshotHead || (!always && fold.foldedHead - snapshotHead < SNAPSHOT_EVERY)) return undefined;
+    if (fold.foldedHead <= snapshotHead || (!always && fold.foldedHead - snapshotHead < (o.snapshotEvery ?? SNAPSHOT_EVERY))) return undefined;
     // A snapshot that cannot be made or written (a full disk) only costs the next start its head start.
-    let snap: { seq: number; body: Uint8Array };
+    let snap: ReturnType<typeof snapshotOf>;
     try {
-      snap = encodeSnapshot(o.source.policy, fold, m);
+      snap = snapshotOf(o.source.policy, fold, m);
     } catch {
       return undefined;
     }
     const { seq, body } = snap;
+    // Made a piece per turn as the store takes them, so pages and gRPC calls are answered meanwhile;
+    // the next build waits for it (the fold must not move under it).
     writing = write(seq, body)
       .then(() => void (snapshotHead = seq), () => undefined)
       .finally(() => {
@@ -161,15 +184,18 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
    * The model to answer with: the cached one while it is current; when the log moved (or the date
    * did) a rebuild starts, one at a time, and until it is done the cached model answers, marked
    * stale (the page says so). Only with nothing cached (the first request, or after an action,
-   * whose effect the next page must show) does a request wait for the build.
+   * whose effect the next page must show) does a request wait for the build: up to `waitMs`, then
+   * it is answered with how far the build has read (a 'building' answer).
    */
-  const current = async (): Promise<{ model: DashboardModel; stale: boolean }> => {
+  const current = async (waitMs = o.buildingAfterMs ?? BUILDING_AFTER_MS): Promise<{ model: DashboardModel; stale: boolean } | { building: Progress }> => {
     await (restoring ??= restore().catch(() => undefined));
     const head = await o.source.head();
     const t = now();
     if (cache !== undefined && cache.restored === undefined && cache.head === head && (o.asOfMs !== undefined || t - cache.builtAtMs <= maxAgeMs)) return { model: cache.model, stale: false };
     const started = cache;
-    building ??= buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? endOfDay(t) }, folds)
+    if (building === undefined) progress = { read: 0, of: head };
+    building ??= Promise.resolve(writing)
+      .then(() => buildDashboard(o.source, { rules: o.rules, asOfMs: o.asOfMs ?? endOfDay(t) }, folds))
       .then((m) => {
         // An action while this was building emptied the cache: its own build follows.
         if (cache === started) cache = { head: m.head, builtAtMs: t, model: m };
@@ -185,9 +211,26 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       building.catch(() => undefined);
       return { model: started.model, stale: true };
     }
-    return { model: await building, stale: false };
+    if (!Number.isFinite(waitMs)) return { model: await building, stale: false };
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
+    const m = await Promise.race([building, late]).finally(() => clearTimeout(timer));
+    if (m !== undefined) return { model: m, stale: false };
+    // Events the fold has read so far of those the build set out to read (a fold that restarts from nothing counts from 0).
+    const fold = folds.current;
+    return { building: { read: fold === undefined ? 0 : Math.min(progress.of, fold.foldedHead), of: progress.of } };
   };
-  const model = async () => (await current()).model;
+  const model = async () => {
+    const c = await current(Infinity);
+    if ('building' in c) throw new Error('unreachable: an unbounded wait ends with a model');
+    return c.model;
+  };
+  /** A request with no model yet, answered while the first build runs: JSON 503 with Retry-After, a page that reloads itself. */
+  const buildingReply = (req: FastifyRequest, reply: FastifyReply, p: Progress) => {
+    reply.header('retry-after', String(BUILDING_RETRY_S));
+    if (wantsJson(req)) return reply.code(503).type('application/json').send({ building: true, eventsRead: p.read, events: p.of, message: buildingMessage(p) });
+    return reply.code(200).header('refresh', String(BUILDING_RETRY_S)).type('text/html; charset=utf-8').send(buildingPage(buildingMessage(p), BUILDING_RETRY_S));
+  };
 
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   // Forms post urlencoded bodies; parsed here rather than with another plugin.
@@ -233,7 +276,9 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     app.get(path, async (req, reply) => {
       const q = req.query as Record<string, string | undefined>;
       const flash = q.done ?? q.error ?? '';
-      const { model: m, stale } = await current();
+      const c = await current();
+      if ('building' in c) return buildingReply(req, reply, c.building);
+      const { model: m, stale } = c;
       const page = async () => {
         const scoreboardHtml = name === 'overview' ? await once(m, 'scoreboard', () => renderBlocksHtml(scoreboardBlocks(m.overview.scoreboard))) : '';
         return renderPage(name, m, { csrf, flash, flashIsError: q.error !== undefined, scoreboardHtml, stale });
@@ -241,13 +286,17 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       const html = flash === '' ? await once(m, `page\u0000${name}\u0000${stale}`, page) : await page();
       return reply.type('text/html; charset=utf-8').header(STALE_HEADER, String(stale)).send(html);
     });
-    app.get(`/api/v1/${name}`, async (_req, reply) => {
-      const { model: m, stale } = await current();
+    app.get(`/api/v1/${name}`, async (req, reply) => {
+      const c = await current();
+      if ('building' in c) return buildingReply(req, reply, c.building);
+      const { model: m, stale } = c;
       return reply.type('application/json').header(STALE_HEADER, String(stale)).send(await once(m, `json\u0000${name}`, () => renderJson(JSON_VIEWS[name]!(m))));
     });
   }
-  app.get('/api/v1/dashboard', async (_req, reply) => {
-    const { model: m, stale } = await current();
+  app.get('/api/v1/dashboard', async (req, reply) => {
+    const c = await current();
+    if ('building' in c) return buildingReply(req, reply, c.building);
+    const { model: m, stale } = c;
     return reply
       .type('application/json')
       .header(STALE_HEADER, String(stale))

@@ -6,9 +6,15 @@
  * or not of this log (its last event differs) is ignored, and the log is folded from the start.
  *
  * Layout: frames, each its length (uint32, little-endian) and a V8-serialised value: the head
- * (format, version, policy, the fold's position and the model, small), the fold's state without its
- * columns, then each column of its rows and decision join. The first page needs only the head; the
- * first build decodes the fold a column at a time, so the server answers in between.
+ * (format, version, policy, the fold's position and the model, small), the fold's small state and
+ * the names of its parts (LogFold.snapshotParts: the rows' columns, the decision join, the tallies),
+ * then each part: its value with every array longer than PIECE replaced by a mark, then those
+ * arrays in pieces of PIECE values. The first page needs only the head; the first build decodes the
+ * fold a piece at a time.
+ *
+ * Both ways run a piece per turn of the event loop, so the server (and a gRPC server beside it)
+ * answers between pieces: writing a snapshot of a million events is some hundred pieces, each a few
+ * milliseconds, handed to the store as they are made (Store.saveSnapshot takes them in order).
  */
 import { deserialize, serialize } from 'node:v8';
 import type { PolicyConfig } from '../bandit/index.js';
@@ -18,7 +24,9 @@ import type { DashboardModel } from './model.js';
 import type { DashboardSource } from './source.js';
 
 /** Bumped whenever what a snapshot keeps changes shape or meaning. */
-const FORMAT = 1;
+const FORMAT = 2;
+/** Most values of a column in one frame: one frame is encoded or decoded per turn of the event loop. */
+const PIECE = 20_000;
 
 interface Head {
   readonly format: number;
@@ -40,25 +48,108 @@ export interface Snapshot {
 const keyOf = (policy: PolicyConfig) => ({ format: FORMAT, version: packageVersion(), policy: JSON.stringify(policy) });
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-type Columns = Record<string, readonly unknown[]>;
+/**
+ * A slice of a plain array as stored: numbers as float64 (exact), strings with few distinct values
+ * as an index into their list (a million rows repeat a few templates, classes, repositories and
+ * reasons), anything else as it is.
+ */
+type Stored = { numbers: Float64Array } | { strings: readonly string[]; index: Uint32Array } | { values: readonly unknown[] };
 
-/** A snapshot of `fold`, whose last build gave `model` (synchronous: the fold cannot move meanwhile). */
-export function encodeSnapshot(policy: PolicyConfig, fold: LogFold, model: DashboardModel): { seq: number; body: Uint8Array } {
-  const { rows, joiner, ...rest } = fold.state();
-  const { invalid, ...joined } = joiner;
-  const columns = [...Object.entries(rows).map(([k, v]) => ['rows', k, v] as const), ...Object.entries(joined).map(([k, v]) => ['joiner', k, v] as const)];
-  const values = [
-    { ...keyOf(policy), seq: rest.head, atMs: rest.headAtMs, model } satisfies Head,
-    { ...rest, invalid, columns: columns.map(([group, name]) => [group, name]) },
-    ...columns.map(([, , v]) => v),
-  ];
-  const frames = values.flatMap((v) => {
-    const bytes = serialize(v);
-    const length = Buffer.alloc(4);
-    length.writeUInt32LE(bytes.length, 0);
-    return [length, bytes];
-  });
-  return { seq: rest.head, body: Buffer.concat(frames) };
+function store(values: readonly unknown[]): Stored {
+  if (values.every((v) => typeof v === 'number')) return { numbers: Float64Array.from(values as number[]) };
+  if (values.every((v) => typeof v === 'string')) {
+    const at = new Map<string, number>();
+    const index = new Uint32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as string;
+      let k = at.get(v);
+      if (k === undefined) at.set(v, (k = at.size));
+      index[i] = k;
+    }
+    if (at.size <= values.length / 4) return { strings: [...at.keys()], index };
+  }
+  return { values };
+}
+
+/** The pieces of an array, whole again: a Float64Array when every piece is numbers (read like an array of them, made in one copy). */
+function unstore(pieces: readonly Stored[], length: number): ArrayLike<unknown> {
+  if (pieces.every((s) => 'numbers' in s)) {
+    const out = new Float64Array(length);
+    let at = 0;
+    for (const s of pieces as Array<{ numbers: Float64Array }>) {
+      out.set(s.numbers, at);
+      at += s.numbers.length;
+    }
+    return out;
+  }
+  const out: unknown[] = [];
+  for (const s of pieces) {
+    if ('numbers' in s) for (const v of s.numbers) out.push(v);
+    else if ('strings' in s) for (const k of s.index) out.push(s.strings[k]);
+    else for (const v of s.values) out.push(v);
+  }
+  return out;
+}
+
+/** Marks, in a part's frame, an array stored in the frames after it: its kind (a typed array's name, or 'Array'), length and pieces. */
+const SPLIT = '\u0000split';
+type Split = { [SPLIT]: string; length: number; pieces: number };
+type Typed = Float64Array | Uint32Array | Uint8Array;
+const TYPED: Record<string, new (n: number) => Typed> = { Float64Array, Uint32Array, Uint8Array };
+
+const isSplit = (v: unknown): v is Split => typeof v === 'object' && v !== null && !Array.isArray(v) && SPLIT in v;
+
+/** `v` with every array longer than PIECE (at any depth in arrays and plain objects) replaced by a mark, and those arrays in order. */
+function skeleton(v: unknown, big: Array<readonly unknown[] | Typed>): unknown {
+  const mark = (a: readonly unknown[] | Typed, kind: string): Split => {
+    big.push(a);
+    return { [SPLIT]: kind, length: a.length, pieces: Math.ceil(a.length / PIECE) };
+  };
+  if (v instanceof Float64Array || v instanceof Uint32Array || v instanceof Uint8Array) return v.length > PIECE ? mark(v, v.constructor.name) : v;
+  if (Array.isArray(v)) return v.length > PIECE ? mark(v, 'Array') : v.map((x) => skeleton(x, big));
+  if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, skeleton(x, big)]));
+  return v;
+}
+
+function frame(value: unknown): Buffer[] {
+  const bytes = serialize(value);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(bytes.length, 0);
+  return [length, bytes];
+}
+
+/**
+ * A snapshot of `fold`, whose last build gave `model`: its pieces in order, each made when asked for
+ * and after a turn of the event loop. The fold must not move until the last piece is made (the
+ * server runs no build meanwhile).
+ */
+export function snapshotOf(policy: PolicyConfig, fold: LogFold, model: DashboardModel): { seq: number; body: AsyncIterable<Uint8Array> } {
+  const { state, parts } = fold.snapshotParts();
+  const body = async function* () {
+    yield* frame({ ...keyOf(policy), seq: state.head, atMs: state.headAtMs, model } satisfies Head);
+    yield* frame({ state, parts: parts.map((p) => p.name) });
+    for (const p of parts) {
+      await nextTurn();
+      const big: Array<readonly unknown[] | Typed> = [];
+      yield* frame(skeleton(p.value(), big));
+      for (const a of big) {
+        for (let from = 0; from < a.length; from += PIECE) {
+          await nextTurn();
+          const to = Math.min(a.length, from + PIECE);
+          yield* frame(Array.isArray(a) ? store(a.slice(from, to)) : (a as Typed).subarray(from, to));
+        }
+      }
+    }
+  };
+  return { seq: state.head, body: body() };
+}
+
+/** {@link snapshotOf} whole (tests, the benchmark). */
+export async function encodeSnapshot(policy: PolicyConfig, fold: LogFold, model: DashboardModel): Promise<{ seq: number; body: Uint8Array }> {
+  const { seq, body } = snapshotOf(policy, fold, model);
+  const pieces: Uint8Array[] = [];
+  for await (const p of body) pieces.push(p);
+  return { seq, body: Buffer.concat(pieces) };
 }
 
 /** The frames of a body; undefined when they do not fit it. */
@@ -93,14 +184,51 @@ export async function readSnapshot(source: DashboardSource): Promise<Snapshot | 
   const [e] = await source.eventPage(found.seq, 1);
   if (e?.seq !== found.seq || e.atMs !== h.atMs) return undefined;
   const fold = async (): Promise<FoldState> => {
-    const { columns, invalid, ...rest } = deserialize(frames[1]!) as Omit<FoldState, 'rows' | 'joiner'> & { invalid: number; columns: Array<['rows' | 'joiner', string]> };
-    const rows: Columns = {};
-    const joiner: Columns = {};
-    for (const [i, [group, name]] of columns.entries()) {
+    let at = 2;
+    const next = async () => {
       await nextTurn();
-      (group === 'rows' ? rows : joiner)[name] = deserialize(frames[2 + i]!) as unknown[];
-    }
-    return { ...rest, rows: rows as unknown as FoldState['rows'], joiner: { ...joiner, invalid } as unknown as FoldState['joiner'] };
+      const f = frames[at++];
+      if (f === undefined) throw new RangeError('the snapshot ends inside its parts');
+      return deserialize(f) as unknown;
+    };
+    // A part's frame with each mark replaced by the array stored in the frames after it, in order.
+    const fill = async (v: unknown): Promise<unknown> => {
+      if (isSplit(v)) {
+        const kind = v[SPLIT];
+        if (kind === 'Array') {
+          const pieces: Stored[] = [];
+          for (let i = 0; i < v.pieces; i++) pieces.push((await next()) as Stored);
+          const values = unstore(pieces, v.length);
+          if (values.length !== v.length) throw new RangeError('a snapshot array has another length than its mark');
+          return values;
+        }
+        const Kind = TYPED[kind];
+        if (Kind === undefined) throw new RangeError(`a snapshot array of unknown kind ${kind}`);
+        const values = new Kind(v.length);
+        for (let i = 0, to = 0; i < v.pieces; i++) {
+          const piece = (await next()) as Typed;
+          values.set(piece, to);
+          to += piece.length;
+        }
+        return values;
+      }
+      if (Array.isArray(v)) {
+        const out: unknown[] = [];
+        for (const x of v) out.push(await fill(x));
+        return out;
+      }
+      if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) {
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(v)) out[k] = await fill(x);
+        return out;
+      }
+      return v;
+    };
+    const { state, parts } = deserialize(frames[1]!) as { state: FoldState['state']; parts: string[] };
+    const decoded: Record<string, unknown> = {};
+    for (const name of parts) decoded[name] = await fill(await next());
+    if (at !== frames.length) throw new RangeError('the snapshot has frames after its parts');
+    return { state, parts: decoded };
   };
   return { seq: found.seq, model: h.model, fold };
 }

@@ -24,7 +24,8 @@ export interface DashboardSource {
   segment(taskClass: string, repo: string, ranIds: readonly string[]): Promise<ReadonlyArray<{ templateId: string; posterior: PosteriorSummary; evidenceLabel: string; pooled: Posterior }>>;
   /** The dashboard's snapshot beside the log (Store.loadSnapshot), when the source keeps one (src/dashboard/snapshot.ts). */
   readSnapshot?(): Promise<{ seq: number; body: Uint8Array } | undefined>;
-  writeSnapshot?(seq: number, body: Uint8Array): Promise<void>;
+  /** Store.saveSnapshot: `body` whole or in pieces, taken as they come. */
+  writeSnapshot?(seq: number, body: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
 }
 
 /** The writes a person can make from the dashboard, each recorded with its actor. */

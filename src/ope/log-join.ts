@@ -64,18 +64,21 @@ export function decisionJoiner(policy: PolicyConfig, from?: JoinerState): Decisi
   };
   if (from !== undefined) {
     invalid = from.invalid;
-    from.ids.forEach((id, i) => {
+    // A state repeats a few contexts and candidate lists (often as the same objects): each looked up once.
+    const contextsSeen = new Map<string, string>();
+    const listsSeen = new Map<readonly string[], readonly string[]>();
+    for (let i = 0; i < from.ids.length; i++) {
       const c = from.contexts[i]!;
-      const cut = c.indexOf('\u0000');
-      pending.set(id, {
-        context: contextOf(c.slice(0, cut), c.slice(cut + 1)),
-        candidates: listOf(from.candidates[i]!),
-        chosen: from.chosen[i]!,
-        propensity: from.propensities[i]!,
-        atMs: from.atMs[i]!,
-        reward: from.rewards[i]!,
-      });
-    });
+      let context = contextsSeen.get(c);
+      if (context === undefined) {
+        const cut = c.indexOf('\u0000');
+        contextsSeen.set(c, (context = contextOf(c.slice(0, cut), c.slice(cut + 1))));
+      }
+      const given = from.candidates[i]!;
+      let candidates = listsSeen.get(given);
+      if (candidates === undefined) listsSeen.set(given, (candidates = listOf(given)));
+      pending.set(from.ids[i]!, { context, candidates, chosen: from.chosen[i]!, propensity: from.propensities[i]!, atMs: from.atMs[i]!, reward: from.rewards[i]! });
+    }
   }
   return {
     add(e) {

@@ -79,6 +79,13 @@ interface Bins {
   readonly n: number[];
 }
 
+export interface DayBinsState {
+  readonly version: number;
+  readonly dayMs: readonly number[];
+  readonly x: readonly number[];
+  readonly n: readonly number[];
+}
+
 /**
  * Outcomes binned by UTC day, kept up to date as outcomes come and go (a task's retry outcome moves
  * when an earlier run of it arrives): the dashboard keeps one per series instead of re-reading the runs.
@@ -97,6 +104,19 @@ export class DayBins {
     b.n += count;
     if (success) b.x += count;
     if (b.n === 0) this.days.delete(d);
+  }
+
+  /** What these bins hold (DayBins.fromState makes them again). */
+  state(): DayBinsState {
+    const days = [...this.days];
+    return { version: this.version, dayMs: days.map(([d]) => d), x: days.map(([, b]) => b.x), n: days.map(([, b]) => b.n) };
+  }
+
+  static fromState(s: DayBinsState): DayBins {
+    const bins = new DayBins();
+    bins.version = s.version;
+    s.dayMs.forEach((d, i) => bins.days.set(d, { x: s.x[i]!, n: s.n[i]! }));
+    return bins;
   }
 
   bins(): Bins {

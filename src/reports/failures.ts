@@ -141,6 +141,20 @@ export function remediationFor(signature: string, rules: RemediationRules): Fail
 
 const newestFirst = (a: RunRow, b: RunRow) => b.finishedAtMs - a.finishedAtMs || byString(a.runId, b.runId);
 
+export interface FailureTallyState {
+  readonly examples: number;
+  readonly failed: number;
+  readonly patterns: ReadonlyArray<{
+    readonly signature: string;
+    readonly count: number;
+    readonly first: number;
+    readonly last: number;
+    readonly byTemplate: ReadonlyArray<readonly [string, number]>;
+    readonly bySegment: ReadonlyArray<readonly [string, number]>;
+    readonly newest: readonly RunRow[];
+  }>;
+}
+
 /**
  * The failure patterns of runs as they arrive, in any order: counts, dates and the newest examples
  * per signature (a pattern's numbers do not depend on the order its runs came in). The dashboard
@@ -172,6 +186,24 @@ export class FailureTally {
       n.splice(i, 0, r);
       if (n.length > this.examples) n.pop();
     }
+  }
+
+  /** What this tally holds (FailureTally.fromState makes it again). */
+  state(): FailureTallyState {
+    return {
+      examples: this.examples,
+      failed: this.failed,
+      patterns: [...this.bySig].map(([signature, p]) => ({ signature, count: p.count, first: p.first, last: p.last, byTemplate: [...p.byTemplate], bySegment: [...p.bySegment], newest: [...p.newest] })),
+    };
+  }
+
+  static fromState(s: FailureTallyState): FailureTally {
+    const t = new FailureTally(s.examples);
+    t.failed = s.failed;
+    for (const p of s.patterns) {
+      t.bySig.set(p.signature, { count: p.count, first: p.first, last: p.last, byTemplate: new Map(p.byTemplate), bySegment: new Map(p.bySegment), newest: [...p.newest] });
+    }
+    return t;
   }
 
   report(asOfMs: number, rules: RemediationRules, minCount = DEFAULT_FAILURES_OPTIONS.minCount): FailuresReport {

@@ -12,6 +12,7 @@ import type { WeeklyReport } from './weekly.js';
 
 export * from './rows.js';
 export * from './metrics.js';
+export * from './tasks.js';
 export * from './stats.js';
 export * from './scores.js';
 export * from './changepoint.js';

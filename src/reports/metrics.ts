@@ -5,6 +5,7 @@
 import type { EvidenceLevel } from '../bandit/index.js';
 import { taskKey, type RunRow } from './rows.js';
 import { wilsonInterval } from './stats.js';
+import { TaskNumbers, TaskTable, type TaskTableState } from './tasks.js';
 
 /** Shown where a rate has nothing to be computed over (no judged runs, no tasks). */
 export const NO_DATA = '–';
@@ -83,13 +84,23 @@ export function metricsOf(rows: readonly RunRow[], partialReward = DEFAULT_PARTI
   return tally.metrics();
 }
 
-interface TaskState {
-  retried: boolean;
-  judged: boolean;
-  firstPassed: boolean;
-}
+/** A task's state in a tally, as bits. */
+const RETRIED = 1;
+const JUDGED = 2;
+const FIRST_PASSED = 4;
+const firstTryPass = (t: number) => (t & JUDGED) !== 0 && (t & FIRST_PASSED) !== 0;
 
-const firstTryPass = (t: TaskState) => t.judged && t.firstPassed;
+/** What a {@link MetricsTally} holds, to make it again without its runs (MetricsTally.fromState). */
+export interface MetricsTallyState {
+  readonly partialReward: number;
+  readonly counts: readonly number[];
+  readonly outcomes: ReadonlyArray<readonly [string, number]>;
+  /** Each task (its number) and its state (bits: retried, judged, first attempt passed). */
+  readonly tasks: TaskTableState;
+  /** The two heaps of durations, in heap order. */
+  readonly lower: Float64Array;
+  readonly upper: Float64Array;
+}
 
 /**
  * {@link metricsOf}, one run at a time: adding a run costs O(log runs) and reading the metrics
@@ -99,7 +110,7 @@ export class MetricsTally {
   private runs = 0;
   private judged = 0;
   private readonly outcomes = new Map<string, number>();
-  private readonly tasks = new Map<string, TaskState>();
+  private tasks = new TaskTable(false);
   private judgedTasks = 0;
   private firstTryPasses = 0;
   private retriedTasks = 0;
@@ -108,33 +119,62 @@ export class MetricsTally {
   private readonly upper = new Heap((a, b) => a < b);
   private cached: Metrics | undefined;
 
-  constructor(private readonly partialReward = DEFAULT_PARTIAL_REWARD) {}
+  /** @param numbers the task numbering this tally shares with others (its own by default) */
+  constructor(
+    private readonly partialReward = DEFAULT_PARTIAL_REWARD,
+    private readonly numbers = new TaskNumbers(),
+  ) {}
 
-  add(r: RunRow): void {
+  /** Adds a run; `task` is its task's number in this tally's numbering, when the caller has it. */
+  add(r: RunRow, task = this.numbers.numberOf(taskKey(r))): void {
     this.cached = undefined;
     this.runs++;
     this.outcomes.set(r.outcome, (this.outcomes.get(r.outcome) ?? 0) + 1);
     const judged = isJudged(r);
     if (judged) this.judged++;
-    const key = taskKey(r);
-    let t = this.tasks.get(key);
-    if (t === undefined) this.tasks.set(key, (t = { retried: false, judged: false, firstPassed: false }));
+    const slot = this.tasks.slot(task);
+    const was = this.tasks.bits[slot]!;
+    let t = was;
     const wasFirstTryPass = firstTryPass(t);
-    if ((r.attempt > 1 || r.retries > 0) && !t.retried) {
-      t.retried = true;
+    if ((r.attempt > 1 || r.retries > 0) && (t & RETRIED) === 0) {
+      t |= RETRIED;
       this.retriedTasks++;
     }
-    if (judged && !t.judged) {
-      t.judged = true;
+    if (judged && (t & JUDGED) === 0) {
+      t |= JUDGED;
       this.judgedTasks++;
     }
-    if (r.attempt <= 1 && r.outcome === 'pass') t.firstPassed = true;
+    if (r.attempt <= 1 && r.outcome === 'pass') t |= FIRST_PASSED;
     if (firstTryPass(t) && !wasFirstTryPass) this.firstTryPasses++;
+    this.tasks.bits[slot] = t;
     const d = r.durationSeconds;
     if (this.lower.size === 0 || d <= this.lower.top()) this.lower.push(d);
     else this.upper.push(d);
     if (this.lower.size > this.upper.size + 1) this.upper.push(this.lower.pop());
     else if (this.upper.size > this.lower.size) this.lower.push(this.upper.pop());
+  }
+
+  /** What this tally holds (its tasks by number in its numbering). */
+  state(): MetricsTallyState {
+    return {
+      partialReward: this.partialReward,
+      counts: [this.runs, this.judged, this.judgedTasks, this.firstTryPasses, this.retriedTasks],
+      outcomes: [...this.outcomes],
+      tasks: this.tasks.state(),
+      lower: Float64Array.from(this.lower.items),
+      upper: Float64Array.from(this.upper.items),
+    };
+  }
+
+  /** The tally a state was taken of, in the numbering its tasks are numbered in. */
+  static fromState(s: MetricsTallyState, numbers: TaskNumbers): MetricsTally {
+    const t = new MetricsTally(s.partialReward, numbers);
+    [t.runs, t.judged, t.judgedTasks, t.firstTryPasses, t.retriedTasks] = s.counts as [number, number, number, number, number];
+    for (const [k, n] of s.outcomes) t.outcomes.set(k, n);
+    t.tasks = TaskTable.fromState(s.tasks);
+    for (const d of s.lower) t.lower.items.push(d);
+    for (const d of s.upper) t.upper.items.push(d);
+    return t;
   }
 
   metrics(): Metrics {
@@ -186,7 +226,8 @@ export class MetricsTally {
 
 /** A binary heap of numbers; `before(a, b)` says a sits nearer the top. */
 class Heap {
-  private readonly items: number[] = [];
+  /** In heap order. */
+  readonly items: number[] = [];
   constructor(private readonly before: (a: number, b: number) => boolean) {}
   get size(): number {
     return this.items.length;

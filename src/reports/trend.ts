@@ -2,8 +2,9 @@
  * `report trend`: rates per window, overall and per template, and the change points of each
  * template's, each task class's and the overall series (changepoint.ts).
  */
-import { changePointsOfBins, DayBins, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type ChangePointOptions } from './changepoint.js';
-import { isJudged, MetricsTally, type Metrics } from './metrics.js';
+import { changePointsOfBins, DayBins, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type ChangePointOptions, type DayBinsState } from './changepoint.js';
+import { isJudged, MetricsTally, type Metrics, type MetricsTallyState } from './metrics.js';
+import { TaskNumbers, TaskTable, type TaskTableState } from './tasks.js';
 import { byString, rowsAsOf, taskKey, type RunRow } from './rows.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -74,25 +75,43 @@ export class TrendWindows {
   constructor(
     readonly asOfMs: number,
     readonly o: Pick<TrendOptions, 'windowDays' | 'windows'>,
+    private readonly numbers = new TaskNumbers(),
   ) {
     this.width = o.windowDays * MS_PER_DAY;
     this.overall = this.empty();
   }
 
   private empty(): MetricsTally[] {
-    return Array.from({ length: this.o.windows }, () => new MetricsTally());
+    return Array.from({ length: this.o.windows }, () => new MetricsTally(undefined, this.numbers));
   }
 
-  /** Adds a run finished by the date. */
-  add(r: RunRow): void {
+  /** Adds a run finished by the date; `task` is its task's number, when the caller has it. */
+  add(r: RunRow, task = this.numbers.numberOf(taskKey(r))): void {
     const t = r.templateId || '(none)';
     let byWindow = this.templates.get(t);
     if (byWindow === undefined) this.templates.set(t, (byWindow = this.empty()));
     const i = Math.ceil((this.asOfMs + 1 - r.finishedAtMs) / this.width) - 1;
     if (i >= 0 && i < this.o.windows) {
-      this.overall[i]!.add(r);
-      byWindow[i]!.add(r);
+      this.overall[i]!.add(r, task);
+      byWindow[i]!.add(r, task);
     }
+  }
+
+  /** What these windows hold (TrendWindows.fromState makes them again). */
+  state(): TrendWindowsState {
+    return {
+      asOfMs: this.asOfMs,
+      o: { windowDays: this.o.windowDays, windows: this.o.windows },
+      overall: this.overall.map((t) => t.state()),
+      templates: [...this.templates].map(([k, ts]) => [k, ts.map((t) => t.state())]),
+    };
+  }
+
+  static fromState(s: TrendWindowsState, numbers: TaskNumbers): TrendWindows {
+    const w = new TrendWindows(s.asOfMs, s.o, numbers);
+    w.overall.splice(0, w.overall.length, ...s.overall.map((t) => MetricsTally.fromState(t, numbers)));
+    for (const [k, ts] of s.templates) w.templates.set(k, ts.map((t) => MetricsTally.fromState(t, numbers)));
+    return w;
   }
 
   /** The series, overall and per template in byte order; windows starting before `firstRunMs` are partial. */
@@ -119,29 +138,72 @@ export class TrendWindows {
  * the day of the task's earliest run, so a run earlier than the task's first seen moves it.
  */
 export class ScopeSeries {
-  readonly pass = new DayBins();
-  readonly retry = new DayBins();
-  private readonly tasks = new Map<string, { atMs: number; retried: boolean }>();
+  /** Per task: whether it was retried (bits) and the time of its earliest run (times). */
+  private tasks = new TaskTable(true);
 
-  add(r: RunRow): void {
+  constructor(
+    readonly pass = new DayBins(),
+    readonly retry = new DayBins(),
+    private readonly numbers = new TaskNumbers(),
+  ) {}
+
+  /** Adds a run; `task` is its task's number, when the caller has it. */
+  add(r: RunRow, task = this.numbers.numberOf(taskKey(r))): void {
     if (isJudged(r)) this.pass.add(r.finishedAtMs, r.outcome === 'pass');
-    const key = taskKey(r);
     const retried = r.attempt > 1 || r.retries > 0;
-    const t = this.tasks.get(key);
-    if (t === undefined) {
-      this.tasks.set(key, { atMs: r.finishedAtMs, retried });
+    const slot = this.tasks.slot(task);
+    const { bits, times } = this.tasks;
+    if (this.tasks.inserted) {
+      bits[slot] = retried ? 1 : 0;
+      times![slot] = r.finishedAtMs;
       this.retry.add(r.finishedAtMs, retried);
-    } else if (r.finishedAtMs < t.atMs || (retried && !t.retried)) {
-      this.retry.add(t.atMs, t.retried, -1);
-      t.atMs = Math.min(t.atMs, r.finishedAtMs);
-      t.retried ||= retried;
-      this.retry.add(t.atMs, t.retried);
+    } else if (r.finishedAtMs < times![slot]! || (retried && bits[slot] === 0)) {
+      this.retry.add(times![slot]!, bits[slot] === 1, -1);
+      times![slot] = Math.min(times![slot]!, r.finishedAtMs);
+      if (retried) bits[slot] = 1;
+      this.retry.add(times![slot]!, bits[slot] === 1);
     }
   }
 
   get version(): number {
     return this.pass.version + this.retry.version;
   }
+
+  /** What this series holds (ScopeSeries.fromState makes it again). */
+  state(): ScopeSeriesState {
+    return { pass: this.pass.state(), retry: this.retry.state(), tasks: this.tasks.state() };
+  }
+
+  static fromState(s: ScopeSeriesState, numbers: TaskNumbers): ScopeSeries {
+    const series = new ScopeSeries(DayBins.fromState(s.pass), DayBins.fromState(s.retry), numbers);
+    series.tasks = TaskTable.fromState(s.tasks);
+    return series;
+  }
+}
+
+export interface ScopeSeriesState {
+  readonly pass: DayBinsState;
+  readonly retry: DayBinsState;
+  readonly tasks: TaskTableState;
+}
+
+export interface TrendWindowsState {
+  readonly asOfMs: number;
+  readonly o: Pick<TrendOptions, 'windowDays' | 'windows'>;
+  readonly overall: readonly MetricsTallyState[];
+  readonly templates: ReadonlyArray<readonly [string, readonly MetricsTallyState[]]>;
+}
+
+/** A scope's series and the change points last found in it (with the series' version and the options they were found with). */
+interface ScopeState {
+  readonly series: ScopeSeriesState;
+  readonly found: { readonly version: number; readonly key: string; readonly changes: Change[] } | null;
+}
+
+export interface TrendScopesState {
+  readonly overall: ScopeState;
+  readonly templates: ReadonlyArray<readonly [string, ScopeState]>;
+  readonly classes: ReadonlyArray<readonly [string, ScopeState]>;
 }
 
 const HIGHER_IS_BETTER: Record<ChangeMetric, boolean> = { pass_rate: true, retry_rate: false };
@@ -171,21 +233,48 @@ export function detectChanges(scopeKind: ScopeKind, scope: string, rows: readonl
  * points, each scope's found again only when its series changed: the dashboard keeps one of these.
  */
 export class TrendScopes {
-  private readonly overall = new ScopeSeries();
+  /** @param numbers the task numbering its series share (its own by default) */
+  constructor(
+    private readonly numbers = new TaskNumbers(),
+    private readonly overall = new ScopeSeries(undefined, undefined, numbers),
+  ) {}
   private readonly templates = new Map<string, ScopeSeries>();
   private readonly classes = new Map<string, ScopeSeries>();
   private readonly found = new Map<ScopeSeries, { version: number; key: string; changes: Change[] }>();
 
-  add(r: RunRow): void {
-    this.overall.add(r);
+  /** Adds a run; `task` is its task's number, when the caller has it. */
+  add(r: RunRow, task = this.numbers.numberOf(taskKey(r))): void {
+    this.overall.add(r, task);
     const into = (m: Map<string, ScopeSeries>, k: string) => {
       let s = m.get(k);
-      if (s === undefined) m.set(k, (s = new ScopeSeries()));
-      s.add(r);
+      if (s === undefined) m.set(k, (s = new ScopeSeries(undefined, undefined, this.numbers)));
+      s.add(r, task);
     };
     // Scopes are named as groupBy names them.
     into(this.templates, r.templateId || '(none)');
     into(this.classes, r.taskClass || '(none)');
+  }
+
+  /** What these scopes hold, with the change points last found (TrendScopes.fromState makes them again). */
+  state(): TrendScopesState {
+    const of = (s: ScopeSeries): ScopeState => ({ series: s.state(), found: this.found.get(s) ?? null });
+    return {
+      overall: of(this.overall),
+      templates: [...this.templates].map(([k, s]) => [k, of(s)]),
+      classes: [...this.classes].map(([k, s]) => [k, of(s)]),
+    };
+  }
+
+  static fromState(s: TrendScopesState, numbers: TaskNumbers): TrendScopes {
+    const scopes = new TrendScopes(numbers, ScopeSeries.fromState(s.overall.series, numbers));
+    const found = (series: ScopeSeries, f: ScopeState['found']) => {
+      if (f !== null) scopes.found.set(series, f);
+      return series;
+    };
+    found(scopes.overall, s.overall.found);
+    for (const [k, x] of s.templates) scopes.templates.set(k, found(ScopeSeries.fromState(x.series, numbers), x.found));
+    for (const [k, x] of s.classes) scopes.classes.set(k, found(ScopeSeries.fromState(x.series, numbers), x.found));
+    return scopes;
   }
 
   /** Every change point: overall, then per template and per task class, each in byte order of its name. */

@@ -2,4 +2,4 @@ export { FOLDER_FORMAT, FolderInUse, LmdbStore } from './lmdb-store.js';
 export { MemoryStore } from './memory-store.js';
 export { PgStore } from './postgres/pg-store.js';
 export type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
-export type { DerivedSnapshot } from './snapshot.js';
+export type { DerivedSnapshot, SnapshotBody } from './snapshot.js';

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, statfs } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
@@ -28,7 +30,7 @@ import {
 import { decode, encode } from './codec.js';
 import { DB_NAMES, DERIVED_DBS, idKey, segmentRange, statsKey, type DbName } from './keys.js';
 import type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
-import { canonicalSnapshot, snapshotName, type DerivedSnapshot } from './snapshot.js';
+import { canonicalSnapshot, snapshotName, type DerivedSnapshot, type SnapshotBody } from './snapshot.js';
 
 /**
  * Where each database keeps msgpack's shared record structures, so a record carries a structure id
@@ -653,14 +655,19 @@ export class LmdbStore implements Store {
     return { seq: bytes.readDoubleLE(0), body: bytes.subarray(8) };
   }
 
-  async saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void> {
+  async saveSnapshot(name: string, seq: number, body: SnapshotBody): Promise<void> {
     const path = this.derivedPath(name);
     // Written aside and renamed over the old one: a reader sees the old file or the new, never part of one.
     const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
     const header = Buffer.alloc(8);
     header.writeDoubleLE(seq, 0);
     try {
-      await writeFile(tmp, [header, body]);
+      // Piece by piece as they come (the file system's writes run off the event loop).
+      await pipeline(async function* () {
+        yield header;
+        if (body instanceof Uint8Array) yield body;
+        else yield* body;
+      }, createWriteStream(tmp));
       await rename(tmp, path);
     } catch (err) {
       await rm(tmp, { force: true }).catch(() => undefined);

@@ -20,7 +20,7 @@ import {
   type TemplateRecord,
 } from '../bandit/index.js';
 import type { Planner, StateView, Store, StoreOptions } from './port.js';
-import { canonicalSnapshot, snapshotName, type DerivedSnapshot } from './snapshot.js';
+import { canonicalSnapshot, snapshotName, wholeBody, type DerivedSnapshot, type SnapshotBody } from './snapshot.js';
 
 const statsId = (key: StatsKey) => JSON.stringify(key);
 
@@ -177,8 +177,9 @@ export class MemoryStore implements Store {
     return s === undefined ? undefined : { seq: s.seq, body: s.body.slice() };
   }
 
-  async saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void> {
-    this.snapshots.set(snapshotName(name), { seq, body: body.slice() });
+  async saveSnapshot(name: string, seq: number, body: SnapshotBody): Promise<void> {
+    const checked = snapshotName(name);
+    this.snapshots.set(checked, { seq, body: (await wholeBody(body)).slice() });
   }
 
   async close(): Promise<void> {

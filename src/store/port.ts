@@ -17,6 +17,7 @@ import type {
   StatsRecord,
   TemplateRecord,
 } from '../bandit/index.js';
+import type { SnapshotBody } from './snapshot.js';
 
 /** The records a write decides on, as of one consistent state. */
 export interface StateView {
@@ -72,10 +73,11 @@ export interface Store extends StateView {
    */
   loadSnapshot(name: string): Promise<{ seq: number; body: Uint8Array } | undefined>;
   /**
-   * Replaces the snapshot `name` (letters, digits and '-'). A failure (a full disk) rejects and harms
-   * neither the log nor the store's health: the reader goes on without a snapshot.
+   * Replaces the snapshot `name` (letters, digits and '-') with `body`, whole or as its pieces in
+   * order (taken as they come: a body whose pieces fail leaves the old snapshot). A failure (a full
+   * disk) rejects and harms neither the log nor the store's health: the reader goes on without a snapshot.
    */
-  saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void>;
+  saveSnapshot(name: string, seq: number, body: SnapshotBody): Promise<void>;
   /**
    * Runs `plan` against the current state and appends the events it returns, with their derived
    * changes, all or nothing, as if no other write ran in between (adapters serialise or re-plan).

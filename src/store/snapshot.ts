@@ -7,6 +7,20 @@ export function snapshotName(name: string): string {
   return name;
 }
 
+/**
+ * A derived snapshot's body, whole or as its pieces in order: a reader that makes one piece by piece
+ * (the dashboard) hands the pieces over as they come, so it answers other calls in between.
+ */
+export type SnapshotBody = Uint8Array | AsyncIterable<Uint8Array>;
+
+/** A snapshot body whole (for an adapter that stores it in one value). */
+export async function wholeBody(body: SnapshotBody): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return body;
+  const pieces: Uint8Array[] = [];
+  for await (const piece of body) pieces.push(piece);
+  return Buffer.concat(pieces);
+}
+
 export type DerivedSnapshot = Record<string, Array<[unknown, unknown]>>;
 
 /** Groups records by kind, each sorted by key (compared as JSON, the same in every adapter). */

@@ -94,3 +94,26 @@ test('warm: false builds on the first request only', async () => {
   await get('/api/v1/overview');
   expect(s.builds).toBe(1);
 });
+
+test('a request with nothing cached waits up to buildingAfterMs, then is told how far the first build has read: JSON 503 with Retry-After, a page that reloads itself', async () => {
+  const { s, source, hold } = gatedSource();
+  s.head = 1200;
+  hold();
+  dash = await startDashboard({ source, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF, buildingAfterMs: 20 });
+  const json = await fetch(`${dash.url}/api/v1/overview`);
+  expect(json.status).toBe(503);
+  expect(json.headers.get('retry-after')).toBe('2');
+  expect(await json.json()).toEqual({ building: true, eventsRead: 0, events: 1200, message: 'building: 0 of 1,200 events read' });
+  const page = await fetch(`${dash.url}/matrix`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('refresh')).toBe('2');
+  const html = await page.text();
+  expect(html).toContain('building: 0 of 1,200 events read');
+  expect(html).toContain('<meta http-equiv="refresh" content="2">');
+  // One build, however many requests were told to come back.
+  expect(s.builds).toBe(1);
+  s.release();
+  await expect.poll(async () => (await fetch(`${dash!.url}/api/v1/overview`)).status).toBe(200);
+  expect(JSON.parse((await get('/api/v1/overview')).text).head).toBe(1200);
+  expect(s.builds).toBe(1);
+});

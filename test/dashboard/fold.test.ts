@@ -139,8 +139,12 @@ function withSlot(from: DashboardSource, slot: { seq: number; body: Uint8Array }
     readSnapshot: async () => s.slot,
     writeSnapshot: async (seq, body) => {
       if (s.failWrites) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      const pieces: Uint8Array[] = [];
+      if (body instanceof Uint8Array) pieces.push(body);
+      else for await (const p of body) pieces.push(p);
+      const whole = Buffer.concat(pieces);
       s.writes++;
-      s.slot = { seq, body };
+      s.slot = { seq, body: whole };
     },
   };
   return { s, source: wrapped };
@@ -154,7 +158,7 @@ describe('the dashboard snapshot', () => {
       const asOfMs = Math.max(DECISIONS_FROM, AS_OF - daysBack * DAY);
       const folds: Folds = { page };
       const model = await buildDashboard(sourceUpTo(source, h), { rules: RULES, asOfMs }, folds);
-      const { s, source: slotted } = withSlot(source, encodeSnapshot(source.policy, folds.current!, model));
+      const { s, source: slotted } = withSlot(source, await encodeSnapshot(source.policy, folds.current!, model));
       const snap = await readSnapshot(slotted);
       expect(snap?.seq).toBe(h);
       expect(dashboardJson(snap!.model)).toBe(dashboardJson(model));
@@ -169,7 +173,7 @@ describe('the dashboard snapshot', () => {
   test('a snapshot that is corrupt, of another format, version or policy, or not of this log is ignored', async () => {
     const folds: Folds = {};
     const model = await buildDashboard(sourceUpTo(source, head - 10), { rules: RULES, asOfMs: AS_OF }, folds);
-    const good = encodeSnapshot(source.policy, folds.current!, model);
+    const good = await encodeSnapshot(source.policy, folds.current!, model);
     expect(await readSnapshot(withSlot(source, good).source)).toBeDefined();
     const b = Buffer.from(good.body);
     const end = 4 + b.readUInt32LE(0);

@@ -282,11 +282,23 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await store.loadSnapshot('other')).toMatchObject({ seq: 0 });
       expect((await store.loadSnapshot('other'))!.body.length).toBe(0);
       await expect(store.saveSnapshot('../x', 1, body)).rejects.toThrow(RangeError);
+      // In pieces, taken as they come: the same body; pieces that fail part-way leave the last one written.
+      const pieces = async function* (fail: boolean) {
+        for (let at = 0; at < body.length; at += 30_000) {
+          if (fail && at > 0) throw new Error('the snapshot could not be made');
+          yield body.subarray(at, at + 30_000);
+        }
+      };
+      await store.saveSnapshot('dashboard', 3, pieces(false));
+      expect((await store.loadSnapshot('dashboard'))?.seq).toBe(3);
+      expect(Buffer.from((await store.loadSnapshot('dashboard'))!.body).equals(Buffer.from(body))).toBe(true);
+      await expect(store.saveSnapshot('dashboard', 4, pieces(true))).rejects.toThrow('could not be made');
+      expect((await store.loadSnapshot('dashboard'))?.seq).toBe(3);
       // The log and the derived state are untouched.
       expect(await collect(store.events())).toEqual(log);
       expect(await store.stats(['t', '', ''])).toEqual(stats);
       const again = factory.reopen ? await factory.reopen(store, policy) : store;
-      expect((await again.loadSnapshot('dashboard'))?.seq).toBe(2);
+      expect((await again.loadSnapshot('dashboard'))?.seq).toBe(3);
       await again.close();
     });
 

@@ -17,7 +17,7 @@ import {
 } from '../../bandit/index.js';
 import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
-import { canonicalSnapshot, snapshotName, type DerivedSnapshot } from '../snapshot.js';
+import { canonicalSnapshot, snapshotName, wholeBody, type DerivedSnapshot, type SnapshotBody } from '../snapshot.js';
 import { Connection, type Queryable, type Tx } from './connection.js';
 import { migrate } from './migrations.js';
 
@@ -305,10 +305,13 @@ export class PgStore implements Store {
 
   // ---- writes ----------------------------------------------------------------------------
 
-  async saveSnapshot(name: string, seq: number, body: Uint8Array): Promise<void> {
+  async saveSnapshot(name: string, seq: number, body: SnapshotBody): Promise<void> {
+    const checked = snapshotName(name);
+    // One bytea value: the pieces are gathered first (the row is replaced all at once).
+    const bytes = await wholeBody(body);
     await this.conn.query(
       'INSERT INTO learnloop.derived_snapshots (name, seq, body) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, body = EXCLUDED.body',
-      [snapshotName(name), seq, Buffer.from(body.buffer, body.byteOffset, body.byteLength)],
+      [checked, seq, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
     );
   }
 
