@@ -15,6 +15,7 @@ import { decisionJoiner, type DecisionJoiner, type JoinerState, type LogJoin } f
 import { LiftFold, type LiftEstimate, type LoggedDecision } from '../ope/index.js';
 import {
   byString,
+  FailureOccurrences,
   FailureTally,
   MetricsTally,
   runRowOf,
@@ -22,6 +23,7 @@ import {
   TaskNumbers,
   TrendScopes,
   TrendWindows,
+  type FailureOccurrence,
   type FailureTallyState,
   type Metrics,
   type MetricsTallyState,
@@ -29,6 +31,7 @@ import {
   type TrendOptions,
   type TrendScopesState,
   type TrendWindowsState,
+  type TemplateRow,
 } from '../reports/index.js';
 import type { DashboardSource } from './source.js';
 
@@ -238,6 +241,8 @@ export class LogFold {
   // failure reason): a million rows are otherwise mostly copies, and the reports' maps hash them again and again.
   private readonly strings = new Map<string, string>();
 
+  /** The scoreboard's failure occurrences, extended while the rows only grow (FailureOccurrences). */
+  private readonly occurrences = new FailureOccurrences();
   /** The last lift estimated, to extend when the next one's decisions begin with its. */
   private lift: { decisions: readonly LoggedDecision[]; fold: LiftFold } | undefined;
 
@@ -369,6 +374,11 @@ export class LogFold {
     for (let i = fold.size; i < decisions.length; i++) fold.add(decisions[i]!);
     this.lift = { decisions, fold };
     return fold.estimate();
+  }
+
+  /** failureOccurrences of `rows` (the rows scan() gave, or those of them finished by a date), kept between builds. */
+  occurrencesOf(rows: readonly RunRow[], templates: readonly TemplateRow[], windowDays: number): readonly FailureOccurrence[] {
+    return this.occurrences.of(rows, templates, windowDays);
   }
 
   private addRow(r: RunRow): void {

@@ -160,6 +160,7 @@ function overviewOf(
     sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
     untilMs: asOfMs,
     estimateLift: (d) => (lift = timed('lift', () => ({ ...fold.liftOf(d), method: LIFT_METHOD }))),
+    occurrences: (all, windowDays) => fold.occurrencesOf(all, templates, windowDays),
   }));
   return { overview: { totals: tallies.all.metrics(), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }

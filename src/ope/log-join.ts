@@ -39,7 +39,12 @@ export interface JoinerState {
  */
 export function decisionJoiner(policy: PolicyConfig, from?: JoinerState): DecisionJoiner {
   type Pending = { context: string; candidates: readonly string[]; chosen: string; propensity: number; atMs: number; reward: number | null };
-  const pending = new Map<string, Pending>();
+  // The decisions in log order and their ids; the map from id to place is made when first needed
+  // (a joiner restored from a state that is only read never makes it).
+  const pending: Pending[] = [];
+  const ids: string[] = [];
+  let index: Map<string, number> | undefined;
+  const indexOf = () => (index ??= new Map(ids.map((id, i) => [id, i])));
   let invalid = 0;
   // A large log repeats a few contexts and candidate lists: one copy of each (the memory of a
   // million decisions is otherwise mostly copies of the same strings).
@@ -77,7 +82,8 @@ export function decisionJoiner(policy: PolicyConfig, from?: JoinerState): Decisi
       const given = from.candidates[i]!;
       let candidates = listsSeen.get(given);
       if (candidates === undefined) listsSeen.set(given, (candidates = listOf(given)));
-      pending.set(from.ids[i]!, { context, candidates, chosen: from.chosen[i]!, propensity: from.propensities[i]!, atMs: from.atMs[i]!, reward: from.rewards[i]! });
+      ids.push(from.ids[i]!);
+      pending.push({ context, candidates, chosen: from.chosen[i]!, propensity: from.propensities[i]!, atMs: from.atMs[i]!, reward: from.rewards[i]! });
     }
   }
   return {
@@ -88,25 +94,35 @@ export function decisionJoiner(policy: PolicyConfig, from?: JoinerState): Decisi
           invalid++;
           return;
         }
-        pending.set(d.decisionId, { context: contextOf(d.context.taskClass, d.context.repo), candidates: listOf(e.candidates), chosen: d.chosen, propensity: d.propensity, atMs: e.atMs, reward: null });
+        const p: Pending = { context: contextOf(d.context.taskClass, d.context.repo), candidates: listOf(e.candidates), chosen: d.chosen, propensity: d.propensity, atMs: e.atMs, reward: null };
+        // A decision id logged again replaces the first in its place (as a map would).
+        const m = indexOf();
+        const at = m.get(d.decisionId);
+        if (at !== undefined) pending[at] = p;
+        else {
+          m.set(d.decisionId, pending.length);
+          ids.push(d.decisionId);
+          pending.push(p);
+        }
       } else if (e.type === 'observation') {
         const o = e.observation;
         if (o.decisionId === '') return;
-        const d = pending.get(o.decisionId);
+        const at = indexOf().get(o.decisionId);
+        const d = at === undefined ? undefined : pending[at];
         if (d === undefined || d.reward !== null || d.chosen !== o.armId) return;
         d.reward = rewardOf(o.outcome, policy);
       }
     },
     result() {
       const decisions: LogJoin['decisions'] = [];
-      for (const d of pending.values()) if (d.reward !== null) decisions.push(d as Pending & { reward: number });
-      return { decisions, unobserved: pending.size - decisions.length, invalid };
+      for (const d of pending) if (d.reward !== null) decisions.push(d as Pending & { reward: number });
+      return { decisions, unobserved: pending.length - decisions.length, invalid };
     },
     state() {
-      const ds = [...pending.values()];
+      const ds = pending;
       return {
         invalid,
-        ids: [...pending.keys()],
+        ids: [...ids],
         contexts: ds.map((d) => d.context),
         candidates: ds.map((d) => d.candidates),
         chosen: ds.map((d) => d.chosen),

@@ -142,6 +142,11 @@ export interface OutcomesInput extends LogRows {
    * result for its lift page, so the lift is computed once.
    */
   readonly estimateLift?: (decisions: readonly LoggedDecision[]) => LiftEstimate;
+  /**
+   * The failure occurrences of the rows (failureOccurrences of every row finished by untilMs, with
+   * repeatWindowDays), when the caller keeps them between reports (the dashboard: FailureOccurrences).
+   */
+  readonly occurrences?: (rows: readonly RunRow[], windowDays: number) => readonly FailureOccurrence[];
 }
 
 /** The items whose time falls in each range [a, b), in their order. */
@@ -178,7 +183,7 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     binDays: input.binDays ?? 7,
   };
   const all = rowsAsOf(input.rows, untilMs);
-  const occ = failureOccurrences(all, input.templates, o.repeatWindowDays);
+  const occ = input.occurrences?.(all, o.repeatWindowDays) ?? failureOccurrences(all, input.templates, o.repeatWindowDays);
   const third = (untilMs + 1 - sinceMs) / 3;
   const startUntilMs = Math.floor(sinceMs + third);
   const endSinceMs = Math.ceil(untilMs + 1 - third);

@@ -83,6 +83,72 @@ export function failureOccurrences(rows: readonly RunRow[], templates: readonly 
   });
 }
 
+const failedInOrder = (a: RunRow, b: RunRow) => a.finishedAtMs - b.finishedAtMs || byString(a.runId, b.runId);
+
+/**
+ * {@link failureOccurrences} of a list of rows that only grows at its end, kept between calls: rows
+ * added since the last call that all failed after the last failure seen (in time, then run id) are
+ * only appended; anything else (an earlier failure arriving late, an earlier first run, another
+ * lineage or window) makes them all again. Either way the result is failureOccurrences' own.
+ */
+export class FailureOccurrences {
+  private occ: FailureOccurrence[] = [];
+  private rows: readonly RunRow[] = [];
+  private seen = 0;
+  private key = '';
+  private firstRunMs = Infinity;
+  private last: RunRow | undefined;
+  private readonly lastByTemplate = new Map<string, number>();
+  private readonly lastByRepo = new Map<string, number>();
+
+  of(rows: readonly RunRow[], templates: readonly TemplateRow[], windowDays = DEFAULT_REPEAT_WINDOW_DAYS): FailureOccurrence[] {
+    const key = `${windowDays}\u0000${JSON.stringify(templates.map((t) => [t.templateId, t.parentTemplateId]))}`;
+    let firstRunMs = this.firstRunMs;
+    for (let i = this.seen; i < rows.length; i++) firstRunMs = Math.min(firstRunMs, rows[i]!.finishedAtMs);
+    const added = rows.slice(this.seen).filter((r) => isJudged(r) && r.outcome !== 'pass').sort(failedInOrder);
+    const extends_ = rows.length >= this.seen && (rows === this.rows || this.rows.every((r, i) => r === rows[i])) && key === this.key && firstRunMs === this.firstRunMs;
+    if (!extends_ || (added.length > 0 && this.last !== undefined && failedInOrder(this.last, added[0]!) > 0)) {
+      this.occ = [];
+      this.lastByTemplate.clear();
+      this.lastByRepo.clear();
+      this.last = undefined;
+      this.key = key;
+      this.firstRunMs = rows.reduce((m, r) => Math.min(m, r.finishedAtMs), Infinity);
+      this.append(rows.filter((r) => isJudged(r) && r.outcome !== 'pass').sort(failedInOrder), templates, windowDays);
+    } else this.append(added, templates, windowDays);
+    this.rows = rows;
+    this.seen = rows.length;
+    return this.occ;
+  }
+
+  private append(failed: readonly RunRow[], templates: readonly TemplateRow[], windowDays: number): void {
+    const root = lineageRoots(templates);
+    const w = windowDays * MS_PER_DAY;
+    for (const r of failed) {
+      const signature = failureSignature(r.outcome, r.failureReason);
+      const family = root(r.templateId);
+      const kt = `${family}\u0000${signature}`;
+      const kr = `${r.repo}\u0000${signature}`;
+      const seenT = this.lastByTemplate.get(kt);
+      const seenR = this.lastByRepo.get(kr);
+      this.lastByTemplate.set(kt, r.finishedAtMs);
+      this.lastByRepo.set(kr, r.finishedAtMs);
+      this.occ.push({
+        runId: r.runId,
+        atMs: r.finishedAtMs,
+        templateId: r.templateId,
+        family,
+        repo: r.repo,
+        signature,
+        judgeable: r.finishedAtMs >= this.firstRunMs + w,
+        repeatForTemplate: seenT !== undefined && r.finishedAtMs - seenT <= w,
+        repeatForRepo: seenR !== undefined && r.finishedAtMs - seenR <= w,
+      });
+      this.last = r;
+    }
+  }
+}
+
 /** The share of judgeable failed runs that are repeats, with its 95% Wilson interval. */
 export interface RepeatShare {
   readonly failed: number;
