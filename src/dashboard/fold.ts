@@ -24,6 +24,7 @@ import {
   TrendScopes,
   TrendWindows,
   type FailureOccurrence,
+  type FailureOccurrencesState,
   type FailureTallyState,
   type Metrics,
   type MetricsTallyState,
@@ -242,7 +243,7 @@ export class LogFold {
   private readonly strings = new Map<string, string>();
 
   /** The scoreboard's failure occurrences, extended while the rows only grow (FailureOccurrences). */
-  private readonly occurrences = new FailureOccurrences();
+  private occurrences = new FailureOccurrences();
   /** The last lift estimated, to extend when the next one's decisions begin with its. */
   private lift: { decisions: readonly LoggedDecision[]; fold: LiftFold } | undefined;
 
@@ -271,6 +272,7 @@ export class LogFold {
         { name: 'later', value: () => this.later.map((d) => d.atMs) },
         { name: 'strings', value: () => [...this.strings.keys()] },
         ...this.tallies.stateParts().map(([name, value]): SnapshotPart => ({ name: `tallies.${name}`, value })),
+        { name: 'occurrences', value: () => this.occurrences.state() },
       ],
     };
   }
@@ -302,6 +304,8 @@ export class LogFold {
     }
     const tallies = Object.fromEntries(TALLY_PARTS.map((k) => [k, part(`tallies.${k}`)])) as unknown as RowTalliesState;
     fold.tallies = await RowTallies.fromState(tallies, tallied);
+    // The scoreboard's occurrences were last made of the rows finished by the fold's date.
+    fold.occurrences = FailureOccurrences.fromState(part<FailureOccurrencesState>('occurrences'), tallied);
     return fold;
   }
 

@@ -83,6 +83,23 @@ export function failureOccurrences(rows: readonly RunRow[], templates: readonly 
   });
 }
 
+/** What FailureOccurrences holds: its occurrences column by column (flags: 1 judgeable, 2 repeat for the template, 4 for the repository). */
+export interface FailureOccurrencesState {
+  readonly key: string;
+  readonly firstRunMs: number;
+  readonly seen: number;
+  readonly runId: readonly string[];
+  readonly atMs: ArrayLike<number>;
+  readonly templateId: readonly string[];
+  readonly family: readonly string[];
+  readonly repo: readonly string[];
+  readonly signature: readonly string[];
+  readonly flags: ArrayLike<number>;
+  readonly lastByTemplate: ReadonlyArray<readonly [string, number]>;
+  readonly lastByRepo: ReadonlyArray<readonly [string, number]>;
+  readonly last: RunRow | null;
+}
+
 const failedInOrder = (a: RunRow, b: RunRow) => a.finishedAtMs - b.finishedAtMs || byString(a.runId, b.runId);
 
 /**
@@ -119,6 +136,57 @@ export class FailureOccurrences {
     this.rows = rows;
     this.seen = rows.length;
     return this.occ;
+  }
+
+  /** What this holds (FailureOccurrences.fromState makes it again), the occurrences column by column. */
+  state(): FailureOccurrencesState {
+    const o = this.occ;
+    return {
+      key: this.key,
+      firstRunMs: this.firstRunMs,
+      seen: this.seen,
+      runId: o.map((x) => x.runId),
+      atMs: o.map((x) => x.atMs),
+      templateId: o.map((x) => x.templateId),
+      family: o.map((x) => x.family),
+      repo: o.map((x) => x.repo),
+      signature: o.map((x) => x.signature),
+      flags: o.map((x) => (x.judgeable ? 1 : 0) | (x.repeatForTemplate ? 2 : 0) | (x.repeatForRepo ? 4 : 0)),
+      lastByTemplate: [...this.lastByTemplate],
+      lastByRepo: [...this.lastByRepo],
+      last: this.last === undefined ? null : { ...this.last },
+    };
+  }
+
+  /**
+   * The occurrences a state was taken of; `rows` are the rows its last call was given (the same
+   * objects), so the next call can tell that they only grew. Other rows: made again on the next call.
+   */
+  static fromState(s: FailureOccurrencesState, rows: readonly RunRow[]): FailureOccurrences {
+    const f = new FailureOccurrences();
+    if (rows.length !== s.seen) return f;
+    f.key = s.key;
+    f.firstRunMs = s.firstRunMs;
+    f.seen = s.seen;
+    f.rows = rows;
+    for (let i = 0; i < s.runId.length; i++) {
+      const flags = s.flags[i]!;
+      f.occ.push({
+        runId: s.runId[i]!,
+        atMs: s.atMs[i]!,
+        templateId: s.templateId[i]!,
+        family: s.family[i]!,
+        repo: s.repo[i]!,
+        signature: s.signature[i]!,
+        judgeable: (flags & 1) !== 0,
+        repeatForTemplate: (flags & 2) !== 0,
+        repeatForRepo: (flags & 4) !== 0,
+      });
+    }
+    for (const [k, v] of s.lastByTemplate) f.lastByTemplate.set(k, v);
+    for (const [k, v] of s.lastByRepo) f.lastByRepo.set(k, v);
+    f.last = s.last ?? undefined;
+    return f;
   }
 
   private append(failed: readonly RunRow[], templates: readonly TemplateRow[], windowDays: number): void {

@@ -1,7 +1,8 @@
 /**
  * The failure occurrences the dashboard keeps between builds (FailureOccurrences) are
  * failureOccurrences' own for every prefix of a growing list of rows, whatever order the rows come
- * in (late failures, an earlier first run) and when the lineage or window changes.
+ * in (late failures, an earlier first run) and when the lineage or window changes, also when saved
+ * and made again from its state part-way.
  */
 import { fc, test } from '@fast-check/vitest';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -25,10 +26,12 @@ test.prop([fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength:
     // The rows in time order (mostly only appended), or shuffled (late failures: everything made again).
     let x = seed;
     const order = inOrder ? [...rows].sort((a, b) => a.finishedAtMs - b.finishedAtMs) : [...rows].sort(() => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5);
-    const kept = new FailureOccurrences();
+    let kept = new FailureOccurrences();
     const grown: RunRow[] = [];
     let lineage = templates;
     for (const [i, step] of steps.entries()) {
+      // Saved and made again from its state (as the dashboard's snapshot does) before the third step.
+      if (i === 2) kept = FailureOccurrences.fromState(structuredClone(kept.state()), grown);
       grown.push(...order.slice(grown.length, grown.length + step));
       if (changeLineage && i === 1) lineage = templates.map((t) => (t.parentTemplateId === '' ? t : { ...t, parentTemplateId: '' }));
       expect(kept.of(grown, lineage, 14)).toEqual(failureOccurrences(grown, lineage, 14));
