@@ -119,6 +119,12 @@ export interface PolicyConfig {
    * docs/adr/0003-validation-matrix.md.
    */
   readonly satisficingScale: 'log-candidates-squared' | 'log-candidates' | 'fixed';
+  /**
+   * Policy /9: clip each candidate's draw at μᵢ + horizonClip · sdᵢ · √(2 ln⁺(2N / (K nᵢ))) (MOTS, a
+   * horizon-aware Thompson sampling; horizonClips() in recommend.ts), with N the candidate set's runs so far
+   * standing for the runs still to come. Absent (the default, and policies ≤ /8): draws are not clipped.
+   */
+  readonly horizonClip?: number;
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /**
@@ -237,6 +243,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(c.versionPrior === undefined || c.versionPrior === 'fair-trial' || c.versionPrior === 'inherit', 'versionPrior', '"fair-trial", "inherit" or absent', c.versionPrior);
   check(c.trialRuns === undefined || (Number.isInteger(c.trialRuns) && c.trialRuns >= 0), 'trialRuns', 'an integer >= 0', c.trialRuns);
   check(c.trialShare === undefined || (Number.isFinite(c.trialShare) && c.trialShare >= 0 && c.trialShare < 1), 'trialShare', 'a number in [0, 1)', c.trialShare);
+  check(c.horizonClip === undefined || (Number.isFinite(c.horizonClip) && c.horizonClip >= 0 && c.horizonClip <= 10), 'horizonClip', 'a number in [0, 10] or absent', c.horizonClip);
   check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);

@@ -24,7 +24,7 @@ export { addReward, effectiveEvidence, EMPTY_EVIDENCE, evidenceAt, learnRun, onT
 export { hashHex } from './hash.js';
 export { dominantLevel, fitBasePrior, fitPoolStrengths, logGamma, pooledPosterior } from './pooling.js';
 export type { BasePrior, PoolStrengths } from './pooling.js';
-export { analyse, candidatePosteriors, candidateSetKey, choose, pickRule, recommend } from './recommend.js';
+export { analyse, candidatePosteriors, candidateSetKey, choose, horizonClips, pickRule, recommend } from './recommend.js';
 export type { CandidateSet, Choice, Memo, PolicyCaches, RecommendInput } from './recommend.js';
 export { createRng, rngForDecision } from './rng.js';
 export type { Rng, Stream } from './rng.js';

@@ -142,7 +142,33 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
   // A configuration stored before the tolerance existed has none: that policy was plain Thompson sampling.
   const factor = Number.isFinite(config.satisficingTolerance) ? config.satisficingTolerance : 0;
   const tolerance = factor * toleranceScale(posteriors.length, config) * Math.sqrt(betaVariance(base.alpha, base.beta));
-  return config.propensityEstimator === 'rao-blackwell' ? { tolerance, order, propensities: 'rao-blackwell' } : { tolerance, order };
+  const rule: PickRule = config.propensityEstimator === 'rao-blackwell' ? { tolerance, order, propensities: 'rao-blackwell' } : { tolerance, order };
+  return config.horizonClip === undefined ? rule : { ...rule, clip: horizonClips(posteriors, evidence, config.horizonClip) };
+}
+
+/**
+ * Policy /9 (`horizonClip` c): each candidate's draw is clipped at μᵢ + c · sdᵢ · √(2 ln⁺(2N / (K nᵢ))), with
+ * nᵢ its evidence (pseudo-runs beyond the prior), N the candidates' total and K their number. The bound is
+ * MOSS's (Audibert & Bubeck 2009) on the posterior's scale, and clipping a Thompson draw at it is MOTS (Jin,
+ * Xu, Xiao & Gu 2021, "MOTS: minimax optimal Thompson sampling", ICML), which keeps Thompson sampling's
+ * asymptotics and has minimax regret O(√(KT)) for a horizon T. The service never knows T: 2N takes the
+ * runs still to come to be about as many as have come (a Lindy estimate; Degenne & Perchet 2016 show the
+ * anytime MOSS index, with the runs so far in place of T, keeps the minimax rate). A candidate with more
+ * than its share 2N/K of the runs draws no higher than its mean, so once the log is long it is run only if
+ * it is the best bet; one with few runs is drawn as before. An untried candidate is never clipped.
+ */
+export function horizonClips(posteriors: readonly Posterior[], evidence: readonly number[], c: number): number[] {
+  const k = posteriors.length;
+  let total = 0;
+  for (const n of evidence) total += Math.max(0, n);
+  return posteriors.map((p, i) => {
+    const n = evidence[i]!;
+    if (!(n > 0)) return Infinity;
+    const log = Math.log((2 * total) / (k * n));
+    // c = 0 is greedy on the means for every tried candidate (never 0 × ∞ when n is vanishingly small).
+    const bonus = c > 0 ? c * Math.sqrt(betaVariance(p.alpha, p.beta)) * Math.sqrt(2 * Math.max(0, log)) : 0;
+    return betaMean(p.alpha, p.beta) + (Number.isNaN(bonus) ? Infinity : bonus);
+  });
 }
 
 /** The candidate count at which the tolerance is exactly `satisficingTolerance` prior sds. */
@@ -301,7 +327,7 @@ export function analyse(arms: readonly ArmEvidence[], config: PolicyConfig, nowM
       if (summary === undefined) {
         // Seeded by the posteriors, not the decision: equal posteriors give equal summaries.
         const fingerprint = hashHex(
-          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.trial === undefined ? '' : `trial ${rule.trial.share} ${rule.trial.arms.join(',')}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}${mixture === undefined ? '' : `|${mixture.weights.join(',')}|${mixture.components.map((c) => c.map((p) => `${p.alpha},${p.beta}`).join(';')).join('|')}`}`,
+          `${config.summarySamples}|${rule.tolerance}|${rule.propensities === undefined ? '' : `${rule.propensities}|`}${rule.trial === undefined ? '' : `trial ${rule.trial.share} ${rule.trial.arms.join(',')}|`}${rule.clip === undefined ? '' : `clip ${rule.clip.join(',')}|`}${rule.order.join(',')}|${posteriors.map((p) => `${p.alpha},${p.beta}`).join(';')}${mixture === undefined ? '' : `|${mixture.weights.join(',')}|${mixture.components.map((c) => c.map((p) => `${p.alpha},${p.beta}`).join(';')).join('|')}`}`,
         );
         summary = summaries?.get(fingerprint);
         if (summary === undefined) {

@@ -61,6 +61,11 @@ export interface PickRule {
   readonly propensities?: 'rao-blackwell';
   /** New versions on trial: with probability `share` the pick is one of `arms`, uniformly, instead of the draw. */
   readonly trial?: { readonly arms: readonly number[]; readonly share: number };
+  /**
+   * Per candidate, the highest value its draw may take (policy /9, `horizonClip`): a draw above it counts as
+   * this value. Infinity leaves a draw as it is. Absent: no draw is clipped (policies ≤ /8).
+   */
+  readonly clip?: readonly number[];
 }
 
 /**
@@ -77,12 +82,13 @@ export interface PickRule {
 export function satisficingPick(posteriors: readonly BetaParams[], rule: PickRule, rng: Rng, mixture?: PosteriorMixture): number {
   if (rule.trial !== undefined && rng.next() < rule.trial.share) return rule.trial.arms[Math.floor(rng.next() * rule.trial.arms.length)]!;
   if (mixture !== undefined) posteriors = mixture.components[drawComponent(mixture.weights, rng)]!;
-  if (rule.tolerance <= 0) return thompsonPick(posteriors, rng);
+  if (rule.tolerance <= 0 && rule.clip === undefined) return thompsonPick(posteriors, rng);
   const draws = new Float64Array(posteriors.length);
   let max = -1;
   for (let i = 0; i < posteriors.length; i++) {
     const p = posteriors[i]!;
-    draws[i] = sampleBeta(rng, p.alpha, p.beta);
+    const d = sampleBeta(rng, p.alpha, p.beta);
+    draws[i] = rule.clip === undefined ? d : Math.min(d, rule.clip[i]!);
     if (draws[i]! > max) max = draws[i]!;
   }
   return firstWithin(draws, rule, max);
@@ -178,12 +184,19 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
   }
   let probBest = Array.from(wins, (w) => w / m);
   let propensity = probBest;
+  // The pick rule sees each draw clipped at its candidate's cap (policy /9); P(best) and the lift read the posterior's own draws.
+  const clip = rule?.clip;
+  let picked = draws;
+  if (clip !== undefined) {
+    picked = new Float64Array(m * c);
+    for (let j = 0; j < m; j++) for (let t = 0; t < c; t++) picked[j * c + t] = Math.min(draws[j * c + t]!, clip[contenders[t]!]!);
+  }
   const countPicks = (r: PickRule) => {
     const picks = new Float64Array(k);
     for (let j = 0; j < m; j++) {
       let bestDraw = -1;
-      for (let t = 0; t < c; t++) bestDraw = Math.max(bestDraw, draws[j * c + t]!);
-      picks[firstWithin(draws.subarray(j * c, (j + 1) * c), r, bestDraw, slot)]! += 1;
+      for (let t = 0; t < c; t++) bestDraw = Math.max(bestDraw, picked[j * c + t]!);
+      picks[firstWithin(picked.subarray(j * c, (j + 1) * c), r, bestDraw, slot)]! += 1;
     }
     return Array.from(picks, (w) => w / m);
   };
@@ -191,8 +204,8 @@ export function summarizeSet(posteriors: readonly BetaParams[], rng: Rng, sample
     // P(best) is the pick probability of plain Thompson sampling (tolerance 0), estimated the same way.
     // Counted picks stand in where every conditional is 0 (degenerate Betas whose draws are all 0 or 1).
     probBest = pickProbabilities(rows, { tolerance: 0, order: rule.order }, contenders, draws, m) ?? probBest;
-    propensity = tolerance > 0 ? (pickProbabilities(rows, rule, contenders, draws, m) ?? countPicks(rule)) : probBest;
-  } else if (tolerance > 0 && rule !== undefined) {
+    propensity = tolerance > 0 || clip !== undefined ? (pickProbabilities(rows, rule, contenders, picked, m) ?? countPicks(rule)) : probBest;
+  } else if ((tolerance > 0 || clip !== undefined) && rule !== undefined) {
     // Counting picks (policies up to /4 without the setting): kept so their logs replay exactly.
     propensity = countPicks(rule);
   }
@@ -252,9 +265,12 @@ function pickProbabilities(rows: ReadonlyArray<readonly BetaParams[]>, rule: Pic
   // Contender slots in pick order; pruned candidates are never near the top and are left out of M and E.
   const orderSlots = rule.order.map((i) => slotOf[i]!).filter((t) => t >= 0);
   const out = new Float64Array(k);
+  // A clipped draw is min(θᵢ, capᵢ): it clears a threshold at or below the cap as θᵢ does, and never one above it.
+  const cap = rule.clip;
   const tail = (row: readonly BetaParams[], i: number, max: number, earlier: number) => {
     const p = row[i]!;
-    return betaSurvival(earlier >= max - eps ? Math.max(max - eps, earlier + eps) : max - eps, p.alpha, p.beta);
+    const threshold = earlier >= max - eps ? Math.max(max - eps, earlier + eps) : max - eps;
+    return cap !== undefined && threshold > cap[i]! ? 0 : betaSurvival(threshold, p.alpha, p.beta);
   };
   for (let j = 0; j < m; j++) {
     const row = j * c;
