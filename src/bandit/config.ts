@@ -85,6 +85,14 @@ export interface PolicyConfig {
    * derived state (the sums are projected).
    */
   readonly groupSpreadCounts?: 'effective';
+  /**
+   * 'parent-rate' (policy /9): in the spread's likelihood each group's empirical logit has its sampling variance
+   * at its parent's pass rate, 1/(n p(1 − p)), not at its own rate. The own-rate variance grows as a group's rate
+   * moves away from its parent's, so the groups that differ most counted as the noisiest and the spread was learned
+   * too small (a new repository at a true logit sd of 0.5 covered 89–93%; docs/adr/0008-spread-at-the-parent-rate.md).
+   * Absent (≤ /8): the own-rate variance. A different value rebuilds the derived state (the sums are projected).
+   */
+  readonly groupSpreadVariance?: 'parent-rate';
   /** At most this many pseudo-runs a new version inherits from its parent. */
   readonly parentStrength: number;
   /**
@@ -179,6 +187,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   groupSpread: 'learned',
   classlessSpread: 'learned',
   groupSpreadCounts: 'effective',
+  groupSpreadVariance: 'parent-rate',
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
   satisficingScale: 'log-candidates-squared',
@@ -211,7 +220,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // /7: the base prior's strength is integrated over its posterior, one strength per draw (basePriorStrength);
 // under decay the spread's groups count their effective sample size (groupSpreadCounts).
 // /8: under run-based decay a posterior is a mixture over when the template's rate last changed (decayChanges).
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/8';
+// /9: the spread's likelihood reads each group's sampling variance at its parent's pass rate (groupSpreadVariance).
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/9';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -237,6 +247,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(c.poolingCombination === undefined || c.poolingCombination === 'add-variances', 'poolingCombination', '"add-variances" or absent', c.poolingCombination);
   check(c.basePriorStrength === undefined || c.basePriorStrength === 'integrated', 'basePriorStrength', '"integrated" or absent', c.basePriorStrength);
   check(c.groupSpreadCounts === undefined || c.groupSpreadCounts === 'effective', 'groupSpreadCounts', '"effective" or absent', c.groupSpreadCounts);
+  check(c.groupSpreadVariance === undefined || c.groupSpreadVariance === 'parent-rate', 'groupSpreadVariance', '"parent-rate" or absent', c.groupSpreadVariance);
   check(c.groupSpread === undefined || c.groupSpread === 'learned', 'groupSpread', '"learned" or absent', c.groupSpread);
   check(c.classlessSpread === undefined || c.classlessSpread === 'learned', 'classlessSpread', '"learned" or absent', c.classlessSpread);
   check(nonNegative(c.parentStrength), 'parentStrength', 'a finite number >= 0', c.parentStrength);

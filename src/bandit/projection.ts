@@ -8,7 +8,7 @@ import { EMPTY_EVIDENCE, learnRun, onTemplateClock, rewardOf } from './evidence.
 import type { PolicyConfig } from './config.js';
 import { countRun, EMPTY_COUNTERS, type Counters } from './scorecard.js';
 import { keepsChangePoints, updateChanges, updateWindows } from './changes.js';
-import { addLogLikelihood, EMPTY_GROUP_SUMS, groupLogLikelihood, replaceGroup, type SpreadRecord } from './spread.js';
+import { addLogLikelihood, EMPTY_GROUP_SUMS, EMPTY_PARENT_RATE_SUMS, groupLogLikelihood, replaceGroup, type SpreadRecord } from './spread.js';
 import { asArmId, type ArmEvidence, type ArmStatus, type ChangeRecord, type Context, type Evidence, type WindowCounts } from './types.js';
 
 export interface TemplateRecord {
@@ -125,7 +125,7 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
         return { key, prev: prev[i], value };
       });
       if (keepsChangePoints(policy) && reward !== null) withChanges(records, reward, o.outcome === 'pass', policy);
-      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned', policy.groupSpreadCounts === 'effective');
+      if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned', policy.groupSpreadCounts === 'effective', policy.groupSpreadVariance === 'parent-rate');
       for (const { key, value } of records) out.push({ kind: 'stats', key, value });
       return out;
     }
@@ -180,13 +180,15 @@ function withChanges(records: SegmentUpdate[], reward: number, pass: boolean, po
  * also a group of the global record's `repos` sums (how the template's repositories differ, for contexts
  * without a task class).
  */
-function withSpread(records: SegmentUpdate[], classless: boolean, effective: boolean): void {
+function withSpread(records: SegmentUpdate[], classless: boolean, effective: boolean, parentRate: boolean): void {
   const find = (tc: boolean, repo: boolean) => records.find(({ key }) => (key[1] !== '') === tc && (key[2] !== '') === repo);
   const global = find(false, false)!;
-  const spreadOf = (r: SegmentUpdate) => r.value.spread ?? { groups: EMPTY_GROUP_SUMS };
+  // Policy /9 keeps the sums on the grid of the sampling variance at the parent's rate (spread.ts).
+  const empty = parentRate ? EMPTY_PARENT_RATE_SUMS : EMPTY_GROUP_SUMS;
+  const spreadOf = (r: SegmentUpdate) => r.value.spread ?? { groups: empty };
   const repo = classless ? find(false, true) : undefined;
   if (repo !== undefined) {
-    const repos = replaceGroup(global.prev?.spread?.repos ?? EMPTY_GROUP_SUMS, repo.prev?.evidence, repo.value.evidence, effective);
+    const repos = replaceGroup(global.prev?.spread?.repos ?? empty, repo.prev?.evidence, repo.value.evidence, effective);
     global.value = { ...global.value, spread: { ...spreadOf(global), repos } };
   }
   const taskClass = find(true, false);
@@ -194,12 +196,13 @@ function withSpread(records: SegmentUpdate[], classless: boolean, effective: boo
   if (taskClass === undefined) return;
   let nested = global.value.spread?.nested;
   if (cell !== undefined) {
-    const before = taskClass.prev?.spread?.groups ?? EMPTY_GROUP_SUMS;
+    const before = taskClass.prev?.spread?.groups ?? empty;
     const groups = replaceGroup(before, cell.prev?.evidence, cell.value.evidence, effective);
     taskClass.value = { ...taskClass.value, spread: { groups } };
-    nested = addLogLikelihood(nested, groupLogLikelihood(groups), groupLogLikelihood(before));
+    // At the parent's rate (policy /9) each side reads the task class's record as it was with those sums.
+    nested = addLogLikelihood(nested, groupLogLikelihood(groups, taskClass.value.evidence), groupLogLikelihood(before, taskClass.prev?.evidence));
   }
-  const groups = replaceGroup(global.prev?.spread?.groups ?? EMPTY_GROUP_SUMS, taskClass.prev?.evidence, taskClass.value.evidence, effective);
+  const groups = replaceGroup(global.prev?.spread?.groups ?? empty, taskClass.prev?.evidence, taskClass.value.evidence, effective);
   global.value = { ...global.value, spread: { ...spreadOf(global), groups, ...(nested === undefined ? {} : { nested }) } };
 }
 
@@ -267,8 +270,8 @@ export function armEvidenceOf(
         : {
             ...levels,
             spread: {
-              repo: classless ? groupLogLikelihood(spread.repos ?? EMPTY_GROUP_SUMS) : (spread.nested ?? groupLogLikelihood(EMPTY_GROUP_SUMS)),
-              taskClass: groupLogLikelihood(spread.groups),
+              repo: classless ? groupLogLikelihood(spread.repos ?? EMPTY_GROUP_SUMS, globalRecord?.evidence) : (spread.nested ?? groupLogLikelihood(EMPTY_GROUP_SUMS)),
+              taskClass: groupLogLikelihood(spread.groups, globalRecord?.evidence),
               repoSquares,
               classSquares: spread.groups.squares,
             },

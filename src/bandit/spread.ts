@@ -33,6 +33,12 @@ const LOG_HYPERPRIOR: readonly number[] = SPREAD_GRID.map((tau, j) => {
 
 /** The four sums of one parent's groups at each grid point, how many groups have runs, and Σ nᵢ². */
 export interface GroupSums {
+  /**
+   * 'parent-rate' (PolicyConfig.groupSpreadVariance, policy /9): the sums are on {@link VARIANCE_GRID}, with each
+   * group's sampling variance read at its parent's pass rate ({@link replaceGroup}); absent, on SPREAD_GRID with
+   * the variance at the group's own rate.
+   */
+  readonly variance?: 'parent-rate';
   readonly count: number;
   /** Σ of the groups' squared run counts: how concentrated the parent's record is in few groups. */
   readonly squares: number;
@@ -58,8 +64,31 @@ export interface SpreadRecord {
   readonly repos?: GroupSums;
 }
 
-const zeros = () => new Array<number>(SPREAD_GRID_SIZE).fill(0);
+const zeros = (n = SPREAD_GRID_SIZE) => new Array<number>(n).fill(0);
 export const EMPTY_GROUP_SUMS: GroupSums = Object.freeze({ count: 0, squares: 0, w: zeros(), wy: zeros(), wyy: zeros(), lnW: zeros() });
+
+/**
+ * Policy /9's grid for sums at the parent's rate: u = τ²·p(1 − p), the between-group variance in units of one run's
+ * logit variance at the parent's pass rate p. 0, then 63 points log-spaced from 1e-8 to 16 (τ ≤ 4 and p(1 − p) ≤ ¼
+ * keep u ≤ 4, so every point read has grid points on both sides for the cubic: with 4 as the last point, groups of
+ * one run read 0.01 nats off; below 1e-8 no group of fewer than a million runs can tell u from 0).
+ */
+export const VARIANCE_GRID_SIZE = 64;
+const U_MIN = 1e-8;
+const U_MAX = 16;
+export const VARIANCE_GRID: readonly number[] = Array.from({ length: VARIANCE_GRID_SIZE }, (_, k) =>
+  k === 0 ? 0 : U_MIN * Math.pow(U_MAX / U_MIN, (k - 1) / (VARIANCE_GRID_SIZE - 2)),
+);
+const LOG_U_STEP = Math.log(U_MAX / U_MIN) / (VARIANCE_GRID_SIZE - 2);
+export const EMPTY_PARENT_RATE_SUMS: GroupSums = Object.freeze({
+  variance: 'parent-rate',
+  count: 0,
+  squares: 0,
+  w: zeros(VARIANCE_GRID_SIZE),
+  wy: zeros(VARIANCE_GRID_SIZE),
+  wyy: zeros(VARIANCE_GRID_SIZE),
+  lnW: zeros(VARIANCE_GRID_SIZE),
+});
 
 /**
  * `sums` with one group's record replaced: `before` taken out (if it had runs) and `after` put in.
@@ -77,14 +106,16 @@ export function replaceGroup(sums: GroupSums, before: Evidence | undefined, afte
   const lnW = [...sums.lnW];
   let count = sums.count;
   let squares = sums.squares;
+  const atParentRate = sums.variance === 'parent-rate';
   const apply = (record: Evidence, sign: 1 | -1) => {
     const e = effective ? effectiveEvidence(record) : record;
     if (!(e.trials > 0)) return;
     const r = Math.min(Math.max(e.reward, 0), e.trials);
     const y = Math.log((r + 0.5) / (e.trials - r + 0.5));
     const v = 1 / (r + 0.5) + 1 / (e.trials - r + 0.5);
-    for (let j = 0; j < SPREAD_GRID_SIZE; j++) {
-      const wj = 1 / (SPREAD_GRID[j]! ** 2 + v);
+    for (let j = 0; j < w.length; j++) {
+      // At the parent's rate p the weight is 1/(τ² + 1/(n p(1 − p))) = p(1 − p) · n/(n u + 1): the sums keep n/(n u + 1).
+      const wj = atParentRate ? e.trials / (e.trials * VARIANCE_GRID[j]! + 1) : 1 / (SPREAD_GRID[j]! ** 2 + v);
       w[j] = w[j]! + sign * wj;
       wy[j] = wy[j]! + sign * wj * y;
       wyy[j] = wyy[j]! + sign * wj * y * y;
@@ -95,13 +126,55 @@ export function replaceGroup(sums: GroupSums, before: Evidence | undefined, afte
   };
   if (before !== undefined) apply(before, -1);
   apply(after, 1);
-  return { count, squares: Math.max(0, squares), w, wy, wyy, lnW };
+  return { ...(atParentRate ? { variance: 'parent-rate' as const } : {}), count, squares: Math.max(0, squares), w, wy, wyy, lnW };
 }
 
-/** The marginal log-likelihood of one parent's groups at each grid point (0 with fewer than two groups). */
-export function groupLogLikelihood(sums: GroupSums): number[] {
+/**
+ * The marginal log-likelihood of one parent's groups at each point of SPREAD_GRID (0 with fewer than two groups).
+ * @param parent the parent's record (a task class for its repositories, the global record for its task classes or
+ *   repositories), read for its pass rate by sums kept at the parent's rate (policy /9); ignored by the others
+ */
+export function groupLogLikelihood(sums: GroupSums, parent?: Evidence): number[] {
   if (sums.count < 2) return zeros();
+  if (sums.variance === 'parent-rate') return atParentRate(sums, parent);
   return sums.w.map((w, j) => 0.5 * sums.lnW[j]! - 0.5 * (sums.wyy[j]! - sums.wy[j]! ** 2 / w) - 0.5 * Math.log(w));
+}
+
+/**
+ * Policy /9 (groupSpreadVariance 'parent-rate'): each group's empirical logit yᵢ has sampling variance
+ * 1/(nᵢ p(1 − p)) at its parent's pass rate p, not 1/(rᵢ + ½) + 1/(nᵢ − rᵢ + ½) at its own. The own-rate variance
+ * grows as a group's rate moves away from its parent's, so the groups that differ most were read as the
+ * noisiest, and the spread was learned too small: with 6 repositories of 40 runs at a true logit sd of 0.5,
+ * a new repository's 95% interval covered 89–93% (the spread's exact binomial likelihood, or this one,
+ * 93–95%; docs/adr/0008-spread-at-the-parent-rate.md). With c = 1/(p(1 − p)) the weights are ωᵢ/c where
+ * ωᵢ = nᵢ/(nᵢ u + 1) and u = τ²/c, so the log-likelihood at τ is read from the sums of ω on the u grid at
+ * u = τ²/c (a cubic in ln u between grid points 0.34 apart in ln u: within 0.004 nats of the direct sum, or 0.1%
+ * of it, test/bandit/spread.test.ts).
+ */
+function atParentRate(sums: GroupSums, parent: Evidence | undefined): number[] {
+  const e = parent === undefined ? undefined : effectiveEvidence(parent);
+  const p = e === undefined || !(e.trials > 0) ? 0.5 : Math.min(Math.max((Math.max(e.reward, 0) + 0.5) / (e.trials + 1), 1e-6), 1 - 1e-6);
+  const c = 1 / (p * (1 - p));
+  const lnC = Math.log(c);
+  const n = sums.count;
+  const node = sums.w.map((w, k) => 0.5 * (sums.lnW[k]! - n * lnC) - (0.5 / c) * (sums.wyy[k]! - sums.wy[k]! ** 2 / w) - 0.5 * (Math.log(w) - lnC));
+  return SPREAD_GRID.map((tau) => interpolate(node, (tau * tau) / c));
+}
+
+/** A function tabulated on VARIANCE_GRID, read at u: linear in u below the first positive node, else a Catmull–Rom cubic in ln u. */
+function interpolate(node: readonly number[], u: number): number {
+  if (!(u > 0)) return node[0]!;
+  if (u <= U_MIN) return node[0]! + (u / U_MIN) * (node[1]! - node[0]!);
+  const x = Math.min(Math.log(u / U_MIN) / LOG_U_STEP, VARIANCE_GRID_SIZE - 2);
+  const i = Math.min(Math.floor(x), VARIANCE_GRID_SIZE - 3);
+  const t = x - i;
+  // Positive nodes 1..63 are index i + 1 for x's integer part i; clamp the outer neighbours at the ends.
+  const at = (k: number) => node[Math.min(Math.max(k, 1), VARIANCE_GRID_SIZE - 1)]!;
+  const p0 = at(i);
+  const p1 = at(i + 1);
+  const p2 = at(i + 2);
+  const p3 = at(i + 3);
+  return p1 + 0.5 * t * (p2 - p0 + t * (2 * p0 - 5 * p1 + 4 * p2 - p3 + t * (3 * (p1 - p2) + p3 - p0)));
 }
 
 /** Element-wise a + b − c (the level total as one parent's groups change). */

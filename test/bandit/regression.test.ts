@@ -47,9 +47,14 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // sample size (groupSpreadCounts); these records have no decay, so that changes nothing here.
 // sts-pooled-eb/8 reads run-decayed evidence through change points (decayChanges); without decay, as in most
 // pins here, it decides as /7 did, so /7's pins are /8's too (pinned below under decay, with a stored /7 configuration).
-describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
+// sts-pooled-eb/9 reads each group's sampling variance at its parent's rate in the spread's likelihood
+// (groupSpreadVariance): the arms above carry no spread records, so they decide as /8; the classless log below,
+// whose spread is learned, is pinned under both.
+describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
+  // A configuration stored by /8 has no groupSpreadVariance.
+  const { groupSpreadVariance: _gv, ...stored8 } = DEFAULT_POLICY_CONFIG;
   // A configuration stored by /7 has no decayChanges.
-  const { decayChanges: _dc, ...stored7 } = DEFAULT_POLICY_CONFIG;
+  const { decayChanges: _dc, ...stored7 } = stored8;
   // A configuration stored by /6 has neither basePriorStrength nor groupSpreadCounts: it replays /6's decisions.
   const { basePriorStrength: _b, groupSpreadCounts: _gc, ...stored6 } = stored7;
   // /6 changes contexts without a task class only (classlessSpread); these decisions name one, so a stored
@@ -57,12 +62,13 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
   const { classlessSpread: _c, ...stored5 } = stored6;
   type Version = readonly [name: string, config: PolicyConfig, fingerprint: string];
   type Pin = readonly [name: string, config: PolicyConfig, fingerprint: string, id: string, chosen: string, propensity: number];
-  const v8: Version = ['sts-pooled-eb/8', DEFAULT_POLICY_CONFIG, 'c145b95432c7'];
+  const v9: Version = ['sts-pooled-eb/9', DEFAULT_POLICY_CONFIG, '090d5155b09f'];
+  const v8: Version = ['a stored sts-pooled-eb/8 configuration', stored8, 'c145b95432c7'];
   const v7: Version = ['a stored sts-pooled-eb/7 configuration', stored7, '5715b9d7bcf7'];
   const v6: Version = ['a stored sts-pooled-eb/6 configuration', stored6, 'e36c053fb58f'];
   const v5: Version = ['a stored sts-pooled-eb/5 configuration', stored5, '26ac89b343c1'];
   const pins: Pin[] = [
-    ...[v8, v7].flatMap((v): Pin[] => [
+    ...[v9, v8, v7].flatMap((v): Pin[] => [
       [...v, 'pin-b', 'generic@v1', 0.0757009567697527],
       [...v, 'pin-c', 'bug-fix@v1', 0.7981624943027084],
       [...v, 'x2', 'bug-fix@v3', 0.08998034504549718],
@@ -80,7 +86,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint is the configuration's.
-    expect(d.policyVersion).toBe(`sts-pooled-eb/8+${fingerprint}`);
+    expect(d.policyVersion).toBe(`sts-pooled-eb/9+${fingerprint}`);
   });
 
   // A log without task classes: four templates, three repositories that do not differ. /6 learns that from
@@ -112,8 +118,10 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
     return recommend({ decisionId: asDecisionId(id), context, arms, nowMs: 0, topK: 0 }, config);
   };
   test.each([
-    ['pin-a', '/7', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3485295345684024],
-    ['pin-c', '/7', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.43653628680907036],
+    ['pin-a', '/9', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3600452103082854],
+    ['pin-c', '/9', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.4327552917824397],
+    ['pin-a', 'a stored /8 configuration', stored8, 'bug-fix@v3', 0.3485295345684024],
+    ['pin-c', 'a stored /8 configuration', stored8, 'bug-fix@v1', 0.43653628680907036],
     ['pin-a', 'a stored /6 configuration', stored6, 'bug-fix@v3', 0.3553303972696317],
     ['pin-a', 'a stored /5 configuration', stored5, 'bug-fix@v3', 0.34940852419260543],
     ['pin-c', 'a stored /6 configuration', stored6, 'generic@v1', 0.07057685058156238],
@@ -128,8 +136,10 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
   // points and a stored /7 configuration through its decayed sums alone.
   const decay = { halfLife: 60, unit: 'runs' } as const;
   test.each([
-    ['pin-a', '/8', 'bug-fix@v3', 0.3450961321308705, { ...DEFAULT_POLICY_CONFIG, decay }],
-    ['pin-c', '/8', 'bug-fix@v1', 0.42067637770657823, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', '/9', 'bug-fix@v3', 0.34938165438502994, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-c', '/9', 'bug-fix@v1', 0.41744250468272426, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', 'a stored /8 configuration', 'bug-fix@v3', 0.3450961321308705, { ...stored8, decay }],
+    ['pin-c', 'a stored /8 configuration', 'bug-fix@v1', 0.42067637770657823, { ...stored8, decay }],
     ['pin-a', 'a stored /7 configuration', 'bug-fix@v3', 0.34184807873571416, { ...stored7, decay }],
     ['pin-c', 'a stored /7 configuration', 'bug-fix@v1', 0.41741965094769323, { ...stored7, decay }],
   ] as const)('run-based decay: decision %s under %s picks %s with propensity %d', (id, _name, chosen, propensity, config) => {
@@ -137,7 +147,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
     expect([d.chosen, d.propensity]).toEqual([chosen, propensity]);
   });
 
-  // A configuration stored by /4 has none of /5's, /6's, /7's and /8's fields: it replays /4's decisions.
+  // A configuration stored by /4 has none of /5's to /9's fields: it replays /4's decisions.
   const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = stored5;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
@@ -149,7 +159,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
-    expect(d.policyVersion).toBe('sts-pooled-eb/8+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/9+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
@@ -157,7 +167,8 @@ describe('regression: pinned decisions of policy sts-pooled-eb/8', () => {
   const decideParent = (id: string, config: PolicyConfig) =>
     recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
   test.each([
-    ['sts-pooled-eb/7', 'bug-fix@v1', 0.6992357720335406, DEFAULT_POLICY_CONFIG],
+    ['sts-pooled-eb/9', 'bug-fix@v1', 0.6992357720335406, DEFAULT_POLICY_CONFIG],
+    ['a stored sts-pooled-eb/8 configuration', 'bug-fix@v1', 0.6992357720335406, stored8],
     ['a stored sts-pooled-eb/6 configuration', 'bug-fix@v3', 0.16905355484207274, stored6],
     ['a stored sts-pooled-eb/4 configuration', 'bug-fix@v1', 0.8490105376451068, stored4],
   ] as const)('a new version: decision pin-a under %s picks %s with propensity %d', (_name, chosen, propensity, config) => {

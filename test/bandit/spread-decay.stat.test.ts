@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../src/bandit/index.js';
-import { EMPTY_GROUP_SUMS, groupLogLikelihood, replaceGroup, spreadPosterior, spreadSummary } from '../../src/bandit/spread.js';
+import { EMPTY_GROUP_SUMS, EMPTY_PARENT_RATE_SUMS, groupLogLikelihood, replaceGroup, spreadPosterior, spreadSummary } from '../../src/bandit/spread.js';
 import { createRng, logistic, MemoryStore, sampleNormal, service } from './hierarchy-world.js';
 
 /**
@@ -45,12 +45,13 @@ async function world(policy: PolicyConfig, seed: number, idle: boolean): Promise
   const arms = await store.armEvidence(TEMPLATES, { taskClass: 'bug', repo: 'new' });
   for (const [i, id] of TEMPLATES.entries()) {
     arms[i]!.evidence.spread!.repo.forEach((x, j) => (stored[j]! += x));
-    let sums = EMPTY_GROUP_SUMS;
+    let sums = policy.groupSpreadVariance === 'parent-rate' ? EMPTY_PARENT_RATE_SUMS : EMPTY_GROUP_SUMS;
     for (const repo of REPOS) {
       const [cell] = await store.armEvidence([id], { taskClass: 'bug', repo });
       sums = replaceGroup(sums, undefined, cell!.evidence.repoTaskClass!, policy.groupSpreadCounts === 'effective');
     }
-    groupLogLikelihood(sums).forEach((x, j) => (exact[j]! += x));
+    // Policy /9 reads each repository's sampling variance at the task class's rate, as read now.
+    groupLogLikelihood(sums, arms[i]!.evidence.taskClass).forEach((x, j) => (exact[j]! += x));
   }
   return { stored, exact };
 }
