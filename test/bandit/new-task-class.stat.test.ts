@@ -1,12 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../src/bandit/index.js';
-import { calibrated, Coverage, createRng, feed, intervals, logistic, sampleNormal, service } from './hierarchy-world.js';
+import { calibrated, Coverage, createRng, feed, feedCounts, intervals, logistic, MemoryStore, sampleNormal, service } from './hierarchy-world.js';
 
 /**
  * Issue 8's row "new task class, 0 runs (class sd 0.4 / 0.8 logit)", and "when groups do not differ,
  * a new group borrows nearly everything". Each replication draws 4 templates (global logits
  * ~ N(0, 0.7²)) and 6 established task classes, each seen in its own repository with 40 runs per
- * template (class logit = global logit + sd·N(0, 1)); then 4 new task classes with no runs, where
+ * template (class logit = global logit + sd·N(0, 1)), written through the store's projection; then 4 new task
+ * classes with no runs, where
  * Recommend's 95% intervals are checked against each template's true rate in that class.
  */
 const TEMPLATES = ['a@v1', 'b@v1', 'c@v1', 'd@v1'];
@@ -15,10 +16,18 @@ async function newClassCoverage(sd: number, reps: number, policy: PolicyConfig):
   const coverage = new Coverage();
   for (let rep = 0; rep < reps; rep++) {
     const rng = createRng(`new-task-class\u0000${sd}\u0000${rep}`);
-    const ll = service({ ...policy, summarySamples: 200 });
+    const config = { ...policy, summarySamples: 200 };
+    const store = new MemoryStore(config);
+    const ll = service(config, store);
     const centre = TEMPLATES.map(() => 0.7 * sampleNormal(rng));
     for (let c = 0; c < 6; c++) {
-      for (let i = 0; i < TEMPLATES.length; i++) await feed(ll, rng, TEMPLATES[i]!, `class${c}`, `repo${c}`, logistic(centre[i]! + sd * sampleNormal(rng)), 40);
+      for (let i = 0; i < TEMPLATES.length; i++) {
+        // 40 runs in one commit through the store's projection (what Observe runs; no decay, so order does not matter).
+        const p = logistic(centre[i]! + sd * sampleNormal(rng));
+        let passes = 0;
+        for (let r = 0; r < 40; r++) passes += rng.next() < p ? 1 : 0;
+        await feedCounts(store, TEMPLATES[i]!, `class${c}`, `repo${c}`, passes, 40 - passes);
+      }
     }
     let hits = 0;
     for (let x = 0; x < 4; x++) {
@@ -35,9 +44,11 @@ async function newClassCoverage(sd: number, reps: number, policy: PolicyConfig):
 }
 
 describe('a new task class gets the predictive of a new task class (spread learned from 6 established ones)', () => {
-  for (const sd of [0.4, 0.8]) {
+  // At sd 0.4 policy /8 covered 90.7% ± 1.1 over 120 replications (91.0% ± 1.9 over 30, which could not tell it
+  // from 93%); /9 93.8% ± 0.9 (docs/adr/0008-spread-at-the-parent-rate.md).
+  for (const [sd, reps] of [[0.4, 120], [0.8, 30]] as const) {
     test(`class logit sd ${sd}: 95% intervals cover 93–97% (within 2 SE) with 0 runs`, async () => {
-      const coverage = await newClassCoverage(sd, 30, DEFAULT_POLICY_CONFIG);
+      const coverage = await newClassCoverage(sd, reps, DEFAULT_POLICY_CONFIG);
       console.info(`new task class, sd ${sd}: ${coverage}`);
       expect(calibrated(coverage), String(coverage)).toBe(true);
     }, 180_000);
