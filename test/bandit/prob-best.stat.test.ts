@@ -91,8 +91,10 @@ describe('prob_best and the lift, against the truth', () => {
       // Not met: with six templates of 0–30 runs each the strength of templates this close (45 pseudo-runs)
       // cannot be told from 15 or 500, so its posterior follows its hyperprior and the chosen template is
       // shrunk too little (+1.95 ± 0.28 points; an oracle prior gives +0.5 ± 0.2). A hyperprior that fixes this
-      // (flatter in log strength) over-shrinks the wide spread (−2.3 points, coverage 90%). The guard keeps
-      // it from regressing; `test.fails` starts failing, to be made a plain test, once the target holds.
+      // (flatter in log strength) over-shrinks the wide spread (−2.3 points, coverage 90%). ADR 0008: the true
+      // strength removes the bias, the true mean does not, and the hyperpriors tried (flat in ln s, uniform
+      // shrinkage) all trade the narrow bias for the wide one. The guard keeps it from regressing; `test.fails`
+      // starts failing, to be made a plain test, once the target holds.
       test(`${name} spread: lift bias < 3 points (beyond 2 SE)`, async () => {
         const { text, bias, biasSe } = await result;
         expect(Math.abs(bias) - 2 * biasSe, text).toBeLessThan(0.03);
