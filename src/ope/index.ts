@@ -11,5 +11,5 @@ export {
   uniformPolicy,
 } from './estimators.js';
 export type { EstimatorName, Interval, LiftEstimate, LiftMethod, LoggedDecision, TargetPolicy } from './estimators.js';
-export { decisionJoiner, joinDecisions } from './log-join.js';
+export { decisionJoiner, joinDecisions, JOINER_FIELDS } from './log-join.js';
 export type { DecisionJoiner, JoinerState, LogJoin } from './log-join.js';

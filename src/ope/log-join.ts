@@ -17,6 +17,8 @@ export interface DecisionJoiner {
   result(): LogJoin;
   /** What the joiner holds, to pick up from later (decisionJoiner's `from`). */
   state(): JoinerState;
+  /** One field of state() (a caller saving a large joiner a column at a time). */
+  stateOf<K extends keyof JoinerState>(field: K): JoinerState[K];
 }
 
 /** A joiner's decisions (in log order, column by column) and its count of invalid ones. */
@@ -31,6 +33,9 @@ export interface JoinerState {
   /** null while the decision has no outcome. */
   readonly rewards: ReadonlyArray<number | null>;
 }
+
+/** The fields of a JoinerState (the type makes the list complete). */
+export const JOINER_FIELDS = Object.keys({ invalid: 0, ids: 0, contexts: 0, candidates: 0, chosen: 0, propensities: 0, atMs: 0, rewards: 0 } satisfies Record<keyof JoinerState, 0>) as Array<keyof JoinerState>;
 
 /**
  * Joins each logged decision with the first observation of its chosen template that teaches a
@@ -119,17 +124,21 @@ export function decisionJoiner(policy: PolicyConfig, from?: JoinerState): Decisi
       return { decisions, unobserved: pending.length - decisions.length, invalid };
     },
     state() {
+      return Object.fromEntries(JOINER_FIELDS.map((k) => [k, this.stateOf(k)])) as unknown as JoinerState;
+    },
+    stateOf<K extends keyof JoinerState>(field: K): JoinerState[K] {
       const ds = pending;
-      return {
-        invalid,
-        ids: [...ids],
-        contexts: ds.map((d) => d.context),
-        candidates: ds.map((d) => d.candidates),
-        chosen: ds.map((d) => d.chosen),
-        propensities: ds.map((d) => d.propensity),
-        atMs: ds.map((d) => d.atMs),
-        rewards: ds.map((d) => d.reward),
+      const of: { [F in keyof JoinerState]: () => JoinerState[F] } = {
+        invalid: () => invalid,
+        ids: () => [...ids],
+        contexts: () => ds.map((d) => d.context),
+        candidates: () => ds.map((d) => d.candidates),
+        chosen: () => ds.map((d) => d.chosen),
+        propensities: () => ds.map((d) => d.propensity),
+        atMs: () => ds.map((d) => d.atMs),
+        rewards: () => ds.map((d) => d.reward),
       };
+      return of[field]();
     },
   };
 }
