@@ -96,11 +96,11 @@ describe('learnloop command line', () => {
         p.on('exit', (status) => resolve({ status, stdout, stderr }));
       });
     const rec = await run('recommend', '--addr', addr, '--task-class', 'docs', '--repo', 'acme/site', '--candidates', 'docs@v1,docs@v2', '--json');
-    expect(rec.status).toBe(0);
+    expect(rec.status, rec.stderr).toBe(0);
     const decision = JSON.parse(rec.stdout);
     expect(['docs@v1', 'docs@v2']).toContain(decision.chosenTemplateId);
     const obs = await run('observe', '--addr', addr, '--run-id', 'r1', '--decision-id', decision.decisionId, '--outcome', 'pass', '--json');
-    expect(obs.status).toBe(0);
+    expect(obs.status, obs.stderr).toBe(0);
     expect(JSON.parse(obs.stdout)).toMatchObject({ applied: true });
     const bad = await run('observe', '--addr', addr, '--run-id', 'r2', '--decision-id', 'missing', '--outcome', 'pass');
     expect(bad.status).toBe(1);
