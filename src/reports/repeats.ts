@@ -52,35 +52,8 @@ export function lineageRoots(templates: readonly TemplateRow[]): (templateId: st
  * oldest first.
  */
 export function failureOccurrences(rows: readonly RunRow[], templates: readonly TemplateRow[], windowDays = DEFAULT_REPEAT_WINDOW_DAYS): FailureOccurrence[] {
-  const root = lineageRoots(templates);
-  const w = windowDays * MS_PER_DAY;
-  const firstRunMs = rows.reduce((m, r) => Math.min(m, r.finishedAtMs), Infinity);
-  const failed = rows
-    .filter((r) => isJudged(r) && r.outcome !== 'pass')
-    .sort((a, b) => a.finishedAtMs - b.finishedAtMs || byString(a.runId, b.runId));
-  const lastByTemplate = new Map<string, number>();
-  const lastByRepo = new Map<string, number>();
-  return failed.map((r) => {
-    const signature = failureSignature(r.outcome, r.failureReason);
-    const family = root(r.templateId);
-    const kt = `${family}\u0000${signature}`;
-    const kr = `${r.repo}\u0000${signature}`;
-    const seenT = lastByTemplate.get(kt);
-    const seenR = lastByRepo.get(kr);
-    lastByTemplate.set(kt, r.finishedAtMs);
-    lastByRepo.set(kr, r.finishedAtMs);
-    return {
-      runId: r.runId,
-      atMs: r.finishedAtMs,
-      templateId: r.templateId,
-      family,
-      repo: r.repo,
-      signature,
-      judgeable: r.finishedAtMs >= firstRunMs + w,
-      repeatForTemplate: seenT !== undefined && r.finishedAtMs - seenT <= w,
-      repeatForRepo: seenR !== undefined && r.finishedAtMs - seenR <= w,
-    };
-  });
+  // One path for a batch and for the dashboard's kept occurrences: a new keeper makes them all.
+  return new FailureOccurrences().of(rows, templates, windowDays);
 }
 
 /** What FailureOccurrences holds: its occurrences column by column (flags: 1 judgeable, 2 repeat for the template, 4 for the repository). */
@@ -103,10 +76,10 @@ export interface FailureOccurrencesState {
 const failedInOrder = (a: RunRow, b: RunRow) => a.finishedAtMs - b.finishedAtMs || byString(a.runId, b.runId);
 
 /**
- * {@link failureOccurrences} of a list of rows that only grows at its end, kept between calls: rows
+ * The failure occurrences of a list of rows that only grows at its end, kept between calls: rows
  * added since the last call that all failed after the last failure seen (in time, then run id) are
  * only appended; anything else (an earlier failure arriving late, an earlier first run, another
- * lineage or window) makes them all again. Either way the result is failureOccurrences' own.
+ * lineage or window) makes them all again. Either way the result is what a new keeper makes of all the rows.
  */
 export class FailureOccurrences {
   private occ: FailureOccurrence[] = [];
