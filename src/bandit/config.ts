@@ -128,7 +128,7 @@ export interface PolicyConfig {
    */
   readonly satisficingScale: 'log-candidates-squared' | 'log-candidates' | 'fixed';
   /**
-   * Policy /9: clip each candidate's draw at μᵢ + horizonClip · sdᵢ · √(2 ln⁺(2N / (K nᵢ))) (MOTS, a
+   * Off unless set (no policy version makes it the default): clip each candidate's draw at μᵢ + horizonClip · sdᵢ · √(2 ln⁺(2N / (K nᵢ))) (MOTS, a
    * horizon-aware Thompson sampling; horizonClips() in recommend.ts), with N the candidate set's runs so far
    * standing for the runs still to come. Absent (the default, and policies ≤ /8): draws are not clipped.
    */

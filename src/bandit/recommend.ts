@@ -147,7 +147,7 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
 }
 
 /**
- * Policy /9 (`horizonClip` c): each candidate's draw is clipped at μᵢ + c · sdᵢ · √(2 ln⁺(2N / (K nᵢ))), with
+ * The `horizonClip` rule (c; off unless a configuration sets it): each candidate's draw is clipped at μᵢ + c · sdᵢ · √(2 ln⁺(2N / (K nᵢ))), with
  * nᵢ its evidence (pseudo-runs beyond the prior), N the candidates' total and K their number. The bound is
  * MOSS's (Audibert & Bubeck 2009) on the posterior's scale, and clipping a Thompson draw at it is MOTS (Jin,
  * Xu, Xiao & Gu 2021, "MOTS: minimax optimal Thompson sampling", ICML), which keeps Thompson sampling's

@@ -62,7 +62,7 @@ export interface PickRule {
   /** New versions on trial: with probability `share` the pick is one of `arms`, uniformly, instead of the draw. */
   readonly trial?: { readonly arms: readonly number[]; readonly share: number };
   /**
-   * Per candidate, the highest value its draw may take (policy /9, `horizonClip`): a draw above it counts as
+   * Per candidate, the highest value its draw may take (the `horizonClip` rule, off unless configured): a draw above it counts as
    * this value. Infinity leaves a draw as it is. Absent: no draw is clipped (policies ≤ /8).
    */
   readonly clip?: readonly number[];
