@@ -3,8 +3,9 @@
  * k new events reads and decodes k events, not the whole log. Folding a log in any number of pieces
  * gives the state one pass over it gives (test/dashboard/fold.test.ts).
  *
- * The fold keeps every observation as a report row (the dashboard's date filters them when a view is
- * built) and every decision in the outcome join (filtered by time the same way). Weekly traffic is
+ * The fold keeps every observation as a report row (a restored fold: as its snapshot's columns,
+ * until a view needs the rows themselves; the dashboard's date filters them when a view is built)
+ * and every decision in the outcome join (filtered by time the same way). Weekly traffic is
  * summed as decisions arrive, for those logged by the fold's date; one logged after it waits in
  * `later`. The date may move forward (the dashboard's date is now) until it passes a waiting decision
  * (a clock behind another writer's): then the log is folded again from the start rather than summed
@@ -12,12 +13,13 @@
  */
 import type { LoggedEvent, PolicyConfig } from '../bandit/index.js';
 import { decisionJoiner, JOINER_FIELDS, type DecisionJoiner, type JoinerState, type LogJoin } from '../ope/index.js';
-import { LiftFold, type LiftEstimate, type LoggedDecision } from '../ope/index.js';
+import { LiftFold, type LiftEstimate, type LiftFoldState, type LoggedDecision } from '../ope/index.js';
 import {
   byString,
   FailureOccurrences,
   FailureTally,
   MetricsTally,
+  RangeTallies,
   runRowOf,
   taskKey,
   TaskNumbers,
@@ -28,6 +30,7 @@ import {
   type FailureTallyState,
   type Metrics,
   type MetricsTallyState,
+  type RangeTalliesState,
   type RunRow,
   type TrendOptions,
   type TrendScopesState,
@@ -58,6 +61,8 @@ export interface TrafficWeek {
 export class RowTallies {
   /** The trend's windows for the last date and window count asked for. */
   private windows: TrendWindows | undefined;
+  /** The scoreboard's ranges (start, end, spark bins) for the last date asked for. */
+  private ranges: RangeTallies | undefined;
   private readonly templates = new Map<string, MetricsTally>();
   /** Per task class ('(none)' for none, as groupBy names it), then template. */
   private readonly classes = new Map<string, Map<string, MetricsTally>>();
@@ -66,7 +71,7 @@ export class RowTallies {
 
   /**
    * @param numbers the task numbering every tally here shares: a run's task key is looked up once
-   * @param added every row added, for windows asked for a new date
+   * @param added every row added, for windows and ranges asked for a new date (by default the tallies keep a list of them)
    */
   constructor(
     private readonly numbers = new TaskNumbers(),
@@ -74,8 +79,17 @@ export class RowTallies {
     /** The trend's day-binned series per scope, whose change points are found again only when they change. */
     readonly trend = new TrendScopes(numbers),
     readonly failures = new FailureTally(),
-    private readonly added: RunRow[] = [],
-  ) {}
+    added?: () => readonly RunRow[],
+  ) {
+    if (added === undefined) {
+      const kept: RunRow[] = [];
+      this.kept = kept;
+      this.added = () => kept;
+    } else this.added = added;
+  }
+
+  private readonly added: () => readonly RunRow[];
+  private readonly kept: RunRow[] | undefined;
 
   add(r: RunRow): void {
     const template = r.templateId || '(none)';
@@ -85,11 +99,12 @@ export class RowTallies {
       if (t === undefined) m.set(template, (t = new MetricsTally(undefined, this.numbers)));
       t.add(r, task);
     };
-    this.added.push(r);
+    this.kept?.push(r);
     this.all.add(r, task);
     this.trend.add(r, task);
     this.failures.add(r);
     this.windows?.add(r, task);
+    this.ranges?.add(r, task);
     into(this.templates);
     const c = r.taskClass || '(none)';
     let byClass = this.classes.get(c);
@@ -110,6 +125,7 @@ export class RowTallies {
       ['trend', () => this.trend.state()],
       ['failures', () => this.failures.state()],
       ['windows', () => this.windows?.state() ?? null],
+      ['ranges', () => this.ranges?.state() ?? null],
       ['templates', () => tallies(this.templates)],
       ['classes', () => [...this.classes].map(([c, m]) => [c, tallies(m)] as const)],
       ['pairs', () => [...this.pairs].map(([k, p]) => [k, p.runs, tallies(p.byTemplate)] as const)],
@@ -118,8 +134,8 @@ export class RowTallies {
     ];
   }
 
-  /** The tallies a state was taken of, `added` being the rows they tallied (in any order); a part per turn. */
-  static async fromState(s: RowTalliesState, added: RunRow[]): Promise<RowTallies> {
+  /** The tallies a state was taken of, `added` giving the rows they tallied (in any order); a part per turn. */
+  static async fromState(s: RowTalliesState, added: () => readonly RunRow[]): Promise<RowTallies> {
     const numbers = new TaskNumbers([...s.tasks]);
     const all = MetricsTally.fromState(s.all, numbers);
     await nextTurn();
@@ -128,6 +144,7 @@ export class RowTallies {
     const t = new RowTallies(numbers, all, trend, FailureTally.fromState(s.failures), added);
     const tallies = (xs: RowTalliesState['templates']) => new Map(xs.map(([k, x]) => [k, MetricsTally.fromState(x, numbers)]));
     if (s.windows !== null) t.windows = TrendWindows.fromState(s.windows, numbers);
+    if (s.ranges !== null) t.ranges = RangeTallies.fromState(s.ranges, numbers);
     await nextTurn();
     for (const [k, x] of tallies(s.templates)) t.templates.set(k, x);
     await nextTurn();
@@ -142,8 +159,18 @@ export class RowTallies {
     const w = this.windows;
     if (w !== undefined && w.asOfMs === asOfMs && w.o.windowDays === o.windowDays && w.o.windows === o.windows) return w;
     const fresh = new TrendWindows(asOfMs, o, this.numbers);
-    for (const r of this.added) fresh.add(r, this.numbers.numberOf(taskKey(r)));
+    for (const r of this.added()) fresh.add(r, this.numbers.numberOf(taskKey(r)));
     return (this.windows = fresh);
+  }
+
+  /** The metrics of the rows finished in each of the scoreboard's ranges: kept up to date while the ranges stay the same, else tallied again from every row. */
+  rangeMetrics(ranges: ReadonlyArray<readonly [number, number]>): Metrics[] {
+    if (this.ranges?.isOf(ranges) !== true) {
+      const fresh = new RangeTallies(ranges, this.numbers);
+      for (const r of this.added()) fresh.add(r, this.numbers.numberOf(taskKey(r)));
+      this.ranges = fresh;
+    }
+    return this.ranges.metrics();
   }
 
   /** A template's metrics over every run. */
@@ -172,6 +199,7 @@ export interface RowTalliesState {
   readonly trend: TrendScopesState;
   readonly failures: FailureTallyState;
   readonly windows: TrendWindowsState | null;
+  readonly ranges: RangeTalliesState | null;
   readonly templates: ReadonlyArray<readonly [string, MetricsTallyState]>;
   readonly classes: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, MetricsTallyState]>]>;
   readonly pairs: ReadonlyArray<readonly [string, number, ReadonlyArray<readonly [string, MetricsTallyState]>]>;
@@ -183,7 +211,10 @@ const metricsOf = (m: ReadonlyMap<string, MetricsTally>): ReadonlyMap<string, Me
 
 /** The log as the views read it, as of one date. */
 export interface Scan {
-  readonly rows: readonly RunRow[];
+  /** Made when first asked for (a restored fold keeps its rows as columns until then). */
+  readonly rows: () => readonly RunRow[];
+  /** When the first of them finished (Infinity without any). */
+  readonly firstRunMs: number;
   /** The rows' metrics per template and segment. */
   readonly tallies: RowTallies;
   readonly traffic: TrafficWeek[];
@@ -195,8 +226,15 @@ const ROW_FIELDS = Object.keys({
   runId: 0, templateId: 0, taskClass: 0, repo: 0, taskId: 0, attempt: 0, outcome: 0, retries: 0, durationSeconds: 0, failureReason: 0, finishedAtMs: 0, agent: 0, model: 0,
 } satisfies Record<keyof RunRow, 0>) as Array<keyof RunRow>;
 
+/** Row `i` of a fold's columns (in ROW_FIELDS' order). */
+function rowAt(c: ReadonlyArray<ArrayLike<unknown>>, i: number): RunRow {
+  // A literal of a fixed shape (the one runRowOf makes), not one made key by key.
+  const [runId, templateId, taskClass, repo, taskId, attempt, outcome, retries, durationSeconds, failureReason, finishedAtMs, agent, model] = c.map((col) => col[i]);
+  return { runId, templateId, taskClass, repo, taskId, attempt, outcome, retries, durationSeconds, failureReason, finishedAtMs, agent, model } as RunRow;
+}
+
 /** The tallies' parts in a snapshot (the type makes the list complete). */
-const TALLY_PARTS = Object.keys({ all: 0, trend: 0, failures: 0, windows: 0, templates: 0, classes: 0, pairs: 0, tasks: 0 } satisfies Record<keyof RowTalliesState, 0>);
+const TALLY_PARTS = Object.keys({ all: 0, trend: 0, failures: 0, windows: 0, ranges: 0, templates: 0, classes: 0, pairs: 0, tasks: 0 } satisfies Record<keyof RowTalliesState, 0>);
 
 type Week = { decisions: number; byTemplate: Map<string, { chosen: number; probBest: number; offered: number }> };
 
@@ -230,10 +268,20 @@ export class LogFold {
   /** Sequence number of the last event folded in, and when it was logged. */
   private head = 0;
   private headAtMs = 0;
-  private readonly rows: RunRow[] = [];
-  /** The rows finished by the date; those finished after it wait in `laterRows` (a tally is the same in any order). */
-  private tallies = new RowTallies();
+  /**
+   * A restored fold's rows, column by column (each column decoded when first read), made into
+   * objects only when a view needs the rows themselves: until then they come before `rows`.
+   */
+  private restored: { readonly columns: ReadonlyArray<() => ArrayLike<unknown>>; readonly n: number } | undefined;
+  /** The rows in log order (after the restored ones, while those are columns). */
+  private rows: RunRow[] = [];
+  /** The rows finished by the date are tallied; those finished after it wait in `laterRows` (a tally is the same in any order). */
+  private tallies = new RowTallies(undefined, undefined, undefined, undefined, () => this.talliedRows());
   private laterRows: RunRow[] = [];
+  /** Of a restored fold's rows (columns), those finished after the date, by place: made into `laterRows` when the date moves. */
+  private laterRestored: number[] = [];
+  /** When the first row finished by the date finished (Infinity without one). */
+  private firstRunMs = Infinity;
   private readonly weeks = new Map<number, Week>();
   /** Decisions logged after `asOfMs`, in log order: not in `weeks` yet. */
   private readonly later: Array<{ atMs: number }> = [];
@@ -244,8 +292,11 @@ export class LogFold {
 
   /** The scoreboard's failure occurrences, extended while the rows only grow (FailureOccurrences). */
   private occurrences = new FailureOccurrences();
+  /** Rows (in log order) the occurrences have been given; false when the date tallied rows among them out of log order. */
+  private occurrencesAt = 0;
+  private occurrencesInOrder = true;
   /** The last lift estimated, to extend when the next one's decisions begin with its. */
-  private lift: { decisions: readonly LoggedDecision[]; fold: LiftFold } | undefined;
+  private lift: LiftFold | undefined;
 
   /** @param asOfMs the dashboard's date: runs finished and decisions logged after it are left out */
   constructor(
@@ -263,26 +314,45 @@ export class LogFold {
    */
   snapshotParts(): { state: FoldMeta; parts: SnapshotPart[] } {
     const rs = this.rows;
+    const restored = this.restored;
+    const column = (k: number, field: keyof RunRow): ArrayLike<unknown> => {
+      const tail = rs.map((r): unknown => r[field]);
+      if (restored === undefined) return tail;
+      const head = restored.columns[k]!();
+      return tail.length === 0 ? head : [...Array.from(head), ...tail];
+    };
     const weeks = new Map([...this.weeks].map(([startMs, w]) => [startMs, { decisions: w.decisions, byTemplate: new Map([...w.byTemplate].map(([k, t]) => [k, { ...t }])) }]));
     return {
       state: { head: this.head, headAtMs: this.headAtMs, asOfMs: this.asOfMs, weeks },
       parts: [
-        ...ROW_FIELDS.map((k): SnapshotPart => ({ name: `rows.${k}`, value: () => rs.map((r): unknown => r[k]) })),
+        ...ROW_FIELDS.map((field, k): SnapshotPart => ({ name: `rows.${field}`, value: () => column(k, field) })),
         // The decision join a column per part (each is a pass over its 500,000 decisions at a million events).
         ...JOINER_FIELDS.map((k): SnapshotPart => ({ name: `joiner.${k}`, value: () => this.joiner.stateOf(k) })),
         { name: 'later', value: () => this.later.map((d) => d.atMs) },
         { name: 'strings', value: () => [...this.strings.keys()] },
         ...this.tallies.stateParts().map(([name, value]): SnapshotPart => ({ name: `tallies.${name}`, value })),
         { name: 'occurrences', value: () => this.occurrences.state() },
+        // The lift's terms, so a restored fold extends them rather than estimating the window again.
+        { name: 'lift', value: () => this.lift?.state() ?? null },
       ],
     };
   }
 
-  /** The fold a snapshot's state was taken of, with its tallies as they were (no row tallied again); the server answers between its steps. */
+  /** Parts of a snapshot a restored fold reads only when it needs them (LogFold.restore takes them as functions): the row columns but their times. */
+  static readsLater(name: string): boolean {
+    return name.startsWith('rows.') && name !== 'rows.finishedAtMs';
+  }
+
+  /**
+   * The fold a snapshot's state was taken of, with its tallies as they were (no row tallied again)
+   * and its rows kept as the snapshot's columns; the server answers between its steps. A part may
+   * be its value or a function that decodes it (LogFold.readsLater).
+   */
   static async restore(policy: PolicyConfig, { state: s, parts }: FoldState): Promise<LogFold> {
     const part = <T>(name: string): T => {
       if (!(name in parts)) throw new RangeError(`the snapshot has no part ${name}`);
-      return parts[name] as T;
+      const v = parts[name];
+      return (typeof v === 'function' ? (v as () => unknown)() : v) as T;
     };
     const fold = new LogFold(policy, s.asOfMs, Object.fromEntries(JOINER_FIELDS.map((k) => [k, part(`joiner.${k}`)])) as unknown as JoinerState);
     fold.head = s.head;
@@ -290,24 +360,70 @@ export class LogFold {
     for (const [startMs, w] of s.weeks) fold.weeks.set(startMs, w);
     for (const atMs of part<number[]>('later')) fold.later.push({ atMs });
     for (const x of part<string[]>('strings')) fold.strings.set(x, x);
-    const columns = ROW_FIELDS.map((k) => part<unknown[]>(`rows.${k}`));
-    const n = columns[0]!.length;
-    if (columns.some((c) => c.length !== n)) throw new RangeError("the snapshot's row columns differ in length");
-    const tallied: RunRow[] = [];
+    const finished = part<ArrayLike<number>>('rows.finishedAtMs');
+    const n = finished.length;
+    const columns = ROW_FIELDS.map((k) => {
+      let v: ArrayLike<unknown> | undefined;
+      return () => {
+        v ??= part<ArrayLike<unknown>>(`rows.${k}`);
+        if (v.length !== n) throw new RangeError("the snapshot's row columns differ in length");
+        return v;
+      };
+    });
+    fold.restored = { columns, n };
+    let tallied = 0;
+    const later: number[] = [];
     for (let i = 0; i < n; i++) {
-      const row: Record<string, unknown> = {};
-      for (let k = 0; k < ROW_FIELDS.length; k++) row[ROW_FIELDS[k]!] = columns[k]![i];
-      const r = row as unknown as RunRow;
-      fold.rows.push(r);
-      if (r.finishedAtMs <= s.asOfMs) tallied.push(r);
-      else fold.laterRows.push(r);
-      if (i % (PAGE * 100) === PAGE * 100 - 1) await nextTurn();
+      const t = finished[i]!;
+      if (t <= s.asOfMs) {
+        tallied++;
+        if (t < fold.firstRunMs) fold.firstRunMs = t;
+      } else later.push(i);
     }
+    fold.laterRestored = later;
+    await nextTurn();
     const tallies = Object.fromEntries(TALLY_PARTS.map((k) => [k, part(`tallies.${k}`)])) as unknown as RowTalliesState;
-    fold.tallies = await RowTallies.fromState(tallies, tallied);
+    fold.tallies = await RowTallies.fromState(tallies, () => fold.talliedRows());
     // The scoreboard's occurrences were last made of the rows finished by the fold's date.
-    fold.occurrences = FailureOccurrences.fromState(part<FailureOccurrencesState>('occurrences'), tallied);
+    const occurrences = part<FailureOccurrencesState>('occurrences');
+    if (occurrences.seen === tallied) {
+      fold.occurrences = FailureOccurrences.fromState(occurrences);
+      fold.occurrencesAt = n;
+    } else fold.occurrencesInOrder = false;
+    const lift = part<LiftFoldState | null>('lift');
+    if (lift !== null) fold.lift = LiftFold.fromState(lift);
     return fold;
+  }
+
+  /** Every row in log order, as objects (a restored fold's columns made into rows once). */
+  private allRows(): RunRow[] {
+    const r = this.restored;
+    if (r !== undefined) {
+      const decoded = r.columns.map((c) => c());
+      const made: RunRow[] = [];
+      for (let i = 0; i < r.n; i++) made.push(rowAt(decoded, i));
+      this.rows = made.concat(this.rows);
+      this.laterRows = [...this.laterRestored.map((i) => made[i]!), ...this.laterRows];
+      this.laterRestored = [];
+      this.restored = undefined;
+    }
+    return this.rows;
+  }
+
+  /** The rows finished by the date, in log order. */
+  private talliedRows(): readonly RunRow[] {
+    const rows = this.allRows();
+    return this.laterRows.length === 0 && this.laterRestored.length === 0 ? rows : rows.filter((r) => r.finishedAtMs <= this.asOfMs);
+  }
+
+  /** The rows finished after the date, as objects (in log order). */
+  private waitingRows(): RunRow[] {
+    if (this.laterRestored.length > 0) {
+      const decoded = this.restored!.columns.map((c) => c());
+      this.laterRows = [...this.laterRestored.map((i) => rowAt(decoded, i)), ...this.laterRows];
+      this.laterRestored = [];
+    }
+    return this.laterRows;
   }
 
   /** Sequence number of the last event folded in. */
@@ -322,11 +438,16 @@ export class LogFold {
    */
   moveTo(asOfMs: number): boolean {
     if (asOfMs < this.asOfMs || this.later.some((d) => d.atMs <= asOfMs)) return false;
+    if (asOfMs === this.asOfMs) return true;
     this.asOfMs = asOfMs;
     const waiting: RunRow[] = [];
-    for (const r of this.laterRows) {
-      if (r.finishedAtMs <= asOfMs) this.tallies.add(r);
-      else waiting.push(r);
+    for (const r of this.waitingRows()) {
+      if (r.finishedAtMs <= asOfMs) {
+        this.tallies.add(r);
+        this.firstRunMs = Math.min(this.firstRunMs, r.finishedAtMs);
+        // Now among the rows finished by the date, out of log order: the occurrences are made again.
+        this.occurrencesInOrder = false;
+      } else waiting.push(r);
     }
     this.laterRows = waiting;
     return true;
@@ -373,17 +494,28 @@ export class LogFold {
    * (the log grew, the date stayed) adds those to the last estimate's terms instead of refitting.
    */
   liftOf(decisions: readonly LoggedDecision[]): LiftEstimate {
-    const last = this.lift;
-    const extends_ = last !== undefined && last.decisions.length <= decisions.length && last.decisions.every((d, i) => d === decisions[i]);
-    const fold = extends_ ? last.fold : new LiftFold();
+    const fold = this.lift?.isPrefixOf(decisions) === true ? this.lift : new LiftFold();
     for (let i = fold.size; i < decisions.length; i++) fold.add(decisions[i]!);
-    this.lift = { decisions, fold };
+    this.lift = fold;
     return fold.estimate();
   }
 
-  /** failureOccurrences of `rows` (the rows scan() gave, or those of them finished by a date), kept between builds. */
-  occurrencesOf(rows: readonly RunRow[], templates: readonly TemplateRow[], windowDays: number): readonly FailureOccurrence[] {
-    return this.occurrences.of(rows, templates, windowDays);
+  /** failureOccurrences of the rows finished by the date, kept between builds: extended by the rows folded in since the last call while they come in log order. */
+  occurrencesOf(templates: readonly TemplateRow[], windowDays: number): readonly FailureOccurrence[] {
+    const n = (this.restored?.n ?? 0) + this.rows.length;
+    let added: RunRow[] | undefined;
+    if (this.occurrencesInOrder) {
+      // Every restored row was given before (LogFold.restore): the new ones are all in `rows`.
+      const offset = this.restored?.n ?? 0;
+      added = [];
+      for (let i = this.occurrencesAt; i < n; i++) {
+        const r = this.rows[i - offset]!;
+        if (r.finishedAtMs <= this.asOfMs) added.push(r);
+      }
+    }
+    this.occurrencesAt = n;
+    this.occurrencesInOrder = true;
+    return this.occurrences.extend(added, () => this.talliedRows(), templates, windowDays);
   }
 
   private addRow(r: RunRow): void {
@@ -395,15 +527,17 @@ export class LogFold {
     };
     const row = { ...r, templateId: one(r.templateId), taskClass: one(r.taskClass), repo: one(r.repo), failureReason: one(r.failureReason), agent: one(r.agent), model: one(r.model) };
     this.rows.push(row);
-    if (row.finishedAtMs <= this.asOfMs) this.tallies.add(row);
-    else this.laterRows.push(row);
+    if (row.finishedAtMs <= this.asOfMs) {
+      this.tallies.add(row);
+      if (row.finishedAtMs < this.firstRunMs) this.firstRunMs = row.finishedAtMs;
+    } else this.laterRows.push(row);
   }
 
-  /** The rows finished by the date, the weekly traffic and the joined decisions logged by it. */
+  /** The rows finished by the date (made when asked for), the weekly traffic and the joined decisions logged by it. */
   scan(): Scan {
     const asOfMs = this.asOfMs;
     // Runs finished after the date (a clock ahead, or an earlier --as-of) are left out.
-    const rows = this.laterRows.length === 0 ? this.rows : this.rows.filter((r) => r.finishedAtMs <= asOfMs);
+    const rows = () => this.talliedRows();
     const tallies = this.tallies;
     const traffic = [...this.weeks.entries()]
       .sort(([a], [b]) => a - b)
@@ -415,6 +549,6 @@ export class LogFold {
           .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
       }));
     const join = this.joiner.result();
-    return { rows, tallies, traffic, join: { ...join, decisions: join.decisions.filter((d) => d.atMs <= asOfMs) } };
+    return { rows, firstRunMs: this.firstRunMs, tallies, traffic, join: { ...join, decisions: join.decisions.filter((d) => d.atMs <= asOfMs) } };
   }
 }

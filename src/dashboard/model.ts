@@ -22,7 +22,7 @@ import {
 } from '../reports/index.js';
 import { refinementRowOf } from '../service/refinement-queue.js';
 
-import { LogFold, RowTallies, type TrafficWeek } from './fold.js';
+import { LogFold, type RowTallies, type Scan, type TrafficWeek } from './fold.js';
 import type { DashboardSource } from './source.js';
 
 export type { TrafficWeek };
@@ -137,8 +137,7 @@ const SCOREBOARD_DAYS = 70;
 /** The overview, and the lift its scoreboard estimated (once, with a bounded cost) for the lift view. */
 function overviewOf(
   fold: LogFold,
-  rows: readonly RunRow[],
-  tallies: RowTallies,
+  { rows, firstRunMs, tallies }: Pick<Scan, 'rows' | 'firstRunMs' | 'tallies'>,
   decisions: LogJoin['decisions'],
   templates: readonly TemplateRecord[],
   refinements: readonly RefinementRecord[],
@@ -146,8 +145,7 @@ function overviewOf(
   asOfMs: number,
   timed: Timer,
 ): { overview: Overview; lift: (LiftEstimate & { method: LiftMethod }) | null } {
-  let first = asOfMs;
-  for (const r of rows) if (r.finishedAtMs < first) first = r.finishedAtMs;
+  const first = Math.min(asOfMs, firstRunMs);
   const windows = Math.max(8, Math.min(MAX_WINDOWS, Math.ceil((asOfMs - first + 1) / MS_PER_WEEK)));
   const trend = timed('trend', () => ({ ...tallies.trendWindows(asOfMs, { windowDays: 7, windows }).series(first), changes: tallies.trend.changes(DEFAULT_TREND_OPTIONS) }));
   let lift: (LiftEstimate & { method: LiftMethod }) | null = null;
@@ -160,7 +158,8 @@ function overviewOf(
     sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
     untilMs: asOfMs,
     estimateLift: (d) => (lift = timed('lift', () => ({ ...fold.liftOf(d), method: LIFT_METHOD }))),
-    occurrences: (all, windowDays) => fold.occurrencesOf(all, templates, windowDays),
+    occurrences: (_, windowDays) => fold.occurrencesOf(templates, windowDays),
+    rangeMetrics: (ranges) => tallies.rangeMetrics(ranges),
   }));
   return { overview: { totals: tallies.all.metrics(), scoreboard, windowDays: 7, overall: trend.overall, byTemplate: trend.byTemplate, changes: trend.changes }, lift };
 }
@@ -294,16 +293,34 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
     return out;
   };
   const head = await source.head();
-  let t0 = performance.now();
+  const t0 = performance.now();
   const restore = folds.restore;
   folds.restore = undefined;
   // A fold that fails to restore (a corrupt snapshot) is folded afresh.
   const kept = folds.current ?? (restore === undefined ? undefined : await Promise.resolve().then(restore).catch(() => undefined));
   const fold = kept !== undefined && kept.foldedHead <= head && kept.moveTo(o.asOfMs) ? kept : new LogFold(source.policy, o.asOfMs);
   folds.current = fold;
+  try {
+    return await viewsOf(source, o, fold, { head, page: folds.page, started, scanFrom: t0, phasesMs, timed });
+  } catch (e) {
+    // A fold that fails part-way (a restored one whose part is corrupt, read late) is not kept: the next build folds the log afresh.
+    if (folds.current === fold) delete folds.current;
+    throw e;
+  }
+}
+
+/** buildDashboard's views from its fold, caught up to `head`; the build started at `started`, reading (the scan phase) at `scanFrom`. */
+async function viewsOf(
+  source: DashboardSource,
+  o: BuildOptions,
+  fold: LogFold,
+  { head, page, started, scanFrom, phasesMs, timed }: { head: number; page: number | undefined; started: number; scanFrom: number; phasesMs: Record<Phase, number>; timed: Timer },
+): Promise<DashboardModel> {
+  let t0 = scanFrom;
   const from = fold.foldedHead;
-  await fold.catchUp(source, head, folds.page);
-  const { rows, tallies, traffic, join } = fold.scan();
+  await fold.catchUp(source, head, page);
+  const scan = fold.scan();
+  const { tallies, traffic, join } = scan;
   const templates = await source.templates();
   const refinements = [...(await source.refinements())].sort(
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
@@ -312,7 +329,7 @@ export async function buildDashboard(source: DashboardSource, o: BuildOptions, f
   const failures = timed('failures', () => tallies.failures.report(o.asOfMs, o.rules));
   // Decisions logged after the dashboard's date are left out, like runs.
   const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
-  const { overview, lift } = overviewOf(fold, rows, tallies, decisions, templates, refinements, o.rules, o.asOfMs, timed);
+  const { overview, lift } = overviewOf(fold, scan, decisions, templates, refinements, o.rules, o.asOfMs, timed);
   t0 = performance.now();
   const matrix = await matrixOf(source, tallies);
   phasesMs.matrix = performance.now() - t0;

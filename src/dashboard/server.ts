@@ -143,7 +143,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const snap = await readSnapshot(o.source);
     if (snap === undefined) return;
     snapshotHead = snap.seq;
-    folds.restore = async () => LogFold.restore(o.source.policy, await snap.fold());
+    folds.restore = async () => LogFold.restore(o.source.policy, await snap.fold(LogFold.readsLater));
     if (cache === undefined && (o.asOfMs === undefined || o.asOfMs === snap.model.asOfMs)) cache = { head: snap.model.head, builtAtMs: -Infinity, model: snap.model, restored: true };
   };
   const saveSnapshot = (m: DashboardModel, always: boolean): Promise<void> | undefined => {

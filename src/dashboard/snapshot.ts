@@ -24,7 +24,7 @@ import type { DashboardModel } from './model.js';
 import type { DashboardSource } from './source.js';
 
 /** Bumped whenever what a snapshot keeps changes shape or meaning. */
-const FORMAT = 4;
+const FORMAT = 5;
 /** Most values of a column in one frame: one frame is encoded or decoded per turn of the event loop. */
 const PIECE = 20_000;
 
@@ -41,8 +41,11 @@ interface Head {
 export interface Snapshot {
   readonly seq: number;
   readonly model: DashboardModel;
-  /** Decodes the fold's state (rejects when that part is corrupt). */
-  readonly fold: () => Promise<FoldState>;
+  /**
+   * Decodes the fold's state (rejects when that part is corrupt). Parts named by `later` are left as
+   * functions that decode them when first called (then throwing when they are corrupt).
+   */
+  readonly fold: (later?: (part: string) => boolean) => Promise<FoldState>;
 }
 
 const keyOf = (policy: PolicyConfig) => ({ format: FORMAT, version: packageVersion(), policy: JSON.stringify(policy) });
@@ -94,8 +97,8 @@ function unstore(pieces: readonly Stored[], length: number): ArrayLike<unknown> 
 /** Marks, in a part's frame, an array stored in the frames after it: its kind (a typed array's name, or 'Array'), length and pieces. */
 const SPLIT = '\u0000split';
 type Split = { [SPLIT]: string; length: number; pieces: number };
-type Typed = Float64Array | Uint32Array | Uint8Array;
-const TYPED: Record<string, new (n: number) => Typed> = { Float64Array, Uint32Array, Uint8Array };
+type Typed = Float64Array | Uint32Array | Int32Array | Uint8Array;
+const TYPED: Record<string, new (n: number) => Typed> = { Float64Array, Uint32Array, Int32Array, Uint8Array };
 
 const isSplit = (v: unknown): v is Split => typeof v === 'object' && v !== null && !Array.isArray(v) && SPLIT in v;
 
@@ -105,7 +108,7 @@ function skeleton(v: unknown, big: Array<readonly unknown[] | Typed>): unknown {
     big.push(a);
     return { [SPLIT]: kind, length: a.length, pieces: Math.ceil(a.length / PIECE) };
   };
-  if (v instanceof Float64Array || v instanceof Uint32Array || v instanceof Uint8Array) return v.length > PIECE ? mark(v, v.constructor.name) : v;
+  if (v instanceof Float64Array || v instanceof Uint32Array || v instanceof Int32Array || v instanceof Uint8Array) return v.length > PIECE ? mark(v, v.constructor.name) : v;
   if (Array.isArray(v)) return v.length > PIECE ? mark(v, 'Array') : v.map((x) => skeleton(x, big));
   if (typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, skeleton(x, big)]));
   return v;
@@ -165,6 +168,25 @@ function framesOf(body: Buffer): Buffer[] | undefined {
   return frames;
 }
 
+/** The array a mark stands for, from its pieces' decoded frames. */
+function whole(v: Split, pieces: readonly unknown[]): ArrayLike<unknown> {
+  const kind = v[SPLIT];
+  if (kind === 'Array') {
+    const values = unstore(pieces as Stored[], v.length);
+    if (values.length !== v.length) throw new RangeError('a snapshot array has another length than its mark');
+    return values;
+  }
+  const Kind = TYPED[kind];
+  if (Kind === undefined) throw new RangeError(`a snapshot array of unknown kind ${kind}`);
+  const values = new Kind(v.length);
+  let to = 0;
+  for (const piece of pieces as Typed[]) {
+    values.set(piece, to);
+    to += piece.length;
+  }
+  return values;
+}
+
 /** The source's snapshot, when there is one this log and this learnloop can use. */
 export async function readSnapshot(source: DashboardSource): Promise<Snapshot | undefined> {
   const found = await source.readSnapshot?.().catch(() => undefined);
@@ -183,34 +205,40 @@ export async function readSnapshot(source: DashboardSource): Promise<Snapshot | 
   // The log's event at the snapshot's head must be the one the fold saw last (not another log of the same length or longer).
   const [e] = await source.eventPage(found.seq, 1);
   if (e?.seq !== found.seq || e.atMs !== h.atMs) return undefined;
-  const fold = async (): Promise<FoldState> => {
+  const fold = async (later: (part: string) => boolean = () => false): Promise<FoldState> => {
     let at = 2;
+    const frameAt = (i: number) => {
+      const f = frames[i];
+      if (f === undefined) throw new RangeError('the snapshot ends inside its parts');
+      return f;
+    };
     const next = async () => {
       await nextTurn();
-      const f = frames[at++];
-      if (f === undefined) throw new RangeError('the snapshot ends inside its parts');
-      return deserialize(f) as unknown;
+      return deserialize(frameAt(at++)) as unknown;
+    };
+    /** A part that is one array in pieces, decoded when first asked for: its pieces' frames are only stepped over now. */
+    const decodeLater = (v: unknown): (() => unknown) | undefined => {
+      if (!isSplit(v)) return undefined;
+      const from = at;
+      at += v.pieces;
+      if (at > frames.length) throw new RangeError('the snapshot ends inside its parts');
+      let value: unknown;
+      let done = false;
+      return () => {
+        if (!done) {
+          const pieces = Array.from({ length: v.pieces }, (_, i) => deserialize(frameAt(from + i)) as unknown);
+          value = whole(v, pieces);
+          done = true;
+        }
+        return value;
+      };
     };
     // A part's frame with each mark replaced by the array stored in the frames after it, in order.
     const fill = async (v: unknown): Promise<unknown> => {
       if (isSplit(v)) {
-        const kind = v[SPLIT];
-        if (kind === 'Array') {
-          const pieces: Stored[] = [];
-          for (let i = 0; i < v.pieces; i++) pieces.push((await next()) as Stored);
-          const values = unstore(pieces, v.length);
-          if (values.length !== v.length) throw new RangeError('a snapshot array has another length than its mark');
-          return values;
-        }
-        const Kind = TYPED[kind];
-        if (Kind === undefined) throw new RangeError(`a snapshot array of unknown kind ${kind}`);
-        const values = new Kind(v.length);
-        for (let i = 0, to = 0; i < v.pieces; i++) {
-          const piece = (await next()) as Typed;
-          values.set(piece, to);
-          to += piece.length;
-        }
-        return values;
+        const pieces: unknown[] = [];
+        for (let i = 0; i < v.pieces; i++) pieces.push(await next());
+        return whole(v, pieces);
       }
       if (Array.isArray(v)) {
         const out: unknown[] = [];
@@ -226,7 +254,10 @@ export async function readSnapshot(source: DashboardSource): Promise<Snapshot | 
     };
     const { state, parts } = deserialize(frames[1]!) as { state: FoldState['state']; parts: string[] };
     const decoded: Record<string, unknown> = {};
-    for (const name of parts) decoded[name] = await fill(await next());
+    for (const name of parts) {
+      const v = await next();
+      decoded[name] = (later(name) ? decodeLater(v) : undefined) ?? (await fill(v));
+    }
     if (at !== frames.length) throw new RangeError('the snapshot has frames after its parts');
     return { state, parts: decoded };
   };

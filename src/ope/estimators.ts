@@ -72,6 +72,30 @@ class RewardModel {
     }
   }
 
+  /** What this model holds (RewardModel.fromState makes it again): the sums as they are, so predictions are the same to the last bit. */
+  state(): RewardModelState {
+    return {
+      strength: this.strength,
+      total: this.total,
+      count: this.count,
+      arms: [...this.arm].map(([a, [sum, n]]) => [a, sum, n] as const),
+      cells: [...this.cell].flatMap(([context, byArm]) => [...byArm].map(([a, [sum, n]]) => [context, a, sum, n] as const)),
+    };
+  }
+
+  static fromState(s: RewardModelState): RewardModel {
+    const m = new RewardModel(s.strength);
+    m.total = s.total;
+    m.count = s.count;
+    for (const [a, sum, n] of s.arms) m.arm.set(a, [sum, n]);
+    for (const [context, a, sum, n] of s.cells) {
+      let byArm = m.cell.get(context);
+      if (byArm === undefined) m.cell.set(context, (byArm = new Map()));
+      byArm.set(a, [sum, n]);
+    }
+    return m;
+  }
+
   predict(context: string, arm: string): number {
     const overall = this.count > 0 ? this.total / this.count : 0.5;
     const [as, an] = this.arm.get(arm) ?? NONE;
@@ -82,6 +106,15 @@ class RewardModel {
 }
 
 const NONE: readonly [number, number] = [0, 0];
+
+/** What a reward model holds: its overall sum and count, and each arm's and (context, arm)'s. */
+export interface RewardModelState {
+  readonly strength: number;
+  readonly total: number;
+  readonly count: number;
+  readonly arms: ReadonlyArray<readonly [string, number, number]>;
+  readonly cells: ReadonlyArray<readonly [string, string, number, number]>;
+}
 
 /**
  * Each decision's doubly robust term Σₐ π(a|xᵢ) q̂(xᵢ,a) + wᵢ (rᵢ − q̂(xᵢ,aᵢ)). Without a given model, q̂
@@ -241,7 +274,14 @@ export class LiftFold {
   private readonly rewards: number[] = [];
   private readonly weights: number[] = [];
   private readonly dr: number[] = [];
-  private readonly model = new RewardModel(2);
+  private model = new RewardModel(2);
+  /** The decisions added (what the terms depend on), to tell whether a list begins with them. */
+  private readonly contexts: string[] = [];
+  private readonly candidates: Array<readonly string[]> = [];
+  private readonly chosen: string[] = [];
+  private readonly propensities: number[] = [];
+  /** The last estimate and the decisions and level it was made at (a fold read again unchanged gives it again). */
+  private last: { readonly size: number; readonly level: number; readonly estimate: LiftEstimate } | undefined;
 
   /** Decisions added. */
   get size(): number {
@@ -253,9 +293,77 @@ export class LiftFold {
     this.weights.push(uniformPolicy(d, d.chosen) / d.propensity);
     this.dr.push(drTerm(d, uniformPolicy, (context, arm) => this.model.predict(context, arm)));
     this.model.add(d);
+    this.contexts.push(d.context);
+    this.candidates.push(d.candidates);
+    this.chosen.push(d.chosen);
+    this.propensities.push(d.propensity);
+  }
+
+  /** Whether `decisions` begin with the decisions added, value for value (then adding the rest gives their fold). */
+  isPrefixOf(decisions: readonly LoggedDecision[]): boolean {
+    const n = this.size;
+    if (decisions.length < n) return false;
+    const sameList = (a: readonly string[], b: readonly string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+    for (let i = 0; i < n; i++) {
+      const d = decisions[i]!;
+      if (d.reward !== this.rewards[i] || d.propensity !== this.propensities[i] || d.chosen !== this.chosen[i] || d.context !== this.contexts[i] || !sameList(d.candidates, this.candidates[i]!)) return false;
+    }
+    return true;
+  }
+
+  /** What this fold holds (LiftFold.fromState makes it again): its terms, its reward model and its decisions, column by column. */
+  state(): LiftFoldState {
+    // Decisions repeat a few candidate lists (often as the same array): each stored once.
+    const lists = new Map<readonly string[], number>();
+    const candidates = Uint32Array.from(this.candidates, (c) => {
+      let k = lists.get(c);
+      if (k === undefined) lists.set(c, (k = lists.size));
+      return k;
+    });
+    return {
+      rewards: Float64Array.from(this.rewards),
+      weights: Float64Array.from(this.weights),
+      dr: Float64Array.from(this.dr),
+      model: this.model.state(),
+      contexts: [...this.contexts],
+      lists: [...lists.keys()].map((c) => [...c]),
+      candidates,
+      chosen: [...this.chosen],
+      propensities: Float64Array.from(this.propensities),
+      last: this.last ?? null,
+    };
+  }
+
+  /** @throws RangeError when the state's columns differ in length */
+  static fromState(s: LiftFoldState): LiftFold {
+    const n = s.rewards.length;
+    if ([s.weights, s.dr, s.contexts, s.candidates, s.chosen, s.propensities].some((c) => c.length !== n)) throw new RangeError("the lift fold's columns differ in length");
+    const f = new LiftFold();
+    f.model = RewardModel.fromState(s.model);
+    if (s.last !== null && s.last.size === n) f.last = s.last;
+    for (let i = 0; i < n; i++) {
+      const list = s.lists[s.candidates[i]!];
+      if (list === undefined) throw new RangeError('a lift fold decision names no candidate list');
+      f.rewards.push(s.rewards[i]!);
+      f.weights.push(s.weights[i]!);
+      f.dr.push(s.dr[i]!);
+      f.contexts.push(s.contexts[i]!);
+      f.candidates.push(list);
+      f.chosen.push(s.chosen[i]!);
+      f.propensities.push(s.propensities[i]!);
+    }
+    return f;
   }
 
   estimate(level = 0.95): LiftEstimate {
+    const last = this.last;
+    if (last !== undefined && last.size === this.size && last.level === level) return last.estimate;
+    const estimate = this.estimateNow(level);
+    this.last = { size: this.size, level, estimate };
+    return estimate;
+  }
+
+  private estimateNow(level: number): LiftEstimate {
     const n = this.rewards.length;
     if (n === 0) throw new RangeError('no logged decisions with outcomes');
     const rewards = Float64Array.from(this.rewards);
@@ -277,6 +385,21 @@ export class LiftFold {
       lift: by((e) => tInterval(difference(deployed, uniform[e]), level, -1)),
     };
   }
+}
+
+/** What a {@link LiftFold} holds: each decision's terms and values (candidate lists by their index in `lists`), and the reward model. */
+export interface LiftFoldState {
+  readonly rewards: ArrayLike<number>;
+  readonly weights: ArrayLike<number>;
+  readonly dr: ArrayLike<number>;
+  readonly model: RewardModelState;
+  readonly contexts: readonly string[];
+  readonly lists: ReadonlyArray<readonly string[]>;
+  readonly candidates: ArrayLike<number>;
+  readonly chosen: readonly string[];
+  readonly propensities: ArrayLike<number>;
+  /** The last estimate, with the decisions and level it was made at. */
+  readonly last: { readonly size: number; readonly level: number; readonly estimate: LiftEstimate } | null;
 }
 
 /** How a lift estimate's intervals were made (the dashboard's JSON names it). */

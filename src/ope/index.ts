@@ -10,6 +10,6 @@ export {
   loggingPolicy,
   uniformPolicy,
 } from './estimators.js';
-export type { EstimatorName, Interval, LiftEstimate, LiftMethod, LoggedDecision, TargetPolicy } from './estimators.js';
+export type { EstimatorName, Interval, LiftEstimate, LiftFoldState, LiftMethod, LoggedDecision, RewardModelState, TargetPolicy } from './estimators.js';
 export { decisionJoiner, joinDecisions, JOINER_FIELDS } from './log-join.js';
 export type { DecisionJoiner, JoinerState, LogJoin } from './log-join.js';

@@ -90,6 +90,9 @@ const JUDGED = 2;
 const FIRST_PASSED = 4;
 const firstTryPass = (t: number) => (t & JUDGED) !== 0 && (t & FIRST_PASSED) !== 0;
 
+const LOWER = (a: number, b: number) => a > b;
+const UPPER = (a: number, b: number) => a < b;
+
 /** What a {@link MetricsTally} holds, to make it again without its runs (MetricsTally.fromState). */
 export interface MetricsTallyState {
   readonly partialReward: number;
@@ -115,8 +118,8 @@ export class MetricsTally {
   private firstTryPasses = 0;
   private retriedTasks = 0;
   /** The smaller half of the durations (a max-heap) and the larger half (a min-heap); lower holds the extra one. */
-  private readonly lower = new Heap((a, b) => a > b);
-  private readonly upper = new Heap((a, b) => a < b);
+  private lower = new Heap(LOWER);
+  private upper = new Heap(UPPER);
   private cached: Metrics | undefined;
 
   /** @param numbers the task numbering this tally shares with others (its own by default) */
@@ -161,8 +164,8 @@ export class MetricsTally {
       counts: [this.runs, this.judged, this.judgedTasks, this.firstTryPasses, this.retriedTasks],
       outcomes: [...this.outcomes],
       tasks: this.tasks.state(),
-      lower: Float64Array.from(this.lower.items),
-      upper: Float64Array.from(this.upper.items),
+      lower: this.lower.state(),
+      upper: this.upper.state(),
     };
   }
 
@@ -172,8 +175,8 @@ export class MetricsTally {
     [t.runs, t.judged, t.judgedTasks, t.firstTryPasses, t.retriedTasks] = s.counts as [number, number, number, number, number];
     for (const [k, n] of s.outcomes) t.outcomes.set(k, n);
     t.tasks = TaskTable.fromState(s.tasks);
-    for (const d of s.lower) t.lower.items.push(d);
-    for (const d of s.upper) t.upper.items.push(d);
+    t.lower = new Heap(LOWER, s.lower);
+    t.upper = new Heap(UPPER, s.upper);
     return t;
   }
 
@@ -224,20 +227,34 @@ export class MetricsTally {
   }
 }
 
-/** A binary heap of numbers; `before(a, b)` says a sits nearer the top. */
+/** A binary heap of numbers in a typed array (a tally's state copies it whole); `before(a, b)` says a sits nearer the top. */
 class Heap {
-  /** In heap order. */
-  readonly items: number[] = [];
-  constructor(private readonly before: (a: number, b: number) => boolean) {}
-  get size(): number {
-    return this.items.length;
+  /** In heap order: the first `size`. */
+  private items: Float64Array;
+  size = 0;
+  constructor(
+    private readonly before: (a: number, b: number) => boolean,
+    items?: Float64Array,
+  ) {
+    this.items = items === undefined ? new Float64Array(16) : new Float64Array(items);
+    this.size = items?.length ?? 0;
+  }
+  /** The items in heap order (a copy). */
+  state(): Float64Array {
+    return this.items.slice(0, this.size);
   }
   top(): number {
     return this.items[0]!;
   }
   push(x: number): void {
+    if (this.size === this.items.length) {
+      const more = new Float64Array(Math.max(16, 2 * this.size));
+      more.set(this.items);
+      this.items = more;
+    }
     const a = this.items;
-    let i = a.push(x) - 1;
+    let i = this.size++;
+    a[i] = x;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.before(a[i]!, a[parent]!)) break;
@@ -248,15 +265,15 @@ class Heap {
   pop(): number {
     const a = this.items;
     const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
+    const n = --this.size;
+    if (n > 0) {
+      a[0] = a[n]!;
       for (let i = 0; ; ) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < a.length && this.before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && this.before(a[r]!, a[m]!)) m = r;
+        if (l < n && this.before(a[l]!, a[m]!)) m = l;
+        if (r < n && this.before(a[r]!, a[m]!)) m = r;
         if (m === i) break;
         [a[i], a[m]] = [a[m]!, a[i]!];
         i = m;

@@ -11,10 +11,11 @@
  */
 import { liftOverUniform, type LiftEstimate, type LoggedDecision } from '../ope/index.js';
 import type { RemediationRules } from './failures.js';
-import { metricsOf, type Metrics } from './metrics.js';
+import { metricsOf, MetricsTally, type Metrics, type MetricsTallyState } from './metrics.js';
 import { failureOccurrences, repeatsSection, repeatShare, DEFAULT_REPEAT_WINDOW_DAYS, type FailureOccurrence, type RepeatsSection } from './repeats.js';
-import { byString, rowsAsOf, type LogRows, type RefinementRow, type RunRow } from './rows.js';
+import { byString, rowsAsOf, taskKey, type LogRows, type RefinementRow, type RunRow } from './rows.js';
 import { newcombeInterval, normalQuantileUpper, wilsonInterval } from './stats.js';
+import { TaskNumbers } from './tasks.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -130,7 +131,9 @@ export interface OutcomesReport {
 /** A logged decision with its outcome (ope: joinDecisions) and the time it was logged. */
 export type TimedDecision = LoggedDecision & { readonly atMs: number };
 
-export interface OutcomesInput extends LogRows {
+export interface OutcomesInput extends Omit<LogRows, 'rows'> {
+  /** The runs, or a function that gives them when a report needs them (with `rangeMetrics` and `occurrences`, only for refinement effects). */
+  readonly rows: readonly RunRow[] | (() => readonly RunRow[]);
   readonly decisions: readonly TimedDecision[];
   readonly rules: RemediationRules;
   readonly sinceMs: number;
@@ -146,7 +149,60 @@ export interface OutcomesInput extends LogRows {
    * The failure occurrences of the rows (failureOccurrences of every row finished by untilMs, with
    * repeatWindowDays), when the caller keeps them between reports (the dashboard: FailureOccurrences).
    */
-  readonly occurrences?: (rows: readonly RunRow[], windowDays: number) => readonly FailureOccurrence[];
+  readonly occurrences?: (rows: () => readonly RunRow[], windowDays: number) => readonly FailureOccurrence[];
+  /** The metrics of the rows finished in each range, when the caller keeps them between reports (the dashboard: RangeTallies). */
+  readonly rangeMetrics?: (ranges: ReadonlyArray<readonly [number, number]>) => readonly Metrics[];
+}
+
+/**
+ * The runs finished in each of a report's ranges [a, b) (a range may overlap others), tallied as
+ * they arrive: each range's metrics are metricsOf its runs, in any order (MetricsTally).
+ */
+export class RangeTallies {
+  private tallies: MetricsTally[];
+
+  /** @param numbers the task numbering the tallies share (their own by default) */
+  constructor(
+    readonly ranges: ReadonlyArray<readonly [number, number]>,
+    private readonly numbers = new TaskNumbers(),
+  ) {
+    this.tallies = ranges.map(() => new MetricsTally(undefined, numbers));
+  }
+
+  /** Whether these are the tallies of `ranges`. */
+  isOf(ranges: ReadonlyArray<readonly [number, number]>): boolean {
+    return ranges.length === this.ranges.length && ranges.every(([a, b], i) => a === this.ranges[i]![0] && b === this.ranges[i]![1]);
+  }
+
+  /** Adds a run; `task` is its task's number, when the caller has it. */
+  add(r: RunRow, task?: number): void {
+    const t = r.finishedAtMs;
+    for (let i = 0; i < this.ranges.length; i++) {
+      const [a, b] = this.ranges[i]!;
+      if (t >= a && t < b) this.tallies[i]!.add(r, (task ??= this.numbers.numberOf(taskKey(r))));
+    }
+  }
+
+  metrics(): Metrics[] {
+    return this.tallies.map((t) => t.metrics());
+  }
+
+  state(): RangeTalliesState {
+    return { ranges: this.ranges.map(([a, b]) => [a, b] as const), tallies: this.tallies.map((t) => t.state()) };
+  }
+
+  static fromState(s: RangeTalliesState, numbers: TaskNumbers): RangeTallies {
+    const r = new RangeTallies(s.ranges, numbers);
+    if (s.tallies.length !== s.ranges.length) throw new RangeError('range tallies of another count than their ranges');
+    r.tallies = s.tallies.map((t) => MetricsTally.fromState(t, numbers));
+    return r;
+  }
+}
+
+/** What RangeTallies holds. */
+export interface RangeTalliesState {
+  readonly ranges: ReadonlyArray<readonly [number, number]>;
+  readonly tallies: readonly MetricsTallyState[];
 }
 
 /** The items whose time falls in each range [a, b), in their order. */
@@ -159,11 +215,19 @@ function split<T>(xs: readonly T[], t: (x: T) => number, ranges: ReadonlyArray<r
   return out;
 }
 
-/** The three metrics of a set of runs and their failures, as proportions. */
-function measure(rows: readonly RunRow[], occ: readonly FailureOccurrence[]): Record<OutcomeMetric, Proportion> {
-  const m: Metrics = metricsOf(rows);
+/** The three metrics of a set of runs (their metrics) and their failures, as proportions. */
+function measure(m: Metrics, occ: readonly FailureOccurrence[]): Record<OutcomeMetric, Proportion> {
   const r = repeatShare(occ, 'template');
   return { pass_rate: proportion(m.passes, m.judged), retry_rate: proportion(m.retriedTasks, m.tasks), repeat_share: proportion(r.repeats, r.failed) };
+}
+
+const measureRows = (rows: readonly RunRow[], occ: readonly FailureOccurrence[]) => measure(metricsOf(rows), occ);
+
+/** The metrics of the rows finished in each range, tallied in one pass. */
+function rangeMetricsOf(rows: readonly RunRow[], ranges: ReadonlyArray<readonly [number, number]>): Metrics[] {
+  const t = new RangeTallies(ranges);
+  for (const r of rows) t.add(r);
+  return t.metrics();
 }
 
 const verdictOf = (metric: OutcomeMetric, d: Difference): ScoreMetric['verdict'] =>
@@ -182,8 +246,10 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     repeatWindowDays: input.repeatWindowDays ?? DEFAULT_REPEAT_WINDOW_DAYS,
     binDays: input.binDays ?? 7,
   };
-  const all = rowsAsOf(input.rows, untilMs);
-  const occ = input.occurrences?.(all, o.repeatWindowDays) ?? failureOccurrences(all, input.templates, o.repeatWindowDays);
+  const given = input.rows;
+  let rows: readonly RunRow[] | undefined;
+  const all = () => (rows ??= rowsAsOf(typeof given === 'function' ? given() : given, untilMs));
+  const occ = input.occurrences?.(all, o.repeatWindowDays) ?? failureOccurrences(all(), input.templates, o.repeatWindowDays);
   const third = (untilMs + 1 - sinceMs) / 3;
   const startUntilMs = Math.floor(sinceMs + third);
   const endSinceMs = Math.ceil(untilMs + 1 - third);
@@ -191,9 +257,9 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
   for (let b = sinceMs; b <= untilMs; b += o.binDays * MS_PER_DAY) bins.push([b, Math.min(untilMs + 1, b + o.binDays * MS_PER_DAY)]);
   // The start, the end and each spark bin: [a, b) ranges, the runs and failures of each in one pass.
   const ranges: Array<readonly [number, number]> = [[sinceMs, startUntilMs], [endSinceMs, untilMs + 1], ...bins];
-  const rowsIn = split(all, (r) => r.finishedAtMs, ranges);
+  const metricsIn = input.rangeMetrics?.(ranges) ?? rangeMetricsOf(all(), ranges);
   const occIn = split(occ, (x) => x.atMs, ranges);
-  const [start, end, ...sparks] = ranges.map((_, i) => measure(rowsIn[i]!, occIn[i]!)) as [Record<OutcomeMetric, Proportion>, Record<OutcomeMetric, Proportion>, ...Array<Record<OutcomeMetric, Proportion>>];
+  const [start, end, ...sparks] = ranges.map((_, i) => measure(metricsIn[i]!, occIn[i]!)) as [Record<OutcomeMetric, Proportion>, Record<OutcomeMetric, Proportion>, ...Array<Record<OutcomeMetric, Proportion>>];
   const level = 1 - SCOREBOARD_ALPHA / OUTCOME_METRICS.length;
 
   const refinements = refinementEffects(all, occ, input.refinements, o, level);
@@ -241,21 +307,21 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
  * span before the decision (as long as the window) against the new version's runs from the decision
  * to untilMs. The two periods differ, so other changes in between are in the difference too.
  */
-function refinementEffects(rows: readonly RunRow[], occ: readonly FailureOccurrence[], refinements: readonly RefinementRow[], o: OutcomesOptions, level: number): RefinementEffect[] {
+function refinementEffects(all: () => readonly RunRow[], occ: readonly FailureOccurrence[], refinements: readonly RefinementRow[], o: OutcomesOptions, level: number): RefinementEffect[] {
   const span = o.untilMs - o.sinceMs;
   return refinements
     .filter((r) => r.status === 'accepted' && r.newTemplateId !== '' && r.decidedAtMs <= o.untilMs)
-    .filter((r) => rows.some((x) => x.templateId === r.newTemplateId && x.finishedAtMs >= o.sinceMs))
+    .filter((r) => all().some((x) => x.templateId === r.newTemplateId && x.finishedAtMs >= o.sinceMs))
     .sort((a, b) => a.decidedAtMs - b.decidedAtMs || byString(a.refinementId, b.refinementId))
     .map((r) => {
       const before = (t: number) => t >= r.decidedAtMs - span && t < r.decidedAtMs;
       const after = (t: number) => t >= r.decidedAtMs && t <= o.untilMs;
-      const parent = measure(
-        rows.filter((x) => x.templateId === r.templateId && before(x.finishedAtMs)),
+      const parent = measureRows(
+        all().filter((x) => x.templateId === r.templateId && before(x.finishedAtMs)),
         occ.filter((x) => x.templateId === r.templateId && before(x.atMs)),
       );
-      const child = measure(
-        rows.filter((x) => x.templateId === r.newTemplateId && after(x.finishedAtMs)),
+      const child = measureRows(
+        all().filter((x) => x.templateId === r.newTemplateId && after(x.finishedAtMs)),
         occ.filter((x) => x.templateId === r.newTemplateId && after(x.atMs)),
       );
       return {

@@ -92,12 +92,24 @@ export class FailureOccurrences {
   private readonly lastByRepo = new Map<string, number>();
 
   of(rows: readonly RunRow[], templates: readonly TemplateRow[], windowDays = DEFAULT_REPEAT_WINDOW_DAYS): FailureOccurrence[] {
+    const grew = rows.length >= this.seen && this.rows.length === this.seen && (rows === this.rows || this.rows.every((r, i) => r === rows[i]));
+    const occ = this.extend(grew ? rows.slice(this.seen) : undefined, () => rows, templates, windowDays);
+    this.rows = rows;
+    return occ;
+  }
+
+  /**
+   * The occurrences of the rows last given and `added` after them (the caller knows they only grew:
+   * the dashboard's fold); `added` undefined when the rows changed otherwise. `all` gives every row,
+   * for when they must all be made again.
+   */
+  extend(added: readonly RunRow[] | undefined, all: () => readonly RunRow[], templates: readonly TemplateRow[], windowDays = DEFAULT_REPEAT_WINDOW_DAYS): FailureOccurrence[] {
     const key = `${windowDays}\u0000${JSON.stringify(templates.map((t) => [t.templateId, t.parentTemplateId]))}`;
     let firstRunMs = this.firstRunMs;
-    for (let i = this.seen; i < rows.length; i++) firstRunMs = Math.min(firstRunMs, rows[i]!.finishedAtMs);
-    const added = rows.slice(this.seen).filter((r) => isJudged(r) && r.outcome !== 'pass').sort(failedInOrder);
-    const extends_ = rows.length >= this.seen && (rows === this.rows || this.rows.every((r, i) => r === rows[i])) && key === this.key && firstRunMs === this.firstRunMs;
-    if (!extends_ || (added.length > 0 && this.last !== undefined && failedInOrder(this.last, added[0]!) > 0)) {
+    for (const r of added ?? []) firstRunMs = Math.min(firstRunMs, r.finishedAtMs);
+    const failed = (added ?? []).filter((r) => isJudged(r) && r.outcome !== 'pass').sort(failedInOrder);
+    if (added === undefined || key !== this.key || firstRunMs !== this.firstRunMs || (failed.length > 0 && this.last !== undefined && failedInOrder(this.last, failed[0]!) > 0)) {
+      const rows = all();
       this.occ = [];
       this.lastByTemplate.clear();
       this.lastByRepo.clear();
@@ -105,9 +117,11 @@ export class FailureOccurrences {
       this.key = key;
       this.firstRunMs = rows.reduce((m, r) => Math.min(m, r.finishedAtMs), Infinity);
       this.append(rows.filter((r) => isJudged(r) && r.outcome !== 'pass').sort(failedInOrder), templates, windowDays);
-    } else this.append(added, templates, windowDays);
-    this.rows = rows;
-    this.seen = rows.length;
+      this.seen = rows.length;
+    } else {
+      this.append(failed, templates, windowDays);
+      this.seen += added.length;
+    }
     return this.occ;
   }
 
@@ -132,16 +146,17 @@ export class FailureOccurrences {
   }
 
   /**
-   * The occurrences a state was taken of; `rows` are the rows its last call was given (the same
-   * objects), so the next call can tell that they only grew. Other rows: made again on the next call.
+   * The occurrences a state was taken of. With `rows`, the rows its last call was given (the same
+   * objects), so that `of` can tell that they only grew (other rows: made again on the next call);
+   * without, for `extend`.
    */
-  static fromState(s: FailureOccurrencesState, rows: readonly RunRow[]): FailureOccurrences {
+  static fromState(s: FailureOccurrencesState, rows?: readonly RunRow[]): FailureOccurrences {
     const f = new FailureOccurrences();
-    if (rows.length !== s.seen) return f;
+    if (rows !== undefined && rows.length !== s.seen) return f;
     f.key = s.key;
     f.firstRunMs = s.firstRunMs;
     f.seen = s.seen;
-    f.rows = rows;
+    f.rows = rows ?? [];
     for (let i = 0; i < s.runId.length; i++) {
       const flags = s.flags[i]!;
       f.occ.push({

@@ -20,9 +20,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => store?.close());
 
-test.prop([fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 }), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 - 1 })], { numRuns: 25 })(
-  'every prefix of the rows, in time order or not, gives failureOccurrences of that prefix',
-  (steps, inOrder, changeLineage, seed) => {
+test.prop([fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 6 }), fc.boolean(), fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: 2 ** 31 - 1 })], { numRuns: 25 })(
+  'every prefix of the rows, in time order or not, gives failureOccurrences of that prefix (told the rows, or only the rows added)',
+  (steps, inOrder, changeLineage, byAdded, seed) => {
     // The rows in time order (mostly only appended), or shuffled (late failures: everything made again).
     let x = seed;
     const order = inOrder ? [...rows].sort((a, b) => a.finishedAtMs - b.finishedAtMs) : [...rows].sort(() => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5);
@@ -31,10 +31,11 @@ test.prop([fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength:
     let lineage = templates;
     for (const [i, step] of steps.entries()) {
       // Saved and made again from its state (as the dashboard's snapshot does) before the third step.
-      if (i === 2) kept = FailureOccurrences.fromState(structuredClone(kept.state()), grown);
-      grown.push(...order.slice(grown.length, grown.length + step));
+      if (i === 2) kept = byAdded ? FailureOccurrences.fromState(structuredClone(kept.state())) : FailureOccurrences.fromState(structuredClone(kept.state()), grown);
+      const added = order.slice(grown.length, grown.length + step);
+      grown.push(...added);
       if (changeLineage && i === 1) lineage = templates.map((t) => (t.parentTemplateId === '' ? t : { ...t, parentTemplateId: '' }));
-      expect(kept.of(grown, lineage, 14)).toEqual(failureOccurrences(grown, lineage, 14));
+      expect(byAdded ? kept.extend(added, () => grown, lineage, 14) : kept.of(grown, lineage, 14)).toEqual(failureOccurrences(grown, lineage, 14));
     }
   },
 );
