@@ -25,9 +25,11 @@ function section(r: LiftResult, title: string, svg: string | undefined, docDir: 
   return out.join('\n');
 }
 
+/** A policy version without its configuration hash. */
+const base = (v: string) => v.split('+')[0]!;
+
 /** The other policy versions some runs were measured under (each section names its own). */
 function otherPolicies(res: Map<string, LiftResult>, headline: string | undefined): string {
-  const base = (v: string) => v.split('+')[0]!;
   const others = [...new Set([...res.values()].flatMap((r) => (r.policyVersion === undefined ? [] : [base(r.policyVersion)])).filter((v) => headline === undefined || v !== base(headline)))];
   return others.length === 0 ? '' : ` (${others.map((v) => `\`${v}\``).join(', ')} in the sections that name it: a later version re-measured only where it picks differently)`;
 }
@@ -194,7 +196,7 @@ function main(): void {
     mdTable(['target', 'measured', 'met'], targets(res, typo).map((t) => [t.what, t.measured, t.met ? 'yes' : '**no**'])),
     '',
     ...(matrix ? [matrixSection(matrix, headline?.policyVersion)] : []),
-    findings(res, matrix?.policyVersion === headline?.policyVersion),
+    findings(res, matrix?.policyVersion, headline?.policyVersion),
     '',
     '## Replay on SWE-bench Verified',
     '',
@@ -291,8 +293,20 @@ function matrixSection(m: MatrixResult, others: string | undefined): string {
   ].join('\n');
 }
 
-/** @param matrixCurrent whether the matrix shown ran the policy of the other runs */
-function findings(res: Map<string, LiftResult>, matrixCurrent: boolean): string {
+/** Versions that pick as an earlier one in every matrix cell: /8 differs only under decay, /9 only where groups are pooled, and the matrix has neither. */
+const SAME_MATRIX_AS: Readonly<Record<string, string>> = { 'sts-pooled-eb/8': 'sts-pooled-eb/7', 'sts-pooled-eb/9': 'sts-pooled-eb/7' };
+
+/** Which policy the matrix shown ran, said where the policy's history is told. */
+function matrixNote(matrixVersion: string | undefined, headlineVersion: string | undefined): string {
+  if (matrixVersion === undefined || headlineVersion === undefined || base(matrixVersion) === base(headlineVersion)) return 'The matrix above ran this policy.';
+  if (SAME_MATRIX_AS[base(headlineVersion)] === base(matrixVersion)) {
+    return `The matrix above is \`${base(matrixVersion)}\`'s run, which stands for this policy: later versions change a pick only under decay or where repositories or task classes are pooled, and the matrix has neither (ADR 0008 reran three of its tables at K = 8 and found every figure the same).`;
+  }
+  return `The matrix above is \`${base(matrixVersion)}\`'s run, not this policy's (docs/adr/0003-validation-matrix.md).`;
+}
+
+/** The policy's history and what each version changed, with the figures of the runs that show it. */
+function findings(res: Map<string, LiftResult>, matrixVersion: string | undefined, headlineVersion: string | undefined): string {
   const cap = (key: string, policy = 'learnloop') => {
     const r = res.get(key);
     return r ? f3(r.policies[policy]!.capturedFraction.mean) : '?';
@@ -309,7 +323,7 @@ function findings(res: Map<string, LiftResult>, matrixCurrent: boolean): string 
     const steps = what === 'majority' ? a.majorityStepsMedian : a.dropStepsMedian;
     return `in a median of ${steps.toFixed(0)} steps (${(100 * a.share).toFixed(1)}% of the picks after it arrived)`;
   };
-  return `## What the policy is and why (sts-pooled-eb/7)
+  return `## What the policy is and why (${headlineVersion === undefined ? '?' : base(headlineVersion)})
 
 * **Satisficing Thompson sampling over pooled empirical-Bayes posteriors** (ADR 0002): draw once
   from every posterior, then take, among the candidates whose draw is within ε of the best draw, the
@@ -342,18 +356,21 @@ function findings(res: Map<string, LiftResult>, matrixCurrent: boolean): string 
   one fitted value used as if known: each draw behind a pick takes a strength from its grid posterior,
   so where a few templates cannot tell 15 pseudo-runs from 500 the picks, prob_best and the lift carry
   that doubt (issue 8: prob_best 0.84 was right 56% of the time with templates close together). It
-  changes every cell of the matrix; ${
-    matrixCurrent
-      ? "the matrix above is its first run on all of it, and ADR 0003's third amendment compares it with /5's (/6 changes no cell without a context)."
-      : "the matrix above is still /5's run (/6 changes no cell without a context), as /7's did not finish before this document was generated (ADR 0003's third amendment)."
-  }
+  changes every cell of the matrix; ADR 0003's third amendment compares /7's whole-matrix run with /5's.
+* **What /8 changed** (ADR 0007). Under run-based decay a template is read through its change points
+  (a Bayesian online change-point posterior with a learned hazard), so intervals cover a new rate one
+  half-life after a change. Without decay, the default, it decides exactly as /7.
+* **What /9 changed** (ADR 0008). The spread learned between repositories (and task classes) reads
+  each group's sampling variance at its parent's rate, so a new repository's interval is as wide as
+  repositories really differ. Only contexts with groups pick differently: the runs above with context
+  repo and the context scenarios. ${matrixNote(matrixVersion, headlineVersion)}
 * **Context.** On SWE-bench the repository carries almost no signal (bench/data/README.md). 8 arms,
   100 seeds: ${cap('ablation-8-repo')} with context repo, ${cap('replay-8-none-100seeds')} without. In the context-noise scenario
   learned pooling captures ${cap('scenario-context-noise')} with the context (blind to it: ${cap('scenario-context-noise', 'learnloop (no context)')}); /4's
   strengths fitted per context ${cap('ablation-context-noise-fitted-pooling')}, fixed pooling ${cap('ablation-context-noise-fixed-pooling')}. With all 70 arms and
   context repo (20 seeds) the learned spread captures ${cap('replay-all-repo')} against ${cap('ablation-all-repo-fitted-pooling')} with /4's
-  per-context fit and greedy-score's ${cap('replay-all-repo', 'greedy-score')}: with 70 templates, most with a few runs in a few
-  repositories, the learned spread pools less than the per-context fit (ADR 0003's second amendment).
+  per-context fit and greedy-score's ${cap('replay-all-repo', 'greedy-score')} (70 templates, most with a few runs in a few
+  repositories: ADR 0003's second amendment, ADR 0008).
 * **Where it is short:** see the matrix. With many candidates on tables where many are close
   (near-ties, agents-41), greedy-score (3 runs each, then the best score) still captures more.
   Earlier history (the /1–/3 policies, rejected variants and their numbers): docs/adr/0002-many-candidates.md;
