@@ -12,7 +12,7 @@
  * out of log order, so the traffic's sums are always the ones one pass gives, bit for bit.
  */
 import type { LoggedEvent, PolicyConfig } from '../bandit/index.js';
-import { decisionJoiner, JOINER_FIELDS, type DecisionJoiner, type JoinerState, type LogJoin } from '../ope/index.js';
+import { decisionJoiner, JOINER_FIELDS, type DecisionJoiner, type JoinerFrom, type LogJoin } from '../ope/index.js';
 import { LiftFold, type LiftEstimate, type LiftFoldState, type LoggedDecision } from '../ope/index.js';
 import {
   byString,
@@ -26,6 +26,7 @@ import {
   TrendScopes,
   TrendWindows,
   type FailureOccurrence,
+  type LiftSection,
   type FailureOccurrencesState,
   type FailureTallyState,
   type Metrics,
@@ -136,7 +137,8 @@ export class RowTallies {
 
   /** The tallies a state was taken of, `added` giving the rows they tallied (in any order); a part per turn. */
   static async fromState(s: RowTalliesState, added: () => readonly RunRow[]): Promise<RowTallies> {
-    const numbers = new TaskNumbers([...s.tasks]);
+    const given = s.tasks;
+    const numbers = new TaskNumbers(typeof given === 'function' ? given : [...given]);
     const all = MetricsTally.fromState(s.all, numbers);
     await nextTurn();
     const trend = TrendScopes.fromState(s.trend, numbers);
@@ -203,7 +205,8 @@ export interface RowTalliesState {
   readonly templates: ReadonlyArray<readonly [string, MetricsTallyState]>;
   readonly classes: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, MetricsTallyState]>]>;
   readonly pairs: ReadonlyArray<readonly [string, number, ReadonlyArray<readonly [string, MetricsTallyState]>]>;
-  readonly tasks: readonly string[];
+  /** Or a function that gives them (a restored fold's, decoded when first needed). */
+  readonly tasks: readonly string[] | (() => readonly string[]);
 }
 
 const EMPTY = new MetricsTally();
@@ -211,6 +214,9 @@ const metricsOf = (m: ReadonlyMap<string, MetricsTally>): ReadonlyMap<string, Me
 
 /** The log as the views read it, as of one date. */
 export interface Scan {
+  /** The joined decisions logged by the date (made when first asked for), and the join's counts. */
+  readonly decisions: () => LogJoin['decisions'];
+  readonly joined: Pick<LogJoin, 'unobserved' | 'invalid'>;
   /** Made when first asked for (a restored fold keeps its rows as columns until then). */
   readonly rows: () => readonly RunRow[];
   /** When the first of them finished (Infinity without any). */
@@ -218,7 +224,6 @@ export interface Scan {
   /** The rows' metrics per template and segment. */
   readonly tallies: RowTallies;
   readonly traffic: TrafficWeek[];
-  readonly join: LogJoin;
 }
 
 /** A row's fields (the type makes the list complete), in runRowOf's order: a snapshot keeps one column of each. */
@@ -297,12 +302,14 @@ export class LogFold {
   private occurrencesInOrder = true;
   /** The last lift estimated, to extend when the next one's decisions begin with its. */
   private lift: LiftFold | undefined;
+  /** The last lift section, its window and the decision join's version it was made at: given again while they stay. */
+  private liftKept: { readonly version: number; readonly sinceMs: number; readonly untilMs: number; readonly section: LiftSection } | undefined;
 
   /** @param asOfMs the dashboard's date: runs finished and decisions logged after it are left out */
   constructor(
     policy: PolicyConfig,
     private asOfMs: number,
-    joined?: JoinerState,
+    joined?: JoinerFrom,
   ) {
     this.joiner = decisionJoiner(policy, joined);
   }
@@ -334,13 +341,15 @@ export class LogFold {
         { name: 'occurrences', value: () => this.occurrences.state() },
         // The lift's terms, so a restored fold extends them rather than estimating the window again.
         { name: 'lift', value: () => this.lift?.state() ?? null },
+        // The window the last section was made for, when the decision join has not moved since.
+        { name: 'liftKept', value: () => (this.liftKept !== undefined && this.liftKept.version === this.joiner.version ? { sinceMs: this.liftKept.sinceMs, untilMs: this.liftKept.untilMs, decisions: this.liftKept.section.decisions } : null) },
       ],
     };
   }
 
   /** Parts of a snapshot a restored fold reads only when it needs them (LogFold.restore takes them as functions): the row columns but their times. */
   static readsLater(name: string): boolean {
-    return name.startsWith('rows.') && name !== 'rows.finishedAtMs';
+    return (name.startsWith('rows.') && name !== 'rows.finishedAtMs') || name === 'tallies.tasks' || (name.startsWith('joiner.') && name !== 'joiner.invalid');
   }
 
   /**
@@ -349,12 +358,16 @@ export class LogFold {
    * be its value or a function that decodes it (LogFold.readsLater).
    */
   static async restore(policy: PolicyConfig, { state: s, parts }: FoldState): Promise<LogFold> {
-    const part = <T>(name: string): T => {
+    /** A part, or a function that decodes it when it was left to be read later (read by whoever keeps it). */
+    const given = (name: string): unknown => {
       if (!(name in parts)) throw new RangeError(`the snapshot has no part ${name}`);
-      const v = parts[name];
+      return parts[name];
+    };
+    const part = <T>(name: string): T => {
+      const v = given(name);
       return (typeof v === 'function' ? (v as () => unknown)() : v) as T;
     };
-    const fold = new LogFold(policy, s.asOfMs, Object.fromEntries(JOINER_FIELDS.map((k) => [k, part(`joiner.${k}`)])) as unknown as JoinerState);
+    const fold = new LogFold(policy, s.asOfMs, Object.fromEntries(JOINER_FIELDS.map((k) => [k, given(`joiner.${k}`)])) as unknown as JoinerFrom);
     fold.head = s.head;
     fold.headAtMs = s.headAtMs;
     for (const [startMs, w] of s.weeks) fold.weeks.set(startMs, w);
@@ -382,7 +395,7 @@ export class LogFold {
     }
     fold.laterRestored = later;
     await nextTurn();
-    const tallies = Object.fromEntries(TALLY_PARTS.map((k) => [k, part(`tallies.${k}`)])) as unknown as RowTalliesState;
+    const tallies = Object.fromEntries(TALLY_PARTS.map((k) => [k, k === 'tasks' ? given('tallies.tasks') : part(`tallies.${k}`)])) as unknown as RowTalliesState;
     fold.tallies = await RowTallies.fromState(tallies, () => fold.talliedRows());
     // The scoreboard's occurrences were last made of the rows finished by the fold's date.
     const occurrences = part<FailureOccurrencesState>('occurrences');
@@ -392,6 +405,11 @@ export class LogFold {
     } else fold.occurrencesInOrder = false;
     const lift = part<LiftFoldState | null>('lift');
     if (lift !== null) fold.lift = LiftFold.fromState(lift);
+    const kept = part<{ sinceMs: number; untilMs: number; decisions: number } | null>('liftKept');
+    if (kept !== null && (kept.decisions === 0 || kept.decisions === fold.lift?.size)) {
+      const section = { decisions: kept.decisions, estimate: kept.decisions === 0 ? null : fold.lift!.estimate() };
+      fold.liftKept = { version: fold.joiner.version, sinceMs: kept.sinceMs, untilMs: kept.untilMs, section };
+    }
     return fold;
   }
 
@@ -493,7 +511,20 @@ export class LogFold {
    * liftOverUniform of `decisions` (in log order): a window that only gained decisions at its end
    * (the log grew, the date stayed) adds those to the last estimate's terms instead of refitting.
    */
-  liftOf(decisions: readonly LoggedDecision[]): LiftEstimate {
+  /**
+   * The lift section of the window [sinceMs, untilMs], whose decisions `window` gives: the last one
+   * while the window and the decision join stay as they were (a restored fold's, from its snapshot).
+   */
+  windowLift(sinceMs: number, untilMs: number, window: () => readonly LoggedDecision[]): LiftSection {
+    const k = this.liftKept;
+    if (k !== undefined && k.version === this.joiner.version && k.sinceMs === sinceMs && k.untilMs === untilMs) return k.section;
+    const decisions = window();
+    const section = { decisions: decisions.length, estimate: decisions.length > 0 ? this.liftOf(decisions) : null };
+    this.liftKept = { version: this.joiner.version, sinceMs, untilMs, section };
+    return section;
+  }
+
+  private liftOf(decisions: readonly LoggedDecision[]): LiftEstimate {
     const fold = this.lift?.isPrefixOf(decisions) === true ? this.lift : new LiftFold();
     for (let i = fold.size; i < decisions.length; i++) fold.add(decisions[i]!);
     this.lift = fold;
@@ -548,7 +579,7 @@ export class LogFold {
           .sort(([a], [b]) => byString(a, b))
           .map(([templateId, t]) => ({ templateId, chosen: t.chosen, share: t.chosen / w.decisions, meanProbBest: t.probBest / t.offered, offered: t.offered })),
       }));
-    const join = this.joiner.result();
-    return { rows, firstRunMs: this.firstRunMs, tallies, traffic, join: { ...join, decisions: join.decisions.filter((d) => d.atMs <= asOfMs) } };
+    const decisions = () => this.joiner.result().decisions.filter((d) => d.atMs <= asOfMs);
+    return { rows, firstRunMs: this.firstRunMs, tallies, traffic, decisions, joined: this.joiner.counts() };
   }
 }

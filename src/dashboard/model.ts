@@ -137,8 +137,7 @@ const SCOREBOARD_DAYS = 70;
 /** The overview, and the lift its scoreboard estimated (once, with a bounded cost) for the lift view. */
 function overviewOf(
   fold: LogFold,
-  { rows, firstRunMs, tallies }: Pick<Scan, 'rows' | 'firstRunMs' | 'tallies'>,
-  decisions: LogJoin['decisions'],
+  { rows, firstRunMs, tallies, decisions }: Pick<Scan, 'rows' | 'firstRunMs' | 'tallies' | 'decisions'>,
   templates: readonly TemplateRecord[],
   refinements: readonly RefinementRecord[],
   rules: RemediationRules,
@@ -149,15 +148,21 @@ function overviewOf(
   const windows = Math.max(8, Math.min(MAX_WINDOWS, Math.ceil((asOfMs - first + 1) / MS_PER_WEEK)));
   const trend = timed('trend', () => ({ ...tallies.trendWindows(asOfMs, { windowDays: 7, windows }).series(first), changes: tallies.trend.changes(DEFAULT_TREND_OPTIONS) }));
   let lift: (LiftEstimate & { method: LiftMethod }) | null = null;
+  const sinceMs = asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY;
   const scoreboard = timed('scoreboard', () => outcomesReport({
     rows,
     templates: templates.map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
     refinements: refinements.map(refinementRowOf),
     decisions,
     rules,
-    sinceMs: asOfMs + 1 - SCOREBOARD_DAYS * MS_PER_DAY,
+    sinceMs,
     untilMs: asOfMs,
-    estimateLift: (d) => (lift = timed('lift', () => ({ ...fold.liftOf(d), method: LIFT_METHOD }))),
+    estimateLift: (window) =>
+      timed('lift', () => {
+        const s = fold.windowLift(sinceMs, asOfMs, window);
+        lift = s.estimate === null ? null : { ...s.estimate, method: LIFT_METHOD };
+        return { decisions: s.decisions, estimate: lift };
+      }),
     occurrences: (_, windowDays) => fold.occurrencesOf(templates, windowDays),
     rangeMetrics: (ranges) => tallies.rangeMetrics(ranges),
   }));
@@ -200,7 +205,7 @@ async function matrixOf(source: DashboardSource, tallies: RowTallies): Promise<M
   return { byTaskClass, byRepo };
 }
 
-function liftOf(join: LogJoin, scoreboard: OutcomesReport, est: (LiftEstimate & { method: LiftMethod }) | null): LiftView {
+function liftOf(join: Pick<LogJoin, 'unobserved' | 'invalid'>, scoreboard: OutcomesReport, est: (LiftEstimate & { method: LiftMethod }) | null): LiftView {
   const base = { sinceMs: scoreboard.options.sinceMs, untilMs: scoreboard.options.untilMs, decisions: scoreboard.lift.decisions, unobserved: join.unobserved, invalid: join.invalid };
   if (est === null) {
     const reason = `no logged decisions with observed outcomes in the last ${SCOREBOARD_DAYS} days yet`;
@@ -320,16 +325,14 @@ async function viewsOf(
   const from = fold.foldedHead;
   await fold.catchUp(source, head, page);
   const scan = fold.scan();
-  const { tallies, traffic, join } = scan;
+  const { tallies, traffic, joined } = scan;
   const templates = await source.templates();
   const refinements = [...(await source.refinements())].sort(
     (a, b) => Number(b.status === 'open') - Number(a.status === 'open') || b.openedAtMs - a.openedAtMs || byString(a.refinementId, b.refinementId),
   );
   phasesMs.scan = performance.now() - t0;
   const failures = timed('failures', () => tallies.failures.report(o.asOfMs, o.rules));
-  // Decisions logged after the dashboard's date are left out, like runs.
-  const decisions = join.decisions.filter((d) => d.atMs <= o.asOfMs);
-  const { overview, lift } = overviewOf(fold, scan, decisions, templates, refinements, o.rules, o.asOfMs, timed);
+  const { overview, lift } = overviewOf(fold, scan, templates, refinements, o.rules, o.asOfMs, timed);
   t0 = performance.now();
   const matrix = await matrixOf(source, tallies);
   phasesMs.matrix = performance.now() - t0;
@@ -341,7 +344,7 @@ async function viewsOf(
     overview,
     matrix,
     traffic,
-    lift: liftOf(join, overview.scoreboard, lift),
+    lift: liftOf(joined, overview.scoreboard, lift),
     failures: { failedRuns: failures.failedRuns, rulesVersion: failures.rulesVersion, patterns: failures.patterns.slice(0, o.maxPatterns ?? 50), needingRule: failures.needingRule },
     refinements,
     lineage,

@@ -271,87 +271,104 @@ export function liftOverUniform(log: readonly LoggedDecision[], level = 0.95): L
  * those before it, so a log that grows at its end is estimated again without refitting its past.
  */
 export class LiftFold {
-  private readonly rewards: number[] = [];
-  private readonly weights: number[] = [];
-  private readonly dr: number[] = [];
+  /** Each decision's terms and values, made from `restored` when first needed. */
+  private columns: LiftColumns | undefined = { rewards: [], weights: [], dr: [], contexts: [], candidates: [], chosen: [], propensities: [] };
+  /** The state this fold was made from, while its columns are not made (a restored fold that only answers its last estimate needs none). */
+  private restored: LiftFoldState | undefined;
+  private count = 0;
   private model = new RewardModel(2);
-  /** The decisions added (what the terms depend on), to tell whether a list begins with them. */
-  private readonly contexts: string[] = [];
-  private readonly candidates: Array<readonly string[]> = [];
-  private readonly chosen: string[] = [];
-  private readonly propensities: number[] = [];
   /** The last estimate and the decisions and level it was made at (a fold read again unchanged gives it again). */
   private last: { readonly size: number; readonly level: number; readonly estimate: LiftEstimate } | undefined;
 
   /** Decisions added. */
   get size(): number {
-    return this.rewards.length;
+    return this.count;
+  }
+
+  private cols(): LiftColumns {
+    if (this.columns === undefined) {
+      const s = this.restored!;
+      this.restored = undefined;
+      const list = (k: number) => {
+        const l = s.lists[k];
+        if (l === undefined) throw new RangeError('a lift fold decision names no candidate list');
+        return l;
+      };
+      this.columns = {
+        rewards: Array.from(s.rewards),
+        weights: Array.from(s.weights),
+        dr: Array.from(s.dr),
+        contexts: Array.from(s.contexts),
+        candidates: Array.from(s.candidates, list),
+        chosen: Array.from(s.chosen),
+        propensities: Array.from(s.propensities),
+      };
+    }
+    return this.columns;
   }
 
   add(d: LoggedDecision): void {
-    this.rewards.push(d.reward);
-    this.weights.push(uniformPolicy(d, d.chosen) / d.propensity);
-    this.dr.push(drTerm(d, uniformPolicy, (context, arm) => this.model.predict(context, arm)));
+    const c = this.cols();
+    c.rewards.push(d.reward);
+    c.weights.push(uniformPolicy(d, d.chosen) / d.propensity);
+    c.dr.push(drTerm(d, uniformPolicy, (context, arm) => this.model.predict(context, arm)));
     this.model.add(d);
-    this.contexts.push(d.context);
-    this.candidates.push(d.candidates);
-    this.chosen.push(d.chosen);
-    this.propensities.push(d.propensity);
+    c.contexts.push(d.context);
+    c.candidates.push(d.candidates);
+    c.chosen.push(d.chosen);
+    c.propensities.push(d.propensity);
+    this.count++;
   }
 
   /** Whether `decisions` begin with the decisions added, value for value (then adding the rest gives their fold). */
   isPrefixOf(decisions: readonly LoggedDecision[]): boolean {
     const n = this.size;
     if (decisions.length < n) return false;
+    const c = this.cols();
     const sameList = (a: readonly string[], b: readonly string[]) => a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
     for (let i = 0; i < n; i++) {
       const d = decisions[i]!;
-      if (d.reward !== this.rewards[i] || d.propensity !== this.propensities[i] || d.chosen !== this.chosen[i] || d.context !== this.contexts[i] || !sameList(d.candidates, this.candidates[i]!)) return false;
+      if (d.reward !== c.rewards[i] || d.propensity !== c.propensities[i] || d.chosen !== c.chosen[i] || d.context !== c.contexts[i] || !sameList(d.candidates, c.candidates[i]!)) return false;
     }
     return true;
   }
 
   /** What this fold holds (LiftFold.fromState makes it again): its terms, its reward model and its decisions, column by column. */
   state(): LiftFoldState {
+    const last = this.last ?? null;
+    if (this.restored !== undefined) return { ...this.restored, model: this.model.state(), last };
+    const c = this.cols();
     // Decisions repeat a few candidate lists (often as the same array): each stored once.
     const lists = new Map<readonly string[], number>();
-    const candidates = Uint32Array.from(this.candidates, (c) => {
-      let k = lists.get(c);
-      if (k === undefined) lists.set(c, (k = lists.size));
+    const candidates = Uint32Array.from(c.candidates, (l) => {
+      let k = lists.get(l);
+      if (k === undefined) lists.set(l, (k = lists.size));
       return k;
     });
     return {
-      rewards: Float64Array.from(this.rewards),
-      weights: Float64Array.from(this.weights),
-      dr: Float64Array.from(this.dr),
+      rewards: Float64Array.from(c.rewards),
+      weights: Float64Array.from(c.weights),
+      dr: Float64Array.from(c.dr),
       model: this.model.state(),
-      contexts: [...this.contexts],
-      lists: [...lists.keys()].map((c) => [...c]),
+      contexts: [...c.contexts],
+      lists: [...lists.keys()].map((l) => [...l]),
       candidates,
-      chosen: [...this.chosen],
-      propensities: Float64Array.from(this.propensities),
-      last: this.last ?? null,
+      chosen: [...c.chosen],
+      propensities: Float64Array.from(c.propensities),
+      last,
     };
   }
 
-  /** @throws RangeError when the state's columns differ in length */
+  /** The fold a state was taken of (its columns read from the state when first needed). @throws RangeError when the state's columns differ in length */
   static fromState(s: LiftFoldState): LiftFold {
     const n = s.rewards.length;
     if ([s.weights, s.dr, s.contexts, s.candidates, s.chosen, s.propensities].some((c) => c.length !== n)) throw new RangeError("the lift fold's columns differ in length");
     const f = new LiftFold();
     f.model = RewardModel.fromState(s.model);
+    f.columns = undefined;
+    f.restored = s;
+    f.count = n;
     if (s.last !== null && s.last.size === n) f.last = s.last;
-    for (let i = 0; i < n; i++) {
-      const list = s.lists[s.candidates[i]!];
-      if (list === undefined) throw new RangeError('a lift fold decision names no candidate list');
-      f.rewards.push(s.rewards[i]!);
-      f.weights.push(s.weights[i]!);
-      f.dr.push(s.dr[i]!);
-      f.contexts.push(s.contexts[i]!);
-      f.candidates.push(list);
-      f.chosen.push(s.chosen[i]!);
-      f.propensities.push(s.propensities[i]!);
-    }
     return f;
   }
 
@@ -364,16 +381,17 @@ export class LiftFold {
   }
 
   private estimateNow(level: number): LiftEstimate {
-    const n = this.rewards.length;
+    const n = this.size;
     if (n === 0) throw new RangeError('no logged decisions with outcomes');
-    const rewards = Float64Array.from(this.rewards);
-    const weights = Float64Array.from(this.weights);
+    const c = this.cols();
+    const rewards = Float64Array.from(c.rewards);
+    const weights = Float64Array.from(c.weights);
     const weighted = rewards.map((r, i) => r * weights[i]!);
     const deployed = linearMean(rewards);
     const uniform: Record<EstimatorName, Linear> = {
       ips: linearMean(weighted),
       snips: linearRatio(weighted, weights),
-      dr: linearMean(Float64Array.from(this.dr)),
+      dr: linearMean(Float64Array.from(c.dr)),
     };
     const by = (f: (e: EstimatorName) => Interval) => Object.fromEntries(ESTIMATORS.map((e) => [e, f(e)])) as Record<EstimatorName, Interval>;
     return {
@@ -385,6 +403,17 @@ export class LiftFold {
       lift: by((e) => tInterval(difference(deployed, uniform[e]), level, -1)),
     };
   }
+}
+
+/** A LiftFold's decisions: their terms and values, in the order added. */
+interface LiftColumns {
+  readonly rewards: number[];
+  readonly weights: number[];
+  readonly dr: number[];
+  readonly contexts: string[];
+  readonly candidates: Array<readonly string[]>;
+  readonly chosen: string[];
+  readonly propensities: number[];
 }
 
 /** What a {@link LiftFold} holds: each decision's terms and values (candidate lists by their index in `lists`), and the reward model. */

@@ -12,4 +12,4 @@ export {
 } from './estimators.js';
 export type { EstimatorName, Interval, LiftEstimate, LiftFoldState, LiftMethod, LoggedDecision, RewardModelState, TargetPolicy } from './estimators.js';
 export { decisionJoiner, joinDecisions, JOINER_FIELDS } from './log-join.js';
-export type { DecisionJoiner, JoinerState, LogJoin } from './log-join.js';
+export type { DecisionJoiner, JoinerFrom, JoinerState, LogJoin } from './log-join.js';

@@ -5,7 +5,7 @@
 import type { EvidenceLevel } from '../bandit/index.js';
 import { taskKey, type RunRow } from './rows.js';
 import { wilsonInterval } from './stats.js';
-import { TaskNumbers, TaskTable, type TaskTableState } from './tasks.js';
+import { own, TaskNumbers, TaskTable, type TaskTableState } from './tasks.js';
 
 /** Shown where a rate has nothing to be computed over (no judged runs, no tasks). */
 export const NO_DATA = '–';
@@ -169,7 +169,7 @@ export class MetricsTally {
     };
   }
 
-  /** The tally a state was taken of, in the numbering its tasks are numbered in. */
+  /** The tally a state was taken of, in the numbering its tasks are numbered in (taking over its large arrays, as TaskTable.fromState: the state is not to be used again). */
   static fromState(s: MetricsTallyState, numbers: TaskNumbers): MetricsTally {
     const t = new MetricsTally(s.partialReward, numbers);
     [t.runs, t.judged, t.judgedTasks, t.firstTryPasses, t.retriedTasks] = s.counts as [number, number, number, number, number];
@@ -236,7 +236,8 @@ class Heap {
     private readonly before: (a: number, b: number) => boolean,
     items?: Float64Array,
   ) {
-    this.items = items === undefined ? new Float64Array(16) : new Float64Array(items);
+    // Taken over when it has its memory to itself (a decoded snapshot's: MetricsTally.fromState).
+    this.items = items === undefined ? new Float64Array(16) : own(items) ? items : new Float64Array(items);
     this.size = items?.length ?? 0;
   }
   /** The items in heap order (a copy). */

@@ -134,17 +134,19 @@ export type TimedDecision = LoggedDecision & { readonly atMs: number };
 export interface OutcomesInput extends Omit<LogRows, 'rows'> {
   /** The runs, or a function that gives them when a report needs them (with `rangeMetrics` and `occurrences`, only for refinement effects). */
   readonly rows: readonly RunRow[] | (() => readonly RunRow[]);
-  readonly decisions: readonly TimedDecision[];
+  /** The decisions, or a function that gives them when the report needs them (not with an `estimateLift` that answers without them). */
+  readonly decisions: readonly TimedDecision[] | (() => readonly TimedDecision[]);
   readonly rules: RemediationRules;
   readonly sinceMs: number;
   readonly untilMs: number;
   readonly repeatWindowDays?: number;
   readonly binDays?: number;
   /**
-   * Estimates the window's lift (default: liftOverUniform); the dashboard passes one that keeps the
-   * result for its lift page, so the lift is computed once.
+   * The window's lift section from its decisions (given by the function, in the order the estimate
+   * takes them): by default their count and liftOverUniform. The dashboard passes one that keeps the
+   * result for its lift page (the lift is computed once) and between reports.
    */
-  readonly estimateLift?: (decisions: readonly LoggedDecision[]) => LiftEstimate;
+  readonly estimateLift?: (decisions: () => readonly LoggedDecision[]) => LiftSection;
   /**
    * The failure occurrences of the rows (failureOccurrences of every row finished by untilMs, with
    * repeatWindowDays), when the caller keeps them between reports (the dashboard: FailureOccurrences).
@@ -283,10 +285,8 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     };
   });
 
-  // In a fixed order (time first), so DR's reward model, fitted on each decision's predecessors, sees the same history whatever order they came in.
-  const decisions = input.decisions
-    .filter((d) => d.atMs >= sinceMs && d.atMs <= untilMs)
-    .sort((a, b) => a.atMs - b.atMs || byString(a.context, b.context) || byString(a.chosen, b.chosen) || a.propensity - b.propensity || a.reward - b.reward || byString(a.candidates.join('\u0000'), b.candidates.join('\u0000')));
+  const logged = input.decisions;
+  const decisions = () => windowDecisions(typeof logged === 'function' ? logged() : logged, sinceMs, untilMs);
   return {
     kind: 'outcomes',
     options: o,
@@ -295,11 +295,22 @@ export function outcomesReport(input: OutcomesInput): OutcomesReport {
     metrics,
     repeats: repeatsSection(occ, input.refinements, input.rules, sinceMs, untilMs, o.repeatWindowDays),
     refinements,
-    lift: {
-      decisions: decisions.length,
-      estimate: decisions.length > 0 ? (input.estimateLift ?? liftOverUniform)(decisions) : null,
-    },
+    lift: (input.estimateLift ?? liftSection)(decisions),
   };
+}
+
+/** The decisions logged in [sinceMs, untilMs], in the order the lift takes them. */
+function windowDecisions(decisions: readonly TimedDecision[], sinceMs: number, untilMs: number): TimedDecision[] {
+  // In a fixed order (time first), so DR's reward model, fitted on each decision's predecessors, sees the same history whatever order they came in.
+  return decisions
+    .filter((d) => d.atMs >= sinceMs && d.atMs <= untilMs)
+    .sort((a, b) => a.atMs - b.atMs || byString(a.context, b.context) || byString(a.chosen, b.chosen) || a.propensity - b.propensity || a.reward - b.reward || byString(a.candidates.join('\u0000'), b.candidates.join('\u0000')));
+}
+
+/** A window's lift section: its decisions' count and their lift over uniform. */
+function liftSection(decisions: () => readonly LoggedDecision[]): LiftSection {
+  const ds = decisions();
+  return { decisions: ds.length, estimate: ds.length > 0 ? liftOverUniform(ds) : null };
 }
 
 /**

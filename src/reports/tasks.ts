@@ -7,23 +7,38 @@
 /** Task keys numbered 0, 1, 2, … in the order first met. */
 export class TaskNumbers {
   private map: Map<string, number> | undefined;
+  private keys: string[] | undefined;
 
-  /** @param keys keys already numbered, in number order (their map is made when first needed) */
-  constructor(private readonly keys: string[] = []) {}
+  /**
+   * @param given keys already numbered, in number order, or a function that gives them (called when
+   * they are first needed: a restored dashboard numbers no task until a new run comes); their map is
+   * made when first needed
+   */
+  constructor(private given: string[] | (() => readonly string[]) = []) {}
+
+  private list(): string[] {
+    if (this.keys === undefined) {
+      const g = this.given;
+      this.keys = typeof g === 'function' ? [...g()] : g;
+      this.given = [];
+    }
+    return this.keys;
+  }
 
   numberOf(key: string): number {
-    const m = (this.map ??= new Map(this.keys.map((k, i) => [k, i])));
+    const keys = this.list();
+    const m = (this.map ??= new Map(keys.map((k, i) => [k, i])));
     let n = m.get(key);
     if (n === undefined) {
-      m.set(key, (n = this.keys.length));
-      this.keys.push(key);
+      m.set(key, (n = keys.length));
+      keys.push(key);
     }
     return n;
   }
 
   /** Every key, in number order. */
   get all(): readonly string[] {
-    return this.keys;
+    return this.list();
   }
 }
 
@@ -39,6 +54,9 @@ export interface TaskTableState {
 }
 
 const EMPTY = -1;
+
+/** Whether a typed array has its memory to itself (not a view into a larger buffer, such as a decoded frame's). */
+export const own = (a: ArrayBufferView): boolean => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
 
 /** A set of task numbers with a byte (and optionally a time) each: open addressing over typed arrays. */
 export class TaskTable {
@@ -93,16 +111,20 @@ export class TaskTable {
     return { size: this.size, ids: this.ids.slice(), bits: this.bits.slice(), times: this.times?.slice() ?? null };
   }
 
-  /** @throws RangeError when the state is not a table's (a slot count that is not a power of two, or columns of other lengths) */
+  /**
+   * The table a state was taken of. It takes over the state's arrays that have their memory to
+   * themselves (a decoded snapshot's large ones: no copy), so the state must not be used again.
+   * @throws RangeError when the state is not a table's (a slot count that is not a power of two, or columns of other lengths)
+   */
   static fromState(s: TaskTableState): TaskTable {
     const n = s.ids.length;
     if (n < 2 || (n & (n - 1)) !== 0 || s.bits.length !== n || (s.times !== null && s.times.length !== n) || !(s.size >= 0 && 2 * s.size <= n)) {
       throw new RangeError('not a task table state');
     }
     const t = new TaskTable(false, 1);
-    t.ids = new Int32Array(s.ids);
-    t.bits = new Uint8Array(s.bits);
-    t.times = s.times === null ? null : new Float64Array(s.times);
+    t.ids = own(s.ids) ? s.ids : new Int32Array(s.ids);
+    t.bits = own(s.bits) ? s.bits : new Uint8Array(s.bits);
+    t.times = s.times === null ? null : own(s.times) ? s.times : new Float64Array(s.times);
     t.size = s.size;
     return t;
   }

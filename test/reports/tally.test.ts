@@ -1,7 +1,11 @@
-/** MetricsTally (one run at a time) gives exactly the metrics of the runs counted at once, after every run. */
+/**
+ * MetricsTally (one run at a time) gives exactly the metrics of the runs counted at once, after every
+ * run, also when made again part-way from its state (whose arrays it takes over, as from a snapshot).
+ */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { isJudged, metricsOf, MetricsTally } from '../../src/reports/metrics.js';
+import { TaskNumbers } from '../../src/reports/tasks.js';
 import { taskKey, type RunRow } from '../../src/reports/rows.js';
 import { median, wilsonInterval } from '../../src/reports/stats.js';
 
@@ -81,6 +85,26 @@ describe('MetricsTally', () => {
         }
       }),
       { seed: 10, numRuns: 300 },
+    );
+  });
+
+  test('made again part-way from its state, taking its arrays over, it goes on as the tally it was taken of', () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 80 }), fc.nat(), (rows, at) => {
+        const cut = at % (rows.length + 1);
+        const numbers = new TaskNumbers();
+        const first = new MetricsTally(0.5, numbers);
+        for (const r of rows.slice(0, cut)) first.add(r);
+        // structuredClone gives arrays with their memory to themselves, as a decoded snapshot's large ones.
+        const again = MetricsTally.fromState(structuredClone(first.state()), numbers);
+        for (const r of rows.slice(cut)) {
+          first.add(r);
+          again.add(r);
+          expect(again.metrics()).toEqual(first.metrics());
+        }
+        expect(again.state()).toEqual(first.state());
+      }),
+      { seed: 11, numRuns: 200 },
     );
   });
 });
