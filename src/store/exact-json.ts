@@ -26,7 +26,12 @@ export function stringifyExact(value: unknown): string {
   return JSON.stringify(value, replacer);
 }
 
-/** @throws SyntaxError when `text` is not JSON. */
+/**
+ * A text without "$n" and without \u escapes (which could spell it) holds no tagged number, and is
+ * read without the reviver: JSON.parse with one is some 3.5 times as slow (a PostgreSQL log's
+ * events, 100,000 of them: 2.9 s of CPU against 0.84 s).
+ * @throws SyntaxError when `text` is not JSON.
+ */
 export function parseExact<T = unknown>(text: string): T {
-  return JSON.parse(text, reviver) as T;
+  return (text.includes(TAG) || text.includes('\\u') ? JSON.parse(text, reviver) : JSON.parse(text)) as T;
 }

@@ -17,3 +17,9 @@ test.prop([record])('every value reads back exactly (Object.is on every number, 
 test('plain numbers are plain JSON, so other tools read the files', () => {
   expect(stringifyExact({ a: 0.1 + 0.2, b: -0, c: Infinity, d: [NaN] })).toBe('{"a":0.30000000000000004,"b":{"$n":"-0"},"c":{"$n":"Infinity"},"d":[{"$n":"NaN"}]}');
 });
+
+test('a tag spelled with escapes is read as one, and "$n" elsewhere as it is (texts without either skip the reviver)', () => {
+  expect(Object.is(parseExact<{ a: number }>('{"a":{"\\u0024n":"-0"}}').a, -0)).toBe(true);
+  expect(parseExact('{"a$n":"$n","b":["\\u00e9",{"$n":"NaN"}]}')).toStrictEqual({ a$n: '$n', b: ['é', NaN] });
+  expect(parseExact('{"a":[1,{"n":"-0"}],"b":"x"}')).toStrictEqual({ a: [1, { n: '-0' }], b: 'x' });
+});
