@@ -27,7 +27,7 @@ import {
   type StatsRecord,
   type TemplateRecord,
 } from '../bandit/index.js';
-import { decode, encode } from './codec.js';
+import { decode, decodeOwned, encode } from './codec.js';
 import { DB_NAMES, DERIVED_DBS, idKey, segmentRange, statsKey, type DbName } from './keys.js';
 import type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
 import { canonicalSnapshot, snapshotName, type DerivedSnapshot, type SnapshotBody } from './snapshot.js';
@@ -309,7 +309,7 @@ export class LmdbStore implements Store {
   }
 
   private eventSync(seq: number): LoggedEvent | undefined {
-    return decode<LoggedEvent>(this.dbs.events.get(seq), 'event');
+    return decodeOwned<LoggedEvent>(this.dbs.events.get(seq), 'event');
   }
 
   async template(templateId: string): Promise<TemplateRecord | undefined> {
@@ -390,13 +390,14 @@ export class LmdbStore implements Store {
   }
 
   async eventPage(fromSeq: number, limit: number): Promise<LoggedEvent[]> {
-    return [...this.eventsSync(fromSeq, Math.max(0, limit))];
+    const page: LoggedEvent[] = [];
+    // Seq 0 holds the record structures, not an event.
+    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq), limit: Math.max(0, limit) })) page.push(decodeOwned<LoggedEvent>(value, 'event')!);
+    return page;
   }
 
-  private *eventsSync(fromSeq = 1, limit?: number): Generator<LoggedEvent> {
-    // Seq 0 holds the record structures, not an event.
-    const range = this.dbs.events.getRange(limit === undefined ? { start: Math.max(1, fromSeq) } : { start: Math.max(1, fromSeq), limit });
-    for (const { value } of range) yield decode<LoggedEvent>(value, 'event')!;
+  private *eventsSync(fromSeq = 1): Generator<LoggedEvent> {
+    for (const { value } of this.dbs.events.getRange({ start: Math.max(1, fromSeq) })) yield decodeOwned<LoggedEvent>(value, 'event')!;
   }
 
   async refinements(): Promise<RefinementRecord[]> {
@@ -423,7 +424,7 @@ export class LmdbStore implements Store {
     if (cache.seq < 0 || seq < cache.seq || seq - cache.seq > CACHE_CATCH_UP_EVENTS || cache.entries > READ_CACHE_ENTRIES) touched = undefined;
     else {
       for (const { value } of this.dbs.events.getRange({ start: cache.seq + 1, end: seq + 1 })) {
-        const e = decode<LoggedEvent>(value, 'event')!;
+        const e = decodeOwned<LoggedEvent>(value, 'event')!;
         if (e.type === 'template') {
           touched = undefined;
           break;

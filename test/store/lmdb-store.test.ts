@@ -56,9 +56,14 @@ describe('LMDB store', () => {
     await store.close();
     const raw = open({ path: dir });
     await raw.openDB('templates', {}).put('t', { v: 99, templateId: 't' });
+    // An event too (events are read without a copy: eventPage, events()).
+    await raw.openDB('events', { keyEncoding: 'uint32', sharedStructuresKey: 0 }).put(100, { v: 99, type: 'template', seq: 100 });
     await raw.close();
     const again = await LmdbStore.open(dir, { policy, noSync: true });
     await expect(again.template('t')).rejects.toThrow(/schema version 99/);
+    await expect(again.eventPage(1, 200)).rejects.toThrow(/stored event has unknown schema version 99/);
+    await expect((async () => { for await (const _ of again.events(1)); })()).rejects.toThrow(/schema version 99/);
+    expect((await again.eventPage(1, 1))[0]).not.toHaveProperty('v');
     await again.close();
   });
 
