@@ -97,14 +97,17 @@ export function decisionJoiner(policy: PolicyConfig, from?: JoinerFrom): Decisio
   };
   type Node = { list: readonly string[] | undefined; next: Map<string, Node> };
   const lists: Node = { list: undefined, next: new Map() };
+  let lastList: readonly string[] = [];
   const listOf = (candidates: readonly string[]) => {
+    // Mostly the last decision's list: comparing its strings is cheaper than hashing each one again.
+    if (candidates.length === lastList.length && candidates.every((a, i) => a === lastList[i])) return lastList;
     let node = lists;
     for (const a of candidates) {
       let next = node.next.get(a);
       if (next === undefined) node.next.set(a, (next = { list: undefined, next: new Map() }));
       node = next;
     }
-    return (node.list ??= candidates);
+    return (lastList = node.list ??= candidates);
   };
   return {
     add(e) {
