@@ -133,6 +133,12 @@ export interface PolicyConfig {
    * standing for the runs still to come. Absent (the default, and policies ≤ /8): draws are not clipped.
    */
   readonly horizonClip?: number;
+  /**
+   * With `horizonClip`, how much of the horizon a candidate has used: 'others-runs' counts Hᵢ = Σⱼ min(nᵢ, √(nᵢ nⱼ))
+   * over the set (ADA-UCB's, Lattimore 2018) in place of K·nᵢ, so candidates with few runs count for little and a
+   * candidate's share is spent only against others that have been run as much. Absent: K·nᵢ (MOSS's).
+   */
+  readonly horizonClipShare?: 'others-runs';
   /** Optional forgetting; null keeps all evidence at full weight. */
   readonly decay: DecayConfig | null;
   /**
@@ -255,6 +261,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(c.trialRuns === undefined || (Number.isInteger(c.trialRuns) && c.trialRuns >= 0), 'trialRuns', 'an integer >= 0', c.trialRuns);
   check(c.trialShare === undefined || (Number.isFinite(c.trialShare) && c.trialShare >= 0 && c.trialShare < 1), 'trialShare', 'a number in [0, 1)', c.trialShare);
   check(c.horizonClip === undefined || (Number.isFinite(c.horizonClip) && c.horizonClip >= 0 && c.horizonClip <= 10), 'horizonClip', 'a number in [0, 10] or absent', c.horizonClip);
+  check(c.horizonClipShare === undefined || c.horizonClipShare === 'others-runs', 'horizonClipShare', '"others-runs" or absent', c.horizonClipShare);
   check(nonNegative(c.satisficingTolerance) && c.satisficingTolerance <= 2, 'satisficingTolerance', 'a number in [0, 2]', c.satisficingTolerance);
   // A configuration stored before the field existed has none: it reads as 'evidence', as that policy was.
   check(c.satisficingOrder === undefined || c.satisficingOrder === 'mean' || c.satisficingOrder === 'evidence', 'satisficingOrder', '"mean" or "evidence"', c.satisficingOrder);

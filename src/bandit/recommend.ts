@@ -143,7 +143,7 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
   const factor = Number.isFinite(config.satisficingTolerance) ? config.satisficingTolerance : 0;
   const tolerance = factor * toleranceScale(posteriors.length, config) * Math.sqrt(betaVariance(base.alpha, base.beta));
   const rule: PickRule = config.propensityEstimator === 'rao-blackwell' ? { tolerance, order, propensities: 'rao-blackwell' } : { tolerance, order };
-  return config.horizonClip === undefined ? rule : { ...rule, clip: horizonClips(posteriors, evidence, config.horizonClip) };
+  return config.horizonClip === undefined ? rule : { ...rule, clip: horizonClips(posteriors, evidence, config.horizonClip, config.horizonClipShare) };
 }
 
 /**
@@ -156,15 +156,26 @@ export function pickRule(posteriors: readonly Posterior[], base: BasePrior, conf
  * anytime MOSS index, with the runs so far in place of T, keeps the minimax rate). A candidate with more
  * than its share 2N/K of the runs draws no higher than its mean, so once the log is long it is run only if
  * it is the best bet; one with few runs is drawn as before. An untried candidate is never clipped.
+ * With `share` 'others-runs' (`horizonClipShare`), K nᵢ becomes Hᵢ = Σⱼ min(nᵢ, √(nᵢ nⱼ)), ADA-UCB's (Lattimore 2018, "Refining
+ * the confidence level for optimistic bandit strategies", JMLR 19): at most K·nᵢ, equal to it when no candidate has
+ * fewer runs than i, and smaller while others have been run less, so a candidate has not spent its share of the
+ * horizon against dozens that have barely started (with 70 candidates MOSS's share 2N/K capped every candidate with
+ * a handful of runs at its mean for the first few hundred runs).
  */
-export function horizonClips(posteriors: readonly Posterior[], evidence: readonly number[], c: number): number[] {
+export function horizonClips(posteriors: readonly Posterior[], evidence: readonly number[], c: number, share?: 'others-runs'): number[] {
   const k = posteriors.length;
+  const runs = evidence.map((n) => Math.max(0, n));
   let total = 0;
-  for (const n of evidence) total += Math.max(0, n);
+  for (const n of runs) total += n;
   return posteriors.map((p, i) => {
-    const n = evidence[i]!;
+    const n = runs[i]!;
     if (!(n > 0)) return Infinity;
-    const log = Math.log((2 * total) / (k * n));
+    let used = k * n;
+    if (share === 'others-runs') {
+      used = 0;
+      for (const m of runs) used += Math.min(n, Math.sqrt(n * m));
+    }
+    const log = Math.log((2 * total) / used);
     // c = 0 is greedy on the means for every tried candidate (never 0 × ∞ when n is vanishingly small).
     const bonus = c > 0 ? c * Math.sqrt(betaVariance(p.alpha, p.beta)) * Math.sqrt(2 * Math.max(0, log)) : 0;
     return betaMean(p.alpha, p.beta) + (Number.isNaN(bonus) ? Infinity : bonus);

@@ -14,7 +14,8 @@ import {
   type Posterior,
 } from '../../src/bandit/index.js';
 
-// Policy /9's horizon clip (horizonClip, MOTS): each draw is clipped at μᵢ + c·sdᵢ·√(2 ln⁺(2N / (K nᵢ))).
+// The horizon clip (horizonClip, MOTS; off by default): each draw is clipped at μᵢ + c·sdᵢ·√(2 ln⁺(2N / Hᵢ)), Hᵢ = K nᵢ,
+// or ADA-UCB's Σⱼ min(nᵢ, √(nᵢ nⱼ)) with horizonClipShare 'others-runs'.
 const posterior = (alpha: number, beta: number, prior = 2): Posterior => ({ alpha, beta, contributions: { prior, global: alpha + beta - prior, task_class: 0, repo_task_class: 0 } });
 const posteriorArb = fc.record({ mean: fc.double({ min: 0.02, max: 0.98, noNaN: true }), runs: fc.double({ min: 0, max: 2000, noNaN: true }) }).map(({ mean, runs }) => {
   const s = runs + 2;
@@ -49,6 +50,44 @@ describe('horizonClips', () => {
       const a = horizonClips([p, ...others], [n, ...rest], 1)[0]!;
       const b = horizonClips([p, ...others], [n * 2, ...rest], 1)[0]!;
       expect(b).toBeLessThanOrEqual(a + 1e-12);
+    },
+  );
+});
+
+describe('horizonClips with ADA-UCB\'s share (horizonClipShare \'others-runs\')', () => {
+  test.prop([fc.array(posteriorArb, { minLength: 1, maxLength: 40 }), fc.double({ min: 0, max: 5, noNaN: true })])(
+    'the share Σⱼ min(nᵢ, √(nᵢ nⱼ)) is at most K·nᵢ, so no cap is lower than MOSS\'s; untried candidates stay unclipped',
+    (cands, c) => {
+      const posteriors = cands.map((x) => x.p);
+      const evidence = cands.map((x) => x.runs);
+      const moss = horizonClips(posteriors, evidence, c);
+      const ada = horizonClips(posteriors, evidence, c, 'others-runs');
+      cands.forEach(({ runs }, i) => {
+        if (!(runs > 0)) expect(ada[i]).toBe(Infinity);
+        expect(ada[i]!).toBeGreaterThanOrEqual(moss[i]! - 1e-12);
+      });
+    },
+  );
+
+  test.prop([fc.array(posteriorArb, { minLength: 1, maxLength: 40 }), fc.double({ min: 0.5, max: 500, noNaN: true }), fc.double({ min: 0, max: 5, noNaN: true })])(
+    'with every candidate run equally often the two shares agree',
+    (cands, n, c) => {
+      const posteriors = cands.map((x) => x.p);
+      const evidence = cands.map(() => n);
+      const moss = horizonClips(posteriors, evidence, c);
+      const ada = horizonClips(posteriors, evidence, c, 'others-runs');
+      ada.forEach((cap, i) => expect(cap).toBeCloseTo(moss[i]!, 9));
+    },
+  );
+
+  // Not monotone in nᵢ as MOSS's is: a run of i adds to N, and against others with fewer runs Hᵢ grows only as
+  // nᵢ + √nᵢ Σⱼ √nⱼ, so 2N / Hᵢ can grow with nᵢ.
+  test.prop([posteriorArb, fc.double({ min: 0.5, max: 500, noNaN: true }), fc.array(fc.double({ min: 0, max: 500, noNaN: true }), { minLength: 1, maxLength: 49 }), fc.double({ min: 0, max: 5, noNaN: true })])(
+    'a candidate run no more than any other is clipped exactly as under MOSS\'s share',
+    ({ p }, n, extra, c) => {
+      const evidence = [n, ...extra.map((x) => n + x)];
+      const posteriors = [p, ...extra.map(() => posterior(10, 10))];
+      expect(horizonClips(posteriors, evidence, c, 'others-runs')[0]!).toBeCloseTo(horizonClips(posteriors, evidence, c)[0]!, 9);
     },
   );
 });
@@ -98,7 +137,7 @@ describe('a configuration with horizonClip clips; one without it does not', () =
     armId: asArmId(id),
     evidence: { global: { reward, trials, stamp: 0 }, taskClass: undefined, repoTaskClass: undefined },
   });
-  // A leader and a runner-up with more than their share of the runs: under /9 both are capped at their means, so the
+  // A leader and a runner-up with more than their share of the runs: with the clip both are capped at their means, so the
   // runner-up (more than its share 2N/K of runs) is no longer explored for its posterior's tail.
   // With K = 8 and N = 860 runs, a share is 2N/K = 215 runs.
   const arms = [arm('lead', 350, 500), arm('second', 200, 300), ...['a', 'b', 'c', 'd', 'e'].map((id) => arm(id, 5, 12)), arm('new', 0, 0)];
@@ -119,9 +158,37 @@ describe('a configuration with horizonClip clips; one without it does not', () =
     expect(after).toBeLessThan(before);
   });
 
+  // The same log with ADA-UCB's share: the runner-up's 300 runs and the leader's 500 are spent against candidates with
+  // 12 runs each, so every tried candidate's cap is at least MOSS's and the little-tried ones' are higher.
+  test('ADA-UCB\'s share: the caps, and pick frequencies that equal the summary\'s propensities under them', () => {
+    const config = { ...clipped, horizonClipShare: 'others-runs' as const };
+    const plain = analyse(arms, clipped, 0).rule.clip!;
+    const set = analyse(arms, config, 0);
+    const ada = set.rule.clip!;
+    ada.forEach((cap, i) => expect(cap).toBeGreaterThanOrEqual(plain[i]! - 1e-12));
+    expect(ada[2]!).toBeGreaterThan(plain[2]! + 1e-6);
+    expect(ada[1]!).toBeGreaterThan(set.means[1]! + 1e-6);
+    expect(ada[7]).toBe(Infinity);
+    const propensity = set.summary().propensity;
+    const n = 40_000;
+    const counts = arms.map(() => 0);
+    const rng = createRng('clip-share');
+    for (let i = 0; i < n; i++) counts[satisficingPick(set.posteriors, set.rule, rng, set.mixture)]!++;
+    counts.forEach((count, i) => {
+      const p = count / n;
+      // Five standard errors of the counted frequency, plus the summary's own Monte Carlo error (2,000 draws).
+      expect(Math.abs(propensity[i]! - p), `candidate ${i}: ${propensity[i]} vs ${p}`).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n) + 0.01);
+    });
+    // The share matters here: MOSS's share picks differently.
+    const before = analyse(arms, clipped, 0).summary().propensity;
+    expect(Math.max(...before.map((p, i) => Math.abs(p - propensity[i]!)))).toBeGreaterThan(0.005);
+  });
+
   test('validation bounds the field', () => {
     expect(validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, horizonClip: -1 }).map((v) => v.field)).toContain('horizonClip');
     expect(validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, horizonClip: Number.NaN }).map((v) => v.field)).toContain('horizonClip');
     expect(validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, horizonClip: 0 })).toEqual([]);
+    expect(validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, horizonClip: 1, horizonClipShare: 'others-runs' })).toEqual([]);
+    expect(validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, horizonClipShare: 'k' as never }).map((v) => v.field)).toContain('horizonClipShare');
   });
 });
