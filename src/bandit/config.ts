@@ -128,15 +128,16 @@ export interface PolicyConfig {
    */
   readonly satisficingScale: 'log-candidates-squared' | 'log-candidates' | 'fixed';
   /**
-   * Off unless set (no policy version makes it the default): clip each candidate's draw at μᵢ + horizonClip · sdᵢ · √(2 ln⁺(2N / (K nᵢ))) (MOTS, a
-   * horizon-aware Thompson sampling; horizonClips() in recommend.ts), with N the candidate set's runs so far
-   * standing for the runs still to come. Absent (the default, and policies ≤ /8): draws are not clipped.
+   * Clip each candidate's draw at μᵢ + horizonClip · sdᵢ · √(2 ln⁺(2N / (K nᵢ))) (MOTS, a horizon-aware Thompson sampling;
+   * horizonClips() in recommend.ts), with N the candidate set's runs so far standing for the runs still to come; 1 with
+   * `horizonClipShare` 'others-runs' from policy /10 (docs/adr/0003-validation-matrix.md, fifth amendment). Absent
+   * (policies ≤ /9): draws are not clipped.
    */
   readonly horizonClip?: number;
   /**
    * With `horizonClip`, how much of the horizon a candidate has used: 'others-runs' counts Hᵢ = Σⱼ min(nᵢ, √(nᵢ nⱼ))
    * over the set (ADA-UCB's, Lattimore 2018) in place of K·nᵢ, so candidates with few runs count for little and a
-   * candidate's share is spent only against others that have been run as much. Absent: K·nᵢ (MOSS's).
+   * candidate's share is spent only against others that have been run as much (policy /10). Absent: K·nᵢ (MOSS's).
    */
   readonly horizonClipShare?: 'others-runs';
   /** Optional forgetting; null keeps all evidence at full weight. */
@@ -197,6 +198,8 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   satisficingTolerance: 0.25,
   satisficingOrder: 'mean',
   satisficingScale: 'log-candidates-squared',
+  horizonClip: 1,
+  horizonClipShare: 'others-runs',
   decay: null,
   decayModel: 'template-clock',
   decayChanges: 'change-points',
@@ -227,7 +230,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // under decay the spread's groups count their effective sample size (groupSpreadCounts).
 // /8: under run-based decay a posterior is a mixture over when the template's rate last changed (decayChanges).
 // /9: the spread's likelihood reads each group's sampling variance at its parent's pass rate (groupSpreadVariance).
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/9';
+// /10: each draw is clipped at a horizon-aware bound (MOTS, c = 1), each candidate's share of the horizon counted as
+// ADA-UCB counts it (horizonClip, horizonClipShare): on the validation matrix's 20 target cells 9 shortfalls against /9's 19.
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/10';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;

@@ -131,8 +131,9 @@ describe('the clipped pick', () => {
 });
 
 describe('a configuration with horizonClip clips; one without it does not', () => {
-  const clipped = { ...DEFAULT_POLICY_CONFIG, horizonClip: 1 };
-  const { horizonClip: _h, ...unclipped } = DEFAULT_POLICY_CONFIG;
+  // Policy /10's default clips with ADA-UCB's share; a stored /9 configuration has neither field.
+  const { horizonClip: _h, horizonClipShare: _s, ...unclipped } = DEFAULT_POLICY_CONFIG;
+  const clipped = { ...unclipped, horizonClip: 1 };
   const arm = (id: string, reward: number, trials: number): ArmEvidence => ({
     armId: asArmId(id),
     evidence: { global: { reward, trials, stamp: 0 }, taskClass: undefined, repoTaskClass: undefined },
@@ -169,6 +170,8 @@ describe('a configuration with horizonClip clips; one without it does not', () =
     expect(ada[2]!).toBeGreaterThan(plain[2]! + 1e-6);
     expect(ada[1]!).toBeGreaterThan(set.means[1]! + 1e-6);
     expect(ada[7]).toBe(Infinity);
+    // This is policy /10's default.
+    expect(analyse(arms, DEFAULT_POLICY_CONFIG, 0).rule.clip).toEqual(ada);
     const propensity = set.summary().propensity;
     const n = 40_000;
     const counts = arms.map(() => 0);

@@ -135,9 +135,10 @@ describe('satisficing order (sts-pooled-eb/3)', () => {
       expect([...rule.order].sort((a, b) => a - b)).toEqual(posteriors.map((_, i) => i));
       const key = posteriors.map((p) => (satisficingOrder === 'mean' ? p.alpha / (p.alpha + p.beta) : p.alpha + p.beta - p.contributions.prior));
       for (let j = 1; j < rule.order.length; j++) expect(key[rule.order[j - 1]!]!).toBeGreaterThanOrEqual(key[rule.order[j]!]!);
-      // Replay the draws: with a tolerance, satisficingPick draws one Beta per candidate in input order.
+      // Replay the draws: with a tolerance, satisficingPick draws one Beta per candidate in input order, each clipped at its
+      // horizon cap (policy /10).
       const replayRng = createRng('draws');
-      const replayed = posteriors.map((p) => sampleBeta(replayRng, p.alpha, p.beta));
+      const replayed = posteriors.map((p, i) => Math.min(sampleBeta(replayRng, p.alpha, p.beta), rule.clip?.[i] ?? Infinity));
       const pick = satisficingPick(posteriors, rule, createRng('draws'));
       const max = Math.max(...replayed);
       expect(replayed[pick]!).toBeGreaterThanOrEqual(max - rule.tolerance);

@@ -50,9 +50,15 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // sts-pooled-eb/9 reads each group's sampling variance at its parent's rate in the spread's likelihood
 // (groupSpreadVariance): the arms above carry no spread records, so they decide as /8; the classless log below,
 // whose spread is learned, is pinned under both.
-describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
+// sts-pooled-eb/10 clips each draw at a horizon-aware bound (horizonClip 1, the share counted as ADA-UCB does,
+// horizonClipShare): the candidates with the most evidence have their draws' upper tails cut; the picks stay, the
+// propensities move (generic@v1 0.069, was 0.076; the untried bug-fix@v3 0.094, was 0.090). A stored /9
+// configuration, without the two fields, replays /9's pins.
+describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
+  // A configuration stored by /9 has neither horizonClip nor horizonClipShare.
+  const { horizonClip: _hc, horizonClipShare: _hs, ...stored9 } = DEFAULT_POLICY_CONFIG;
   // A configuration stored by /8 has no groupSpreadVariance.
-  const { groupSpreadVariance: _gv, ...stored8 } = DEFAULT_POLICY_CONFIG;
+  const { groupSpreadVariance: _gv, ...stored8 } = stored9;
   // A configuration stored by /7 has no decayChanges.
   const { decayChanges: _dc, ...stored7 } = stored8;
   // A configuration stored by /6 has neither basePriorStrength nor groupSpreadCounts: it replays /6's decisions.
@@ -62,12 +68,19 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
   const { classlessSpread: _c, ...stored5 } = stored6;
   type Version = readonly [name: string, config: PolicyConfig, fingerprint: string];
   type Pin = readonly [name: string, config: PolicyConfig, fingerprint: string, id: string, chosen: string, propensity: number];
-  const v9: Version = ['sts-pooled-eb/9', DEFAULT_POLICY_CONFIG, '090d5155b09f'];
+  const v10: Version = ['sts-pooled-eb/10', DEFAULT_POLICY_CONFIG, '4b3d78044aea'];
+  const v9: Version = ['a stored sts-pooled-eb/9 configuration', stored9, '090d5155b09f'];
   const v8: Version = ['a stored sts-pooled-eb/8 configuration', stored8, 'c145b95432c7'];
   const v7: Version = ['a stored sts-pooled-eb/7 configuration', stored7, '5715b9d7bcf7'];
   const v6: Version = ['a stored sts-pooled-eb/6 configuration', stored6, 'e36c053fb58f'];
   const v5: Version = ['a stored sts-pooled-eb/5 configuration', stored5, '26ac89b343c1'];
   const pins: Pin[] = [
+    ...[v10].flatMap((v): Pin[] => [
+      [...v, 'pin-b', 'generic@v1', 0.06860434640509785],
+      [...v, 'pin-c', 'bug-fix@v1', 0.8152987895643019],
+      [...v, 'x2', 'bug-fix@v3', 0.09393647034019321],
+      [...v, 'pin-23', 'bug-fix@v1', 0.8152987895643019],
+    ]),
     ...[v9, v8, v7].flatMap((v): Pin[] => [
       [...v, 'pin-b', 'generic@v1', 0.0757009567697527],
       [...v, 'pin-c', 'bug-fix@v1', 0.7981624943027084],
@@ -86,7 +99,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint is the configuration's.
-    expect(d.policyVersion).toBe(`sts-pooled-eb/9+${fingerprint}`);
+    expect(d.policyVersion).toBe(`sts-pooled-eb/10+${fingerprint}`);
   });
 
   // A log without task classes: four templates, three repositories that do not differ. /6 learns that from
@@ -118,8 +131,10 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
     return recommend({ decisionId: asDecisionId(id), context, arms, nowMs: 0, topK: 0 }, config);
   };
   test.each([
-    ['pin-a', '/9', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3600452103082854],
-    ['pin-c', '/9', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.4327552917824397],
+    ['pin-a', '/10', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3648799567132464],
+    ['pin-c', '/10', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.43830296574098576],
+    ['pin-a', 'a stored /9 configuration', stored9, 'bug-fix@v3', 0.3600452103082854],
+    ['pin-c', 'a stored /9 configuration', stored9, 'bug-fix@v1', 0.4327552917824397],
     ['pin-a', 'a stored /8 configuration', stored8, 'bug-fix@v3', 0.3485295345684024],
     ['pin-c', 'a stored /8 configuration', stored8, 'bug-fix@v1', 0.43653628680907036],
     ['pin-a', 'a stored /6 configuration', stored6, 'bug-fix@v3', 0.3553303972696317],
@@ -136,8 +151,10 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
   // points and a stored /7 configuration through its decayed sums alone.
   const decay = { halfLife: 60, unit: 'runs' } as const;
   test.each([
-    ['pin-a', '/9', 'bug-fix@v3', 0.34938165438502994, { ...DEFAULT_POLICY_CONFIG, decay }],
-    ['pin-c', '/9', 'bug-fix@v1', 0.41744250468272426, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', '/10', 'bug-fix@v3', 0.357783630190473, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-c', '/10', 'bug-fix@v1', 0.4313144639264383, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', 'a stored /9 configuration', 'bug-fix@v3', 0.34938165438502994, { ...stored9, decay }],
+    ['pin-c', 'a stored /9 configuration', 'bug-fix@v1', 0.41744250468272426, { ...stored9, decay }],
     ['pin-a', 'a stored /8 configuration', 'bug-fix@v3', 0.3450961321308705, { ...stored8, decay }],
     ['pin-c', 'a stored /8 configuration', 'bug-fix@v1', 0.42067637770657823, { ...stored8, decay }],
     ['pin-a', 'a stored /7 configuration', 'bug-fix@v3', 0.34184807873571416, { ...stored7, decay }],
@@ -147,7 +164,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
     expect([d.chosen, d.propensity]).toEqual([chosen, propensity]);
   });
 
-  // A configuration stored by /4 has none of /5's to /9's fields: it replays /4's decisions.
+  // A configuration stored by /4 has none of /5's to /10's fields: it replays /4's decisions.
   const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = stored5;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
@@ -159,7 +176,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
-    expect(d.policyVersion).toBe('sts-pooled-eb/9+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/10+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
@@ -167,7 +184,8 @@ describe('regression: pinned decisions of policy sts-pooled-eb/9', () => {
   const decideParent = (id: string, config: PolicyConfig) =>
     recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
   test.each([
-    ['sts-pooled-eb/9', 'bug-fix@v1', 0.6992357720335406, DEFAULT_POLICY_CONFIG],
+    ['sts-pooled-eb/10', 'bug-fix@v1', 0.7298299928717754, DEFAULT_POLICY_CONFIG],
+    ['a stored sts-pooled-eb/9 configuration', 'bug-fix@v1', 0.6992357720335406, stored9],
     ['a stored sts-pooled-eb/8 configuration', 'bug-fix@v1', 0.6992357720335406, stored8],
     ['a stored sts-pooled-eb/6 configuration', 'bug-fix@v3', 0.16905355484207274, stored6],
     ['a stored sts-pooled-eb/4 configuration', 'bug-fix@v1', 0.8490105376451068, stored4],

@@ -44,8 +44,9 @@ describe('propensity under satisficing Thompson sampling', () => {
     expect(set.propensity.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
   });
 
-  test('with tolerance 0 the propensity is P(best), as in plain Thompson sampling', () => {
-    const config = { ...DEFAULT_POLICY_CONFIG, satisficingTolerance: 0 };
+  test('with tolerance 0 and no horizon clip the propensity is P(best), as in plain Thompson sampling', () => {
+    const { horizonClip: _clip, ...unclipped } = DEFAULT_POLICY_CONFIG;
+    const config = { ...unclipped, satisficingTolerance: 0 };
     const { posteriors, rule } = choose(arms, config, 0, createRng('x'));
     expect(rule.tolerance).toBe(0);
     const set = summarizeSet(posteriors, createRng('s'), 2000, rule);
