@@ -164,6 +164,8 @@ function main(): void {
   const matrix = existsSync(matrixPath) ? (JSON.parse(readFileSync(matrixPath, 'utf8')) as MatrixResult) : undefined;
   // A screening subset cannot judge the target, which is over every table.
   if (matrix?.filter !== undefined) throw new Error(`${matrixPath} is a subset of the matrix (${JSON.stringify(matrix.filter)}); run the whole matrix`);
+  // The target is judged on seeds 1–100; a run on other seeds is a check beside it, not the matrix.
+  if (matrix?.firstSeed !== undefined) throw new Error(`${matrixPath} starts at seed ${matrix.firstSeed}; the document shows the matrix on seeds from 1`);
   const typoPath = join(dir, 'typo-id.json');
   const typo = existsSync(typoPath) ? (JSON.parse(readFileSync(typoPath, 'utf8')) as TypoResult) : undefined;
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json') && x !== 'matrix.json' && x !== 'typo-id.json').sort()) {

@@ -6,7 +6,7 @@
 import { createRng, sampleBeta, sampleNormal, type PolicyConfig, type Rng } from '../bandit/index.js';
 import type { OutcomeTable } from './data.js';
 import { learnloop, POLICY_NAMES, type PolicyFactory } from './policies.js';
-import { replaySeed } from './replay.js';
+import { firstSeedOf, replaySeed } from './replay.js';
 import { mean, quantile } from './stats.js';
 
 export interface MatrixTable {
@@ -170,6 +170,7 @@ export function runCell(
   cell: MatrixCell,
   seeds: number,
   config: PolicyConfig,
+  firstSeed = 1,
   variants: Readonly<Record<string, Partial<PolicyConfig>>> = {},
   reference = 'learnloop',
 ): MatrixCellResult {
@@ -178,7 +179,7 @@ export function runCell(
   const names = [...POLICY_NAMES, ...Object.keys(variants)];
   const captured: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   let k = 0;
-  for (let seed = 1; seed <= seeds; seed++) {
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const r = replaySeed(table, seed, { arms: cell.arms, steps: cell.steps, seeds, context: 'none', policies: names, config, extraPolicies });
     k = r.candidates.length;
     const gap = r.bestFixed - r.uniform;
@@ -203,6 +204,8 @@ export const MATRIX_FULL_HORIZON = 2000;
 export interface MatrixResult {
   readonly policyVersion: string;
   readonly seeds: number;
+  /** The first seed, when not 1 (a check on seeds disjoint from the judged ones; the target is judged on seeds 1–100). */
+  readonly firstSeed?: number;
   readonly tables: ReadonlyArray<{ name: string; kind: 'real' | 'synthetic'; note: string }>;
   readonly cells: readonly MatrixCellResult[];
   /** The target cells (K = 8 and K = all at the full horizon) where learnloop's mean or p10 is below a baseline's. */
@@ -223,6 +226,7 @@ export interface MatrixFilter {
 export interface MatrixRun {
   readonly real: ReadonlyArray<{ name: string; table: OutcomeTable }>;
   readonly seeds: number;
+  readonly firstSeed?: number;
   readonly config: PolicyConfig;
   readonly policyVersion: string;
   readonly filter?: MatrixFilter;
@@ -244,7 +248,7 @@ export function runMatrix(run: MatrixRun): MatrixResult {
   );
   const results: MatrixCellResult[] = [];
   cells.forEach((cell, i) => {
-    results.push(runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config));
+    results.push(runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config, run.firstSeed));
     run.onProgress?.(i + 1, cells.length);
   });
   const shortfalls: Array<MatrixResult['shortfalls'][number]> = [];
@@ -260,6 +264,7 @@ export function runMatrix(run: MatrixRun): MatrixResult {
   return {
     policyVersion: run.policyVersion,
     seeds: run.seeds,
+    ...firstSeedOf(run),
     tables: tables.map(({ name, kind, note }) => ({ name, kind, note })),
     cells: results,
     shortfalls,

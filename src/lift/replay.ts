@@ -14,6 +14,8 @@ export interface ReplayOptions {
   readonly arms: number | 'all';
   readonly steps: number;
   readonly seeds: number;
+  /** The first seed (default 1): seeds firstSeed … firstSeed + seeds − 1, e.g. to check a result on seeds disjoint from the ones it was judged on. */
+  readonly firstSeed?: number;
   readonly context: ContextMode;
   readonly policies: readonly string[];
   readonly config?: PolicyConfig;
@@ -130,11 +132,16 @@ export function replaySeed(table: OutcomeTable, seed: number, opts: ReplayOption
   return { seed, candidates: armIds, uniform, bestFixed, perContextOracle: oracle / T, policies, curves, armsTried };
 }
 
+/** A report names its first seed only when it is not the default 1, so default runs read as before. */
+export const firstSeedOf = (run: { readonly firstSeed?: number | undefined }): { firstSeed?: number } =>
+  run.firstSeed === undefined || run.firstSeed === 1 ? {} : { firstSeed: run.firstSeed };
+
 export function replay(table: OutcomeTable, opts: ReplayOptions): SeedResult[] {
   const total = opts.seeds * opts.policies.length;
   let done = 0;
   const out: SeedResult[] = [];
-  for (let seed = 1; seed <= opts.seeds; seed++) {
+  const first = opts.firstSeed ?? 1;
+  for (let seed = first; seed < first + opts.seeds; seed++) {
     out.push(replaySeed(table, seed, opts, () => opts.onProgress?.(++done, total)));
   }
   return out;

@@ -4,7 +4,7 @@ import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../band
 import { parseOutcomes } from './data.js';
 import { lineChart } from './plot.js';
 import { POLICY_NAMES } from './policies.js';
-import { checkpoints, replay, type ContextMode } from './replay.js';
+import { checkpoints, firstSeedOf, replay, type ContextMode } from './replay.js';
 import { summarize, type LiftSummary } from './report.js';
 import { NO_CONTEXT, simulate, validateScenario, type Scenario } from './scenario.js';
 import { mean, quantile } from './stats.js';
@@ -13,6 +13,8 @@ export interface LiftResult extends LiftSummary {
   arms: number;
   steps: number;
   seeds: number;
+  /** The first seed, when not 1 (the seeds are firstSeed … firstSeed + seeds − 1). */
+  firstSeed?: number;
   mode: 'replay' | 'scenario';
   /** Data file (replay) or scenario name. */
   source: string;
@@ -41,6 +43,7 @@ export interface ReplayRun {
   readonly arms: number | 'all';
   readonly steps: number;
   readonly seeds: number;
+  readonly firstSeed?: number;
   readonly context: ContextMode;
   readonly policies?: readonly string[];
   readonly config?: PolicyConfig;
@@ -63,7 +66,7 @@ export function runReplay(run: ReplayRun): LiftResult {
   const table = parseOutcomes(readFileSync(run.data, 'utf8'));
   const policies = run.policies ?? POLICY_NAMES;
   const config = run.config ?? DEFAULT_POLICY_CONFIG;
-  const seeds = replay(table, { arms: run.arms, steps: run.steps, seeds: run.seeds, context: run.context, policies, config, ...(run.onProgress ? { onProgress: run.onProgress } : {}) });
+  const seeds = replay(table, { arms: run.arms, steps: run.steps, seeds: run.seeds, ...firstSeedOf(run), context: run.context, policies, config, ...(run.onProgress ? { onProgress: run.onProgress } : {}) });
   const marks = checkpoints(run.steps);
   const curves: Record<string, number[]> = {};
   const armsTried: Record<string, number> = {};
@@ -76,6 +79,7 @@ export function runReplay(run: ReplayRun): LiftResult {
     arms: seeds[0]!.candidates.length,
     steps: run.steps,
     seeds: run.seeds,
+    ...firstSeedOf(run),
     mode: 'replay',
     source: run.data,
     context: run.context,
@@ -97,6 +101,7 @@ export function loadScenario(path: string): Scenario {
 export interface ScenarioRun {
   readonly scenario: Scenario;
   readonly seeds?: number;
+  readonly firstSeed?: number;
   readonly steps?: number;
   readonly policies?: readonly string[];
   readonly onProgress?: (done: number, total: number) => void;
@@ -107,7 +112,7 @@ export function runScenario(run: ScenarioRun): LiftResult {
   const sc = run.steps !== undefined ? { ...run.scenario, steps: run.steps } : run.scenario;
   const nSeeds = run.seeds ?? sc.seeds ?? 20;
   const policies = run.policies ?? [...POLICY_NAMES, NO_CONTEXT];
-  const seeds = simulate(sc, nSeeds, policies, run.onProgress);
+  const seeds = simulate(sc, nSeeds, policies, run.onProgress, run.firstSeed);
   const curves: Record<string, number[]> = {};
   const recoverySteps: Record<string, number[]> = {};
   const arrivals: NonNullable<LiftResult['arrivals']> = {};
@@ -131,6 +136,7 @@ export function runScenario(run: ScenarioRun): LiftResult {
     arms: sc.templates.length,
     steps: sc.steps,
     seeds: nSeeds,
+    ...firstSeedOf(run),
     mode: 'scenario',
     source: sc.name,
     context: 'scenario',

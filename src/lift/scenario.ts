@@ -297,10 +297,10 @@ function arrivalOf(template: string, picks: Int32Array, arm: number, from: numbe
   return { template, majoritySteps, dropSteps, share: total / Math.max(1, T - from) };
 }
 
-export function simulate(sc: Scenario, seeds: number, policyNames: readonly string[], onProgress?: (done: number, total: number) => void): ScenarioSeedResult[] {
+export function simulate(sc: Scenario, seeds: number, policyNames: readonly string[], onProgress?: (done: number, total: number) => void, firstSeed = 1): ScenarioSeedResult[] {
   const total = seeds * policyNames.length;
   let done = 0;
   const out: ScenarioSeedResult[] = [];
-  for (let seed = 1; seed <= seeds; seed++) out.push(simulateSeed(sc, seed, policyNames, () => onProgress?.(++done, total)));
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) out.push(simulateSeed(sc, seed, policyNames, () => onProgress?.(++done, total)));
   return out;
 }

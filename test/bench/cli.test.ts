@@ -52,7 +52,7 @@ describe('learnloop bench lift / report lift', () => {
   });
 
   test('user errors are one line and exit 2', () => {
-    for (const args of [['--arms', '0'], ['--data', '/nonexistent.csv'], ['--policies', 'nope'], ['--policy-config', '{"satisficingTolerance":-1}'], ['--matrix', '--tables', 'nope'], ['--tables', 'narrow-16']]) {
+    for (const args of [['--arms', '0'], ['--data', '/nonexistent.csv'], ['--policies', 'nope'], ['--policy-config', '{"satisficingTolerance":-1}'], ['--matrix', '--tables', 'nope'], ['--tables', 'narrow-16'], ['--first-seed', '0']]) {
       const r = cli('bench', 'lift', ...args);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,6 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
+import { parseOutcomes } from '../../src/lift/data.js';
+import { runCell } from '../../src/lift/matrix.js';
 import { runReplay, runScenario, type LiftResult } from '../../src/lift/run.js';
 import { validateScenario, ScenarioError, type Scenario } from '../../src/lift/scenario.js';
 import { lineChart } from '../../src/lift/plot.js';
@@ -24,6 +27,20 @@ const withoutTiming = (r: LiftResult) => JSON.stringify({ ...r, seconds: 0 });
 const POLICY_KEYS = ['learnloop', 'uniform', 'greedy-score', 'epsilon-greedy', 'ucb1', 'thompson-flat'];
 
 describe('replay', () => {
+  test('--first-seed numbers the seeds from n: seeds n … n + N − 1 are those seeds of a run from 1', () => {
+    const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
+    const all = runReplay({ data, arms: 3, steps: 80, seeds: 4, context: 'none' });
+    const tail = runReplay({ data, arms: 3, steps: 80, seeds: 2, firstSeed: 3, context: 'none' });
+    expect(all.firstSeed).toBeUndefined();
+    expect(tail.firstSeed).toBe(3);
+    expect(tail.perSeed).toEqual(all.perSeed.slice(2));
+    // A matrix cell likewise: the mean over seeds 1–2 is the mean of the cells from seed 1 and from seed 2.
+    const table = parseOutcomes(readFileSync(data, 'utf8'));
+    const cell = { table: 'x', arms: 3, steps: 80 } as const;
+    const [both, first, second] = [runCell(table, cell, 2, DEFAULT_POLICY_CONFIG), runCell(table, cell, 1, DEFAULT_POLICY_CONFIG), runCell(table, cell, 1, DEFAULT_POLICY_CONFIG, 2)];
+    for (const p of POLICY_KEYS) expect(both.policies[p]!.mean).toBeCloseTo((first.policies[p]!.mean + second.policies[p]!.mean) / 2, 12);
+  });
+
   test('the same seeds give identical JSON', () => {
     const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
     const run = () => runReplay({ data, arms: 3, steps: 150, seeds: 3, context: 'repo' });

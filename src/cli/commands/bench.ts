@@ -60,11 +60,13 @@ function progress(label: string): (done: number, total: number) => void {
   };
 }
 
+const fromText = (r: { readonly firstSeed?: number }) => (r.firstSeed === undefined ? '' : ` from seed ${r.firstSeed}`);
+
 function render(r: LiftResult): string {
   const { headers, rows } = summaryRows(r);
   const what = r.mode === 'replay' ? `replay of ${r.source}: ${r.arms} arms, context ${r.context}` : `scenario ${r.source}: ${r.arms} templates`;
   return [
-    `${what}, ${r.steps} steps, ${r.seeds} seeds (policy ${r.policyVersion}, ${r.seconds.toFixed(1)} s)`,
+    `${what}, ${r.steps} steps, ${r.seeds} seeds${fromText(r)} (policy ${r.policyVersion}, ${r.seconds.toFixed(1)} s)`,
     '',
     table(headers, rows),
     '',
@@ -87,6 +89,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--arms <K|all>', 'candidates drawn per seed (default 8); with --matrix, only these K (comma-separated, e.g. 8,all)')
     .option('--steps <T>', 'tasks per seed (scenario default: the scenario\'s); with --matrix, only these horizons (comma-separated)', undefined)
     .option('--seeds <N>', 'independent seeds (scenario default: the scenario\'s, else 20)', undefined)
+    .option('--first-seed <n>', 'number the seeds from n (default 1): a check on seeds disjoint from a run judged on seeds 1–N')
     .addOption(new Option('--context <mode>', 'what learnloop sees as the task context (replay)').choices(CONTEXT_MODES as string[]).default('none'))
     .option('--policies <names>', `comma-separated subset of ${POLICY_NAMES.join(', ')}`)
     .option('--policy-config <json>', 'overrides of the production policy configuration for learnloop, e.g. \'{"satisficingTolerance":0}\' (ablations)')
@@ -103,6 +106,7 @@ interface BenchLiftOptions {
   arms?: string;
   steps?: string;
   seeds?: string;
+  firstSeed?: string;
   context: string;
   policies?: string;
   policyConfig?: string;
@@ -117,6 +121,8 @@ function benchLift(opts: BenchLiftOptions): void {
   const armsOf = (v: string): number | 'all' => (v === 'all' ? 'all' : positiveInt('--arms', v));
   const steps = opts.steps === undefined || opts.matrix === true ? undefined : positiveInt('--steps', opts.steps);
   const seeds = opts.seeds === undefined ? undefined : positiveInt('--seeds', opts.seeds);
+  const firstSeed = opts.firstSeed === undefined ? undefined : positiveInt('--first-seed', opts.firstSeed);
+  const from = firstSeed === undefined ? {} : { firstSeed };
   const arms = opts.matrix === true ? 8 : armsOf(opts.arms ?? '8');
   let policies: string[] | undefined;
   if (opts.policies !== undefined) {
@@ -152,6 +158,7 @@ function benchLift(opts: BenchLiftOptions): void {
     const m: MatrixResult = runMatrix({
       real,
       seeds: seeds ?? 100,
+      ...from,
       config,
       policyVersion: policyVersion(config),
       ...(Object.keys(filter).length > 0 ? { filter } : {}),
@@ -162,8 +169,8 @@ function benchLift(opts: BenchLiftOptions): void {
     else {
       const { headers, rows } = matrixRows(m);
       const subset = m.filter === undefined ? '' : ' (a subset: the target is judged on the whole matrix only)';
-      process.stdout.write(`validation matrix${subset}: ${m.cells.length} cells, ${m.seeds} seeds (policy ${m.policyVersion}, ${m.seconds.toFixed(0)} s)\n\n${table(headers, rows)}\n`);
-      process.stdout.write(m.shortfalls.length === 0 ? `targets met${m.filter === undefined ? '' : ' in these cells'}: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n` : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${m.shortfalls.map((s) => `${s.table} K=${s.k} ${s.stat} ${s.learnloop.toFixed(3)} < ${s.baseline} ${s.value.toFixed(3)}`).join('; ')}\n`);
+      process.stdout.write(`validation matrix${subset}: ${m.cells.length} cells, ${m.seeds} seeds${fromText(m)} (policy ${m.policyVersion}, ${m.seconds.toFixed(0)} s)\n\n${table(headers, rows)}\n`);
+      process.stdout.write(m.shortfalls.length === 0 ? `targets met${m.filter === undefined ? '' : ' in these cells'}${m.firstSeed === undefined ? '' : ' on these seeds (the target is judged on seeds 1–100)'}: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n` : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${m.shortfalls.map((s) => `${s.table} K=${s.k} ${s.stat} ${s.learnloop.toFixed(3)} < ${s.baseline} ${s.value.toFixed(3)}`).join('; ')}\n`);
       if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(m, null, 2) + '\n');
     }
     return;
@@ -175,6 +182,7 @@ function benchLift(opts: BenchLiftOptions): void {
     result = runScenario({
       scenario,
       ...(seeds !== undefined ? { seeds } : {}),
+      ...from,
       ...(steps !== undefined ? { steps } : {}),
       ...(policies ? { policies } : {}),
       onProgress: progress(`scenario ${scenario.name}`),
@@ -185,6 +193,7 @@ function benchLift(opts: BenchLiftOptions): void {
       arms,
       steps: steps ?? 2000,
       seeds: seeds ?? 20,
+      ...from,
       context: opts.context as ContextMode,
       config: { ...DEFAULT_POLICY_CONFIG, ...overrides },
       ...(policies ? { policies } : {}),
