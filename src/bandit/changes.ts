@@ -1,5 +1,6 @@
 /**
- * Change points under run-based decay (PolicyConfig.decayChanges 'change-points', policy /8): a Bayesian
+ * Change points under decay (PolicyConfig.decayChanges 'change-points': run-based decay from policy /8,
+ * day-based decay from /11 with dayChangeHazard 'elapsed-time'): a Bayesian
  * online change-point posterior per template (Adams & MacKay 2007, "Bayesian online changepoint
  * detection"), so an interval includes the chance that the rate changed, weighed by what the order of the
  * runs says about it.
@@ -35,9 +36,30 @@ const KEPT_PER_HAZARD = 48;
 // Hypotheses lighter than this share of a template's posterior are left out of its mixture.
 const NEGLIGIBLE_WEIGHT = 1e-4;
 
-/** Whether the policy keeps change points (run-based decay under policy /8). */
-export const keepsChangePoints = (config: Pick<PolicyConfig, 'decay' | 'decayChanges'>): boolean =>
-  config.decayChanges === 'change-points' && config.decay !== null && config.decay.unit === 'runs';
+/** Whether the policy keeps change points (run-based decay under policy /8, day-based decay under /11). */
+export const keepsChangePoints = (config: Pick<PolicyConfig, 'decay' | 'decayChanges' | 'dayChangeHazard'>): boolean =>
+  config.decayChanges === 'change-points' &&
+  config.decay !== null &&
+  (config.decay.unit === 'runs' || config.dayChangeHazard === 'elapsed-time');
+
+const MS_PER_DAY = 86_400_000;
+// Below 1 so that no hypothesis's weight becomes −∞ after a long silence (a record keeps finite numbers).
+const MAX_ELAPSED_HAZARD = 1 - 1e-9;
+
+/**
+ * The chance of a change before a run under each hazard. Run-based decay (policy /8): per run, its multiple of
+ * H₀ = 1 − 2^(−1/halfLife), at most one half. Day-based decay (/11): over the days elapsed, 1 − 2^(−m·days/halfLife),
+ * the chance of a change in a process whose rate the half-life sets (no per-run cap: a long silence
+ * makes a change nearly certain).
+ */
+function hazardsBefore(config: PolicyConfig, elapsedDays?: number): number[] {
+  const halfLife = config.decay!.halfLife;
+  if (elapsedDays === undefined) {
+    const h0 = 1 - Math.pow(2, -1 / halfLife);
+    return HAZARD_MULTIPLES.map((m) => Math.min(m * h0, 0.5));
+  }
+  return HAZARD_MULTIPLES.map((m) => Math.min(-Math.expm1((-m * elapsedDays * Math.LN2) / halfLife), MAX_ELAPSED_HAZARD));
+}
 
 const EMPTY_HAZARDS: ChangeRecord['hazards'] = HAZARD_MULTIPLES.map(() => ({ logLik: 0, froms: [], logWeights: [] }));
 
@@ -58,15 +80,18 @@ function since(w: WindowCounts | undefined, f: number): { reward: number; trials
 
 /**
  * The template's change-point posterior after one more learnable run (reward in [0, 1]), given its global
- * record's sums before the run.
+ * record's sums before the run. Under day-based decay the hazard before the run is over the days since the
+ * template's latest run (none for a run that finished before it).
  */
-export function updateChanges(prev: ChangeRecord | undefined, global: WindowCounts | undefined, reward: number, config: PolicyConfig): ChangeRecord {
+export function updateChanges(prev: ChangeRecord | undefined, global: WindowCounts | undefined, reward: number, config: PolicyConfig, finishedAtMs: number): ChangeRecord {
   const t = (prev?.runs ?? 0) + 1;
-  const h0 = 1 - Math.pow(2, -1 / config.decay!.halfLife);
+  const days = config.decay!.unit === 'days';
+  const lastMs = prev?.lastMs;
+  const perRun = hazardsBefore(config, days ? (lastMs === undefined ? 0 : Math.max(0, finishedAtMs - lastMs) / MS_PER_DAY) : undefined);
   const a0 = config.priorAlpha;
   const b0 = config.priorBeta;
   const hazards = (prev?.hazards ?? EMPTY_HAZARDS).map((h, g) => {
-    const hazard = Math.min(HAZARD_MULTIPLES[g]! * h0, 0.5);
+    const hazard = perRun[g]!;
     const froms = [...h.froms];
     const weights = h.logWeights.map((w) => w + Math.log1p(-hazard));
     // A segment beginning with this run: the chance of a change before it (the first run always begins one).
@@ -90,7 +115,7 @@ export function updateChanges(prev: ChangeRecord | undefined, global: WindowCoun
     const zKept = logSumExp(kept.map((k) => weights[k]!));
     return { logLik: h.logLik + z, froms: kept.map((k) => froms[k]!), logWeights: kept.map((k) => weights[k]! - zKept) };
   });
-  return { runs: t, hazards };
+  return days ? { runs: t, hazards, lastMs: Math.max(lastMs ?? -Infinity, finishedAtMs) } : { runs: t, hazards };
 }
 
 /** A level's sums since each change point `record` keeps, with one more run of the template in the level. */
@@ -112,10 +137,19 @@ export function hazardWeights(records: ReadonlyArray<ChangeRecord | undefined>):
   return logLik.map((l) => Math.exp(l - z));
 }
 
-/** A template's change-point hypotheses under the hazards' weights: each change point with its weight (summing to 1). */
-export function changePoints(record: ChangeRecord, hazards: readonly number[]): Array<{ from: number; weight: number }> {
+/**
+ * A template's change-point hypotheses under the hazards' weights: each change point with its weight (summing
+ * to 1). Under day-based decay the rate may also have changed since the template's latest run, before `nowMs`:
+ * that hypothesis is the change point after its last run (no runs since it at any level).
+ */
+export function changePoints(record: ChangeRecord, hazards: readonly number[], config: PolicyConfig, nowMs: number): Array<{ from: number; weight: number }> {
+  const idle = record.lastMs === undefined ? undefined : hazardsBefore(config, Math.max(0, nowMs - record.lastMs) / MS_PER_DAY);
   const byFrom = new Map<number, number>();
-  record.hazards.forEach((h, g) => h.froms.forEach((f, k) => byFrom.set(f, (byFrom.get(f) ?? 0) + hazards[g]! * Math.exp(h.logWeights[k]!))));
+  record.hazards.forEach((h, g) => {
+    const stays = idle === undefined ? 1 : 1 - idle[g]!;
+    h.froms.forEach((f, k) => byFrom.set(f, (byFrom.get(f) ?? 0) + hazards[g]! * stays * Math.exp(h.logWeights[k]!)));
+    if (idle !== undefined && idle[g]! > 0) byFrom.set(record.runs + 1, (byFrom.get(record.runs + 1) ?? 0) + hazards[g]! * idle[g]!);
+  });
   const out = [...byFrom].filter(([, w]) => w >= NEGLIGIBLE_WEIGHT).sort(([x], [y]) => x - y);
   const total = out.reduce((s, [, w]) => s + w, 0);
   return out.map(([from, w]) => ({ from, weight: w / total }));
@@ -127,11 +161,11 @@ export function changePoints(record: ChangeRecord, hazards: readonly number[]): 
  * decayed sums mix the rates before and after a change, which made templates look alike and the fitted
  * prior too strong (a template 30 runs after a change was pulled 0.1 towards the others).
  */
-export function currentEvidence(record: ChangeRecord, global: WindowCounts | undefined, hazards: readonly number[]): Evidence {
+export function currentEvidence(record: ChangeRecord, global: WindowCounts | undefined, hazards: readonly number[], config: PolicyConfig, nowMs: number): Evidence {
   let reward = 0;
   let trials = 0;
   let passes = 0;
-  for (const { from, weight } of changePoints(record, hazards)) {
+  for (const { from, weight } of changePoints(record, hazards, config, nowMs)) {
     const s = since(global, from);
     reward += weight * s.reward;
     trials += weight * s.trials;
@@ -157,8 +191,8 @@ export interface ChangeSegment {
  * A template's change points under the hazards' weights, adjacent ones whose runs since them nearly agree
  * grouped into one segment: what a decision pools, once per segment.
  */
-export function changeSegments(changes: ArmChanges, hazards: readonly number[]): ChangeSegment[] {
-  const points = changePoints(changes.record, hazards);
+export function changeSegments(changes: ArmChanges, hazards: readonly number[], config: PolicyConfig, nowMs: number): ChangeSegment[] {
+  const points = changePoints(changes.record, hazards, config, nowMs);
   const groups: Array<Array<{ from: number; weight: number }>> = [];
   for (const p of points) {
     const group = groups[groups.length - 1];

@@ -157,10 +157,20 @@ export interface PolicyConfig {
    * hazard learned across the candidates on a grid scaled by the half-life, so its interval includes the
    * chance of a change as far as the order of the runs allows (a decayed Beta put half its weight on the old
    * rate one half-life after a change and covered the new one 39% of the time). The projection keeps each
-   * record's sums since every kept change point. Absent (≤ /7), or with day-based decay: the decayed sums
-   * alone. A different value rebuilds the derived state.
+   * record's sums since every kept change point. Absent (≤ /7), or with day-based decay without
+   * dayChangeHazard: the decayed sums alone. A different value rebuilds the derived state.
    */
   readonly decayChanges?: 'change-points';
+  /**
+   * 'elapsed-time' (policy /11, with day-based decay and decayChanges): day-based decay too reads a template
+   * through its change points. The chance of a change between two of its runs grows with the time between
+   * them (the half-life's per-day hazard over the days elapsed), and a decision adds the chance that the rate
+   * changed since the template's last run, so an idle template's interval widens towards the prior as its
+   * decayed sums did. Runs are taken in log order; one that finished before the latest adds no hazard.
+   * Absent (≤ /10): day-based decay keeps the decayed sums alone (43.5% coverage one half-life after a change).
+   * A different value rebuilds the derived state.
+   */
+  readonly dayChangeHazard?: 'elapsed-time';
   /**
    * How propensities are estimated from the summary's draws: 'rao-blackwell' averages each candidate's
    * exact pick probability given the others' draws (precise when small, never 0 for a pickable
@@ -203,6 +213,7 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
   decay: null,
   decayModel: 'template-clock',
   decayChanges: 'change-points',
+  dayChangeHazard: 'elapsed-time',
   propensityEstimator: 'rao-blackwell',
   summarySamples: 2000,
   maxCandidates: 1000,
@@ -232,7 +243,9 @@ export const DEFAULT_POLICY_CONFIG: PolicyConfig = Object.freeze({
 // /9: the spread's likelihood reads each group's sampling variance at its parent's pass rate (groupSpreadVariance).
 // /10: each draw is clipped at a horizon-aware bound (MOTS, c = 1), each candidate's share of the horizon counted as
 // ADA-UCB counts it (horizonClip, horizonClipShare): on the validation matrix's 20 target cells 9 shortfalls against /9's 19.
-export const POLICY_CODE_VERSION = 'sts-pooled-eb/10';
+// /11: under day-based decay too a posterior is a mixture over when the template's rate last changed, the hazard
+// set by the time elapsed (dayChangeHazard); without day-based decay it decides as /10.
+export const POLICY_CODE_VERSION = 'sts-pooled-eb/11';
 
 const positive = (v: number) => Number.isFinite(v) && v > 0;
 const nonNegative = (v: number) => Number.isFinite(v) && v >= 0;
@@ -273,6 +286,7 @@ export function validatePolicyConfig(c: PolicyConfig): Violation[] {
   check(c.satisficingScale === undefined || c.satisficingScale === 'log-candidates-squared' || c.satisficingScale === 'log-candidates' || c.satisficingScale === 'fixed', 'satisficingScale', '"log-candidates-squared", "log-candidates" or "fixed"', c.satisficingScale);
   check(c.decayModel === undefined || c.decayModel === 'template-clock', 'decayModel', '"template-clock" or absent', c.decayModel);
   check(c.decayChanges === undefined || c.decayChanges === 'change-points', 'decayChanges', '"change-points" or absent', c.decayChanges);
+  check(c.dayChangeHazard === undefined || c.dayChangeHazard === 'elapsed-time', 'dayChangeHazard', '"elapsed-time" or absent', c.dayChangeHazard);
   check(c.propensityEstimator === undefined || c.propensityEstimator === 'rao-blackwell' || c.propensityEstimator === 'counts', 'propensityEstimator', '"rao-blackwell" or "counts"', c.propensityEstimator);
   check(Number.isInteger(c.summarySamples) && c.summarySamples >= 100, 'summarySamples', 'an integer >= 100', c.summarySamples);
   check(Number.isInteger(c.maxCandidates) && c.maxCandidates >= 1, 'maxCandidates', 'an integer >= 1', c.maxCandidates);

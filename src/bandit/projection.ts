@@ -124,7 +124,7 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
         const value: StatsRecord = { evidence: after[i]!, counters: countRun(prev[i]?.counters ?? EMPTY_COUNTERS, o), ...kept };
         return { key, prev: prev[i], value };
       });
-      if (keepsChangePoints(policy) && reward !== null) withChanges(records, reward, o.outcome === 'pass', policy);
+      if (keepsChangePoints(policy) && reward !== null) withChanges(records, reward, o.outcome === 'pass', o.finishedAtMs, policy);
       if (policy.groupSpread === 'learned' && reward !== null) withSpread(records, policy.classlessSpread === 'learned', policy.groupSpreadCounts === 'effective', policy.groupSpreadVariance === 'parent-rate');
       for (const { key, value } of records) out.push({ kind: 'stats', key, value });
       return out;
@@ -166,9 +166,9 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
 type SegmentUpdate = { key: StatsKey; prev: StatsRecord | undefined; value: StatsRecord };
 
 /** One learnable run through the template's change-point posterior (in its global record, `records[0]`) and every level's sums since its change points. */
-function withChanges(records: SegmentUpdate[], reward: number, pass: boolean, policy: PolicyConfig): void {
+function withChanges(records: SegmentUpdate[], reward: number, pass: boolean, finishedAtMs: number, policy: PolicyConfig): void {
   const global = records[0]!;
-  const changes = updateChanges(global.prev?.changes, global.prev?.windows, reward, policy);
+  const changes = updateChanges(global.prev?.changes, global.prev?.windows, reward, policy, finishedAtMs);
   for (const r of records) r.value = { ...r.value, windows: updateWindows(r.prev?.windows, changes, reward, pass) };
   global.value = { ...global.value, changes };
 }
@@ -233,7 +233,7 @@ export function armEvidenceOf(
   templateId: string,
   context: Context,
   derived: Pick<DerivedReader, 'template' | 'stats'>,
-  policy: Pick<PolicyConfig, 'decay' | 'decayModel' | 'classlessSpread' | 'decayChanges'>,
+  policy: Pick<PolicyConfig, 'decay' | 'decayModel' | 'classlessSpread' | 'decayChanges' | 'dayChangeHazard'>,
   depth = 0,
 ): ArmEvidence {
   const { taskClass, repo } = context;

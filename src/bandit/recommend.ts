@@ -41,7 +41,7 @@ interface PooledSet {
 function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, nowMs: number): PooledSet {
   const hazards = arms.some((a) => a.evidence.changes !== undefined) ? hazardWeights(arms.map((a) => a.evidence.changes?.record)) : undefined;
   // Under change points (policy /8) the base prior is fitted to each template's runs since its last change.
-  const globals = arms.map(({ evidence: e }) => (hazards !== undefined && e.changes !== undefined ? currentEvidence(e.changes.record, e.changes.global, hazards) : e.global));
+  const globals = arms.map(({ evidence: e }) => (hazards !== undefined && e.changes !== undefined ? currentEvidence(e.changes.record, e.changes.global, hazards, config, nowMs) : e.global));
   const priors = config.basePriorStrength === 'integrated' ? basePriorMixture(globals, config) : undefined;
   const base = priors === undefined ? fitBasePrior(globals, config) : momentBase(priors);
   const strengths = fitPoolStrengths(arms, base, config, nowMs);
@@ -57,7 +57,7 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
 }
 
 /**
- * Policy /8 (decayChanges 'change-points'): a candidate's posterior as a mixture over when its rate last
+ * Policy /8 (decayChanges 'change-points'; day-based decay from /11): a candidate's posterior as a mixture over when its rate last
  * changed (changes.ts), each hypothesis pooling exactly the runs since its change point at every level, as a
  * Beta of the mixture's mean and variance ({@link marginal}). The base prior, the learned spread and the
  * parent's posterior still read the decayed records. A candidate without change records (no runs yet) pools
@@ -67,7 +67,7 @@ function sinceChange(arm: ArmEvidence, prior: BasePrior, passBase: BasePrior, ha
   const changes = arm.evidence.changes;
   if (changes === undefined) return withPassRate(arm, pooledPosterior(arm, prior, config, nowMs, strengths), passBase, strengths, config, nowMs);
   const undecayed: PolicyConfig = { ...config, decay: null };
-  const segments = changeSegments(changes, hazards);
+  const segments = changeSegments(changes, hazards, config, nowMs);
   const parts = segments.map((segment) => {
     const { taskClass, repoTaskClass } = arm.evidence;
     const since: ArmEvidence = {

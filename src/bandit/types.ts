@@ -109,6 +109,8 @@ export interface ChangeRecord {
   readonly runs: number;
   /** Per hazard: ln p(the template's runs | hazard), and the log weight of each hypothesis it keeps. */
   readonly hazards: ReadonlyArray<{ readonly logLik: number; readonly froms: readonly number[]; readonly logWeights: readonly number[] }>;
+  /** Under day-based decay: the latest finish time of the template's learnable runs (ms). */
+  readonly lastMs?: number;
 }
 
 /** Everything the policy knows about one candidate arm. */

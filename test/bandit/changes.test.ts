@@ -23,35 +23,39 @@ function windowEvidence(w: WindowCounts | undefined, f: number) {
 
 const POLICY: PolicyConfig = { ...DEFAULT_POLICY_CONFIG, decay: { halfLife: 5, unit: 'runs' } };
 
-/** A memory of derived records that applies project() to observations of template 't'. */
-function history(policy: PolicyConfig) {
+/** Day-based decay under /11: a half-life of a day, runs an hour apart unless told otherwise. */
+const DAYS: PolicyConfig = { ...DEFAULT_POLICY_CONFIG, decay: { halfLife: 1, unit: 'days' } };
+const HOUR = 3_600_000;
+
+/** A memory of derived records that applies project() to observations of template 't', each `stepMs` after the last unless given a finish time. */
+function history(policy: PolicyConfig, stepMs = 1) {
   const stats = new Map<string, StatsRecord>();
   const sid = (k: StatsKey) => k.join('\u0000');
   const reader: DerivedReader = { template: () => undefined, stats: (k) => stats.get(sid(k)), refinement: () => undefined };
   let seq = 0;
-  const observe = (taskClass: string, repo: string, outcome: 'pass' | 'fail' | 'partial' | 'infra_error') => {
+  const observe = (taskClass: string, repo: string, outcome: 'pass' | 'fail' | 'partial' | 'infra_error', finishedAtMs = (seq + 1) * stepMs) => {
     seq++;
     const facts = { taskId: `t${seq}`, attempt: 1, outcome, retries: 0, durationSeconds: 0, failureReason: '', agent: '', model: '' } as const;
     const event = {
       type: 'observation',
       seq,
       atMs: seq,
-      content: { ...facts, runId: `r${seq}`, decisionId: '', templateId: 't', taskClass, repo, finishedAtMs: seq },
-      observation: { ...facts, runId: `r${seq}`, decisionId: asDecisionId(''), armId: asArmId('t'), context: { taskClass, repo }, finishedAtMs: seq },
+      content: { ...facts, runId: `r${seq}`, decisionId: '', templateId: 't', taskClass, repo, finishedAtMs },
+      observation: { ...facts, runId: `r${seq}`, decisionId: asDecisionId(''), armId: asArmId('t'), context: { taskClass, repo }, finishedAtMs },
     } as LoggedEvent;
     for (const c of project(event, reader, policy)) if (c.kind === 'stats') stats.set(sid(c.key), c.value);
   };
   return { observe, arm: (taskClass: string, repo: string) => armEvidenceOf('t', { taskClass, repo }, reader, policy) };
 }
 
-describe('change points (policy /8)', () => {
+describe('change points (policy /8; day-based decay /11)', () => {
   const runs = fc.array(fc.tuple(fc.constantFrom('a', 'b'), fc.constantFrom('x', 'y'), fc.constantFrom('pass', 'fail', 'partial', 'infra_error') as fc.Arbitrary<'pass' | 'fail' | 'partial' | 'infra_error'>), {
     minLength: 1,
     maxLength: 60,
   });
 
-  test.prop([runs])("under every kept change point, each level holds exactly its runs since it: global minus a class is the other class's", (xs) => {
-    const h = history(POLICY);
+  test.prop([runs, fc.constantFrom(POLICY, DAYS)])("under every kept change point, each level holds exactly its runs since it: global minus a class is the other class's (runs or days)", (xs, policy) => {
+    const h = history(policy, policy === DAYS ? HOUR : 1);
     for (const [tc, repo, outcome] of xs) h.observe(tc, repo, outcome);
     const arm = h.arm('a', 'x');
     const changes = arm.evidence.changes;
@@ -94,15 +98,44 @@ describe('change points (policy /8)', () => {
     // Alone, each says what hazard it saw: no change at all is the steady one's most likely.
     expect(hazardWeights([s.record])[0]).toBeGreaterThan(0.5);
     expect(hazardWeights([c.record])[0]).toBeLessThan(0.01);
-    const points = changePoints(c.record, hazardWeights([c.record]));
+    const points = changePoints(c.record, hazardWeights([c.record]), policy, 0);
     const near = points.filter((p) => p.from >= 56 && p.from <= 64).reduce((t, p) => t + p.weight, 0);
     expect(near).toBeGreaterThan(0.8);
-    expect(changePoints(s.record, hazardWeights([s.record]))[0]).toEqual(expect.objectContaining({ from: 1 }));
+    expect(changePoints(s.record, hazardWeights([s.record]), policy, 0)[0]).toEqual(expect.objectContaining({ from: 1 }));
   });
 
-  test('without the field (a stored /7 configuration) or with day-based decay nothing is kept', () => {
+  test('day-based decay (/11): the chance that the rate changed since the last run grows with the time since', () => {
+    const h = history(DAYS, HOUR);
+    // 40 runs at 90% then 20 at 10%, an hour apart: a change the hazard learns from.
+    for (let i = 0; i < 60; i++) h.observe('a', 'x', (i < 40 ? i % 10 !== 0 : i % 10 === 0) ? 'pass' : 'fail');
+    const { record } = h.arm('a', 'x').evidence.changes!;
+    expect(record.lastMs).toBe(60 * HOUR);
+    const hazards = hazardWeights([record]);
+    const idle = (nowMs: number) => changePoints(record, hazards, DAYS, nowMs).find((p) => p.from === record.runs + 1)?.weight ?? 0;
+    expect(idle(60 * HOUR)).toBe(0);
+    // A decision before the last run finished (a replay with an earlier clock) adds nothing either.
+    expect(idle(0)).toBe(0);
+    const week = [1, 6, 24, 24 * 7].map((hours) => idle(60 * HOUR + hours * HOUR));
+    for (let i = 1; i < week.length; i++) expect(week[i]!).toBeGreaterThan(week[i - 1]!);
+    // After a week (seven half-lives) a change since is as likely as that the rate changes at all.
+    expect(week[3]!).toBeCloseTo(1 - hazards[0]!, 2);
+  });
+
+  test('day-based decay (/11): a run that finished before the latest adds no chance of a change', () => {
+    const h = history(DAYS, HOUR);
+    for (let i = 0; i < 10; i++) h.observe('a', 'x', i % 2 === 0 ? 'pass' : 'fail');
+    const before = h.arm('a', 'x').evidence.changes!.record;
+    h.observe('a', 'x', 'pass', 5 * HOUR);
+    const after = h.arm('a', 'x').evidence.changes!.record;
+    expect(after.lastMs).toBe(before.lastMs);
+    // No segment begins with the late run: every hazard keeps the change points it had.
+    after.hazards.forEach((z, g) => expect(z.froms).toEqual(before.hazards[g]!.froms));
+  });
+
+  test('without the field (a stored /7 configuration), or with day-based decay in a stored /10 configuration, nothing is kept', () => {
     const { decayChanges: _, ...stored7 } = POLICY;
-    for (const policy of [stored7, { ...POLICY, decay: { halfLife: 5, unit: 'days' as const } }]) {
+    const { dayChangeHazard: _d, ...stored10 } = DAYS;
+    for (const policy of [stored7, stored10]) {
       const h = history(policy);
       h.observe('a', 'x', 'pass');
       expect(h.arm('a', 'x').evidence.changes).toBeUndefined();

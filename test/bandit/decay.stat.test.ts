@@ -21,9 +21,9 @@ const run = (runId: string, templateId: string, taskClass: string, repo: string,
   model: '',
 });
 
-async function service(policy: PolicyConfig): Promise<{ ll: LearnLoop; store: MemoryStore }> {
+async function service(policy: PolicyConfig, nowMs = T0 + 1e9): Promise<{ ll: LearnLoop; store: MemoryStore }> {
   const store = await MemoryStore.open({ policy });
-  return { ll: new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => T0 + 1e9 }), store };
+  return { ll: new LearnLoop({ store, limits: DEFAULT_LIMITS, now: () => nowMs }), store };
 }
 
 const HALF_LIFE = 10;
@@ -75,7 +75,8 @@ async function coverage(policy: PolicyConfig, opts: { reps: number; templates: n
   let inside = 0;
   let total = 0;
   for (let rep = 0; rep < opts.reps; rep++) {
-    const { ll, store } = await service(policy);
+    // The decision a minute after the last run (a run a minute): day-based decay forgets between the last run and now.
+    const { ll, store } = await service(policy, T0 + opts.templates * opts.runs * 60_000);
     const ids = Array.from({ length: opts.templates }, (_, k) => `t${k}`);
     const truth = ids.map(() => sampleBeta(rng, 2, 2));
     let i = 0;
@@ -129,5 +130,33 @@ describe('decayed intervals reflect the effective sample size', () => {
   // of 400 under /7. 200 intervals; the bound is more than 10 standard errors above that.
   test('decayed sums without change points (policy /7) cover the new rate far less often: the test can tell', async () => {
     expect(await coverage(longPolicy7, { reps: 20, templates: 10, runs: 120, change: 30 })).toBeLessThan(0.7);
+  }, 180_000);
+});
+
+describe('day-based decay: the same rows, runs a minute apart (policy /11)', () => {
+  // Ten templates' runs interleaved a minute apart: each template runs every 10 minutes, so a half-life of
+  // 300 minutes is the run-based rows' 30 runs. The decision is a minute after the last run.
+  const policy = (base: PolicyConfig): PolicyConfig => ({ ...base, decay: { halfLife: 300 / 1440, unit: 'days' } });
+  // A stored /10 configuration: day-based decay keeps the decayed sums alone.
+  const { dayChangeHazard: _d, ...stored10 } = policy(DEFAULT_POLICY_CONFIG);
+
+  test('nothing changing: 95% intervals cover the true rate 93–97% of the time', async () => {
+    const c = await coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 100, templates: 10, runs: 120 });
+    console.info(`day-based decay, nothing changing: 95% intervals cover the true rate ${(100 * c).toFixed(1)}% of 1,000`);
+    expect(c).toBeGreaterThanOrEqual(0.93);
+    expect(c).toBeLessThanOrEqual(0.97);
+  }, 400_000);
+
+  test('one half-life after a change: 95% intervals cover the new rate 93–97% of the time', async () => {
+    const c = await coverage(policy(DEFAULT_POLICY_CONFIG), { reps: 100, templates: 10, runs: 120, change: 30 });
+    console.info(`day-based decay, one half-life after every template changed: 95% intervals cover the new rate ${(100 * c).toFixed(1)}% of 1,000`);
+    expect(c).toBeGreaterThanOrEqual(0.93);
+    expect(c).toBeLessThanOrEqual(0.97);
+  }, 400_000);
+
+  test('decayed sums without change points (a stored /10 configuration) cover the new rate far less often: the test can tell', async () => {
+    const c = await coverage(stored10, { reps: 20, templates: 10, runs: 120, change: 30 });
+    console.info(`day-based decay, decayed sums (a stored /10 configuration), one half-life after a change: ${(100 * c).toFixed(1)}% of 200`);
+    expect(c).toBeLessThan(0.7);
   }, 180_000);
 });

@@ -54,9 +54,13 @@ const decide = (id: string, config: PolicyConfig = DEFAULT_POLICY_CONFIG) =>
 // horizonClipShare): the candidates with the most evidence have their draws' upper tails cut; the picks stay, the
 // propensities move (generic@v1 0.069, was 0.076; the untried bug-fix@v3 0.094, was 0.090). A stored /9
 // configuration, without the two fields, replays /9's pins.
-describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
+// sts-pooled-eb/11 reads day-decayed evidence through change points too (dayChangeHazard); without day-based decay
+// it decides as /10, so /10's pins are /11's (pinned below under day-based decay, with a stored /10 configuration).
+describe('regression: pinned decisions of policy sts-pooled-eb/11', () => {
+  // A configuration stored by /10 has no dayChangeHazard.
+  const { dayChangeHazard: _dh, ...stored10 } = DEFAULT_POLICY_CONFIG;
   // A configuration stored by /9 has neither horizonClip nor horizonClipShare.
-  const { horizonClip: _hc, horizonClipShare: _hs, ...stored9 } = DEFAULT_POLICY_CONFIG;
+  const { horizonClip: _hc, horizonClipShare: _hs, ...stored9 } = stored10;
   // A configuration stored by /8 has no groupSpreadVariance.
   const { groupSpreadVariance: _gv, ...stored8 } = stored9;
   // A configuration stored by /7 has no decayChanges.
@@ -68,14 +72,15 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
   const { classlessSpread: _c, ...stored5 } = stored6;
   type Version = readonly [name: string, config: PolicyConfig, fingerprint: string];
   type Pin = readonly [name: string, config: PolicyConfig, fingerprint: string, id: string, chosen: string, propensity: number];
-  const v10: Version = ['sts-pooled-eb/10', DEFAULT_POLICY_CONFIG, '4b3d78044aea'];
+  const v11: Version = ['sts-pooled-eb/11', DEFAULT_POLICY_CONFIG, 'f0581edfa538'];
+  const v10: Version = ['a stored sts-pooled-eb/10 configuration', stored10, '4b3d78044aea'];
   const v9: Version = ['a stored sts-pooled-eb/9 configuration', stored9, '090d5155b09f'];
   const v8: Version = ['a stored sts-pooled-eb/8 configuration', stored8, 'c145b95432c7'];
   const v7: Version = ['a stored sts-pooled-eb/7 configuration', stored7, '5715b9d7bcf7'];
   const v6: Version = ['a stored sts-pooled-eb/6 configuration', stored6, 'e36c053fb58f'];
   const v5: Version = ['a stored sts-pooled-eb/5 configuration', stored5, '26ac89b343c1'];
   const pins: Pin[] = [
-    ...[v10].flatMap((v): Pin[] => [
+    ...[v11, v10].flatMap((v): Pin[] => [
       [...v, 'pin-b', 'generic@v1', 0.06860434640509785],
       [...v, 'pin-c', 'bug-fix@v1', 0.8152987895643019],
       [...v, 'x2', 'bug-fix@v3', 0.09393647034019321],
@@ -99,13 +104,13 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint is the configuration's.
-    expect(d.policyVersion).toBe(`sts-pooled-eb/10+${fingerprint}`);
+    expect(d.policyVersion).toBe(`sts-pooled-eb/11+${fingerprint}`);
   });
 
   // A log without task classes: four templates, three repositories that do not differ. /6 learns that from
   // every template's repositories and pools the repository with the template's record; /5 widened each
   // repository by the hyperprior, so generic@v1's few runs in org/b counted almost alone.
-  const classless = (config: PolicyConfig, id: string) => {
+  const classless = (config: PolicyConfig, id: string, stepMs = 1) => {
     const stats = new Map<string, StatsRecord>();
     const sid = (k: StatsKey) => k.join('\u0000');
     const reader: DerivedReader = { template: () => undefined, stats: (k) => stats.get(sid(k)), refinement: () => undefined };
@@ -120,19 +125,22 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
       const event = {
         type: 'observation',
         seq,
-        atMs: seq,
-        content: { ...facts, runId: `r${seq}`, decisionId: '', templateId: ids[arm]!, taskClass: '', repo: context.repo, finishedAtMs: seq },
-        observation: { ...facts, runId: `r${seq}`, decisionId: asDecisionId(''), armId: asArmId(ids[arm]!), context, finishedAtMs: seq },
+        atMs: seq * stepMs,
+        content: { ...facts, runId: `r${seq}`, decisionId: '', templateId: ids[arm]!, taskClass: '', repo: context.repo, finishedAtMs: seq * stepMs },
+        observation: { ...facts, runId: `r${seq}`, decisionId: asDecisionId(''), armId: asArmId(ids[arm]!), context, finishedAtMs: seq * stepMs },
       } as LoggedEvent;
       for (const c of project(event, reader, config)) if (c.kind === 'stats') stats.set(sid(c.key), c.value);
     }
     const context = { taskClass: '', repo: 'org/b' };
     const arms = ids.map((t) => armEvidenceOf(t, context, reader, config));
-    return recommend({ decisionId: asDecisionId(id), context, arms, nowMs: 0, topK: 0 }, config);
+    // Under day-based decay the decision is an hour after the last run; other clocks ignore the time.
+    return recommend({ decisionId: asDecisionId(id), context, arms, nowMs: stepMs === 1 ? 0 : 241 * stepMs, topK: 0 }, config);
   };
   test.each([
-    ['pin-a', '/10', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3648799567132464],
-    ['pin-c', '/10', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.43830296574098576],
+    ['pin-a', '/11', DEFAULT_POLICY_CONFIG, 'bug-fix@v3', 0.3648799567132464],
+    ['pin-c', '/11', DEFAULT_POLICY_CONFIG, 'bug-fix@v1', 0.43830296574098576],
+    ['pin-a', 'a stored /10 configuration', stored10, 'bug-fix@v3', 0.3648799567132464],
+    ['pin-c', 'a stored /10 configuration', stored10, 'bug-fix@v1', 0.43830296574098576],
     ['pin-a', 'a stored /9 configuration', stored9, 'bug-fix@v3', 0.3600452103082854],
     ['pin-c', 'a stored /9 configuration', stored9, 'bug-fix@v1', 0.4327552917824397],
     ['pin-a', 'a stored /8 configuration', stored8, 'bug-fix@v3', 0.3485295345684024],
@@ -151,8 +159,10 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
   // points and a stored /7 configuration through its decayed sums alone.
   const decay = { halfLife: 60, unit: 'runs' } as const;
   test.each([
-    ['pin-a', '/10', 'bug-fix@v3', 0.357783630190473, { ...DEFAULT_POLICY_CONFIG, decay }],
-    ['pin-c', '/10', 'bug-fix@v1', 0.4313144639264383, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', '/11', 'bug-fix@v3', 0.357783630190473, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-c', '/11', 'bug-fix@v1', 0.4313144639264383, { ...DEFAULT_POLICY_CONFIG, decay }],
+    ['pin-a', 'a stored /10 configuration', 'bug-fix@v3', 0.357783630190473, { ...stored10, decay }],
+    ['pin-c', 'a stored /10 configuration', 'bug-fix@v1', 0.4313144639264383, { ...stored10, decay }],
     ['pin-a', 'a stored /9 configuration', 'bug-fix@v3', 0.34938165438502994, { ...stored9, decay }],
     ['pin-c', 'a stored /9 configuration', 'bug-fix@v1', 0.41744250468272426, { ...stored9, decay }],
     ['pin-a', 'a stored /8 configuration', 'bug-fix@v3', 0.3450961321308705, { ...stored8, decay }],
@@ -164,7 +174,20 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
     expect([d.chosen, d.propensity]).toEqual([chosen, propensity]);
   });
 
-  // A configuration stored by /4 has none of /5's to /10's fields: it replays /4's decisions.
+  // The same log under day-based decay (a run an hour, half-life 60 hours, the decision an hour after the last run),
+  // where /11 reads each template through its change points and a stored /10 configuration through its decayed sums.
+  const days = { halfLife: 2.5, unit: 'days' } as const;
+  test.each([
+    ['pin-a', '/11', 'bug-fix@v3', 0.35846907717490817, { ...DEFAULT_POLICY_CONFIG, decay: days }],
+    ['pin-c', '/11', 'bug-fix@v1', 0.42667706715285747, { ...DEFAULT_POLICY_CONFIG, decay: days }],
+    ['pin-a', 'a stored /10 configuration', 'bug-fix@v3', 0.34757914381740374, { ...stored10, decay: days }],
+    ['pin-c', 'a stored /10 configuration', 'bug-fix@v1', 0.3926552054279281, { ...stored10, decay: days }],
+  ] as const)('day-based decay: decision %s under %s picks %s with propensity %d', (id, _name, chosen, propensity, config) => {
+    const d = classless(config, id, 3_600_000);
+    expect([d.chosen, d.propensity]).toEqual([chosen, propensity]);
+  });
+
+  // A configuration stored by /4 has none of /5's to /11's fields: it replays /4's decisions.
   const { versionPrior: _v, trialRuns: _r, trialShare: _s, decayModel: _d, groupSpread: _g, ...stored4 } = stored5;
   test.each([
     ['pin-a', 'bug-fix@v1', 0.8027945833263445],
@@ -176,7 +199,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
     expect(d.chosen).toBe(chosen);
     expect(d.propensity).toBe(propensity);
     // The prefix is the running code's version; the fingerprint of the stored configuration is /4's.
-    expect(d.policyVersion).toBe('sts-pooled-eb/10+432de3ba6b2b');
+    expect(d.policyVersion).toBe('sts-pooled-eb/11+432de3ba6b2b');
   });
 
   // bug-fix@v3 as a new version of bug-fix@v2 (12 runs, half passed): /4 inherited bug-fix@v2's record; /5 tries it.
@@ -184,7 +207,7 @@ describe('regression: pinned decisions of policy sts-pooled-eb/10', () => {
   const decideParent = (id: string, config: PolicyConfig) =>
     recommend({ decisionId: asDecisionId(id), context: { taskClass: 'bug-fix', repo: 'acme/api' }, arms: withParent, nowMs: 0, topK: 0 }, config);
   test.each([
-    ['sts-pooled-eb/10', 'bug-fix@v1', 0.7298299928717754, DEFAULT_POLICY_CONFIG],
+    ['sts-pooled-eb/11', 'bug-fix@v1', 0.7298299928717754, DEFAULT_POLICY_CONFIG],
     ['a stored sts-pooled-eb/9 configuration', 'bug-fix@v1', 0.6992357720335406, stored9],
     ['a stored sts-pooled-eb/8 configuration', 'bug-fix@v1', 0.6992357720335406, stored8],
     ['a stored sts-pooled-eb/6 configuration', 'bug-fix@v3', 0.16905355484207274, stored6],
