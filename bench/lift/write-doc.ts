@@ -396,8 +396,9 @@ function findings(res: Map<string, LiftResult>, matrixVersion: string | undefine
   (0.544 against 0.514 there), while learnloop's p10 is higher (0.256 against 0.176). Off the target
   cells, /10's clip moved the two-candidate cells both ways against /7 (−0.081 to +0.086; five fell by
   0.03–0.08, few-strong-32 0.760 → 0.679), and four of the ten are below a baseline (heavy-tail-32 0.771
-  against thompson-flat's 0.838, paired −0.067 [−0.201, 0.067]): with two candidates the captured fraction
-  divides by a gap that is often small, so these intervals are wide, but it is the next thing to look at.
+  against thompson-flat's 0.838, paired −0.067 [−0.201, 0.067]). On seeds 1001–1200 the clip is not the
+  cause (few-strong-32 0.374 with it, 0.344 without), but learnloop is far below thompson-flat with two
+  candidates on few-strong-32 (0.623) and heavy-tail-32 (0.716): the next thing to look at.
   Earlier history (the /1–/3 policies, rejected variants and their numbers): docs/adr/0002-many-candidates.md;
   the /4 matrix and the many-armed rules tried since: docs/adr/0003-validation-matrix.md.`;
 }
