@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
-import { matrixRows, type MatrixResult } from '../../src/lift/matrix.js';
+import { behindText, matrixRows, type MatrixResult } from '../../src/lift/matrix.js';
 import { referenceLine, summaryRows, type LiftResult } from '../../src/lift/run.js';
 import type { TypoResult } from '../scenarios/typo-id.js';
 
@@ -277,6 +277,8 @@ function matrixSection(m: MatrixResult, others: string | undefined): string {
       (others !== undefined && others !== m.policyVersion ? `The other runs in this document are under \`${others}\`; why this matrix run is the one shown: docs/adr/0003-validation-matrix.md. ` : '') +
       'Tables: ' + m.tables.map((t) => `\`${t.name}\` (${t.note})`).join('; ') + '. ' +
       'Captured fraction of the achievable lift per seed; "learnloop − best" is paired over seeds against the baseline with the best mean (95% normal interval). ' +
+      '"Pooled" is the lift over uniform summed over seeds divided by the achievable lift summed over seeds, and the last column is learnloop\'s mean reward minus that of the baseline with the best pooled figure, ' +
+      'in points (pass-rate percentage points), paired over seeds: the per-seed fraction divides by each seed\'s gap, which is near 0 when the candidates nearly tie (often with two), so its mean and p10 swing on a task or two. ' +
       'Every K at 2,000 steps; K = 8 and K = all at 500 steps; K = 8 at 10,000 steps, and K = all at 10,000 steps for tables of at most 20 systems ' +
       '(the others would double the run time). Why the matrix and what was tried on it: docs/adr/0003-validation-matrix.md.',
     '',
@@ -284,6 +286,7 @@ function matrixSection(m: MatrixResult, others: string | undefined): string {
       (shortfalls.length === 0 ? '**met** on every table.' : `**not met** in ${shortfalls.length} comparisons: ${shortfalls.join('; ')}.`) +
       (verified8 ? ` Verified, K = 8: mean ${f3(verified8.policies['learnloop']!.mean)} (target ≥ 0.92).` : ''),
     '',
+    ...(behindText(m) === undefined ? [] : [`Over every cell, ${behindText(m)}.`, '']),
     '### Target cells (K = 8 and K = all, 2,000 steps)',
     '',
     mdTable(headers, idx.filter(([c]) => target(c)).map(([, i]) => rows[i]!)),

@@ -49,6 +49,12 @@ describe('learnloop bench lift / report lift', () => {
       ['narrow-16', 'all', 500],
     ]);
     expect(m.filter).toEqual({ tables: ['narrow-16'], arms: [8, 'all'], steps: [500] });
+    // Each behind entry is a cell where a baseline's reward leads beyond the paired interval, and says so in the cell's figures.
+    for (const b of m.behind) {
+      const p = m.cells.find((c: { table: string; k: number; steps: number }) => c.table === b.table && c.k === b.k && c.steps === b.steps).policies[b.baseline];
+      expect(p.rewardDiff).toEqual({ mean: b.mean, low: b.low, high: b.high });
+      expect(b.low).toBeGreaterThan(0);
+    }
   });
 
   test('user errors are one line and exit 2', () => {

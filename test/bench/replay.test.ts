@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
 import { parseOutcomes } from '../../src/lift/data.js';
 import { runCell } from '../../src/lift/matrix.js';
+import { replaySeed } from '../../src/lift/replay.js';
 import { runReplay, runScenario, type LiftResult } from '../../src/lift/run.js';
 import { validateScenario, ScenarioError, type Scenario } from '../../src/lift/scenario.js';
 import { lineChart } from '../../src/lift/plot.js';
@@ -39,6 +40,22 @@ describe('replay', () => {
     const cell = { table: 'x', arms: 3, steps: 80 } as const;
     const [both, first, second] = [runCell(table, cell, 2, DEFAULT_POLICY_CONFIG), runCell(table, cell, 1, DEFAULT_POLICY_CONFIG), runCell(table, cell, 1, DEFAULT_POLICY_CONFIG, 2)];
     for (const p of POLICY_KEYS) expect(both.policies[p]!.mean).toBeCloseTo((first.policies[p]!.mean + second.policies[p]!.mean) / 2, 12);
+  });
+
+  test('a matrix cell pools the captured fraction over seeds and pairs the reward difference', () => {
+    const table = parseOutcomes(readFileSync(writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]), 'utf8'));
+    const cell = { table: 'x', arms: 3, steps: 80 } as const;
+    const c = runCell(table, cell, 4, DEFAULT_POLICY_CONFIG);
+    const seeds = [1, 2, 3, 4].map((seed) => replaySeed(table, seed, { arms: 3, steps: 80, seeds: 4, context: 'none', policies: POLICY_KEYS, config: DEFAULT_POLICY_CONFIG }));
+    const sum = (f: (s: (typeof seeds)[number]) => number) => seeds.reduce((t, s) => t + f(s), 0);
+    for (const p of POLICY_KEYS) {
+      expect(c.policies[p]!.pooled).toBeCloseTo(sum((s) => s.policies[p]! - s.uniform) / sum((s) => s.bestFixed - s.uniform), 12);
+      const d = c.policies[p]!.rewardDiff!;
+      expect(d.mean).toBeCloseTo(sum((s) => s.policies[p]! - s.policies['learnloop']!) / 4, 12);
+      expect(d.low).toBeLessThanOrEqual(d.mean);
+      expect(d.high).toBeGreaterThanOrEqual(d.mean);
+    }
+    expect(c.policies['learnloop']!.rewardDiff).toEqual({ mean: 0, low: 0, high: 0 });
   });
 
   test('the same seeds give identical JSON', () => {

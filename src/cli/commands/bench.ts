@@ -6,7 +6,7 @@ import { DataError } from '../../lift/data.js';
 import { POLICY_NAMES } from '../../lift/policies.js';
 import { CONTEXT_MODES, type ContextMode } from '../../lift/replay.js';
 import { ScenarioError } from '../../lift/scenario.js';
-import { matrixRows, matrixTableNames, runMatrix, type MatrixFilter, type MatrixResult } from '../../lift/matrix.js';
+import { behindText, matrixRows, matrixTableNames, runMatrix, type MatrixFilter, type MatrixResult } from '../../lift/matrix.js';
 import { parseOutcomes } from '../../lift/data.js';
 import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../lift/run.js';
 import { DEFAULT_POLICY_CONFIG, policyVersion, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
@@ -171,6 +171,8 @@ function benchLift(opts: BenchLiftOptions): void {
       const subset = m.filter === undefined ? '' : ' (a subset: the target is judged on the whole matrix only)';
       process.stdout.write(`validation matrix${subset}: ${m.cells.length} cells, ${m.seeds} seeds${fromText(m)} (policy ${m.policyVersion}, ${m.seconds.toFixed(0)} s)\n\n${table(headers, rows)}\n`);
       process.stdout.write(m.shortfalls.length === 0 ? `targets met${m.filter === undefined ? '' : ' in these cells'}${m.firstSeed === undefined ? '' : ' on these seeds (the target is judged on seeds 1–100)'}: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n` : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${m.shortfalls.map((s) => `${s.table} K=${s.k} ${s.stat} ${s.learnloop.toFixed(3)} < ${s.baseline} ${s.value.toFixed(3)}`).join('; ')}\n`);
+      const behind = behindText(m);
+      if (behind !== undefined) process.stdout.write(`${behind}\n`);
       if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(m, null, 2) + '\n');
     }
     return;
