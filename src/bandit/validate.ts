@@ -61,6 +61,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 // A lone UTF-16 surrogate has no UTF-8 form: stored, it would become U+FFFD and collide with other ids.
 const LONE_SURROGATE = /\p{Cs}/u;
 
+// Whitespace at either end of some id in a comma-joined list (or beside a comma inside one: the slow path tells).
+const EDGE_SPACE = /(^|,)\s|\s(,|$)/;
+
 type Out = Violation[];
 
 /** A received value for a message; objects from the wire can defeat String(). */
@@ -78,6 +81,8 @@ function str(out: Out, field: string, v: unknown, max: number, opts: { required?
   if (v.length > max) out.push({ field, description: `must be at most ${max} characters; got ${v.length}` });
   else if (LONE_SURROGATE.test(v)) out.push({ field, description: 'must be valid Unicode (it holds a lone surrogate)' });
   else if (opts.id && CONTROL.test(v)) out.push({ field, description: 'must not contain control characters' });
+  // "bug-fix@v1 " would be a second template beside "bug-fix@v1", and "  " a blank one that ranks and reads as nothing.
+  else if (opts.id && v.trim() !== v) out.push({ field, description: `must not ${v.trim() === '' ? 'be only whitespace' : 'begin or end with whitespace'}; got ${JSON.stringify(v)}` });
 }
 
 function count(out: Out, field: string, v: unknown, max = 2 ** 31 - 1): void {
@@ -108,7 +113,7 @@ export function validateRecommendRequest(r: RecommendRequestInput, limits: Limit
   const seen = new Set<string>();
   // The common case, fine new ids, skips naming fields and testing ids one by one (a Recommend may list 1,000).
   const joined = ids.every((id) => typeof id === 'string') ? ids.join(',') : null;
-  const printable = joined !== null && !CONTROL.test(joined) && !LONE_SURROGATE.test(joined);
+  const printable = joined !== null && !CONTROL.test(joined) && !LONE_SURROGATE.test(joined) && !EDGE_SPACE.test(joined);
   ids.forEach((id: unknown, i) => {
     if (printable && typeof id === 'string' && id.length > 0 && id.length <= limits.maxIdLength && !seen.has(id)) {
       seen.add(id);
@@ -195,18 +200,19 @@ export interface RefinementDecisionInput {
 /** Every problem with a refinement decision (never throws); accepting also requires new_template_id. */
 export function validateRefinementDecision(r: RefinementDecisionInput, limits: Limits, accept: boolean): Violation[] {
   const out: Out = [];
+  const blank = (v: unknown) => typeof v === 'string' && v.trim() === '';
+  // A blank required field gets one violation (required), not a second one for its whitespace.
+  const required = (field: string, v: unknown, max: number, why: string, id: boolean) => {
+    if (blank(v)) out.push({ field, description: why });
+    else str(out, field, v, max, { id });
+  };
   // A refinement id is "<template_id>#<n>": room for the longest template id and its number.
-  str(out, 'refinement_id', r.refinementId, limits.maxIdLength + 12, { id: true });
-  str(out, 'actor', r.actor, limits.maxIdLength, { id: true });
-  str(out, 'reason', r.reason, limits.maxTextLength);
+  required('refinement_id', r.refinementId, limits.maxIdLength + 12, 'is required', true);
+  required('actor', r.actor, limits.maxIdLength, 'is required: who decides', true);
+  required('reason', r.reason, limits.maxTextLength, 'is required: why', false);
   if (accept) {
-    str(out, 'new_template_id', r.newTemplateId, limits.maxIdLength, { id: true });
+    required('new_template_id', r.newTemplateId, limits.maxIdLength, 'is required to accept: name the new template version', true);
     str(out, 'description', r.description, limits.maxTextLength);
   }
-  const blank = (v: unknown) => typeof v === 'string' && v.trim() === '';
-  if (blank(r.refinementId)) out.push({ field: 'refinement_id', description: 'is required' });
-  if (blank(r.actor)) out.push({ field: 'actor', description: 'is required: who decides' });
-  if (blank(r.reason)) out.push({ field: 'reason', description: 'is required: why' });
-  if (accept && blank(r.newTemplateId)) out.push({ field: 'new_template_id', description: 'is required to accept: name the new template version' });
   return out;
 }

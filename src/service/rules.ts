@@ -162,6 +162,19 @@ function decisionConflicts(content: ObserveContent, decision: DecisionEvent): Vi
 }
 
 /**
+ * The fields in which a resent run differs from the recorded one. A template, task class or repository left empty
+ * for the named decision to supply is the value the decision supplied: stating it or leaving it empty is the same run.
+ */
+function runDifferences(prior: ObservationEvent, content: ObserveContent): Array<keyof ObserveContent> {
+  const o = prior.observation;
+  // The recorded run's decision settled these (a stated value had to agree with it).
+  const supplied: Partial<Record<keyof ObserveContent, string>> =
+    content.decisionId !== '' && content.decisionId === prior.content.decisionId ? { templateId: o.armId, taskClass: o.context.taskClass, repo: o.context.repo } : {};
+  const value = (c: ObserveContent, k: keyof ObserveContent) => (c[k] === '' ? (supplied[k] ?? '') : c[k]);
+  return (Object.keys(content) as Array<keyof ObserveContent>).filter((k) => value(prior.content, k) !== value(content, k));
+}
+
+/**
  * One verified run, exactly once per run_id: a resend with the same content is a duplicate, with
  * other content a conflict. The decision (if named) fills what the run left empty; what the run
  * states must agree with it. An unknown template is registered implicitly, as a candidate.
@@ -171,7 +184,7 @@ export function observePlan(content: ObserveContent, receivedAtMs: number): Plan
   return async (view) => {
     const prior = await view.run(content.runId);
     if (prior !== undefined) {
-      const differing = (Object.keys(content) as Array<keyof ObserveContent>).filter((k) => prior.content[k] !== content[k]);
+      const differing = runDifferences(prior, content);
       if (differing.length > 0) throw new ObservationConflict(content.runId, differing);
       return { events: [], result: { kind: 'duplicate', seq: prior.seq, observation: prior.observation } };
     }

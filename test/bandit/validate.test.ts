@@ -57,8 +57,28 @@ describe('validation collects every violation and never throws', () => {
     [{ templateId: '', decisionId: '' }, 'template_id'],
     [{ taskClass: 'a\nb' }, 'task_class'],
     [{ model: 'm'.repeat(257) }, 'model'],
+    [{ runId: '   ' }, 'run_id'],
+    [{ templateId: '  ' }, 'template_id'],
+    [{ templateId: 'bug-fix@v1 ' }, 'template_id'],
+    [{ taskClass: ' bug-fix' }, 'task_class'],
+    [{ repo: 'org/app\u00a0' }, 'repo'],
+    [{ decisionId: ' d' }, 'decision_id'],
   ])('Observe %o names %s', (patch, field) => {
     expect(validateObserveRequest({ ...validObserve, ...patch }, DEFAULT_LIMITS).map((v) => v.field)).toContain(field);
+  });
+
+  test('an id with whitespace at either end is named once, saying which; whitespace inside is fine', () => {
+    const described = (patch: object) => validateObserveRequest({ ...validObserve, ...patch }, DEFAULT_LIMITS).map((v) => `${v.field}: ${v.description}`);
+    expect(described({ templateId: 'bug-fix@v1 ' })).toEqual(['template_id: must not begin or end with whitespace; got "bug-fix@v1 "']);
+    expect(described({ runId: '  ' })).toEqual(['run_id: must not be only whitespace; got "  "']);
+    expect(described({ templateId: 'bug fix@v1', model: 'gpt 5' })).toEqual([]);
+    const candidates = (ids: string[]) => validateRecommendRequest({ taskClass: '', repo: '', candidateTemplateIds: ids, topK: 0, requestId: '' }, DEFAULT_LIMITS).map((v) => v.field);
+    expect(candidates([' '])).toEqual(['candidate_template_ids[0]']);
+    expect(candidates(['a@v1', 'b@v1 ', 'c@v1'])).toEqual(['candidate_template_ids[1]']);
+    // A comma and a space inside one id is not an edge: the slow path tells.
+    expect(candidates(['a, b@v1', 'c@v1'])).toEqual([]);
+    expect(validateRefinementDecision({ refinementId: 't@v1#1', actor: '  ', reason: 'r' }, DEFAULT_LIMITS, false)).toEqual([{ field: 'actor', description: 'is required: who decides' }]);
+    expect(validateTemplateRegistration({ templateId: ' t@v1', parentTemplateId: 'p@v1 ', description: ' fine ' }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['template_id', 'parent_template_id']);
   });
 
   test('template registration needs an id and a different parent', () => {

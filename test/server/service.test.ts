@@ -51,6 +51,27 @@ describe('Recommend and Observe against a real server', () => {
     expect(err.details).toMatch(/outcome/);
   });
 
+  test('a resend that states what its decision supplied, or leaves empty what it stated, is the same run', async () => {
+    const { client } = await startTestServer();
+    const rec = await client.recommend({ taskClass: 'docs', repo: 'org/x', candidateTemplateIds: ['a@v1', 'b@v1'] });
+    const stated = { templateId: rec.chosenTemplateId, taskClass: 'docs', repo: 'org/x' };
+    const other = rec.chosenTemplateId === 'a@v1' ? 'b@v1' : 'a@v1';
+    // Decision id alone first, then the same run with the decision's fields stated; and the reverse order.
+    expect(await client.observe({ runId: 'd1', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_FAIL })).toMatchObject({ applied: true });
+    expect(await client.observe({ runId: 'd1', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_FAIL, ...stated })).toMatchObject({ applied: false, duplicate: true });
+    expect(await client.observe({ runId: 'd2', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_PASS, ...stated })).toMatchObject({ applied: true });
+    expect(await client.observe({ runId: 'd2', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_PASS })).toMatchObject({ applied: false, duplicate: true });
+    // Content that really differs is still a conflict, naming the field.
+    const err = await grpcError(client.observe({ runId: 'd2', outcome: Outcome.OUTCOME_PASS, ...stated }));
+    expect(err.code).toBe(status.ALREADY_EXISTS);
+    expect(err.details).toMatch(/decisionId/);
+    const wrong = await grpcError(client.observe({ runId: 'd1', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_FAIL, ...stated, templateId: other }));
+    expect(wrong.code).toBe(status.ALREADY_EXISTS);
+    expect(wrong.details).toMatch(/templateId/);
+    const scores = await client.getScores({ taskClass: 'docs', repo: 'org/x' });
+    expect(scores.scorecards.find((c) => c.templateId === rec.chosenTemplateId)!.runs).toBe(2);
+  });
+
   test('decision_id supplies template and context; an unknown one is NOT_FOUND', async () => {
     const { client } = await startTestServer();
     const rec = await client.recommend({ taskClass: 'docs', repo: 'org/x', candidateTemplateIds: ['a@v1', 'b@v1'] });
