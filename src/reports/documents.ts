@@ -209,8 +209,8 @@ export function weeklyDoc(r: WeeklyReport) {
         kind: 'para',
         text:
           `This week: ${r.thisWeek.runs} runs on ${r.thisWeek.tasks} tasks; pass rate ` +
-          (r.thisWeek.judged > 0 ? `${fmt.pct(r.thisWeek.passRate)} (95% CI ${fmt.interval(r.thisWeek.passRateLow, r.thisWeek.passRateHigh)})` : 'n/a') +
-          `${delta(r.thisWeek, r.lastWeek)}; retry rate ${fmt.pct(r.thisWeek.retryRate)}; ${r.thisWeek.unverified} unverified.`,
+          (r.thisWeek.judged > 0 ? `${fmt.pct(r.thisWeek.passRate)} (95% CI ${fmt.interval(r.thisWeek.passRateLow, r.thisWeek.passRateHigh)})` : NO_DATA) +
+          `${delta(r.thisWeek, r.lastWeek)}; retry rate ${rateText(r.thisWeek.retryRate, r.thisWeek.tasks)}; ${r.thisWeek.unverified} unverified.`,
       },
       { kind: 'chart', chart: trendChart('Pass rate per week, overall (95% interval)', [r.overallTrend], 'passRate') },
       { kind: 'heading', level: 2, text: 'What improved' },

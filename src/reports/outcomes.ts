@@ -40,7 +40,11 @@ export function proportion(x: number, n: number): Proportion {
   return { x, n, rate: n > 0 ? x / n : 0, low, high };
 }
 
-/** end − start (or new − old) with its interval, and whether the interval excludes 0. */
+/**
+ * end − start (or new − old) with its interval, and whether the interval excludes 0. When either
+ * side has nothing (n = 0) there is no change to estimate: 0 over [−1, 1], never credible, as a
+ * rate with nothing is 0 over [0, 1]; the sides' counts tell it from a measured 0.
+ */
 export interface Difference {
   readonly estimate: number;
   readonly low: number;
@@ -52,8 +56,9 @@ export interface Difference {
 
 function difference(a: Proportion, b: Proportion, level: number): Difference {
   const [low, high] = newcombeInterval(a.x, a.n, b.x, b.n, normalQuantileUpper((1 - level) / 2));
-  const ok = a.n > 0 && b.n > 0;
-  return { estimate: b.rate - a.rate, low, high, level, credible: ok && (low > 0 || high < 0) };
+  // An empty side's rate is a placeholder 0, so its difference would pass the other side's rate off as a change.
+  if (a.n <= 0 || b.n <= 0) return { estimate: 0, low, high, level, credible: false };
+  return { estimate: b.rate - a.rate, low, high, level, credible: low > 0 || high < 0 };
 }
 
 /**

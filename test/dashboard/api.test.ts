@@ -10,14 +10,14 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
-import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
+import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
 import { compose } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { failuresReport, scoresReport, trendReport } from '../../src/reports/index.js';
 import { startServer } from '../../src/server/index.js';
 import { reportData, type ReportData } from '../../src/service/refinement-queue.js';
-import type { LmdbStore } from '../../src/store/index.js';
+import { LmdbStore } from '../../src/store/index.js';
 import { RULES } from '../reports/fixture-log.js';
 import { freePort } from '../helpers/server.js';
 import { tmpDir } from '../helpers/tmp.js';
@@ -157,6 +157,46 @@ describe('dashboard JSON views', () => {
     expect(body.error).toMatch(/actor/);
     expect(body.error).toMatch(/reason/);
     expect((await store.refinement('custom#1'))?.status).toBe('open');
+  });
+});
+
+describe('the scoreboard where the window\'s first third has no runs', () => {
+  test('/api/v1/overview gives each change as no data, as its start rate: 0 over −1 to 1, not credible, not the end rate', async () => {
+    const store = await LmdbStore.open(tmpDir(), { policy: DEFAULT_POLICY_CONFIG, noSync: true });
+    const app = compose(store, { limits: DEFAULT_LIMITS }, () => AS_OF);
+    // The overview's scoreboard covers the 70 days to AS_OF; these runs are all in its last 30.
+    const from = AS_OF - 30 * 86_400_000;
+    for (let i = 0; i < 30; i++) {
+      const pass = i % 3 !== 0;
+      await app.learnloop.observe({
+        runId: `late-${i}`,
+        decisionId: '',
+        templateId: 'bug-fix@v1',
+        taskClass: 'bug-fix',
+        repo: 'org/api',
+        taskId: `late-task-${i >> 1}`,
+        attempt: 1 + (i & 1),
+        outcome: pass ? 'pass' : 'fail',
+        retries: 0,
+        durationSeconds: 60,
+        failureReason: pass ? '' : 'npm test failed: 3 failing tests',
+        finishedAtMs: from + i * 86_400_000,
+        agent: '',
+        model: '',
+      });
+    }
+    const { source } = learnLoopSource(app);
+    const late = await startDashboard({ source, rules: RULES, host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF });
+    try {
+      const body = (await (await fetch(`${late.url}/api/v1/overview`)).json()) as { scoreboard: { metrics: Array<{ metric: string; start: { n: number }; end: { n: number }; change: object }> } };
+      for (const m of body.scoreboard.metrics) {
+        expect([m.start.n, m.end.n > 0], m.metric).toEqual([0, true]);
+        expect(m.change, m.metric).toMatchObject({ estimate: 0, low: -1, high: 1, credible: false });
+      }
+    } finally {
+      await late.close();
+      await store.close();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { loadRules } from '../../src/cli/commands/analytics.js';
-import { failureOccurrences, outcomesReport, renderReport, REPORT_FORMATS, repeatShare, sparkline, proportion, type RunRow } from '../../src/reports/index.js';
+import { failureOccurrences, outcomesReport, renderReport, REPORT_FORMATS, repeatShare, sparkline, proportion, weeklyReport, type RunRow } from '../../src/reports/index.js';
 import { DAY, designedOutcomes, END, REFINED_AT, START } from './designed-outcomes.js';
 
 const RULES = loadRules();
@@ -96,6 +96,59 @@ describe('scoreboard on the designed fixture (10 weeks, refinement at week 5)', 
   test('the window is required to be forward', () => {
     const f = designedOutcomes('x', true);
     expect(() => outcomesReport({ ...f, rules: RULES, sinceMs: END, untilMs: START })).toThrow(RangeError);
+  });
+});
+
+describe('a change with no data on a side', () => {
+  // Runs only in the window's last two thirds, all by t@v2, a refinement of t accepted when they start:
+  // the start of every metric and the parent side of every effect have nothing.
+  const FROM = START + 30 * DAY;
+  const rows = Array.from({ length: 40 }, (_, i) =>
+    row({ runId: `r${i}`, templateId: 't@v2', taskId: `task-${i >> 1}`, attempt: 1 + (i & 1), outcome: i % 3 === 0 ? 'fail' : 'pass', failureReason: i % 3 === 0 ? 'checks failed: tests' : '', finishedAtMs: FROM + i * DAY }),
+  );
+  const refinement = { refinementId: 't#1', templateId: 't', status: 'accepted', trigger: 'threshold', summary: '', openedAtMs: FROM - DAY, decidedAtMs: FROM, actor: 'a', reason: 'r', newTemplateId: 't@v2' } as const;
+  const r = outcomesReport({ rows, templates: [{ templateId: 't@v2', parentTemplateId: 't', status: 'active' }], refinements: [refinement], decisions: [], rules: RULES, sinceMs: START, untilMs: END });
+  // As a rate with no runs is 0 over [0, 1] with n = 0: 0 over the whole range, never credible.
+  const NO_CHANGE = { estimate: 0, low: -1, high: 1, credible: false };
+
+  test('the model: end − nothing is 0 over the whole range, not credible, not the end rate', () => {
+    for (const m of r.metrics) {
+      expect([m.start.n, m.end.n > 0], m.metric).toEqual([0, true]);
+      expect(m.change, m.metric).toMatchObject(NO_CHANGE);
+      expect(m.verdict, m.metric).toBe('no credible change');
+    }
+    const effects = r.refinements.find((x) => x.refinementId === 't#1')!.effects;
+    for (const e of effects) {
+      expect([e.parent.n, e.child.n > 0], e.metric).toEqual([0, true]);
+      expect(e.change, e.metric).toMatchObject(NO_CHANGE);
+    }
+  });
+
+  test('JSON and Markdown agree: no number where a side has no data', async () => {
+    const json = JSON.parse(await renderReport(r, 'json')) as { metrics: Array<{ metric: string; start: { n: number }; change: object }>; refinements: Array<{ effects: Array<{ parent: { n: number }; change: object }> }> };
+    for (const m of json.metrics) {
+      expect(m.start.n, m.metric).toBe(0);
+      expect(m.change, m.metric).toMatchObject(NO_CHANGE);
+    }
+    for (const e of json.refinements[0]!.effects) expect(e.change).toMatchObject(NO_CHANGE);
+    const md = await renderReport(r, 'md');
+    // The scoreboard's change column and each effect's change: '–', no points.
+    const boardRows = md.split('\n').filter((l) => /^\| (pass rate|retry rate|repeated failures) \(/.test(l));
+    expect(boardRows).toHaveLength(3);
+    for (const l of boardRows) expect(l.split(' | ')[3], l).toBe('–');
+    const effectRow = md.split('\n').find((l) => l.startsWith('| t#1 |'))!;
+    expect(effectRow.match(/, –: /g), effectRow).toHaveLength(3);
+    expect(effectRow).not.toMatch(/points/);
+  });
+
+  test('the weekly summary: no week-over-week without last week, no retry rate without tasks, its scoreboard as above', async () => {
+    const week = (asOfMs: number) => weeklyReport({ rows, templates: [], refinements: [refinement], rules: RULES, asOfMs });
+    const first = week(FROM + 3 * DAY);
+    expect([first.thisWeek.judged > 0, first.lastWeek.judged]).toEqual([true, 0]);
+    expect(await renderReport(first, 'md')).not.toMatch(/on last week/);
+    for (const m of first.scoreboard.metrics) expect([m.start.n, m.change], m.metric).toEqual([0, expect.objectContaining(NO_CHANGE)]);
+    const none = week(FROM - 1);
+    expect(await renderReport(none, 'md')).toMatch(/^This week: 0 runs on 0 tasks; pass rate –; retry rate –; 0 unverified\.$/m);
   });
 });
 

@@ -568,7 +568,7 @@ export interface VersionEffect {
   parentPasses: number;
   parentJudgedRuns: number;
   parentPassRate: number;
-  /** The new version's pass rate minus the parent's, and its 95% interval (-1 to 1 when either has no judged run). */
+  /** The new version's pass rate minus the parent's, and its 95% interval (0, -1 to 1 when either has no judged run). */
   difference: number;
   differenceLow: number;
   differenceHigh: number;
