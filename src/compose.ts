@@ -2,6 +2,8 @@
  * The composition root: picks the store adapter from `--db` and wires the service on it. `serve`
  * and every command that opens a store come through here.
  */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { ConfigError, type Config } from './config.js';
 import { LearnLoop } from './service/learnloop.js';
 import { RefinementQueue } from './service/refinement-queue.js';
@@ -15,6 +17,17 @@ export interface App {
 }
 
 const isUrl = (db: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(db);
+
+/**
+ * The outermost folder that opening the LMDB folder `db` would create (undefined when `db`
+ * exists or is not a folder), so a start that fails can remove what it made.
+ */
+export function folderToCreate(db: string): string | undefined {
+  if (db === 'memory:' || isUrl(db) || existsSync(db)) return undefined;
+  let top = resolve(db);
+  while (!existsSync(dirname(top)) && dirname(top) !== top) top = dirname(top);
+  return top;
+}
 
 /**
  * Opens the store `db` names: `postgres://` or `postgresql://` URLs, `memory:` (nothing kept;

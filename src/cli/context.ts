@@ -1,5 +1,6 @@
 /** What every command shares: settings flags, opening the store, printing, and user errors. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
 import { openApp, type App } from '../compose.js';
@@ -33,12 +34,19 @@ export function configFrom(opts: Record<string, unknown>): Config {
 }
 
 /**
- * Refuses a --db that names no store, unless the command was asked to create one (`--create`):
- * a typo in the path must not silently make, and then read, an empty store.
+ * Refuses a --db that names no store, unless the command was asked to create one (`--create`;
+ * `serve` always may): a typo in the path must not silently make, and then read, an empty store.
+ * Also refuses a folder path that runs through a file, which LMDB would report with a stack.
  */
 export function requireStore(dbPath: string, opts: Record<string, unknown>): void {
   const folder = dbPath !== 'memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dbPath);
-  if (folder && opts.create !== true && !existsSync(dbPath)) {
+  if (!folder) return;
+  let existing = resolve(dbPath);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new UserError(`--db ${dbPath}: not a folder (${existing === resolve(dbPath) ? 'it is a file' : `${existing} is a file`})`);
+  }
+  if (opts.create !== true && !existsSync(dbPath)) {
     throw new UserError(
       `--db ${dbPath}: no learnloop store there; start a server on it (learnloop serve --db ${dbPath}), ` +
         'or add --create to an import or templates register to make an empty one',

@@ -1,7 +1,9 @@
-import type { ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { Command, CommanderError } from 'commander';
+import { LearnLoopError } from '../bandit/index.js';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../paths.js';
+import { STATUS_BY_CODE } from '../server/errors.js';
 import { StartupError } from '../server/startup.js';
 import { helpers, OperationError, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
@@ -63,13 +65,29 @@ export async function main(argv: readonly string[]): Promise<void> {
     } else if (isServiceError(err)) {
       process.stderr.write(`learnloop: ${statusName(err.code)}: ${err.details}\n`);
       process.exitCode = 1;
-    } else if (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('LL_')) {
-      process.stderr.write(`learnloop: ${err.code}: ${err.message}\n`);
-      process.exitCode = 1;
+    } else if (err instanceof LearnLoopError) {
+      // Named as a server would answer it, so a command on --db reads like its client counterpart,
+      // with the catalog code (docs/errors.md) after; bad input is the user's to fix (2), anything
+      // else the operation failing (1).
+      const code = STATUS_BY_CODE[err.code];
+      process.stderr.write(`learnloop: ${statusName(code)}: ${err.message} (${err.code})\n`);
+      process.exitCode = code === status.INVALID_ARGUMENT ? 2 : 1;
+    } else if (isSystemError(err)) {
+      // A file or folder the command was pointed at: Node's one-line message names it and the call.
+      process.stderr.write(`learnloop: ${err.message}\n`);
+      process.exitCode = PATH_ERRORS.has(err.code) ? 2 : 1;
     } else {
       throw err;
     }
   }
+}
+
+/** Errors a path the user gave causes (missing, a file where a folder should be, not allowed...). */
+const PATH_ERRORS = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EEXIST', 'ELOOP', 'ENAMETOOLONG', 'EROFS']);
+
+function isSystemError(err: unknown): err is NodeJS.ErrnoException & { code: string } {
+  const e = err as NodeJS.ErrnoException;
+  return err instanceof Error && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code) && typeof e.syscall === 'string';
 }
 
 function isServiceError(err: unknown): err is ServiceError {

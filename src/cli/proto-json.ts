@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createFileRegistry, fromBinary, fromJson, toBinary, type DescMessage, type FileRegistry, type JsonValue } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET } from '../paths.js';
+import { parseIsoTime } from './dates.js';
 
 let registry: FileRegistry | undefined;
 
@@ -30,6 +31,10 @@ export function protoJsonToBinary(typeName: string, json: JsonValue, options: { 
       if (field === undefined) {
         if (options.ignoreUnknownFields) continue;
         throw new Error(`unknown field ${JSON.stringify(key)} (${desc.name} has ${desc.fields.map((f) => f.name).join(', ')}; --ignore-unknown-fields skips unknown fields)`);
+      }
+      // The parser below would roll a day that does not exist (02-30) over into the next month.
+      if (field.fieldKind === 'message' && field.message.typeName === 'google.protobuf.Timestamp' && typeof value === 'string' && parseIsoTime(value, 'start') === undefined) {
+        throw new Error(`${JSON.stringify(key)}:${JSON.stringify(value)} is not an RFC 3339 time, or names a day that does not exist`);
       }
       if (field.fieldKind === 'enum' && typeof value === 'string' && !field.enum.values.some((v) => v.name === value)) {
         throw new Error(`${JSON.stringify(key)}:${JSON.stringify(value)} is not a ${field.enum.name}; use one of ${field.enum.values.map((v) => v.name).join(', ')}`);

@@ -17,6 +17,8 @@ export interface ImportRunsSummary {
   /** Result records (athena's state/results/<bead>.json) merged into their run records. */
   pairedResults: number;
   skipped: Array<{ source: string; reason: string }>;
+  /** Of the skipped, runs still running (the rest are records in error: the command exits 2). */
+  stillRunning: number;
 }
 
 /** Every file under the given paths, folders walked in name order (.json and .jsonl only). */
@@ -99,7 +101,7 @@ function withResult(run: Record<string, unknown>, result: Record<string, unknown
  * so they share commits; lmdb-js runs transactions in call order, so the log keeps file order.
  */
 export async function importRuns(ll: LearnLoop, paths: readonly string[], map: FieldMap = {}): Promise<ImportRunsSummary> {
-  const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, pairedResults: 0, skipped: [] };
+  const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, pairedResults: 0, skipped: [], stillRunning: 0 };
   const skipped: Array<{ at: number; source: string; reason: string }> = [];
   const items = runFiles(paths).flatMap((file) => parseRunFile(file, readFileSync(file, 'utf8')));
   summary.records = items.length;
@@ -124,6 +126,7 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
     }
     const n = normalizeRunRecord(value, map);
     if (n.kind === 'skip') {
+      if (n.running === true) summary.stillRunning++;
       skipped.push({ at, source: item.source, reason: n.reason });
       continue;
     }

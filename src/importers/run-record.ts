@@ -44,7 +44,7 @@ export interface FieldMap {
 
 export type Normalized =
   | { readonly kind: 'run'; readonly params: ObserveParams; readonly taskClassSource: 'record' | 'classifier' }
-  | { readonly kind: 'skip'; readonly reason: string };
+  | { readonly kind: 'skip'; readonly reason: string; /** A run not finished yet: skipped, but nothing wrong with the record. */ readonly running?: true };
 
 /** Checks a parsed field-map file. @returns a list of problems (empty when valid). */
 export function validateFieldMap(raw: unknown): string[] {
@@ -113,7 +113,7 @@ export function normalizeRunRecord(raw: unknown, map: FieldMap = {}): Normalized
   if (bead === '') return { kind: 'skip', reason: 'no bead (task id)' };
   const rawStatus = text(pick(rec, map, 'status')).toLowerCase();
   const status = map.status?.[rawStatus] ?? rawStatus;
-  if (status === 'running') return { kind: 'skip', reason: `${bead}: still running` };
+  if (status === 'running') return { kind: 'skip', reason: `${bead}: still running`, running: true };
   if (status !== 'done' && status !== 'failed' && status !== 'timeout') {
     return { kind: 'skip', reason: rawStatus === '' ? `${bead}: no status` : `${bead}: unknown status ${JSON.stringify(rawStatus)}` };
   }

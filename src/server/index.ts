@@ -3,7 +3,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { LearnLoopServiceService } from '../gen/learnloop/v1/learnloop.js';
-import { openApp } from '../compose.js';
+import { rmSync } from 'node:fs';
+import { folderToCreate, openApp } from '../compose.js';
 import type { LearnLoop } from '../service/learnloop.js';
 import type { Store } from '../store/index.js';
 import { authorized, callWrapper, tolerantDefinition } from './call.js';
@@ -13,7 +14,7 @@ import { learnLoopSource } from '../dashboard/source.js';
 import type { RemediationRules } from '../reports/index.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer, type MetricsSource } from './metrics.js';
 import { addReflection } from './reflection.js';
-import { serverCredentials, StartupError } from './startup.js';
+import { listenError, serverCredentials, StartupError } from './startup.js';
 import { FolderInUse } from '../store/index.js';
 
 export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
@@ -43,10 +44,22 @@ export interface ServerExtras {
 export async function startServer(config: Config, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
   // Checked before anything opens, so a bad key or certificate leaves nothing behind.
   const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
-  // Nothing is written to the store until the port is bound (a start that fails writes nothing).
+  // Nothing is written to the store until the port is bound (a start that fails writes nothing),
+  // and a folder this start creates is removed if it fails: a failed start leaves no new store.
+  const created = folderToCreate(config.dbPath);
   const { store, learnloop, refinements } = await openApp(config, { deferWrites: true }).catch((err: unknown) => {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
     throw err instanceof FolderInUse ? new StartupError(err.message) : err;
   });
+  let metricsServer: MetricsServer | null = null;
+  let server: Server | undefined;
+  const abandon = async (err: unknown): Promise<never> => {
+    server?.forceShutdown();
+    await metricsServer?.close();
+    await store.close();
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    throw err;
+  };
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   let draining = false;
   const inFlight = { count: 0 };
@@ -65,7 +78,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
     },
     now: Date.now,
   };
-  const metricsServer: MetricsServer | null = config.metricsPort === 0 ? null : await startMetricsServer(config.host, config.metricsPort, metricsSource);
+  metricsServer = config.metricsPort === 0 ? null : await startMetricsServer(config.host, config.metricsPort, metricsSource).catch(abandon);
   // The dashboard serves /metrics too, from the same registry (or its own when there is no metrics port).
   const ownMetrics = metricsServer === null && config.httpPort !== 0 ? createMetrics(metricsSource) : null;
   const metrics: Metrics | null = metricsServer ?? ownMetrics?.metrics ?? null;
@@ -76,7 +89,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const mayReadFailureText = (call: Parameters<typeof authorized>[0]) => token === null || readToken !== null || authorized(call, token);
   const impl = handlers(unary, { learnloop, refinements, metrics, mayReadFailureText });
 
-  const server = new Server({
+  server = new Server({
     'grpc.max_receive_message_length': config.maxMessageBytes,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
@@ -87,21 +100,9 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
-  ).catch(async (err: unknown) => {
-    // Leave nothing open behind a failed start (the port is taken, say).
-    await metricsServer?.close();
-    await store.close();
-    const message = (err as Error).message;
-    const busy = /EADDRINUSE|address already in use/i.test(message);
-    throw new StartupError(`cannot listen on ${config.host}:${config.port}${busy ? ' (is another server using that port?)' : ''}: ${message.split('\n')[0]}`);
-  });
+  ).catch((err: unknown) => abandon(listenError('listen', config.host, config.port, err)));
   // Port bound and every check passed: now the store may write (initialise, rebuild, register).
-  await store.prepare?.().catch(async (err: unknown) => {
-    server.forceShutdown();
-    await metricsServer?.close();
-    await store.close();
-    throw err instanceof FolderInUse ? new StartupError(err.message) : err;
-  });
+  await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
   let dashboard: DashboardServer | null = null;
   if (config.httpPort !== 0) {
     dashboard = await startDashboard({
@@ -111,12 +112,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
       port: config.httpPort,
       token: config.token,
       ...(registry === undefined ? {} : { metrics: registry }),
-    }).catch(async (err: unknown) => {
-      server.forceShutdown();
-      await metricsServer?.close();
-      await store.close();
-      throw new StartupError(`cannot serve the dashboard on ${config.host}:${config.httpPort}: ${(err as Error).message.split('\n')[0]}`);
-    });
+    }).catch((err: unknown) => abandon(listenError('serve the dashboard', config.host, config.httpPort, err)));
   }
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);

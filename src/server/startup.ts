@@ -6,6 +6,16 @@ import { ServerCredentials } from '@grpc/grpc-js';
 /** A problem that stops the server from starting; the command line prints its message alone, on one line. */
 export class StartupError extends Error {}
 
+/**
+ * A port that could not be listened on, as one line naming it (and saying so when it is in use).
+ * @param what what was to be served there, e.g. "listen" or "serve the dashboard"
+ */
+export function listenError(what: string, host: string, port: number, err: unknown): StartupError {
+  const message = (err as Error).message;
+  const busy = /EADDRINUSE|address already in use/i.test(message);
+  return new StartupError(`cannot ${what} on ${host}:${port}${busy ? ' (is another server using that port?)' : ''}: ${message.split('\n')[0]}`);
+}
+
 function read(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);

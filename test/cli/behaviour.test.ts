@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { withDefaultPort } from '../../src/client.js';
@@ -9,8 +10,14 @@ import { serveOnFreePort } from '../helpers/serve.js';
 import { tmpDir } from '../helpers/tmp.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LEARNLOOP_LOG_LEVEL: 'silent' } });
+const cliWith = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LEARNLOOP_LOG_LEVEL: 'silent', ...env } });
+const cli = (...args: string[]) => cliWith({}, ...args);
+/** One line on stderr, no stack. */
+const oneLine = (r: { stderr: string }) => {
+  expect(lines(r.stderr), r.stderr).toHaveLength(1);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+};
 const lines = (text: string) => text.trim().split('\n');
 
 describe('exit codes: 0 success, 1 the operation failed, 2 usage or input error', () => {
@@ -32,6 +39,70 @@ describe('exit codes: 0 success, 1 the operation failed, 2 usage or input error'
     expect(cli('--version').stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(cli('--version').status).toBe(0);
     expect(cli('scores', '--help').status).toBe(0);
+  });
+});
+
+describe('a path, file or date given wrong is one line naming it, exit 2, never a stack', () => {
+  const store = () => {
+    const db = join(tmpDir(), 'db');
+    expect(cli('templates', 'register', 'a@v1', '--db', db, '--create').status).toBe(0);
+    return db;
+  };
+  const aFile = () => {
+    const file = join(tmpDir(), 'afile');
+    writeFileSync(file, '');
+    return file;
+  };
+  test.each<[string, () => string[], string]>([
+    ['--db a file', () => ['scores', '--db', aFile()], 'not a folder'],
+    ['--db under a file, --create', () => ['templates', 'register', 'foo@v1', '--db', join(aFile(), 'sub'), '--create'], 'not a folder'],
+    ['serve --db under a file', () => ['serve', '--port', '0', '--db', join(aFile(), 'sub')], 'not a folder'],
+    ['import runs of a missing path', () => ['import', 'runs', join(tmpDir(), 'nonexistent'), '--db', store()], 'nonexistent'],
+    ['import of a missing file', () => ['import', join(tmpDir(), 'nonexistent.jsonl'), '--db', store()], 'nonexistent.jsonl'],
+    ['report --out in a missing folder', () => ['report', 'scores', '--db', store(), '--out', join(tmpDir(), 'nonexistent-dir', 'x.md')], '--out'],
+    ['dashboard --as-of garbage', () => ['dashboard', '--db', store(), '--http-port', '0', '--as-of', 'garbage'], '--as-of'],
+    ['report --as-of a day that does not exist', () => ['report', 'weekly', '--db', store(), '--as-of', '2026-02-30'], '--as-of'],
+    ['report --since a day that does not exist', () => ['report', 'outcomes', '--db', store(), '--since', '2026-04-31'], '--since'],
+    ['refinements scan --as-of 29 February of a common year', () => ['refinements', 'scan', '--db', store(), '--as-of', '2026-02-29'], '--as-of'],
+    ['templates register of an empty id', () => ['templates', 'register', '', '--db', store()], 'INVALID_ARGUMENT: template_id'],
+  ])('%s', (_, args, named) => {
+    const r = cli(...args());
+    expect(r.status, r.stderr).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toContain(named);
+  });
+
+  test('refinements reject --by "": INVALID_ARGUMENT as a client command would print it, exit 2', () => {
+    const r = cli('refinements', 'reject', 'x#1', '--by', '', '--reason', 'r', '--db', store());
+    expect(r.status).toBe(2);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^learnloop: INVALID_ARGUMENT: actor: .*\(LL_INVALID_ARGUMENT\)$/)]);
+  });
+
+  test('any other filesystem error is one line too (a dangling link under import runs)', () => {
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    symlinkSync(join(dir, 'gone'), join(dir, 'link.json'));
+    const r = cli('import', 'runs', dir, '--db', store());
+    expect(r.status).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toContain(join(dir, 'link.json'));
+  });
+
+  test('a leap day exists: 2028-02-29 is taken', () => {
+    expect(cli('report', 'weekly', '--db', store(), '--as-of', '2028-02-29').status).toBe(0);
+  });
+
+  test('dashboard on a port in use: one line naming the port, as serve does', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as { port: number }).port;
+    try {
+      const r = cli('dashboard', '--db', store(), '--http-port', String(port));
+      expect(r.status).toBe(2);
+      expect(lines(r.stderr)).toEqual([expect.stringContaining(`cannot serve the dashboard on 127.0.0.1:${port} (is another server using that port?)`)]);
+    } finally {
+      busy.close();
+    }
   });
 });
 
@@ -61,6 +132,7 @@ describe('input is checked before anything is sent', () => {
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--retries', '2.5'], '--retries'],
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--duration', 'soon'], '--duration'],
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--finished-at', 'yesterday'], '--finished-at'],
+    [['observe', '--run-id', 'r1', '--outcome', 'pass', '--finished-at', '2026-02-30T00:00:00Z'], '--finished-at'],
     [['recommend', '--top-k', '-3'], '--top-k'],
   ])('%j: exit 2 naming %s (no server is running, so reaching it would be exit 1)', async (args, flag) => {
     const r = cli(...args, '--addr', `127.0.0.1:${await freePort()}`);
@@ -91,9 +163,12 @@ describe('talking to a server', () => {
 
   test('serve on a busy port: one line naming the port, no stack trace', async () => {
     const { port } = await serveOnFreePort(process.execPath, [BIN, 'serve', '--port', '0', '--db', join(tmpDir(), 'db')]);
-    const r = cli('serve', '--port', String(port), '--db', join(tmpDir(), 'db2'));
+    const fresh = join(tmpDir(), 'new', 'db2');
+    const r = cli('serve', '--port', String(port), '--db', fresh);
     expect(r.status).toBe(2);
     expect(lines(r.stderr)).toEqual([expect.stringContaining(`cannot listen on 127.0.0.1:${port} (is another server using that port?)`)]);
+    // serve makes a new folder only for a server that starts.
+    expect(existsSync(join(fresh, '..'))).toBe(false);
   });
 
   test('--json prints every field, zeros and false too', async () => {
@@ -110,12 +185,33 @@ describe('talking to a server', () => {
 });
 
 describe('commands that read a store refuse a missing one', () => {
-  test.each([['scores'], ['rebuild'], ['export'], ['templates', 'list'], ['report', 'scores'], ['refinements', 'list']])('%j --db missing: exit 2, nothing created', (...cmd) => {
+  test.each([['scores'], ['rebuild'], ['export'], ['templates', 'list'], ['report', 'scores'], ['report', 'lift'], ['refinements', 'list'], ['dashboard', '--http-port', '0']])('%j --db missing: exit 2, nothing created', (...cmd) => {
     const db = join(tmpDir(), 'typo');
     const r = cli(...cmd, '--db', db);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`--db ${db}: no learnloop store there`);
     expect(existsSync(db)).toBe(false);
+  });
+
+  test('report lift reads LEARNLOOP_DB like every --db command', () => {
+    const db = join(tmpDir(), 'db');
+    expect(cli('templates', 'register', 'a@v1', '--db', db, '--create').status).toBe(0);
+    const r = cliWith({ LEARNLOOP_DB: db }, 'report', 'lift');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`learnloop: no decisions with observed outcomes in ${db}\n`);
+  });
+
+  test('import events makes a store only when given --create', () => {
+    const from = join(tmpDir(), 'from');
+    expect(cli('templates', 'register', 'a@v1', '--db', from, '--create').status).toBe(0);
+    const file = join(tmpDir(), 'events.jsonl');
+    writeFileSync(file, cli('export', '--db', from).stdout);
+    const db = join(tmpDir(), 'new');
+    const r = cli('import', 'events', file, '--db', db);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--db ${db}: no learnloop store there`);
+    expect(existsSync(db)).toBe(false);
+    expect(cli('import', 'events', file, '--db', db, '--create').status).toBe(0);
   });
 
   test('import and templates register make one only when given --create', () => {
@@ -153,8 +249,38 @@ describe('JSONL import', () => {
     expect(summary).toMatchObject({ applied: 1, rejected: [] });
   });
 
+  test('a finished_at on a day that does not exist is rejected, not rolled into the next month', () => {
+    const { status, summary } = importLines([{ ...good, finished_at: '2026-02-30T00:00:00Z' }]);
+    expect(status).toBe(2);
+    expect(summary.rejected[0]!.reason).toContain('"finished_at":"2026-02-30T00:00:00Z"');
+  });
+
   test('numbers out of range name the field', () => {
     const { summary } = importLines([{ ...good, attempt: -1 }]);
     expect(summary.rejected[0]!.reason).toMatch(/attempt.*-1/);
+  });
+});
+
+describe('run-record import', () => {
+  const run = (bead: string, status: string) => JSON.stringify({ bead, status, template_name: 't@v1', finished_at: '2026-01-01T00:00:00Z' });
+  function importRuns(...records: string[]) {
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'r.jsonl'), records.join('\n'));
+    const r = cli('import', 'runs', dir, '--db', join(tmpDir(), 'db'), '--create', '--no-scan', '--json');
+    return { status: r.status, summary: JSON.parse(r.stdout) as { applied: number; skipped: unknown[] } };
+  }
+
+  test('records in error (not JSON, unknown status, no template) exit 2, as rejected JSONL lines do; the good ones are imported', () => {
+    const { status, summary } = importRuns('not json', run('b1', 'weird'), JSON.stringify({ bead: 'b2', status: 'done', finished_at: '2026-01-01T00:00:00Z' }), run('b3', 'done'));
+    expect(status).toBe(2);
+    expect(summary).toMatchObject({ applied: 1 });
+    expect(summary.skipped).toHaveLength(3);
+  });
+
+  test('a run still running is skipped without an error', () => {
+    const { status, summary } = importRuns(run('b1', 'running'), run('b2', 'done'));
+    expect(status).toBe(0);
+    expect(summary).toMatchObject({ applied: 1, stillRunning: 1 });
   });
 });

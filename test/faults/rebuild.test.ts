@@ -115,7 +115,7 @@ afterAll(() => {
 });
 
 describe.skipIf(whyNot !== undefined)('a rebuild on a full disk', () => {
-  test('fails with one clear line (LL_STORAGE_FULL, exit 1, no stack), leaves the folder as it was, and succeeds once there is space', async () => {
+  test('fails with one clear line (RESOURCE_EXHAUSTED … (LL_STORAGE_FULL), exit 1, no stack), leaves the folder as it was, and succeeds once there is space', async () => {
     const used = Number(execFileSync('du', ['-sk', seeded]).toString().split('\t')[0]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${used + 512}k`, 'tmpfs', mountPoint], { stdio: 'pipe' });
     const db = join(mountPoint, 'db');
@@ -125,7 +125,7 @@ describe.skipIf(whyNot !== undefined)('a rebuild on a full disk', () => {
     expect(full.code, full.stderr).toBe(1);
     const lines = full.stderr.trim().split('\n');
     expect(lines, full.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(/^learnloop: LL_STORAGE_FULL: disk full: /);
+    expect(lines[0]).toMatch(/^learnloop: RESOURCE_EXHAUSTED: disk full: .*\(LL_STORAGE_FULL\)$/);
     expect(await state(db)).toEqual(before);
     execFileSync('mount', ['-o', 'remount,size=256m', mountPoint], { stdio: 'pipe' });
     const ok = await rebuild(db);

@@ -78,7 +78,7 @@ describe('learnloop import runs / report / refinements', () => {
     expect(cli('refinements', 'reject', 'custom#1', '--db', db, '--by', 'li', '--reason', 'catch-all').stdout).toBe('rejected custom#1\n');
     const again = cli('refinements', 'reject', 'feature@v1#1', '--db', db, '--by', 'li', '--reason', 'no');
     expect(again.status).toBe(1);
-    expect(again.stderr).toMatch(/LL_REFINEMENT_NOT_OPEN/);
+    expect(again.stderr).toMatch(/^learnloop: FAILED_PRECONDITION: .*\(LL_REFINEMENT_NOT_OPEN\)\n$/);
     const templates = JSON.parse(cli('templates', 'list', '--db', db, '--json').stdout) as Array<{ templateId: string; parentTemplateId: string }>;
     expect(templates.find((t) => t.templateId === 'feature@v2')?.parentTemplateId).toBe('feature@v1');
     const weekly = cli('report', 'weekly', '--db', db, '--as-of', '2026-03-01');

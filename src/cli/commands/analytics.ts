@@ -2,7 +2,7 @@
  * Learning-analytics commands: `import runs`, `report scores|trend|failures|weekly` and
  * `refinements list|scan|accept|reject`. Thin: parse flags, call the library, print.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { importRuns, loadFieldMap } from '../../importers/import-runs.js';
@@ -26,12 +26,15 @@ import type { RefinementRecord } from '../../bandit/index.js';
 import { reportData, type ReportData } from '../../service/refinement-queue.js';
 import type { LearnLoop } from '../../service/learnloop.js';
 import type { CliHelpers } from '../context.js';
+import { dateFlag } from '../dates.js';
 import { table } from '../format.js';
 import { joinDecisions } from '../../ope/index.js';
 
 /** `learnloop import runs PATH... [--field-map FILE]`: dispatcher run records into the log. */
 export async function importRunsCommand(paths: readonly string[], opts: Record<string, unknown>, h: CliHelpers): Promise<void> {
   if (paths.length === 0) throw h.userError('import runs: name at least one file or folder of run records');
+  // Checked before the store opens, so a mistyped path makes no store (with --create) and no partial import.
+  for (const p of paths) if (!existsSync(p)) throw h.userError(`import runs: no such file or folder: ${p}`);
   let map = {};
   if (typeof opts.fieldMap === 'string') {
     try {
@@ -56,6 +59,8 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
       ...(summary.refinementsOpened.length > 0 ? [`refinement items opened: ${summary.refinementsOpened.join(', ')} (learnloop refinements list)`] : []),
     ].join('\n'),
   );
+  // Records skipped for an error are rejected input, as `import FILE.jsonl`'s rejected lines; a run still running is not.
+  if (summary.skipped.length > summary.stillRunning) process.exitCode = 2;
 }
 
 export const DEFAULT_RULES_FILE = join(PACKAGE_ROOT, 'rules', 'remediations.json');
@@ -63,13 +68,10 @@ export const DEFAULT_RULES_FILE = join(PACKAGE_ROOT, 'rules', 'remediations.json
 /**
  * `--as-of`: a date (YYYY-MM-DD, meaning the end of that UTC day) or an ISO 8601 time; default now.
  * @returns ms since the epoch
+ * @throws UserError for a value that is not a date, or a day that does not exist
  */
 export function parseAsOf(value: unknown, now: () => number = Date.now): number {
-  if (value === undefined) return now();
-  const s = String(value);
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(s) ? Date.parse(`${s}T23:59:59.999Z`) : Date.parse(s);
-  if (Number.isNaN(ms)) throw new Error(`--as-of: not a date or ISO 8601 time: ${JSON.stringify(s)}`);
-  return ms;
+  return value === undefined ? now() : dateFlag('--as-of', value, 'end');
 }
 
 /** Reads and checks the remediation rules file. @throws Error naming every problem. */
@@ -104,12 +106,10 @@ function trendFlags(h: CliHelpers, opts: Record<string, unknown>): Partial<Trend
 /**
  * `--since`: a date (YYYY-MM-DD, meaning the start of that UTC day) or an ISO 8601 time.
  * @returns ms since the epoch
+ * @throws UserError for a value that is not a date, or a day that does not exist
  */
 export function parseSince(value: unknown): number {
-  const s = String(value);
-  const ms = /^\d{4}-\d{2}-\d{2}$/.test(s) ? Date.parse(`${s}T00:00:00.000Z`) : Date.parse(s);
-  if (Number.isNaN(ms)) throw new Error(`--since: not a date or ISO 8601 time: ${JSON.stringify(s)}`);
-  return ms;
+  return dateFlag('--since', value, 'start');
 }
 
 /** What `report outcomes` reads beyond the as-of date: its window and look-back. */
@@ -213,7 +213,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     }
     cmd.action(async (opts: Record<string, unknown>) => {
       if (opts.until !== undefined && opts.asOf !== undefined) throw h.userError('--until and --as-of name the same date: give one');
-      const asOfMs = withCatch(h, () => parseAsOf(opts.until ?? opts.asOf));
+      const asOfMs = opts.until === undefined ? parseAsOf(opts.asOf) : dateFlag('--until', opts.until, 'end');
       const rules = withCatch(h, () => loadRules(String(opts.rules)));
       const trend = trendFlags(h, opts);
       const outcomes = name === 'outcomes' ? outcomesFlags(h, opts, asOfMs) : undefined;
@@ -225,8 +225,13 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
         };
         return await renderReport(buildReport(name, data, asOfMs, rules, trend, outcomes), opts.format as ReportFormat);
       });
-      if (typeof opts.out === 'string') writeFileSync(opts.out, text);
-      else process.stdout.write(text);
+      if (typeof opts.out === 'string') {
+        try {
+          writeFileSync(opts.out, text);
+        } catch (err) {
+          throw h.userError(`--out ${opts.out}: cannot write: ${(err as Error).message}`);
+        }
+      } else process.stdout.write(text);
     });
   }
 

@@ -5,6 +5,7 @@ import { createClient, withDefaultPort } from '../../client.js';
 import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type PosteriorSummary } from '../../gen/learnloop/v1/learnloop.js';
 import { EVIDENCE_LABELS } from '../../reports/metrics.js';
 import { OperationError, print, UserError } from '../context.js';
+import { dateFlag } from '../dates.js';
 import { fixed, pct, table } from '../format.js';
 
 const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error', 'unverified'] as const;
@@ -125,12 +126,11 @@ export function registerClientCommands(program: Command): void {
     .option('--retries <n>', 'retries within the run (default: 0)', uint32)
     .option('--duration <seconds>', 'run duration in seconds (default: 0)', seconds)
     .option('--failure-reason <text>', 'why it failed')
-    .option('--finished-at <iso>', 'finish time, ISO 8601 (default: now)')
+    .option('--finished-at <iso>', 'finish time, ISO 8601; a date alone is the start of that UTC day (default: now)')
     .option('--agent <name>', 'agent')
     .option('--model <name>', 'model')
     .action(async (opts) => {
-      const finishedAt = opts.finishedAt === undefined ? undefined : new Date(opts.finishedAt);
-      if (finishedAt !== undefined && Number.isNaN(finishedAt.getTime())) throw new UserError(`--finished-at: not a date: ${opts.finishedAt}`);
+      const finishedAt = opts.finishedAt === undefined ? undefined : new Date(dateFlag('--finished-at', opts.finishedAt, 'start'));
       const outcome = outcomeFlag(opts.outcome);
       const client = clientFrom(opts);
       try {

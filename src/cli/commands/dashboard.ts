@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { startDashboard } from '../../dashboard/server.js';
 import { learnLoopSource } from '../../dashboard/source.js';
 import { openApp } from '../../compose.js';
-import { configFrom, withSettings } from '../context.js';
+import { listenError } from '../../server/startup.js';
+import { configFrom, requireStore, UserError, withSettings } from '../context.js';
 import { DEFAULT_RULES_FILE, loadRules, parseAsOf } from './analytics.js';
 
 export function registerDashboard(program: Command): void {
@@ -16,7 +17,14 @@ export function registerDashboard(program: Command): void {
     .option('--read-only', 'refuse accept, reject and retire')
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      const rules = loadRules(String(opts.rules));
+      requireStore(config.dbPath, opts);
+      const rules = (() => {
+        try {
+          return loadRules(String(opts.rules));
+        } catch (err) {
+          throw new UserError((err as Error).message);
+        }
+      })();
       const asOfMs = opts.asOf === undefined ? undefined : parseAsOf(opts.asOf);
       // 'adopt': read the store under its own policy, never rebuild it beside a running server.
       const app = await openApp(config, { onPolicyChange: 'adopt' });
@@ -32,7 +40,7 @@ export function registerDashboard(program: Command): void {
         ...(asOfMs === undefined ? {} : { asOfMs }),
       }).catch(async (err: unknown) => {
         await store.close();
-        throw err;
+        throw listenError('serve the dashboard', config.host, config.httpPort, err);
       });
       process.stdout.write(`learnloop dashboard for ${store.location} at ${dash.url}/${config.token === '' ? '' : ' (open it once as /?token=<token>)'}\n`);
       const stop = () => {

@@ -51,8 +51,9 @@ export async function exportEvents(store: Pick<Store, 'events'>, write: (line: s
 /** `learnloop import events FILE` (called by the import command). */
 export async function importEventsCommand(files: readonly string[], opts: Record<string, unknown>): Promise<void> {
   if (files.length !== 1) throw new UserError('import events: name one JSONL file written by `learnloop export`');
-  const events = await readEvents(files[0]!);
   const config = configFrom(opts);
+  requireStore(config.dbPath, opts);
+  const events = await readEvents(files[0]!);
   const store = await openStore(config.dbPath, { policy: config.policy });
   try {
     const summary = await importEvents(store, events);

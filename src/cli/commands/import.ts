@@ -1,5 +1,5 @@
 /** `learnloop import FILE.jsonl` (ObserveRequests) and `learnloop import runs PATH...` (run records). */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { JsonValue } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
@@ -33,6 +33,7 @@ export function registerImport(program: Command): void {
       if (files[0] === 'events') return importEventsCommand(files.slice(1), opts);
       if (files.length !== 1) throw new UserError('import: name one JSONL file of ObserveRequests, or `import runs PATH...`');
       const file = files[0]!;
+      if (!existsSync(file)) throw new UserError(`import: no such file: ${file}`);
       const summary = await withApp(opts, (app) => importObservations(app.learnloop, file, { ignoreUnknownFields: opts.ignoreUnknownFields === true }));
       print(opts.json === true, summary, () =>
         [

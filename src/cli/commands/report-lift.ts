@@ -1,9 +1,8 @@
 /** `learnloop report lift --db DIR`: off-policy lift of the deployed policy over uniform, from the log. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_POLICY_CONFIG } from '../../bandit/index.js';
 import { joinDecisions, liftOverUniform, type LiftEstimate, type LogJoin } from '../../ope/index.js';
 import { openStore } from '../../compose.js';
+import { configFrom, requireStore, UserError, withSettings } from '../context.js';
 import { table } from '../format.js';
 
 const pp = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
@@ -41,28 +40,22 @@ export function verdict(est: LiftEstimate): string {
 export function registerReportLift(program: Command): void {
   const report = program.commands.find((c) => c.name() === 'report');
   if (report === undefined) throw new Error('registerReportLift: the report command group must exist');
-  report
-    .command('lift')
-    .description("off-policy lift of the deployed policy over uniform (IPS, SNIPS, doubly robust) from the log's decisions and outcomes")
-    .requiredOption('--db <store>', 'the store of a learnloop server: an LMDB folder, or a postgres:// URL')
+  withSettings(report.command('lift').description("off-policy lift of the deployed policy over uniform (IPS, SNIPS, doubly robust) from the log's decisions and outcomes"), ['db'])
     // Accepted and ignored, unchecked: scripts written when the intervals were a bootstrap still run.
     .option('--resamples <n>', 'accepted for compatibility and ignored: the intervals are closed-form, nothing is resampled')
     .option('--json', 'print JSON')
-    .action(async (opts: { db: string; json?: boolean }) => {
-      const fail = (msg: string) => {
-        process.stderr.write(`learnloop: ${msg}\n`);
-        process.exitCode = 2;
-      };
-      if (!opts.db.includes('://') && !existsSync(opts.db)) return fail(`--db: no such folder: ${opts.db}`);
+    .action(async (opts: Record<string, unknown>) => {
+      const config = configFrom(opts);
+      requireStore(config.dbPath, opts);
       // 'adopt': read the store under its own policy, never rebuild it beside a running server.
-      const store = await openStore(opts.db, { policy: DEFAULT_POLICY_CONFIG, onPolicyChange: 'adopt' });
+      const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       let join: LogJoin;
       try {
         join = await joinDecisions(store.events(), store.policy);
       } finally {
         await store.close();
       }
-      if (join.decisions.length === 0) return fail(`no decisions with observed outcomes in ${opts.db}`);
+      if (join.decisions.length === 0) throw new UserError(`no decisions with observed outcomes in ${config.dbPath}`);
       const est = liftOverUniform(join.decisions);
       const out = { ...est, unobserved: join.unobserved, invalid: join.invalid };
       process.stdout.write((opts.json === true ? JSON.stringify(out, null, 2) : renderLift(est, join)) + '\n');

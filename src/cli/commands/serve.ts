@@ -3,7 +3,7 @@ import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import { startServer } from '../../server/index.js';
 import { createLogger } from '../../server/logging.js';
-import { configFrom, UserError, withSettings } from '../context.js';
+import { configFrom, requireStore, UserError, withSettings } from '../context.js';
 import { DEFAULT_RULES_FILE, loadRules } from './analytics.js';
 
 export function registerServe(program: Command): void {
@@ -11,6 +11,8 @@ export function registerServe(program: Command): void {
     .option('--rules <file>', "remediation rules file (the dashboard's failure view)", DEFAULT_RULES_FILE)
     .action(async (opts) => {
       const config = configFrom(opts);
+      // serve makes the folder on first start (the quick start's ./data), but not through a file.
+      requireStore(config.dbPath, { create: true });
       // grpc-js would print its own line for a failed bind beside ours; learnloop reports every error itself.
       setLogVerbosity(logVerbosity.NONE);
       const log = createLogger(config.logLevel);
