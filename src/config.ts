@@ -32,7 +32,7 @@ export const SETTINGS = [
   ['host', 'LEARNLOOP_HOST', '127.0.0.1', 'Address to listen on.'],
   ['port', 'LEARNLOOP_PORT', '50051', 'gRPC port (0 picks a free one).'],
   ['db', 'LEARNLOOP_DB', './data', 'the store: an LMDB folder (serve creates it if missing; other commands need --create), or a postgres:// URL'],
-  ['token', 'LEARNLOOP_TOKEN', '', 'Bearer token required on Recommend, Observe and RegisterTemplate; empty = no auth.'],
+  ['token', 'LEARNLOOP_TOKEN', '', 'Bearer token required on Recommend, Observe, RegisterTemplate and DecideRefinement, and on every dashboard page, JSON URL and action; empty = no auth.'],
   ['read-token', 'LEARNLOOP_READ_TOKEN', '', 'Bearer token required on ListTemplates, GetScores and ListRefinements; empty = reads open (unless --protect-reads).'],
   ['protect-reads', 'LEARNLOOP_PROTECT_READS', 'false', 'Require --token on reads too (when --read-token is empty).'],
   ['tls-cert', 'LEARNLOOP_TLS_CERT', '', 'PEM certificate; with --tls-key, serve TLS.'],

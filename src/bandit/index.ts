@@ -31,7 +31,7 @@ export type { Rng, Stream } from './rng.js';
 export { summarizePosterior } from './summary.js';
 export { quantileSorted, satisficingPick, summarizeSet, thompsonPick } from './thompson.js';
 export type { BetaParams, PickRule, SetSummary } from './thompson.js';
-export { asArmId, asDecisionId, OUTCOMES } from './types.js';
+export { asArmId, asDecisionId, MAX_RUN_COUNT, OUTCOMES } from './types.js';
 export type {
   ArmEvidence,
   ArmId,

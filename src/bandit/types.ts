@@ -206,6 +206,12 @@ export interface RunFacts {
   readonly model: string;
 }
 
+/**
+ * Largest `attempt` and `retries` an Observe may give; validate.ts enforces it (a sync test pins
+ * the two) and the command line checks its flags against it before calling.
+ */
+export const MAX_RUN_COUNT = 1_000_000;
+
 /** One verified run, as the core sees it. */
 export interface Observation extends RunFacts {
   readonly runId: string;

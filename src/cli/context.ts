@@ -13,9 +13,11 @@ export class OperationError extends Error {}
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-export function withSettings(cmd: Command, names?: readonly string[]): Command {
-  for (const [flag, env, fallback, meaning] of SETTINGS) {
+/** Adds the named settings' flags (all without `names`); `meanings` rewords a flag for this command. */
+export function withSettings(cmd: Command, names?: readonly string[], meanings: Readonly<Record<string, string>> = {}): Command {
+  for (const [flag, env, fallback, settingMeaning] of SETTINGS) {
     if (names && !names.includes(flag)) continue;
+    const meaning = meanings[flag] ?? settingMeaning;
     // true/false settings may be given bare (`--protect-reads`), meaning true.
     const value = fallback === 'true' || fallback === 'false' ? '[value]' : '<value>';
     cmd.addOption(new Option(`--${flag} ${value}`, `${meaning} [env ${env}, default ${JSON.stringify(fallback)}]`));
@@ -76,7 +78,7 @@ export function print(json: boolean, value: unknown, human: () => string): void 
 
 /** What the command modules are lent, so they share settings, store handling and errors. */
 export interface CliHelpers {
-  withSettings(cmd: Command, names?: readonly string[]): Command;
+  withSettings(cmd: Command, names?: readonly string[], meanings?: Readonly<Record<string, string>>): Command;
   withApp<T>(opts: Record<string, unknown>, fn: (app: App) => Promise<T>): Promise<T>;
   print(json: boolean, value: unknown, human: () => string): void;
   /** An error the user can fix: printed as one line, exit code 2. */

@@ -43,3 +43,28 @@ export function protoJsonToBinary(typeName: string, json: JsonValue, options: { 
   }
   return toBinary(desc, fromJson(desc, json, { ignoreUnknownFields: options.ignoreUnknownFields }));
 }
+
+/**
+ * A message's JSON (from ts-proto's toJSON, which writes zeros but leaves empty repeated and map
+ * fields out) with every such field present, `[]` or `{}`, in nested messages too: `--json`
+ * output carries every field, so `jq .newTemplateIds` reads [] rather than null.
+ */
+export function completeJson(typeName: string, json: unknown): unknown {
+  return complete(messageType(typeName), json);
+}
+
+function complete(desc: DescMessage, json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || desc.typeName.startsWith('google.protobuf.')) return json;
+  const out: Record<string, unknown> = { ...json };
+  for (const field of desc.fields) {
+    const value = out[field.jsonName];
+    if (field.fieldKind === 'list') {
+      out[field.jsonName] = field.listKind === 'message' && Array.isArray(value) ? value.map((v) => complete(field.message, v)) : (value ?? []);
+    } else if (field.fieldKind === 'map') {
+      out[field.jsonName] = value ?? {};
+    } else if (field.fieldKind === 'message' && value !== undefined) {
+      out[field.jsonName] = complete(field.message, value);
+    }
+  }
+  return out;
+}

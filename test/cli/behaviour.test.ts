@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { DEFAULT_LIMITS, MAX_RUN_COUNT, validateObserveRequest } from '../../src/bandit/index.js';
 import { withDefaultPort } from '../../src/client.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { freePort } from '../faults/child.js';
@@ -19,6 +20,7 @@ const oneLine = (r: { stderr: string }) => {
   expect(r.stderr).not.toMatch(/\n\s+at /);
 };
 const lines = (text: string) => text.trim().split('\n');
+const validObserve = { runId: 'r1', decisionId: '', templateId: 't@v1', taskClass: '', repo: '', taskId: '', attempt: 1, outcome: 'pass', retries: 0, durationSeconds: 0, failureReason: '', finishedAtMs: 0, agent: '', model: '' };
 
 describe('exit codes: 0 success, 1 the operation failed, 2 usage or input error', () => {
   test.each([
@@ -119,6 +121,20 @@ describe('help', () => {
     expect(cli('serve', '--help').stdout).toMatch(/--partial-reward[\s\S]*--shutdown-grace-ms/);
   });
 
+  test('--token says what it guards: serve names every write RPC and the dashboard; dashboard names its pages', () => {
+    const entry = (help: string) => /--token[\s\S]*?(?=\n  --)/.exec(help)![0].replace(/\s+/g, ' ');
+    expect(entry(cli('serve', '--help').stdout)).toMatch(/Recommend, Observe, RegisterTemplate and DecideRefinement, and on every dashboard page/);
+    const dashboard = entry(cli('dashboard', '--help').stdout);
+    expect(dashboard).toMatch(/every dashboard page, JSON URL, action and \/metrics/);
+    expect(dashboard).not.toMatch(/Recommend|RPC/);
+  });
+
+  test('observe --attempt and --retries take the server\'s limit, and say it', () => {
+    expect(validateObserveRequest({ ...validObserve, attempt: MAX_RUN_COUNT, retries: MAX_RUN_COUNT }, DEFAULT_LIMITS)).toEqual([]);
+    expect(validateObserveRequest({ ...validObserve, attempt: MAX_RUN_COUNT + 1, retries: MAX_RUN_COUNT + 1 }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['attempt', 'retries']);
+    expect(cli('observe', '--help').stdout).toContain(`from 1 to ${MAX_RUN_COUNT}`);
+  });
+
   test('--candidates shows its default once', () => {
     const help = cli('recommend', '--help').stdout;
     const entry = /--candidates[\s\S]*?(?=\n  --)/.exec(help)![0];
@@ -133,12 +149,31 @@ describe('input is checked before anything is sent', () => {
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--duration', 'soon'], '--duration'],
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--finished-at', 'yesterday'], '--finished-at'],
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--finished-at', '2026-02-30T00:00:00Z'], '--finished-at'],
+    [['observe', '--run-id', 'r1', '--outcome', 'pass', '--attempt', String(MAX_RUN_COUNT + 1)], '--attempt'],
+    [['observe', '--run-id', 'r1', '--outcome', 'pass', '--retries', String(MAX_RUN_COUNT + 1)], '--retries'],
     [['recommend', '--top-k', '-3'], '--top-k'],
   ])('%j: exit 2 naming %s (no server is running, so reaching it would be exit 1)', async (args, flag) => {
     const r = cli(...args, '--addr', `127.0.0.1:${await freePort()}`);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(flag);
     expect(r.stderr).not.toMatch(/INTERNAL|serialization/);
+  });
+});
+
+describe('--addr is checked before dialling', () => {
+  test.each([[''], ['127.0.0.1:notaport'], ['127.0.0.1:99999'], ['127.0.0.1:0'], [':50051'], ['[::1]:']])('--addr %j: exit 2 naming --addr, at once', (addr) => {
+    const started = Date.now();
+    const r = cli('recommend', '--addr', addr, '--candidates', 'a@v1');
+    expect(r.status).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toMatch(/^learnloop: --addr: must be host\[:port\]/);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  });
+
+  test('LEARNLOOP_ADDR is checked the same way', () => {
+    const r = cliWith({ LEARNLOOP_ADDR: 'localhost:notaport' }, 'observe', '--run-id', 'r1', '--outcome', 'pass');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--addr (from LEARNLOOP_ADDR)');
   });
 });
 
@@ -178,6 +213,10 @@ describe('talking to a server', () => {
     const posterior = JSON.parse(rec.stdout).ranking[0].posterior;
     expect(posterior.observations).toBe(0);
     expect(posterior).toHaveProperty('evidenceLevel');
+    // Empty repeated fields too: the second call registers nothing new.
+    expect(JSON.parse(rec.stdout).newTemplateIds).toEqual(['a@v1', 'b@v1']);
+    const again = JSON.parse(cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1', '--json').stdout);
+    expect(again.newTemplateIds).toEqual([]);
     const obs = cli('observe', '--addr', addr, '--run-id', 'r1', '--decision-id', JSON.parse(rec.stdout).decisionId, '--outcome', 'fail', '--json');
     expect(obs.status).toBe(0);
     expect(JSON.parse(obs.stdout)).toMatchObject({ duplicate: false });

@@ -1,12 +1,14 @@
 /** `learnloop recommend` and `learnloop observe`: clients of a running server. */
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidArgumentError, type Command } from 'commander';
-import { createClient, withDefaultPort } from '../../client.js';
+import { MAX_RUN_COUNT } from '../../bandit/index.js';
+import { createClient, DEFAULT_PORT, withDefaultPort } from '../../client.js';
 import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type PosteriorSummary } from '../../gen/learnloop/v1/learnloop.js';
 import { EVIDENCE_LABELS } from '../../reports/metrics.js';
 import { OperationError, print, UserError } from '../context.js';
 import { dateFlag } from '../dates.js';
 import { fixed, pct, table } from '../format.js';
+import { completeJson } from '../proto-json.js';
 
 const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error', 'unverified'] as const;
 
@@ -29,7 +31,24 @@ const interval = (p: PosteriorSummary | undefined) => (p ? `${pct(p.ciLow, 0)}â€
 const reward = (p: PosteriorSummary | undefined) => `${pct(p?.mean ?? 0)} (${interval(p)})`;
 const passRate = (p: PosteriorSummary | undefined) => (p ? `${pct(p.passRate)} (${pct(p.passRateCiLow, 0)}â€“${pct(p.passRateCiHigh, 0)})` : '');
 
+/**
+ * Checks --addr before dialling: grpc-js would wait out the deadline on an empty host and call a
+ * bad port unreachable. Target URIs (dns:///, unix:) are grpc-js's to read.
+ * @throws UserError naming --addr
+ */
+export function checkAddr(addr: string): void {
+  const at = withDefaultPort(addr);
+  if (at.includes('://') || /^unix(-abstract)?:/.test(at)) return;
+  const m = /^\[(.*)\]:([^:]*)$/.exec(at) ?? /^([^:]*):([^:]*)$/.exec(at);
+  const port = Number(m?.[2]);
+  if (m === null || m[1]!.trim() === '' || !/^\d+$/.test(m[2]!) || port < 1 || port > 65535) {
+    const from = addr === process.env.LEARNLOOP_ADDR ? ' (from LEARNLOOP_ADDR)' : '';
+    throw new UserError(`--addr${from}: must be host[:port] with a host and a port from 1 to 65535 (no port means ${DEFAULT_PORT}); got ${JSON.stringify(addr)}`);
+  }
+}
+
 function clientFrom(opts: { addr: string; token?: string; tlsCa?: string; tls?: boolean }) {
+  checkAddr(opts.addr);
   const tls = opts.tlsCa ? { caPath: opts.tlsCa } : opts.tls === true;
   return createClient(opts.addr, { ...(opts.token ? { token: opts.token } : {}), tls });
 }
@@ -52,6 +71,13 @@ function uint32(value: string, previous: unknown): number {
   void previous;
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError('must be a whole number from 0 to 4294967295');
+  return n;
+}
+
+/** A flag's value as a count the server takes for attempt and retries: an integer in [0, MAX_RUN_COUNT]. */
+function runCount(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > MAX_RUN_COUNT) throw new InvalidArgumentError(`must be a whole number from 0 to ${MAX_RUN_COUNT}`);
   return n;
 }
 
@@ -89,7 +115,7 @@ export function registerClientCommands(program: Command): void {
             requestId: opts.requestId ?? '',
           }),
         );
-        print(opts.json === true, RecommendResponse.toJSON(res), () =>
+        print(opts.json === true, completeJson('learnloop.v1.RecommendResponse', RecommendResponse.toJSON(res)), () =>
           [
             `chosen: ${res.chosenTemplateId}  (propensity ${fixed(res.propensity)}, decision ${res.decisionId})`,
             '',
@@ -122,8 +148,8 @@ export function registerClientCommands(program: Command): void {
     .option('--task-class <class>', 'task class')
     .option('--repo <repo>', 'repository')
     .option('--task-id <id>', 'task (bead) id')
-    .option('--attempt <n>', 'attempt number, from 1 (default: 0 = not given)', uint32)
-    .option('--retries <n>', 'retries within the run (default: 0)', uint32)
+    .option('--attempt <n>', `attempt number, from 1 to ${MAX_RUN_COUNT} (default: 0 = not given)`, runCount)
+    .option('--retries <n>', `retries within the run, at most ${MAX_RUN_COUNT} (default: 0)`, runCount)
     .option('--duration <seconds>', 'run duration in seconds (default: 0)', seconds)
     .option('--failure-reason <text>', 'why it failed')
     .option('--finished-at <iso>', 'finish time, ISO 8601; a date alone is the start of that UTC day (default: now)')
@@ -152,7 +178,7 @@ export function registerClientCommands(program: Command): void {
           model: opts.model,
         };
         const res = await calling(opts.addr, () => client.observe(req));
-        print(opts.json === true, ObserveResponse.toJSON(res), () => {
+        print(opts.json === true, completeJson('learnloop.v1.ObserveResponse', ObserveResponse.toJSON(res)), () => {
           const p = res.posterior;
           const state = res.duplicate ? 'duplicate (already recorded; nothing changed)' : 'recorded';
           return `${state}; posterior now: expected reward ${reward(p)}, pass rate ${passRate(p)}, from ${fixed(p?.observations ?? 0, 1)} runs`;

@@ -11,6 +11,7 @@ export function registerDashboard(program: Command): void {
   withSettings(
     program.command('dashboard').description('serve the dashboard (pages and JSON) for a folder, without a gRPC server; --http-port 0 picks a free port'),
     ['db', 'host', 'token', 'http-port', 'log-level'],
+    { token: 'Bearer token required on every dashboard page, JSON URL, action and /metrics (or open it once as /?token=<token>); empty = open to anyone who can reach the port.' },
   )
     .option('--as-of <date>', 'fix the dashboard date: YYYY-MM-DD (end of that UTC day) or ISO time; default now')
     .option('--rules <file>', 'remediation rules file', DEFAULT_RULES_FILE)
