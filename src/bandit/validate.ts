@@ -1,4 +1,4 @@
-import { OUTCOMES, type Violation } from './types.js';
+import { MAX_RUN_COUNT, OUTCOMES, type Violation } from './types.js';
 
 /** Size limits and registration rules enforced on every request. */
 export interface Limits {
@@ -148,8 +148,8 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits, n
   str(out, 'agent', o.agent, limits.maxIdLength, { id: true });
   str(out, 'model', o.model, limits.maxIdLength, { id: true });
   str(out, 'failure_reason', o.failureReason, limits.maxTextLength);
-  count(out, 'attempt', o.attempt, 1_000_000);
-  count(out, 'retries', o.retries, 1_000_000);
+  count(out, 'attempt', o.attempt, MAX_RUN_COUNT);
+  count(out, 'retries', o.retries, MAX_RUN_COUNT);
   if (!(OUTCOMES as readonly unknown[]).includes(o.outcome)) {
     out.push({
       field: 'outcome',
