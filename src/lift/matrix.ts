@@ -332,6 +332,8 @@ export function matrixRows(r: MatrixResult): { headers: string[]; rows: string[]
     'pooled: learnloop / best baseline',
     'learnloop − it, reward points (paired, 95% CI)',
   ];
+  // A run made before the pooled figures were reported has neither column.
+  const pooled = r.cells.some((c) => c.policies['learnloop']!.pooled !== undefined);
   const rows = r.cells.map((c) => {
     const ll = c.policies['learnloop']!;
     const base = Object.entries(c.policies).filter(([n]) => n !== 'learnloop');
@@ -351,5 +353,5 @@ export function matrixRows(r: MatrixResult): { headers: string[]; rows: string[]
       d === undefined ? 'n/a' : `${points(-d.mean)} [${points(-d.high)}, ${points(-d.low)}]`,
     ];
   });
-  return { headers, rows };
+  return pooled ? { headers, rows } : { headers: headers.slice(0, -2), rows: rows.map((row) => row.slice(0, -2)) };
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
 import { parseOutcomes } from '../../src/lift/data.js';
-import { runCell } from '../../src/lift/matrix.js';
+import { behindText, matrixRows, runCell } from '../../src/lift/matrix.js';
 import { replaySeed } from '../../src/lift/replay.js';
 import { runReplay, runScenario, type LiftResult } from '../../src/lift/run.js';
 import { validateScenario, ScenarioError, type Scenario } from '../../src/lift/scenario.js';
@@ -56,6 +56,18 @@ describe('replay', () => {
       expect(d.high).toBeGreaterThanOrEqual(d.mean);
     }
     expect(c.policies['learnloop']!.rewardDiff).toEqual({ mean: 0, low: 0, high: 0 });
+  });
+
+  test('a matrix run from before the pooled figures renders without their columns', () => {
+    const table = parseOutcomes(readFileSync(writeTable(tmpDir(), [0.2, 0.5, 0.8]), 'utf8'));
+    const cell = runCell(table, { table: 'x', arms: 2, steps: 40 }, 2, DEFAULT_POLICY_CONFIG);
+    const run = { policyVersion: 'v', seeds: 2, tables: [], cells: [cell], shortfalls: [], seconds: 0 };
+    expect(matrixRows(run).headers).toHaveLength(9);
+    expect(matrixRows(run).rows[0]).toHaveLength(9);
+    const old = { ...run, cells: [{ ...cell, policies: Object.fromEntries(Object.entries(cell.policies).map(([n, { pooled: _p, rewardDiff: _r, ...p }]) => [n, p])) }] };
+    expect(matrixRows(old).headers).toEqual(matrixRows(run).headers.slice(0, 7));
+    expect(matrixRows(old).rows[0]).toEqual(matrixRows(run).rows[0]!.slice(0, 7));
+    expect(behindText(old)).toBeUndefined();
   });
 
   test('the same seeds give identical JSON', () => {
