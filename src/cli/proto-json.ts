@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createFileRegistry, fromBinary, fromJson, toBinary, type DescMessage, type FileRegistry, type JsonValue } from '@bufbuild/protobuf';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET } from '../paths.js';
-import { parseIsoTime } from './dates.js';
+import { parseIsoTime } from '../time.js';
 
 let registry: FileRegistry | undefined;
 

@@ -7,6 +7,7 @@
  * run, so the first-try pass rate and the retry rate come out right.
  */
 import type { ObserveParams } from '../service/learnloop.js';
+import { ISO_DATE_PREFIX, parseIsoTime } from '../time.js';
 import { classifyOutcome, parseVerification } from './outcome.js';
 import { classifyTaskText } from './task-class.js';
 
@@ -82,11 +83,13 @@ function pick(record: Record<string, unknown>, map: FieldMap, field: RunField): 
 
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
 
-function timeMs(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return v > 1e12 ? v : v * 1000; // ms or s since the epoch
+/** A record's time field: ms, or s, since the epoch, or a date string; 'invalid' when present but not a time. */
+function timeMs(v: unknown): number | undefined | 'invalid' {
+  if (typeof v === 'number') return Number.isFinite(v) ? (v > 1e12 ? v : v * 1000) : 'invalid';
   if (typeof v !== 'string' || v.trim() === '') return undefined;
-  const ms = Date.parse(v);
-  return Number.isNaN(ms) ? undefined : ms;
+  // ISO dates go through the one parser that refuses impossible days; other formats (RFC 2822) through Date.parse.
+  const ms = ISO_DATE_PREFIX.test(v.trim()) ? parseIsoTime(v, 'start') : Date.parse(v);
+  return ms === undefined || Number.isNaN(ms) ? 'invalid' : ms;
 }
 
 /**
@@ -124,9 +127,11 @@ export function normalizeRunRecord(raw: unknown, map: FieldMap = {}): Normalized
   if (!Number.isInteger(attempt) || attempt < 1) return { kind: 'skip', reason: `${bead}: attempt must be an integer >= 1; got ${String(attemptRaw)}` };
   const startedAtRaw = text(pick(rec, map, 'started_at'));
   const startedMs = timeMs(pick(rec, map, 'started_at'));
+  if (startedMs === 'invalid') return { kind: 'skip', reason: `${bead}: started_at is not a time (or names a day that does not exist): ${JSON.stringify(pick(rec, map, 'started_at'))}` };
   let durationRaw = pick(rec, map, 'duration_seconds');
   // Time comes from the record, never from the import: without a finish time the run is skipped.
   let finishedMs = timeMs(pick(rec, map, 'finished_at'));
+  if (finishedMs === 'invalid') return { kind: 'skip', reason: `${bead}: finished_at is not a time (or names a day that does not exist): ${JSON.stringify(pick(rec, map, 'finished_at'))}` };
   if (finishedMs === undefined && startedMs !== undefined && typeof durationRaw === 'number') finishedMs = startedMs + durationRaw * 1000;
   if (finishedMs === undefined) return { kind: 'skip', reason: `${bead}: no finished_at (nor started_at + duration_seconds)` };
   if (typeof durationRaw !== 'number' && startedMs !== undefined) durationRaw = Math.max(0, (finishedMs - startedMs) / 1000);

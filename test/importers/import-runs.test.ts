@@ -180,6 +180,16 @@ describe('import runs', () => {
     await store.close();
   });
 
+  test('a time that is not one, or names a day that does not exist, is skipped naming the field, never rolled over', () => {
+    const skip = (r: Record<string, unknown>) => normalizeRunRecord(record(r), {});
+    expect(skip({ finished_at: '2026-02-30T10:10:00Z' })).toEqual({ kind: 'skip', reason: 'bd-1: finished_at is not a time (or names a day that does not exist): "2026-02-30T10:10:00Z"' });
+    expect(skip({ started_at: '2026-04-31' })).toMatchObject({ kind: 'skip', reason: expect.stringMatching(/^bd-1: started_at is not a time/) });
+    expect(skip({ finished_at: 'soon' })).toMatchObject({ kind: 'skip', reason: expect.stringMatching(/^bd-1: finished_at is not a time/) });
+    // Other formats and epoch numbers still read; a leap day is a day.
+    expect(skip({ finished_at: 'Mon, 02 Mar 2026 10:10:00 GMT' })).toMatchObject({ kind: 'run', params: { finishedAtMs: Date.UTC(2026, 2, 2, 10, 10) } });
+    expect(skip({ started_at: '2028-02-29T10:00:00Z', finished_at: 1835433000, duration_seconds: null })).toMatchObject({ kind: 'run', params: { finishedAtMs: 1835433000000, durationSeconds: 1800 } });
+  });
+
   test('a field map reads another dispatcher\'s records', () => {
     const map = {
       fields: { bead: 'task.id', template_name: 'prompt_template', status: 'state', finished_at: 'times.end', started_at: 'times.start', exit_code: 'rc', task_class: 'kind', repo: 'repository' },
