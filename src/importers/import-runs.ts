@@ -5,8 +5,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LearnLoop } from '../service/learnloop.js';
-import { normalizeRunRecord, validateFieldMap, type FieldMap } from './run-record.js';
+import { namesTemplate, normalizeRunRecord, validateFieldMap, type FieldMap } from './run-record.js';
 
+/**
+ * Every record read is counted once: records = applied + duplicates + skipped.length + pairedResults
+ * (a paired result is merged into its run record, which is then counted as applied, duplicate or skipped).
+ */
 export interface ImportRunsSummary {
   /** Records read (one per JSON file, array element or JSONL line). */
   records: number;
@@ -14,7 +18,7 @@ export interface ImportRunsSummary {
   duplicates: number;
   /** Runs whose task class came from the classifier because the record named none. */
   classified: number;
-  /** Result records (athena's state/results/<bead>.json) merged into their run records. */
+  /** Result records (athena's state/results/<bead>.json) merged into their run records, each counted once. */
   pairedResults: number;
   skipped: Array<{ source: string; reason: string }>;
   /** Of the skipped, runs still running (the rest are records in error: the command exits 2). */
@@ -97,7 +101,7 @@ function withResult(run: Record<string, unknown>, result: Record<string, unknown
 
 /**
  * Imports every record under `paths`, one Observe per run; a result record is paired with the run
- * record of the same bead, attempt and start time. Up to 256 observations are in flight at once
+ * record (one that names a template) of the same bead, attempt and start time. Up to 256 observations are in flight at once
  * so they share commits; lmdb-js runs transactions in call order, so the log keeps file order.
  */
 export async function importRuns(ll: LearnLoop, paths: readonly string[], map: FieldMap = {}): Promise<ImportRunsSummary> {
@@ -105,9 +109,13 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
   const skipped: Array<{ at: number; source: string; reason: string }> = [];
   const items = runFiles(paths).flatMap((file) => parseRunFile(file, readFileSync(file, 'utf8')));
   summary.records = items.length;
-  const results = new Map<string, { at: number; source: string; record: Record<string, unknown>; paired: boolean }>();
+  type Result = { at: number; source: string; record: Record<string, unknown>; paired: boolean };
+  // Several results may share a bead and attempt (a re-dispatch): each keeps its own entry, so each is counted.
+  const resultsByRun = new Map<string, Result[]>();
   items.forEach((item, at) => {
-    if ('value' in item && isResultRecord(item.value)) results.set(runKey(item.value), { at, source: item.source, record: item.value, paired: false });
+    if (!('value' in item) || !isResultRecord(item.value)) return;
+    const key = runKey(item.value);
+    resultsByRun.set(key, [...(resultsByRun.get(key) ?? []), { at, source: item.source, record: item.value, paired: false }]);
   });
   const inFlight: Array<Promise<void>> = [];
   for (const [at, item] of items.entries()) {
@@ -118,11 +126,12 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
     if (isResultRecord(item.value)) continue;
     let value = item.value;
     const rec = value as Record<string, unknown>;
-    const result = typeof value === 'object' && value !== null ? results.get(runKey(rec)) : undefined;
-    if (result !== undefined && (rec.started_at === undefined || rec.started_at === result.record.started_at)) {
+    const result = namesTemplate(value, map)
+      ? resultsByRun.get(runKey(rec))?.find((r) => rec.started_at === undefined || rec.started_at === r.record.started_at)
+      : undefined;
+    if (result !== undefined) {
       value = withResult(rec, result.record);
       result.paired = true;
-      summary.pairedResults++;
     }
     const n = normalizeRunRecord(value, map);
     if (n.kind === 'skip') {
@@ -147,8 +156,9 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
     if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
   }
   await Promise.all(inFlight);
-  for (const r of results.values()) {
-    if (!r.paired) {
+  for (const r of [...resultsByRun.values()].flat()) {
+    if (r.paired) summary.pairedResults++;
+    else {
       const attempt = String(r.record.attempt ?? 1);
       skipped.push({ at: r.at, source: r.source, reason: `${String(r.record.bead)}: result record with no run record (attempt ${attempt}), so no template to credit` });
     }

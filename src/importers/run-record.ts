@@ -83,6 +83,14 @@ function pick(record: Record<string, unknown>, map: FieldMap, field: RunField): 
 
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
 
+/**
+ * Whether a record names the template it ran, the one thing a result record lacks: only such a
+ * record is a run a result can complete (athena's watch-status and feedback files share the bead).
+ */
+export function namesTemplate(raw: unknown, map: FieldMap = {}): boolean {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) && text(pick(raw as Record<string, unknown>, map, 'template_name')) !== '';
+}
+
 /** A record's time field: ms, or s, since the epoch, or a date string; 'invalid' when present but not a time. */
 function timeMs(v: unknown): number | undefined | 'invalid' {
   if (typeof v === 'number') return Number.isFinite(v) ? (v > 1e12 ? v : v * 1000) : 'invalid';

@@ -108,6 +108,32 @@ describe('import runs', () => {
     await store.close();
   });
 
+  test('the whole athena folder: a result pairs only with its run record, and every record is counted once', async () => {
+    const { store, ll } = await openLoop();
+    // The folder also holds watch-status and feedback files for the same beads, with no start time and no template.
+    const s = await importRuns(ll, [ATHENA]);
+    expect(s).toMatchObject({ applied: 2, duplicates: 0, pairedResults: 2 });
+    expect(s.records).toBe(s.applied + s.duplicates + s.skipped.length + s.pairedResults);
+    const skippedFiles = s.skipped.map((x) => x.source.slice(ATHENA.length));
+    expect(skippedFiles).toEqual(expect.arrayContaining(['watch-status__athena-web__bd-1nn.json', 'watch-status__athena-web__bd-1so.json', 'derived__feedback__bd-1nn.json']));
+    expect(skippedFiles.filter((f) => f.startsWith('run__') || f.startsWith('result__'))).toEqual([]);
+    // Not completed by a result, the feedback file says what it lacks of its own.
+    expect(s.skipped.find((x) => x.source.endsWith('derived__feedback__bd-1nn.json'))!.reason).toBe('bd-1nn: no status');
+    await store.close();
+  });
+
+  test('two result records for one run are each counted: one pairs, the other is skipped', async () => {
+    const { store, ll } = await openLoop();
+    const dir = tmpDir();
+    const result = { bead: 'bd-1', status: 'done', reason: 'status-file', will_retry: false, started_at: '2026-03-02T10:00:00Z', attempt: 1 };
+    writeFileSync(join(dir, 'a.jsonl'), [record({}), result, { ...result, started_at: '2026-03-02T12:00:00Z' }, record({})].map((r) => JSON.stringify(r)).join('\n'));
+    const s = await importRuns(ll, [dir]);
+    expect(s).toMatchObject({ records: 4, applied: 1, duplicates: 1, pairedResults: 1 });
+    expect(s.skipped.map((x) => x.source.slice(dir.length))).toEqual(['/a.jsonl:3']);
+    expect(s.records).toBe(s.applied + s.duplicates + s.skipped.length + s.pairedResults);
+    await store.close();
+  });
+
   test('a result record completes its run record: status, finish time, exit code and verification come from it', async () => {
     const { store, ll } = await openLoop();
     const dir = tmpDir();
