@@ -42,7 +42,7 @@ export const SETTINGS = [
   ['http-port', 'LEARNLOOP_HTTP_PORT', '0', 'Dashboard HTTP port (pages, JSON views, actions, /metrics); 0 = off under serve, a free port under dashboard.'],
   ['max-message-bytes', 'LEARNLOOP_MAX_MESSAGE_BYTES', '4194304', 'Largest request message.'],
   ['max-candidates', 'LEARNLOOP_MAX_CANDIDATES', '1000', 'Most candidates one Recommend may name.'],
-  ['max-id-length', 'LEARNLOOP_MAX_ID_LENGTH', '256', 'Longest id-like string field.'],
+  ['max-id-length', 'LEARNLOOP_MAX_ID_LENGTH', '256', 'Longest id-like string field, in characters (and 3 UTF-8 bytes per character of it); at most 297 on PostgreSQL.'],
   ['max-text-length', 'LEARNLOOP_MAX_TEXT_LENGTH', '8192', 'Longest free-text field (failure_reason, reason, description).'],
   ['max-future-skew-ms', 'LEARNLOOP_MAX_FUTURE_SKEW_MS', '300000', 'How far past the server clock an Observe\'s finished_at may be.'],
   ['strict-templates', 'LEARNLOOP_STRICT_TEMPLATES', 'false', 'Reject template ids no one registered (true) instead of registering them as implicit candidates.'],

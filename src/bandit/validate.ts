@@ -2,9 +2,9 @@ import { MAX_RUN_COUNT, OUTCOMES, type Violation } from './types.js';
 
 /** Size limits and registration rules enforced on every request. */
 export interface Limits {
-  /** Longest id-like string (template, task class, repo, run, decision, request ids), in characters. */
+  /** Longest id-like string (template, task class, repo, run, decision, request ids), in characters (code points); at most 3 UTF-8 bytes each. */
   readonly maxIdLength: number;
-  /** Longest free-text string (failure_reason), in characters. */
+  /** Longest free-text string (failure_reason), in characters (code points); at most 3 UTF-8 bytes each. */
   readonly maxTextLength: number;
   /** Most candidates one Recommend may name. */
   readonly maxCandidates: number;
@@ -72,13 +72,46 @@ function show(v: unknown): string {
   return Array.isArray(v) ? 'a list' : `a ${typeof v}`;
 }
 
+/**
+ * UTF-8 bytes a string may take per character of its limit: three, what a character of the Basic
+ * Multilingual Plane takes. PostgreSQL indexes a template's stats under (template_id, task_class,
+ * repo), and a btree row holds at most 2,704 bytes: three 256-character ids of 3 bytes a character
+ * fit (2,328 bytes), of 4 bytes (emoji, CJK extension B) do not (3,096: the write fails).
+ */
+const UTF8_BYTES_PER_CHAR = 3;
+
+/**
+ * Why `s` is over `max` characters (Unicode code points) or max × 3 UTF-8 bytes; undefined when
+ * within both. A UTF-16 unit is at least part of a character and at most 3 bytes, so a string of at
+ * most `max` units is within both without counting (every ASCII or BMP id that fits).
+ */
+function overLength(s: string, max: number): string | undefined {
+  if (s.length <= max) return undefined;
+  let chars = 0;
+  let bytes = 0;
+  for (const c of s) {
+    const cp = c.codePointAt(0) ?? 0;
+    chars++;
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  }
+  const maxBytes = max * UTF8_BYTES_PER_CHAR;
+  if (chars <= max && bytes <= maxBytes) return undefined;
+  return `must be at most ${max} characters and ${maxBytes} bytes in UTF-8; got ${chars} characters, ${bytes} bytes`;
+}
+
+/** Whether `s` is within a length limit as requests are checked: `max` characters and 3 UTF-8 bytes for each. */
+export function isWithinLength(s: string, max: number): boolean {
+  return overLength(s, max) === undefined;
+}
+
 function str(out: Out, field: string, v: unknown, max: number, opts: { required?: boolean; id?: boolean } = {}): void {
   if (typeof v !== 'string') {
     out.push({ field, description: `must be a string; got ${typeof v}` });
     return;
   }
   if (opts.required && v.length === 0) out.push({ field, description: 'is required; got an empty string' });
-  if (v.length > max) out.push({ field, description: `must be at most ${max} characters; got ${v.length}` });
+  const over = overLength(v, max);
+  if (over !== undefined) out.push({ field, description: over });
   else if (LONE_SURROGATE.test(v)) out.push({ field, description: 'must be valid Unicode (it holds a lone surrogate)' });
   else if (opts.id && CONTROL.test(v)) out.push({ field, description: 'must not contain control characters' });
   // "bug-fix@v1 " would be a second template beside "bug-fix@v1", and "  " a blank one that ranks and reads as nothing.
@@ -115,7 +148,7 @@ export function validateRecommendRequest(r: RecommendRequestInput, limits: Limit
   const joined = ids.every((id) => typeof id === 'string') ? ids.join(',') : null;
   const printable = joined !== null && !CONTROL.test(joined) && !LONE_SURROGATE.test(joined) && !EDGE_SPACE.test(joined);
   ids.forEach((id: unknown, i) => {
-    if (printable && typeof id === 'string' && id.length > 0 && id.length <= limits.maxIdLength && !seen.has(id)) {
+    if (printable && typeof id === 'string' && id.length > 0 && isWithinLength(id, limits.maxIdLength) && !seen.has(id)) {
       seen.add(id);
       return;
     }

@@ -5,6 +5,7 @@ import {
   EMPTY_COUNTERS,
   NoCandidates,
   InvalidArgument,
+  isWithinLength,
   rates,
   recommend,
   summarizePosterior,
@@ -262,7 +263,7 @@ export class LearnLoop {
     const violations: Violation[] = [];
     if (!Number.isInteger(q.pageSize) || q.pageSize < 0) violations.push({ field: 'page_size', description: `must be 0 (all) or a positive count, got ${q.pageSize}` });
     const after = q.pageToken === '' ? '' : afterIdOf(q.pageToken);
-    if (after === undefined || after.length > this.limits.maxIdLength) violations.push({ field: 'page_token', description: 'is not a next_page_token this server gave; leave it empty to start at the first template' });
+    if (after === undefined || !isWithinLength(after, this.limits.maxIdLength)) violations.push({ field: 'page_token', description: 'is not a next_page_token this server gave; leave it empty to start at the first template' });
     if (violations.length > 0) throw new InvalidArgument(violations);
     const list = await this.listTemplates(q.status);
     // First template after the token's id: binary search, since the list is in id order.

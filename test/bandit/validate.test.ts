@@ -91,11 +91,43 @@ describe('validation collects every violation and never throws', () => {
 
 describe('limits at the edge, in multi-byte text', () => {
   const max = DEFAULT_LIMITS.maxIdLength;
-  // '€' is one UTF-16 unit (3 UTF-8 bytes); '😀' is two units: limits count UTF-16 units, as String.length does.
-  test.each(['x', '€'])('an id of %s × limit passes, limit + 1 is named', (ch) => {
+  // Limits count characters (code points), and at most 3 UTF-8 bytes a character: '€' is 1 character
+  // and 3 bytes, '😀' 1 character (2 UTF-16 units) and 4 bytes.
+  test.each(['x', 'é', '€'])('an id of %s × limit passes, limit + 1 is named', (ch) => {
     expect(validateObserveRequest({ ...validObserve, runId: ch.repeat(max) }, DEFAULT_LIMITS)).toEqual([]);
     expect(validateObserveRequest({ ...validObserve, runId: ch.repeat(max + 1) }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['run_id']);
   });
+
+  test('a character outside the BMP counts once: 150 × 👍 passes; 4-byte characters stop at the byte limit', () => {
+    const observe = (id: string) => validateObserveRequest({ ...validObserve, templateId: id, taskClass: id, repo: id }, DEFAULT_LIMITS);
+    expect(observe('👍'.repeat(150))).toEqual([]);
+    expect(observe('👍'.repeat((max * 3) / 4))).toEqual([]); // 192 characters, 768 bytes
+    expect(observe('€'.repeat(max - 1) + 'x')).toEqual([]);
+    const over = observe('👍'.repeat(max));
+    expect(over.map((v) => v.field)).toEqual(['template_id', 'task_class', 'repo']);
+    expect(over[0]!.description).toBe(`must be at most ${max} characters and ${max * 3} bytes in UTF-8; got ${max} characters, ${max * 4} bytes`);
+    expect(observe('€'.repeat(max - 1) + '😀').map((v) => v.description)[0]).toBe(
+      `must be at most ${max} characters and ${max * 3} bytes in UTF-8; got ${max} characters, ${max * 3 + 1} bytes`,
+    );
+    expect(validateRecommendRequest({ taskClass: '', repo: '', candidateTemplateIds: ['a', '👍'.repeat(150), '👍'.repeat(193)], topK: 0, requestId: '' }, DEFAULT_LIMITS).map((v) => v.field)).toEqual([
+      'candidate_template_ids[2]',
+    ]);
+  });
+
+  // Any mix of 1- to 4-byte characters around a limit: accepted exactly when within both counts, which the
+  // test takes from the platform (code points by spreading, bytes by TextEncoder), not from the validator.
+  const CHARS = ['a', 'é', '€', '中', '😀', '𝄞', '👍'];
+  test.prop([fc.integer({ min: 8, max: 24 }), fc.array(fc.constantFrom(...CHARS), { minLength: 1, maxLength: 60 }), fc.constantFrom('runId', 'templateId', 'failureReason')])(
+    'a string is accepted exactly when it has at most limit characters and 3 × limit UTF-8 bytes',
+    (limit, chars, key) => {
+      const s = chars.join('');
+      const within = [...s].length <= limit && new TextEncoder().encode(s).length <= 3 * limit;
+      const limits = { ...DEFAULT_LIMITS, maxIdLength: limit, maxTextLength: limit };
+      // At least 8: the other fields of validObserve ('bug-fix', 'org/app') must stay within it.
+      const out = validateObserveRequest({ ...validObserve, [key]: s }, limits);
+      expect(out).toEqual(within ? [] : [expect.objectContaining({ description: expect.stringMatching(/^must be at most \d+ characters and \d+ bytes in UTF-8; got/) })]);
+    },
+  );
 
   test('a lone surrogate is refused (it has no UTF-8 form), a paired one is fine', () => {
     expect(validateObserveRequest({ ...validObserve, runId: 'u-\uD800' }, DEFAULT_LIMITS).map((v) => v.description)).toEqual([

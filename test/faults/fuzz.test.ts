@@ -47,7 +47,7 @@ const HOSTILE_STRINGS: ReadonlyArray<() => Buffer> = [
   () => utf8(`id-${int(0, 50)}`),
   () => utf8(pick(['x', '€', 'é']).repeat(ID_MAX + int(-1, 1))),
   () => utf8('€'.repeat(ID_MAX)), // the largest id in bytes (3 per character)
-  () => utf8('😀'.repeat(ID_MAX / 2 + int(-1, 1))), // two UTF-16 units each
+  () => utf8('😀'.repeat((ID_MAX * 3) / 4 + int(-1, 1))), // 4 bytes each: the byte limit (3 per character of the limit) ± 1
   () => utf8(pick(['r', '€']).repeat(TEXT_MAX + int(-1, 1))),
   () => Buffer.concat([utf8('u-'), Buffer.from([pick([0xff, 0xfe, 0x80, 0xc0, 0xc1, 0xf5])])]), // never valid UTF-8
   () => Buffer.concat([utf8('t-'), Buffer.from([0xe2, 0x82])]), // a truncated '€'

@@ -129,6 +129,17 @@ describe('ListTemplates', () => {
     await store.close();
   });
 
+  test('a page token after a template id of 4-byte characters (within the limit, over it in UTF-16 units) is taken', async () => {
+    const { store, ll } = await openLoop();
+    const ids = ['👍'.repeat(192), '👎'.repeat(192), 'z'];
+    for (const templateId of ids) await ll.registerTemplate({ templateId, parentTemplateId: '', status: 'active', description: '' });
+    const first = await ll.listTemplatesPage({ pageSize: 1, pageToken: '' });
+    const second = await ll.listTemplatesPage({ pageSize: 1, pageToken: first.nextPageToken });
+    const third = await ll.listTemplatesPage({ pageSize: 1, pageToken: second.nextPageToken });
+    expect([...first.templates, ...second.templates, ...third.templates].map((t) => t.templateId)).toEqual([...ids].sort());
+    await store.close();
+  });
+
   test('over gRPC: page_size and page_token, and a bad token is INVALID_ARGUMENT naming it', async () => {
     const { client } = await startTestServer();
     for (const id of ['a@v1', 'b@v1', 'c@v1']) await client.registerTemplate({ templateId: id });

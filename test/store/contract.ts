@@ -214,6 +214,36 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.close();
     });
 
+    test('ids at the limit in the most UTF-8 bytes, in template, task class and repo at once: observed once, recommended, rebuilt', async () => {
+      const store = await factory.create(policy);
+      const ll = loop(store).learnloop;
+      // Varied characters, so PostgreSQL cannot compress its index rows below the 2,704-byte btree limit.
+      const id = (seed: number, from: number, span: number, n: number) =>
+        Array.from({ length: n }, (_, i) => String.fromCodePoint(from + ((seed * 7919 + i * 104_729) % span))).join('');
+      const max = DEFAULT_LIMITS.maxIdLength;
+      const cases = [
+        [id(1, 0x4e00, 0x5200, max), id(2, 0x4e00, 0x5200, max), id(3, 0x4e00, 0x5200, max)], // CJK: 3 bytes each, 768 bytes
+        [id(4, 0x20000, 0xa6d0, (max * 3) / 4), id(5, 0x20000, 0xa6d0, (max * 3) / 4), id(6, 0x20000, 0xa6d0, (max * 3) / 4)], // 4 bytes each, 768 bytes
+      ];
+      for (const [i, [t, taskClass, repo]] of cases.entries()) {
+        const params = obs(`long-${i}`, t!, 'pass', { taskClass: taskClass!, repo: repo! });
+        expect((await ll.observe(params)).applied).toBe(true);
+        expect((await ll.observe(params)).duplicate).toBe(true);
+        expect((await store.stats([t!, taskClass!, repo!]))!.counters.runs).toBe(1);
+        const d = await ll.recommend({ taskClass: taskClass!, repo: repo!, candidateTemplateIds: [t!], topK: 0, requestId: `long-${i}` });
+        expect(d.decision.chosen).toBe(t);
+      }
+      // 256 characters of 4 bytes (3,096-byte index rows on PostgreSQL) are refused before the store sees them.
+      const head = await store.head();
+      const long = id(7, 0x20000, 0xa6d0, max);
+      await expect(ll.observe(obs('too-long', long, 'pass', { taskClass: long, repo: long }))).rejects.toMatchObject({ name: 'InvalidArgument' });
+      expect(await store.head()).toBe(head);
+      const live = await store.derivedSnapshot();
+      await store.rebuild();
+      expect(await store.derivedSnapshot()).toEqual(live);
+      await store.close();
+    });
+
     test('a write whose rule refuses it leaves nothing behind', async () => {
       const store = await factory.create(policy);
       const ll = loop(store).learnloop;

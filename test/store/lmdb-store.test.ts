@@ -110,8 +110,8 @@ describe('LMDB store', () => {
     const dir = tmpDir();
     const { store, ll } = await openLoop(dir);
     const euro = '€'.repeat(DEFAULT_LIMITS.maxIdLength); // 768 bytes
-    const emoji = '😀'.repeat(DEFAULT_LIMITS.maxIdLength / 2); // 256 UTF-16 units, 512 bytes
-    const wide = '𝄞'.repeat(DEFAULT_LIMITS.maxIdLength / 2);
+    const emoji = '😀'.repeat((DEFAULT_LIMITS.maxIdLength * 3) / 4); // 192 characters, 768 bytes: the byte limit
+    const wide = '𝄞'.repeat((DEFAULT_LIMITS.maxIdLength * 3) / 4);
     for (const [runId, id] of [
       ['ks-1', euro],
       [euro, emoji],
