@@ -37,11 +37,23 @@ export function protoJsonToBinary(typeName: string, json: JsonValue, options: { 
         throw new Error(`${JSON.stringify(key)}:${JSON.stringify(value)} is not an RFC 3339 time, or names a day that does not exist`);
       }
       if (field.fieldKind === 'enum' && typeof value === 'string' && !field.enum.values.some((v) => v.name === value)) {
-        throw new Error(`${JSON.stringify(key)}:${JSON.stringify(value)} is not a ${field.enum.name}; use one of ${field.enum.values.map((v) => v.name).join(', ')}`);
+        throw new Error(unknownEnumName(field.name, field.enum.values, value));
       }
     }
   }
   return toBinary(desc, fromJson(desc, json, { ignoreUnknownFields: options.ignoreUnknownFields }));
+}
+
+/**
+ * The error for an enum name the field does not have, in the words the server uses for a bad value
+ * ("outcome: must be one of ...; got ..."), with the name it probably meant.
+ */
+function unknownEnumName(field: string, values: ReadonlyArray<{ name: string; number: number }>, given: string): string {
+  // The zero value (*_UNSPECIFIED) means "not set": Observe refuses it, and leaving a field out says the same.
+  const names = values.filter((v) => v.number !== 0).map((v) => v.name);
+  const tail = `_${given.trim().toUpperCase().replace(/[-\s]+/g, '_')}`;
+  const meant = names.filter((n) => n.endsWith(tail));
+  return `${field}: must be one of ${names.join(', ')}; got ${JSON.stringify(given)}${meant.length === 1 ? ` (did you mean ${meant[0]!}?)` : ''}`;
 }
 
 /**

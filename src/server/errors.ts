@@ -39,24 +39,63 @@ export function cancelledError(): Partial<ServiceError> {
 
 // Status, message and details travel in HTTP/2 trailers, which clients cap (grpc-js: 8 KB of
 // metadata); an answer past the cap never arrives and the call hangs until its deadline. Bad ids
-// are quoted in messages and may be multi-byte (9 bytes each once percent-encoded), so both the
-// message and the field violations are cut to sizes that fit whatever they hold.
-const MAX_MESSAGE_CHARS = 200;
+// are quoted in messages and may be multi-byte (9 bytes each once percent-encoded), so the message
+// and each field violation are bounded in UTF-8 bytes (what 200 and 100 characters of 3 bytes take,
+// the budget these caps had when they counted characters). Quoted values are shortened first, so a
+// long id never crowds out the sentence around it, the field names or the other value.
+const MAX_MESSAGE_BYTES = 600;
 const MAX_VIOLATIONS = 8;
-const MAX_DESCRIPTION_CHARS = 100;
+const MAX_DESCRIPTION_BYTES = 300;
+const MAX_VALUE_BYTES = 48;
+
+const utf8Bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /**
- * At most `max` UTF-16 units, never ending inside a surrogate pair, and no lone surrogates: grpc-js
- * percent-encodes the message with encodeURIComponent, which throws on them (an unhandled
- * rejection that would end the process).
+ * At most `maxBytes` of UTF-8 ending in "…" when cut, never inside a character, and no lone
+ * surrogates: grpc-js percent-encodes the message with encodeURIComponent, which throws on them
+ * (an unhandled rejection that would end the process).
  */
-function cut(text: string, max: number): string {
-  let out = text;
-  if (text.length > max) {
-    const end = /[\uD800-\uDBFF]/.test(text[max - 2] ?? '') ? max - 2 : max - 1;
-    out = `${text.slice(0, end)}…`;
+function cutBytes(text: string, maxBytes: number): string {
+  const clean = text.replace(/\p{Cs}/gu, '\uFFFD');
+  if (utf8Bytes(clean) <= maxBytes) return clean;
+  let out = '';
+  let bytes = 0;
+  for (const ch of clean) {
+    const n = utf8Bytes(ch);
+    if (bytes + n > maxBytes - 3) break; // "…" is 3 bytes
+    out += ch;
+    bytes += n;
   }
-  return out.replace(/\p{Cs}/gu, '\uFFFD');
+  return `${out}…`;
+}
+
+/** Every JSON-quoted value in `text` longer than MAX_VALUE_BYTES cut to it, still quoted. */
+function shortenValues(text: string): string {
+  return text.replace(/"(?:[^"\\]|\\.)*"/g, (quoted) => {
+    if (utf8Bytes(quoted) <= MAX_VALUE_BYTES + 2) return quoted;
+    try {
+      return JSON.stringify(cutBytes(JSON.parse(quoted) as string, MAX_VALUE_BYTES));
+    } catch {
+      return quoted; // quotes in prose, not a JSON string: the cut of the whole bounds it
+    }
+  });
+}
+
+/** A message or description within `maxBytes`: quoted values shortened, then cut if still too long. */
+function fit(text: string, maxBytes: number): string {
+  return cutBytes(shortenValues(text), maxBytes);
+}
+
+/** Bad input as one message: whole violations while they fit, then how many more there are. */
+function invalidArgumentMessage(violations: InvalidArgument['violations']): string {
+  const parts = violations.map((v) => shortenValues(`${v.field}: ${v.description}`));
+  const withTail = (n: number) => {
+    const rest = parts.length - n;
+    return [...parts.slice(0, n), ...(rest > 0 ? [`and ${rest} more violation${rest === 1 ? '' : 's'}`] : [])].join('; ');
+  };
+  let shown = 0;
+  while (shown < parts.length && utf8Bytes(withTail(shown + 1)) <= MAX_MESSAGE_BYTES) shown++;
+  return shown === 0 ? cutBytes(withTail(parts.length), MAX_MESSAGE_BYTES) : withTail(shown);
 }
 
 function pack(typeName: string, value: Uint8Array): Any {
@@ -75,7 +114,7 @@ export function toGrpcError(err: unknown, log: Logger): Partial<ServiceError> {
   }
   const code = STATUS_BY_CODE[err.code];
   if (code === status.INTERNAL) log.error({ err }, 'invariant violated');
-  const message = code === status.INTERNAL ? GENERIC_MESSAGE : cut(err.message, MAX_MESSAGE_CHARS);
+  const message = code === status.INTERNAL ? GENERIC_MESSAGE : err instanceof InvalidArgument ? invalidArgumentMessage(err.violations) : fit(err.message, MAX_MESSAGE_BYTES);
   const details: Any[] = [
     pack('google.rpc.ErrorInfo', ErrorInfo.encode({ reason: err.code, domain: 'learnloop', metadata: {} }).finish()),
   ];
@@ -94,7 +133,7 @@ export function toGrpcError(err: unknown, log: Logger): Partial<ServiceError> {
 
 /** The first violations, cut to fit a trailer; the rest counted in a last entry. */
 function reportedViolations(all: InvalidArgument['violations']): Array<{ field: string; description: string }> {
-  const shown = all.slice(0, MAX_VIOLATIONS).map((v) => ({ field: cut(v.field, MAX_DESCRIPTION_CHARS), description: cut(v.description, MAX_DESCRIPTION_CHARS) }));
+  const shown = all.slice(0, MAX_VIOLATIONS).map((v) => ({ field: fit(v.field, MAX_DESCRIPTION_BYTES), description: fit(v.description, MAX_DESCRIPTION_BYTES) }));
   if (all.length > MAX_VIOLATIONS) shown.push({ field: '', description: `and ${all.length - MAX_VIOLATIONS} more violations` });
   return shown;
 }

@@ -147,17 +147,20 @@ function projected<K extends 'template' | 'refinement'>(
 /** How a run's stated template and context contradict the decision it names (empty fields defer to it). */
 function decisionConflicts(content: ObserveContent, decision: DecisionEvent): Violation[] {
   const d = decision.decision;
-  const named = JSON.stringify(content.decisionId);
   const out: Violation[] = [];
+  // Short sentences: a message carries all of them, each with both values, within the trailer's budget.
   const check = (field: string, stated: string, decided: string, what: string) => {
-    if (stated !== '' && stated !== decided) {
-      out.push({ field, description: `is ${JSON.stringify(stated)} but decision_id ${named} ${what} ${JSON.stringify(decided)}; leave it empty or name the decision's` });
-    }
+    if (stated !== '' && stated !== decided) out.push({ field, description: `is ${JSON.stringify(stated)} but the decision ${what} ${JSON.stringify(decided)}` });
   };
   check('template_id', content.templateId, d.chosen, 'chose');
   check('task_class', content.taskClass, d.context.taskClass, 'was made for task_class');
   check('repo', content.repo, d.context.repo, 'was made for repo');
-  if (out.length > 0) out.unshift({ field: 'decision_id', description: `names a decision that ${out.map((v) => v.field).join(' and ')} contradict` });
+  if (out.length > 0) {
+    const fields = out.map((v) => v.field);
+    const list = fields.length === 1 ? fields[0]! : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)!}`;
+    const one = fields.length === 1;
+    out.unshift({ field: 'decision_id', description: `names a decision that ${list} contradict${one ? 's' : ''}; leave ${one ? 'it' : 'them'} empty or state the decision's` });
+  }
   return out;
 }
 

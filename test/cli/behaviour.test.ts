@@ -132,7 +132,11 @@ describe('help', () => {
   test('observe --attempt and --retries take the server\'s limit, and say it', () => {
     expect(validateObserveRequest({ ...validObserve, attempt: MAX_RUN_COUNT, retries: MAX_RUN_COUNT }, DEFAULT_LIMITS)).toEqual([]);
     expect(validateObserveRequest({ ...validObserve, attempt: MAX_RUN_COUNT + 1, retries: MAX_RUN_COUNT + 1 }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['attempt', 'retries']);
-    expect(cli('observe', '--help').stdout).toContain(`from 1 to ${MAX_RUN_COUNT}`);
+    // Help, the flag's own check and the server agree: 0 to MAX_RUN_COUNT, 0 meaning unknown.
+    const help = cli('observe', '--help').stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(`--attempt <n> attempt number from 0 to ${MAX_RUN_COUNT}: 1 for the first attempt at the task, 0 = unknown`);
+    expect(help).toContain(`--retries <n> retries within the run, from 0 to ${MAX_RUN_COUNT}`);
+    expect(cli('observe', '--run-id', 'r1', '--outcome', 'pass', '--attempt', String(MAX_RUN_COUNT + 1), '--addr', '127.0.0.1:1').stderr).toContain(`must be a whole number from 0 to ${MAX_RUN_COUNT}`);
   });
 
   test('--candidates shows its default once', () => {
@@ -276,10 +280,20 @@ describe('JSONL import', () => {
     expect(status).toBe(2);
     expect(summary.applied).toBe(1);
     expect(summary.rejected.map((r) => r.line)).toEqual([2, 3]);
-    expect(summary.rejected[0]!.reason).toContain('"outcome":"pass"');
-    expect(summary.rejected[0]!.reason).toContain('OUTCOME_PASS');
+    // The values Observe takes (not OUTCOME_UNSPECIFIED, which it refuses), in the server's words for a bad value.
+    expect(summary.rejected[0]!.reason).toBe(
+      'outcome: must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR, OUTCOME_UNVERIFIED; got "pass" (did you mean OUTCOME_PASS?)',
+    );
     expect(summary.rejected[1]!.reason).toContain('"tempalte"');
     expect(summary.rejected[1]!.reason).toContain('--ignore-unknown-fields');
+  });
+
+  test('an enum name with no likely meaning gets the list alone', () => {
+    const { summary } = importLines([{ ...good, outcome: 'OK' }, { ...good, run_id: 'ok-2', outcome: 'OUTCOME_UNSPECIFIED' }]);
+    expect(summary.rejected.map((r) => r.reason)).toEqual([
+      'outcome: must be one of OUTCOME_PASS, OUTCOME_PARTIAL, OUTCOME_FAIL, OUTCOME_TIMEOUT, OUTCOME_INFRA_ERROR, OUTCOME_UNVERIFIED; got "OK"',
+      expect.stringMatching(/^outcome: must be one of OUTCOME_PASS, .*OUTCOME_UNVERIFIED; got "OUTCOME_UNSPECIFIED"$/),
+    ]);
   });
 
   test('--ignore-unknown-fields skips fields the message does not have', () => {

@@ -6,7 +6,7 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
 import { Outcome, TemplateStatus } from '../../src/index.js';
-import { grpcError, violatedFields } from '../helpers/grpc.js';
+import { grpcError, violatedFields, violations } from '../helpers/grpc.js';
 import { startTestServer } from '../helpers/server.js';
 
 const pass = (runId: string, templateId: string, extra = {}) => ({ runId, templateId, outcome: Outcome.OUTCOME_PASS, ...extra });
@@ -111,6 +111,31 @@ describe('conflicting ids', () => {
     expect((await client.observe({ runId: 'r1', decisionId: d.decisionId, outcome: Outcome.OUTCOME_PASS })).applied).toBe(true);
     const same = { runId: 'r2', decisionId: d.decisionId, templateId: d.chosenTemplateId, taskClass: 'bug-fix', repo: 'org/app', outcome: Outcome.OUTCOME_FAIL };
     expect((await client.observe(same)).applied).toBe(true);
+  });
+
+  test('the contradiction is told whole: every field and both values, long values shortened, never the sentence', async () => {
+    const { client } = await startTestServer();
+    const d = await client.recommend({ taskClass: 'bug-fix', repo: 'org/app', candidateTemplateIds: ['bug-fix@v1'] });
+    const one = await grpcError(client.observe({ runId: 'r', decisionId: d.decisionId, templateId: 'bug-fix@v2', outcome: Outcome.OUTCOME_PASS }));
+    expect(one.details).toBe(
+      'decision_id: names a decision that template_id contradicts; leave it empty or state the decision\'s; template_id: is "bug-fix@v2" but the decision chose "bug-fix@v1"',
+    );
+    // Ids at the length limit, in all three fields: each value is cut to 48 bytes, the sentences stay whole.
+    const long = (c: string) => c + 'x'.repeat(255);
+    const dl = await client.recommend({ taskClass: long('c'), repo: long('r'), candidateTemplateIds: [long('a')] });
+    const err = await grpcError(client.observe({ runId: 'r', decisionId: dl.decisionId, templateId: long('b'), taskClass: long('C'), repo: long('R'), outcome: Outcome.OUTCOME_PASS }));
+    const v = (c: string) => `"${c}${'x'.repeat(44)}…"`;
+    expect(err.details).toBe(
+      "decision_id: names a decision that template_id, task_class and repo contradict; leave them empty or state the decision's; " +
+        `template_id: is ${v('b')} but the decision chose ${v('a')}; task_class: is ${v('C')} but the decision was made for task_class ${v('c')}; ` +
+        `repo: is ${v('R')} but the decision was made for repo ${v('r')}`,
+    );
+    expect(violations(err).map((x) => x.description)).toEqual([
+      "names a decision that template_id, task_class and repo contradict; leave them empty or state the decision's",
+      `is ${v('b')} but the decision chose ${v('a')}`,
+      `is ${v('C')} but the decision was made for task_class ${v('c')}`,
+      `is ${v('R')} but the decision was made for repo ${v('r')}`,
+    ]);
   });
 
   test('finished_at more than --max-future-skew-ms past the clock is INVALID_ARGUMENT; within it is accepted', async () => {
