@@ -64,7 +64,7 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics, mayRea
     decideRefinement: unary('DecideRefinement', true, async (req) => {
       const d = decideRefinementFromProto(req);
       if (d.kind === 'invalid') throw new InvalidArgument([{ field: d.field, description: d.description }]);
-      if (d.kind === 'reject') return { refinement: refinementToProto(await refinements.reject(d.params)), template: undefined };
+      if (d.kind === 'reject') return { refinement: refinementToProto((await refinements.reject(d.params)).record), template: undefined };
       const { record, template } = await refinements.accept(d.params);
       return { refinement: refinementToProto(record), template: templateToProto(template) };
     }),

@@ -293,25 +293,34 @@ export function openRefinementPlan(item: Omit<RefinementOpenedEvent, 'type'>, at
   };
 }
 
+/** What a decision answers: the item, the template accepting registered, and whether this was a resend that changed nothing. */
+export interface DecideResult {
+  readonly record: RefinementRecord;
+  readonly template: TemplateRecord | undefined;
+  readonly duplicate: boolean;
+}
+
 /**
  * A person's decision on an open item; accepting registers the new template version (with the
- * item's template as parent) in the same commit. Repeating the same decision changes nothing.
- * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise; TemplateConflict
- * when accepting into a template that is already registered.
+ * item's template as parent) in the same commit. A resend (the same decision, actor, reason and
+ * new template) changes nothing and answers `duplicate`; any other decision on a decided item is
+ * refused, so a second person is never told their decision was recorded.
+ * @throws RefinementNotFound; RefinementNotOpen when it was already decided and this is not a resend;
+ * TemplateConflict when accepting into a template that is already registered.
  */
 export function decideRefinementPlan(
   d: Omit<RefinementDecidedEvent, 'type'>,
   template: Omit<RegisterInput, 'templateId' | 'parentTemplateId' | 'actor'> | undefined,
   atMs: number,
-): Planner<{ record: RefinementRecord; template: TemplateRecord | undefined }> {
+): Planner<DecideResult> {
   return async (view) => {
     const item = await view.refinement(d.refinementId);
     if (item === undefined) throw new RefinementNotFound(d.refinementId);
     if (item.status !== 'open') {
-      if (item.status === d.decision && item.newTemplateId === d.newTemplateId) {
-        return { events: [], result: { record: item, template: d.newTemplateId === '' ? undefined : await view.template(d.newTemplateId) } };
+      if (item.status === d.decision && item.newTemplateId === d.newTemplateId && item.actor === d.actor && item.reason === d.reason) {
+        return { events: [], result: { record: item, template: d.newTemplateId === '' ? undefined : await view.template(d.newTemplateId), duplicate: true } };
       }
-      throw new RefinementNotOpen(d.refinementId, item.status);
+      throw new RefinementNotOpen(d.refinementId, item.status, item.actor, item.decidedAtMs > 0 ? new Date(item.decidedAtMs).toISOString() : '');
     }
     const events: EventBody[] = [];
     let record: TemplateRecord | undefined;
@@ -330,6 +339,6 @@ export function decideRefinementPlan(
     }
     const decided: RefinementDecidedEvent = { type: 'refinement_decided', ...d };
     events.push(decided);
-    return { events, result: { record: projected('refinement', d.refinementId, [decided], item, atMs), template: record } };
+    return { events, result: { record: projected('refinement', d.refinementId, [decided], item, atMs), template: record, duplicate: false } };
   };
 }

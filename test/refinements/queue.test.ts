@@ -86,9 +86,33 @@ describe('refinement queue', () => {
     expect(parent.alpha + parent.beta).toBeGreaterThan(ll.policy.parentStrength);
     // The same decision again changes nothing; a different one is refused.
     const head = await store.head();
-    await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'again', newTemplateId: 'feature@v2', description: '' });
+    const again = await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'agents skip the test step; added an explicit verify section', newTemplateId: 'feature@v2', description: '' });
+    expect(again.duplicate).toBe(true);
     expect(await store.head()).toBe(head);
     expect(await code(queue.reject({ refinementId: 'feature@v1#1', actor: 'li', reason: 'no' }))).toBe(ERROR_CODES.refinementNotOpen);
+    await store.close();
+  });
+
+  test('deciding a decided item again: a resend changes nothing and says so; another person or reason is refused, naming who decided it when', async () => {
+    const { store, queue } = await log();
+    const first = await queue.reject({ refinementId: 'custom#1', actor: 'carol', reason: 'expected; do not reopen' });
+    expect(first.duplicate).toBe(false);
+    const head = await store.head();
+    const resend = await queue.reject({ refinementId: 'custom#1', actor: 'carol', reason: 'expected; do not reopen' });
+    expect(resend).toMatchObject({ duplicate: true, record: { status: 'rejected', actor: 'carol', reason: 'expected; do not reopen' } });
+    for (const other of [
+      { actor: 'mallory', reason: 'different person' },
+      { actor: 'carol', reason: 'a new reason' },
+    ]) {
+      const err = await queue.reject({ refinementId: 'custom#1', ...other }).then(
+        () => undefined,
+        (e: Error & { code: string }) => e,
+      );
+      expect(err?.code).toBe(ERROR_CODES.refinementNotOpen);
+      expect(err?.message).toContain(`already rejected by "carol" at ${new Date(AS_OF).toISOString()}; nothing changed`);
+    }
+    expect(await store.head()).toBe(head);
+    expect(await queue.get('custom#1')).toMatchObject({ actor: 'carol', reason: 'expected; do not reopen' });
     await store.close();
   });
 
@@ -96,7 +120,7 @@ describe('refinement queue', () => {
     const { store, queue } = await log();
     const templates = (await store.templates()).length;
     const r = await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'custom is a catch-all; no single prompt fixes it' });
-    expect(r).toMatchObject({ status: 'rejected', actor: 'li', newTemplateId: '' });
+    expect(r).toMatchObject({ duplicate: false, record: { status: 'rejected', actor: 'li', newTemplateId: '' } });
     expect(await store.templates()).toHaveLength(templates);
     await store.close();
   });
