@@ -45,7 +45,8 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics, mayRea
     registerTemplate: unary('RegisterTemplate', true, async (req) => {
       const s = statusFromProto(req.status);
       if (s === null) throw unknownEnum('status', req.status);
-      const { record, created } = await learnloop.registerTemplate({ ...req, status: s ?? 'active' });
+      // Unspecified: a registered template keeps its status (a new one is active); see registerEvents.
+      const { record, created } = await learnloop.registerTemplate({ ...req, status: s });
       return { template: templateToProto(record), created };
     }),
     listTemplates: unary('ListTemplates', false, async (req) => {

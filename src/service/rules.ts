@@ -35,8 +35,11 @@ import type { Plan, Planner, StateView, Store } from '../store/port.js';
 
 export interface RegisterInput {
   readonly templateId: string;
+  /** '' keeps the registered parent (none for a new template). */
   readonly parentTemplateId: string;
-  readonly status: TemplateRecord['status'];
+  /** Undefined keeps a registered template's status; a new or implicit one becomes active. */
+  readonly status?: TemplateRecord['status'] | undefined;
+  /** '' keeps a registered template's description. */
   readonly description: string;
   readonly actor: string;
 }
@@ -243,8 +246,10 @@ export function decisionPlan(
 }
 
 /**
- * Registers a template version or changes its status or description. The parent, if named and
- * unknown, is registered implicitly.
+ * Registers a template version or changes its status or description. What a registration of an
+ * existing template leaves out (no status, an empty description or parent) keeps its registered
+ * value, so changing the status never erases the description and adding a description never
+ * reactivates a retired template. The parent, if named and unknown, is registered implicitly.
  * @throws TemplateConflict when the parent differs from the registered one or forms a cycle.
  */
 export async function registerEvents(
@@ -266,13 +271,17 @@ export async function registerEvents(
     }
     events.push(...(await view.unknownTemplates([input.parentTemplateId])).map(implicitTemplate));
   }
+  // An implicit template was never registered by a person: registering it makes it active unless told otherwise.
+  const status = input.status ?? (existing === undefined || existing.implicit ? 'active' : existing.status);
+  const description = input.description === '' ? (existing?.description ?? '') : input.description;
+  const parentTemplateId = input.parentTemplateId || (existing?.parentTemplateId ?? '');
   const unchanged =
     existing !== undefined &&
-    existing.status === input.status &&
-    existing.description === input.description &&
-    existing.parentTemplateId === input.parentTemplateId &&
+    existing.status === status &&
+    existing.description === description &&
+    existing.parentTemplateId === parentTemplateId &&
     !existing.implicit;
-  const own: TemplateEvent[] = unchanged ? [] : [{ type: 'template', ...input, implicit: false }];
+  const own: TemplateEvent[] = unchanged ? [] : [{ type: 'template', ...input, status, description, parentTemplateId, implicit: false }];
   events.push(...own);
   return { events, result: { record: own.length === 0 ? existing! : projected('template', input.templateId, own, existing, atMs), created: existing === undefined } };
 }
