@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ERROR_CODES } from '../../src/bandit/index.js';
-import { AS_OF, fixtureLog, RULES } from '../reports/fixture-log.js';
+import { AS_OF, CLOCK, fixtureLog, RULES } from '../reports/fixture-log.js';
+import { obs } from '../store/contract.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -148,11 +149,19 @@ describe('refinement queue', () => {
     await store.close();
   });
 
-  test('after a decision a later scan may open the next item for the template', async () => {
-    const { store, queue } = await log();
-    await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'later' });
-    const r = await queue.scan(AS_OF, RULES);
-    expect(r.opened.map((x) => x.refinementId)).toEqual(['custom#2']);
+  test('a rejection is not undone by scanning again; the next item needs minRuns judged runs since it that still fail', async () => {
+    const { store, ll, queue } = await log();
+    await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'custom is a catch-all' });
+    const again = await queue.scan(AS_OF, RULES);
+    expect(again.opened).toEqual([]);
+    expect(again.suppressed).toContainEqual({ templateId: 'custom', reason: 'custom#1 was rejected by li on 2026-03-01; a new item needs 10 judged runs finished since then, and it has 0' });
+    // Runs that finished after the decision (stamped AS_OF), failing as before.
+    for (let i = 0; i < 10; i++) {
+      await ll.observe(obs(`after-${i}`, 'custom', 'fail', { taskClass: 'custom', finishedAtMs: AS_OF + (i + 1) * 60_000, failureReason: 'tests failed' }));
+    }
+    const later = await queue.scan(CLOCK, RULES);
+    expect(later.opened.map((x) => [x.refinementId, x.trigger])).toEqual([['custom#2', 'below_threshold']]);
+    expect(later.opened[0]!.summary).toMatch(/^since custom#1 was rejected by li on 2026-03-01: pass rate 0\.0% over 10 judged runs finished since/);
     await store.close();
   });
 });

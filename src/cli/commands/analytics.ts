@@ -247,7 +247,18 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       const items = await h.withApp(opts, async (app) => app.refinements.list(opts.status as 'open' | 'accepted' | 'rejected' | undefined));
       h.print(opts.json === true, items, () => table(['item', 'template', 'status', 'trigger', 'opened', 'evidence / decision'], items.map(refinementLine)));
     });
-  h.withSettings(refinements.command('scan').description('open items for templates credibly below the threshold or regressing'), ['db'])
+  h.withSettings(
+    refinements
+      .command('scan')
+      .summary('open items for templates credibly below the threshold or regressing')
+      .description(
+        'open items for templates credibly below the threshold or regressing. After a person rejects a template\'s item, ' +
+          'no new item is opened for it until it has --min-runs judged runs that finished after the rejection and, on those ' +
+          'runs alone, the pass rate is still credibly below the threshold (or a regression is dated after the rejection); ' +
+          'scanning the same log again never reopens a rejected item, whatever --as-of',
+      ),
+    ['db'],
+  )
     .option('--as-of <date>', 'YYYY-MM-DD or ISO time; default now')
     .option('--threshold <rate>', 'pass rate a template should reach', '0.5')
     .option('--min-runs <n>', 'fewest judged runs before the threshold test applies', '10')
