@@ -17,11 +17,19 @@ export interface ReportData {
   readonly refinements: RefinementRow[];
 }
 
-/** Reads the log into report rows (observations in log order). */
+/** Reads the log into report rows (observations in log order; templates with their status history). */
 export async function reportData(store: Store): Promise<ReportData> {
+  const log = new RunRows(store);
+  const rows = [...(await log.all())];
+  const changes = await log.statusChanges();
   return {
-    rows: [...(await new RunRows(store).all())],
-    templates: (await store.templates()).map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
+    rows,
+    templates: (await store.templates()).map((t) => ({
+      templateId: t.templateId,
+      parentTemplateId: t.parentTemplateId,
+      status: t.status,
+      statusChanges: changes.get(t.templateId) ?? [],
+    })),
     refinements: (await store.refinements()).map(refinementRowOf),
   };
 }
