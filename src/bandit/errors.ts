@@ -89,11 +89,22 @@ export class RefinementNotFound extends LearnLoopError {
   }
 }
 
-/** A refinement item was already decided otherwise (accepted or rejected). */
+/**
+ * A refinement item was already decided, and this decision is not a resend of that one (another
+ * decision, person, reason or new template). The message says who decided it and when.
+ */
 export class RefinementNotOpen extends LearnLoopError {
   readonly code = ERROR_CODES.refinementNotOpen;
-  constructor(readonly refinementId: string, readonly status: string) {
-    super(`refinement_id: item ${JSON.stringify(refinementId)} is already ${status}`);
+  /** @param decidedAt when, as an ISO time ('' if unknown): the core reads no clock and makes no dates. */
+  constructor(
+    readonly refinementId: string,
+    readonly status: string,
+    readonly actor = '',
+    readonly decidedAt = '',
+  ) {
+    const by = actor === '' ? '' : ` by ${JSON.stringify(actor)}`;
+    const at = decidedAt === '' ? '' : ` at ${decidedAt}`;
+    super(`refinement_id: item ${JSON.stringify(refinementId)} was already ${status}${by}${at}; nothing changed (only the same decision by the same person with the same reason repeats it)`);
   }
 }
 

@@ -9,6 +9,9 @@ import type { Change, TrendReport, TrendSeries } from './trend.js';
 import type { WeeklyReport } from './weekly.js';
 import { fmt, type Block, type LineChart } from './render/doc.js';
 
+/** "1 run", "3 runs": a count with its noun. */
+const count = (n: number, noun: string) => `${fmt.num(n)} ${noun}${n === 1 ? '' : 's'}`;
+
 const SCORE_HEADERS = ['', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate', 'unverified', 'median s'];
 const SCORE_NUMERIC = [false, true, true, true, true, true, true, true, true, true];
 
@@ -208,7 +211,7 @@ export function weeklyDoc(r: WeeklyReport) {
       {
         kind: 'para',
         text:
-          `This week: ${r.thisWeek.runs} runs on ${r.thisWeek.tasks} tasks; pass rate ` +
+          `This week: ${count(r.thisWeek.runs, 'run')} on ${count(r.thisWeek.tasks, 'task')}; pass rate ` +
           (r.thisWeek.judged > 0 ? `${fmt.pct(r.thisWeek.passRate)} (95% CI ${fmt.interval(r.thisWeek.passRateLow, r.thisWeek.passRateHigh)})` : NO_DATA) +
           `${delta(r.thisWeek, r.lastWeek)}; retry rate ${rateText(r.thisWeek.retryRate, r.thisWeek.tasks)}; ${r.thisWeek.unverified} unverified.`,
       },
@@ -224,13 +227,13 @@ export function weeklyDoc(r: WeeklyReport) {
         numeric: [false, false, true, true, true, false, true, false],
         rows: r.recommendations.map((x) => [
           x.taskClass,
-          x.templateId || NO_DATA,
+          x.confidence === 'none' ? 'none: every template with runs here was retired' : x.templateId,
           x.metrics ? fmt.num(x.metrics.judged) : '0',
           x.metrics && x.metrics.judged > 0 ? fmt.pct(x.metrics.passRate) : NO_DATA,
           x.metrics && x.metrics.judged > 0 ? fmt.interval(x.metrics.passRateLow, x.metrics.passRateHigh) : NO_DATA,
           x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPassRate)} of ${x.runnerUpJudged})` : NO_DATA,
           x.runnerUp ? x.probBetter.toFixed(3) : NO_DATA,
-          x.confidence,
+          x.confidence === 'none' ? NO_DATA : x.confidence,
         ]),
       },
       { kind: 'heading', level: 2, text: 'Open refinements' },

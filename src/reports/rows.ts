@@ -37,7 +37,24 @@ export function runRowOf(o: Observation): RunRow {
 export interface TemplateRow {
   readonly templateId: string;
   readonly parentTemplateId: string;
+  /** Its status now. */
   readonly status: ArmStatus;
+  /** Its status as each registration in the log set it, oldest first (absent: `status` throughout). */
+  readonly statusChanges?: ReadonlyArray<{ readonly atMs: number; readonly status: ArmStatus }>;
+}
+
+/**
+ * The templates as their statuses stood at `asOfMs`, so a later retire does not rewrite a past
+ * report: each takes the status of its last registration at or before then. A template first
+ * registered later (its older runs were imported after the date) takes the status it was first
+ * registered with.
+ */
+export function templatesAsOf(templates: readonly TemplateRow[], asOfMs: number): TemplateRow[] {
+  return templates.map((t) => {
+    const changes = t.statusChanges ?? [];
+    const then = changes.filter((c) => c.atMs <= asOfMs).at(-1) ?? changes[0];
+    return then === undefined ? t : { templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: then.status };
+  });
 }
 
 export type RefinementStatus = 'open' | 'accepted' | 'rejected';

@@ -5,7 +5,7 @@
  */
 import { failuresReport, type FailurePattern, type RemediationRules } from './failures.js';
 import { groupBy, metricsOf, type Metrics } from './metrics.js';
-import { byString, refinementsOpenAt, rowsAsOf, type LogRows, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
+import { byString, refinementsOpenAt, rowsAsOf, templatesAsOf, type LogRows, type RefinementRow, type RunRow, type TemplateRow } from './rows.js';
 import { outcomesReport, type OutcomesReport, type TimedDecision } from './outcomes.js';
 import { normalCdf } from './stats.js';
 import { recentChanges, trendReport, type Change, type TrendOptions, type TrendSeries } from './trend.js';
@@ -27,10 +27,11 @@ export interface Recommendation {
   /** P(chosen's rate > runner-up's), normal approximation to the two Beta posteriors; 1 without a runner-up. */
   readonly probBetter: number;
   /**
-   * 'strong' (P >= 0.95 and enough judged runs), 'moderate' (P >= 0.75), 'weak', or 'no alternative'
-   * when only one template has runs in the class (nothing to compare it with).
+   * 'strong' (P >= 0.95 and enough judged runs), 'moderate' (P >= 0.75), 'weak', 'no alternative'
+   * when only one template has runs in the class (nothing to compare it with), or 'none' when no
+   * template with runs in the class could be recommended (all were retired by then).
    */
-  readonly confidence: 'strong' | 'moderate' | 'weak' | 'no alternative';
+  readonly confidence: 'strong' | 'moderate' | 'weak' | 'no alternative' | 'none';
 }
 
 export interface WeeklyReport {
@@ -70,7 +71,10 @@ function beta(m: Metrics): { mean: number; variance: number } {
   return { mean, variance: (mean * (1 - mean)) / (a + b + 1) };
 }
 
-/** The default template per task class, from every run in that class (all time up to asOf). */
+/**
+ * The default template per task class, from every run in that class (all time up to asOf), among
+ * the templates `templates` says are not retired (pass them as of the report's date: templatesAsOf).
+ */
 export function recommendDefaults(rows: readonly RunRow[], templates: readonly TemplateRow[], minRuns = 10): Recommendation[] {
   const retired = new Set(templates.filter((t) => t.status === 'retired').map((t) => t.templateId));
   return groupBy(rows, (r) => r.taskClass).map(([taskClass, rs]) => {
@@ -83,7 +87,7 @@ export function recommendDefaults(rows: readonly RunRow[], templates: readonly T
     const best = ranked[0];
     const second = ranked[1];
     if (best === undefined) {
-      return { taskClass, templateId: '', metrics: null, posteriorMean: 0, runnerUp: '', runnerUpPosteriorMean: 0, runnerUpPassRate: 0, runnerUpJudged: 0, probBetter: 0, confidence: 'weak' as const };
+      return { taskClass, templateId: '', metrics: null, posteriorMean: 0, runnerUp: '', runnerUpPosteriorMean: 0, runnerUpPassRate: 0, runnerUpJudged: 0, probBetter: 0, confidence: 'none' as const };
     }
     const probBetter = second === undefined ? 1 : normalCdf((best.mean - second.mean) / Math.sqrt(best.variance + second.variance));
     const confidence =
@@ -130,7 +134,7 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
     improved: recent.filter((c) => c.direction === 'improved'),
     regressed: recent.filter((c) => c.direction === 'regressed'),
     overallTrend: trend.overall,
-    recommendations: recommendDefaults(rows, input.templates, input.minRuns ?? 10),
+    recommendations: recommendDefaults(rows, templatesAsOf(input.templates, input.asOfMs), input.minRuns ?? 10),
     openRefinements: refinementsOpenAt(input.refinements, input.asOfMs).sort((a, b) => byString(a.refinementId, b.refinementId)),
     topFailures: failures.patterns.slice(0, input.topFailures ?? 5),
     needingRule: failures.needingRule,

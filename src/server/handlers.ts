@@ -45,7 +45,8 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics, mayRea
     registerTemplate: unary('RegisterTemplate', true, async (req) => {
       const s = statusFromProto(req.status);
       if (s === null) throw unknownEnum('status', req.status);
-      const { record, created } = await learnloop.registerTemplate({ ...req, status: s ?? 'active' });
+      // Unspecified: a registered template keeps its status (a new one is active); see registerEvents.
+      const { record, created } = await learnloop.registerTemplate({ ...req, status: s });
       return { template: templateToProto(record), created };
     }),
     listTemplates: unary('ListTemplates', false, async (req) => {
@@ -64,7 +65,7 @@ export function handlers(unary: Unary, { learnloop, refinements, metrics, mayRea
     decideRefinement: unary('DecideRefinement', true, async (req) => {
       const d = decideRefinementFromProto(req);
       if (d.kind === 'invalid') throw new InvalidArgument([{ field: d.field, description: d.description }]);
-      if (d.kind === 'reject') return { refinement: refinementToProto(await refinements.reject(d.params)), template: undefined };
+      if (d.kind === 'reject') return { refinement: refinementToProto((await refinements.reject(d.params)).record), template: undefined };
       const { record, template } = await refinements.accept(d.params);
       return { refinement: refinementToProto(record), template: templateToProto(template) };
     }),

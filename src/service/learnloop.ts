@@ -225,11 +225,16 @@ export class LearnLoop {
     };
   }
 
-  /** @throws InvalidArgument, TemplateConflict, TemplateLimit; TemplateNotFound (strict) for an unregistered parent */
+  /**
+   * Registers a template, or changes a registered one's status or description. For a registered
+   * template, no status keeps its status and an empty description keeps its description; a new
+   * (or implicit) template becomes active unless a status is given.
+   * @throws InvalidArgument, TemplateConflict, TemplateLimit; TemplateNotFound (strict) for an unregistered parent
+   */
   async registerTemplate(params: {
     templateId: string;
     parentTemplateId: string;
-    status: ArmStatus;
+    status?: ArmStatus | undefined;
     description: string;
     actor?: string;
   }): Promise<{ record: TemplateRecord; created: boolean }> {

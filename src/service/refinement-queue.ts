@@ -7,7 +7,7 @@
 import { InvalidArgument, validateRefinementDecision, validateTemplateRegistration, type ArmStatus, type Limits, type RefinementRecord, type TemplateRecord } from '../bandit/index.js';
 import { scanRefinements, type RefinementOptions, type RefinementRow, type RemediationRules, type RunRow, type TemplateRow, type TrendOptions } from '../reports/index.js';
 import type { Store } from '../store/port.js';
-import { assertRoomFor, decideRefinementPlan, openRefinementPlan } from './rules.js';
+import { assertRoomFor, decideRefinementPlan, openRefinementPlan, type DecideResult } from './rules.js';
 import { RunRows } from './run-rows.js';
 
 /** What the reports read from the log: runs, templates and refinement items. */
@@ -17,11 +17,19 @@ export interface ReportData {
   readonly refinements: RefinementRow[];
 }
 
-/** Reads the log into report rows (observations in log order). */
+/** Reads the log into report rows (observations in log order; templates with their status history). */
 export async function reportData(store: Store): Promise<ReportData> {
+  const log = new RunRows(store);
+  const rows = [...(await log.all())];
+  const changes = await log.statusChanges();
   return {
-    rows: [...(await new RunRows(store).all())],
-    templates: (await store.templates()).map((t) => ({ templateId: t.templateId, parentTemplateId: t.parentTemplateId, status: t.status })),
+    rows,
+    templates: (await store.templates()).map((t) => ({
+      templateId: t.templateId,
+      parentTemplateId: t.parentTemplateId,
+      status: t.status,
+      statusChanges: changes.get(t.templateId) ?? [],
+    })),
     refinements: (await store.refinements()).map(refinementRowOf),
   };
 }
@@ -97,10 +105,10 @@ export class RefinementQueue {
 
   /**
    * Accepts an open item: registers `newTemplateId` with the item's template as parent and
-   * records who accepted it and why, in one commit.
+   * records who accepted it and why, in one commit; `duplicate` when this repeats the recorded acceptance.
    * @throws InvalidArgument, RefinementNotFound, RefinementNotOpen, TemplateConflict
    */
-  async accept(p: AcceptParams): Promise<{ record: RefinementRecord; template: TemplateRecord }> {
+  async accept(p: AcceptParams): Promise<{ record: RefinementRecord; template: TemplateRecord; duplicate: boolean }> {
     const violations = validateRefinementDecision(p, this.limits, true);
     if (violations.length > 0) throw new InvalidArgument(violations);
     const item = await this.store.refinement(p.refinementId);
@@ -119,16 +127,19 @@ export class RefinementQueue {
       atMs,
       decideRefinementPlan({ refinementId: p.refinementId, decision: 'accepted', actor: p.actor, reason: p.reason, newTemplateId: p.newTemplateId }, template, atMs),
     );
-    return { record: result.record, template: result.template! };
+    return { record: result.record, template: result.template!, duplicate: result.duplicate };
   }
 
-  /** @throws InvalidArgument, RefinementNotFound, RefinementNotOpen */
-  async reject(p: RejectParams): Promise<RefinementRecord> {
+  /**
+   * Rejects an open item, recording who and why; `duplicate` when this repeats the recorded rejection.
+   * @throws InvalidArgument, RefinementNotFound, RefinementNotOpen
+   */
+  async reject(p: RejectParams): Promise<Omit<DecideResult, 'template'>> {
     const violations = validateRefinementDecision(p, this.limits, false);
     if (violations.length > 0) throw new InvalidArgument(violations);
     const atMs = this.now();
     const { result } = await this.store.commit(atMs, decideRefinementPlan({ ...p, decision: 'rejected', newTemplateId: '' }, undefined, atMs));
-    return result.record;
+    return { record: result.record, duplicate: result.duplicate };
   }
 }
 

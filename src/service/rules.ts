@@ -35,8 +35,11 @@ import type { Plan, Planner, StateView, Store } from '../store/port.js';
 
 export interface RegisterInput {
   readonly templateId: string;
+  /** '' keeps the registered parent (none for a new template). */
   readonly parentTemplateId: string;
-  readonly status: TemplateRecord['status'];
+  /** Undefined keeps a registered template's status; a new or implicit one becomes active. */
+  readonly status?: TemplateRecord['status'] | undefined;
+  /** '' keeps a registered template's description. */
   readonly description: string;
   readonly actor: string;
 }
@@ -246,8 +249,10 @@ export function decisionPlan(
 }
 
 /**
- * Registers a template version or changes its status or description. The parent, if named and
- * unknown, is registered implicitly.
+ * Registers a template version or changes its status or description. What a registration of an
+ * existing template leaves out (no status, an empty description or parent) keeps its registered
+ * value, so changing the status never erases the description and adding a description never
+ * reactivates a retired template. The parent, if named and unknown, is registered implicitly.
  * @throws TemplateConflict when the parent differs from the registered one or forms a cycle.
  */
 export async function registerEvents(
@@ -269,13 +274,17 @@ export async function registerEvents(
     }
     events.push(...(await view.unknownTemplates([input.parentTemplateId])).map(implicitTemplate));
   }
+  // An implicit template was never registered by a person: registering it makes it active unless told otherwise.
+  const status = input.status ?? (existing === undefined || existing.implicit ? 'active' : existing.status);
+  const description = input.description === '' ? (existing?.description ?? '') : input.description;
+  const parentTemplateId = input.parentTemplateId || (existing?.parentTemplateId ?? '');
   const unchanged =
     existing !== undefined &&
-    existing.status === input.status &&
-    existing.description === input.description &&
-    existing.parentTemplateId === input.parentTemplateId &&
+    existing.status === status &&
+    existing.description === description &&
+    existing.parentTemplateId === parentTemplateId &&
     !existing.implicit;
-  const own: TemplateEvent[] = unchanged ? [] : [{ type: 'template', ...input, implicit: false }];
+  const own: TemplateEvent[] = unchanged ? [] : [{ type: 'template', ...input, status, description, parentTemplateId, implicit: false }];
   events.push(...own);
   return { events, result: { record: own.length === 0 ? existing! : projected('template', input.templateId, own, existing, atMs), created: existing === undefined } };
 }
@@ -296,25 +305,34 @@ export function openRefinementPlan(item: Omit<RefinementOpenedEvent, 'type'>, at
   };
 }
 
+/** What a decision answers: the item, the template accepting registered, and whether this was a resend that changed nothing. */
+export interface DecideResult {
+  readonly record: RefinementRecord;
+  readonly template: TemplateRecord | undefined;
+  readonly duplicate: boolean;
+}
+
 /**
  * A person's decision on an open item; accepting registers the new template version (with the
- * item's template as parent) in the same commit. Repeating the same decision changes nothing.
- * @throws RefinementNotFound; RefinementNotOpen when it was already decided otherwise; TemplateConflict
- * when accepting into a template that is already registered.
+ * item's template as parent) in the same commit. A resend (the same decision, actor, reason and
+ * new template) changes nothing and answers `duplicate`; any other decision on a decided item is
+ * refused, so a second person is never told their decision was recorded.
+ * @throws RefinementNotFound; RefinementNotOpen when it was already decided and this is not a resend;
+ * TemplateConflict when accepting into a template that is already registered.
  */
 export function decideRefinementPlan(
   d: Omit<RefinementDecidedEvent, 'type'>,
   template: Omit<RegisterInput, 'templateId' | 'parentTemplateId' | 'actor'> | undefined,
   atMs: number,
-): Planner<{ record: RefinementRecord; template: TemplateRecord | undefined }> {
+): Planner<DecideResult> {
   return async (view) => {
     const item = await view.refinement(d.refinementId);
     if (item === undefined) throw new RefinementNotFound(d.refinementId);
     if (item.status !== 'open') {
-      if (item.status === d.decision && item.newTemplateId === d.newTemplateId) {
-        return { events: [], result: { record: item, template: d.newTemplateId === '' ? undefined : await view.template(d.newTemplateId) } };
+      if (item.status === d.decision && item.newTemplateId === d.newTemplateId && item.actor === d.actor && item.reason === d.reason) {
+        return { events: [], result: { record: item, template: d.newTemplateId === '' ? undefined : await view.template(d.newTemplateId), duplicate: true } };
       }
-      throw new RefinementNotOpen(d.refinementId, item.status);
+      throw new RefinementNotOpen(d.refinementId, item.status, item.actor, item.decidedAtMs > 0 ? new Date(item.decidedAtMs).toISOString() : '');
     }
     const events: EventBody[] = [];
     let record: TemplateRecord | undefined;
@@ -333,6 +351,6 @@ export function decideRefinementPlan(
     }
     const decided: RefinementDecidedEvent = { type: 'refinement_decided', ...d };
     events.push(decided);
-    return { events, result: { record: projected('refinement', d.refinementId, [decided], item, atMs), template: record } };
+    return { events, result: { record: projected('refinement', d.refinementId, [decided], item, atMs), template: record, duplicate: false } };
   };
 }

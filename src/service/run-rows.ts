@@ -9,6 +9,7 @@
 import { MetricsTally, type Metrics } from '../reports/metrics.js';
 import { byString } from '../reports/rows.js';
 import { runRowOf, type RunRow } from '../reports/rows.js';
+import type { ArmStatus } from '../bandit/index.js';
 import type { Store } from '../store/port.js';
 
 /**
@@ -29,6 +30,8 @@ export class RunRows {
   private readonly tallies = new Map<string, Map<string, MetricsTally>>();
   /** Segments whose tallies are still being filled from their earlier runs (callers wait for them). */
   private readonly filling = new Map<string, Promise<void>>();
+  /** Each template's status as each registration set it, oldest first (reports read statuses as of a date). */
+  private readonly statusChangesById = new Map<string, Array<{ atMs: number; status: ArmStatus }>>();
   private nextSeq = 0;
   /** Reads are chained, so two concurrent callers never append the same events twice. */
   private reading: Promise<void> = Promise.resolve();
@@ -65,6 +68,10 @@ export class RunRows {
             const r = runRowOf(e.observation);
             this.rows.push(r);
             this.add(r);
+          } else if (e.type === 'template') {
+            const changes = this.statusChangesById.get(e.templateId) ?? [];
+            changes.push({ atMs: e.atMs, status: e.status });
+            this.statusChangesById.set(e.templateId, changes);
           }
           if (++n === SLICE) break;
         }
@@ -81,6 +88,12 @@ export class RunRows {
   async all(): Promise<readonly RunRow[]> {
     await this.catchUp();
     return this.rows;
+  }
+
+  /** Each template's status changes in the log so far, oldest first (callers must not mutate them). */
+  async statusChanges(): Promise<ReadonlyMap<string, ReadonlyArray<{ readonly atMs: number; readonly status: ArmStatus }>>> {
+    await this.catchUp();
+    return this.statusChangesById;
   }
 
   /** Metrics per template of a segment's runs ('' widens a field), up to date with the log, in template id order. */

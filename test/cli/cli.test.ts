@@ -66,6 +66,14 @@ describe('learnloop command line', () => {
     ]);
   });
 
+  test('templates register on a registered template: --status keeps the description, --description keeps the status', () => {
+    const db = tmpDir();
+    const register = (...args: string[]) => JSON.parse(cli('templates', 'register', 'foo@v2', '--db', db, '--json', ...args).stdout) as { record: { status: string; description: string } };
+    expect(register('--description', 'adds a Verify section').record).toMatchObject({ status: 'active', description: 'adds a Verify section' });
+    expect(register('--status', 'retired').record).toMatchObject({ status: 'retired', description: 'adds a Verify section' });
+    expect(register('--description', 'adds a Verify section; retired after trial').record).toMatchObject({ status: 'retired', description: 'adds a Verify section; retired after trial' });
+  });
+
   test('bad configuration is reported all at once, with exit code 2', () => {
     const r = cli('serve', '--port', 'abc', '--partial-reward', '3', '--db', tmpDir());
     expect(r.status).toBe(2);

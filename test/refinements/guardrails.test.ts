@@ -78,6 +78,43 @@ describe('refinement guardrails', () => {
     expect(scanRefinements({ rows: better, templates, refinements, rules: RULES, asOfMs: AS_OF }).proposals.map((p) => p.templateId)).toContain('t@v3');
   });
 
+  describe('a rejection stands until new evidence', () => {
+    const REJECTED_AT = AS_OF - 7 * DAY;
+    const rejected: RefinementRow = { ...accepted('t@v1', '', 1), status: 'rejected', decidedAtMs: REJECTED_AT, actor: 'carol', reason: 'expected; do not reopen' };
+    /** Runs of t@v1 that finished after the rejection. */
+    const since = (passes: number, fails: number) =>
+      runs('t@v1', passes, fails).map((r, i) => ({ ...r, runId: `since-${i}`, taskId: `since-t${i}`, finishedAtMs: REJECTED_AT + (i + 1) * 3_600_000 }));
+    const scan = (rows: RunRow[], asOfMs = AS_OF) => scanRefinements({ rows, templates: [template('t@v1')], refinements: [rejected], rules: RULES, asOfMs });
+
+    test('the same log scanned again proposes nothing and says why, whatever the scan date', () => {
+      const first = scan(runs('t@v1', 1, 14));
+      expect(first.proposals).toEqual([]);
+      expect(first.suppressed).toEqual([
+        { templateId: 't@v1', reason: 't@v1#1 was rejected by carol on 2026-02-22; a new item needs 10 judged runs finished since then, and it has 0' },
+      ]);
+      expect(scan(runs('t@v1', 1, 14))).toEqual(first);
+      // A scan as of a date before the decision cannot undo it either: the decision is in the log.
+      expect(scan(runs('t@v1', 1, 14), REJECTED_AT - DAY).proposals).toEqual([]);
+    });
+
+    test('fewer than minRuns judged runs since: still held', () => {
+      expect(scan([...runs('t@v1', 1, 14), ...since(0, 9)]).suppressed[0]!.reason).toMatch(/and it has 9$/);
+    });
+
+    test('minRuns judged runs since on which the failure holds: a new item, standing on that evidence', () => {
+      const r = scan([...runs('t@v1', 1, 14), ...since(0, 12)]);
+      expect(r.suppressed).toEqual([]);
+      expect(r.proposals.map((p) => [p.refinementId, p.trigger])).toEqual([['t@v1#2', 'below_threshold']]);
+      expect(r.proposals[0]!.summary).toMatch(/^since t@v1#1 was rejected by carol on 2026-02-22: pass rate 0\.0% over 12 judged runs finished since; P\(rate < 50\.0%\) = 1\.000$/);
+    });
+
+    test('minRuns judged runs since that do not show the failure credibly: still held, with their numbers', () => {
+      const r = scan([...runs('t@v1', 1, 14), ...since(4, 8)]);
+      expect(r.proposals).toEqual([]);
+      expect(r.suppressed[0]!.reason).toMatch(/^t@v1#1 was rejected by carol on 2026-02-22; the runs since do not show the failure again \(pass rate 33\.3% over 12 judged runs/);
+    });
+  });
+
   test('an item carries the next free id for its template', () => {
     const refinements: RefinementRow[] = [{ ...accepted('t@v1', 't@v2', 1), status: 'rejected', newTemplateId: '' }];
     const scan = scanRefinements({ rows: runs('t@v1', 1, 14), templates: [template('t@v1')], refinements, rules: RULES, asOfMs: AS_OF });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ERROR_CODES } from '../../src/bandit/index.js';
-import { AS_OF, fixtureLog, RULES } from '../reports/fixture-log.js';
+import { AS_OF, CLOCK, fixtureLog, RULES } from '../reports/fixture-log.js';
+import { obs } from '../store/contract.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -86,9 +87,33 @@ describe('refinement queue', () => {
     expect(parent.alpha + parent.beta).toBeGreaterThan(ll.policy.parentStrength);
     // The same decision again changes nothing; a different one is refused.
     const head = await store.head();
-    await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'again', newTemplateId: 'feature@v2', description: '' });
+    const again = await queue.accept({ refinementId: 'feature@v1#1', actor: 'maria', reason: 'agents skip the test step; added an explicit verify section', newTemplateId: 'feature@v2', description: '' });
+    expect(again.duplicate).toBe(true);
     expect(await store.head()).toBe(head);
     expect(await code(queue.reject({ refinementId: 'feature@v1#1', actor: 'li', reason: 'no' }))).toBe(ERROR_CODES.refinementNotOpen);
+    await store.close();
+  });
+
+  test('deciding a decided item again: a resend changes nothing and says so; another person or reason is refused, naming who decided it when', async () => {
+    const { store, queue } = await log();
+    const first = await queue.reject({ refinementId: 'custom#1', actor: 'carol', reason: 'expected; do not reopen' });
+    expect(first.duplicate).toBe(false);
+    const head = await store.head();
+    const resend = await queue.reject({ refinementId: 'custom#1', actor: 'carol', reason: 'expected; do not reopen' });
+    expect(resend).toMatchObject({ duplicate: true, record: { status: 'rejected', actor: 'carol', reason: 'expected; do not reopen' } });
+    for (const other of [
+      { actor: 'mallory', reason: 'different person' },
+      { actor: 'carol', reason: 'a new reason' },
+    ]) {
+      const err = await queue.reject({ refinementId: 'custom#1', ...other }).then(
+        () => undefined,
+        (e: Error & { code: string }) => e,
+      );
+      expect(err?.code).toBe(ERROR_CODES.refinementNotOpen);
+      expect(err?.message).toContain(`already rejected by "carol" at ${new Date(AS_OF).toISOString()}; nothing changed`);
+    }
+    expect(await store.head()).toBe(head);
+    expect(await queue.get('custom#1')).toMatchObject({ actor: 'carol', reason: 'expected; do not reopen' });
     await store.close();
   });
 
@@ -96,7 +121,7 @@ describe('refinement queue', () => {
     const { store, queue } = await log();
     const templates = (await store.templates()).length;
     const r = await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'custom is a catch-all; no single prompt fixes it' });
-    expect(r).toMatchObject({ status: 'rejected', actor: 'li', newTemplateId: '' });
+    expect(r).toMatchObject({ duplicate: false, record: { status: 'rejected', actor: 'li', newTemplateId: '' } });
     expect(await store.templates()).toHaveLength(templates);
     await store.close();
   });
@@ -124,11 +149,19 @@ describe('refinement queue', () => {
     await store.close();
   });
 
-  test('after a decision a later scan may open the next item for the template', async () => {
-    const { store, queue } = await log();
-    await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'later' });
-    const r = await queue.scan(AS_OF, RULES);
-    expect(r.opened.map((x) => x.refinementId)).toEqual(['custom#2']);
+  test('a rejection is not undone by scanning again; the next item needs minRuns judged runs since it that still fail', async () => {
+    const { store, ll, queue } = await log();
+    await queue.reject({ refinementId: 'custom#1', actor: 'li', reason: 'custom is a catch-all' });
+    const again = await queue.scan(AS_OF, RULES);
+    expect(again.opened).toEqual([]);
+    expect(again.suppressed).toContainEqual({ templateId: 'custom', reason: 'custom#1 was rejected by li on 2026-03-01; a new item needs 10 judged runs finished since then, and it has 0' });
+    // Runs that finished after the decision (stamped AS_OF), failing as before.
+    for (let i = 0; i < 10; i++) {
+      await ll.observe(obs(`after-${i}`, 'custom', 'fail', { taskClass: 'custom', finishedAtMs: AS_OF + (i + 1) * 60_000, failureReason: 'tests failed' }));
+    }
+    const later = await queue.scan(CLOCK, RULES);
+    expect(later.opened.map((x) => [x.refinementId, x.trigger])).toEqual([['custom#2', 'below_threshold']]);
+    expect(later.opened[0]!.summary).toMatch(/^since custom#1 was rejected by li on 2026-03-01: pass rate 0\.0% over 10 judged runs finished since/);
     await store.close();
   });
 });

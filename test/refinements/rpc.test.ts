@@ -117,13 +117,19 @@ describe('refinement RPCs', () => {
     c.close();
   });
 
-  test('a decided item cannot be decided otherwise: FAILED_PRECONDITION', async () => {
+  test('a decided item cannot be decided otherwise, nor again by another person or for another reason: FAILED_PRECONDITION', async () => {
     const c = await serve();
     await c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' });
     const err = await failure(
       c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_ACCEPT, actor: 'a', reason: 'r', newTemplateId: 'custom@v2' }),
     );
     expect(err.code).toBe(status.FAILED_PRECONDITION);
+    // The same rejection resent is answered unchanged; the same decision by another person is refused, naming li.
+    const resent = await c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'li', reason: 'r' });
+    expect(resent.refinement).toMatchObject({ actor: 'li', reason: 'r' });
+    const other = await failure(c.decide({ refinementId: 'custom#1', decision: RefinementDecision.REFINEMENT_DECISION_REJECT, actor: 'mallory', reason: 'different person' }));
+    expect(other.code).toBe(status.FAILED_PRECONDITION);
+    expect(other.details).toMatch(/already rejected by "li" at .*; nothing changed/);
     c.close();
   });
 

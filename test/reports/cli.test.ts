@@ -76,6 +76,18 @@ describe('learnloop import runs / report / refinements', () => {
     const accept = cli('refinements', 'accept', 'feature@v1#1', '--db', db, '--by', 'maria', '--reason', 'verify step', '--new-template', 'feature@v2');
     expect(accept.stdout).toBe('accepted feature@v1#1; registered feature@v2 (candidate) with parent feature@v1\n');
     expect(cli('refinements', 'reject', 'custom#1', '--db', db, '--by', 'li', '--reason', 'catch-all').stdout).toBe('rejected custom#1\n');
+    // The same scan again does not undo the rejection, and says why (feature@v1 may get its next item: it was accepted, not rejected).
+    const rescan = cli('refinements', 'scan', '--db', db, '--as-of', '2026-03-01');
+    expect(rescan.stdout).not.toMatch(/opened custom#/);
+    expect(rescan.stdout).toMatch(/\n {2}held back custom: custom#1 was rejected by li on \d{4}-\d\d-\d\d; a new item needs 10 judged runs finished since then, and it has 0\n/);
+    // A resend says nothing changed; another person's decision is refused, naming li's.
+    const resend = cli('refinements', 'reject', 'custom#1', '--db', db, '--by', 'li', '--reason', 'catch-all');
+    expect(resend.status).toBe(0);
+    expect(resend.stdout).toMatch(/^custom#1 was already rejected by li at \d{4}-\d\d-\d\dT[\d:.]+Z \(the same decision; nothing changed\)\n$/);
+    const mallory = cli('refinements', 'reject', 'custom#1', '--db', db, '--by', 'mallory', '--reason', 'different person');
+    expect(mallory.status).toBe(1);
+    expect(mallory.stderr).toMatch(/^learnloop: FAILED_PRECONDITION: refinement_id: item "custom#1" was already rejected by "li" at .*; nothing changed .*\(LL_REFINEMENT_NOT_OPEN\)\n$/);
+    expect(JSON.parse(cli('refinements', 'list', '--db', db, '--status', 'rejected', '--json').stdout)).toMatchObject([{ refinementId: 'custom#1', actor: 'li', reason: 'catch-all' }]);
     const again = cli('refinements', 'reject', 'feature@v1#1', '--db', db, '--by', 'li', '--reason', 'no');
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/^learnloop: FAILED_PRECONDITION: .*\(LL_REFINEMENT_NOT_OPEN\)\n$/);

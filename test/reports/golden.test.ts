@@ -7,7 +7,7 @@ import { buildReport } from '../../src/cli/commands/analytics.js';
 import { renderReport, REPORT_FORMATS, type ReportFormat } from '../../src/reports/index.js';
 import { RefinementQueue, type ReportData } from '../../src/service/refinement-queue.js';
 import type { LmdbStore } from '../../src/store/index.js';
-import { AS_OF, fixtureLog, RULES } from './fixture-log.js';
+import { AS_OF, CLOCK, fixtureLog, RULES } from './fixture-log.js';
 
 const NAMES = ['scores', 'trend', 'failures', 'weekly', 'outcomes'] as const;
 const EXT: Record<ReportFormat, string> = { md: 'md', json: 'json', html: 'html' };
@@ -74,6 +74,27 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
     } finally {
       await later.store.close();
     }
+  });
+
+  test('a later retire does not rewrite a past weekly report; a class left with no template says none, not "weak"', async () => {
+    const later = await fixtureLog();
+    try {
+      // Retired at the fixture clock, after AS_OF.
+      await later.ll.registerTemplate({ templateId: 'feature@v1', parentTemplateId: '', status: 'retired', description: '' });
+      const md = async (asOfMs: number) => renderReport(buildReport('weekly', await later.data(), asOfMs, RULES), 'md');
+      expect(await md(AS_OF)).toBe(await renderReport(buildReport('weekly', data, AS_OF, RULES), 'md'));
+      const after = buildReport('weekly', await later.data(), CLOCK, RULES);
+      if (after.kind !== 'weekly') throw new Error('expected weekly');
+      expect(after.recommendations.find((r) => r.taskClass === 'feature')).toMatchObject({ templateId: '', confidence: 'none' });
+      expect(await md(CLOCK)).toContain('| feature | none: every template with runs here was retired | 0 | – | – | – | – | – |');
+    } finally {
+      await later.store.close();
+    }
+  });
+
+  test('the weekly counts in words that agree with the number: "1 run on 1 task"', async () => {
+    const one = { ...data, rows: [{ ...data.rows.at(-1)!, finishedAtMs: AS_OF - 1000 }] };
+    expect(await renderReport(buildReport('weekly', one, AS_OF, RULES), 'md')).toContain('This week: 1 run on 1 task;');
   });
 
   test('output embeds no absolute path and no current time', async () => {

@@ -91,6 +91,23 @@ describe('ids no one registered', () => {
   });
 });
 
+describe('changing a registered template', () => {
+  test('a status change keeps the description; a description change keeps the status (even retired); a new template is active', async () => {
+    const { client, server } = await startTestServer();
+    const created = await client.registerTemplate({ templateId: 'foo@v2', parentTemplateId: 'foo@v1', description: 'adds a Verify section' });
+    expect(created.template).toMatchObject({ status: TemplateStatus.TEMPLATE_STATUS_ACTIVE, description: 'adds a Verify section', parentTemplateId: 'foo@v1' });
+    const retired = await client.registerTemplate({ templateId: 'foo@v2', status: TemplateStatus.TEMPLATE_STATUS_RETIRED });
+    expect(retired.template).toMatchObject({ status: TemplateStatus.TEMPLATE_STATUS_RETIRED, description: 'adds a Verify section', parentTemplateId: 'foo@v1' });
+    const described = await client.registerTemplate({ templateId: 'foo@v2', description: 'adds a Verify section; retired after its trial' });
+    expect(described.template).toMatchObject({ status: TemplateStatus.TEMPLATE_STATUS_RETIRED, description: 'adds a Verify section; retired after its trial' });
+    // A registration that leaves everything out changes nothing: no event.
+    const head = await server.store.head();
+    const same = await client.registerTemplate({ templateId: 'foo@v2' });
+    expect(same).toMatchObject({ created: false, template: { status: TemplateStatus.TEMPLATE_STATUS_RETIRED, description: 'adds a Verify section; retired after its trial' } });
+    expect(await server.store.head()).toBe(head);
+  });
+});
+
 describe('conflicting ids', () => {
   test("an Observe whose template or context contradicts its decision_id is INVALID_ARGUMENT naming the fields", async () => {
     const { client, server } = await startTestServer();

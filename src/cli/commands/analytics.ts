@@ -190,6 +190,10 @@ function refinementLine(r: RefinementRecord): string[] {
   return [r.refinementId, r.templateId, r.status, r.trigger, when(r.openedAtMs), r.status === 'open' ? r.summary : `${r.actor}: ${r.reason}${r.newTemplateId ? ` -> ${r.newTemplateId}` : ''}`];
 }
 
+/** A decision that repeated the recorded one: say so, and whose it is, as `observe` says duplicate. */
+const resent = (r: RefinementRecord) =>
+  `${r.refinementId} was already ${r.status} by ${r.actor} at ${new Date(r.decidedAtMs).toISOString()} (the same decision; nothing changed)`;
+
 /** Attaches the analytics commands to the program (the `report` group must exist already). */
 export function registerAnalytics(program: Command, h: CliHelpers): void {
   const report = program.commands.find((c) => c.name() === 'report');
@@ -243,7 +247,18 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       const items = await h.withApp(opts, async (app) => app.refinements.list(opts.status as 'open' | 'accepted' | 'rejected' | undefined));
       h.print(opts.json === true, items, () => table(['item', 'template', 'status', 'trigger', 'opened', 'evidence / decision'], items.map(refinementLine)));
     });
-  h.withSettings(refinements.command('scan').description('open items for templates credibly below the threshold or regressing'), ['db'])
+  h.withSettings(
+    refinements
+      .command('scan')
+      .summary('open items for templates credibly below the threshold or regressing')
+      .description(
+        'open items for templates credibly below the threshold or regressing. After a person rejects a template\'s item, ' +
+          'no new item is opened for it until it has --min-runs judged runs that finished after the rejection and, on those ' +
+          'runs alone, the pass rate is still credibly below the threshold (or a regression is dated after the rejection); ' +
+          'scanning the same log again never reopens a rejected item, whatever --as-of',
+      ),
+    ['db'],
+  )
     .option('--as-of <date>', 'YYYY-MM-DD or ISO time; default now')
     .option('--threshold <rate>', 'pass rate a template should reach', '0.5')
     .option('--min-runs <n>', 'fewest judged runs before the threshold test applies', '10')
@@ -282,7 +297,9 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
           status: opts.status as 'candidate' | 'active',
         }),
       );
-      h.print(opts.json === true, r, () => `accepted ${refinementId}; registered ${r.template.templateId} (${r.template.status}) with parent ${r.template.parentTemplateId}`);
+      h.print(opts.json === true, r, () =>
+        r.duplicate ? resent(r.record) : `accepted ${refinementId}; registered ${r.template.templateId} (${r.template.status}) with parent ${r.template.parentTemplateId}`,
+      );
     });
   h.withSettings(refinements.command('reject <refinementId>').description('reject an item'), ['db'])
     .requiredOption('--by <name>', 'who rejects')
@@ -290,6 +307,6 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     .option('--json', 'print JSON')
     .action(async (refinementId: string, opts: Record<string, unknown>) => {
       const r = await h.withApp(opts, (app) => app.refinements.reject({ refinementId, actor: String(opts.by), reason: String(opts.reason) }));
-      h.print(opts.json === true, r, () => `rejected ${refinementId}`);
+      h.print(opts.json === true, r, () => (r.duplicate ? resent(r.record) : `rejected ${refinementId}`));
     });
 }

@@ -1,5 +1,6 @@
 /** `learnloop templates list|register`: directly on --db. */
 import { Option, type Command } from 'commander';
+import type { ArmStatus } from '../../bandit/index.js';
 import { print, withApp, withCreate, withSettings } from '../context.js';
 import { table } from '../format.js';
 
@@ -18,12 +19,14 @@ export function registerTemplates(program: Command): void {
     });
   withCreate(withSettings(templates.command('register <templateId>').description('register a template version'), ['db']))
     .option('--parent <id>', 'the version it refines (inherits discounted evidence)', '')
-    .addOption(new Option('--status <status>', 'lifecycle status').choices(['active', 'candidate', 'retired']).default('active'))
-    .option('--description <text>', 'what changed', '')
+    .addOption(
+      new Option('--status <status>', 'lifecycle status (default: active for a new template; a registered one keeps its status)').choices(['active', 'candidate', 'retired']),
+    )
+    .option('--description <text>', 'what changed (a registered template keeps its description when this is left out)', '')
     .option('--json', 'print JSON')
     .action(async (templateId: string, opts) => {
       const r = await withApp(opts, (app) =>
-        app.learnloop.registerTemplate({ templateId, parentTemplateId: opts.parent, status: opts.status, description: opts.description }),
+        app.learnloop.registerTemplate({ templateId, parentTemplateId: opts.parent, status: opts.status as ArmStatus | undefined, description: opts.description }),
       );
       print(opts.json === true, r, () => `${r.created ? 'registered' : 'updated'} ${templateId} (${r.record.status})`);
     });
