@@ -166,7 +166,7 @@ export function failuresDoc(r: FailuresReport) {
     blocks: [
       {
         kind: 'para',
-        text: 'A signature is the outcome and the failure reason with paths, numbers, hashes and quoted text replaced by placeholders. Remediations come from rules/remediations.json.',
+        text: 'A signature is the outcome and the failure reason with paths, numbers, hashes and quoted text replaced by placeholders; exit codes are kept. Remediations come from rules/remediations.json.',
       },
       {
         kind: 'chart',
