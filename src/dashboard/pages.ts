@@ -3,7 +3,7 @@
  * as a Vega-Lite spec in a JSON script element that /assets/dashboard.js hands to vega-embed.
  */
 import { barsSpec, escapeXml as esc, intervalDotsSpec, matrixSpec, rateLinesSpec, shareAreaSpec, type RatePoint } from '../charts/index.js';
-import { changeText, fmt, type Metrics, type TrendSeries } from '../reports/index.js';
+import { changeText, fmt, type Change, type Metrics, type TrendSeries } from '../reports/index.js';
 import type { DashboardModel, LineageNode, MatrixCell, TrafficWeek } from './model.js';
 
 export interface PageContext {
@@ -63,7 +63,6 @@ function metricCells(m: Metrics): string[] {
 }
 const METRIC_HEADERS = ['runs', 'judged', 'pass rate (95% CI)', 'first-try pass', 'retry rate (95% CI)'];
 
-const METRIC_WORDS: Record<string, string> = { pass_rate: 'pass rate', first_try_pass_rate: 'first-try pass rate', retry_rate: 'retry rate', timeout_rate: 'timeout rate' };
 
 function seriesPoints(series: readonly TrendSeries[], metric: 'pass' | 'retry'): RatePoint[] {
   return series.flatMap((s) =>
@@ -81,19 +80,25 @@ function overviewBody(m: DashboardModel, ctx: PageContext): string {
   const o = m.overview;
   const t = o.totals;
   const card = `<section class="cards"><div class="card"><div class="card-title">All runs to ${fmt.date(m.asOfMs)}</div><div class="big" data-number="runs">${t.runs}</div><div class="sub">${t.judged} judged · pass rate <span data-number="pass-rate">${t.judged > 0 ? fmt.pct(t.passRate) : '–'}</span> (${t.judged > 0 ? fmt.interval(t.passRateLow, t.passRateHigh) : '–'}) · retry rate <span data-number="retry-rate">${t.tasks > 0 ? fmt.pct(t.retryRate) : '–'}</span> over ${t.tasks} tasks</div></div></section>`;
-  // Overall and per-template changes are marked on the overall chart; task-class ones are listed.
-  const markers = o.changes.filter((c) => c.scopeKind !== 'task_class').map((c) => ({ x: c.atMs, label: `${c.scope}: ${METRIC_WORDS[c.metric] ?? c.metric} ${c.direction}` }));
+  // Each overall chart marks its own metric's changes, overall and per template, on the week each
+  // falls in (so the axis ends at the last week, as the chart below's does); task-class ones are listed.
+  const weeks = o.overall.points.map((p) => p.startMs);
+  const markers = (metric: Change['metric']) =>
+    o.changes.flatMap((c) => {
+      const week = weeks.filter((w) => w <= c.atMs).pop();
+      return c.scopeKind === 'task_class' || c.metric !== metric || week === undefined ? [] : [{ x: week, label: `${c.scope}: ${c.direction} ${fmt.date(c.atMs).slice(5)}` }];
+    });
   return [
     card,
     `<section class="scoreboard">${ctx.scoreboardHtml}</section>`,
     '<h2>Changes</h2>',
     o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${esc(changeText(c))}</li>`).join('')}</ul>`,
     chart(
-      rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers }),
+      rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: pass-rate change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers: markers('pass_rate') }),
       'Overall pass rate per week',
     ),
     chart(
-      rateLinesSpec(seriesPoints([o.overall], 'retry'), { title: 'Retry rate per week, all templates (95% interval, tasks on points)', yTitle: 'retry rate', time: true, xTitle: 'week starting', width: 1000 }),
+      rateLinesSpec(seriesPoints([o.overall], 'retry'), { title: 'Retry rate per week, all templates (95% interval, tasks on points; dashed: retry-rate change points)', yTitle: 'retry rate', time: true, xTitle: 'week starting', width: 1000, markers: markers('retry_rate') }),
       'Overall retry rate per week',
     ),
     chart(

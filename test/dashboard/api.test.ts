@@ -14,7 +14,8 @@ import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js
 import { compose } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { failuresReport, scoresReport, trendReport } from '../../src/reports/index.js';
+import { failuresReport, fmt, scoresReport, trendReport, type Change } from '../../src/reports/index.js';
+import { renderPage } from '../../src/dashboard/pages.js';
 import { startServer } from '../../src/server/index.js';
 import { reportData, type ReportData } from '../../src/service/refinement-queue.js';
 import { LmdbStore } from '../../src/store/index.js';
@@ -77,6 +78,31 @@ describe('dashboard JSON views', () => {
     // The scoreboard is the reports' (issue 14): three metrics start vs end.
     const board = body.scoreboard as { metrics: Array<{ metric: string }> };
     expect(board.metrics.map((x) => x.metric)).toEqual(['pass_rate', 'retry_rate', 'repeat_share']);
+  });
+
+  test('each overview chart marks its own metric\'s changes on the week they fall in, and both charts span the same weeks', async () => {
+    const m = await dash.model();
+    const weeks = m.overview.overall.points.map((p) => p.startMs);
+    const base = m.overview.changes[0]!;
+    const change = (scopeKind: Change['scopeKind'], scope: string, metric: Change['metric'], atMs: number): Change => ({ ...base, scopeKind, scope, metric, atMs, direction: 'improved' });
+    const changes = [
+      change('overall', 'overall', 'pass_rate', weeks[1]! + 86_400_000),
+      change('template', 'bug-fix@v1', 'retry_rate', weeks.at(-1)! + 2 * 86_400_000),
+      change('template', 'docs@v1', 'retry_rate', weeks.at(-1)! + 3 * 86_400_000),
+      change('task_class', 'docs', 'pass_rate', weeks[2]!),
+    ];
+    const html = renderPage('overview', { ...m, overview: { ...m.overview, changes } }, { csrf: '', flash: '', flashIsError: false, scoreboardHtml: '', stale: false });
+    const specs = [...html.matchAll(/<script type="application\/json" id="chart-\d+">(.*?)<\/script>/g)].map((x) => JSON.parse(x[1]!) as { title: string; encoding?: unknown; layer: Array<{ data?: { values: Array<{ x: number; label: string }> }; encoding?: { x?: { scale?: { domain?: number[] } } } }> });
+    const byTitle = (start: string) => specs.find((s) => s.title.startsWith(start))!;
+    const marks = (start: string) => byTitle(start).layer.flatMap((l) => l.data?.values.map((v) => [v.x, v.label]) ?? []);
+    const domain = (start: string) => byTitle(start).layer.find((l) => l.encoding?.x)!.encoding!.x!.scale!.domain;
+    expect(marks('Pass rate per week, all templates')).toEqual([[weeks[1], `overall: improved ${fmt.date(changes[0]!.atMs).slice(5)}`]]);
+    expect(marks('Retry rate per week, all templates')).toEqual([
+      [weeks.at(-1), `bug-fix@v1: improved ${fmt.date(changes[1]!.atMs).slice(5)}`],
+      [weeks.at(-1), `docs@v1: improved ${fmt.date(changes[2]!.atMs).slice(5)}`],
+    ]);
+    expect(domain('Pass rate per week, all templates')).toEqual([weeks[0], weeks.at(-1)]);
+    expect(domain('Retry rate per week, all templates')).toEqual([weeks[0], weeks.at(-1)]);
   });
 
   test('the matrix has a cell for each template with runs in a task class, own plus borrowed runs making the posterior', async () => {

@@ -1,0 +1,71 @@
+/**
+ * The chart specs laid out by vega itself (headless, text widths estimated as in the reports'
+ * SVGs): what a reader would see overlap, and which x range an axis covers.
+ */
+import { parse, View } from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { describe, expect, test } from 'vitest';
+import { rateLinesSpec, type RatePoint } from '../../src/charts/index.js';
+
+interface Box {
+  readonly text: string;
+  readonly x1: number;
+  readonly y1: number;
+  readonly x2: number;
+  readonly y2: number;
+}
+
+/** Every text the chart draws inside its plot layers (not axes, legend or title), with its box. */
+async function layout(spec: TopLevelSpec): Promise<{ texts: Box[]; view: View }> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  await view.runAsync();
+  const texts: Box[] = [];
+  const walk = (node: any, inMarks: boolean): void => {
+    const role = node.role ?? node.mark?.role;
+    if (node.marktype === 'text' && inMarks && role === 'mark') {
+      for (const it of node.items ?? []) if (it.text !== undefined && it.text !== '') texts.push({ text: String(it.text), x1: it.bounds.x1, y1: it.bounds.y1, x2: it.bounds.x2, y2: it.bounds.y2 });
+    }
+    for (const it of node.items ?? []) walk(it, inMarks && !/axis|legend|title/.test(String(it.role ?? '')));
+  };
+  walk((view.scenegraph() as unknown as { root: unknown }).root, true);
+  return { texts, view };
+}
+
+const overlapping = (texts: readonly Box[]) =>
+  texts.flatMap((a, i) => texts.slice(i + 1).filter((b) => a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2).map((b) => `${a.text} / ${b.text}`));
+
+const WEEK = 7 * 86_400_000;
+const T0 = Date.UTC(2026, 10, 6);
+const week = (i: number) => T0 + i * WEEK;
+
+describe('rate lines', () => {
+  test('markers of near dates, and of one date, never overlap each other or a count', async () => {
+    const points: RatePoint[] = [0, 1, 2, 3].map((i) => ({ series: 'overall', x: week(i), value: [0.43, 0.51, 0.4, 0.98][i]!, low: 0.3, high: 0.99, n: [47, 92, 71, 68][i]! }));
+    const markers = [
+      { x: week(3), label: 'overall: improved 12-03' },
+      { x: week(3), label: 'bug-fix@v2: improved 12-01' },
+      { x: week(3) - 86_400_000, label: 'feature@v1: improved 11-29' },
+    ];
+    const { texts } = await layout(rateLinesSpec(points, { title: 't', yTitle: 'retry rate', time: true, width: 1000, markers }));
+    expect(texts.map((t) => t.text)).toEqual(expect.arrayContaining(['overall: improved 12-03', 'bug-fix@v2: improved 12-01', 'feature@v1: improved 11-29', '68']));
+    expect(overlapping(texts)).toEqual([]);
+  });
+
+  test('the counts of overlaid series at one x move apart instead of overlapping', async () => {
+    const series = (name: string, values: number[], ns: number[]): RatePoint[] => values.map((value, i) => ({ series: name, x: ['11-06', '11-13', '11-20', '11-27'][i]!, value, n: ns[i]! }));
+    const points = [...series('pass rate', [0.48, 0.55, 0.52, 0.62], [54, 104, 82, 180]), ...series('retry rate', [0.43, 0.51, 0.4, 0.22], [47, 92, 71, 166]), ...series('repeated failures', [0.93, 0.94, 0.94, 0.96], [15, 15, 15, 68])];
+    const { texts } = await layout(rateLinesSpec(points, { title: 't', yTitle: 'rate', markers: [{ x: '11-27', label: 'bug-fix@v1#1' }] }));
+    expect(texts.filter((t) => /^\d+$/.test(t.text))).toHaveLength(12);
+    expect(overlapping(texts)).toEqual([]);
+  });
+
+  test('a time axis runs from the first point to the last, whatever the markers', async () => {
+    const points: RatePoint[] = [0, 1, 2, 3].map((i) => ({ series: 'overall', x: week(i), value: 0.5, n: 10 }));
+    const withMarkers = await layout(rateLinesSpec(points, { title: 't', yTitle: 'y', time: true, markers: [{ x: week(3) + 3 * 86_400_000, label: 'after the last point' }, { x: week(1), label: 'inside' }] }));
+    const without = await layout(rateLinesSpec(points, { title: 't', yTitle: 'y', time: true }));
+    expect(withMarkers.view.scale('x').domain().map(Number)).toEqual([week(0), week(3)]);
+    expect(without.view.scale('x').domain().map(Number)).toEqual([week(0), week(3)]);
+    expect(withMarkers.texts.map((t) => t.text)).toContain('inside');
+    expect(withMarkers.texts.map((t) => t.text)).not.toContain('after the last point');
+  });
+});
