@@ -226,6 +226,41 @@ describe('the scoreboard where the window\'s first third has no runs', () => {
   });
 });
 
+describe('the lineage effect of a version a refinement made', () => {
+  test('is the 95% interval scores gives, not the scoreboard\'s simultaneous one', async () => {
+    const store = await LmdbStore.open(tmpDir(), { policy: DEFAULT_POLICY_CONFIG, noSync: true });
+    let clock = AS_OF - 40 * 86_400_000;
+    const app = compose(store, { limits: DEFAULT_LIMITS }, () => clock);
+    // Each run is reported as it finishes.
+    const run = (i: number, templateId: string, pass: boolean, finishedAtMs: number) =>
+      (clock = finishedAtMs) && app.learnloop.observe({ runId: `${templateId}-${i}`, decisionId: '', templateId, taskClass: 'bug-fix', repo: 'org/api', taskId: `${templateId}-task-${i}`, attempt: 1, outcome: pass ? 'pass' : 'fail', retries: 0, durationSeconds: 60, failureReason: pass ? '' : 'npm test failed', finishedAtMs, agent: '', model: '' });
+    await app.learnloop.registerTemplate({ templateId: 'bug-fix@v1', parentTemplateId: '', status: 'active', description: '' });
+    const start = clock;
+    for (let i = 0; i < 30; i++) await run(i, 'bug-fix@v1', i % 3 === 0, start + i * 12 * 3_600_000);
+    clock = AS_OF - 20 * 86_400_000;
+    const { opened } = await app.refinements.scan(clock, RULES);
+    expect(opened.map((r) => r.templateId)).toEqual(['bug-fix@v1']);
+    await app.refinements.accept({ refinementId: opened[0]!.refinementId, actor: 'maria', reason: 'verify before done', newTemplateId: 'bug-fix@v2', description: '' });
+    const decided = clock;
+    for (let i = 0; i < 30; i++) await run(i, 'bug-fix@v2', i % 10 !== 0, decided + (i + 1) * 12 * 3_600_000);
+    clock = AS_OF;
+    const { source } = learnLoopSource(app);
+    const d = await startDashboard({ source, rules: RULES, host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF });
+    try {
+      const m = await d.model();
+      const effect = m.lineage.find((n) => n.templateId === 'bug-fix@v2')!.effect!;
+      const scores = (await app.learnloop.scores('', '')).find((c) => c.templateId === 'bug-fix@v2')!.vsParent!.change;
+      expect([effect.estimate, effect.ciLow, effect.ciHigh]).toEqual([scores.estimate, scores.low, scores.high]);
+      expect(scores.level).toBe(0.95);
+      const board = m.overview.scoreboard.refinements[0]!.effects.find((e) => e.metric === 'pass_rate')!.change;
+      expect(board.estimate).toBe(effect.estimate);
+      expect(board.low).toBeLessThan(effect.ciLow);
+    } finally {
+      await d.close();
+      await store.close();
+    }
+  });
+});
 
 describe('running the dashboard', () => {
   test('serve --http-port serves it beside gRPC, with /metrics, behind the same token', async () => {
