@@ -53,7 +53,9 @@ h2{margin-top:1.8rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.8rem 0;font-size:.92rem;background:#fff}
 th,td{border:1px solid #ddd;padding:.3rem .55rem;text-align:left;vertical-align:top}
 th{background:#f0f4f8}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+code.id{white-space:nowrap}
+code.id.long{white-space:normal;overflow-wrap:anywhere}
 figure.vl{margin:1rem 0;background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6rem;overflow-x:auto}
 figcaption{color:#555;font-size:.85rem}
 .none{color:#777;font-style:italic}

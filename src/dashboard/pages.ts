@@ -52,6 +52,11 @@ function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]
 /** Cells are HTML: every text value passes through esc() on its way in. */
 const cell = (s: string | number) => esc(String(s));
 
+/** Ids longer than this may wrap anywhere in a table (an id may have 256 characters). */
+const LONG_ID = 32;
+/** An id in a table, whole: on one line when short; a long one wraps anywhere, so the table still fits the page. */
+const idCell = (s: string) => `<code class="id${s.length > LONG_ID ? ' long' : ''}">${cell(s)}</code>`;
+
 function metricCells(m: Metrics): string[] {
   return [
     cell(m.runs),
@@ -112,9 +117,9 @@ function matrixTable(cells: readonly MatrixCell[], withRepo: boolean): string {
   return table(
     ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'own runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
     cells.map((c) => [
-      cell(c.templateId),
-      cell(c.taskClass || '(none)'),
-      ...(withRepo ? [cell(c.repo)] : []),
+      idCell(c.templateId),
+      idCell(c.taskClass || '(none)'),
+      ...(withRepo ? [idCell(c.repo)] : []),
       cell(`${fmt.pct(c.posteriorPassRate)} (${fmt.interval(c.posteriorPassRateLow, c.posteriorPassRateHigh)})`),
       cell(`${fmt.pct(c.expectedReward)} (${fmt.interval(c.expectedRewardLow, c.expectedRewardHigh)})`),
       cell(c.ownRuns.toFixed(1)),
@@ -169,7 +174,7 @@ function trafficBody(traffic: readonly TrafficWeek[]): string {
     ),
     table(
       ['week starting', 'decisions', 'template', 'chosen', 'share', 'mean P(best)'],
-      traffic.flatMap((w) => w.byTemplate.map((t) => [cell(fmt.date(w.startMs)), cell(w.decisions), cell(t.templateId), cell(t.chosen), cell(fmt.pct(t.share)), cell(t.meanProbBest.toFixed(3))])),
+      traffic.flatMap((w) => w.byTemplate.map((t) => [cell(fmt.date(w.startMs)), cell(w.decisions), idCell(t.templateId), cell(t.chosen), cell(fmt.pct(t.share)), cell(t.meanProbBest.toFixed(3))])),
       [false, true, false, true, true, true],
     ),
   ].join('\n');
@@ -211,7 +216,7 @@ function failuresBody(m: DashboardModel): string {
         cell(p.count),
         cell(fmt.date(p.firstSeenMs)),
         cell(fmt.date(p.lastSeenMs)),
-        cell(p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', ')),
+        p.byTemplate.map((t) => `${idCell(t.key)} (${cell(t.count)})`).join(', '),
         p.remediation ? `<strong>${cell(p.remediation.action)}</strong><br><span class="why">${cell(p.remediation.rationale)}</span>` : '<span class="none">no rule yet</span>',
       ]),
       [false, true, false, false, false, false],
@@ -230,7 +235,7 @@ function refinementsBody(m: DashboardModel, ctx: PageContext): string {
         ? `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/accept" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<label>new version <input name="new_template_id" required placeholder="${esc(r.templateId.replace(/@v(\d+)$/, (_: string, v: string) => `@v${Number(v) + 1}`))}"></label><button type="submit">Accept</button></form>` +
           `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/reject" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Reject</button></form>`
         : cell(`${r.status} by ${r.actor} on ${fmt.date(r.decidedAtMs)}: ${r.reason}${r.newTemplateId ? ` → ${r.newTemplateId}` : ''}`);
-    return [cell(r.refinementId), cell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), cell(r.summary), action];
+    return [idCell(r.refinementId), idCell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), cell(r.summary), action];
   });
   return [
     '<p class="note">Items open when a template is credibly below the pass-rate threshold or regressed. Accepting registers the new version (you wrote its prompt) with the item\'s template as parent; learnloop never edits a prompt. Every decision is recorded in the log with who made it.</p>',
@@ -244,15 +249,15 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
   const tree = (n: LineageNode, depth: number): string => {
     if (depth > 32) return '';
     const kids = n.children.map((c) => byId.get(c)).filter((c): c is LineageNode => c !== undefined);
-    return `<li><code>${esc(n.templateId)}</code> <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${esc(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
+    return `<li>${idCell(n.templateId)} <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${esc(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
   };
   return [
     `<ul class="tree">${roots.map((r) => tree(r, 0)).join('')}</ul>`,
     table(
       ['template', 'parent', 'status', 'registered', 'created by', ...METRIC_HEADERS, 'effect vs parent, points (95% CI)', 'retire'],
       m.lineage.map((n) => [
-        `<code>${cell(n.templateId)}</code>${n.description ? `<br><span class="why">${cell(n.description)}</span>` : ''}`,
-        n.parentTemplateId ? `<code>${cell(n.parentTemplateId)}</code>` : '–',
+        `${idCell(n.templateId)}${n.description ? `<br><span class="why">${cell(n.description)}</span>` : ''}`,
+        n.parentTemplateId ? idCell(n.parentTemplateId) : '–',
         `<span class="status ${n.status}">${cell(n.status)}</span>`,
         cell(fmt.date(n.registeredAtMs)),
         n.createdBy ? cell(`${n.createdBy.refinementId}, accepted by ${n.createdBy.actor} on ${fmt.date(n.createdBy.decidedAtMs)}: ${n.createdBy.reason}`) : n.implicit ? 'first seen in a run' : 'registered',
