@@ -8,6 +8,21 @@ import type { TopLevelSpec } from 'vega-lite';
 /** Okabe & Ito (2008): colour-blind-safe. */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 
+/** Most characters of a label shown whole: about 470 px at 13 px. */
+export const LABEL_CHARS = 64;
+
+/**
+ * A Vega expression showing `datum.label` whole up to `max` characters, and beyond that its start
+ * and end around an ellipsis: ids may have 256 characters, and a label that long would squeeze the
+ * chart. The whole label stays in the tooltips and the tables. Labels have no pixel limit
+ * (labelLimit 0): the length is capped here, and the SVG renderer's width estimate would cut them again.
+ */
+function shortLabel(max = LABEL_CHARS): string {
+  const head = Math.ceil((max - 1) / 2);
+  const tail = max - 1 - head;
+  return `length(datum.label) > ${max} ? slice(datum.label, 0, ${head}) + '…' + slice(datum.label, -${tail}) : datum.label`;
+}
+
 /** Sizes chosen to read at 1,400 px wide: 13 px labels, 14 px titles. */
 const CONFIG = {
   font: 'system-ui, -apple-system, "Segoe UI", sans-serif',
@@ -15,7 +30,7 @@ const CONFIG = {
   padding: 8,
   title: { fontSize: 16, anchor: 'start', offset: 12 },
   axis: { labelFontSize: 13, titleFontSize: 14, titleFontWeight: 600, gridColor: '#e3e3e3', domainColor: '#888', tickColor: '#888' },
-  legend: { labelFontSize: 13, titleFontSize: 13, labelLimit: 360, symbolSize: 120 },
+  legend: { labelFontSize: 13, titleFontSize: 13, labelLimit: 0, symbolSize: 120 },
   header: { labelFontSize: 14, labelFontWeight: 600 },
   range: { category: PALETTE },
   view: { stroke: '#ddd' },
@@ -112,7 +127,7 @@ export function rateLinesSpec(points: readonly RatePoint[], o: RateLinesOptions)
     : { field: 'x', type: 'ordinal' as const, title: o.xTitle ?? 'window start', sort: null, axis: { labelAngle: -30 } };
   const single = new Set(points.map((p) => p.series)).size <= 1;
   const y = { field: 'value', type: 'quantitative' as const, title: o.yTitle, scale: { domain: [0, 1] }, axis: { format: '.0%', tickCount: 5 } };
-  const color = { field: 'series', type: 'nominal' as const, title: null, legend: panels || single ? null : { orient: 'right' as const } };
+  const color = { field: 'series', type: 'nominal' as const, title: null, legend: panels || single ? null : { orient: 'right' as const, labelExpr: shortLabel() } };
   const tooltip = [
     { field: 'series', type: 'nominal' as const, title: 'series' },
     { field: 'when', type: 'nominal' as const, title: o.xTitle ?? 'window start' },
@@ -167,7 +182,7 @@ export function rateLinesSpec(points: readonly RatePoint[], o: RateLinesOptions)
   }
   const body = { width: o.width ?? (panels ? 360 : 960), height: o.height ?? (panels ? 200 : 320), layer: layers };
   const spec = panels
-    ? { data: { values: data }, facet: { field: 'series', type: 'nominal', title: null, header: { labelFontSize: 14 } }, columns: 3, spec: body, resolve: { scale: { x: 'shared' } } }
+    ? { data: { values: data }, facet: { field: 'series', type: 'nominal', title: null, header: { labelFontSize: 14, labelExpr: shortLabel(40), labelLimit: 0 } }, columns: 3, spec: body, resolve: { scale: { x: 'shared' } } }
     : { data: { values: data }, ...body };
   return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: o.title, config: CONFIG, ...spec } as TopLevelSpec;
 }
@@ -224,7 +239,7 @@ export interface BarsOptions {
   readonly width?: number;
 }
 
-/** Horizontal bars with full labels (never cut), the value and run count printed, intervals as whiskers. */
+/** Horizontal bars with their labels (whole up to LABEL_CHARS), the value and run count printed, intervals as whiskers. */
 export function barsSpec(bars: readonly Bar[], o: BarsOptions): TopLevelSpec {
   const rate = o.scale === 'rate';
   const data = bars.map((b) => ({
@@ -238,7 +253,7 @@ export function barsSpec(bars: readonly Bar[], o: BarsOptions): TopLevelSpec {
     at: rate ? Math.max(b.value, b.high ?? 0) : b.value,
   }));
   // sort: null keeps the caller's order (most frequent or best first).
-  const yField = { field: 'label', type: 'nominal' as const, title: null, sort: null, axis: { labelLimit: 0, labelFontSize: 13 } };
+  const yField = { field: 'label', type: 'nominal' as const, title: null, sort: null, axis: { labelExpr: shortLabel(), labelLimit: 0, labelFontSize: 13 } };
   const x = {
     field: 'value',
     type: 'quantitative' as const,
@@ -286,10 +301,11 @@ export interface MatrixCell {
 /** A heat map: colour = the posterior rate given (the dashboard: pass rate), text = it and own + borrowed runs, tooltip with the interval. */
 export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: string; readonly segmentTitle: string }): TopLevelSpec {
   const data = cells.map((c) => ({ ...c, label: `${(c.mean * 100).toFixed(0)}%`, runs: `${c.own.toFixed(0)} + ${c.borrowed.toFixed(1)}` }));
-  // Columns narrow as segments grow, so the matrix stays within 1,400 px up to ten segments.
-  const step = Math.max(96, Math.min(150, Math.floor(1000 / Math.max(1, new Set(cells.map((c) => c.segment)).size))));
-  const x = { field: 'segment', type: 'nominal' as const, title: o.segmentTitle, axis: { labelAngle: -30, labelLimit: 240, orient: 'top' as const } };
-  const y = { field: 'template', type: 'nominal' as const, title: 'template', axis: { labelLimit: 320 } };
+  // Columns narrow as segments grow, so the matrix stays within 1,360 px (the page's width) up to
+  // ten segments, beside template labels of up to 32 characters and the legend.
+  const step = Math.max(84, Math.min(150, Math.floor(840 / Math.max(1, new Set(cells.map((c) => c.segment)).size))));
+  const x = { field: 'segment', type: 'nominal' as const, title: o.segmentTitle, axis: { labelAngle: -30, labelExpr: shortLabel(24), labelLimit: 0, orient: 'top' as const } };
+  const y = { field: 'template', type: 'nominal' as const, title: 'template', axis: { labelExpr: shortLabel(32), labelLimit: 0 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
@@ -345,7 +361,7 @@ export function shareAreaSpec(rows: readonly ShareRow[], o: { readonly title: st
     encoding: {
       x,
       y: { field: 'value', type: 'quantitative', stack: 'zero', title: o.yTitle, scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-      color: { field: 'series', type: 'nominal', title: 'template', legend: { orient: 'right' } },
+      color: { field: 'series', type: 'nominal', title: 'template', legend: { orient: 'right', labelExpr: shortLabel() } },
       order: { field: 'series' },
       tooltip: [
         { field: 'series', type: 'nominal', title: 'template' },

@@ -5,7 +5,7 @@
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { describe, expect, test } from 'vitest';
-import { rateLinesSpec, type RatePoint } from '../../src/charts/index.js';
+import { barsSpec, matrixSpec, rateLinesSpec, type RatePoint } from '../../src/charts/index.js';
 
 interface Box {
   readonly text: string;
@@ -29,6 +29,20 @@ async function layout(spec: TopLevelSpec): Promise<{ texts: Box[]; view: View }>
   };
   walk((view.scenegraph() as unknown as { root: unknown }).root, true);
   return { texts, view };
+}
+
+/** Every text the chart draws (axes, legends and headers too), with its font size. */
+async function allTexts(spec: TopLevelSpec): Promise<{ texts: Array<{ text: string; size: number }> }> {
+  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  await view.runAsync();
+  const texts: Array<{ text: string; size: number }> = [];
+  const walk = (node: any): void => {
+    if (node.marktype === 'text') for (const it of node.items ?? []) if (it.text !== undefined && it.text !== '') texts.push({ text: String(it.text), size: it.fontSize });
+    for (const it of node.items ?? []) walk(it);
+  };
+  walk((view.scenegraph() as unknown as { root: unknown }).root);
+  view.finalize();
+  return { texts };
 }
 
 const overlapping = (texts: readonly Box[]) =>
@@ -67,5 +81,36 @@ describe('rate lines', () => {
     expect(without.view.scale('x').domain().map(Number)).toEqual([week(0), week(3)]);
     expect(withMarkers.texts.map((t) => t.text)).toContain('inside');
     expect(withMarkers.texts.map((t) => t.text)).not.toContain('after the last point');
+  });
+});
+
+// Ids may have 256 characters (DEFAULT_LIMITS.maxIdLength).
+const LONG = `platform-${'x'.repeat(120)}-${'y'.repeat(119)}@v1`;
+const LONG_CLASS = `class-${'c'.repeat(250)}`;
+
+describe('labels of the longest ids', () => {
+  const shortened = <T extends { text: string }>(texts: readonly T[], id: string) => texts.find((t) => t.text.includes('…') && id.startsWith(t.text.split('…')[0]!) && id.endsWith(t.text.split('…')[1]!));
+
+  test('a bar label keeps the id\'s start and end around an ellipsis, at 13 px', async () => {
+    const { texts } = await allTexts(barsSpec([{ label: LONG, value: 0.5, low: 0.2, high: 0.8, n: 12 }, { label: 'bug-fix@v1', value: 0.7, n: 30 }], { title: 't', xTitle: 'pass rate', scale: 'rate' }));
+    const label = shortened(texts, LONG);
+    expect(label, texts.map((t) => t.text).join(' | ')).toBeDefined();
+    expect(label!.text.length).toBe(64);
+    expect(label!.size).toBe(13);
+    expect(texts.map((t) => t.text)).toContain('bug-fix@v1');
+  });
+
+  test('the matrix stays narrow with ids of 256 characters on both axes', async () => {
+    const cell = (template: string, segment: string) => ({ template, segment, mean: 0.5, low: 0.2, high: 0.8, own: 3, borrowed: 1, evidence: 'task class' });
+    const spec = matrixSpec([cell(LONG, LONG_CLASS), cell(LONG, 'docs'), cell('bug-fix@v1', 'docs')], { title: 't', segmentTitle: 'task class' });
+    const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+    await view.runAsync();
+    const svg = await view.toSVG();
+    view.finalize();
+    const width = Number(/^<svg[^>]* width="(\d+(?:\.\d+)?)"/.exec(svg)![1]);
+    expect(width).toBeLessThanOrEqual(1360);
+    const { texts } = await allTexts(spec);
+    expect(shortened(texts, LONG)).toBeDefined();
+    expect(shortened(texts, LONG_CLASS)).toBeDefined();
   });
 });

@@ -2,7 +2,7 @@
  * The dashboard's layout at 1,400 px in real Chromium, on the fixture log made realistic: an
  * accepted refinement whose new version ran (the overview's refinement-effects table, the Lineage
  * effect), and a template, task class and repository whose ids have the longest length allowed.
- * No page is wider than the window.
+ * No page is wider than the window, and no chart either.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { startDashboard, type DashboardServer } from '../../src/dashboard/server
 import { VIEWS } from '../../src/dashboard/pages.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import type { LmdbStore } from '../../src/store/index.js';
-import { launchChromium, watchProblems } from '../helpers/browser.js';
+import { chartTexts, launchChromium, watchProblems } from '../helpers/browser.js';
 import { RULES } from '../reports/fixture-log.js';
 import { AS_OF, dashboardFixture } from './fixture.js';
 
@@ -62,6 +62,9 @@ describe('dashboard layout at 1,400 px', () => {
     // String expressions: the project compiles without the DOM library.
     expect(await page.evaluate('document.documentElement.clientWidth')).toBe(1400);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(1400);
+    // Charts too: a long id's label is shortened, not the chart stretched or its text shrunk.
+    for (const svg of await page.locator('figure.vl.drawn svg').all()) expect((await svg.boundingBox())!.width).toBeLessThanOrEqual(1360);
+    for (const t of await chartTexts(page, 'figure.vl svg text')) expect(t.px, t.text).toBeGreaterThanOrEqual(11);
     // The long ids are on the page whole (tables keep every id).
     if (path === '/matrix') expect(await page.locator('table code', { hasText: LONG_CLASS }).count()).toBeGreaterThan(0);
     if (path === '/templates') expect(await page.locator('table code', { hasText: LONG_TEMPLATE }).count()).toBeGreaterThan(0);
