@@ -322,6 +322,12 @@ export function unauthorizedPage(): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · token required</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Token required</h1><p>This dashboard needs its token. Open it once as <code>/?token=YOUR_TOKEN</code> (the server keeps it in a same-site cookie) or send <code>Authorization: Bearer YOUR_TOKEN</code>.</p></main></body></html>\n`;
 }
 
+/** The page a browser gets for an address the dashboard does not have: the views it has, linked. */
+export function notFoundPage(path: string): string {
+  const links = VIEWS.map(([, href, label]) => `<li><a href="${href}">${esc(label)}</a></li>`).join('');
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · not found</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Not found</h1><p>The dashboard has no page <code>${esc(path)}</code>. Its views:</p><ul>${links}</ul></main></body></html>\n`;
+}
+
 /** The page answered while the first build reads the log: it says how far it is and reloads itself. */
 export function buildingPage(message: string, reloadSeconds: number): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${reloadSeconds}"><title>learnloop · building</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Reading the log</h1><p role="status">${esc(message)}. This page reloads itself every ${reloadSeconds} s until the dashboard is ready.</p></main></body></html>\n`;

@@ -161,6 +161,22 @@ describe('dashboard JSON views', () => {
     expect(t.find((x) => x.templateId === 'bug-fix@v2')?.effect).not.toBeNull();
   });
 
+  test('an unknown address answers a browser with an HTML page and a script or /api/ URL with JSON, both 404', async () => {
+    const get = (path: string, accept: string) => fetch(`${dash.url}${path}`, { headers: { authorization: 'Bearer tok', accept } });
+    const page = await get('/templates/bug-fix@v1&x', 'text/html,application/xhtml+xml');
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<h1>Not found</h1>');
+    expect(html).toContain('<code>/templates/bug-fix@v1&amp;x</code>');
+    expect(html).toContain('<a href="/templates">');
+    for (const [path, accept] of [['/api/v1/nope', 'text/html'], ['/nope', 'application/json']]) {
+      const res = await get(path!, accept!);
+      expect(res.status, path).toBe(404);
+      expect(await res.json(), path).toEqual({ error: `no such view: GET ${path}` });
+    }
+  });
+
   test('a Host header that is not the loopback is refused (DNS rebinding)', async () => {
     const res = await new Promise<number>((resolve, reject) => {
       import('node:http').then(({ request }) => {
