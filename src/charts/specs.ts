@@ -36,6 +36,24 @@ const CONFIG = {
   view: { stroke: '#ddd' },
 } as const;
 
+/**
+ * A chart with nothing to draw: its title and "no data yet" where the plot would be, rather than
+ * empty axes (whose scales vega cannot size: it warns of an infinite extent).
+ */
+function emptySpec(title: string, width: number): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    config: CONFIG,
+    data: { values: [{ text: NO_DATA_YET }] },
+    width,
+    height: 40,
+    mark: { type: 'text', fontSize: 14, color: '#666', align: 'left', x: 0 },
+    encoding: { text: { field: 'text' } },
+  } as TopLevelSpec;
+}
+export const NO_DATA_YET = 'no data yet';
+
 /** One point of a rate series: a value in [0, 1] with its 95% interval and the runs behind it. */
 export interface RatePoint {
   /** The series (template, 'overall', ...). */
@@ -120,6 +138,7 @@ const MARKER_ROW = 16;
  */
 export function rateLinesSpec(points: readonly RatePoint[], o: RateLinesOptions): TopLevelSpec {
   const panels = o.layout === 'panels';
+  if (points.length === 0) return emptySpec(o.title, o.width ?? 960);
   const times = points.map((p) => p.x).filter((x): x is number => typeof x === 'number');
   const domain = o.time && times.length > 0 ? [Math.min(...times), Math.max(...times)] : null;
   const xField = o.time
@@ -241,6 +260,7 @@ export interface BarsOptions {
 
 /** Horizontal bars with their labels (whole up to LABEL_CHARS), the value and run count printed, intervals as whiskers. */
 export function barsSpec(bars: readonly Bar[], o: BarsOptions): TopLevelSpec {
+  if (bars.length === 0) return emptySpec(o.title, o.width ?? 560);
   const rate = o.scale === 'rate';
   const data = bars.map((b) => ({
     label: b.label,
@@ -300,6 +320,7 @@ export interface MatrixCell {
 
 /** A heat map: colour = the posterior rate given (the dashboard: pass rate), text = it and own + borrowed runs, tooltip with the interval. */
 export function matrixSpec(cells: readonly MatrixCell[], o: { readonly title: string; readonly segmentTitle: string }): TopLevelSpec {
+  if (cells.length === 0) return emptySpec(o.title, 600);
   const data = cells.map((c) => ({ ...c, label: `${(c.mean * 100).toFixed(0)}%`, runs: `${c.own.toFixed(0)} + ${c.borrowed.toFixed(1)}` }));
   // Columns narrow as segments grow, so the matrix stays within 1,360 px (the page's width) up to
   // ten segments, beside template labels of up to 32 characters and the legend.
@@ -349,6 +370,7 @@ export interface ShareRow {
 
 /** Traffic share over time as stacked areas (shares of each bucket sum to 1). */
 export function shareAreaSpec(rows: readonly ShareRow[], o: { readonly title: string; readonly yTitle: string }): TopLevelSpec {
+  if (rows.length === 0) return emptySpec(o.title, 960);
   const x = { field: 'x', type: 'temporal' as const, title: 'week starting', scale: { type: 'utc' as const }, axis: { format: '%Y-%m-%d', labelAngle: -30, values: tickValues(rows.map((r) => r.x)) } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -378,6 +400,7 @@ export function intervalDotsSpec(
   rows: ReadonlyArray<{ readonly label: string; readonly estimate: number; readonly low: number; readonly high: number }>,
   o: { readonly title: string; readonly xTitle: string; readonly zeroRule?: boolean },
 ): TopLevelSpec {
+  if (rows.length === 0) return emptySpec(o.title, 720);
   const y = { field: 'label', type: 'nominal' as const, title: null, sort: null, axis: { labelLimit: 0 } };
   const x = { field: 'estimate', type: 'quantitative' as const, title: o.xTitle, axis: { format: '+.0%' } };
   const layers: unknown[] = [

@@ -2,10 +2,10 @@
  * The chart specs laid out by vega itself (headless, text widths estimated as in the reports'
  * SVGs): what a reader would see overlap, and which x range an axis covers.
  */
-import { parse, View } from 'vega';
+import { parse, View, Warn } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { describe, expect, test } from 'vitest';
-import { barsSpec, matrixSpec, rateLinesSpec, type RatePoint } from '../../src/charts/index.js';
+import { describe, expect, test, vi } from 'vitest';
+import { barsSpec, intervalDotsSpec, matrixSpec, NO_DATA_YET, rateLinesSpec, shareAreaSpec, type RatePoint } from '../../src/charts/index.js';
 
 interface Box {
   readonly text: string;
@@ -112,5 +112,30 @@ describe('labels of the longest ids', () => {
     const { texts } = await allTexts(spec);
     expect(shortened(texts, LONG)).toBeDefined();
     expect(shortened(texts, LONG_CLASS)).toBeDefined();
+  });
+});
+
+describe('charts with nothing to draw', () => {
+  test.each([
+    ['rate lines', rateLinesSpec([], { title: 'Pass rate per week', yTitle: 'pass rate', time: true, markers: [{ x: 0, label: 'x' }] })],
+    ['rate panels', rateLinesSpec([], { title: 'Pass rate per template', yTitle: 'pass rate', time: true, layout: 'panels' })],
+    ['bars', barsSpec([], { title: 'Pass rate per template', xTitle: 'pass rate', scale: 'rate' })],
+    ['matrix', matrixSpec([], { title: 'Posterior pass rate', segmentTitle: 'task class' })],
+    ['share areas', shareAreaSpec([], { title: 'Traffic', yTitle: 'share' })],
+    ['interval dots', intervalDotsSpec([], { title: 'Lift', xTitle: 'lift' })],
+  ] as const)('%s: the title and "no data yet", no empty axes and no vega warning', async (_name, spec) => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const view = new View(parse(compile(spec).spec), { renderer: 'none', logLevel: Warn });
+      await view.runAsync();
+      await view.toSVG();
+      view.finalize();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+    const { texts } = await allTexts(spec);
+    expect(texts.map((t) => t.text)).toEqual(expect.arrayContaining([spec.title, NO_DATA_YET]));
+    expect(texts.map((t) => t.text)).not.toContain('0%');
   });
 });
