@@ -84,7 +84,7 @@ function seriesPoints(series: readonly TrendSeries[], metric: 'pass' | 'retry'):
 function overviewBody(m: DashboardModel, ctx: PageContext): string {
   const o = m.overview;
   const t = o.totals;
-  const card = `<section class="cards"><div class="card"><div class="card-title">All runs to ${fmt.date(m.asOfMs)}</div><div class="big" data-number="runs">${t.runs}</div><div class="sub">${t.judged} judged · pass rate <span data-number="pass-rate">${t.judged > 0 ? fmt.pct(t.passRate) : '–'}</span> (${t.judged > 0 ? fmt.interval(t.passRateLow, t.passRateHigh) : '–'}) · retry rate <span data-number="retry-rate">${t.tasks > 0 ? fmt.pct(t.retryRate) : '–'}</span> over ${t.tasks} tasks</div></div></section>`;
+  const card = `<section class="cards"><div class="card"><div class="card-title">All runs to ${fmt.date(m.asOfMs)}</div><div class="big" data-number="runs">${t.runs}</div><div class="sub">${t.judged} judged · pass rate <span data-number="pass-rate">${t.judged > 0 ? fmt.pct(t.passRate) : '–'}</span> (${t.judged > 0 ? fmt.interval(t.passRateLow, t.passRateHigh) : '–'}) · retry rate <span data-number="retry-rate">${t.tasks > 0 ? fmt.pct(t.retryRate) : '–'}</span> over ${fmt.count(t.tasks, 'task')}</div></div></section>`;
   // Each overall chart marks its own metric's changes, overall and per template, on the week each
   // falls in (so the axis ends at the last week, as the chart below's does); task-class ones are listed.
   const weeks = o.overall.points.map((p) => p.startMs);
@@ -187,7 +187,7 @@ function liftBody(m: DashboardModel): string {
   const verdict = h.ciLow > 0 ? 'credibly better than choosing uniformly' : h.ciHigh < 0 ? 'credibly worse than choosing uniformly' : 'not distinguishable from choosing uniformly yet';
   const method = 'closed-form intervals (Student\'s t on each estimator\'s influence values)';
   return [
-    `<section class="cards"><div class="card wide"><div class="card-title">Lift of the deployed policy over uniform choice (doubly robust)</div><div class="big" data-number="lift">${points(h.estimate)} points</div><div class="sub">95% CI ${points(h.ciLow)} to ${points(h.ciHigh)} · effective sample size <span data-number="ess">${l.effectiveSampleSize.toFixed(1)}</span> of ${l.decisions} decisions logged ${fmt.date(l.sinceMs)} to ${fmt.date(l.untilMs)} (the overview's scoreboard window) · ${esc(verdict)}</div><div class="sub">deployed policy reward ${fmt.pct(l.deployed.estimate)} (${fmt.interval(l.deployed.ciLow, l.deployed.ciHigh)}) · in the whole log ${l.unobserved} decisions without an outcome yet, ${l.invalid} with unusable propensities · ${esc(method)}</div></div></section>`,
+    `<section class="cards"><div class="card wide"><div class="card-title">Lift of the deployed policy over uniform choice (doubly robust)</div><div class="big" data-number="lift">${points(h.estimate)} points</div><div class="sub">95% CI ${points(h.ciLow)} to ${points(h.ciHigh)} · effective sample size <span data-number="ess">${l.effectiveSampleSize.toFixed(1)}</span> of ${fmt.count(l.decisions, 'decision')} logged ${fmt.date(l.sinceMs)} to ${fmt.date(l.untilMs)} (the overview's scoreboard window) · ${esc(verdict)}</div><div class="sub">deployed policy reward ${fmt.pct(l.deployed.estimate)} (${fmt.interval(l.deployed.ciLow, l.deployed.ciHigh)}) · in the whole log ${l.unobserved} decisions without an outcome yet, ${l.invalid} with unusable propensities · ${esc(method)}</div></div></section>`,
     chart(
       intervalDotsSpec(l.byEstimator.map((e) => ({ label: e.estimator, estimate: e.lift.estimate, low: e.lift.ciLow, high: e.lift.ciHigh })), { title: 'Lift over uniform by estimator (95% closed-form interval)', xTitle: 'lift, expected-reward points', zeroRule: true }),
       'Lift by estimator',
@@ -205,7 +205,7 @@ function failuresBody(m: DashboardModel): string {
   const f = m.failures;
   const top = f.patterns.slice(0, 15);
   return [
-    `<p class="note">${f.failedRuns} runs did not pass. Remediations come from rules/remediations.json (version ${f.rulesVersion}).</p>`,
+    `<p class="note">${fmt.count(f.failedRuns, 'run')} did not pass. Remediations come from rules/remediations.json (version ${f.rulesVersion}).</p>`,
     top.length === 0
       ? ''
       : chart(barsSpec(top.map((p) => ({ label: p.signature, value: p.count, note: p.remediation?.action ?? 'no rule yet' })), { title: 'Most frequent failure patterns', xTitle: 'runs', scale: 'count', width: 420 }), 'Most frequent failure patterns'),
