@@ -54,6 +54,7 @@ table{border-collapse:collapse;margin:.8rem 0;font-size:.92rem;background:#fff}
 th,td{border:1px solid #ddd;padding:.3rem .55rem;text-align:left;vertical-align:top}
 th{background:#f0f4f8}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+.nb{white-space:nowrap}
 code.id{white-space:nowrap}
 code.id.long{white-space:normal;overflow-wrap:anywhere}
 figure.vl{margin:1rem 0;background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6rem;overflow-x:auto}

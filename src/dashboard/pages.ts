@@ -57,13 +57,16 @@ const LONG_ID = 32;
 /** An id in a table, whole: on one line when short; a long one wraps anywhere, so the table still fits the page. */
 const idCell = (s: string) => `<code class="id${s.length > LONG_ID ? ' long' : ''}">${cell(s)}</code>`;
 
+/** A value and its interval or counts: where the column is narrow they wrap between the two, never inside either. */
+const withDetail = (value: string, detail: string) => `<span class="nb">${cell(value)}</span> <span class="nb">(${cell(detail)})</span>`;
+
 function metricCells(m: Metrics): string[] {
   return [
     cell(m.runs),
     cell(m.judged),
-    m.judged > 0 ? cell(`${fmt.pct(m.passRate)} (${fmt.interval(m.passRateLow, m.passRateHigh)})`) : '–',
-    m.judgedTasks > 0 ? cell(`${fmt.pct(m.firstTryPassRate)} (${m.firstTryPasses}/${m.judgedTasks})`) : '–',
-    m.tasks > 0 ? cell(`${fmt.pct(m.retryRate)} (${fmt.interval(m.retryRateLow, m.retryRateHigh)})`) : '–',
+    m.judged > 0 ? withDetail(fmt.pct(m.passRate), fmt.interval(m.passRateLow, m.passRateHigh)) : '–',
+    m.judgedTasks > 0 ? withDetail(fmt.pct(m.firstTryPassRate), `${m.firstTryPasses}/${m.judgedTasks}`) : '–',
+    m.tasks > 0 ? withDetail(fmt.pct(m.retryRate), fmt.interval(m.retryRateLow, m.retryRateHigh)) : '–',
   ];
 }
 const METRIC_HEADERS = ['runs', 'judged', 'pass rate (95% CI)', 'first-try pass', 'retry rate (95% CI)'];
@@ -120,8 +123,8 @@ function matrixTable(cells: readonly MatrixCell[], withRepo: boolean): string {
       idCell(c.templateId),
       idCell(c.taskClass || '(none)'),
       ...(withRepo ? [idCell(c.repo)] : []),
-      cell(`${fmt.pct(c.posteriorPassRate)} (${fmt.interval(c.posteriorPassRateLow, c.posteriorPassRateHigh)})`),
-      cell(`${fmt.pct(c.expectedReward)} (${fmt.interval(c.expectedRewardLow, c.expectedRewardHigh)})`),
+      withDetail(fmt.pct(c.posteriorPassRate), fmt.interval(c.posteriorPassRateLow, c.posteriorPassRateHigh)),
+      withDetail(fmt.pct(c.expectedReward), fmt.interval(c.expectedRewardLow, c.expectedRewardHigh)),
       cell(c.ownRuns.toFixed(1)),
       cell(c.borrowedRuns.toFixed(1)),
       cell(c.evidenceLabel),
@@ -262,7 +265,7 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
         cell(fmt.date(n.registeredAtMs)),
         n.createdBy ? cell(`${n.createdBy.refinementId}, accepted by ${n.createdBy.actor} on ${fmt.date(n.createdBy.decidedAtMs)}: ${n.createdBy.reason}`) : n.implicit ? 'first seen in a run' : 'registered',
         ...metricCells(n.metrics),
-        n.effect ? cell(`${points(n.effect.estimate)} (${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)})`) : '–',
+        n.effect ? withDetail(points(n.effect.estimate), `${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)}`) : '–',
         n.status === 'retired'
           ? ''
           : `<form method="post" action="/templates/${encodeURIComponent(n.templateId)}/retire" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Retire</button></form>`,
