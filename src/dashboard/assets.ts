@@ -65,6 +65,7 @@ figcaption{color:#555;font-size:.85rem}
 .status.open{background:#fff3c4}.status.accepted,.status.active{background:#d6f5e3}.status.rejected,.status.retired{background:#f5d6d9}.status.candidate{background:#dbe9ff}
 form.act{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center;margin:.2rem 0}
 form.act input{width:8.5rem;font-size:.85rem}
+form.act.narrow{max-width:10rem}
 button{cursor:pointer;padding:.2rem .6rem}
 button.reject{background:#fbeaea}
 .flash{padding:.5rem .8rem;background:#d6f5e3;border-radius:4px}

@@ -268,7 +268,7 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
         n.effect ? withDetail(points(n.effect.estimate), `${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)}`) : '–',
         n.status === 'retired'
           ? ''
-          : `<form method="post" action="/templates/${encodeURIComponent(n.templateId)}/retire" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Retire</button></form>`,
+          : `<form method="post" action="/templates/${encodeURIComponent(n.templateId)}/retire" class="act narrow"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Retire</button></form>`,
       ]),
       [false, false, false, false, false, true, true, true, true, true, true, false],
     ),
