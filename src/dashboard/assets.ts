@@ -53,7 +53,10 @@ h2{margin-top:1.8rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 table{border-collapse:collapse;margin:.8rem 0;font-size:.92rem;background:#fff}
 th,td{border:1px solid #ddd;padding:.3rem .55rem;text-align:left;vertical-align:top}
 th{background:#f0f4f8}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.nb{white-space:nowrap}
+code.id{white-space:nowrap}
+code.id.long{white-space:normal;overflow-wrap:anywhere}
 figure.vl{margin:1rem 0;background:#fff;border:1px solid #e3e3e3;border-radius:6px;padding:.6rem;overflow-x:auto}
 figcaption{color:#555;font-size:.85rem}
 .none{color:#777;font-style:italic}
@@ -62,6 +65,7 @@ figcaption{color:#555;font-size:.85rem}
 .status.open{background:#fff3c4}.status.accepted,.status.active{background:#d6f5e3}.status.rejected,.status.retired{background:#f5d6d9}.status.candidate{background:#dbe9ff}
 form.act{display:flex;flex-wrap:wrap;gap:.3rem;align-items:center;margin:.2rem 0}
 form.act input{width:8.5rem;font-size:.85rem}
+form.act.narrow{max-width:10rem}
 button{cursor:pointer;padding:.2rem .6rem}
 button.reject{background:#fbeaea}
 .flash{padding:.5rem .8rem;background:#d6f5e3;border-radius:4px}

@@ -10,8 +10,8 @@ import {
   DEFAULT_TREND_OPTIONS,
   groupBy,
   metricsOf,
-  newcombeInterval,
   outcomesReport,
+  passRateVersusParent,
   type Change,
   type FailurePattern,
   type Metrics,
@@ -19,6 +19,7 @@ import {
   type RemediationRules,
   type RunRow,
   type TrendSeries,
+  versionEffect,
 } from '../reports/index.js';
 import { refinementRowOf } from '../service/refinement-queue.js';
 
@@ -225,17 +226,18 @@ function liftOf(join: Pick<LogJoin, 'unobserved' | 'invalid'>, scoreboard: Outco
 }
 
 /**
- * A version's pass rate minus its parent's, with a 95% Newcombe interval: for a version an accepted
- * refinement made, as the scoreboard measures it (the parent before the decision against the new
- * version after it); otherwise over all their runs.
+ * A version's pass rate minus its parent's, with a 95% Newcombe interval, by the one definition
+ * `scores` uses (versionEffect): for a version an accepted refinement made, on the scoreboard's
+ * measure (the parent's runs before the decision against the new version's after it), otherwise on
+ * all their runs. The scoreboard's own interval is at its simultaneous level (1 − 0.05/3), which
+ * this column does not claim.
  */
 function effectOf(templateId: string, child: Metrics, parent: Metrics, scoreboard: OutcomesReport): Interval | null {
   const made = scoreboard.refinements.find((r) => r.newTemplateId === templateId)?.effects.find((e) => e.metric === 'pass_rate');
-  if (made !== undefined) return made.parent.n > 0 && made.child.n > 0 ? { estimate: made.change.estimate, ciLow: made.change.low, ciHigh: made.change.high } : null;
-  if (child.judged === 0 || parent.judged === 0) return null;
-  const [ciLow, ciHigh] = newcombeInterval(parent.passes, parent.judged, child.passes, child.judged);
-  return { estimate: child.passRate - parent.passRate, ciLow, ciHigh };
+  const e = made !== undefined ? versionEffect(made.parent, made.child, EFFECT_LEVEL) : passRateVersusParent(parent, child, EFFECT_LEVEL);
+  return e.parent.n > 0 && e.child.n > 0 ? { estimate: e.change.estimate, ciLow: e.change.low, ciHigh: e.change.high } : null;
 }
+const EFFECT_LEVEL = 0.95;
 
 function lineageOf(templates: readonly TemplateRecord[], refinements: readonly RefinementRecord[], tallies: RowTallies, scoreboard: OutcomesReport): LineageNode[] {
   const m = (id: string) => tallies.template(id || '(none)');

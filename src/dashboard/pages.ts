@@ -3,7 +3,7 @@
  * as a Vega-Lite spec in a JSON script element that /assets/dashboard.js hands to vega-embed.
  */
 import { barsSpec, escapeXml as esc, intervalDotsSpec, matrixSpec, rateLinesSpec, shareAreaSpec, type RatePoint } from '../charts/index.js';
-import { changeText, fmt, type Metrics, type TrendSeries } from '../reports/index.js';
+import { changeText, fmt, type Change, type Metrics, type TrendSeries } from '../reports/index.js';
 import type { DashboardModel, LineageNode, MatrixCell, TrafficWeek } from './model.js';
 
 export interface PageContext {
@@ -52,18 +52,25 @@ function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]
 /** Cells are HTML: every text value passes through esc() on its way in. */
 const cell = (s: string | number) => esc(String(s));
 
+/** Ids longer than this may wrap anywhere in a table (an id may have 256 characters). */
+const LONG_ID = 32;
+/** An id in a table, whole: on one line when short; a long one wraps anywhere, so the table still fits the page. */
+const idCell = (s: string) => `<code class="id${s.length > LONG_ID ? ' long' : ''}">${cell(s)}</code>`;
+
+/** A value and its interval or counts: where the column is narrow they wrap between the two, never inside either. */
+const withDetail = (value: string, detail: string) => `<span class="nb">${cell(value)}</span> <span class="nb">(${cell(detail)})</span>`;
+
 function metricCells(m: Metrics): string[] {
   return [
     cell(m.runs),
     cell(m.judged),
-    m.judged > 0 ? cell(`${fmt.pct(m.passRate)} (${fmt.interval(m.passRateLow, m.passRateHigh)})`) : '–',
-    m.judgedTasks > 0 ? cell(`${fmt.pct(m.firstTryPassRate)} (${m.firstTryPasses}/${m.judgedTasks})`) : '–',
-    m.tasks > 0 ? cell(`${fmt.pct(m.retryRate)} (${fmt.interval(m.retryRateLow, m.retryRateHigh)})`) : '–',
+    m.judged > 0 ? withDetail(fmt.pct(m.passRate), fmt.interval(m.passRateLow, m.passRateHigh)) : '–',
+    m.judgedTasks > 0 ? withDetail(fmt.pct(m.firstTryPassRate), `${m.firstTryPasses}/${m.judgedTasks}`) : '–',
+    m.tasks > 0 ? withDetail(fmt.pct(m.retryRate), fmt.interval(m.retryRateLow, m.retryRateHigh)) : '–',
   ];
 }
 const METRIC_HEADERS = ['runs', 'judged', 'pass rate (95% CI)', 'first-try pass', 'retry rate (95% CI)'];
 
-const METRIC_WORDS: Record<string, string> = { pass_rate: 'pass rate', first_try_pass_rate: 'first-try pass rate', retry_rate: 'retry rate', timeout_rate: 'timeout rate' };
 
 function seriesPoints(series: readonly TrendSeries[], metric: 'pass' | 'retry'): RatePoint[] {
   return series.flatMap((s) =>
@@ -80,20 +87,26 @@ function seriesPoints(series: readonly TrendSeries[], metric: 'pass' | 'retry'):
 function overviewBody(m: DashboardModel, ctx: PageContext): string {
   const o = m.overview;
   const t = o.totals;
-  const card = `<section class="cards"><div class="card"><div class="card-title">All runs to ${fmt.date(m.asOfMs)}</div><div class="big" data-number="runs">${t.runs}</div><div class="sub">${t.judged} judged · pass rate <span data-number="pass-rate">${t.judged > 0 ? fmt.pct(t.passRate) : '–'}</span> (${t.judged > 0 ? fmt.interval(t.passRateLow, t.passRateHigh) : '–'}) · retry rate <span data-number="retry-rate">${t.tasks > 0 ? fmt.pct(t.retryRate) : '–'}</span> over ${t.tasks} tasks</div></div></section>`;
-  // Overall and per-template changes are marked on the overall chart; task-class ones are listed.
-  const markers = o.changes.filter((c) => c.scopeKind !== 'task_class').map((c) => ({ x: c.atMs, label: `${c.scope}: ${METRIC_WORDS[c.metric] ?? c.metric} ${c.direction}` }));
+  const card = `<section class="cards"><div class="card"><div class="card-title">All runs to ${fmt.date(m.asOfMs)}</div><div class="big" data-number="runs">${t.runs}</div><div class="sub">${t.judged} judged · pass rate <span data-number="pass-rate">${t.judged > 0 ? fmt.pct(t.passRate) : '–'}</span> (${t.judged > 0 ? fmt.interval(t.passRateLow, t.passRateHigh) : '–'}) · retry rate <span data-number="retry-rate">${t.tasks > 0 ? fmt.pct(t.retryRate) : '–'}</span> over ${fmt.count(t.tasks, 'task')}</div></div></section>`;
+  // Each overall chart marks its own metric's changes, overall and per template, on the week each
+  // falls in (so the axis ends at the last week, as the chart below's does); task-class ones are listed.
+  const weeks = o.overall.points.map((p) => p.startMs);
+  const markers = (metric: Change['metric']) =>
+    o.changes.flatMap((c) => {
+      const week = weeks.filter((w) => w <= c.atMs).pop();
+      return c.scopeKind === 'task_class' || c.metric !== metric || week === undefined ? [] : [{ x: week, label: `${c.scope}: ${c.direction} ${fmt.date(c.atMs).slice(5)}` }];
+    });
   return [
     card,
     `<section class="scoreboard">${ctx.scoreboardHtml}</section>`,
     '<h2>Changes</h2>',
     o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${esc(changeText(c))}</li>`).join('')}</ul>`,
     chart(
-      rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers }),
+      rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: pass-rate change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers: markers('pass_rate') }),
       'Overall pass rate per week',
     ),
     chart(
-      rateLinesSpec(seriesPoints([o.overall], 'retry'), { title: 'Retry rate per week, all templates (95% interval, tasks on points)', yTitle: 'retry rate', time: true, xTitle: 'week starting', width: 1000 }),
+      rateLinesSpec(seriesPoints([o.overall], 'retry'), { title: 'Retry rate per week, all templates (95% interval, tasks on points; dashed: retry-rate change points)', yTitle: 'retry rate', time: true, xTitle: 'week starting', width: 1000, markers: markers('retry_rate') }),
       'Overall retry rate per week',
     ),
     chart(
@@ -107,11 +120,11 @@ function matrixTable(cells: readonly MatrixCell[], withRepo: boolean): string {
   return table(
     ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'own runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
     cells.map((c) => [
-      cell(c.templateId),
-      cell(c.taskClass || '(none)'),
-      ...(withRepo ? [cell(c.repo)] : []),
-      cell(`${fmt.pct(c.posteriorPassRate)} (${fmt.interval(c.posteriorPassRateLow, c.posteriorPassRateHigh)})`),
-      cell(`${fmt.pct(c.expectedReward)} (${fmt.interval(c.expectedRewardLow, c.expectedRewardHigh)})`),
+      idCell(c.templateId),
+      idCell(c.taskClass || '(none)'),
+      ...(withRepo ? [idCell(c.repo)] : []),
+      withDetail(fmt.pct(c.posteriorPassRate), fmt.interval(c.posteriorPassRateLow, c.posteriorPassRateHigh)),
+      withDetail(fmt.pct(c.expectedReward), fmt.interval(c.expectedRewardLow, c.expectedRewardHigh)),
       cell(c.ownRuns.toFixed(1)),
       cell(c.borrowedRuns.toFixed(1)),
       cell(c.evidenceLabel),
@@ -164,7 +177,7 @@ function trafficBody(traffic: readonly TrafficWeek[]): string {
     ),
     table(
       ['week starting', 'decisions', 'template', 'chosen', 'share', 'mean P(best)'],
-      traffic.flatMap((w) => w.byTemplate.map((t) => [cell(fmt.date(w.startMs)), cell(w.decisions), cell(t.templateId), cell(t.chosen), cell(fmt.pct(t.share)), cell(t.meanProbBest.toFixed(3))])),
+      traffic.flatMap((w) => w.byTemplate.map((t) => [cell(fmt.date(w.startMs)), cell(w.decisions), idCell(t.templateId), cell(t.chosen), cell(fmt.pct(t.share)), cell(t.meanProbBest.toFixed(3))])),
       [false, true, false, true, true, true],
     ),
   ].join('\n');
@@ -177,7 +190,7 @@ function liftBody(m: DashboardModel): string {
   const verdict = h.ciLow > 0 ? 'credibly better than choosing uniformly' : h.ciHigh < 0 ? 'credibly worse than choosing uniformly' : 'not distinguishable from choosing uniformly yet';
   const method = 'closed-form intervals (Student\'s t on each estimator\'s influence values)';
   return [
-    `<section class="cards"><div class="card wide"><div class="card-title">Lift of the deployed policy over uniform choice (doubly robust)</div><div class="big" data-number="lift">${points(h.estimate)} points</div><div class="sub">95% CI ${points(h.ciLow)} to ${points(h.ciHigh)} · effective sample size <span data-number="ess">${l.effectiveSampleSize.toFixed(1)}</span> of ${l.decisions} decisions logged ${fmt.date(l.sinceMs)} to ${fmt.date(l.untilMs)} (the overview's scoreboard window) · ${esc(verdict)}</div><div class="sub">deployed policy reward ${fmt.pct(l.deployed.estimate)} (${fmt.interval(l.deployed.ciLow, l.deployed.ciHigh)}) · in the whole log ${l.unobserved} decisions without an outcome yet, ${l.invalid} with unusable propensities · ${esc(method)}</div></div></section>`,
+    `<section class="cards"><div class="card wide"><div class="card-title">Lift of the deployed policy over uniform choice (doubly robust)</div><div class="big" data-number="lift">${points(h.estimate)} points</div><div class="sub">95% CI ${points(h.ciLow)} to ${points(h.ciHigh)} · effective sample size <span data-number="ess">${l.effectiveSampleSize.toFixed(1)}</span> of ${fmt.count(l.decisions, 'decision')} logged ${fmt.date(l.sinceMs)} to ${fmt.date(l.untilMs)} (the overview's scoreboard window) · ${esc(verdict)}</div><div class="sub">deployed policy reward ${fmt.pct(l.deployed.estimate)} (${fmt.interval(l.deployed.ciLow, l.deployed.ciHigh)}) · in the whole log ${l.unobserved} decisions without an outcome yet, ${l.invalid} with unusable propensities · ${esc(method)}</div></div></section>`,
     chart(
       intervalDotsSpec(l.byEstimator.map((e) => ({ label: e.estimator, estimate: e.lift.estimate, low: e.lift.ciLow, high: e.lift.ciHigh })), { title: 'Lift over uniform by estimator (95% closed-form interval)', xTitle: 'lift, expected-reward points', zeroRule: true }),
       'Lift by estimator',
@@ -195,7 +208,7 @@ function failuresBody(m: DashboardModel): string {
   const f = m.failures;
   const top = f.patterns.slice(0, 15);
   return [
-    `<p class="note">${f.failedRuns} runs did not pass. Remediations come from rules/remediations.json (version ${f.rulesVersion}).</p>`,
+    `<p class="note">${fmt.count(f.failedRuns, 'run')} did not pass. Remediations come from rules/remediations.json (version ${f.rulesVersion}).</p>`,
     top.length === 0
       ? ''
       : chart(barsSpec(top.map((p) => ({ label: p.signature, value: p.count, note: p.remediation?.action ?? 'no rule yet' })), { title: 'Most frequent failure patterns', xTitle: 'runs', scale: 'count', width: 420 }), 'Most frequent failure patterns'),
@@ -206,7 +219,7 @@ function failuresBody(m: DashboardModel): string {
         cell(p.count),
         cell(fmt.date(p.firstSeenMs)),
         cell(fmt.date(p.lastSeenMs)),
-        cell(p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', ')),
+        p.byTemplate.map((t) => `${idCell(t.key)} (${cell(t.count)})`).join(', '),
         p.remediation ? `<strong>${cell(p.remediation.action)}</strong><br><span class="why">${cell(p.remediation.rationale)}</span>` : '<span class="none">no rule yet</span>',
       ]),
       [false, true, false, false, false, false],
@@ -225,7 +238,7 @@ function refinementsBody(m: DashboardModel, ctx: PageContext): string {
         ? `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/accept" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<label>new version <input name="new_template_id" required placeholder="${esc(r.templateId.replace(/@v(\d+)$/, (_: string, v: string) => `@v${Number(v) + 1}`))}"></label><button type="submit">Accept</button></form>` +
           `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/reject" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Reject</button></form>`
         : cell(`${r.status} by ${r.actor} on ${fmt.date(r.decidedAtMs)}: ${r.reason}${r.newTemplateId ? ` → ${r.newTemplateId}` : ''}`);
-    return [cell(r.refinementId), cell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), cell(r.summary), action];
+    return [idCell(r.refinementId), idCell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), cell(r.summary), action];
   });
   return [
     '<p class="note">Items open when a template is credibly below the pass-rate threshold or regressed. Accepting registers the new version (you wrote its prompt) with the item\'s template as parent; learnloop never edits a prompt. Every decision is recorded in the log with who made it.</p>',
@@ -239,23 +252,23 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
   const tree = (n: LineageNode, depth: number): string => {
     if (depth > 32) return '';
     const kids = n.children.map((c) => byId.get(c)).filter((c): c is LineageNode => c !== undefined);
-    return `<li><code>${esc(n.templateId)}</code> <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${esc(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
+    return `<li>${idCell(n.templateId)} <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${esc(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
   };
   return [
     `<ul class="tree">${roots.map((r) => tree(r, 0)).join('')}</ul>`,
     table(
       ['template', 'parent', 'status', 'registered', 'created by', ...METRIC_HEADERS, 'effect vs parent, points (95% CI)', 'retire'],
       m.lineage.map((n) => [
-        `<code>${cell(n.templateId)}</code>${n.description ? `<br><span class="why">${cell(n.description)}</span>` : ''}`,
-        n.parentTemplateId ? `<code>${cell(n.parentTemplateId)}</code>` : '–',
+        `${idCell(n.templateId)}${n.description ? `<br><span class="why">${cell(n.description)}</span>` : ''}`,
+        n.parentTemplateId ? idCell(n.parentTemplateId) : '–',
         `<span class="status ${n.status}">${cell(n.status)}</span>`,
         cell(fmt.date(n.registeredAtMs)),
         n.createdBy ? cell(`${n.createdBy.refinementId}, accepted by ${n.createdBy.actor} on ${fmt.date(n.createdBy.decidedAtMs)}: ${n.createdBy.reason}`) : n.implicit ? 'first seen in a run' : 'registered',
         ...metricCells(n.metrics),
-        n.effect ? cell(`${points(n.effect.estimate)} (${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)})`) : '–',
+        n.effect ? withDetail(points(n.effect.estimate), `${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)}`) : '–',
         n.status === 'retired'
           ? ''
-          : `<form method="post" action="/templates/${encodeURIComponent(n.templateId)}/retire" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Retire</button></form>`,
+          : `<form method="post" action="/templates/${encodeURIComponent(n.templateId)}/retire" class="act narrow"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Retire</button></form>`,
       ]),
       [false, false, false, false, false, true, true, true, true, true, true, false],
     ),
@@ -310,6 +323,12 @@ export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext):
 /** The page a request without the token gets. */
 export function unauthorizedPage(): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · token required</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Token required</h1><p>This dashboard needs its token. Open it once as <code>/?token=YOUR_TOKEN</code> (the server keeps it in a same-site cookie) or send <code>Authorization: Bearer YOUR_TOKEN</code>.</p></main></body></html>\n`;
+}
+
+/** The page a browser gets for an address the dashboard does not have: the views it has, linked. */
+export function notFoundPage(path: string): string {
+  const links = VIEWS.map(([, href, label]) => `<li><a href="${href}">${esc(label)}</a></li>`).join('');
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · not found</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Not found</h1><p>The dashboard has no page <code>${esc(path)}</code>. Its views:</p><ul>${links}</ul></main></body></html>\n`;
 }
 
 /** The page answered while the first build reads the log: it says how far it is and reloads itself. */

@@ -17,7 +17,7 @@ import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules }
 import { assets } from './assets.js';
 import { buildDashboard, type DashboardModel, type Folds } from './model.js';
 import { LogFold } from './fold.js';
-import { buildingPage, renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
+import { buildingPage, notFoundPage, renderPage, unauthorizedPage, VIEWS, type ViewName } from './pages.js';
 import { readSnapshot, snapshotOf } from './snapshot.js';
 import { NotFound, type DashboardActions, type DashboardSource } from './source.js';
 
@@ -365,6 +365,13 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     await o.actions!.retire({ templateId: id, actor: field(b, 'actor'), reason: field(b, 'reason') });
     return `retired ${id} by ${field(b, 'actor')}`;
   }));
+
+  // A browser gets a page it can leave by the navigation; a script (and any /api/ URL) gets JSON.
+  app.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0]!;
+    if (wantsJson(req)) return reply.code(404).type('application/json').send({ error: `no such view: ${req.method} ${path}` });
+    return reply.code(404).type('text/html; charset=utf-8').send(notFoundPage(path));
+  });
 
   await app.listen({ host: o.host, port: o.port });
   // A failed warm-up build is reported by the request that retries it.

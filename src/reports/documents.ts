@@ -10,7 +10,6 @@ import type { WeeklyReport } from './weekly.js';
 import { fmt, type Block, type LineChart } from './render/doc.js';
 
 /** "1 run", "3 runs": a count with its noun. */
-const count = (n: number, noun: string) => `${fmt.num(n)} ${noun}${n === 1 ? '' : 's'}`;
 
 const SCORE_HEADERS = ['', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate', 'unverified', 'median s'];
 const SCORE_NUMERIC = [false, true, true, true, true, true, true, true, true, true];
@@ -26,7 +25,7 @@ function scoreCells(key: string, m: Metrics): string[] {
     rateText(m.retryRate, m.tasks),
     rateText(m.timeoutRate, m.runs),
     fmt.num(m.unverified),
-    fmt.num(m.medianDurationSeconds),
+    m.runs > 0 ? fmt.num(m.medianDurationSeconds) : NO_DATA,
   ];
 }
 
@@ -59,7 +58,7 @@ export function scoresDoc(r: ScoresReport) {
   const judged = r.byTemplate.filter((t) => t.judged > 0);
   return {
     title: 'learnloop scores',
-    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${r.overall.runs} runs, ${r.overall.tasks} tasks`,
+    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${fmt.count(r.overall.runs, 'run')}, ${fmt.count(r.overall.tasks, 'task')}`,
     blocks: [
       { kind: 'para', text: NOTES },
       { kind: 'heading', level: 2, text: 'Overall' },
@@ -165,11 +164,11 @@ export function trendDoc(r: TrendReport) {
 export function failuresDoc(r: FailuresReport) {
   return {
     title: 'learnloop failure patterns',
-    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${r.failedRuns} runs that did not pass · rules version ${r.rulesVersion}`,
+    subtitle: `As of ${fmt.time(r.asOfMs)} UTC · ${fmt.count(r.failedRuns, 'run')} that did not pass · rules version ${r.rulesVersion}`,
     blocks: [
       {
         kind: 'para',
-        text: 'A signature is the outcome and the failure reason with paths, numbers, hashes and quoted text replaced by placeholders. Remediations come from rules/remediations.json.',
+        text: 'A signature is the outcome and the failure reason with paths, numbers, hashes and quoted text replaced by placeholders; exit codes are kept. Remediations come from rules/remediations.json.',
       },
       {
         kind: 'chart',
@@ -211,7 +210,7 @@ export function weeklyDoc(r: WeeklyReport) {
       {
         kind: 'para',
         text:
-          `This week: ${count(r.thisWeek.runs, 'run')} on ${count(r.thisWeek.tasks, 'task')}; pass rate ` +
+          `This week: ${fmt.count(r.thisWeek.runs, 'run')} on ${fmt.count(r.thisWeek.tasks, 'task')}; pass rate ` +
           (r.thisWeek.judged > 0 ? `${fmt.pct(r.thisWeek.passRate)} (95% CI ${fmt.interval(r.thisWeek.passRateLow, r.thisWeek.passRateHigh)})` : NO_DATA) +
           `${delta(r.thisWeek, r.lastWeek)}; retry rate ${rateText(r.thisWeek.retryRate, r.thisWeek.tasks)}; ${r.thisWeek.unverified} unverified.`,
       },
@@ -327,7 +326,7 @@ export function scoreboardBlocks(r: OutcomesReport): Block[] {
       text:
         lift === null
           ? `Off-policy lift: no logged decisions with outcomes in the window.`
-          : `Off-policy lift over uniform in the window (${lift.decisions} decisions with outcomes, effective sample size ${lift.effectiveSampleSize.toFixed(1)}): ` +
+          : `Off-policy lift over uniform in the window (${fmt.count(lift.decisions, 'decision')} with outcomes, effective sample size ${lift.effectiveSampleSize.toFixed(1)}): ` +
             `deployed policy ${ci(lift.deployed)}; uniform by doubly robust ${ci(lift.uniform.dr)}; lift ${ci(lift.lift.dr, true)}. ` +
             `IPS lift ${ci(lift.lift.ips, true)}, SNIPS lift ${ci(lift.lift.snips, true)}.`,
     },
@@ -357,7 +356,7 @@ function repeatsBlocks(s: RepeatsSection): Block[] {
         `A failed run (fail, partial or timeout) repeats when the same failure pattern was seen in the ${s.windowDays} days before it for the same template ` +
         `(its refined versions included) — or, separately, in the same repository. Share of failed runs that are repeats, 95% Wilson interval: ` +
         `same template ${share(s.overall.template)}; same repository ${share(s.overall.repo)}.` +
-        (s.unjudgeable > 0 ? ` ${s.unjudgeable} failed runs within ${s.windowDays} days of the log's first run are left out (no look-back).` : ''),
+        (s.unjudgeable > 0 ? ` ${fmt.count(s.unjudgeable, 'failed run')} within ${fmt.count(s.windowDays, 'day')} of the log's first run are left out (no look-back).` : ''),
     },
     {
       kind: 'table',

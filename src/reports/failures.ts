@@ -53,7 +53,8 @@ const NOT_FAILURES = new Set(['pass']);
 /**
  * A failure's signature: its outcome and its reason with the varying parts (paths, URLs, hashes,
  * quoted text, numbers) replaced by placeholders, so the same problem on different runs reads the
- * same. Exit codes are kept: exit 137 (killed) and exit 1 are different problems.
+ * same. Exit codes are kept (see NUMBER_OR_EXIT_CODE for the wordings): exit 137 (killed) and
+ * exit 1 are different problems.
  */
 export function failureSignature(outcome: string, reason: string): string {
   // A large log repeats its reasons: each is normalised once (the failures report and the
@@ -77,6 +78,13 @@ const MAX_CACHED_SIGNATURES = 100_000;
 const signatures = new Map<string, Map<string, string>>();
 let cached = 0;
 
+/**
+ * A number, or an exit code with the words before it (group 1): "exit 137", "exit code 137",
+ * "exit status 1", "exited with code 1", "exited with status 2", "exit_code=137", "exitcode: 1".
+ * "returned 1" is not among them: "returned" counts things too ("returned 3 rows").
+ */
+const NUMBER_OR_EXIT_CODE = /(\bexit(?:ed(?: with)?)?[ _]?(?:code|status)?[:=]? ?)-?\d+\b|-?\b\d+(?:\.\d+)?\b/g;
+
 function signatureOf(outcome: string, reason: string): string {
   const text = reason
     .toLowerCase()
@@ -85,7 +93,7 @@ function signatureOf(outcome: string, reason: string): string {
     .replace(/(?:[a-z]:)?(?:[\w.$~-]*\/)+[\w.-]+/g, '<path>')
     .replace(/\b[\w-]+(?:\.[\w-]+)*\.(?:[cm]?[jt]sx?|json|py|go|rs|md|ya?ml|toml|sh|lock|css|html|sql|java|rb|c|h|cpp)\b/g, '<path>')
     .replace(/\b[0-9a-f]{7,}\b/g, '<hex>')
-    .replace(/(?<!exit )-?\b\d+(?:\.\d+)?\b/g, '<n>')
+    .replace(NUMBER_OR_EXIT_CODE, (n, exitWords: string | undefined) => (exitWords === undefined ? '<n>' : n))
     .replace(/\s+/g, ' ')
     .trim();
   const clipped = text.length > 120 ? `${text.slice(0, 120)}…` : text;

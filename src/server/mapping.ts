@@ -254,6 +254,7 @@ export function scoresToProto(taskClass: string, repo: string, cards: readonly D
       retryRate: c.metrics.retryRate,
       timeoutRate: c.metrics.timeoutRate,
       meanDurationSeconds: c.meanDurationSeconds,
+      medianDurationSeconds: c.metrics.medianDurationSeconds,
       passes: c.metrics.passes,
       partials: c.metrics.partials,
       fails: c.metrics.fails,

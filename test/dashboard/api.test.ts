@@ -14,7 +14,8 @@ import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js
 import { compose } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { failuresReport, scoresReport, trendReport } from '../../src/reports/index.js';
+import { failuresReport, fmt, scoresReport, trendReport, type Change } from '../../src/reports/index.js';
+import { renderPage } from '../../src/dashboard/pages.js';
 import { startServer } from '../../src/server/index.js';
 import { reportData, type ReportData } from '../../src/service/refinement-queue.js';
 import { LmdbStore } from '../../src/store/index.js';
@@ -79,6 +80,31 @@ describe('dashboard JSON views', () => {
     expect(board.metrics.map((x) => x.metric)).toEqual(['pass_rate', 'retry_rate', 'repeat_share']);
   });
 
+  test('each overview chart marks its own metric\'s changes on the week they fall in, and both charts span the same weeks', async () => {
+    const m = await dash.model();
+    const weeks = m.overview.overall.points.map((p) => p.startMs);
+    const base = m.overview.changes[0]!;
+    const change = (scopeKind: Change['scopeKind'], scope: string, metric: Change['metric'], atMs: number): Change => ({ ...base, scopeKind, scope, metric, atMs, direction: 'improved' });
+    const changes = [
+      change('overall', 'overall', 'pass_rate', weeks[1]! + 86_400_000),
+      change('template', 'bug-fix@v1', 'retry_rate', weeks.at(-1)! + 2 * 86_400_000),
+      change('template', 'docs@v1', 'retry_rate', weeks.at(-1)! + 3 * 86_400_000),
+      change('task_class', 'docs', 'pass_rate', weeks[2]!),
+    ];
+    const html = renderPage('overview', { ...m, overview: { ...m.overview, changes } }, { csrf: '', flash: '', flashIsError: false, scoreboardHtml: '', stale: false });
+    const specs = [...html.matchAll(/<script type="application\/json" id="chart-\d+">(.*?)<\/script>/g)].map((x) => JSON.parse(x[1]!) as { title: string; encoding?: unknown; layer: Array<{ data?: { values: Array<{ x: number; label: string }> }; encoding?: { x?: { scale?: { domain?: number[] } } } }> });
+    const byTitle = (start: string) => specs.find((s) => s.title.startsWith(start))!;
+    const marks = (start: string) => byTitle(start).layer.flatMap((l) => l.data?.values.map((v) => [v.x, v.label]) ?? []);
+    const domain = (start: string) => byTitle(start).layer.find((l) => l.encoding?.x)!.encoding!.x!.scale!.domain;
+    expect(marks('Pass rate per week, all templates')).toEqual([[weeks[1], `overall: improved ${fmt.date(changes[0]!.atMs).slice(5)}`]]);
+    expect(marks('Retry rate per week, all templates')).toEqual([
+      [weeks.at(-1), `bug-fix@v1: improved ${fmt.date(changes[1]!.atMs).slice(5)}`],
+      [weeks.at(-1), `docs@v1: improved ${fmt.date(changes[2]!.atMs).slice(5)}`],
+    ]);
+    expect(domain('Pass rate per week, all templates')).toEqual([weeks[0], weeks.at(-1)]);
+    expect(domain('Retry rate per week, all templates')).toEqual([weeks[0], weeks.at(-1)]);
+  });
+
   test('the matrix has a cell for each template with runs in a task class, own plus borrowed runs making the posterior', async () => {
     const { body } = await getJson('/api/v1/matrix');
     const cells = body.byTaskClass as Array<{ templateId: string; taskClass: string; ownRuns: number; borrowedRuns: number; posteriorPassRate: number; posteriorPassRateLow: number; posteriorPassRateHigh: number; runs: number }>;
@@ -133,6 +159,22 @@ describe('dashboard JSON views', () => {
     expect(t.find((x) => x.templateId === 'bug-fix@v2')).toMatchObject({ parentTemplateId: 'bug-fix@v1' });
     expect(t.find((x) => x.templateId === 'bug-fix@v1')?.children).toEqual(['bug-fix@v2']);
     expect(t.find((x) => x.templateId === 'bug-fix@v2')?.effect).not.toBeNull();
+  });
+
+  test('an unknown address answers a browser with an HTML page and a script or /api/ URL with JSON, both 404', async () => {
+    const get = (path: string, accept: string) => fetch(`${dash.url}${path}`, { headers: { authorization: 'Bearer tok', accept } });
+    const page = await get('/templates/bug-fix@v1&x', 'text/html,application/xhtml+xml');
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<h1>Not found</h1>');
+    expect(html).toContain('<code>/templates/bug-fix@v1&amp;x</code>');
+    expect(html).toContain('<a href="/templates">');
+    for (const [path, accept] of [['/api/v1/nope', 'text/html'], ['/nope', 'application/json']]) {
+      const res = await get(path!, accept!);
+      expect(res.status, path).toBe(404);
+      expect(await res.json(), path).toEqual({ error: `no such view: GET ${path}` });
+    }
   });
 
   test('a Host header that is not the loopback is refused (DNS rebinding)', async () => {
@@ -200,6 +242,41 @@ describe('the scoreboard where the window\'s first third has no runs', () => {
   });
 });
 
+describe('the lineage effect of a version a refinement made', () => {
+  test('is the 95% interval scores gives, not the scoreboard\'s simultaneous one', async () => {
+    const store = await LmdbStore.open(tmpDir(), { policy: DEFAULT_POLICY_CONFIG, noSync: true });
+    let clock = AS_OF - 40 * 86_400_000;
+    const app = compose(store, { limits: DEFAULT_LIMITS }, () => clock);
+    // Each run is reported as it finishes.
+    const run = (i: number, templateId: string, pass: boolean, finishedAtMs: number) =>
+      (clock = finishedAtMs) && app.learnloop.observe({ runId: `${templateId}-${i}`, decisionId: '', templateId, taskClass: 'bug-fix', repo: 'org/api', taskId: `${templateId}-task-${i}`, attempt: 1, outcome: pass ? 'pass' : 'fail', retries: 0, durationSeconds: 60, failureReason: pass ? '' : 'npm test failed', finishedAtMs, agent: '', model: '' });
+    await app.learnloop.registerTemplate({ templateId: 'bug-fix@v1', parentTemplateId: '', status: 'active', description: '' });
+    const start = clock;
+    for (let i = 0; i < 30; i++) await run(i, 'bug-fix@v1', i % 3 === 0, start + i * 12 * 3_600_000);
+    clock = AS_OF - 20 * 86_400_000;
+    const { opened } = await app.refinements.scan(clock, RULES);
+    expect(opened.map((r) => r.templateId)).toEqual(['bug-fix@v1']);
+    await app.refinements.accept({ refinementId: opened[0]!.refinementId, actor: 'maria', reason: 'verify before done', newTemplateId: 'bug-fix@v2', description: '' });
+    const decided = clock;
+    for (let i = 0; i < 30; i++) await run(i, 'bug-fix@v2', i % 10 !== 0, decided + (i + 1) * 12 * 3_600_000);
+    clock = AS_OF;
+    const { source } = learnLoopSource(app);
+    const d = await startDashboard({ source, rules: RULES, host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF });
+    try {
+      const m = await d.model();
+      const effect = m.lineage.find((n) => n.templateId === 'bug-fix@v2')!.effect!;
+      const scores = (await app.learnloop.scores('', '')).find((c) => c.templateId === 'bug-fix@v2')!.vsParent!.change;
+      expect([effect.estimate, effect.ciLow, effect.ciHigh]).toEqual([scores.estimate, scores.low, scores.high]);
+      expect(scores.level).toBe(0.95);
+      const board = m.overview.scoreboard.refinements[0]!.effects.find((e) => e.metric === 'pass_rate')!.change;
+      expect(board.estimate).toBe(effect.estimate);
+      expect(board.low).toBeLessThan(effect.ciLow);
+    } finally {
+      await d.close();
+      await store.close();
+    }
+  });
+});
 
 describe('running the dashboard', () => {
   test('serve --http-port serves it beside gRPC, with /metrics, behind the same token', async () => {

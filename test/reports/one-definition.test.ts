@@ -24,7 +24,7 @@ let grpc: Scorecard[];
 let cli: Array<{ templateId: string; evidenceLabel: string; posterior: { evidenceLevel: string }; metrics: { passRate: number; retryRate: number; firstTryPassRate: number; judged: number } }>;
 let cliTable: string;
 type Cell = { templateId: string; taskClass: string; posteriorPassRate: number; posteriorPassRateLow: number; posteriorPassRateHigh: number; expectedReward: number; evidenceLabel: string };
-let dashTemplates: Array<{ templateId: string; metrics: { passRate: number; retryRate: number; firstTryPassRate: number; judged: number } }>;
+let dashTemplates: Array<{ templateId: string; metrics: { passRate: number; retryRate: number; firstTryPassRate: number; judged: number; medianDurationSeconds: number } }>;
 let dashCells: Cell[];
 let grpcByClass: Map<string, Scorecard[]>;
 
@@ -97,6 +97,23 @@ describe('one definition of each number (fixture log)', () => {
       expect(c.evidenceLabel, what).toBe(g.evidenceLabel);
     }
     expect(dashCells.length).toBe([...grpcByClass.values()].reduce((n, cards) => n + cards.length, 0));
+  });
+
+  test('the duration is the median everywhere: scores, report scores, GetScores and the dashboard', () => {
+    const header = cliTable.split('\n')[0]!;
+    expect(header).toContain('median s');
+    expect(header).not.toContain('mean s');
+    // Where the column starts (cells are right-aligned under their header's end).
+    const end = header.indexOf('median s') + 'median s'.length;
+    // Skewed durations make mean and median differ: a column showing the mean would fail here.
+    expect(grpc.some((g) => Math.round(g.meanDurationSeconds) !== Math.round(g.medianDurationSeconds))).toBe(true);
+    for (const r of report.byTemplate) {
+      const g = grpc.find((c) => c.templateId === r.key)!;
+      expect(g.medianDurationSeconds, r.key).toBe(r.medianDurationSeconds);
+      expect(dashTemplates.find((x) => x.templateId === r.key)!.metrics.medianDurationSeconds, r.key).toBeCloseTo(r.medianDurationSeconds, 6);
+      const line = cliTable.split('\n').find((l) => l.startsWith(`${r.key} `))!;
+      expect(line.slice(0, end).trimEnd().split(/\s+/).at(-1), r.key).toBe(r.medianDurationSeconds.toFixed(0));
+    }
   });
 
   test('a retry rate is not 0% everywhere and a first-try pass rate is not 100% everywhere', () => {

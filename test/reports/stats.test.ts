@@ -107,7 +107,26 @@ describe('failure signatures', () => {
     ['infra_error', 'Clone of https://github.com/org/app failed at 3f9a2c1d', 'infra_error: clone of <url> failed at <hex>'],
     ['fail', 'Cannot find module "left-pad"   in   /home/u/app', 'fail: cannot find module <str> in <path>'],
     ['timeout', '', 'timeout'],
+    // Exit codes are kept whatever the wording: a kill (137) is not a failing test (1).
+    ['fail', 'agent process exited with code 137', 'fail: agent process exited with code 137'],
+    ['fail', 'agent process exited with code 1', 'fail: agent process exited with code 1'],
+    ['fail', 'tests failed (exit code 137) after 12 s', 'fail: tests failed (exit code 137) after <n> s'],
+    ['fail', 'build failed: tsc exit code 2', 'fail: build failed: tsc exit code 2'],
+    ['fail', "Command 'pytest' returned non-zero exit status 5.", 'fail: command <str> returned non-zero exit status 5.'],
+    ['fail', 'runner: exited with status 143', 'fail: runner: exited with status 143'],
+    ['fail', 'exit_code=137 EXITCODE: 1', 'fail: exit_code=137 exitcode: 1'],
+    ['fail', 'query returned 3 rows', 'fail: query returned <n> rows'],
   ])('%s %j -> %j', (outcome, reason, signature) => expect(failureSignature(outcome, reason)).toBe(signature));
+
+  test('the killed rule matches a kill in every exit-code wording, and no other code', () => {
+    const rules = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'rules', 'remediations.json'), 'utf8'));
+    for (const reason of ['agent failed: exit 137: killed', 'agent process exited with code 137', 'tests failed (exit code 143)', 'exit status 137', 'exit_code=137']) {
+      expect(remediationFor(failureSignature('fail', reason), rules)?.ruleId, reason).toBe('killed');
+    }
+    for (const reason of ['agent process exited with code 1', 'exit code 1370', 'took 137 s']) {
+      expect(remediationFor(failureSignature('fail', reason), rules)?.ruleId, reason).not.toBe('killed');
+    }
+  });
 
   test('the rules file in the repo is valid and the first matching rule wins', () => {
     const rules = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'rules', 'remediations.json'), 'utf8'));

@@ -24,7 +24,7 @@ export function registerScores(program: Command): void {
       const json = cards.map((c) => ({ ...c, posterior: { ...c.posterior, evidenceLevel: c.evidenceLabel } }));
       print(opts.json === true, json, () =>
         table(
-          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'evidence', 'retry', 'timeout', 'mean s', 'vs parent (pass rate, 95% CI)'],
+          ['template', 'runs', 'judged', 'pass rate', 'first-try pass', 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'evidence', 'retry', 'timeout', 'median s', 'vs parent (pass rate, 95% CI)'],
           cards.map(({ metrics: m, ...c }) => [
             c.templateId,
             m.runs,
@@ -36,7 +36,7 @@ export function registerScores(program: Command): void {
             c.evidenceLabel,
             rateText(m.retryRate, m.tasks),
             rateText(m.timeoutRate, m.runs),
-            m.runs > 0 ? fixed(c.meanDurationSeconds, 0) : NO_DATA,
+            m.runs > 0 ? fixed(m.medianDurationSeconds, 0) : NO_DATA,
             versusText(c.vsParent),
           ]),
         ),

@@ -58,4 +58,6 @@ export const fmt = {
   date: (ms: number): string => new Date(ms).toISOString().slice(0, 10),
   /** UTC date and time to the minute. */
   time: (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' '),
+  /** A count and its noun, singular for 1: "1 run", "2 runs". */
+  count: (n: number, noun: string, plural = `${noun}s`): string => `${n} ${n === 1 ? noun : plural}`,
 };

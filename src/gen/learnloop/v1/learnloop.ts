@@ -530,6 +530,10 @@ export interface Scorecard {
   /** retried_tasks / tasks: tasks with an attempt after the first or retries inside a run. */
   retryRate: number;
   timeoutRate: number;
+  /**
+   * Mean run duration, seconds, from the segment's derived counters (kept for clients that read it;
+   * `scores`, the reports and the dashboard show median_duration_seconds).
+   */
   meanDurationSeconds: number;
   passes: number;
   partials: number;
@@ -556,7 +560,14 @@ export interface Scorecard {
    */
   evidenceLabel: string;
   /** Set for a version with a parent (a refinement): its pass rate in this segment against its parent's. */
-  vsParent: VersionEffect | undefined;
+  vsParent:
+    | VersionEffect
+    | undefined;
+  /**
+   * Median run duration over the segment's runs, seconds (0 without runs): the figure `scores`, the
+   * reports and the dashboard show.
+   */
+  medianDurationSeconds: number;
 }
 
 /**
@@ -2885,6 +2896,7 @@ function createBaseScorecard(): Scorecard {
     expectedReward: 0,
     evidenceLabel: "",
     vsParent: undefined,
+    medianDurationSeconds: 0,
   };
 }
 
@@ -2955,6 +2967,9 @@ export const Scorecard: MessageFns<Scorecard> = {
     }
     if (message.vsParent !== undefined) {
       VersionEffect.encode(message.vsParent, writer.uint32(178).fork()).join();
+    }
+    if (message.medianDurationSeconds !== 0) {
+      writer.uint32(185).double(message.medianDurationSeconds);
     }
     return writer;
   },
@@ -3148,6 +3163,14 @@ export const Scorecard: MessageFns<Scorecard> = {
             message.vsParent = VersionEffect.decode(reader, reader.uint32());
             continue;
           }
+          case 23: {
+            if (tag !== 185) {
+              break;
+            }
+
+            message.medianDurationSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3240,6 +3263,11 @@ export const Scorecard: MessageFns<Scorecard> = {
         : isSet(object.vs_parent)
         ? VersionEffect.fromJSON(object.vs_parent)
         : undefined,
+      medianDurationSeconds: isSet(object.medianDurationSeconds)
+        ? globalThis.Number(object.medianDurationSeconds)
+        : isSet(object.median_duration_seconds)
+        ? globalThis.Number(object.median_duration_seconds)
+        : 0,
     };
   },
 
@@ -3311,6 +3339,9 @@ export const Scorecard: MessageFns<Scorecard> = {
     if (message.vsParent !== undefined) {
       obj.vsParent = VersionEffect.toJSON(message.vsParent);
     }
+    if (message.medianDurationSeconds !== undefined) {
+      obj.medianDurationSeconds = floatToJson(message.medianDurationSeconds);
+    }
     return obj;
   },
 
@@ -3345,6 +3376,7 @@ export const Scorecard: MessageFns<Scorecard> = {
     message.vsParent = (object.vsParent !== undefined && object.vsParent !== null)
       ? VersionEffect.fromPartial(object.vsParent)
       : undefined;
+    message.medianDurationSeconds = object.medianDurationSeconds ?? 0;
     return message;
   },
 };

@@ -1,0 +1,28 @@
+/** The reports' words where there is little or nothing: no runs, one run. */
+import { describe, expect, test } from 'vitest';
+import { buildReport } from '../../src/cli/commands/analytics.js';
+import { fmt, NO_DATA, renderReport, type RunRow } from '../../src/reports/index.js';
+import { RULES } from './fixture-log.js';
+
+const AS_OF = Date.parse('2026-12-03T23:59:59.999Z');
+const one: RunRow = { runId: 'r1', templateId: 'bug-fix@v1', taskClass: 'bug-fix', repo: 'org/api', taskId: 't1', attempt: 1, outcome: 'pass', retries: 0, durationSeconds: 120, failureReason: '', finishedAtMs: AS_OF - 3_600_000, agent: '', model: '' };
+const data = (rows: RunRow[]) => ({ rows, templates: [], refinements: [] });
+
+describe('report wording', () => {
+  test('report scores shows the no-data mark, not 0, for the median duration of no runs', async () => {
+    const md = await renderReport(buildReport('scores', data([]), AS_OF, RULES), 'md');
+    const overall = md.split('\n').find((l) => l.startsWith('| overall') || l.startsWith('| all'))!;
+    expect(overall, md).toBeDefined();
+    expect(overall.split('|').map((c) => c.trim()).at(-2)).toBe(NO_DATA);
+  });
+
+  test('one run is "1 run", one task "1 task"', async () => {
+    expect(fmt.count(1, 'run')).toBe('1 run');
+    expect(fmt.count(0, 'run')).toBe('0 runs');
+    expect(fmt.count(2, 'failed run')).toBe('2 failed runs');
+    const weekly = await renderReport(buildReport('weekly', data([one]), AS_OF, RULES), 'md');
+    expect(weekly).toContain('This week: 1 run on 1 task;');
+    const scores = await renderReport(buildReport('scores', data([one]), AS_OF, RULES), 'md');
+    expect(scores).toContain('· 1 run, 1 task');
+  });
+});
