@@ -86,43 +86,44 @@ export function futileRefinements(templateId: string, rows: readonly RunRow[], r
   return n;
 }
 
-/** What a person's rejection of a template's latest item leaves for a scan to propose, if anything. */
-interface AfterRejection {
-  /** Why nothing is proposed, when the rejection still holds. */
+/** What a person's decision on a template's latest item leaves for a scan to propose, if anything. */
+interface AfterDecision {
+  /** Why nothing is proposed, when the decision still holds. */
   readonly held?: string;
   readonly below: boolean;
   readonly regressions: readonly Change[];
-  /** The evidence from the runs since the rejection, for the new item's summary. */
+  /** The evidence from the runs since the decision, for the new item's summary. */
   readonly summary: string;
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**
- * A rejection stands until the evidence is new: at least `minRuns` judged runs that finished after
- * the decision, on which the failure still holds (their pass rate alone is credibly below the
- * threshold, or a regression is dated after the decision). Only the log decides, so re-running a
- * scan over the same log never undoes a person's rejection.
+ * A person's decision stands until the evidence is new: at least `minRuns` judged runs that finished
+ * after it, on which the failure still holds (their pass rate alone is credibly below the threshold,
+ * or a regression is dated after the decision). Only the log decides, so re-running a scan over the
+ * same log never undoes a rejection, nor proposes again what an accepted version is already trialling.
  */
-function afterRejection(rejection: RefinementRow, mine: readonly RunRow[], regressions: readonly Change[], o: RefinementOptions): AfterRejection {
-  const m = metricsOf(mine.filter((r) => r.finishedAtMs > rejection.decidedAtMs));
+function afterDecision(decision: RefinementRow, mine: readonly RunRow[], regressions: readonly Change[], o: RefinementOptions): AfterDecision {
+  const m = metricsOf(mine.filter((r) => r.finishedAtMs > decision.decidedAtMs));
   const pBelow = m.judged > 0 ? probBelow(m.passes, m.judged, o.threshold) : 0;
   const below = m.judged >= o.minRuns && pBelow >= o.credibility;
-  const later = regressions.filter((c) => c.atMs > rejection.decidedAtMs);
-  const rejected = `${rejection.refinementId} was rejected by ${rejection.actor} on ${day(rejection.decidedAtMs)}`;
+  const later = regressions.filter((c) => c.atMs > decision.decidedAtMs);
+  const how = decision.status === 'accepted' ? `accepted as ${decision.newTemplateId}` : 'rejected';
+  const decided = `${decision.refinementId} was ${how} by ${decision.actor} on ${day(decision.decidedAtMs)}`;
   const record = `pass rate ${m.judged > 0 ? pct(m.passRate) : '–'} over ${m.judged} judged runs finished since; P(rate < ${pct(o.threshold)}) = ${pBelow.toFixed(3)}`;
   if (m.judged < o.minRuns) {
-    return { held: `${rejected}; a new item needs ${o.minRuns} judged runs finished since then, and it has ${m.judged}`, below: false, regressions: [], summary: '' };
+    return { held: `${decided}; a new item needs ${o.minRuns} judged runs finished since then, and it has ${m.judged}`, below: false, regressions: [], summary: '' };
   }
   if (!below && later.length === 0) {
-    return { held: `${rejected}; the runs since do not show the failure again (${record})`, below: false, regressions: [], summary: '' };
+    return { held: `${decided}; the runs since do not show the failure again (${record})`, below: false, regressions: [], summary: '' };
   }
-  return { below, regressions: later, summary: below ? `since ${rejected}: ${record}` : `since ${rejected}` };
+  return { below, regressions: later, summary: below ? `since ${decided}: ${record}` : `since ${decided}` };
 }
 
 /**
  * Templates whose pass rate is credibly below the threshold, or whose pass rate regressed, with
- * the guardrails applied: one open item per template, a person's rejection standing until new
+ * the guardrails applied: one open item per template, a person's decision standing until new
  * evidence, a cap on child versions awaiting review, and a loop breaker after repeated
  * refinements without improvement. The guardrails read the queue and template statuses as the
  * log holds them (items are opened now, whatever `asOfMs`); the evidence is the runs up to `asOfMs`.
@@ -154,7 +155,7 @@ export function scanRefinements(input: RefinementInput): RefinementScan {
       continue;
     }
     const lastDecided = existing.filter((r) => r.status !== 'open').sort((a, b) => a.decidedAtMs - b.decidedAtMs || byString(a.refinementId, b.refinementId)).at(-1);
-    const since = lastDecided?.status === 'rejected' ? afterRejection(lastDecided, mine, regressions, o) : undefined;
+    const since = lastDecided === undefined ? undefined : afterDecision(lastDecided, mine, regressions, o);
     if (since?.held !== undefined) {
       suppressed.push({ templateId, reason: since.held });
       continue;
@@ -169,7 +170,7 @@ export function scanRefinements(input: RefinementInput): RefinementScan {
       suppressed.push({ templateId, reason: `loop breaker: ${futile} refinements in a row brought no improvement; a person should rethink this template` });
       continue;
     }
-    // After a rejection the item stands on the evidence since it; the scorecard stays the whole record.
+    // After a decision the item stands on the evidence since it; the scorecard stays the whole record.
     const shown = since?.regressions ?? regressions;
     const trigger = [(since?.below ?? below) ? 'below_threshold' : '', shown.length > 0 ? 'regression' : ''].filter(Boolean).join('+');
     const reasons = [

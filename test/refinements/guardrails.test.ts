@@ -115,6 +115,21 @@ describe('refinement guardrails', () => {
     });
   });
 
+  test('an accepted item holds its template back the same way: the new version answers that evidence', () => {
+    const ACCEPTED_AT = AS_OF - 7 * DAY;
+    const decided: RefinementRow = { ...accepted('t@v1', 't@v2', 1), decidedAtMs: ACCEPTED_AT, actor: 'maria' };
+    const templates = [template('t@v1'), template('t@v2', 't@v1', 'candidate')];
+    const held = scanRefinements({ rows: runs('t@v1', 1, 14), templates, refinements: [decided], rules: RULES, asOfMs: AS_OF });
+    expect(held).toEqual({
+      proposals: [],
+      suppressed: [{ templateId: 't@v1', reason: 't@v1#1 was accepted as t@v2 by maria on 2026-02-22; a new item needs 10 judged runs finished since then, and it has 0' }],
+    });
+    // Failures after the acceptance propose another item, standing on them.
+    const later = runs('t@v1', 0, 12).map((r, i) => ({ ...r, runId: `after-${i}`, taskId: `after-t${i}`, finishedAtMs: ACCEPTED_AT + (i + 1) * 3_600_000 }));
+    const again = scanRefinements({ rows: [...runs('t@v1', 1, 14), ...later], templates, refinements: [decided], rules: RULES, asOfMs: AS_OF });
+    expect(again.proposals.map((p) => [p.refinementId, p.summary.slice(0, 52)])).toEqual([['t@v1#2', 'since t@v1#1 was accepted as t@v2 by maria on 2026-02']]);
+  });
+
   test('an item carries the next free id for its template', () => {
     const refinements: RefinementRow[] = [{ ...accepted('t@v1', 't@v2', 1), status: 'rejected', newTemplateId: '' }];
     const scan = scanRefinements({ rows: runs('t@v1', 1, 14), templates: [template('t@v1')], refinements, rules: RULES, asOfMs: AS_OF });

@@ -252,10 +252,10 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       .command('scan')
       .summary('open items for templates credibly below the threshold or regressing')
       .description(
-        'open items for templates credibly below the threshold or regressing. After a person rejects a template\'s item, ' +
-          'no new item is opened for it until it has --min-runs judged runs that finished after the rejection and, on those ' +
-          'runs alone, the pass rate is still credibly below the threshold (or a regression is dated after the rejection); ' +
-          'scanning the same log again never reopens a rejected item, whatever --as-of',
+        'open items for templates credibly below the threshold or regressing. After a person rejects or accepts a template\'s item, ' +
+          'no new item is opened for it until it has --min-runs judged runs that finished after the decision and, on those ' +
+          'runs alone, the pass rate is still credibly below the threshold (or a regression is dated after the decision); ' +
+          'scanning the same log again never reopens a decided item, whatever --as-of',
       ),
     ['db'],
   )
