@@ -9,8 +9,6 @@ import type { Change, TrendReport, TrendSeries } from './trend.js';
 import type { WeeklyReport } from './weekly.js';
 import { fmt, type Block, type LineChart } from './render/doc.js';
 
-/** "1 run", "3 runs": a count with its noun. */
-
 const SCORE_HEADERS = ['', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate', 'unverified', 'median s'];
 const SCORE_NUMERIC = [false, true, true, true, true, true, true, true, true, true];
 
