@@ -477,10 +477,14 @@ export interface Template {
 
 export interface RegisterTemplateRequest {
   templateId: string;
-  /** Optional: the version this one refines; it starts from a discounted copy of the parent's evidence. */
+  /**
+   * Optional: the version this one refines; it starts from a discounted copy of the parent's evidence.
+   * Empty on an existing template keeps its parent.
+   */
   parentTemplateId: string;
-  /** Defaults to active. */
+  /** Unspecified: active for a new template; an existing template keeps its status. */
   status: TemplateStatus;
+  /** Empty on an existing template keeps its description (it can be replaced, not cleared). */
   description: string;
 }
 
