@@ -168,6 +168,12 @@ export class LmdbStore implements Store {
   /** The last write failed for an I/O reason (see reachable()). */
   private writesFailing = false;
   /**
+   * The last commit failed and nothing was written since: lmdb-js then never settles that commit's
+   * flush, and both `root.flushed` and `root.close()` wait for it (a CLI that awaited them had no
+   * work left, so Node exited 0 before the error was printed). close() does not wait for them then.
+   */
+  private flushNeverComes = false;
+  /**
    * What Recommend reads (template ids, evidence), valid while meta 'stateHead' is `seq`. Every event
    * that can change templates or stats bumps stateHead, in this process or any other on the same
    * folder; decisions do not, so a Recommend-heavy load keeps its cache.
@@ -533,12 +539,13 @@ export class LmdbStore implements Store {
   private async durably<T>(transaction: () => Promise<T>): Promise<T> {
     try {
       const value = await transaction();
+      this.flushNeverComes = false;
       await this.root.flushed;
       this.writesFailing = false;
       return value;
     } catch (err) {
       const fault = await ioFault(err, this.location);
-      if (fault instanceof StorageFull || fault instanceof Unavailable) this.writesFailing = true;
+      if (fault instanceof StorageFull || fault instanceof Unavailable) this.writesFailing = this.flushNeverComes = true;
       throw fault;
     }
   }
@@ -690,9 +697,12 @@ export class LmdbStore implements Store {
             this.dbs.meta.put('servers', servers);
           }),
         );
-      } else await this.durably(async () => undefined);
+      } else if (!this.flushNeverComes) await this.durably(async () => undefined);
     } finally {
-      await this.root.close();
+      const closing = this.root.close();
+      // The environment closes when the process ends; what was committed is on disk already.
+      if (this.flushNeverComes) closing.catch(() => undefined);
+      else await closing;
     }
   }
 

@@ -1,0 +1,62 @@
+/**
+ * CLI writes on a real full disk (a 2 MB tmpfs filled to its last byte): every write exits 1 with
+ * one line ending (LL_STORAGE_FULL) and writes nothing.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LEARNLOOP_LOG_LEVEL: 'warn' } });
+
+/**
+ * learnloop's own lines on stderr. lmdb-js also prints its own stack and C messages there on a
+ * failed commit (docs/deploy.md, "A full disk"); those are not learnloop's and are left out here.
+ */
+const ownLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('learnloop'));
+
+const mountPoint = mkdtempSync(join(tmpdir(), 'learnloop-full-cli-'));
+const whyNot = process.getuid?.() !== 0 ? 'not root: cannot mount a tmpfs' : undefined;
+if (whyNot !== undefined) console.warn(`CLI on a full disk skipped: ${whyNot}`);
+
+const db = join(mountPoint, 'db');
+const observations = join(tmpdir(), `learnloop-full-cli-${process.pid}.jsonl`);
+
+beforeAll(() => {
+  if (whyNot !== undefined) return;
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'pipe' });
+  expect(cli('templates', 'register', 'a@v1', '--db', db, '--create').status).toBe(0);
+  writeFileSync(observations, '{"run_id":"r1","template_id":"a@v1","outcome":"OUTCOME_PASS"}\n');
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=4k'], { stdio: 'pipe' });
+  } catch {
+    // dd exits non-zero when the disk is full: that is the point.
+  }
+});
+afterAll(() => {
+  if (whyNot === undefined) execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
+  rmSync(mountPoint, { recursive: true, force: true });
+  rmSync(observations, { force: true });
+});
+
+describe.skipIf(whyNot !== undefined)('CLI writes on a full disk (2 MB tmpfs)', () => {
+  test.each([
+    [['templates', 'register', 'zz@v1']],
+    [['import', observations]],
+    [['import', observations, '--json']],
+  ])('%j exits 1 with one line (LL_STORAGE_FULL), prints no result, and writes nothing', (args) => {
+    const r = cli(...args, '--db', db);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(ownLines(r.stderr), r.stderr).toEqual([expect.stringMatching(/^learnloop: RESOURCE_EXHAUSTED: disk full: .*\(LL_STORAGE_FULL\)$/)]);
+    // Reads still work, and show nothing of the failed write.
+    const list = cli('templates', 'list', '--db', db, '--json');
+    expect(list.status, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).map((t: { templateId: string }) => t.templateId)).toEqual(['a@v1']);
+    expect(cli('export', '--db', db).stdout).not.toContain('"r1"');
+  });
+});
