@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, statfsSync, statSync } from 'node:fs';
 import { readFile, rename, rm, statfs } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
@@ -118,6 +118,51 @@ function ignoreOrphanCommitFailures(): void {
 /** The folder is served by a live process under another policy: this one must not touch it. */
 export class FolderInUse extends Error {}
 
+/** The folder's data file is empty or cut short: LMDB must not open it. */
+export class UnusableFolder extends Error {}
+
+/**
+ * LMDB's data file starts with two meta pages. A shorter one (a creation cut short by a full disk)
+ * is read through LMDB's memory map beyond the file's end, and the process dies with SIGBUS.
+ */
+const MIN_DATA_FILE_BYTES = 2 * 4096;
+
+/**
+ * Whether the LMDB folder `path` holds a store: false when the folder or its data file is missing.
+ * @throws UnusableFolder when the data file is empty or cut short (opening it would crash the process)
+ */
+export function hasLmdbStore(path: string): boolean {
+  const size = statSync(join(path, 'data.mdb'), { throwIfNoEntry: false })?.size;
+  if (size === undefined) return false;
+  if (size < MIN_DATA_FILE_BYTES) {
+    throw new UnusableFolder(
+      `${path}: its data file is empty or cut short (data.mdb, ${size} bytes), as a creation that failed (a full disk) leaves it, ` +
+        'so it holds no events: remove the folder, or restore it from a backup',
+    );
+  }
+  return true;
+}
+
+/**
+ * Refuses to create a store on a filesystem without room for it: LMDB writes a new store's first
+ * pages through its memory map, where a full disk kills the process with SIGBUS and leaves an
+ * empty data file behind.
+ */
+function assertRoomForNewStore(path: string): void {
+  let existing = resolve(path);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let free: number;
+  try {
+    const fs = statfsSync(existing);
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return; // LMDB reports whatever keeps it from creating the folder
+  }
+  if (free < FREE_BYTES_TO_RESUME) {
+    throw new StorageFull(`disk full: cannot create the store ${path} (${free} bytes free on its filesystem; a new store needs ${FREE_BYTES_TO_RESUME}); nothing was created`);
+  }
+}
+
 /** Whether a process with this id is running (on this machine: LMDB folders are local). */
 function alive(pid: number): boolean {
   try {
@@ -219,9 +264,11 @@ export class LmdbStore implements Store {
   /**
    * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
    * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
+   * @throws UnusableFolder when its data file is empty or cut short; StorageFull when a new store has no room.
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();
+    if (!hasLmdbStore(path)) assertRoomForNewStore(path);
     const store = new LmdbStore(path, options);
     const format = store.dbs.meta.get('format') as number | undefined;
     if (format !== undefined && format > FOLDER_FORMAT) {

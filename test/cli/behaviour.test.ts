@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -230,6 +230,40 @@ describe('commands that read a store refuse a missing one', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`--db ${db}: no learnloop store there`);
     expect(existsSync(db)).toBe(false);
+  });
+
+  test.each([['scores'], ['export'], ['templates', 'list'], ['report', 'weekly', '--as-of', '2026-12-01'], ['dashboard', '--http-port', '0']])(
+    '%j --db an existing folder without a store: exit 2, nothing written into it',
+    (...cmd) => {
+      const dir = tmpDir();
+      writeFileSync(join(dir, 'README'), 'hi\n');
+      const r = cli(...cmd, '--db', dir);
+      expect(r.status, r.stderr).toBe(2);
+      oneLine(r);
+      expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb)`);
+      expect(readdirSync(dir)).toEqual(['README']);
+    },
+  );
+
+  test('--db . in a project folder is refused without dropping LMDB files there', () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'README'), 'hi\n');
+    const r = spawnSync(process.execPath, [BIN, 'report', 'weekly', '--db', '.', '--as-of', '2026-12-01'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--db .: no learnloop store there');
+    expect(readdirSync(dir)).toEqual(['README']);
+  });
+
+  test('a folder whose data file is empty (a creation cut short) is refused on one line, read and serve alike, and left as it was', () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'data.mdb'), '');
+    for (const cmd of [['scores'], ['serve', '--port', '0']]) {
+      const r = cli(...cmd, '--db', dir);
+      expect(r.status, r.stderr).toBe(2);
+      oneLine(r);
+      expect(r.stderr).toContain(`--db ${dir}: its data file is empty or cut short (data.mdb, 0 bytes)`);
+      expect(readdirSync(dir)).toEqual(['data.mdb']);
+    }
   });
 
   test('report lift reads LEARNLOOP_DB like every --db command', () => {

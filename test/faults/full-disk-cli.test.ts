@@ -1,13 +1,15 @@
 /**
  * CLI writes on a real full disk (a 2 MB tmpfs filled to its last byte): every write exits 1 with
- * one line ending (LL_STORAGE_FULL) and writes nothing.
+ * one line ending (LL_STORAGE_FULL), writes nothing, and a new folder is neither created nor left
+ * behind (LMDB creating one on a full tmpfs used to die with SIGBUS and leave an empty data file).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { freePort } from './child.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'learnloop.js');
 const cli = (...args: string[]) =>
@@ -58,5 +60,30 @@ describe.skipIf(whyNot !== undefined)('CLI writes on a full disk (2 MB tmpfs)', 
     expect(list.status, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout).map((t: { templateId: string }) => t.templateId)).toEqual(['a@v1']);
     expect(cli('export', '--db', db).stdout).not.toContain('"r1"');
+  });
+
+  test.each([
+    ['serve', (folder: string, port: number) => ['serve', '--db', folder, '--port', String(port)]],
+    ['templates register --create', (folder: string) => ['templates', 'register', 'a@v1', '--db', folder, '--create']],
+    ['import --create', (folder: string) => ['import', observations, '--db', folder, '--create']],
+  ])('%s on a new folder: exit 1 with one line (LL_STORAGE_FULL), no crash, no folder left', async (_, args) => {
+    const folder = join(mountPoint, 'fresh', 'db');
+    const r = cli(...args(folder, await freePort()));
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(1);
+    expect(ownLines(r.stderr), r.stderr).toEqual([expect.stringMatching(/^learnloop: RESOURCE_EXHAUSTED: disk full: cannot create the store .*\(LL_STORAGE_FULL\)$/)]);
+    expect(existsSync(join(mountPoint, 'fresh'))).toBe(false);
+  });
+
+  test('an existing folder with no store on a full disk is refused before LMDB touches it', () => {
+    const empty = join(mountPoint, 'empty');
+    mkdirSync(empty);
+    for (const args of [['scores'], ['templates', 'register', 'a@v1', '--create']]) {
+      const r = cli(...args, '--db', empty);
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.status, r.stderr).toBeGreaterThan(0);
+      expect(readdirSync(empty)).toEqual([]);
+    }
+    rmSync(empty, { recursive: true });
   });
 });
