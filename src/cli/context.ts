@@ -40,8 +40,8 @@ export function configFrom(opts: Record<string, unknown>): Config {
  * Refuses a --db that names no store (a missing folder, or one without LMDB's data file), unless
  * the command was asked to create one (`--create`; `serve` always may): a typo in the path, or
  * `--db .`, must not silently make, and then read, an empty store. Also refuses a folder path that
- * runs through a file, which LMDB would report with a stack, and a folder whose data file is empty
- * or cut short, which LMDB would crash on (SIGBUS).
+ * runs through a file, which LMDB would report with a stack, and a folder whose data file is cut
+ * short. An empty data file (a creation cut short) counts as no store: LMDB makes one in it.
  */
 export function requireStore(dbPath: string, opts: Record<string, unknown>): void {
   const folder = dbPath !== 'memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dbPath);
@@ -59,7 +59,7 @@ export function requireStore(dbPath: string, opts: Record<string, unknown>): voi
   }
   if (opts.create !== true && !present) {
     throw new UserError(
-      `--db ${dbPath}: no learnloop store there${existsSync(dbPath) ? ' (the folder holds no data.mdb)' : ''}; ` +
+      `--db ${dbPath}: no learnloop store there${existsSync(dbPath) ? ' (the folder holds no data.mdb, or an empty one)' : ''}; ` +
         `start a server on it (learnloop serve --db ${dbPath}), ` +
         'or add --create to an import or templates register to make an empty one',
     );

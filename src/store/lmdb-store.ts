@@ -118,27 +118,26 @@ function ignoreOrphanCommitFailures(): void {
 /** The folder is served by a live process under another policy: this one must not touch it. */
 export class FolderInUse extends Error {}
 
-/** The folder's data file is empty or cut short: LMDB must not open it. */
+/** The folder's data file is cut short: LMDB must not open it. */
 export class UnusableFolder extends Error {}
 
 /**
- * LMDB's data file starts with two meta pages. A shorter one (a creation cut short by a full disk)
- * is read through LMDB's memory map beyond the file's end, and the process dies with SIGBUS.
+ * LMDB's data file starts with two meta pages. A file shorter than that but not empty (a creation
+ * cut short) is not one LMDB can open; an empty one it initialises as a new store.
  */
 const MIN_DATA_FILE_BYTES = 2 * 4096;
 
 /**
- * Whether the LMDB folder `path` holds a store: false when the folder or its data file is missing.
- * @throws UnusableFolder when the data file is empty or cut short (opening it would crash the process)
+ * Whether the LMDB folder `path` holds a store: false when the folder or its data file is missing,
+ * or the data file is empty (a creation cut short by a kill or a full disk: LMDB makes a new store
+ * in it, where there is room; on a full disk it would die reading it with SIGBUS).
+ * @throws UnusableFolder when the data file is cut short
  */
 export function hasLmdbStore(path: string): boolean {
-  const size = statSync(join(path, 'data.mdb'), { throwIfNoEntry: false })?.size;
-  if (size === undefined) return false;
+  const size = statSync(join(path, 'data.mdb'), { throwIfNoEntry: false })?.size ?? 0;
+  if (size === 0) return false;
   if (size < MIN_DATA_FILE_BYTES) {
-    throw new UnusableFolder(
-      `${path}: its data file is empty or cut short (data.mdb, ${size} bytes), as a creation that failed (a full disk) leaves it, ` +
-        'so it holds no events: remove the folder, or restore it from a backup',
-    );
+    throw new UnusableFolder(`${path}: its data file is cut short (data.mdb, ${size} bytes; LMDB's two meta pages take ${MIN_DATA_FILE_BYTES}): remove the folder, or restore it from a backup`);
   }
   return true;
 }
@@ -264,7 +263,7 @@ export class LmdbStore implements Store {
   /**
    * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
    * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
-   * @throws UnusableFolder when its data file is empty or cut short; StorageFull when a new store has no room.
+   * @throws UnusableFolder when its data file is cut short; StorageFull when a new store (or an empty data file) has no room.
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();

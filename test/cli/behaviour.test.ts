@@ -240,7 +240,7 @@ describe('commands that read a store refuse a missing one', () => {
       const r = cli(...cmd, '--db', dir);
       expect(r.status, r.stderr).toBe(2);
       oneLine(r);
-      expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb)`);
+      expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb, or an empty one)`);
       expect(readdirSync(dir)).toEqual(['README']);
     },
   );
@@ -254,14 +254,24 @@ describe('commands that read a store refuse a missing one', () => {
     expect(readdirSync(dir)).toEqual(['README']);
   });
 
-  test('a folder whose data file is empty (a creation cut short) is refused on one line, read and serve alike, and left as it was', () => {
+  test('a folder whose data file is empty (a creation cut short) holds no store: a read command refuses it on one line and leaves it as it was', () => {
     const dir = tmpDir();
     writeFileSync(join(dir, 'data.mdb'), '');
+    const r = cli('scores', '--db', dir);
+    expect(r.status, r.stderr).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb, or an empty one)`);
+    expect(readdirSync(dir)).toEqual(['data.mdb']);
+  });
+
+  test('a folder whose data file is cut short is refused on one line, read and serve alike, and left as it was', () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'data.mdb'), Buffer.alloc(4096));
     for (const cmd of [['scores'], ['serve', '--port', '0']]) {
       const r = cli(...cmd, '--db', dir);
       expect(r.status, r.stderr).toBe(2);
       oneLine(r);
-      expect(r.stderr).toContain(`--db ${dir}: its data file is empty or cut short (data.mdb, 0 bytes)`);
+      expect(r.stderr).toContain(`--db ${dir}: its data file is cut short (data.mdb, 4096 bytes;`);
       expect(readdirSync(dir)).toEqual(['data.mdb']);
     }
   });

@@ -86,4 +86,20 @@ describe.skipIf(whyNot !== undefined)('CLI writes on a full disk (2 MB tmpfs)', 
     }
     rmSync(empty, { recursive: true });
   });
+
+  test('a folder left with an empty data file (as a creation cut short leaves it) is refused, not crashed on, and left as it was', async () => {
+    const left = join(mountPoint, 'left');
+    mkdirSync(left);
+    writeFileSync(join(left, 'data.mdb'), '');
+    const read = cli('scores', '--db', left);
+    expect(read.signal, read.stderr).toBeNull();
+    expect(read.status, read.stderr).toBe(2);
+    expect(ownLines(read.stderr)).toEqual([expect.stringContaining('no learnloop store there')]);
+    const serve = cli('serve', '--db', left, '--port', String(await freePort()));
+    expect(serve.signal, serve.stderr).toBeNull();
+    expect(serve.status, serve.stderr).toBe(1);
+    expect(ownLines(serve.stderr)).toEqual([expect.stringMatching(/disk full: cannot create the store .*\(LL_STORAGE_FULL\)$/)]);
+    expect(readdirSync(left)).toEqual(['data.mdb']);
+    rmSync(left, { recursive: true });
+  });
 });
