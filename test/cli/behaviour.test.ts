@@ -232,18 +232,23 @@ describe('commands that read a store refuse a missing one', () => {
     expect(existsSync(db)).toBe(false);
   });
 
-  test.each([['scores'], ['export'], ['templates', 'list'], ['report', 'weekly', '--as-of', '2026-12-01'], ['dashboard', '--http-port', '0']])(
-    '%j --db an existing folder without a store: exit 2, nothing written into it',
-    (...cmd) => {
-      const dir = tmpDir();
-      writeFileSync(join(dir, 'README'), 'hi\n');
-      const r = cli(...cmd, '--db', dir);
-      expect(r.status, r.stderr).toBe(2);
-      oneLine(r);
-      expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb, or an empty one)`);
-      expect(readdirSync(dir)).toEqual(['README']);
-    },
-  );
+  // A folder without a store: an unrelated one, or one whose data file is empty (a creation cut short).
+  test.each([
+    ['README', 'scores'],
+    ['README', 'export'],
+    ['README', 'templates list'],
+    ['README', 'report weekly --as-of 2026-12-01'],
+    ['README', 'dashboard --http-port 0'],
+    ['data.mdb', 'scores'],
+  ])('a folder holding only an empty %s: `%s` exits 2 on one line and writes nothing into it', (file, cmd) => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, file), '');
+    const r = cli(...cmd.split(' '), '--db', dir);
+    expect(r.status, r.stderr).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb, or an empty one)`);
+    expect(readdirSync(dir)).toEqual([file]);
+  });
 
   test('--db . in a project folder is refused without dropping LMDB files there', () => {
     const dir = tmpDir();
@@ -252,16 +257,6 @@ describe('commands that read a store refuse a missing one', () => {
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toContain('--db .: no learnloop store there');
     expect(readdirSync(dir)).toEqual(['README']);
-  });
-
-  test('a folder whose data file is empty (a creation cut short) holds no store: a read command refuses it on one line and leaves it as it was', () => {
-    const dir = tmpDir();
-    writeFileSync(join(dir, 'data.mdb'), '');
-    const r = cli('scores', '--db', dir);
-    expect(r.status, r.stderr).toBe(2);
-    oneLine(r);
-    expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb, or an empty one)`);
-    expect(readdirSync(dir)).toEqual(['data.mdb']);
   });
 
   test('a folder whose data file is cut short is refused on one line, read and serve alike, and left as it was', () => {
