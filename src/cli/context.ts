@@ -1,9 +1,10 @@
 /** What every command shares: settings flags, opening the store, printing, and user errors. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
-import { openApp, type App } from '../compose.js';
+import { folderToCreate, openApp, type App } from '../compose.js';
+import { hasLmdbStore, UnusableFolder } from '../store/index.js';
 
 /** Raised for a failure the user can fix; printed without a stack, exit code 2. */
 export class UserError extends Error {}
@@ -36,9 +37,11 @@ export function configFrom(opts: Record<string, unknown>): Config {
 }
 
 /**
- * Refuses a --db that names no store, unless the command was asked to create one (`--create`;
- * `serve` always may): a typo in the path must not silently make, and then read, an empty store.
- * Also refuses a folder path that runs through a file, which LMDB would report with a stack.
+ * Refuses a --db that names no store (a missing folder, or one without LMDB's data file), unless
+ * the command was asked to create one (`--create`; `serve` always may): a typo in the path, or
+ * `--db .`, must not silently make, and then read, an empty store. Also refuses a folder path that
+ * runs through a file, which LMDB would report with a stack, and a folder whose data file is cut
+ * short. An empty data file (a creation cut short) counts as no store: LMDB makes one in it.
  */
 export function requireStore(dbPath: string, opts: Record<string, unknown>): void {
   const folder = dbPath !== 'memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dbPath);
@@ -48,9 +51,16 @@ export function requireStore(dbPath: string, opts: Record<string, unknown>): voi
   if (!statSync(existing).isDirectory()) {
     throw new UserError(`--db ${dbPath}: not a folder (${existing === resolve(dbPath) ? 'it is a file' : `${existing} is a file`})`);
   }
-  if (opts.create !== true && !existsSync(dbPath)) {
+  let present: boolean;
+  try {
+    present = hasLmdbStore(dbPath);
+  } catch (err) {
+    throw err instanceof UnusableFolder ? new UserError(`--db ${err.message}`) : err;
+  }
+  if (opts.create !== true && !present) {
     throw new UserError(
-      `--db ${dbPath}: no learnloop store there; start a server on it (learnloop serve --db ${dbPath}), ` +
+      `--db ${dbPath}: no learnloop store there${existsSync(dbPath) ? ' (the folder holds no data.mdb, or an empty one)' : ''}; ` +
+        `start a server on it (learnloop serve --db ${dbPath}), ` +
         'or add --create to an import or templates register to make an empty one',
     );
   }
@@ -63,12 +73,25 @@ export const withCreate = (cmd: Command): Command => cmd.option('--create', 'mak
 export async function withApp<T>(opts: Record<string, unknown>, fn: (app: App) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
   requireStore(config.dbPath, opts);
-  // Beside a running server, use the policy the store was built with, so the numbers agree.
-  const app = await openApp(config, { onPolicyChange: 'adopt' });
+  return removingCreatedOnFailure(config.dbPath, async () => {
+    // Beside a running server, use the policy the store was built with, so the numbers agree.
+    const app = await openApp(config, { onPolicyChange: 'adopt' });
+    try {
+      return await fn(app);
+    } finally {
+      await app.store.close();
+    }
+  });
+}
+
+/** Runs `fn`; if it fails, removes the folder `dbPath` it made (a failed command leaves no new store, as a failed start). */
+export async function removingCreatedOnFailure<T>(dbPath: string, fn: () => Promise<T>): Promise<T> {
+  const created = folderToCreate(dbPath);
   try {
-    return await fn(app);
-  } finally {
-    await app.store.close();
+    return await fn();
+  } catch (err) {
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    throw err;
   }
 }
 

@@ -1,4 +1,4 @@
-export { FOLDER_FORMAT, FolderInUse, LmdbStore } from './lmdb-store.js';
+export { FOLDER_FORMAT, FolderInUse, hasLmdbStore, LmdbStore, UnusableFolder } from './lmdb-store.js';
 export { MemoryStore } from './memory-store.js';
 export { PgStore } from './postgres/pg-store.js';
 export type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync, statfsSync, statSync } from 'node:fs';
 import { readFile, rename, rm, statfs } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
@@ -118,6 +118,50 @@ function ignoreOrphanCommitFailures(): void {
 /** The folder is served by a live process under another policy: this one must not touch it. */
 export class FolderInUse extends Error {}
 
+/** The folder's data file is cut short: LMDB must not open it. */
+export class UnusableFolder extends Error {}
+
+/**
+ * LMDB's data file starts with two meta pages. A file shorter than that but not empty (a creation
+ * cut short) is not one LMDB can open; an empty one it initialises as a new store.
+ */
+const MIN_DATA_FILE_BYTES = 2 * 4096;
+
+/**
+ * Whether the LMDB folder `path` holds a store: false when the folder or its data file is missing,
+ * or the data file is empty (a creation cut short by a kill or a full disk: LMDB makes a new store
+ * in it, where there is room; on a full disk it would die reading it with SIGBUS).
+ * @throws UnusableFolder when the data file is cut short
+ */
+export function hasLmdbStore(path: string): boolean {
+  const size = statSync(join(path, 'data.mdb'), { throwIfNoEntry: false })?.size ?? 0;
+  if (size === 0) return false;
+  if (size < MIN_DATA_FILE_BYTES) {
+    throw new UnusableFolder(`${path}: its data file is cut short (data.mdb, ${size} bytes; LMDB's two meta pages take ${MIN_DATA_FILE_BYTES}): remove the folder, or restore it from a backup`);
+  }
+  return true;
+}
+
+/**
+ * Refuses to create a store on a filesystem without room for it: LMDB writes a new store's first
+ * pages through its memory map, where a full disk kills the process with SIGBUS and leaves an
+ * empty data file behind.
+ */
+function assertRoomForNewStore(path: string): void {
+  let existing = resolve(path);
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let free: number;
+  try {
+    const fs = statfsSync(existing);
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return; // LMDB reports whatever keeps it from creating the folder
+  }
+  if (free < FREE_BYTES_TO_RESUME) {
+    throw new StorageFull(`disk full: cannot create the store ${path} (${free} bytes free on its filesystem; a new store needs ${FREE_BYTES_TO_RESUME}); nothing was created`);
+  }
+}
+
 /** Whether a process with this id is running (on this machine: LMDB folders are local). */
 function alive(pid: number): boolean {
   try {
@@ -168,6 +212,12 @@ export class LmdbStore implements Store {
   /** The last write failed for an I/O reason (see reachable()). */
   private writesFailing = false;
   /**
+   * The last commit failed and nothing was written since: lmdb-js then never settles that commit's
+   * flush, and both `root.flushed` and `root.close()` wait for it (a CLI that awaited them had no
+   * work left, so Node exited 0 before the error was printed). close() does not wait for them then.
+   */
+  private flushNeverComes = false;
+  /**
    * What Recommend reads (template ids, evidence), valid while meta 'stateHead' is `seq`. Every event
    * that can change templates or stats bumps stateHead, in this process or any other on the same
    * folder; decisions do not, so a Recommend-heavy load keeps its cache.
@@ -213,9 +263,11 @@ export class LmdbStore implements Store {
   /**
    * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
    * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
+   * @throws UnusableFolder when its data file is cut short; StorageFull when a new store (or an empty data file) has no room.
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();
+    if (!hasLmdbStore(path)) assertRoomForNewStore(path);
     const store = new LmdbStore(path, options);
     const format = store.dbs.meta.get('format') as number | undefined;
     if (format !== undefined && format > FOLDER_FORMAT) {
@@ -533,12 +585,13 @@ export class LmdbStore implements Store {
   private async durably<T>(transaction: () => Promise<T>): Promise<T> {
     try {
       const value = await transaction();
+      this.flushNeverComes = false;
       await this.root.flushed;
       this.writesFailing = false;
       return value;
     } catch (err) {
       const fault = await ioFault(err, this.location);
-      if (fault instanceof StorageFull || fault instanceof Unavailable) this.writesFailing = true;
+      if (fault instanceof StorageFull || fault instanceof Unavailable) this.writesFailing = this.flushNeverComes = true;
       throw fault;
     }
   }
@@ -690,9 +743,12 @@ export class LmdbStore implements Store {
             this.dbs.meta.put('servers', servers);
           }),
         );
-      } else await this.durably(async () => undefined);
+      } else if (!this.flushNeverComes) await this.durably(async () => undefined);
     } finally {
-      await this.root.close();
+      const closing = this.root.close();
+      // The environment closes when the process ends; what was committed is on disk already.
+      if (this.flushNeverComes) closing.catch(() => undefined);
+      else await closing;
     }
   }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -234,6 +234,45 @@ describe('commands that read a store refuse a missing one', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`--db ${db}: no learnloop store there`);
     expect(existsSync(db)).toBe(false);
+  });
+
+  // A folder without a store: an unrelated one, or one whose data file is empty (a creation cut short).
+  test.each([
+    ['README', 'scores'],
+    ['README', 'export'],
+    ['README', 'templates list'],
+    ['README', 'report weekly --as-of 2026-12-01'],
+    ['README', 'dashboard --http-port 0'],
+    ['data.mdb', 'scores'],
+  ])('a folder holding only an empty %s: `%s` exits 2 on one line and writes nothing into it', (file, cmd) => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, file), '');
+    const r = cli(...cmd.split(' '), '--db', dir);
+    expect(r.status, r.stderr).toBe(2);
+    oneLine(r);
+    expect(r.stderr).toContain(`--db ${dir}: no learnloop store there (the folder holds no data.mdb, or an empty one)`);
+    expect(readdirSync(dir)).toEqual([file]);
+  });
+
+  test('--db . in a project folder is refused without dropping LMDB files there', () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'README'), 'hi\n');
+    const r = spawnSync(process.execPath, [BIN, 'report', 'weekly', '--db', '.', '--as-of', '2026-12-01'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--db .: no learnloop store there');
+    expect(readdirSync(dir)).toEqual(['README']);
+  });
+
+  test('a folder whose data file is cut short is refused on one line, read and serve alike, and left as it was', () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'data.mdb'), Buffer.alloc(4096));
+    for (const cmd of [['scores'], ['serve', '--port', '0']]) {
+      const r = cli(...cmd, '--db', dir);
+      expect(r.status, r.stderr).toBe(2);
+      oneLine(r);
+      expect(r.stderr).toContain(`--db ${dir}: its data file is cut short (data.mdb, 4096 bytes;`);
+      expect(readdirSync(dir)).toEqual(['data.mdb']);
+    }
   });
 
   test('report lift reads LEARNLOOP_DB like every --db command', () => {

@@ -34,7 +34,7 @@ describe('learnloop command line', () => {
     const db = tmpDir();
     const file = join(tmpDir(), 'obs.jsonl');
     writeFileSync(file, JSONL);
-    const first = cli('import', file, '--db', db, '--json');
+    const first = cli('import', file, '--db', db, '--create', '--json');
     expect(first.status).toBe(2); // some lines were rejected: an input error, also with --json
     const summary = JSON.parse(first.stdout);
     expect(summary).toMatchObject({ applied: 3, duplicates: 0 });
@@ -57,7 +57,7 @@ describe('learnloop command line', () => {
 
   test('templates register and list', () => {
     const db = tmpDir();
-    expect(cli('templates', 'register', 'docs@v1', '--db', db).status).toBe(0);
+    expect(cli('templates', 'register', 'docs@v1', '--db', db, '--create').status).toBe(0);
     expect(cli('templates', 'register', 'docs@v2', '--parent', 'docs@v1', '--status', 'candidate', '--db', db).status).toBe(0);
     const list = JSON.parse(cli('templates', 'list', '--db', db, '--json').stdout);
     expect(list.map((t: { templateId: string; status: string; parentTemplateId: string }) => [t.templateId, t.status, t.parentTemplateId])).toEqual([

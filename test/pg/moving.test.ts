@@ -79,7 +79,7 @@ describePg('moving a history between LMDB and PostgreSQL', () => {
     const back = tmpDir();
     const again = join(dir, 'again.jsonl');
     writeFileSync(again, cli('export', '--db', pg));
-    cli('import', 'events', again, '--db', back);
+    cli('import', 'events', again, '--db', back, '--create');
     expect(cli('export', '--db', back)).toBe(fromLmdb);
     expect(await derived(back)).toEqual(live);
     // About 40 command runs, each a fresh Node process: minutes on a busy 2-core machine.
@@ -114,7 +114,7 @@ describePg('moving a history between LMDB and PostgreSQL', () => {
 
     // Another history in the destination: refused, and left as it was.
     const other = tmpDir();
-    cli('templates', 'register', 'other@v1', '--db', other);
+    cli('templates', 'register', 'other@v1', '--db', other, '--create');
     const refused = spawnSync(process.execPath, [BIN, 'import', 'events', file, '--db', other], { encoding: 'utf8' });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('already holds a different history');

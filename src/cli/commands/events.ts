@@ -12,7 +12,7 @@ import type { EventBody, LoggedEvent } from '../../bandit/index.js';
 import { openStore } from '../../compose.js';
 import { parseExact, stringifyExact } from '../../store/exact-json.js';
 import type { Store } from '../../store/index.js';
-import { configFrom, print, requireStore, UserError, withSettings } from '../context.js';
+import { configFrom, print, removingCreatedOnFailure, requireStore, UserError, withSettings } from '../context.js';
 
 const EVENT_TYPES = new Set(['template', 'observation', 'decision', 'refinement_opened', 'refinement_decided']);
 /** Commits in flight while importing (each event is its own commit, so it keeps its time). */
@@ -54,13 +54,15 @@ export async function importEventsCommand(files: readonly string[], opts: Record
   const config = configFrom(opts);
   requireStore(config.dbPath, opts);
   const events = await readEvents(files[0]!);
-  const store = await openStore(config.dbPath, { policy: config.policy });
-  try {
-    const summary = await importEvents(store, events);
-    print(opts.json === true, summary, () => `${summary.imported} events imported (${summary.alreadyThere} already there); log head ${summary.head}`);
-  } finally {
-    await store.close();
-  }
+  const summary = await removingCreatedOnFailure(config.dbPath, async () => {
+    const store = await openStore(config.dbPath, { policy: config.policy });
+    try {
+      return await importEvents(store, events);
+    } finally {
+      await store.close();
+    }
+  });
+  print(opts.json === true, summary, () => `${summary.imported} events imported (${summary.alreadyThere} already there); log head ${summary.head}`);
 }
 
 /**

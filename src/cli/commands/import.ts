@@ -3,6 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { JsonValue } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
+import { StorageFull, Unavailable } from '../../bandit/index.js';
 import { ObserveRequest } from '../../gen/learnloop/v1/learnloop.js';
 import { observeFromProto } from '../../server/mapping.js';
 import type { LearnLoop } from '../../service/learnloop.js';
@@ -58,8 +59,11 @@ export interface ImportSummary {
 export async function importObservations(ll: LearnLoop, file: string, options = { ignoreUnknownFields: false }): Promise<ImportSummary> {
   const summary: ImportSummary = { lines: 0, applied: 0, duplicates: 0, rejected: [] };
   const batch: Array<Promise<void>> = [];
+  // The store failing (a full disk) is no fault of a line: the import stops and fails with it.
+  let storeFault: unknown;
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   for await (const text of lines) {
+    if (storeFault !== undefined) break;
     const line = ++summary.lines;
     if (text.trim() === '') continue;
     let json: JsonValue;
@@ -83,13 +87,16 @@ export async function importObservations(ll: LearnLoop, file: string, options = 
           else summary.duplicates++;
         },
         (err: unknown) => {
-          summary.rejected.push({ line, reason: (err as Error).message });
+          if (err instanceof StorageFull || err instanceof Unavailable) storeFault ??= err;
+          else summary.rejected.push({ line, reason: (err as Error).message });
         },
       ),
     );
     if (batch.length >= 256) await Promise.all(batch.splice(0));
   }
   await Promise.all(batch);
+  lines.close();
+  if (storeFault !== undefined) throw storeFault;
   summary.rejected.sort((a, b) => a.line - b.line);
   return summary;
 }

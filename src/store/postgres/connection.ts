@@ -22,7 +22,20 @@ function unreachableState(code: string): boolean {
     code === '57P02' || // crash_shutdown
     code === '57P03' || // cannot_connect_now: starting up or in recovery
     code === '53300' || // too_many_connections
-    code === '25006' // read_only_sql_transaction: a standby after failover, until it is promoted
+    code === '25006' || // read_only_sql_transaction: a standby after failover, until it is promoted
+    refusedState(code)
+  );
+}
+
+/**
+ * SQLSTATEs of a database that refuses this process's connection settings: the operator's to fix
+ * (a rotated password, a dropped role or database), not a fault of the call, which may succeed on
+ * another replica or once the settings are fixed.
+ */
+function refusedState(code: string): boolean {
+  return (
+    code.startsWith('28') || // invalid_authorization_specification: 28P01 wrong password, 28000 unknown role or no pg_hba entry
+    code === '3D000' // invalid_catalog_name: the database does not exist
   );
 }
 
@@ -34,7 +47,10 @@ function unreachableState(code: string): boolean {
 export function classify(err: unknown): unknown {
   if (err instanceof LearnLoopError) return err;
   if (err instanceof pg.DatabaseError) {
-    return err.code !== undefined && unreachableState(err.code) ? new Unavailable(`database unavailable: ${err.message}`) : err;
+    if (err.code === undefined || !unreachableState(err.code)) return err;
+    // pg's message names the user or database, never the password.
+    const hint = refusedState(err.code) ? ' (check the user, password and database name in the postgres:// URL)' : '';
+    return new Unavailable(`database unavailable: ${err.message}${hint}`);
   }
   const e = err as { code?: unknown; message?: unknown };
   const message = typeof e.message === 'string' ? e.message : '';
