@@ -4,6 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { StorageFull, Unavailable } from '../bandit/index.js';
 import type { LearnLoop } from '../service/learnloop.js';
 import { namesTemplate, normalizeRunRecord, validateFieldMap, type FieldMap } from './run-record.js';
 
@@ -118,7 +119,10 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
     resultsByRun.set(key, [...(resultsByRun.get(key) ?? []), { at, source: item.source, record: item.value, paired: false }]);
   });
   const inFlight: Array<Promise<void>> = [];
+  // The store failing (a full disk, a database gone) is no fault of a record: the import stops and fails with it.
+  let storeFault: unknown;
   for (const [at, item] of items.entries()) {
+    if (storeFault !== undefined) break;
     if ('error' in item) {
       skipped.push({ at, source: item.source, reason: item.error });
       continue;
@@ -149,13 +153,15 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
           }
         },
         (err: unknown) => {
-          skipped.push({ at, source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
+          if (err instanceof StorageFull || err instanceof Unavailable) storeFault ??= err;
+          else skipped.push({ at, source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
         },
       ),
     );
     if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
   }
   await Promise.all(inFlight);
+  if (storeFault !== undefined) throw storeFault;
   for (const r of [...resultsByRun.values()].flat()) {
     if (r.paired) summary.pairedResults++;
     else {

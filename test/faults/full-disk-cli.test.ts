@@ -27,12 +27,15 @@ if (whyNot !== undefined) console.warn(`CLI on a full disk skipped: ${whyNot}`);
 
 const db = join(mountPoint, 'db');
 const observations = join(tmpdir(), `learnloop-full-cli-${process.pid}.jsonl`);
+const runRecords = join(tmpdir(), `learnloop-full-cli-runs-${process.pid}.jsonl`);
 
 beforeAll(() => {
   if (whyNot !== undefined) return;
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint], { stdio: 'pipe' });
   expect(cli('templates', 'register', 'a@v1', '--db', db, '--create').status).toBe(0);
   writeFileSync(observations, '{"run_id":"r1","template_id":"a@v1","outcome":"OUTCOME_PASS"}\n');
+  const record = { run_id: 'r1', bead: 'bd-1', template_name: 'a@v1', status: 'done', exit_code: 0, finished_at: '2026-03-02T10:10:00Z' };
+  writeFileSync(runRecords, `${JSON.stringify(record)}\n`);
   try {
     execFileSync('dd', ['if=/dev/zero', `of=${join(mountPoint, 'filler')}`, 'bs=4k'], { stdio: 'pipe' });
   } catch {
@@ -43,6 +46,7 @@ afterAll(() => {
   if (whyNot === undefined) execFileSync('umount', ['-l', mountPoint], { stdio: 'pipe' });
   rmSync(mountPoint, { recursive: true, force: true });
   rmSync(observations, { force: true });
+  rmSync(runRecords, { force: true });
 });
 
 describe.skipIf(whyNot !== undefined)('CLI writes on a full disk (2 MB tmpfs)', () => {
@@ -50,6 +54,7 @@ describe.skipIf(whyNot !== undefined)('CLI writes on a full disk (2 MB tmpfs)', 
     [['templates', 'register', 'zz@v1']],
     [['import', observations]],
     [['import', observations, '--json']],
+    [['import', 'runs', runRecords]],
   ])('%j exits 1 with one line (LL_STORAGE_FULL), prints no result, and writes nothing', (args) => {
     const r = cli(...args, '--db', db);
     expect(r.status, r.stderr).toBe(1);
