@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, isPostgresUrl, type Config } from './config.js';
 import { LearnLoop } from './service/learnloop.js';
 import { RefinementQueue } from './service/refinement-queue.js';
 import { LmdbStore, MemoryStore, PgStore, type Store, type StoreOptions } from './store/index.js';
@@ -35,7 +35,7 @@ export function folderToCreate(db: string): string | undefined {
  * @throws ConfigError for a store this build cannot open.
  */
 export async function openStore(db: string, options: StoreOptions): Promise<Store> {
-  if (/^postgres(ql)?:\/\//i.test(db)) return PgStore.open(db, options);
+  if (isPostgresUrl(db)) return PgStore.open(db, options);
   if (db === 'memory:') return MemoryStore.open(options);
   if (isUrl(db)) throw new ConfigError([`--db: unknown store ${JSON.stringify(db.split('://')[0] + '://')}; name a folder or a postgres:// URL`]);
   return LmdbStore.open(db, options);

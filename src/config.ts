@@ -1,5 +1,12 @@
 import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, validatePolicyConfig, type DecayConfig, type Limits, type PolicyConfig } from './bandit/index.js';
 
+/** `postgres://` or `postgresql://`: the store is PostgreSQL. */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
+
+// PostgreSQL indexes a template's counts under (template_id, task_class, repo) and a btree row holds
+// at most 2,704 bytes: three ids of 297 three-byte characters fit, of 298 do not (measured).
+const PG_MAX_ID_LENGTH = 297;
+
 /** Everything the service reads from the environment and flags, parsed once and frozen. */
 export interface Config {
   readonly host: string;
@@ -142,6 +149,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Flags = {}): Config {
   }
   const dbPath = raw('db');
   if (dbPath === '') problems.push('--db: must name a folder or a postgres:// URL');
+  if (isPostgresUrl(dbPath) && limits.maxIdLength > PG_MAX_ID_LENGTH) {
+    problems.push(`--max-id-length: at most ${PG_MAX_ID_LENGTH} with a PostgreSQL store (an index row there holds three ids of up to 3 UTF-8 bytes a character); got ${limits.maxIdLength}`);
+  }
   const config: Config = Object.freeze({
     host: raw('host'),
     port: num('port', { integer: true, min: 0, max: 65535 }),
