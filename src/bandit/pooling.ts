@@ -426,5 +426,6 @@ export function evidenceSources(arm: ArmEvidence, p: Posterior, config: PolicyCo
   const inner = cell ?? tc;
   if (inner !== undefined) borrowed.push({ source: 'global', runs: subtractEvidence(g, tc ?? inner, decay).trials, pseudoRuns: p.contributions.global });
   borrowed.push({ source: arm.parent !== undefined ? 'parent' : 'prior', runs: 0, pseudoRuns: p.contributions.prior });
-  return { ownLevel, ownRuns: p.contributions[ownLevel], borrowed: borrowed.filter((b) => b.runs > 0 || b.pseudoRuns > 0) };
+  const own = cell ?? tc ?? g;
+  return { ownLevel, ownRuns: own.trials, ownPseudoRuns: p.contributions[ownLevel], borrowed: borrowed.filter((b) => b.runs > 0 || b.pseudoRuns > 0) };
 }

@@ -479,7 +479,10 @@ function explain(
   leader: string | undefined,
   trial: PolicyConfig | undefined,
 ): string {
-  const own = `${runsText(sources.ownRuns)} of its own ${OWN_WORDS[sources.ownLevel]}`;
+  const pseudo = sources.ownPseudoRuns ?? sources.ownRuns;
+  // Under a mixture over the base prior's strength own runs count for less; say so rather than shrink the count.
+  const worth = Math.abs(pseudo - sources.ownRuns) > 0.05 * Math.max(1, sources.ownRuns) ? ` (worth ${runsText(pseudo)} here while how far the candidates differ is uncertain)` : '';
+  const own = `${runsText(sources.ownRuns)} of its own ${OWN_WORDS[sources.ownLevel]}${worth}`;
   const borrowed = sources.borrowed.length === 0 ? '' : `, plus borrowed evidence worth ${sources.borrowed.map(borrowedWords).join(', ')}`;
   const passRate = p.passRate === undefined ? '' : `, pass rate ${pct(p.passRate)} (95% CI ${pct(p.passRateLow ?? 0)}–${pct(p.passRateHigh ?? 0)})`;
   const fair = arm.parent !== undefined && p.evidenceLevel === 'prior' && trial !== undefined ? `, as a new version of ${arm.parent.armId} (not its parent's record)` : '';

@@ -152,6 +152,12 @@ export interface EvidenceSources {
   readonly ownLevel: Exclude<EvidenceLevel, 'prior'>;
   /** The template's runs at that level (after decay). */
   readonly ownRuns: number;
+  /**
+   * What those runs count for in the posterior (its contribution at that level): ownRuns, or fewer when the
+   * posterior is the moment-matched Beta of a mixture over the base prior's strength. Absent in decisions
+   * logged before it existed, whose ownRuns was this figure.
+   */
+  readonly ownPseudoRuns?: number;
   /** Borrowed evidence, narrowest first; levels that lent nothing are left out. */
   readonly borrowed: readonly BorrowedEvidence[];
 }

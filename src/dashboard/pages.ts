@@ -118,7 +118,7 @@ function overviewBody(m: DashboardModel, ctx: PageContext): string {
 
 function matrixTable(cells: readonly MatrixCell[], withRepo: boolean): string {
   return table(
-    ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'own runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
+    ['template', 'task class', ...(withRepo ? ['repository'] : []), 'posterior pass rate (95% CI)', 'posterior expected reward (95% CI)', 'own pseudo-runs', 'borrowed', 'evidence', 'runs', 'pass rate'],
     cells.map((c) => [
       idCell(c.templateId),
       idCell(c.taskClass || '(none)'),

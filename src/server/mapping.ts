@@ -196,6 +196,7 @@ export function decisionToProto(e: DecisionEvent & { readonly newTemplateIds?: r
       probBest: r.probBest,
       propensity: r.propensity,
       ownRuns: r.sources?.ownRuns ?? 0,
+      ownPseudoRuns: r.sources?.ownPseudoRuns ?? r.sources?.ownRuns ?? 0,
       ownLevel: r.sources === undefined ? ProtoEvidenceLevel.EVIDENCE_LEVEL_UNSPECIFIED : LEVEL_TO_PROTO[r.sources.ownLevel],
       borrowed: (r.sources?.borrowed ?? []).map((b) => ({ source: SOURCE_LABELS[b.source], runs: b.runs, pseudoRuns: b.pseudoRuns })),
     })),

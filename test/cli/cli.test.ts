@@ -68,7 +68,8 @@ describe('learnloop command line', () => {
 
   test('templates register on a registered template: --status keeps the description, --description keeps the status', () => {
     const db = tmpDir();
-    const register = (...args: string[]) => JSON.parse(cli('templates', 'register', 'foo@v2', '--db', db, '--json', ...args).stdout) as { record: { status: string; description: string } };
+    // --create: the first call makes the store in the empty temp folder (a folder with no store is refused).
+    const register = (...args: string[]) => JSON.parse(cli('templates', 'register', 'foo@v2', '--db', db, '--create', '--json', ...args).stdout) as { record: { status: string; description: string } };
     expect(register('--description', 'adds a Verify section').record).toMatchObject({ status: 'active', description: 'adds a Verify section' });
     expect(register('--status', 'retired').record).toMatchObject({ status: 'retired', description: 'adds a Verify section' });
     expect(register('--description', 'adds a Verify section; retired after trial').record).toMatchObject({ status: 'retired', description: 'adds a Verify section; retired after trial' });

@@ -127,7 +127,8 @@ describe('refinement guardrails', () => {
     // Failures after the acceptance propose another item, standing on them.
     const later = runs('t@v1', 0, 12).map((r, i) => ({ ...r, runId: `after-${i}`, taskId: `after-t${i}`, finishedAtMs: ACCEPTED_AT + (i + 1) * 3_600_000 }));
     const again = scanRefinements({ rows: [...runs('t@v1', 1, 14), ...later], templates, refinements: [decided], rules: RULES, asOfMs: AS_OF });
-    expect(again.proposals.map((p) => [p.refinementId, p.summary.slice(0, 52)])).toEqual([['t@v1#2', 'since t@v1#1 was accepted as t@v2 by maria on 2026-02']]);
+    expect(again.proposals.map((p) => p.refinementId)).toEqual(['t@v1#2']);
+    expect(again.proposals[0]!.summary).toMatch(/^since t@v1#1 was accepted as t@v2 by maria on 2026-02-22: pass rate 0\.0% over 12 judged runs finished since/);
   });
 
   test('an item carries the next free id for its template', () => {

@@ -43,10 +43,37 @@ describe('explanations separate own and borrowed evidence', () => {
         expect(b.pseudoRuns).toBeLessThanOrEqual(b.runs + 1e-9);
       }
       // Own and borrowed evidence make up the whole posterior.
-      const total = r.ownRuns + r.borrowed.reduce((s, b) => s + b.pseudoRuns, 0);
+      const total = r.ownPseudoRuns + r.borrowed.reduce((s, b) => s + b.pseudoRuns, 0);
       expect(total).toBeCloseTo(r.posterior!.alpha + r.posterior!.beta, 9);
     }
     expect(reply.decision.rationale).toMatch(/from 8 runs of its own in this task class and repository, plus borrowed evidence worth [\d.]+ runs? from 70 runs in other repositories of this task class, [\d.]+ runs? from 60 runs in other task classes, [\d.]+ runs? from the prior\./);
+  });
+
+  test('with enough candidates for a fitted prior (its strength integrated out), own runs are still the count fed, and what they count for is apart', async () => {
+    const ll = new LearnLoop({ store: new MemoryStore({ ...DEFAULT_POLICY_CONFIG, summarySamples: 200 }), limits: DEFAULT_LIMITS, now: () => 1_800_000_000_000 });
+    const ids = ['m@a', 'm@b', 'm@c', 'm@d'];
+    let run = 0;
+    // 20 runs each, rates close together: the base prior's strength is uncertain, so the posterior is a mixture.
+    for (const [k, templateId] of ids.entries()) {
+      for (let i = 0; i < 20; i++) {
+        await ll.observe({
+          runId: `r${run++}`, decisionId: '', templateId, taskClass: 'bug-fix', repo: 'acme/api', taskId: '', attempt: 1, outcome: i < 10 + k ? 'pass' : 'fail',
+          retries: 0, durationSeconds: 1, failureReason: '', finishedAtMs: undefined, agent: '', model: '',
+        });
+      }
+    }
+    const reply = await ll.recommend({ taskClass: 'bug-fix', repo: 'acme/api', candidateTemplateIds: ids, topK: 0, requestId: '' });
+    const wire = decisionToProto(reply);
+    for (const r of wire.ranking) {
+      expect(r.ownRuns).toBe(20);
+      expect(r.ownLevel).toBe(EvidenceLevel.EVIDENCE_LEVEL_REPO_TASK_CLASS);
+      expect(r.ownPseudoRuns).toBeGreaterThan(0);
+      expect(r.ownPseudoRuns).toBeLessThanOrEqual(20 + 1e-9);
+      const total = r.ownPseudoRuns + r.borrowed.reduce((s, b) => s + b.pseudoRuns, 0);
+      expect(total).toBeCloseTo(r.posterior!.alpha + r.posterior!.beta, 9);
+    }
+    expect(wire.ranking.some((r) => r.ownPseudoRuns < 19)).toBe(true); // the mixture did widen them
+    expect(reply.decision.rationale).toMatch(/from 20 runs of its own in this task class and repository/);
   });
 
   test('in a task class with no repository named, its own runs are the task class\'s; a new version borrows from its parent', async () => {
@@ -73,6 +100,6 @@ describe('explanations separate own and borrowed evidence', () => {
         ranking: [{ armId: 'a' as never, probBest: 1, propensity: 1, posterior: { mean: 0.5, ciLow: 0, ciHigh: 1, alpha: 1, beta: 1, observations: 0, evidenceLevel: 'prior' } }],
       },
     } as never);
-    expect(wire.ranking[0]).toMatchObject({ ownRuns: 0, ownLevel: EvidenceLevel.EVIDENCE_LEVEL_UNSPECIFIED, borrowed: [] });
+    expect(wire.ranking[0]).toMatchObject({ ownRuns: 0, ownPseudoRuns: 0, ownLevel: EvidenceLevel.EVIDENCE_LEVEL_UNSPECIFIED, borrowed: [] });
   });
 });

@@ -181,7 +181,7 @@ export function registerClientCommands(program: Command): void {
         print(opts.json === true, completeJson('learnloop.v1.ObserveResponse', ObserveResponse.toJSON(res)), () => {
           const p = res.posterior;
           const state = res.duplicate ? 'duplicate (already recorded; nothing changed)' : 'recorded';
-          return `${state}; posterior now: expected reward ${reward(p)}, pass rate ${passRate(p)}, from ${fixed(p?.observations ?? 0, 1)} runs`;
+          return `${state}; posterior now: expected reward ${reward(p)}, pass rate ${passRate(p)}, evidence worth ${fixed(p?.observations ?? 0, 1)} runs`;
         });
       } finally {
         client.close();

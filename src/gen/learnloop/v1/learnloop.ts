@@ -103,7 +103,10 @@ export function outcomeToJSON(object: Outcome): string {
 /** EvidenceLevel says which level of pooled evidence carried a posterior estimate. */
 export enum EvidenceLevel {
   EVIDENCE_LEVEL_UNSPECIFIED = 0,
-  /** EVIDENCE_LEVEL_PRIOR - Only the prior (no observations of this template anywhere). */
+  /**
+   * EVIDENCE_LEVEL_PRIOR - The base prior fitted across the candidates: no runs of this template yet, or candidates so alike
+   * that the prior outweighs its runs.
+   */
   EVIDENCE_LEVEL_PRIOR = 1,
   /** EVIDENCE_LEVEL_GLOBAL - The template's record across all task classes and repositories. */
   EVIDENCE_LEVEL_GLOBAL = 2,
@@ -359,9 +362,15 @@ export interface RankedTemplate {
   ownLevel: EvidenceLevel;
   /**
    * What the rest of its evidence is and where it comes from, narrowest first (sources that lent
-   * nothing are left out). own_runs plus every pseudo_runs is alpha + beta of the posterior.
+   * nothing are left out). own_pseudo_runs plus every pseudo_runs is alpha + beta of the posterior.
    */
   borrowed: BorrowedEvidence[];
+  /**
+   * What its own runs count for in this posterior, in pseudo-runs: own_runs, or fewer while how far
+   * the candidates differ is itself uncertain (the posterior averages over the base prior's strength,
+   * which widens it as fewer runs would).
+   */
+  ownPseudoRuns: number;
 }
 
 /** Evidence a template's posterior borrows from outside its own runs in the context. */
@@ -1051,7 +1060,16 @@ export const RecommendRequest: MessageFns<RecommendRequest> = {
 };
 
 function createBaseRankedTemplate(): RankedTemplate {
-  return { templateId: "", posterior: undefined, probBest: 0, propensity: 0, ownRuns: 0, ownLevel: 0, borrowed: [] };
+  return {
+    templateId: "",
+    posterior: undefined,
+    probBest: 0,
+    propensity: 0,
+    ownRuns: 0,
+    ownLevel: 0,
+    borrowed: [],
+    ownPseudoRuns: 0,
+  };
 }
 
 export const RankedTemplate: MessageFns<RankedTemplate> = {
@@ -1076,6 +1094,9 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
     }
     for (const v of message.borrowed) {
       BorrowedEvidence.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.ownPseudoRuns !== 0) {
+      writer.uint32(65).double(message.ownPseudoRuns);
     }
     return writer;
   },
@@ -1149,6 +1170,14 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
             message.borrowed.push(BorrowedEvidence.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.ownPseudoRuns = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1188,6 +1217,11 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
       borrowed: globalThis.Array.isArray(object?.borrowed)
         ? object.borrowed.map((e: any) => BorrowedEvidence.fromJSON(e))
         : [],
+      ownPseudoRuns: isSet(object.ownPseudoRuns)
+        ? globalThis.Number(object.ownPseudoRuns)
+        : isSet(object.own_pseudo_runs)
+        ? globalThis.Number(object.own_pseudo_runs)
+        : 0,
     };
   },
 
@@ -1214,6 +1248,9 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
     if (message.borrowed?.length) {
       obj.borrowed = message.borrowed.map((e) => BorrowedEvidence.toJSON(e));
     }
+    if (message.ownPseudoRuns !== undefined) {
+      obj.ownPseudoRuns = floatToJson(message.ownPseudoRuns);
+    }
     return obj;
   },
 
@@ -1231,6 +1268,7 @@ export const RankedTemplate: MessageFns<RankedTemplate> = {
     message.ownRuns = object.ownRuns ?? 0;
     message.ownLevel = object.ownLevel ?? 0;
     message.borrowed = object.borrowed?.map((e) => BorrowedEvidence.fromPartial(e)) || [];
+    message.ownPseudoRuns = object.ownPseudoRuns ?? 0;
     return message;
   },
 };
