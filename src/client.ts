@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { credentials, Metadata, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { ErrorInfo } from './gen/google/rpc/error_details.js';
+import { Status } from './gen/google/rpc/status.js';
 import {
   DecideRefinementRequest,
   GetScoresRequest,
@@ -95,4 +97,20 @@ export function createClient(addr: string = process.env.LEARNLOOP_ADDR ?? '127.0
     decideRefinement: (req) => call(client.decideRefinement, DecideRefinementRequest.fromPartial(req)),
     close: () => client.close(),
   };
+}
+
+/**
+ * The catalog code (docs/errors.md, e.g. `LL_TEMPLATE_LIMIT`) a learnloop server put in an error's
+ * google.rpc.ErrorInfo, so a caller can tell "fix the request" from "retry later" without parsing the
+ * message; undefined for an error that carries none (a transport failure, another server).
+ */
+export function errorCode(err: unknown): string | undefined {
+  const raw = (err as { metadata?: Metadata }).metadata?.get?.('grpc-status-details-bin')[0];
+  if (!(raw instanceof Uint8Array)) return undefined;
+  try {
+    const info = Status.decode(raw).details.find((d) => d.typeUrl.endsWith('/google.rpc.ErrorInfo'));
+    return info === undefined ? undefined : ErrorInfo.decode(info.value).reason || undefined;
+  } catch {
+    return undefined; // details that do not decode say nothing about the cause
+  }
 }

@@ -1,5 +1,5 @@
 /** learnloop's public surface for TypeScript programs. */
-export { createClient } from './client.js';
+export { createClient, errorCode } from './client.js';
 export type { ClientOptions, LearnLoopClient } from './client.js';
 export { EvidenceLevel, Outcome, RefinementDecision, RefinementStatus, TemplateStatus } from './gen/learnloop/v1/learnloop.js';
 export type {

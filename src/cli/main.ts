@@ -1,6 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { Command, CommanderError } from 'commander';
 import { LearnLoopError } from '../bandit/index.js';
+import { errorCode } from '../client.js';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../paths.js';
 import { STATUS_BY_CODE } from '../server/errors.js';
@@ -63,7 +64,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stderr.write(`learnloop: ${err.message}\n`);
       process.exitCode = 1;
     } else if (isServiceError(err)) {
-      process.stderr.write(`learnloop: ${statusName(err.code)}: ${err.details}\n`);
+      // The server's catalog code after the message, as a --db command prints it.
+      const code = errorCode(err);
+      process.stderr.write(`learnloop: ${statusName(err.code)}: ${err.details}${code === undefined ? '' : ` (${code})`}\n`);
       process.exitCode = 1;
     } else if (err instanceof LearnLoopError) {
       // Named as a server would answer it, so a command on --db reads like its client counterpart,

@@ -171,14 +171,17 @@ function decisionConflicts(content: ObserveContent, decision: DecisionEvent): Vi
  * The fields in which a resent run differs from the recorded one. A template, task class or repository left empty
  * for the named decision to supply is the value the decision supplied: stating it or leaving it empty is the same run.
  */
-function runDifferences(prior: ObservationEvent, content: ObserveContent): Array<keyof ObserveContent> {
+function runDifferences(prior: ObservationEvent, content: ObserveContent): string[] {
   const o = prior.observation;
   // The recorded run's decision settled these (a stated value had to agree with it).
   const supplied: Partial<Record<keyof ObserveContent, string>> =
     content.decisionId !== '' && content.decisionId === prior.content.decisionId ? { templateId: o.armId, taskClass: o.context.taskClass, repo: o.context.repo } : {};
   const value = (c: ObserveContent, k: keyof ObserveContent) => (c[k] === '' ? (supplied[k] ?? '') : c[k]);
-  return (Object.keys(content) as Array<keyof ObserveContent>).filter((k) => value(prior.content, k) !== value(content, k));
+  return (Object.keys(content) as Array<keyof ObserveContent>).filter((k) => value(prior.content, k) !== value(content, k)).map(protoField);
 }
+
+/** An ObserveContent key as the proto names the field, as every error message does (finishedAtMs is finished_at). */
+const protoField = (k: keyof ObserveContent): string => (k === 'finishedAtMs' ? 'finished_at' : k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
 
 /**
  * One verified run, exactly once per run_id: a resend with the same content is a duplicate, with

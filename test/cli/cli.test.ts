@@ -113,6 +113,12 @@ describe('learnloop command line', () => {
     expect(JSON.parse(obs.stdout)).toMatchObject({ applied: true });
     const bad = await run('observe', '--addr', addr, '--run-id', 'r2', '--decision-id', 'missing', '--outcome', 'pass');
     expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/NOT_FOUND/);
+    // One line with the catalog code, as a --db command prints its errors.
+    expect(bad.stderr).toMatch(/^learnloop: NOT_FOUND: .*\(LL_DECISION_NOT_FOUND\)\n$/);
+    // The text output says when a call registered an id (a typo named once becomes a candidate).
+    const typo = await run('recommend', '--addr', addr, '--task-class', 'docs', '--repo', 'acme/site', '--candidates', 'docs@v1,docsv2');
+    expect(typo.stdout).toMatch(/^new: docsv2 \(registered as candidates/m);
+    const observed = await run('observe', '--addr', addr, '--run-id', 'r3', '--template', 'docs@v9', '--outcome', 'pass');
+    expect(observed.stdout).toMatch(/; docs@v9 is new: registered as a candidate/);
   });
 });

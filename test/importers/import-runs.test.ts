@@ -197,7 +197,7 @@ describe('import runs', () => {
       'bd-8: no finished_at (nor started_at + duration_seconds)',
       'bd-7: unknown status "exploded"',
       expect.stringMatching(/^not valid JSON/),
-      expect.stringMatching(/^bd-6#1@2026-03-02T10:00:00Z: run_id: .* already recorded with different content \(outcome, failureReason differ\)/),
+      expect.stringMatching(/^bd-6#1@2026-03-02T10:00:00Z: run_id: .* already recorded with different content \(outcome, failure_reason differ\)/),
       expect.stringMatching(/^not valid JSON/),
     ]);
     expect(s.skipped.map((x) => x.source.slice(dir.length))).toEqual([

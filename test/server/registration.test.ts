@@ -5,7 +5,7 @@
  */
 import { status } from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
-import { Outcome, TemplateStatus } from '../../src/index.js';
+import { errorCode, Outcome, TemplateStatus } from '../../src/index.js';
 import { grpcError, violatedFields, violations } from '../helpers/grpc.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -47,6 +47,7 @@ describe('ids no one registered', () => {
     const rec = await grpcError(client.recommend({ candidateTemplateIds: ['std@v1', 'stdv1'] }));
     expect(rec.code).toBe(status.NOT_FOUND);
     expect(rec.details).toBe('candidate_template_ids: "stdv1" is not registered (--strict-templates); register it first');
+    expect(errorCode(rec)).toMatch(/^LL_/);
     const obs = await grpcError(client.observe(pass('1', 'verbose@v2')));
     expect(obs.code).toBe(status.NOT_FOUND);
     expect(obs.details).toContain('template_id: "verbose@v2" is not registered');
@@ -64,6 +65,9 @@ describe('ids no one registered', () => {
     const err = await grpcError(client.recommend({ candidateTemplateIds: ['known@v1', 'a', 'b', 'c', 'd'] }));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.details).toContain('4 ids are not registered; one call may register at most 3');
+    // The typed client reads the catalog code, so a caller can tell a limit from a full disk without parsing text.
+    expect(errorCode(err)).toBe('LL_TEMPLATE_LIMIT');
+    expect(errorCode(new Error('not from a server'))).toBeUndefined();
     expect(await server.store.head()).toBe(head);
     // At the limit, and known ids do not count.
     expect((await client.recommend({ candidateTemplateIds: ['known@v1', 'a', 'b', 'c'] })).newTemplateIds).toEqual(['a', 'b', 'c']);

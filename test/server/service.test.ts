@@ -64,10 +64,10 @@ describe('Recommend and Observe against a real server', () => {
     // Content that really differs is still a conflict, naming the field.
     const err = await grpcError(client.observe({ runId: 'd2', outcome: Outcome.OUTCOME_PASS, ...stated }));
     expect(err.code).toBe(status.ALREADY_EXISTS);
-    expect(err.details).toMatch(/decisionId/);
+    expect(err.details).toMatch(/\(decision_id differ\)/);
     const wrong = await grpcError(client.observe({ runId: 'd1', decisionId: rec.decisionId, outcome: Outcome.OUTCOME_FAIL, ...stated, templateId: other }));
     expect(wrong.code).toBe(status.ALREADY_EXISTS);
-    expect(wrong.details).toMatch(/templateId/);
+    expect(wrong.details).toMatch(/template_id/);
     const scores = await client.getScores({ taskClass: 'docs', repo: 'org/x' });
     expect(scores.scorecards.find((c) => c.templateId === rec.chosenTemplateId)!.runs).toBe(2);
   });

@@ -118,14 +118,15 @@ export function registerClientCommands(program: Command): void {
         print(opts.json === true, completeJson('learnloop.v1.RecommendResponse', RecommendResponse.toJSON(res)), () =>
           [
             `chosen: ${res.chosenTemplateId}  (propensity ${fixed(res.propensity)}, decision ${res.decisionId})`,
+            ...(res.newTemplateIds.length > 0 ? [`new: ${res.newTemplateIds.join(', ')} (registered as candidates: ranked only where named until someone registers or activates them)`] : []),
             '',
             table(
-              ['template', 'expected reward (95% CI)', 'pass rate (95% CI)', 'runs', 'evidence', 'P(best)'],
+              ['template', 'expected reward (95% CI)', 'pass rate (95% CI)', 'own runs', 'evidence', 'P(best)'],
               res.ranking.map((r) => [
                 r.templateId,
                 reward(r.posterior),
                 passRate(r.posterior),
-                fixed(r.posterior?.observations ?? 0, 1),
+                fixed(r.ownRuns, 1),
                 LEVEL_WORDS[r.posterior?.evidenceLevel ?? 0] ?? '',
                 fixed(r.probBest),
               ]),
@@ -181,7 +182,8 @@ export function registerClientCommands(program: Command): void {
         print(opts.json === true, completeJson('learnloop.v1.ObserveResponse', ObserveResponse.toJSON(res)), () => {
           const p = res.posterior;
           const state = res.duplicate ? 'duplicate (already recorded; nothing changed)' : 'recorded';
-          return `${state}; posterior now: expected reward ${reward(p)}, pass rate ${passRate(p)}, evidence worth ${fixed(p?.observations ?? 0, 1)} runs`;
+          const isNew = res.newTemplate ? `; ${req.templateId} is new: registered as a candidate (recommended only where named until someone registers or activates it)` : '';
+          return `${state}; posterior now: expected reward ${reward(p)}, pass rate ${passRate(p)}, evidence worth ${fixed(p?.observations ?? 0, 1)} runs${isNew}`;
         });
       } finally {
         client.close();
