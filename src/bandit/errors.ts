@@ -134,3 +134,8 @@ export class TemplateLimit extends LearnLoopError {
 export class StorageFull extends LearnLoopError {
   readonly code = ERROR_CODES.storageFull;
 }
+
+/** A failure of the store (a full disk, a database gone), not of the request or the input line that met it. */
+export function isStoreFault(err: unknown): err is StorageFull | Unavailable {
+  return err instanceof StorageFull || err instanceof Unavailable;
+}

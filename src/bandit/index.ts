@@ -7,6 +7,7 @@ export {
   ERROR_CODES,
   InvalidArgument,
   InvariantViolation,
+  isStoreFault,
   LearnLoopError,
   NoCandidates,
   RefinementNotFound,

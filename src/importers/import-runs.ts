@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { StorageFull, Unavailable } from '../bandit/index.js';
+import { isStoreFault } from '../bandit/index.js';
 import type { LearnLoop } from '../service/learnloop.js';
 import { namesTemplate, normalizeRunRecord, validateFieldMap, type FieldMap } from './run-record.js';
 
@@ -153,7 +153,7 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
           }
         },
         (err: unknown) => {
-          if (err instanceof StorageFull || err instanceof Unavailable) storeFault ??= err;
+          if (isStoreFault(err)) storeFault ??= err;
           else skipped.push({ at, source: item.source, reason: `${n.params.runId}: ${(err as Error).message}` });
         },
       ),

@@ -9,6 +9,7 @@ import {
   armEvidenceOf,
   DERIVED_GROUPS,
   InvariantViolation,
+  isStoreFault,
   policyVersion,
   projectAll,
   StorageFull,
@@ -591,7 +592,7 @@ export class LmdbStore implements Store {
       return value;
     } catch (err) {
       const fault = await ioFault(err, this.location);
-      if (fault instanceof StorageFull || fault instanceof Unavailable) this.writesFailing = this.flushNeverComes = true;
+      if (isStoreFault(fault)) this.writesFailing = this.flushNeverComes = true;
       throw fault;
     }
   }

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { JsonValue } from '@bufbuild/protobuf';
 import type { Command } from 'commander';
-import { StorageFull, Unavailable } from '../../bandit/index.js';
+import { isStoreFault } from '../../bandit/index.js';
 import { ObserveRequest } from '../../gen/learnloop/v1/learnloop.js';
 import { observeFromProto } from '../../server/mapping.js';
 import type { LearnLoop } from '../../service/learnloop.js';
@@ -87,7 +87,7 @@ export async function importObservations(ll: LearnLoop, file: string, options = 
           else summary.duplicates++;
         },
         (err: unknown) => {
-          if (err instanceof StorageFull || err instanceof Unavailable) storeFault ??= err;
+          if (isStoreFault(err)) storeFault ??= err;
           else summary.rejected.push({ line, reason: (err as Error).message });
         },
       ),
