@@ -16,11 +16,13 @@ export const LABEL_CHARS = 64;
  * and end around an ellipsis: ids may have 256 characters, and a label that long would squeeze the
  * chart. The whole label stays in the tooltips and the tables. Labels have no pixel limit
  * (labelLimit 0): the length is capped here, and the SVG renderer's width estimate would cut them again.
+ * A Unicode regular expression counts characters as ids' limits do (code points), and never cuts one
+ * in half: length() and slice() count UTF-16 units, and would split an emoji into two broken halves.
  */
 function shortLabel(max = LABEL_CHARS): string {
   const head = Math.ceil((max - 1) / 2);
   const tail = max - 1 - head;
-  return `length(datum.label) > ${max} ? slice(datum.label, 0, ${head}) + '…' + slice(datum.label, -${tail}) : datum.label`;
+  return `replace(datum.label, regexp('^([^]{${head}})[^]{2,}([^]{${tail}})$', 'u'), '$1…$2')`;
 }
 
 /** Sizes chosen to read at 1,400 px wide: 13 px labels, 14 px titles. */

@@ -100,6 +100,20 @@ describe('labels of the longest ids', () => {
     expect(texts.map((t) => t.text)).toContain('bug-fix@v1');
   });
 
+  test('labels count characters, not UTF-16 units, and never cut one in half', async () => {
+    // 256 characters, most outside the Basic Multilingual Plane (two UTF-16 units each), with an odd start
+    // so that a cut by units would fall inside one.
+    const astral = `a${'😀'.repeat(254)}z`;
+    const forty = '😀'.repeat(40);
+    const { texts } = await allTexts(barsSpec([{ label: astral, value: 0.5, n: 3 }, { label: forty, value: 0.4, n: 3 }], { title: 't', xTitle: 'pass rate', scale: 'rate' }));
+    const label = shortened(texts, astral);
+    expect(label, texts.map((t) => t.text).join(' | ')).toBeDefined();
+    expect(label!.text.isWellFormed()).toBe(true);
+    expect([...label!.text]).toHaveLength(64);
+    // 40 characters (80 units) fit whole.
+    expect(texts.map((t) => t.text)).toContain(forty);
+  });
+
   test('the matrix stays narrow with ids of 256 characters on both axes', async () => {
     const cell = (template: string, segment: string) => ({ template, segment, mean: 0.5, low: 0.2, high: 0.8, own: 3, borrowed: 1, evidence: 'task class' });
     const spec = matrixSpec([cell(LONG, LONG_CLASS), cell(LONG, 'docs'), cell('bug-fix@v1', 'docs')], { title: 't', segmentTitle: 'task class' });
