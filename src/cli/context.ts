@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
 import { folderToCreate, openApp, type App } from '../compose.js';
-import { hasLmdbStore, UnusableFolder } from '../store/index.js';
+import { hasLmdbStore } from '../store/index.js';
 
 /** Raised for a failure the user can fix; printed without a stack, exit code 2. */
 export class UserError extends Error {}
@@ -51,12 +51,7 @@ export function requireStore(dbPath: string, opts: Record<string, unknown>): voi
   if (!statSync(existing).isDirectory()) {
     throw new UserError(`--db ${dbPath}: not a folder (${existing === resolve(dbPath) ? 'it is a file' : `${existing} is a file`})`);
   }
-  let present: boolean;
-  try {
-    present = hasLmdbStore(dbPath);
-  } catch (err) {
-    throw err instanceof UnusableFolder ? new UserError(`--db ${err.message}`) : err;
-  }
+  const present = hasLmdbStore(dbPath); // throws on a data file cut short, whatever the command
   if (opts.create !== true && !present) {
     throw new UserError(
       `--db ${dbPath}: no learnloop store there${existsSync(dbPath) ? ' (the folder holds no data.mdb, or an empty one)' : ''}; ` +

@@ -6,6 +6,7 @@ import { ConfigError } from '../config.js';
 import { packageVersion } from '../paths.js';
 import { STATUS_BY_CODE } from '../server/errors.js';
 import { StartupError } from '../server/startup.js';
+import { UnusableFolder } from '../store/index.js';
 import { helpers, OperationError, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
@@ -59,6 +60,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
     } else if (err instanceof ConfigError || err instanceof UserError || err instanceof StartupError) {
       process.stderr.write(`learnloop: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof UnusableFolder) {
+      // Whichever command opened it: the folder is the user's to fix or point elsewhere.
+      process.stderr.write(`learnloop: --db ${err.message}\n`);
       process.exitCode = 2;
     } else if (err instanceof OperationError) {
       process.stderr.write(`learnloop: ${err.message}\n`);

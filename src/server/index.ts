@@ -49,7 +49,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const created = folderToCreate(config.dbPath);
   const { store, learnloop, refinements } = await openApp(config, { deferWrites: true }).catch((err: unknown) => {
     if (created !== undefined) rmSync(created, { recursive: true, force: true });
-    throw err instanceof FolderInUse || err instanceof UnusableFolder ? new StartupError(err.message) : err;
+    throw err instanceof FolderInUse ? new StartupError(err.message) : err instanceof UnusableFolder ? new StartupError(`--db ${err.message}`) : err;
   });
   let metricsServer: MetricsServer | null = null;
   let server: Server | undefined;

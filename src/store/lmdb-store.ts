@@ -244,9 +244,10 @@ export class LmdbStore implements Store {
   private constructor(
     readonly location: string,
     options: StoreOptions,
+    root: RootDatabase,
   ) {
     this.currentPolicy = options.policy;
-    this.root = open({ path: location, noSync: options.noSync ?? false });
+    this.root = root;
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
       dbs[name] = this.root.openDB(
@@ -264,12 +265,20 @@ export class LmdbStore implements Store {
   /**
    * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
    * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
-   * @throws UnusableFolder when its data file is cut short; StorageFull when a new store (or an empty data file) has no room.
+   * @throws UnusableFolder when its data file is cut short, or is another program's LMDB environment; StorageFull when a new store (or an empty data file) has no room.
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();
     if (!hasLmdbStore(path)) assertRoomForNewStore(path);
-    const store = new LmdbStore(path, options);
+    const root = open({ path, noSync: options.noSync ?? false });
+    // Opening the named databases creates them: never in another program's environment (one with
+    // names in its main database, none of them learnloop's 'meta').
+    const names = Array.from(root.getKeys({ limit: 4 }), String);
+    if (names.length > 0 && Array.from(root.getKeys({ start: 'meta', limit: 1 }))[0] !== 'meta') {
+      await root.close();
+      throw new UnusableFolder(`${path}: its data.mdb is another program's LMDB environment (holding ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}), not a learnloop store; nothing was written to it`);
+    }
+    const store = new LmdbStore(path, options, root);
     const format = store.dbs.meta.get('format') as number | undefined;
     if (format !== undefined && format > FOLDER_FORMAT) {
       await store.root.close();

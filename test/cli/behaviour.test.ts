@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { open } from 'lmdb';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS, MAX_RUN_COUNT, validateObserveRequest } from '../../src/bandit/index.js';
 import { withDefaultPort } from '../../src/client.js';
@@ -273,6 +274,28 @@ describe('commands that read a store refuse a missing one', () => {
       expect(r.stderr).toContain(`--db ${dir}: its data file is cut short (data.mdb, 4096 bytes;`);
       expect(readdirSync(dir)).toEqual(['data.mdb']);
     }
+  });
+
+  test("another program's LMDB environment is refused on one line, read and serve alike, and nothing is written to it", async () => {
+    const dir = tmpDir();
+    const env = open({ path: dir });
+    await env.put('customer-42', { name: 'x' });
+    await env.openDB({ name: 'orders' }).put(1, 'o');
+    await env.close();
+    const keys = async () => {
+      const again = open({ path: dir, readOnly: true });
+      const names = Array.from(again.getKeys(), String);
+      await again.close();
+      return names;
+    };
+    expect(await keys()).toEqual(['customer-42', 'orders']);
+    for (const cmd of [['scores'], ['export'], ['serve', '--port', '0']]) {
+      const r = cli(...cmd, '--db', dir);
+      expect(r.status, r.stderr).toBe(2);
+      oneLine(r);
+      expect(r.stderr).toContain("its data.mdb is another program's LMDB environment (holding customer-42, orders), not a learnloop store");
+    }
+    expect(await keys()).toEqual(['customer-42', 'orders']);
   });
 
   test('report lift reads LEARNLOOP_DB like every --db command', () => {
