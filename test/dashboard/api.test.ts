@@ -200,6 +200,24 @@ describe('dashboard JSON views', () => {
     expect(body.error).toMatch(/reason/);
     expect((await store.refinement('custom#1'))?.status).toBe('open');
   });
+
+  test('a second person deciding a decided item gets 409 naming who decided; a resend is a no-op', async () => {
+    const reject = (actor: string, reason: string) =>
+      fetch(`${dash.url}/refinements/custom%231/reject`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer tok', accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ actor, reason }),
+      });
+    expect((await reject('ana', 'the failures are the runner\'s')).status).toBe(200);
+    const again = await reject('ana', 'the failures are the runner\'s');
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { ok: boolean }).ok).toBe(true);
+    const other = await reject('bo', 'not convinced');
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as { error: string }).error).toMatch(/ana/);
+    const item = await store.refinement('custom#1');
+    expect(item).toMatchObject({ status: 'rejected', actor: 'ana', reason: "the failures are the runner's" });
+  });
 });
 
 describe('the scoreboard where the window\'s first third has no runs', () => {
