@@ -13,6 +13,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { InvalidArgument, type Violation } from '../bandit/index.js';
+import { escapeXml } from '../charts/index.js';
 import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules } from '../reports/index.js';
 import { assets } from './assets.js';
 import { buildDashboard, type DashboardModel, type Folds } from './model.js';
@@ -249,7 +250,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, code: number, message: string) => {
     if (wantsJson(req) || req.url === '/metrics') return reply.code(code).type('application/json').send({ error: message });
-    return reply.code(code).type('text/html; charset=utf-8').send(code === 401 ? unauthorizedPage() : `<!DOCTYPE html><title>learnloop · ${code}</title><p>${message}</p>\n`);
+    // The message may quote an id from the address or a header: escaped, it stays text.
+    return reply.code(code).type('text/html; charset=utf-8').send(code === 401 ? unauthorizedPage() : `<!DOCTYPE html><title>learnloop · ${code}</title><p>${escapeXml(message)}</p>\n`);
   };
 
   app.addHook('onRequest', async (req, reply) => {
@@ -327,7 +329,9 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       if (!sameSecret(body.csrf, csrf)) return refuse(req, reply, 403, 'refused: missing or wrong csrf field (reload the page)');
     }
     if (o.actions === undefined) return refuse(req, reply, 405, 'this dashboard is read-only');
-    const id = decodeURIComponent((req.params as { id: string }).id);
+    // Fastify has decoded the path once, as the page encoded the id once: decoding again would turn
+    // the form of a template named "x%40v1" into an action on "x@v1" (and "50%off@v1" into a 500).
+    const id = (req.params as { id: string }).id;
     // A browser's form gets a redirect back to the page; a script (Accept: application/json) gets JSON.
     const fromForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && !wantsJson(req);
     try {
