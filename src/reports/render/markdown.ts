@@ -1,5 +1,6 @@
 /** Markdown renderer: GitHub-flavoured tables; charts become a line saying the HTML has them. */
 import type { Block, Doc } from './doc.js';
+import { printable } from './printable.js';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
@@ -21,7 +22,7 @@ function block(b: Block): string {
   }
 }
 
-/** The document as Markdown, ending with one newline. */
+/** The document as Markdown, ending with one newline; read in a terminal as often as not, so printable(). */
 export function renderMarkdown(doc: Doc): string {
-  return [`# ${doc.title}`, doc.subtitle, ...doc.blocks.map(block)].join('\n\n') + '\n';
+  return printable([`# ${doc.title}`, doc.subtitle, ...doc.blocks.map(block)].join('\n\n') + '\n');
 }
