@@ -394,7 +394,7 @@ describe('text from callers reaches a terminal as text', () => {
     const report = cli('report', 'failures', '--db', db, '--as-of', '2026-12-01');
     expect(report.status).toBe(0);
     expect(report.stdout).not.toMatch(RAW);
-    expect(report.stdout).toContain('boom \\x1b]<n>;c;chduzwq=\\x07 \\x1b[8mhidden\\x1b[0m');
+    expect(report.stdout).toContain('boom \\x1b]\\<n>;c;chduzwq=\\x07 \\x1b[8mhidden\\x1b[0m');
     expect(report.stdout).toContain('\\u202eoops');
 
     expect(cli('refinements', 'scan', '--db', db, '--as-of', '2026-12-01').status).toBe(0);
