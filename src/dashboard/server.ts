@@ -11,6 +11,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { InvalidArgument, type Violation } from '../bandit/index.js';
 import { escapeXml } from '../charts/index.js';
@@ -52,6 +53,8 @@ export interface DashboardOptions {
    * is answered with how far the build has read, ms (default 5,000; Infinity: wait).
    */
   readonly buildingAfterMs?: number;
+  /** Where a request that failed inside (a store error, a bug) is logged in full; its answer says only 'internal error'. */
+  readonly log?: Pick<Logger, 'error'>;
 }
 
 export interface DashboardServer {
@@ -342,7 +345,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     } catch (err) {
       const code = err instanceof InvalidArgument ? 400 : err instanceof NotFound || (err as { code?: string }).code === 'LL_REFINEMENT_NOT_FOUND' ? 404 : typeof (err as { code?: unknown }).code === 'string' ? 409 : 500;
       const message = code === 500 ? 'internal error' : (err as Error).message;
-      if (code === 500) req.log.error({ err }, 'dashboard action failed');
+      if (code === 500) o.log?.error({ err, url: req.url }, 'dashboard action failed');
       if (fromForm && code !== 500) return reply.redirect(`${VIEWS.find((v) => v[0] === back)![1]}?error=${encodeURIComponent(message)}`, 303);
       return refuse(req, reply, code, message);
     }
@@ -369,6 +372,16 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     await o.actions!.retire({ templateId: id, actor: field(b, 'actor'), reason: field(b, 'reason') });
     return `retired ${id} by ${field(b, 'actor')}`;
   }));
+
+  // Fastify's own answer to a request it refused (a bad URL, a body that does not parse: 4xx) names
+  // the problem; anything that fails inside is logged here and answered 'internal error', since its
+  // message may name the store's paths or carry internal text.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const code = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (code !== 500) return refuse(req, reply, code, err.message);
+    o.log?.error({ err, url: req.url }, 'dashboard request failed');
+    return refuse(req, reply, 500, 'internal error');
+  });
 
   // A browser gets a page it can leave by the navigation; a script (and any /api/ URL) gets JSON.
   app.setNotFoundHandler((req, reply) => {

@@ -240,6 +240,25 @@ describe('actions on ids that hold a percent sign', () => {
   });
 });
 
+describe('a dashboard whose store fails', () => {
+  test('answers 500 "internal error", not the store\'s message (it names paths)', async () => {
+    const failing = () => Promise.reject(new Error('EIO: i/o error, read /var/lib/learnloop/data/data.mdb'));
+    const source = { policy: DEFAULT_POLICY_CONFIG, head: failing, eventPage: failing, templates: failing, refinements: failing, segment: failing };
+    const d = await startDashboard({ source, rules: RULES, host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF, warm: false });
+    try {
+      for (const [path, accept] of [['/api/v1/overview', 'application/json'], ['/failures', 'text/html']] as const) {
+        const res = await fetch(`${d.url}${path}`, { headers: { accept } });
+        expect(res.status, path).toBe(500);
+        const body = await res.text();
+        expect(body, path).toContain('internal error');
+        expect(body, path).not.toMatch(/data\.mdb|EIO|\/var\//);
+      }
+    } finally {
+      await d.close();
+    }
+  });
+});
+
 describe('the scoreboard where the window\'s first third has no runs', () => {
   test('/api/v1/overview gives each change as no data, as its start rate: 0 over −1 to 1, not credible, not the end rate', async () => {
     const store = await LmdbStore.open(tmpDir(), { policy: DEFAULT_POLICY_CONFIG, noSync: true });
