@@ -55,9 +55,12 @@ export interface ObserveRequestInput {
   readonly model: unknown;
 }
 
-// Control characters make ids unprintable in logs and tables; nothing legitimate needs them.
+// Control characters make ids unprintable in logs and tables, and drive terminals (ESC, and the C1
+// controls that are ESC sequences in one character); bidirectional formatting characters make an id
+// read as another (U+202E shows "1v@live" for "evil@v1" and reorders the rest of its line). Nothing
+// legitimate needs them in an id; right-to-left letters themselves are kept.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 // A lone UTF-16 surrogate has no UTF-8 form: stored, it would become U+FFFD and collide with other ids.
 const LONE_SURROGATE = /\p{Cs}/u;
 
@@ -113,7 +116,7 @@ function str(out: Out, field: string, v: unknown, max: number, opts: { required?
   const over = overLength(v, max);
   if (over !== undefined) out.push({ field, description: over });
   else if (LONE_SURROGATE.test(v)) out.push({ field, description: 'must be valid Unicode (it holds a lone surrogate)' });
-  else if (opts.id && CONTROL.test(v)) out.push({ field, description: 'must not contain control characters' });
+  else if (opts.id && CONTROL.test(v)) out.push({ field, description: 'must not contain control or bidirectional formatting characters' });
   // "bug-fix@v1 " would be a second template beside "bug-fix@v1", and "  " a blank one that ranks and reads as nothing.
   else if (opts.id && v.trim() !== v) out.push({ field, description: `must not ${v.trim() === '' ? 'be only whitespace' : 'begin or end with whitespace'}; got ${JSON.stringify(v)}` });
 }

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
 import { folderToCreate, openApp, type App } from '../compose.js';
+import { printable } from '../reports/index.js';
 import { hasLmdbStore } from '../store/index.js';
 
 /** Raised for a failure the user can fix; printed without a stack, exit code 2. */
@@ -90,8 +91,9 @@ export async function removingCreatedOnFailure<T>(dbPath: string, fn: () => Prom
   }
 }
 
+/** `--json` for programs; otherwise text for a terminal, whose control and bidi characters are shown escaped (printable). */
 export function print(json: boolean, value: unknown, human: () => string): void {
-  process.stdout.write((json ? JSON.stringify(value, null, 2) : human()) + '\n');
+  process.stdout.write((json ? JSON.stringify(value, null, 2) : printable(human())) + '\n');
 }
 
 /** What the command modules are lent, so they share settings, store handling and errors. */

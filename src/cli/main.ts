@@ -4,6 +4,7 @@ import { LearnLoopError } from '../bandit/index.js';
 import { errorCode } from '../client.js';
 import { ConfigError } from '../config.js';
 import { packageVersion } from '../paths.js';
+import { printable } from '../reports/index.js';
 import { STATUS_BY_CODE } from '../server/errors.js';
 import { StartupError } from '../server/startup.js';
 import { UnusableFolder } from '../store/index.js';
@@ -42,6 +43,9 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The one line a failed command prints; it may quote an id or a line of input, shown as printable() does. */
+const say = (message: string) => process.stderr.write(`learnloop: ${printable(message)}\n`);
+
 /**
  * Runs the command line. Exit codes: 0 success, 1 the operation failed (the server answered with
  * an error, or could not be reached), 2 usage or input error (flags, arguments, input files).
@@ -59,30 +63,30 @@ export async function main(argv: readonly string[]): Promise<void> {
       // Commander has printed the message (or the help or version, which exit 0).
       process.exitCode = err.exitCode === 0 ? 0 : 2;
     } else if (err instanceof ConfigError || err instanceof UserError || err instanceof StartupError) {
-      process.stderr.write(`learnloop: ${err.message}\n`);
+      say(err.message);
       process.exitCode = 2;
     } else if (err instanceof UnusableFolder) {
       // Whichever command opened it: the folder is the user's to fix or point elsewhere.
       process.stderr.write(`learnloop: --db ${err.message}\n`);
       process.exitCode = 2;
     } else if (err instanceof OperationError) {
-      process.stderr.write(`learnloop: ${err.message}\n`);
+      say(err.message);
       process.exitCode = 1;
     } else if (isServiceError(err)) {
       // The server's catalog code after the message, as a --db command prints it.
       const code = errorCode(err);
-      process.stderr.write(`learnloop: ${statusName(err.code)}: ${err.details}${code === undefined ? '' : ` (${code})`}\n`);
+      say(`${statusName(err.code)}: ${err.details}${code === undefined ? '' : ` (${code})`}`);
       process.exitCode = 1;
     } else if (err instanceof LearnLoopError) {
       // Named as a server would answer it, so a command on --db reads like its client counterpart,
       // with the catalog code (docs/errors.md) after; bad input is the user's to fix (2), anything
       // else the operation failing (1).
       const code = STATUS_BY_CODE[err.code];
-      process.stderr.write(`learnloop: ${statusName(code)}: ${err.message} (${err.code})\n`);
+      say(`${statusName(code)}: ${err.message} (${err.code})`);
       process.exitCode = code === status.INVALID_ARGUMENT ? 2 : 1;
     } else if (isSystemError(err)) {
       // A file or folder the command was pointed at: Node's one-line message names it and the call.
-      process.stderr.write(`learnloop: ${err.message}\n`);
+      say(err.message);
       process.exitCode = PATH_ERRORS.has(err.code) ? 2 : 1;
     } else {
       throw err;

@@ -11,8 +11,10 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { InvalidArgument, type Violation } from '../bandit/index.js';
+import { escapeXml } from '../charts/index.js';
 import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules } from '../reports/index.js';
 import { assets } from './assets.js';
 import { buildDashboard, type DashboardModel, type Folds } from './model.js';
@@ -51,6 +53,8 @@ export interface DashboardOptions {
    * is answered with how far the build has read, ms (default 5,000; Infinity: wait).
    */
   readonly buildingAfterMs?: number;
+  /** Where a request that failed inside (a store error, a bug) is logged in full; its answer says only 'internal error'. */
+  readonly log?: Pick<Logger, 'error'>;
 }
 
 export interface DashboardServer {
@@ -249,7 +253,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, code: number, message: string) => {
     if (wantsJson(req) || req.url === '/metrics') return reply.code(code).type('application/json').send({ error: message });
-    return reply.code(code).type('text/html; charset=utf-8').send(code === 401 ? unauthorizedPage() : `<!DOCTYPE html><title>learnloop · ${code}</title><p>${message}</p>\n`);
+    // The message may quote an id from the address or a header: escaped, it stays text.
+    return reply.code(code).type('text/html; charset=utf-8').send(code === 401 ? unauthorizedPage() : `<!DOCTYPE html><title>learnloop · ${code}</title><p>${escapeXml(message)}</p>\n`);
   };
 
   app.addHook('onRequest', async (req, reply) => {
@@ -327,7 +332,9 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       if (!sameSecret(body.csrf, csrf)) return refuse(req, reply, 403, 'refused: missing or wrong csrf field (reload the page)');
     }
     if (o.actions === undefined) return refuse(req, reply, 405, 'this dashboard is read-only');
-    const id = decodeURIComponent((req.params as { id: string }).id);
+    // Fastify has decoded the path once, as the page encoded the id once: decoding again would turn
+    // the form of a template named "x%40v1" into an action on "x@v1" (and "50%off@v1" into a 500).
+    const id = (req.params as { id: string }).id;
     // A browser's form gets a redirect back to the page; a script (Accept: application/json) gets JSON.
     const fromForm = (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && !wantsJson(req);
     try {
@@ -338,7 +345,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     } catch (err) {
       const code = err instanceof InvalidArgument ? 400 : err instanceof NotFound || (err as { code?: string }).code === 'LL_REFINEMENT_NOT_FOUND' ? 404 : typeof (err as { code?: unknown }).code === 'string' ? 409 : 500;
       const message = code === 500 ? 'internal error' : (err as Error).message;
-      if (code === 500) req.log.error({ err }, 'dashboard action failed');
+      if (code === 500) o.log?.error({ err, url: req.url }, 'dashboard action failed');
       if (fromForm && code !== 500) return reply.redirect(`${VIEWS.find((v) => v[0] === back)![1]}?error=${encodeURIComponent(message)}`, 303);
       return refuse(req, reply, code, message);
     }
@@ -365,6 +372,16 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     await o.actions!.retire({ templateId: id, actor: field(b, 'actor'), reason: field(b, 'reason') });
     return `retired ${id} by ${field(b, 'actor')}`;
   }));
+
+  // Fastify's own answer to a request it refused (a bad URL, a body that does not parse: 4xx) names
+  // the problem; anything that fails inside is logged here and answered 'internal error', since its
+  // message may name the store's paths or carry internal text.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const code = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (code !== 500) return refuse(req, reply, code, err.message);
+    o.log?.error({ err, url: req.url }, 'dashboard request failed');
+    return refuse(req, reply, 500, 'internal error');
+  });
 
   // A browser gets a page it can leave by the navigation; a script (and any /api/ URL) gets JSON.
   app.setNotFoundHandler((req, reply) => {

@@ -26,6 +26,7 @@ export { renderBlocksHtml, renderHtml, renderJson, renderMarkdown };
 export { changeText, scoreboardBlocks, sparkline } from './documents.js';
 export type { Doc };
 export { fmt } from './render/doc.js';
+export { printable } from './render/printable.js';
 
 export type ReportModel = ScoresReport | TrendReport | FailuresReport | WeeklyReport | OutcomesReport;
 export type ReportFormat = 'md' | 'json' | 'html';

@@ -111,6 +111,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
       host: config.host,
       port: config.httpPort,
       token: config.token,
+      log,
       ...(registry === undefined ? {} : { metrics: registry }),
     }).catch((err: unknown) => abandon(listenError('serve the dashboard', config.host, config.httpPort, err)));
   }

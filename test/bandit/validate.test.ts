@@ -81,6 +81,17 @@ describe('validation collects every violation and never throws', () => {
     expect(validateTemplateRegistration({ templateId: ' t@v1', parentTemplateId: 'p@v1 ', description: ' fine ' }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['template_id', 'parent_template_id']);
   });
 
+  test('an id with a C1 control or a bidirectional override is refused: it drives terminals, or reads as another id', () => {
+    const described = (patch: object) => validateObserveRequest({ ...validObserve, ...patch }, DEFAULT_LIMITS).map((v) => `${v.field}: ${v.description}`);
+    expect(described({ templateId: '\u202eevil@v1' })).toEqual(['template_id: must not contain control or bidirectional formatting characters']);
+    expect(described({ repo: 'acme/\u009b31mapi', taskClass: 'fix\u2066x\u2069' }).map((d) => d.split(':')[0])).toEqual(['task_class', 'repo']);
+    // Right-to-left letters are text, not formatting.
+    expect(described({ templateId: 'תיקון@v1' })).toEqual([]);
+    const candidates = (ids: string[]) => validateRecommendRequest({ taskClass: '', repo: '', candidateTemplateIds: ids, topK: 0, requestId: '' }, DEFAULT_LIMITS).map((v) => v.field);
+    expect(candidates(['a@v1', 'b\u202d@v1', 'c\u0085@v1'])).toEqual(['candidate_template_ids[1]', 'candidate_template_ids[2]']);
+    expect(validateTemplateRegistration({ templateId: 'x\u200f@v1', parentTemplateId: '', description: 'a \u202e description is free text' }, DEFAULT_LIMITS).map((v) => v.field)).toEqual(['template_id']);
+  });
+
   test('template registration needs an id and a different parent', () => {
     const fields = (r: object) => validateTemplateRegistration({ templateId: 'a', parentTemplateId: '', description: '', ...r }, DEFAULT_LIMITS).map((v) => v.field);
     expect(fields({})).toEqual([]);

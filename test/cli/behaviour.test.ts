@@ -399,3 +399,41 @@ describe('run-record import', () => {
     expect(summary).toMatchObject({ applied: 1, stillRunning: 1 });
   });
 });
+
+describe('text from callers reaches a terminal as text', () => {
+  // A failure reason is often an agent's or a test's output: whoever wrote it must not be able to
+  // recolour, clear or retitle the operator's terminal, set its clipboard (OSC 52), overwrite a
+  // line (\r) or reorder one (U+202E) through a report, a table or an error line.
+  const HOSTILE = 'boom \u001b]52;c;cHduZWQ=\u0007 \u001b[8mhidden\u001b[0m\rover \u009b2J \u202eoops';
+  const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  test('report failures, refinements list and an error line show escapes, not the characters; --json keeps the text', () => {
+    const db = join(tmpDir(), 'db');
+    const file = join(tmpDir(), 'obs.jsonl');
+    const rows = Array.from({ length: 12 }, (_, i) => ({ run_id: `r${i}`, template_id: 't@v1', outcome: 'OUTCOME_FAIL', failure_reason: HOSTILE, finished_at: '2026-11-30T10:00:00Z' }));
+    writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n'));
+    expect(cli('import', file, '--db', db, '--create').status).toBe(0);
+
+    const report = cli('report', 'failures', '--db', db, '--as-of', '2026-12-01');
+    expect(report.status).toBe(0);
+    expect(report.stdout).not.toMatch(RAW);
+    expect(report.stdout).toContain('boom \\x1b]\\<n>;c;chduzwq=\\x07 \\x1b[8mhidden\\x1b[0m');
+    expect(report.stdout).toContain('\\u202eoops');
+
+    expect(cli('refinements', 'scan', '--db', db, '--as-of', '2026-12-01').status).toBe(0);
+    // The person's name is an id (no control characters); the reason is free text.
+    expect(cli('refinements', 'reject', 't@v1#1', '--db', db, '--by', 'mallory\u001b[2J', '--reason', 'r').status).toBe(2);
+    expect(cli('refinements', 'reject', 't@v1#1', '--db', db, '--by', 'mallory', '--reason', HOSTILE).status).toBe(0);
+    const list = cli('refinements', 'list', '--db', db);
+    expect(list.stdout).toContain('\\x1b[8mhidden\\x1b[0m\\x0dover \\x9b2J \\u202eoops');
+    expect(list.stdout).not.toMatch(RAW);
+    const json = JSON.parse(cli('refinements', 'list', '--db', db, '--json').stdout) as Array<{ reason: string }>;
+    expect(json[0]!.reason).toBe(HOSTILE);
+
+    // An error line quotes what it was given: a path here.
+    const missing = cli('scores', '--db', join(tmpDir(), 'no\u001b[2Jsuch\u202e'));
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('no\\x1b[2Jsuch\\u202e');
+    expect(missing.stderr).not.toMatch(RAW);
+  });
+});

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
 import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
-import { compose } from '../../src/compose.js';
+import { compose, openStore } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { failuresReport, fmt, scoresReport, trendReport, type Change } from '../../src/reports/index.js';
@@ -217,6 +217,63 @@ describe('dashboard JSON views', () => {
     expect(((await other.json()) as { error: string }).error).toMatch(/ana/);
     const item = await store.refinement('custom#1');
     expect(item).toMatchObject({ status: 'rejected', actor: 'ana', reason: "the failures are the runner's" });
+  });
+});
+
+describe('actions on ids that hold a percent sign', () => {
+  // The page puts the id in the form's address once encoded; Fastify decodes it once. Decoding it a
+  // second time made "victim%40v1"'s Retire button retire "victim@v1", and "50%off@v1"'s answer 500.
+  test('a form acts on the id of its own row, whatever characters the id holds', async () => {
+    const mem = await openStore('memory:', { policy: DEFAULT_POLICY_CONFIG });
+    const app = compose(mem, { limits: DEFAULT_LIMITS }, () => AS_OF);
+    const ids = ['victim@v1', 'victim%40v1', '50%off@v1', 'a/b?c#d%2Fe@v1'];
+    for (const templateId of ids) await app.learnloop.registerTemplate({ templateId, parentTemplateId: '', description: '' });
+    const { source, actions } = learnLoopSource(app);
+    const d = await startDashboard({ source, actions, rules: RULES, host: '127.0.0.1', port: 0, token: 'tok', asOfMs: AS_OF, now: () => AS_OF, warm: false });
+    try {
+      const auth = { authorization: 'Bearer tok' };
+      const page = await (await fetch(`${d.url}/templates`, { headers: auth })).text();
+      const actionOf = (id: string) => {
+        const m = new RegExp(`action="(/templates/${encodeURIComponent(id).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/retire)"`).exec(page);
+        expect(m, id).not.toBeNull();
+        return m![1]!;
+      };
+      for (const id of ['victim%40v1', '50%off@v1', 'a/b?c#d%2Fe@v1']) {
+        const res = await fetch(`${d.url}${actionOf(id)}`, { method: 'POST', headers: { ...auth, accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify({ actor: 'ops', reason: 'decoy' }) });
+        expect(res.status, id).toBe(200);
+        expect(((await res.json()) as { message: string }).message, id).toBe(`retired ${id} by ops`);
+        expect((await mem.template(id))?.status, id).toBe('retired');
+      }
+      expect((await mem.template('victim@v1'))?.status).toBe('active');
+      // A refusal quoting the id is text on an HTML page, not markup.
+      const refused = await fetch(`${d.url}/refinements/${encodeURIComponent('<img src=x onerror=alert(1)>#1')}/reject`, { method: 'POST', headers: { ...auth, accept: 'text/html', 'content-type': 'application/json' }, body: JSON.stringify({ actor: 'ops', reason: 'r' }) });
+      expect(refused.status).toBe(404);
+      const html = await refused.text();
+      expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;#1');
+      expect(html).not.toContain('<img');
+    } finally {
+      await d.close();
+      await mem.close();
+    }
+  });
+});
+
+describe('a dashboard whose store fails', () => {
+  test('answers 500 "internal error", not the store\'s message (it names paths)', async () => {
+    const failing = () => Promise.reject(new Error('EIO: i/o error, read /var/lib/learnloop/data/data.mdb'));
+    const source = { policy: DEFAULT_POLICY_CONFIG, head: failing, eventPage: failing, templates: failing, refinements: failing, segment: failing };
+    const d = await startDashboard({ source, rules: RULES, host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF, warm: false });
+    try {
+      for (const [path, accept] of [['/api/v1/overview', 'application/json'], ['/failures', 'text/html']] as const) {
+        const res = await fetch(`${d.url}${path}`, { headers: { accept } });
+        expect(res.status, path).toBe(500);
+        const body = await res.text();
+        expect(body, path).toContain('internal error');
+        expect(body, path).not.toMatch(/data\.mdb|EIO|\/var\//);
+      }
+    } finally {
+      await d.close();
+    }
   });
 });
 

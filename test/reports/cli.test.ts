@@ -63,7 +63,22 @@ describe('learnloop import runs / report / refinements', () => {
     expect(reversed.status).toBe(2);
     expect(reversed.stderr).toMatch(/--since: must be before --until/);
     expect(cli('report', 'outcomes', '--db', db, '--until', '2026-03-01', '--as-of', '2026-03-01').stderr).toMatch(/--until and --as-of/);
-    expect(cli('report', 'outcomes', '--db', db, '--days', '0').stderr).toMatch(/--days: must be an integer >= 1/);
+    expect(cli('report', 'outcomes', '--db', db, '--days', '0').stderr).toMatch(/--days: must be an integer in \[1, 36600\]/);
+  });
+
+  // A report's windows are arrays, one entry per window or day: a careless flag (100,000,000 windows,
+  // 10,000 years) ran for minutes past 3 GB, and 1e308 ended in a RangeError's stack.
+  test.each<[string[], RegExp]>([
+    [['trend', '--windows', '100000000'], /^learnloop: --windows: must be an integer in \[1, 1000\]; got 100000000$/],
+    [['trend', '--windows', '1e308'], /^learnloop: --windows: must be an integer in \[1, 1000\]; got 1e308$/],
+    [['weekly', '--window-days', '1e308'], /^learnloop: --window-days: must be an integer in \[1, 3660\]; got 1e308$/],
+    [['outcomes', '--days', '3650000'], /^learnloop: --days: must be an integer in \[1, 36600\]; got 3650000$/],
+    [['outcomes', '--since', '0001-01-01'], /^learnloop: --since: the window may span at most 36600 days \(100 years\); got 0001-01-01 to 2026-03-01, 739676 days$/],
+    [['outcomes', '--repeat-window-days', '1e308'], /^learnloop: --repeat-window-days: must be an integer in \[1, 36600\]; got 1e308$/],
+  ])('report %j is refused in one line naming the flag and its range, before reading the log', (args, message) => {
+    const r = cli('report', ...args, '--db', join(tmpDir(), 'none'), '--as-of', '2026-03-01');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toMatch(message);
   });
 
   test('refinements scan, list, accept and reject', () => {

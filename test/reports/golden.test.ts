@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/bandit/index.js';
 import { buildReport } from '../../src/cli/commands/analytics.js';
-import { renderReport, REPORT_FORMATS, type ReportFormat } from '../../src/reports/index.js';
+import { renderMarkdown, renderReport, REPORT_FORMATS, type ReportFormat } from '../../src/reports/index.js';
 import { RefinementQueue, type ReportData } from '../../src/service/refinement-queue.js';
 import type { LmdbStore } from '../../src/store/index.js';
 import { AS_OF, CLOCK, fixtureLog, RULES } from './fixture-log.js';
@@ -105,5 +105,27 @@ describe('report golden files (fixture log, as of 2026-03-01)', () => {
         expect(text).not.toContain(new Date().toISOString().slice(0, 10));
       }
     }
+  });
+});
+
+describe('Markdown shows text from the log as text', () => {
+  test('a "<" in an id or a signature is escaped wherever it lands, so no renderer reads it as HTML', () => {
+    const hostile = 'tpl"><img src=x onerror=alert(1)></script><script>alert(2)</script>@v1';
+    const md = renderMarkdown({
+      title: `Report on ${hostile}`,
+      subtitle: 'as of today',
+      blocks: [
+        { kind: 'heading', level: 2, text: hostile },
+        { kind: 'para', text: `about ${hostile}, p<0.001` },
+        { kind: 'list', items: ['fail: exit 1: <n> failing tests in <path>', hostile] },
+        { kind: 'table', headers: ['signature', 'templates'], rows: [['fail: merge conflict in <path>', `${hostile} | x`]] },
+      ],
+    });
+    // Every "<" that could open a tag is preceded by a backslash: a literal character in CommonMark.
+    expect(md.match(/(?<!\\)<(?=[A-Za-z/!?])/g)).toBeNull();
+    expect(md).toContain(', p<0.001');
+    expect(md).toContain('\\<n> failing tests in \\<path>');
+    expect(md).toContain('tpl">\\<img src=x onerror=alert(1)>');
+    expect(md).toContain('\\</script>@v1 \\| x |');
   });
 });

@@ -87,17 +87,26 @@ export function loadRules(file: string = DEFAULT_RULES_FILE): RemediationRules {
   return raw as RemediationRules;
 }
 
-function intFlag(h: CliHelpers, name: string, v: unknown): number | undefined {
+/**
+ * The reports keep an entry per window or per day, so their flags are bounded: 1,000 windows (19
+ * years of weeks), windows of up to 10 years, spans of up to 100 years. Past these a careless value
+ * (100,000,000 windows; 10,000 years) ran for minutes and gigabytes, and 1e308 ended in a stack.
+ */
+const MAX_WINDOWS = 1000;
+const MAX_WINDOW_DAYS = 3660;
+const MAX_SPAN_DAYS = 36_600;
+
+function intFlag(h: CliHelpers, name: string, v: unknown, max?: number): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw h.userError(`--${name}: must be an integer >= 1; got ${String(v)}`);
+  if (!Number.isInteger(n) || n < 1 || (max !== undefined && n > max)) throw h.userError(`--${name}: must be an integer ${max === undefined ? '>= 1' : `in [1, ${max}]`}; got ${String(v)}`);
   return n;
 }
 
 function trendFlags(h: CliHelpers, opts: Record<string, unknown>): Partial<TrendOptions> {
   const out: { -readonly [K in keyof TrendOptions]?: TrendOptions[K] } = {};
-  const windowDays = intFlag(h, 'window-days', opts.windowDays);
-  const windows = intFlag(h, 'windows', opts.windows);
+  const windowDays = intFlag(h, 'window-days', opts.windowDays, MAX_WINDOW_DAYS);
+  const windows = intFlag(h, 'windows', opts.windows, MAX_WINDOWS);
   if (windowDays !== undefined) out.windowDays = windowDays;
   if (windows !== undefined) out.windows = windows;
   return out;
@@ -119,12 +128,17 @@ export interface OutcomesFlags {
 }
 
 const DEFAULT_OUTCOMES_DAYS = 70;
+const MS_PER_DAY = 86_400_000;
 
 function outcomesFlags(h: CliHelpers, opts: Record<string, unknown>, untilMs: number): OutcomesFlags {
-  const days = intFlag(h, 'days', opts.days) ?? DEFAULT_OUTCOMES_DAYS;
-  const sinceMs = opts.since === undefined ? untilMs + 1 - days * 86_400_000 : withCatch(h, () => parseSince(opts.since));
+  const days = intFlag(h, 'days', opts.days, MAX_SPAN_DAYS) ?? DEFAULT_OUTCOMES_DAYS;
+  const sinceMs = opts.since === undefined ? untilMs + 1 - days * MS_PER_DAY : withCatch(h, () => parseSince(opts.since));
   if (!(sinceMs < untilMs)) throw h.userError(`--since: must be before --until; got ${String(opts.since)}`);
-  const repeatWindowDays = intFlag(h, 'repeat-window-days', opts.repeatWindowDays);
+  const spanDays = Math.ceil((untilMs + 1 - sinceMs) / MS_PER_DAY);
+  if (spanDays > MAX_SPAN_DAYS) {
+    throw h.userError(`--since: the window may span at most ${MAX_SPAN_DAYS} days (100 years); got ${String(opts.since)} to ${new Date(untilMs).toISOString().slice(0, 10)}, ${spanDays} days`);
+  }
+  const repeatWindowDays = intFlag(h, 'repeat-window-days', opts.repeatWindowDays, MAX_SPAN_DAYS);
   return repeatWindowDays === undefined ? { sinceMs } : { sinceMs, repeatWindowDays };
 }
 
@@ -147,7 +161,7 @@ export function buildReport(
   asOfMs: number,
   rules: RemediationRules,
   trend: Partial<TrendOptions> = {},
-  outcomes: OutcomesFlags = { sinceMs: asOfMs + 1 - DEFAULT_OUTCOMES_DAYS * 86_400_000 },
+  outcomes: OutcomesFlags = { sinceMs: asOfMs + 1 - DEFAULT_OUTCOMES_DAYS * MS_PER_DAY },
 ): ReportModel {
   const decisions = data.decisions ?? [];
   switch (name) {

@@ -4,6 +4,7 @@ import { startDashboard } from '../../dashboard/server.js';
 import { learnLoopSource } from '../../dashboard/source.js';
 import { openApp } from '../../compose.js';
 import { listenError } from '../../server/startup.js';
+import { createLogger } from '../../server/logging.js';
 import { configFrom, requireStore, UserError, withSettings } from '../context.js';
 import { DEFAULT_RULES_FILE, loadRules, parseAsOf } from './analytics.js';
 
@@ -38,6 +39,7 @@ export function registerDashboard(program: Command): void {
         host: config.host,
         port: config.httpPort,
         token: config.token,
+        log: createLogger(config.logLevel),
         ...(asOfMs === undefined ? {} : { asOfMs }),
       }).catch(async (err: unknown) => {
         await store.close();
