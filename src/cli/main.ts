@@ -67,7 +67,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = 2;
     } else if (err instanceof UnusableFolder) {
       // Whichever command opened it: the folder is the user's to fix or point elsewhere.
-      process.stderr.write(`learnloop: --db ${err.message}\n`);
+      say(`--db ${err.message}`);
       process.exitCode = 2;
     } else if (err instanceof OperationError) {
       say(err.message);
