@@ -16,6 +16,7 @@ import type { Registry } from 'prom-client';
 import { InvalidArgument, type Violation } from '../bandit/index.js';
 import { escapeXml } from '../charts/index.js';
 import { renderBlocksHtml, renderJson, scoreboardBlocks, type RemediationRules } from '../reports/index.js';
+import { LOOPBACK_HOSTS } from '../server/startup.js';
 import { assets } from './assets.js';
 import { buildDashboard, type DashboardModel, type Folds } from './model.js';
 import { LogFold } from './fold.js';
@@ -84,7 +85,6 @@ interface Progress {
 }
 const buildingMessage = (p: Progress) => `building: ${p.read.toLocaleString('en-US')} of ${p.of.toLocaleString('en-US')} events read`;
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const JSON_VIEWS: Record<string, (m: DashboardModel) => unknown> = {
   overview: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.overview }),
   matrix: (m) => ({ asOfMs: m.asOfMs, head: m.head, ...m.matrix }),
@@ -260,7 +260,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   app.addHook('onRequest', async (req, reply) => {
     reply.headers(SECURITY_HEADERS);
     const [hostName = ''] = (req.headers.host ?? '').split(/:(?=\d+$)/);
-    if (LOOPBACK.has(o.host) && !LOOPBACK.has(hostName)) return refuse(req, reply, 421, `unexpected Host header ${JSON.stringify(req.headers.host ?? '')}`);
+    if (LOOPBACK_HOSTS.has(o.host) && !LOOPBACK_HOSTS.has(hostName)) return refuse(req, reply, 421, `unexpected Host header ${JSON.stringify(req.headers.host ?? '')}`);
     const path = req.url.split('?')[0]!;
     if (path.startsWith('/assets/')) return; // scripts and styles hold no data
     const query = new URLSearchParams(req.url.slice(path.length));

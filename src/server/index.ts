@@ -14,7 +14,7 @@ import { learnLoopSource } from '../dashboard/source.js';
 import type { RemediationRules } from '../reports/index.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer, type MetricsSource } from './metrics.js';
 import { addReflection } from './reflection.js';
-import { listenError, serverCredentials, StartupError } from './startup.js';
+import { assertDashboardGuarded, listenError, serverCredentials, StartupError } from './startup.js';
 import { FolderInUse, UnusableFolder } from '../store/index.js';
 
 export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
@@ -44,6 +44,7 @@ export interface ServerExtras {
 export async function startServer(config: Config, log: Logger, extras: ServerExtras = {}): Promise<RunningServer> {
   // Checked before anything opens, so a bad key or certificate leaves nothing behind.
   const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
+  if (config.httpPort !== 0) assertDashboardGuarded(config.host, config.token);
   // Nothing is written to the store until the port is bound (a start that fails writes nothing),
   // and a folder this start creates is removed if it fails: a failed start leaves no new store.
   const created = folderToCreate(config.dbPath);

@@ -16,6 +16,20 @@ export function listenError(what: string, host: string, port: number, err: unkno
   return new StartupError(`cannot ${what} on ${host}:${port}${busy ? ' (is another server using that port?)' : ''}: ${message.split('\n')[0]}`);
 }
 
+/** Host names that reach only this machine. */
+export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * Refuses a dashboard other machines can reach without a token: it would take actions (retire a
+ * template, decide a refinement) from anyone who reaches its port, and from any web page its users
+ * open, since DNS rebinding makes such a page same-origin; on a loopback address the Host check stops that.
+ */
+export function assertDashboardGuarded(host: string, token: string): void {
+  if (token === '' && !LOOPBACK_HOSTS.has(host)) {
+    throw new StartupError(`--host ${host}: a dashboard reachable from other machines needs --token (LEARNLOOP_TOKEN), or anyone who reaches it, and any web page its users open, could act on it; set --token, or keep --host on 127.0.0.1`);
+  }
+}
+
 function read(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);

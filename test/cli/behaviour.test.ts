@@ -147,6 +147,22 @@ describe('help', () => {
   });
 });
 
+describe('a dashboard other machines can reach needs a token', () => {
+  test.each([
+    ['dashboard', ['dashboard', '--host', '0.0.0.0']],
+    ['serve --http-port', ['serve', '--host', '0.0.0.0', '--port', '0', '--http-port', '1']],
+  ])('%s on 0.0.0.0 without --token: exit 2 naming the flags, nothing created', (_name, args) => {
+    const parent = tmpDir();
+    const db = join(parent, 'db');
+    if (args[0] === 'dashboard') expect(cli('templates', 'register', 'a@v1', '--db', db, '--create').status).toBe(0);
+    const before = readdirSync(parent);
+    const r = cli(...args, '--db', db);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe('learnloop: --host 0.0.0.0: a dashboard reachable from other machines needs --token (LEARNLOOP_TOKEN), or anyone who reaches it, and any web page its users open, could act on it; set --token, or keep --host on 127.0.0.1\n');
+    expect(readdirSync(parent)).toEqual(before);
+  });
+});
+
 describe('input is checked before anything is sent', () => {
   test.each([
     [['observe', '--run-id', 'r1', '--outcome', 'pass', '--attempt', '-1'], '--attempt'],

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { startDashboard } from '../../dashboard/server.js';
 import { learnLoopSource } from '../../dashboard/source.js';
 import { openApp } from '../../compose.js';
-import { listenError } from '../../server/startup.js';
+import { assertDashboardGuarded, listenError } from '../../server/startup.js';
 import { createLogger } from '../../server/logging.js';
 import { configFrom, requireStore, UserError, withSettings } from '../context.js';
 import { DEFAULT_RULES_FILE, loadRules, parseAsOf } from './analytics.js';
@@ -20,6 +20,7 @@ export function registerDashboard(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
       requireStore(config.dbPath, opts);
+      assertDashboardGuarded(config.host, config.token);
       const rules = (() => {
         try {
           return loadRules(String(opts.rules));
