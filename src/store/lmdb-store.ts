@@ -246,7 +246,8 @@ export class LmdbStore implements Store {
     options: StoreOptions,
   ) {
     this.currentPolicy = options.policy;
-    this.root = open({ path: location, noSync: options.noSync ?? false });
+    // Always a folder: lmdb-js would take a path with an extension (learnloop.db, data.v2) for a data file.
+    this.root = open({ path: location, noSubdir: false, noSync: options.noSync ?? false });
     const dbs = {} as Record<DbName, Database>;
     for (const name of DB_NAMES) {
       dbs[name] = this.root.openDB(

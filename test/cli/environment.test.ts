@@ -3,7 +3,7 @@
  * moving a folder (or a cron job) between hosts must not get another week or another run time.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -104,5 +104,21 @@ describe('a time without a zone is UTC on every machine, as a date alone is', ()
     });
     expect(finished[1]).toEqual(finished[0]);
     expect(finished[0]!.map(([, at]) => at)).toEqual(['2026-03-08T01:30:00.000Z', '2026-03-08T01:30:00.000Z', '2026-03-08T01:30:00.000Z']);
+  });
+});
+
+describe('a --db folder named like a file (learnloop.db, data.v2) is a folder on every machine', () => {
+  test('--create makes a folder, later commands read it; a store an earlier version kept in a file is named as such', () => {
+    const parent = tmpDir();
+    const db = join(parent, 'learnloop.db');
+    cli(MACHINES[0]!, 'templates', 'register', 'a@v1', '--db', db, '--create');
+    expect(readdirSync(db).sort()).toEqual(['data.mdb', 'lock.mdb']);
+    expect(cli(MACHINES[0]!, 'templates', 'list', '--db', db)).toContain('a@v1');
+    // What an earlier version left: the data file at the path, its lock beside it.
+    renameSync(join(db, 'data.mdb'), join(parent, 'old.db'));
+    writeFileSync(join(parent, 'old.db-lock'), '');
+    const r = spawnSync(process.execPath, [BIN, 'templates', 'list', '--db', join(parent, 'old.db')], { encoding: 'utf8', env: { ...process.env, LEARNLOOP_LOG_LEVEL: 'silent' } });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`not a folder (it is a file); it looks like a store an earlier learnloop kept in a file: move it into a folder (mkdir D && mv ${join(parent, 'old.db')} D/data.mdb)`);
   });
 });
