@@ -124,6 +124,13 @@ function count(out: Out, field: string, v: unknown, max = 2 ** 31 - 1): void {
   }
 }
 
+/**
+ * Longest run an Observe may report, in seconds (about 31 years). Any finite double was taken, and
+ * two runs near the largest one made a segment's duration sum, and its mean, Infinity: null in
+ * `scores --json`, Infinity in GetScores. Below this, no count of runs a store can hold overflows.
+ */
+export const MAX_DURATION_SECONDS = 1_000_000_000;
+
 // Years 1970 to 9999, the range a protobuf Timestamp allows after the epoch.
 const MAX_TIME_MS = 253402300799000;
 const isLogTime = (t: unknown): t is number => typeof t === 'number' && Number.isFinite(t) && t >= 0 && t <= MAX_TIME_MS;
@@ -196,6 +203,8 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits, n
   const d = o.durationSeconds;
   if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
     out.push({ field: 'duration_seconds', description: `must be a finite number >= 0; got ${show(d)}` });
+  } else if (d > MAX_DURATION_SECONDS) {
+    out.push({ field: 'duration_seconds', description: `must be at most ${MAX_DURATION_SECONDS} (about 31 years); got ${show(d)}` });
   }
   const t = o.finishedAtMs;
   if (t !== undefined && !isLogTime(t)) {
