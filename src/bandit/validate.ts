@@ -128,6 +128,17 @@ function count(out: Out, field: string, v: unknown, max = 2 ** 31 - 1): void {
 }
 
 /**
+ * Longest run an Observe may report, in seconds (about 31 years). Any finite double was taken, and
+ * two runs near the largest one made a segment's duration sum, and its mean, Infinity: null in
+ * `scores --json`, Infinity in GetScores. Below this, no count of runs a store can hold overflows.
+ */
+export const MAX_DURATION_SECONDS = 1_000_000_000;
+
+// Years 1970 to 9999, the range a protobuf Timestamp allows after the epoch.
+const MAX_TIME_MS = 253402300799000;
+const isLogTime = (t: unknown): t is number => typeof t === 'number' && Number.isFinite(t) && t >= 0 && t <= MAX_TIME_MS;
+
+/**
  * Every problem with a Recommend request (never throws).
  * @returns field violations named by proto path; empty when the request is valid.
  */
@@ -195,10 +206,11 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits, n
   const d = o.durationSeconds;
   if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) {
     out.push({ field: 'duration_seconds', description: `must be a finite number >= 0; got ${show(d)}` });
+  } else if (d > MAX_DURATION_SECONDS) {
+    out.push({ field: 'duration_seconds', description: `must be at most ${MAX_DURATION_SECONDS} (about 31 years); got ${show(d)}` });
   }
   const t = o.finishedAtMs;
-  // Years 1970 to 9999, the range a protobuf Timestamp allows after the epoch.
-  if (t !== undefined && (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > 253402300799000)) {
+  if (t !== undefined && !isLogTime(t)) {
     out.push({ field: 'finished_at', description: `must be a time between 1970 and 9999; got ${show(t)}` });
   } else if (typeof t === 'number' && nowMs !== undefined && t > nowMs + limits.maxFutureSkewMs) {
     out.push({
@@ -249,6 +261,94 @@ export function validateRefinementDecision(r: RefinementDecisionInput, limits: L
   if (accept) {
     required('new_template_id', r.newTemplateId, limits.maxIdLength, 'is required to accept: name the new template version', true);
     str(out, 'description', r.description, limits.maxTextLength);
+  }
+  return out;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Every problem with one event of a log read from a file (`import events`), so that nothing a live
+ * write could not have logged enters an append-only log, where it would stay: each field the
+ * projection and the reports read, with its type and range (outcomes and statuses by name, counts
+ * whole, durations finite and >= 0, times within 1970 to 9999). Lengths are not checked: the log
+ * was written under its own server's limits. Fields are named by their path in the event.
+ */
+export function validateLoggedEvent(e: Record<string, unknown>): Violation[] {
+  const out: Out = [];
+  const strings = (o: Record<string, unknown>, at: string, names: readonly string[], required: readonly string[] = []) => {
+    for (const name of names) {
+      const v = o[name];
+      if (typeof v !== 'string') out.push({ field: `${at}${name}`, description: `must be a string; got ${show(v)}` });
+      else if (required.includes(name) && v === '') out.push({ field: `${at}${name}`, description: 'is required; got an empty string' });
+    }
+  };
+  const oneOf = (field: string, v: unknown, names: readonly string[]) => {
+    if (!names.includes(v as string)) out.push({ field, description: `must be one of ${names.join(', ')}; got ${show(v)}` });
+  };
+  const part = (o: Record<string, unknown>, name: string): Record<string, unknown> | undefined => {
+    if (isObject(o[name])) return o[name];
+    out.push({ field: name, description: `must be an object; got ${show(o[name])}` });
+    return undefined;
+  };
+  const run = (o: Record<string, unknown>, at: string) => {
+    strings(o, at, ['runId', 'decisionId', 'taskId', 'failureReason', 'agent', 'model'], ['runId']);
+    count(out, `${at}attempt`, o.attempt, MAX_RUN_COUNT);
+    count(out, `${at}retries`, o.retries, MAX_RUN_COUNT);
+    oneOf(`${at}outcome`, o.outcome, OUTCOMES);
+    const d = o.durationSeconds;
+    if (typeof d !== 'number' || !Number.isFinite(d) || d < 0) out.push({ field: `${at}durationSeconds`, description: `must be a finite number >= 0; got ${show(d)}` });
+  };
+  if (!isLogTime(e.atMs)) out.push({ field: 'atMs', description: `must be a time between 1970 and 9999; got ${show(e.atMs)}` });
+  switch (e.type) {
+    case 'template':
+      strings(e, '', ['templateId', 'parentTemplateId', 'description', 'actor'], ['templateId']);
+      oneOf('status', e.status, ['active', 'candidate', 'retired']);
+      if (typeof e.implicit !== 'boolean') out.push({ field: 'implicit', description: `must be true or false; got ${show(e.implicit)}` });
+      break;
+    case 'observation': {
+      const content = part(e, 'content');
+      if (content !== undefined) {
+        run(content, 'content.');
+        strings(content, 'content.', ['templateId', 'taskClass', 'repo']);
+        if (content.finishedAtMs !== undefined && !isLogTime(content.finishedAtMs)) {
+          out.push({ field: 'content.finishedAtMs', description: `must be absent or a time between 1970 and 9999; got ${show(content.finishedAtMs)}` });
+        }
+      }
+      const o = part(e, 'observation');
+      if (o !== undefined) {
+        run(o, 'observation.');
+        strings(o, 'observation.', ['armId'], ['armId']);
+        if (!isLogTime(o.finishedAtMs)) out.push({ field: 'observation.finishedAtMs', description: `must be a time between 1970 and 9999; got ${show(o.finishedAtMs)}` });
+        if (isObject(o.context)) strings(o.context, 'observation.context.', ['taskClass', 'repo']);
+        else out.push({ field: 'observation.context', description: `must be an object; got ${show(o.context)}` });
+      }
+      break;
+    }
+    case 'decision': {
+      strings(e, '', ['requestId']);
+      if (!Array.isArray(e.candidates) || !e.candidates.every((c) => typeof c === 'string')) out.push({ field: 'candidates', description: 'must be a list of strings' });
+      const d = part(e, 'decision');
+      if (d === undefined) break;
+      strings(d, 'decision.', ['decisionId', 'chosen', 'policyVersion'], ['decisionId']);
+      if (isObject(d.context)) strings(d.context, 'decision.context.', ['taskClass', 'repo']);
+      else out.push({ field: 'decision.context', description: `must be an object; got ${show(d.context)}` });
+      const p = d.propensity;
+      if (typeof p !== 'number' || !(p >= 0 && p <= 1)) out.push({ field: 'decision.propensity', description: `must be a number in [0, 1]; got ${show(p)}` });
+      if (!Array.isArray(d.ranking) || !d.ranking.every((r) => isObject(r) && typeof r.armId === 'string')) {
+        out.push({ field: 'decision.ranking', description: 'must be a list of ranked templates, each with its armId' });
+      }
+      break;
+    }
+    case 'refinement_opened':
+      strings(e, '', ['refinementId', 'templateId', 'trigger', 'summary'], ['refinementId', 'templateId']);
+      break;
+    case 'refinement_decided':
+      strings(e, '', ['refinementId', 'actor', 'reason', 'newTemplateId'], ['refinementId']);
+      oneOf('decision', e.decision, ['accepted', 'rejected']);
+      break;
+    default:
+      out.push({ field: 'type', description: `must be one of template, observation, decision, refinement_opened, refinement_decided; got ${show(e.type)}` });
   }
   return out;
 }

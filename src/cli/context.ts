@@ -50,7 +50,13 @@ export function requireStore(dbPath: string, opts: Record<string, unknown>): voi
   let existing = resolve(dbPath);
   while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   if (!statSync(existing).isDirectory()) {
-    throw new UserError(`--db ${dbPath}: not a folder (${existing === resolve(dbPath) ? 'it is a file' : `${existing} is a file`})`);
+    // Earlier versions wrote a --db named like a file (learnloop.db) as an LMDB data file, its lock beside it.
+    const lmdbFile = existing === resolve(dbPath) && existsSync(`${existing}-lock`);
+    const what = existing === resolve(dbPath) ? 'it is a file' : `${existing} is a file`;
+    throw new UserError(
+      `--db ${dbPath}: not a folder (${what})` +
+        (lmdbFile ? `; it looks like a store an earlier learnloop kept in a file: move it into a folder (mkdir D && mv ${dbPath} D/data.mdb) and use --db D` : ''),
+    );
   }
   const present = hasLmdbStore(dbPath); // throws on a data file cut short, whatever the command
   if (opts.create !== true && !present) {

@@ -7,7 +7,7 @@
  * run, so the first-try pass rate and the retry rate come out right.
  */
 import type { ObserveParams } from '../service/learnloop.js';
-import { ISO_DATE_PREFIX, parseIsoTime } from '../time.js';
+import { parseTimeText } from '../time.js';
 import { classifyOutcome, parseVerification } from './outcome.js';
 import { classifyTaskText } from './task-class.js';
 
@@ -95,9 +95,7 @@ export function namesTemplate(raw: unknown, map: FieldMap = {}): boolean {
 function timeMs(v: unknown): number | undefined | 'invalid' {
   if (typeof v === 'number') return Number.isFinite(v) ? (v > 1e12 ? v : v * 1000) : 'invalid';
   if (typeof v !== 'string' || v.trim() === '') return undefined;
-  // ISO dates go through the one parser that refuses impossible days; other formats (RFC 2822) through Date.parse.
-  const ms = ISO_DATE_PREFIX.test(v.trim()) ? parseIsoTime(v, 'start') : Date.parse(v);
-  return ms === undefined || Number.isNaN(ms) ? 'invalid' : ms;
+  return parseTimeText(v) ?? 'invalid';
 }
 
 /**

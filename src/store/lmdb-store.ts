@@ -270,7 +270,8 @@ export class LmdbStore implements Store {
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();
     if (!hasLmdbStore(path)) assertRoomForNewStore(path);
-    const root = open({ path, noSync: options.noSync ?? false });
+    // Always a folder: lmdb-js would take a path with an extension (learnloop.db, data.v2) for a data file.
+    const root = open({ path, noSubdir: false, noSync: options.noSync ?? false });
     // Opening the named databases creates them: never in another program's environment (one with
     // names in its main database, none of them learnloop's 'meta').
     const names = Array.from(root.getKeys({ limit: 4 }), String);

@@ -53,6 +53,8 @@ describe('validation collects every violation and never throws', () => {
     [{ attempt: 1.5 }, 'attempt'],
     [{ retries: Number.NaN }, 'retries'],
     [{ durationSeconds: Number.NEGATIVE_INFINITY }, 'duration_seconds'],
+    [{ durationSeconds: 1.7976931348623157e308 }, 'duration_seconds'],
+    [{ durationSeconds: 1_000_000_001 }, 'duration_seconds'],
     [{ finishedAtMs: Number.NaN }, 'finished_at'],
     [{ templateId: '', decisionId: '' }, 'template_id'],
     [{ taskClass: 'a\nb' }, 'task_class'],
@@ -65,6 +67,13 @@ describe('validation collects every violation and never throws', () => {
     [{ decisionId: ' d' }, 'decision_id'],
   ])('Observe %o names %s', (patch, field) => {
     expect(validateObserveRequest({ ...validObserve, ...patch }, DEFAULT_LIMITS).map((v) => v.field)).toContain(field);
+  });
+
+  test('a duration is at most 10^9 s, so no sum of durations in a segment overflows to Infinity', () => {
+    expect(validateObserveRequest({ ...validObserve, durationSeconds: 1e9 }, DEFAULT_LIMITS)).toEqual([]);
+    expect(validateObserveRequest({ ...validObserve, durationSeconds: 1e300 }, DEFAULT_LIMITS)).toEqual([{ field: 'duration_seconds', description: 'must be at most 1000000000 (about 31 years); got 1e+300' }]);
+    // The largest duration, from as many runs as a count can say, still sums to a finite number.
+    expect(Number.isFinite(1e9 * Number.MAX_SAFE_INTEGER)).toBe(true);
   });
 
   test('an id with whitespace at either end is named once, saying which; whitespace inside is fine', () => {

@@ -335,6 +335,42 @@ describe('commands that read a store refuse a missing one', () => {
     expect(cli('import', 'events', file, '--db', db, '--create').status).toBe(0);
   });
 
+  test('import events refuses an event no live write could have logged, naming line and field, and writes nothing; exact edge values pass', () => {
+    const dir = tmpDir();
+    const lines = join(dir, 'obs.jsonl');
+    const obs = (runId: string, durationSeconds: number) => JSON.stringify({ run_id: runId, template_id: 't@v1', outcome: 'OUTCOME_PASS', duration_seconds: durationSeconds, finished_at: '1970-01-01T00:00:00Z' });
+    writeFileSync(lines, `${obs('r1', 1e-300)}\n${obs('r2', 1.7976931348623157e308)}\n`);
+    const from = join(dir, 'from');
+    expect(cli('import', lines, '--db', from, '--create').status).toBe(0);
+    const exported = cli('export', '--db', from).stdout;
+    const events = exported.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const at = events.findIndex((e) => e.type === 'observation');
+    // Edge values a live write takes (1e-300 s, the largest double, 1970-01-01) go through, bit for bit.
+    const file = join(dir, 'events.jsonl');
+    writeFileSync(file, exported);
+    expect(cli('import', 'events', file, '--db', join(dir, 'edge'), '--create').status).toBe(0);
+    expect(cli('export', '--db', join(dir, 'edge')).stdout).toBe(exported);
+    for (const [change, message] of [
+      [(e: Record<string, any>) => delete e.observation, 'observation must be an object; got undefined'],
+      [(e: Record<string, any>) => (e.observation.outcome = 'bogus'), 'observation.outcome must be one of pass, partial, fail, timeout, infra_error, unverified; got "bogus"'],
+      [(e: Record<string, any>) => (e.observation.durationSeconds = -5), 'observation.durationSeconds must be a finite number >= 0; got -5'],
+      [(e: Record<string, any>) => (e.content.durationSeconds = { $n: 'NaN' }), 'content.durationSeconds must be a finite number >= 0; got NaN'],
+      [(e: Record<string, any>) => (e.observation.finishedAtMs = 'yesterday'), 'observation.finishedAtMs must be a time between 1970 and 9999; got "yesterday"'],
+      [(e: Record<string, any>) => (e.observation.armId = ''), 'observation.armId is required; got an empty string'],
+    ] as const) {
+      const broken = [...events];
+      const copy = structuredClone(events[at]!);
+      change(copy);
+      broken[at] = copy;
+      writeFileSync(file, broken.map((e) => JSON.stringify(e)).join('\n'));
+      const db = join(dir, 'to');
+      const r = cli('import', 'events', file, '--db', db, '--create');
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`learnloop: ${file}:${at + 1}: not an event learnloop could have logged: ${message}\n`);
+      expect(existsSync(db)).toBe(false);
+    }
+  });
+
   test('import and templates register make one only when given --create', () => {
     const db = join(tmpDir(), 'new');
     expect(cli('templates', 'register', 'a@v1', '--db', db).status).toBe(2);

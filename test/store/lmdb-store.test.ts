@@ -67,6 +67,27 @@ describe('LMDB store', () => {
     await again.close();
   });
 
+  test('a folder whose name has a dot (learnloop.db, data.v2) is a folder too, made or already there', async () => {
+    // lmdb-js takes a path with an extension for a data file: it wrote learnloop.db as a file (which
+    // every later command refused as "not a folder"), and failed on such a folder that existed.
+    for (const name of ['learnloop.db', 'data.v2']) {
+      for (const made of [false, true]) {
+        const parent = tmpDir();
+        const dir = join(parent, name);
+        if (made) mkdirSync(dir);
+        const { store, ll } = await openLoop(dir);
+        await ll.observe(obs('1', 't', 'pass'));
+        const head = await store.head();
+        await store.close();
+        expect(readdirSync(dir).sort()).toEqual(['data.mdb', 'lock.mdb']);
+        expect(readdirSync(parent)).toEqual([name]);
+        const again = await openLoop(dir);
+        expect(await again.store.head()).toBe(head);
+        await again.store.close();
+      }
+    }
+  });
+
   test('a folder says its format; a later format is refused at open, naming both', async () => {
     const dir = tmpDir();
     const { store, ll } = await openLoop(dir);

@@ -66,7 +66,7 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
 export const DEFAULT_RULES_FILE = join(PACKAGE_ROOT, 'rules', 'remediations.json');
 
 /**
- * `--as-of`: a date (YYYY-MM-DD, meaning the end of that UTC day) or an ISO 8601 time; default now.
+ * `--as-of`: a date (YYYY-MM-DD, meaning the end of that UTC day) or an ISO 8601 time (UTC without a zone); default now.
  * @returns ms since the epoch
  * @throws UserError for a value that is not a date, or a day that does not exist
  */
@@ -113,7 +113,7 @@ function trendFlags(h: CliHelpers, opts: Record<string, unknown>): Partial<Trend
 }
 
 /**
- * `--since`: a date (YYYY-MM-DD, meaning the start of that UTC day) or an ISO 8601 time.
+ * `--since`: a date (YYYY-MM-DD, meaning the start of that UTC day) or an ISO 8601 time (UTC without a zone).
  * @returns ms since the epoch
  * @throws UserError for a value that is not a date, or a day that does not exist
  */
@@ -216,7 +216,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     const cmd = h
       .withSettings(report.command(name).description(description), ['db'])
       .addOption(new Option('--format <format>', 'output format').choices(REPORT_FORMATS as string[]).default('md'))
-      .option('--as-of <date>', 'report date: YYYY-MM-DD (end of that UTC day) or ISO time; default now')
+      .option('--as-of <date>', 'report date: YYYY-MM-DD (end of that UTC day) or ISO time (UTC without a zone); default now')
       .option('--out <file>', 'write the report to a file instead of stdout')
       .option('--rules <file>', 'remediation rules file', DEFAULT_RULES_FILE);
     if (name === 'trend' || name === 'weekly') {
@@ -224,8 +224,8 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     }
     if (name === 'outcomes') {
       cmd
-        .option('--until <date>', 'end of the window: YYYY-MM-DD (end of that UTC day) or ISO time; same as --as-of')
-        .option('--since <date>', 'start of the window: YYYY-MM-DD (start of that UTC day) or ISO time; default --days before --until')
+        .option('--until <date>', 'end of the window: YYYY-MM-DD (end of that UTC day) or ISO time (UTC without a zone); same as --as-of')
+        .option('--since <date>', 'start of the window: YYYY-MM-DD (start of that UTC day) or ISO time (UTC without a zone); default --days before --until')
         .option('--days <n>', `window length in days when --since is not given (default ${DEFAULT_OUTCOMES_DAYS})`)
         .option('--repeat-window-days <n>', 'a failure repeats when its pattern was seen this many days before (default 14)');
     }
@@ -273,7 +273,7 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
       ),
     ['db'],
   )
-    .option('--as-of <date>', 'YYYY-MM-DD or ISO time; default now')
+    .option('--as-of <date>', 'YYYY-MM-DD or ISO time (UTC without a zone); default now')
     .option('--threshold <rate>', 'pass rate a template should reach', '0.5')
     .option('--min-runs <n>', 'fewest judged runs before the threshold test applies', '10')
     .option('--rules <file>', 'remediation rules file', DEFAULT_RULES_FILE)

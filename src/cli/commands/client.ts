@@ -153,7 +153,7 @@ export function registerClientCommands(program: Command): void {
     .option('--retries <n>', `retries within the run, from 0 to ${MAX_RUN_COUNT} (default: 0)`, runCount)
     .option('--duration <seconds>', 'run duration in seconds (default: 0)', seconds)
     .option('--failure-reason <text>', 'why it failed')
-    .option('--finished-at <iso>', 'finish time, ISO 8601; a date alone is the start of that UTC day (default: now)')
+    .option('--finished-at <iso>', 'finish time, ISO 8601 (UTC without a zone); a date alone is the start of that UTC day (default: now)')
     .option('--agent <name>', 'agent')
     .option('--model <name>', 'model')
     .action(async (opts) => {

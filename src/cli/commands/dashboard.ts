@@ -14,7 +14,7 @@ export function registerDashboard(program: Command): void {
     ['db', 'host', 'token', 'http-port', 'log-level'],
     { token: 'Bearer token required on every dashboard page, JSON URL, action and /metrics (or open it once as /?token=<token>); empty = open to anyone who can reach the port.' },
   )
-    .option('--as-of <date>', 'fix the dashboard date: YYYY-MM-DD (end of that UTC day) or ISO time; default now')
+    .option('--as-of <date>', 'fix the dashboard date: YYYY-MM-DD (end of that UTC day) or ISO time (UTC without a zone); default now')
     .option('--rules <file>', 'remediation rules file', DEFAULT_RULES_FILE)
     .option('--read-only', 'refuse accept, reject and retire')
     .action(async (opts: Record<string, unknown>) => {

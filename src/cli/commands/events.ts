@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import type { EventBody, LoggedEvent } from '../../bandit/index.js';
+import { validateLoggedEvent, type EventBody, type LoggedEvent } from '../../bandit/index.js';
 import { openStore } from '../../compose.js';
 import { parseExact, stringifyExact } from '../../store/exact-json.js';
 import type { Store } from '../../store/index.js';
@@ -87,6 +87,9 @@ export async function readEvents(file: string): Promise<LoggedEvent[]> {
       if (typeof e !== 'object' || e === null || !EVENT_TYPES.has(String(e.type)) || typeof e.atMs !== 'number') {
         throw new UserError(`${file}:${line}: not a learnloop event (written by \`learnloop export\`?)`);
       }
+      // Checked as a live write would have been: the log is append-only, and a bad field would stay in it.
+      const problems = validateLoggedEvent(e as Record<string, unknown>);
+      if (problems.length > 0) throw new UserError(`${file}:${line}: not an event learnloop could have logged: ${problems.map((p) => `${p.field} ${p.description}`).join('; ')}`);
       if (e.seq !== out.length + 1) throw new UserError(`${file}:${line}: seq ${String(e.seq)} where ${out.length + 1} was expected (the file must hold a whole log, in order)`);
       out.push(event);
     }
