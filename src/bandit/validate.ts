@@ -272,13 +272,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * write could not have logged enters an append-only log, where it would stay: each field the
  * projection and the reports read, with its type and range (outcomes and statuses by name, counts
  * whole, durations finite and >= 0, times within 1970 to 9999). Lengths are not checked: the log
- * was written under its own server's limits. Fields are named by their path in the event.
+ * was written under its own server's limits; nor is the presence of a field that is not a key, which
+ * an earlier version's log may lack. Fields are named by their path in the event.
  */
 export function validateLoggedEvent(e: Record<string, unknown>): Violation[] {
   const out: Out = [];
   const strings = (o: Record<string, unknown>, at: string, names: readonly string[], required: readonly string[] = []) => {
     for (const name of names) {
       const v = o[name];
+      // Absent is allowed where not required: a log written by an earlier version may lack a later field.
+      if (v === undefined && !required.includes(name)) continue;
       if (typeof v !== 'string') out.push({ field: `${at}${name}`, description: `must be a string; got ${show(v)}` });
       else if (required.includes(name) && v === '') out.push({ field: `${at}${name}`, description: 'is required; got an empty string' });
     }
@@ -304,7 +307,7 @@ export function validateLoggedEvent(e: Record<string, unknown>): Violation[] {
     case 'template':
       strings(e, '', ['templateId', 'parentTemplateId', 'description', 'actor'], ['templateId']);
       oneOf('status', e.status, ['active', 'candidate', 'retired']);
-      if (typeof e.implicit !== 'boolean') out.push({ field: 'implicit', description: `must be true or false; got ${show(e.implicit)}` });
+      if (e.implicit !== undefined && typeof e.implicit !== 'boolean') out.push({ field: 'implicit', description: `must be true or false; got ${show(e.implicit)}` });
       break;
     case 'observation': {
       const content = part(e, 'content');
@@ -334,7 +337,7 @@ export function validateLoggedEvent(e: Record<string, unknown>): Violation[] {
       if (isObject(d.context)) strings(d.context, 'decision.context.', ['taskClass', 'repo']);
       else out.push({ field: 'decision.context', description: `must be an object; got ${show(d.context)}` });
       const p = d.propensity;
-      if (typeof p !== 'number' || !(p >= 0 && p <= 1)) out.push({ field: 'decision.propensity', description: `must be a number in [0, 1]; got ${show(p)}` });
+      if (typeof p !== 'number' || !Number.isFinite(p) || p < 0) out.push({ field: 'decision.propensity', description: `must be a finite number >= 0; got ${show(p)}` });
       if (!Array.isArray(d.ranking) || !d.ranking.every((r) => isObject(r) && typeof r.armId === 'string')) {
         out.push({ field: 'decision.ranking', description: 'must be a list of ranked templates, each with its armId' });
       }
