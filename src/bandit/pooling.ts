@@ -143,6 +143,21 @@ export function basePriorMixture(records: readonly Evidence[], config: PolicyCon
   return kept.map((c) => ({ alpha: grid.mean * c.strength, beta: (1 - grid.mean) * c.strength, weight: c.weight / mass }));
 }
 
+/**
+ * How uncertain the base prior's mean is at one strength: Var(m | s) ≈ 1 / Σᵢ nᵢ(s + 1) / (m(1 − m)(nᵢ + s)), the
+ * inverse of the information each candidate's record carries about m (a record of n runs of a template whose rate
+ * is Beta(m·s, (1 − m)·s) has variance m(1 − m)(n + s)/(n(s + 1)) around m). The fits plug the mean in as if known.
+ * Infinity when no record has runs.
+ * @param records the candidates' evidence the base prior was fitted to
+ */
+export function baseMeanVariance(records: readonly Evidence[], prior: BasePrior): number {
+  const s = prior.alpha + prior.beta;
+  const m = prior.alpha / s;
+  let information = 0;
+  for (const r of records.map(effectiveEvidence)) if (r.trials >= 1) information += (r.trials * (s + 1)) / (m * (1 - m) * (r.trials + s));
+  return information > 0 ? 1 / information : Infinity;
+}
+
 /** How many pseudo-runs a wider level lends a narrower one, for one candidate set and context. */
 export interface PoolStrengths {
   /** From the template's global record into the task class. */
