@@ -70,9 +70,8 @@ interface StrengthGrid {
 
 /** fitBasePrior's grid: undefined where it falls back to the configured prior. */
 function basePriorGrid(records: readonly Evidence[], config: PolicyConfig): StrengthGrid | undefined {
-  if (!config.empiricalBayes) return undefined;
+  if (!fitsBasePrior(records, config)) return undefined;
   const seen = records.map(effectiveEvidence).filter((r) => r.trials >= 1);
-  if (seen.length < config.empiricalBayesMinArms) return undefined;
   const a0 = config.priorAlpha;
   const b0 = config.priorBeta;
   // The configured prior smooths each rate off 0 and 1, where a Beta mean cannot sit.
@@ -100,6 +99,11 @@ function basePriorGrid(records: readonly Evidence[], config: PolicyConfig): Stre
     scores.push(score);
   }
   return { mean: m, strengths, scores };
+}
+
+/** Whether the base prior is fitted to `records` (else it is the configured prior): enough of them have runs. */
+export function fitsBasePrior(records: readonly Evidence[], config: PolicyConfig): boolean {
+  return config.empiricalBayes && records.map(effectiveEvidence).filter((r) => r.trials >= 1).length >= config.empiricalBayesMinArms;
 }
 
 /** One base prior of a mixture, with its posterior weight. */

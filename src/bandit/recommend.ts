@@ -3,7 +3,7 @@ import { policyVersion } from './config.js';
 import { betaMean, betaVariance } from './distributions.js';
 import { cyrb128, cyrb128Words, hashHex, hexOf } from './hash.js';
 import { evidenceAt } from './evidence.js';
-import { baseMeanVariance, basePriorMixture, evidenceSources, fitBasePrior, fitPoolStrengths, pooledPosterior } from './pooling.js';
+import { baseMeanVariance, basePriorMixture, evidenceSources, fitBasePrior, fitPoolStrengths, fitsBasePrior, pooledPosterior } from './pooling.js';
 import type { BasePrior, PoolStrengths, WeightedPrior } from './pooling.js';
 import { createRng, rngForDecision } from './rng.js';
 import type { Rng } from './rng.js';
@@ -54,7 +54,8 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
   };
   if (priors === undefined || priors.length === 1) {
     const posteriors = pooled(priors?.[0] ?? base);
-    return { base, posteriors, reported: priors === undefined ? posteriors : reportedPosteriors([posteriors], priors, globals) };
+    // The configured prior (too few records to fit one) has no mean to be unsure of.
+    return { base, posteriors, reported: priors === undefined || !fitsBasePrior(globals, config) ? posteriors : reportedPosteriors([posteriors], priors, globals) };
   }
   const components = priors.map(pooled);
   const weights = priors.map((p) => p.weight);
