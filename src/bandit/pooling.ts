@@ -70,9 +70,8 @@ interface StrengthGrid {
 
 /** fitBasePrior's grid: undefined where it falls back to the configured prior. */
 function basePriorGrid(records: readonly Evidence[], config: PolicyConfig): StrengthGrid | undefined {
-  if (!config.empiricalBayes) return undefined;
+  if (!fitsBasePrior(records, config)) return undefined;
   const seen = records.map(effectiveEvidence).filter((r) => r.trials >= 1);
-  if (seen.length < config.empiricalBayesMinArms) return undefined;
   const a0 = config.priorAlpha;
   const b0 = config.priorBeta;
   // The configured prior smooths each rate off 0 and 1, where a Beta mean cannot sit.
@@ -100,6 +99,11 @@ function basePriorGrid(records: readonly Evidence[], config: PolicyConfig): Stre
     scores.push(score);
   }
   return { mean: m, strengths, scores };
+}
+
+/** Whether the base prior is fitted to `records` (else it is the configured prior): enough of them have runs. */
+export function fitsBasePrior(records: readonly Evidence[], config: PolicyConfig): boolean {
+  return config.empiricalBayes && records.map(effectiveEvidence).filter((r) => r.trials >= 1).length >= config.empiricalBayesMinArms;
 }
 
 /** One base prior of a mixture, with its posterior weight. */
@@ -141,6 +145,21 @@ export function basePriorMixture(records: readonly Evidence[], config: PolicyCon
   const kept = components.filter((c) => c.weight >= NEGLIGIBLE_MASS * total);
   const mass = kept.reduce((t, c) => t + c.weight, 0);
   return kept.map((c) => ({ alpha: grid.mean * c.strength, beta: (1 - grid.mean) * c.strength, weight: c.weight / mass }));
+}
+
+/**
+ * How uncertain the base prior's mean is at one strength: Var(m | s) ≈ 1 / Σᵢ nᵢ(s + 1) / (m(1 − m)(nᵢ + s)), the
+ * inverse of the information each candidate's record carries about m (a record of n runs of a template whose rate
+ * is Beta(m·s, (1 − m)·s) has variance m(1 − m)(n + s)/(n(s + 1)) around m). The fits plug the mean in as if known.
+ * Infinity when no record has runs.
+ * @param records the candidates' evidence the base prior was fitted to
+ */
+export function baseMeanVariance(records: readonly Evidence[], prior: BasePrior): number {
+  const s = prior.alpha + prior.beta;
+  const m = prior.alpha / s;
+  let information = 0;
+  for (const r of records.map(effectiveEvidence)) if (r.trials >= 1) information += (r.trials * (s + 1)) / (m * (1 - m) * (r.trials + s));
+  return information > 0 ? 1 / information : Infinity;
 }
 
 /** How many pseudo-runs a wider level lends a narrower one, for one candidate set and context. */

@@ -50,6 +50,10 @@ export class Coverage {
   get rate(): number {
     return this.hits / this.total;
   }
+  /** How many intervals were checked. */
+  get intervals(): number {
+    return this.total;
+  }
   get se(): number {
     const n = this.perRep.length;
     const mean = this.perRep.reduce((s, x) => s + x, 0) / n;
