@@ -1,26 +1,8 @@
 import { test } from 'vitest';
-import { createRng, type Rng } from '../../src/bandit/index.js';
-import { ESTIMATORS, liftOverUniform, type LoggedDecision } from '../../src/ope/index.js';
+import { createRng } from '../../src/bandit/index.js';
+import { ESTIMATORS, liftOverUniform } from '../../src/ope/index.js';
+import { logOf, mean, truths, type World } from '../ope/world.js';
 
-interface World { contexts: string[]; arms: string[]; rates: Record<string, number[]>; probs: Record<string, number[]> }
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const truths = (w: World) => ({
-  uniform: mean(w.contexts.map((c) => mean(w.rates[c]!))),
-  logging: mean(w.contexts.map((c) => w.rates[c]!.reduce((a, r, i) => a + r * w.probs[c]![i]!, 0))),
-});
-function logOf(w: World, n: number, rng: Rng): LoggedDecision[] {
-  const out: LoggedDecision[] = [];
-  for (let i = 0; i < n; i++) {
-    const context = w.contexts[Math.floor(rng.next() * w.contexts.length)]!;
-    const probs = w.probs[context]!;
-    let u = rng.next();
-    let k = 0;
-    while (k < probs.length - 1 && (u -= probs[k]!) >= 0) k++;
-    const reward = rng.next() < w.rates[context]![k]! ? 1 : 0;
-    out.push({ context, candidates: w.arms, chosen: w.arms[k]!, propensity: probs[k]!, reward });
-  }
-  return out;
-}
 const WORLDS: Record<string, World> = {
   // One template at 0.97 in every context, each other at 0.01: weights of 25.
   det: {

@@ -1,37 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { createRng, type Rng } from '../../src/bandit/index.js';
-import { ESTIMATORS, estimate, fitRewardModel, liftOverUniform, loggingPolicy, uniformPolicy, type LoggedDecision } from '../../src/ope/index.js';
+import { ESTIMATORS, estimate, fitRewardModel, liftOverUniform, loggingPolicy, uniformPolicy } from '../../src/ope/index.js';
+import { logOf, mean, truths, type World } from './world.js';
 
-/** Contexts drawn uniformly, arms drawn from fixed per-context propensities, Bernoulli rewards at known rates. */
-interface World {
-  readonly contexts: readonly string[];
-  readonly arms: readonly string[];
-  readonly rates: Readonly<Record<string, readonly number[]>>;
-  readonly probs: Readonly<Record<string, readonly number[]>>;
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-/** The true values of uniform and of the logging policy, in closed form from the world. */
-const truths = (w: World) => ({
-  uniform: mean(w.contexts.map((c) => mean(w.rates[c]!))),
-  logging: mean(w.contexts.map((c) => w.rates[c]!.reduce((a, r, i) => a + r * w.probs[c]![i]!, 0))),
-});
-
-function logOf(w: World, n: number, rng: Rng): LoggedDecision[] {
-  const out: LoggedDecision[] = [];
-  for (let i = 0; i < n; i++) {
-    const context = w.contexts[Math.floor(rng.next() * w.contexts.length)]!;
-    const probs = w.probs[context]!;
-    let u = rng.next();
-    let k = 0;
-    while (k < probs.length - 1 && (u -= probs[k]!) >= 0) k++;
-    const reward = rng.next() < w.rates[context]![k]! ? 1 : 0;
-    out.push({ context, candidates: w.arms, chosen: w.arms[k]!, propensity: probs[k]!, reward });
-  }
-  return out;
-}
-
-/** A logging policy with moderate propensities (0.08–0.55). */
 const MILD: World = {
   contexts: ['x', 'y'],
   arms: ['a', 'b', 'c', 'd'],
