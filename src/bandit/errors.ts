@@ -29,10 +29,13 @@ export abstract class LearnLoopError extends Error {
 }
 
 /** The request is malformed; `violations` names every offending field. */
+/** One violation as people read it; one of the request as a whole (a body that does not decode) names no field. */
+export const violationText = (v: Violation): string => (v.field === '' ? v.description : `${v.field}: ${v.description}`);
+
 export class InvalidArgument extends LearnLoopError {
   readonly code = ERROR_CODES.invalidArgument;
   constructor(readonly violations: readonly Violation[]) {
-    super(violations.map((v) => `${v.field}: ${v.description}`).join('; '));
+    super(violations.map(violationText).join('; '));
   }
 }
 

@@ -19,6 +19,7 @@ export {
   TemplateLimit,
   TemplateNotFound,
   Unavailable,
+  violationText,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { addReward, effectiveEvidence, EMPTY_EVIDENCE, evidenceAt, learnRun, onTemplateClock, rewardOf, subtractEvidence } from './evidence.js';

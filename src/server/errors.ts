@@ -1,7 +1,7 @@
 /** The single mapping from domain errors to gRPC statuses (docs/errors.md is the catalog). */
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ERROR_CODES, InvalidArgument, LearnLoopError, type ErrorCode } from '../bandit/index.js';
+import { ERROR_CODES, InvalidArgument, LearnLoopError, violationText, type ErrorCode } from '../bandit/index.js';
 import { Any } from '../gen/google/protobuf/any.js';
 import { BadRequest, ErrorInfo } from '../gen/google/rpc/error_details.js';
 import { Status } from '../gen/google/rpc/status.js';
@@ -88,7 +88,7 @@ function fit(text: string, maxBytes: number): string {
 
 /** Bad input as one message: whole violations while they fit, then how many more there are. */
 function invalidArgumentMessage(violations: InvalidArgument['violations']): string {
-  const parts = violations.map((v) => shortenValues(`${v.field}: ${v.description}`));
+  const parts = violations.map((v) => shortenValues(violationText(v)));
   const withTail = (n: number) => {
     const rest = parts.length - n;
     return [...parts.slice(0, n), ...(rest > 0 ? [`and ${rest} more violation${rest === 1 ? '' : 's'}`] : [])].join('; ');

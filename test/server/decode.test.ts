@@ -81,4 +81,17 @@ describe('over the wire', () => {
       raw.close();
     }
   });
+
+  test('a body that is not the message at all is INVALID_ARGUMENT saying so, with no empty field name in front', async () => {
+    const ts = await startTestServer();
+    const raw = new Client(ts.addr, credentials.createInsecure());
+    try {
+      const err = (await rawCall(raw, Buffer.from([0x0a, 0xff, 0x01])))!;
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+      expect(err.details).toBe('request body is not a valid ObserveRequest message');
+      expect(await ts.server.store.head()).toBe(0);
+    } finally {
+      raw.close();
+    }
+  });
 });
