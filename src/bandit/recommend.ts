@@ -55,7 +55,7 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
   if (priors === undefined || priors.length === 1) {
     const posteriors = pooled(priors?.[0] ?? base);
     // The configured prior (too few records to fit one) has no mean to be unsure of.
-    return { base, posteriors, reported: priors === undefined || !fitsBasePrior(globals, config) ? posteriors : reportedPosteriors([posteriors], priors, globals) };
+    return { base, posteriors, reported: priors === undefined || !fitsBasePrior(globals, config) ? posteriors : reportedPosteriors([posteriors], priors, globals, arms) };
   }
   const components = priors.map(pooled);
   const weights = priors.map((p) => p.weight);
@@ -63,7 +63,7 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
     base,
     posteriors: arms.map((_, i) => marginal(components.map((c) => c[i]!), weights)),
     mixture: { weights, components },
-    reported: reportedPosteriors(components, priors, globals),
+    reported: reportedPosteriors(components, priors, globals, arms),
   };
 }
 
@@ -72,13 +72,14 @@ function posteriorsWithBase(arms: readonly ArmEvidence[], config: PolicyConfig, 
  * uncertainty of the base prior's mean carried in, which the decision's posteriors leave out (they plug the mean in).
  * Each component's weight is multiplied by √Var(m | s), the Laplace approximation of integrating m out (a strong
  * prior pins m down, so holding m fixed favoured strong priors: more shrinkage than the records support), and each
- * candidate's variance gains (the prior's share of its pseudo-runs)² · Var(m | s), how far its mean moves with m.
+ * candidate's variance gains (the prior's share of its pseudo-runs)² · Var(m | s), how far its mean moves with m (not a
+ * new version's: its prior is its parent's or the fair trial's).
  * Only the reported spread changes (intervals, pass-rate intervals, pseudo-runs), about the decision's mean; the pick,
  * prob_best, the propensities, the means and the lift come from the decision's posteriors. With 3–12 templates of 0–30
  * runs in one context (rates ~ Beta(3, 5)) the decision's marginals covered 90.5–91.5% (test/bandit/few-candidates.stat.test.ts).
  * Reference: Gelman et al., BDA3 §5.3 (the hyperparameters' joint posterior); Tierney & Kadane (1986) (Laplace).
  */
-function reportedPosteriors(components: ReadonlyArray<readonly Posterior[]>, priors: readonly WeightedPrior[], globals: readonly Evidence[]): Posterior[] {
+function reportedPosteriors(components: ReadonlyArray<readonly Posterior[]>, priors: readonly WeightedPrior[], globals: readonly Evidence[], arms: readonly ArmEvidence[]): Posterior[] {
   const decisionWeights = priors.map((p) => p.weight);
   const variances = priors.map((p) => baseMeanVariance(globals, p));
   const raw = priors.map((p, g) => p.weight * Math.sqrt(variances[g]!));
@@ -91,10 +92,13 @@ function reportedPosteriors(components: ReadonlyArray<readonly Posterior[]>, pri
     // The decision's mean (the ranking, the lift and the rationale read it); the reweighted spread around it.
     const centre = marginal(parts, decisionWeights);
     const mean = centre.alpha / (centre.alpha + centre.beta);
+    // A new version's prior pseudo-runs are its parent's or the fair trial's (ADR 0004), not draws around m.
+    const fromBase = arms[i]!.parent === undefined;
     let variance = 0;
     parts.forEach((p, g) => {
       const s = p.alpha + p.beta;
-      variance += weights[g]! * (betaVariance(p.alpha, p.beta) + (p.alpha / s - mean) ** 2 + (p.contributions.prior / s) ** 2 * variances[g]!);
+      const meanShift = fromBase ? (p.contributions.prior / s) ** 2 * variances[g]! : 0;
+      variance += weights[g]! * (betaVariance(p.alpha, p.beta) + (p.alpha / s - mean) ** 2 + meanShift);
     });
     return widenTo(centre, variance);
   });
