@@ -55,7 +55,7 @@ export type {
   RunFacts,
   Violation,
 } from './types.js';
-export { DEFAULT_LIMITS, isWithinLength, validateLoggedEvent, validateObserveRequest, validateRecommendRequest, validateRefinementDecision, validateTemplateRegistration } from './validate.js';
+export { BIDI_FORMATTING, DEFAULT_LIMITS, isWithinLength, validateLoggedEvent, validateObserveRequest, validateRecommendRequest, validateRefinementDecision, validateTemplateRegistration } from './validate.js';
 export type { Limits, ObserveRequestInput, RecommendRequestInput, RefinementDecisionInput } from './validate.js';
 export { countRun, EMPTY_COUNTERS, rates } from './scorecard.js';
 export type { Counters } from './scorecard.js';

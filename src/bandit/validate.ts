@@ -55,12 +55,16 @@ export interface ObserveRequestInput {
   readonly model: unknown;
 }
 
+/**
+ * Bidirectional formatting characters (marks, embeddings, overrides, isolates), as a character-class
+ * body: they reorder the text around them. Ids refuse them; text printed for people shows them escaped.
+ */
+export const BIDI_FORMATTING = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
 // Control characters make ids unprintable in logs and tables, and drive terminals (ESC, and the C1
 // controls that are ESC sequences in one character); bidirectional formatting characters make an id
 // read as another (U+202E shows "1v@live" for "evil@v1" and reorders the rest of its line). Nothing
 // legitimate needs them in an id; right-to-left letters themselves are kept.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL = new RegExp(`[\\u0000-\\u001f\\u007f-\\u009f${BIDI_FORMATTING}]`);
 // A lone UTF-16 surrogate has no UTF-8 form: stored, it would become U+FFFD and collide with other ids.
 const LONE_SURROGATE = /\p{Cs}/u;
 

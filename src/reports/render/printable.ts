@@ -1,3 +1,5 @@
+import { BIDI_FORMATTING } from '../../bandit/index.js';
+
 /**
  * Text for a terminal. Ids, failure reasons, descriptions and decision reasons come from callers
  * (an agent's output, a dispatcher's record), and a terminal acts on what it is sent: ESC starts
@@ -7,8 +9,7 @@
  * line ("Trojan Source"). Each is shown as its escape instead (`\x1b`, `\u202e`), so the text reads
  * as it was sent; tabs and newlines, which tables and Markdown are made of, stay.
  */
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI_FORMATTING}]`, 'g');
 
 const escape = (c: string): string => {
   const cp = c.charCodeAt(0);
