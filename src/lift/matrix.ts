@@ -3,11 +3,12 @@
  * unlike SWE-bench), candidate counts and horizons, so the policy is judged by its worst case rather
  * than on one table. Every cell replays every policy on the same seeds, so comparisons are paired.
  */
-import { createRng, sampleBeta, sampleNormal, type PolicyConfig, type Rng } from '../bandit/index.js';
+import { createRng, policyVersion, sampleBeta, sampleNormal, type PolicyConfig, type Rng } from '../bandit/index.js';
 import type { OutcomeTable } from './data.js';
-import { learnloop, POLICY_NAMES, type PolicyFactory } from './policies.js';
+import { POLICY_NAMES, recordedOverrides, VARIANT } from './policies.js';
 import { firstSeedOf, replaySeed } from './replay.js';
-import { mean, quantile } from './stats.js';
+import { mean, pairedInterval, quantile } from './stats.js';
+import { runInWorkers } from './worker-pool.js';
 
 export interface MatrixTable {
   readonly name: string;
@@ -162,37 +163,21 @@ export function matrixCells(tables: readonly MatrixTable[], ks: ReadonlyArray<nu
   return out;
 }
 
-/** Normal-approximation 95% interval of a mean of paired differences (seeds are independent). */
-function pairedInterval(d: readonly number[]): [number, number, number] {
-  const m = mean(d);
-  const sd = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1));
-  const half = (1.96 * sd) / Math.sqrt(d.length);
-  return [m, m - half, m + half];
-}
-
 /**
  * Runs one cell: every policy on the same seeds. Seeds on which every candidate ties are left out
  * (nothing to capture).
+ * @param variant overrides of `config` for learnloop-variant, run beside the others (absent: not run)
  */
-export function runCell(
-  table: OutcomeTable,
-  cell: MatrixCell,
-  seeds: number,
-  config: PolicyConfig,
-  firstSeed = 1,
-  variants: Readonly<Record<string, Partial<PolicyConfig>>> = {},
-  reference = 'learnloop',
-): MatrixCellResult {
-  const extraPolicies: Record<string, PolicyFactory> = {};
-  for (const [name, over] of Object.entries(variants)) extraPolicies[name] = (setup) => learnloop({ ...setup, config: { ...setup.config, ...over } });
-  const names = [...POLICY_NAMES, ...Object.keys(variants)];
+export function runCell(table: OutcomeTable, cell: MatrixCell, seeds: number, config: PolicyConfig, firstSeed = 1, variant?: Partial<PolicyConfig>): MatrixCellResult {
+  const reference = 'learnloop';
+  const names = variant === undefined ? POLICY_NAMES : [...POLICY_NAMES, VARIANT];
   const captured: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const reward: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const lift: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   let achievable = 0;
   let k = 0;
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const r = replaySeed(table, seed, { arms: cell.arms, steps: cell.steps, seeds, context: 'none', policies: names, config, extraPolicies });
+    const r = replaySeed(table, seed, { arms: cell.arms, steps: cell.steps, seeds, context: 'none', policies: names, config, ...(variant === undefined ? {} : { variant }) });
     k = r.candidates.length;
     const gap = r.bestFixed - r.uniform;
     if (!(gap > 1e-12)) continue;
@@ -235,6 +220,12 @@ export interface MatrixResult {
   readonly behind?: ReadonlyArray<{ table: string; k: number; steps: number; baseline: string; mean: number; low: number; high: number }>;
   /** Present when only some cells were run (screening): the subsets asked for. */
   readonly filter?: MatrixFilter;
+  /**
+   * Present when learnloop-variant ran beside the others (`--variant-config`): its overrides of learnloop's
+   * configuration (null: a field removed) and policy version. Each cell's `policies['learnloop-variant']` holds its
+   * figures, paired with learnloop's as a baseline's are; it is no baseline in `shortfalls` or `behind`.
+   */
+  readonly variant?: { readonly overrides: Record<string, unknown>; readonly policyVersion: string };
   seconds: number;
   command?: string;
 }
@@ -253,6 +244,8 @@ export interface MatrixRun {
   readonly config: PolicyConfig;
   readonly policyVersion: string;
   readonly filter?: MatrixFilter;
+  /** Overrides of `config` for learnloop-variant, run in every cell beside the others. */
+  readonly variant?: Partial<PolicyConfig>;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -261,29 +254,80 @@ export function matrixTableNames(real: MatrixRun['real']): string[] {
   return [...real.flatMap((r) => realTables(r.name, r.table)), ...syntheticTables()].map((t) => t.name);
 }
 
-/** Every cell of the matrix over the real tables (and their subsets) and the synthetic families. */
-export function runMatrix(run: MatrixRun): MatrixResult {
-  const started = performance.now();
+/** The tables and the cells a run covers, in report order. */
+function planMatrix(run: MatrixRun): { tables: MatrixTable[]; cells: MatrixCell[] } {
   const tables = [...run.real.flatMap((r) => realTables(r.name, r.table)), ...syntheticTables()];
   const f = run.filter;
   const cells = matrixCells(tables, MATRIX_ARMS, MATRIX_HORIZONS, MATRIX_FULL_HORIZON).filter(
     (c) => (f?.tables === undefined || f.tables.includes(c.table)) && (f?.arms === undefined || f.arms.includes(c.arms)) && (f?.steps === undefined || f.steps.includes(c.steps)),
   );
-  const results: MatrixCellResult[] = [];
-  cells.forEach((cell, i) => {
-    results.push(runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config, run.firstSeed));
+  return { tables, cells };
+}
+
+/** Every cell of the matrix over the real tables (and their subsets) and the synthetic families, one after another. */
+export function runMatrix(run: MatrixRun): MatrixResult {
+  const started = performance.now();
+  const { tables, cells } = planMatrix(run);
+  const results = cells.map((cell, i) => {
+    const r = runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config, run.firstSeed, run.variant);
     run.onProgress?.(i + 1, cells.length);
+    return r;
   });
+  return matrixResult(run, tables, results, started);
+}
+
+/** What a matrix worker needs besides its cells: the tables those cells use, and the run's settings. */
+export interface MatrixWorkerData {
+  readonly tables: Readonly<Record<string, OutcomeTable>>;
+  readonly seeds: number;
+  readonly firstSeed: number;
+  readonly config: PolicyConfig;
+  readonly variant?: Partial<PolicyConfig>;
+}
+
+/**
+ * {@link runMatrix} with the cells spread over `jobs` worker threads: the same report (cells in the same
+ * order, every figure the same, as each cell is deterministic in its seeds) apart from `seconds`.
+ * @throws WorkerFailure naming the cell when a worker fails
+ */
+export async function runMatrixInWorkers(run: MatrixRun, jobs: number): Promise<MatrixResult> {
+  const started = performance.now();
+  const { tables, cells } = planMatrix(run);
+  const used = new Set(cells.map((c) => c.table));
+  const workerData: MatrixWorkerData = {
+    tables: Object.fromEntries(tables.filter((t) => used.has(t.name)).map((t) => [t.name, t.table])),
+    seeds: run.seeds,
+    firstSeed: run.firstSeed ?? 1,
+    config: run.config,
+    ...(run.variant === undefined ? {} : { variant: run.variant }),
+  };
+  // Longest first, so the last cells to finish are short ones: a policy run costs about steps × candidates.
+  const cost = (c: MatrixCell) => c.steps * (c.arms === 'all' ? workerData.tables[c.table]!.systems.length : c.arms);
+  const order = cells.map((_, i) => i).sort((a, b) => cost(cells[b]!) - cost(cells[a]!) || a - b);
+  const results = await runInWorkers<MatrixCell, MatrixCellResult>({
+    url: new URL('./matrix-worker.js', import.meta.url),
+    workerData,
+    tasks: cells,
+    jobs,
+    order,
+    label: (c) => `cell ${c.table} K=${c.arms} ${c.steps} steps`,
+    ...(run.onProgress === undefined ? {} : { onDone: run.onProgress }),
+  });
+  return matrixResult(run, tables, results, started);
+}
+
+/** The report over the cells' results: target shortfalls and the cells where a baseline leads. */
+function matrixResult(run: MatrixRun, tables: readonly MatrixTable[], results: readonly MatrixCellResult[], started: number): MatrixResult {
   const shortfalls: Array<MatrixResult['shortfalls'][number]> = [];
   const behind: Array<NonNullable<MatrixResult['behind']>[number]> = [];
   for (const c of results) {
-    for (const [name, p] of Object.entries(c.policies)) {
-      if (name !== 'learnloop' && p.rewardDiff !== undefined && p.rewardDiff.low > 0) behind.push({ table: c.table, k: c.k, steps: c.steps, baseline: name, ...p.rewardDiff });
+    const baselines = Object.entries(c.policies).filter(([name]) => isBaseline(name));
+    for (const [name, p] of baselines) {
+      if (p.rewardDiff !== undefined && p.rewardDiff.low > 0) behind.push({ table: c.table, k: c.k, steps: c.steps, baseline: name, ...p.rewardDiff });
     }
     if (c.steps !== MATRIX_FULL_HORIZON || (c.arms !== 8 && c.arms !== 'all')) continue;
     const ll = c.policies['learnloop']!;
-    for (const [name, p] of Object.entries(c.policies)) {
-      if (name === 'learnloop') continue;
+    for (const [name, p] of baselines) {
       if (p.mean > ll.mean) shortfalls.push({ table: c.table, k: c.k, steps: c.steps, stat: 'mean', learnloop: ll.mean, baseline: name, value: p.mean });
       if (p.p10 > ll.p10) shortfalls.push({ table: c.table, k: c.k, steps: c.steps, stat: 'p10', learnloop: ll.p10, baseline: name, value: p.p10 });
     }
@@ -296,10 +340,14 @@ export function runMatrix(run: MatrixRun): MatrixResult {
     cells: results,
     shortfalls,
     behind,
-    ...(f === undefined ? {} : { filter: f }),
+    ...(run.filter === undefined ? {} : { filter: run.filter }),
+    ...(run.variant === undefined ? {} : { variant: { overrides: recordedOverrides(run.variant), policyVersion: policyVersion({ ...run.config, ...run.variant }) } }),
     seconds: (performance.now() - started) / 1000,
   };
 }
+
+/** The baselines learnloop is judged against: every policy but learnloop and its variant. */
+const isBaseline = (name: string) => name !== 'learnloop' && name !== VARIANT;
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 
@@ -314,44 +362,64 @@ export function behindText(r: MatrixResult): string | undefined {
 /** Signed points with two decimals: a reward difference of 0.0123 reads +1.23. */
 const points = (x: number) => (x >= 0 ? '+' : '') + (100 * x).toFixed(2);
 
+/** A paired difference of captured fractions and its interval: `+0.012 [-0.004, 0.028]`. */
+export const capturedDiff = (mean: number, low: number, high: number) => `${(mean >= 0 ? '+' : '') + f3(mean)} [${f3(low)}, ${f3(high)}]`;
+
+/** A paired difference of mean rewards and its interval, in points: `+1.20 [-0.40, +2.80]`. */
+export const pointsDiff = (mean: number, low: number, high: number) => `${points(mean)} [${points(low)}, ${points(high)}]`;
+
 /**
  * One row per cell: learnloop's captured fraction (mean / p10), the best baseline by mean and by
  * p10, and learnloop − best baseline paired over seeds (mean, 95% interval); then the captured fraction
  * pooled over seeds, learnloop's and the best baseline's by it, and learnloop − that baseline in reward
- * points paired over seeds.
+ * points paired over seeds; then, when learnloop-variant ran, variant − learnloop paired over seeds, in
+ * captured fraction and in reward points.
  */
 export function matrixRows(r: MatrixResult): { headers: string[]; rows: string[][] } {
-  const headers = [
-    'table',
-    'K',
-    'steps',
-    'learnloop mean / p10',
-    'best baseline mean',
-    'best baseline p10',
-    'learnloop − best mean (paired, 95% CI)',
-    'pooled: learnloop / best baseline',
-    'learnloop − it, reward points (paired, 95% CI)',
-  ];
-  // A run made before the pooled figures were reported has neither column.
+  // A run made before the pooled figures were reported has neither of their columns.
   const pooled = r.cells.some((c) => c.policies['learnloop']!.pooled !== undefined);
+  const variant = r.cells.some((c) => c.policies[VARIANT] !== undefined);
+  const headers = ['table', 'K', 'steps', 'learnloop mean / p10', 'best baseline mean', 'best baseline p10', 'learnloop − best mean (paired, 95% CI)'];
+  if (pooled) headers.push('pooled: learnloop / best baseline', 'learnloop − it, reward points (paired, 95% CI)');
+  if (variant) headers.push('variant − learnloop mean (paired, 95% CI)', 'variant − learnloop, reward points (paired, 95% CI)');
   const rows = r.cells.map((c) => {
     const ll = c.policies['learnloop']!;
-    const base = Object.entries(c.policies).filter(([n]) => n !== 'learnloop');
+    const base = Object.entries(c.policies).filter(([n]) => isBaseline(n));
     const [bm, bp] = base.reduce((best, cur) => (cur[1].mean > best[1].mean ? cur : best));
     const [pn, pp] = base.reduce((best, cur) => (cur[1].p10 > best[1].p10 ? cur : best));
-    const [on, op] = base.reduce((best, cur) => ((cur[1].pooled ?? -Infinity) > (best[1].pooled ?? -Infinity) ? cur : best));
-    const d = op.rewardDiff;
-    return [
-      c.table,
-      String(c.k),
-      String(c.steps),
-      `${f3(ll.mean)} / ${f3(ll.p10)}`,
-      `${f3(bp.mean)} ${bm}`,
-      `${f3(pp.p10)} ${pn}`,
-      `${(-bp.diffMean >= 0 ? '+' : '') + f3(-bp.diffMean)} [${f3(-bp.diffHigh)}, ${f3(-bp.diffLow)}]`,
-      ll.pooled === undefined ? 'n/a' : `${f3(ll.pooled)} / ${f3(op.pooled!)} ${on}`,
-      d === undefined ? 'n/a' : `${points(-d.mean)} [${points(-d.high)}, ${points(-d.low)}]`,
-    ];
+    const row = [c.table, String(c.k), String(c.steps), `${f3(ll.mean)} / ${f3(ll.p10)}`, `${f3(bp.mean)} ${bm}`, `${f3(pp.p10)} ${pn}`, capturedDiff(-bp.diffMean, -bp.diffHigh, -bp.diffLow)];
+    if (pooled) {
+      const [on, op] = base.reduce((best, cur) => ((cur[1].pooled ?? -Infinity) > (best[1].pooled ?? -Infinity) ? cur : best));
+      const d = op.rewardDiff;
+      row.push(ll.pooled === undefined ? 'n/a' : `${f3(ll.pooled)} / ${f3(op.pooled!)} ${on}`, d === undefined ? 'n/a' : pointsDiff(-d.mean, -d.high, -d.low));
+    }
+    if (variant) {
+      const v = c.policies[VARIANT];
+      const d = v?.rewardDiff;
+      row.push(v === undefined ? 'n/a' : capturedDiff(v.diffMean, v.diffLow, v.diffHigh), d === undefined ? 'n/a' : pointsDiff(d.mean, d.low, d.high));
+    }
+    return row;
   });
-  return pooled ? { headers, rows } : { headers: headers.slice(0, -2), rows: rows.map((row) => row.slice(0, -2)) };
+  return { headers, rows };
+}
+
+/** The variant as a report names it: its policy version and what it changes. */
+export const variantName = (v: { readonly overrides: Record<string, unknown>; readonly policyVersion: string }) =>
+  `${VARIANT} (${v.policyVersion}, learnloop with ${JSON.stringify(v.overrides)})`;
+
+/** learnloop-variant against learnloop over the cells, in words (undefined when no variant ran). */
+export function variantText(r: MatrixResult): string | undefined {
+  if (r.variant === undefined) return undefined;
+  const diffs = r.cells.flatMap((c) => {
+    const d = c.policies[VARIANT]?.rewardDiff;
+    return d === undefined ? [] : [{ c, d }];
+  });
+  const list = (xs: typeof diffs) => xs.map(({ c, d }) => `${c.table} K=${c.k} ${c.steps} steps ${pointsDiff(d.mean, d.low, d.high)}`).join('; ');
+  const ahead = diffs.filter(({ d }) => d.low > 0);
+  const behind = diffs.filter(({ d }) => d.high < 0);
+  return [
+    `${variantName(r.variant)} − learnloop, mean reward paired over seeds:`,
+    `ahead beyond the 95% interval in ${ahead.length} of ${diffs.length} cells${ahead.length === 0 ? '' : ` (${list(ahead)})`},`,
+    `behind it in ${behind.length}${behind.length === 0 ? '' : ` (${list(behind)})`}`,
+  ].join(' ');
 }

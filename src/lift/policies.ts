@@ -276,4 +276,29 @@ export const POLICIES: Readonly<Record<string, PolicyFactory>> = {
 
 export const POLICY_NAMES = Object.keys(POLICIES);
 
+/** learnloop under other settings (`--variant-config`), compared with learnloop paired over seeds. */
+export const VARIANT = 'learnloop-variant';
+
+/**
+ * A policy's factory by name; {@link VARIANT} (given `variant`) is learnloop with these overrides of
+ * the configuration the run gives learnloop.
+ * @throws RangeError for a name that is no policy
+ */
+export function policyFactory(name: string, variant?: Partial<PolicyConfig>): PolicyFactory {
+  if (name === VARIANT && variant !== undefined) return (setup) => learnloop({ ...setup, config: { ...setup.config, ...variant } });
+  const factory = POLICIES[name];
+  if (factory === undefined) throw new RangeError(`unknown policy ${name}`);
+  return factory;
+}
+
+/** Overrides as a report records them: a field removed (undefined) shows as null, as --policy-config takes it. */
+export const recordedOverrides = (overrides: Readonly<Record<string, unknown>>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, v === undefined ? null : v]));
+
+/**
+ * A policy's random stream on a seed. The variant draws from learnloop's, so with the same settings it
+ * makes the same picks: a paired difference then measures the settings alone (common random numbers).
+ */
+export const policySeed = (name: string, seed: number): string => `policy\u0000${name === VARIANT ? 'learnloop' : name}\u0000${seed}`;
+
 export { DEFAULT_POLICY_CONFIG };

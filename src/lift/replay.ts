@@ -5,7 +5,7 @@
  */
 import { createRng, DEFAULT_POLICY_CONFIG, type Context, type PolicyConfig } from '../bandit/index.js';
 import type { OutcomeTable, Task } from './data.js';
-import { POLICIES, type PolicyFactory } from './policies.js';
+import { policyFactory, policySeed } from './policies.js';
 
 export type ContextMode = 'none' | 'repo' | 'repo+difficulty';
 export const CONTEXT_MODES: readonly ContextMode[] = ['none', 'repo', 'repo+difficulty'];
@@ -19,8 +19,8 @@ export interface ReplayOptions {
   readonly context: ContextMode;
   readonly policies: readonly string[];
   readonly config?: PolicyConfig;
-  /** Policies beyond {@link POLICIES}, by name (e.g. learnloop under other settings, for the validation matrix). */
-  readonly extraPolicies?: Readonly<Record<string, PolicyFactory>>;
+  /** Overrides of `config` for `learnloop-variant`, when `policies` names it. */
+  readonly variant?: Partial<PolicyConfig>;
   /** Called after each (seed, policy) run; for progress on stderr. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -105,9 +105,7 @@ export function replaySeed(table: OutcomeTable, seed: number, opts: ReplayOption
   const curves: Record<string, number[]> = {};
   const armsTried: Record<string, number> = {};
   for (const name of opts.policies) {
-    const factory = opts.extraPolicies?.[name] ?? POLICIES[name];
-    if (factory === undefined) throw new RangeError(`unknown policy ${name}`);
-    const policy = factory({ armIds, parents, seed: `policy\u0000${name}\u0000${seed}`, config });
+    const policy = policyFactory(name, opts.variant)({ armIds, parents, seed: policySeed(name, seed), config });
     const tried = new Uint8Array(k);
     const curve: number[] = [];
     let sum = 0;

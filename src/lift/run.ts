@@ -2,12 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../bandit/index.js';
 import { parseOutcomes } from './data.js';
+import { capturedDiff, pointsDiff, variantName } from './matrix.js';
 import { lineChart } from './plot.js';
-import { POLICY_NAMES } from './policies.js';
+import { POLICY_NAMES, recordedOverrides, VARIANT } from './policies.js';
 import { checkpoints, firstSeedOf, replay, type ContextMode } from './replay.js';
-import { summarize, type LiftSummary } from './report.js';
+import { summarize, type LiftSummary, type SeedOutcome } from './report.js';
 import { NO_CONTEXT, simulate, validateScenario, type Scenario } from './scenario.js';
-import { mean, quantile } from './stats.js';
+import { mean, pairedInterval, quantile } from './stats.js';
 
 export interface LiftResult extends LiftSummary {
   arms: number;
@@ -35,8 +36,36 @@ export interface LiftResult extends LiftSummary {
   /** The command line that produced it, when run from the CLI. */
   command?: string;
   perSeed: Array<{ seed: number; uniform: number; bestFixed: number; perContextOracle: number; policies: Record<string, number> }>;
+  /**
+   * Present when learnloop-variant ran (`--variant-config`): its overrides of learnloop's configuration (null: a field
+   * removed), its policy version, and variant − learnloop paired over seeds with a 95% normal interval (as the
+   * validation matrix pairs a baseline): in captured fraction (the seeds with something to capture) and in mean reward.
+   */
+  variant?: {
+    overrides: Record<string, unknown>;
+    policyVersion: string;
+    captured: { mean: number; low: number; high: number; seeds: number };
+    reward: { mean: number; low: number; high: number };
+  };
   seconds: number;
 }
+
+/** learnloop-variant's run settings and its difference from learnloop, paired over the seeds. */
+function variantOf(seeds: readonly SeedOutcome[], config: PolicyConfig, overrides: Partial<PolicyConfig>): NonNullable<LiftResult['variant']> {
+  const gapped = seeds.filter((s) => s.bestFixed - s.uniform > 1e-12);
+  const diff = (s: SeedOutcome) => s.policies[VARIANT]! - s.policies['learnloop']!;
+  const [cm, cl, ch] = pairedInterval(gapped.map((s) => diff(s) / (s.bestFixed - s.uniform)));
+  const [rm, rl, rh] = pairedInterval(seeds.map(diff));
+  return {
+    overrides: recordedOverrides(overrides),
+    policyVersion: policyVersion({ ...config, ...overrides }),
+    captured: { mean: cm, low: cl, high: ch, seeds: gapped.length },
+    reward: { mean: rm, low: rl, high: rh },
+  };
+}
+
+/** The policies a run compares: those asked for, then learnloop-variant when it runs. */
+const withVariant = (policies: readonly string[], variant: Partial<PolicyConfig> | undefined) => (variant === undefined ? policies : [...policies, VARIANT]);
 
 export interface ReplayRun {
   readonly data: string;
@@ -47,16 +76,14 @@ export interface ReplayRun {
   readonly context: ContextMode;
   readonly policies?: readonly string[];
   readonly config?: PolicyConfig;
+  /** Overrides of `config` for learnloop-variant, run beside the policies (which must include learnloop). */
+  readonly variant?: Partial<PolicyConfig>;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
 function overridesOf(config: PolicyConfig): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    // A field removed (undefined) shows as null, as --policy-config takes it.
-    if (JSON.stringify(v) !== JSON.stringify((DEFAULT_POLICY_CONFIG as unknown as Record<string, unknown>)[k])) out[k] = v === undefined ? null : v;
-  }
-  return out;
+  const defaults = DEFAULT_POLICY_CONFIG as unknown as Record<string, unknown>;
+  return recordedOverrides(Object.fromEntries(Object.entries(config).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k]))));
 }
 
 const meanCurve = (curves: readonly number[][]) => curves[0]!.map((_, j) => mean(curves.map((c) => c[j]!)));
@@ -64,9 +91,19 @@ const meanCurve = (curves: readonly number[][]) => curves[0]!.map((_, j) => mean
 export function runReplay(run: ReplayRun): LiftResult {
   const started = performance.now();
   const table = parseOutcomes(readFileSync(run.data, 'utf8'));
-  const policies = run.policies ?? POLICY_NAMES;
+  const policies = withVariant(run.policies ?? POLICY_NAMES, run.variant);
   const config = run.config ?? DEFAULT_POLICY_CONFIG;
-  const seeds = replay(table, { arms: run.arms, steps: run.steps, seeds: run.seeds, ...firstSeedOf(run), context: run.context, policies, config, ...(run.onProgress ? { onProgress: run.onProgress } : {}) });
+  const seeds = replay(table, {
+    arms: run.arms,
+    steps: run.steps,
+    seeds: run.seeds,
+    ...firstSeedOf(run),
+    context: run.context,
+    policies,
+    config,
+    ...(run.variant ? { variant: run.variant } : {}),
+    ...(run.onProgress ? { onProgress: run.onProgress } : {}),
+  });
   const marks = checkpoints(run.steps);
   const curves: Record<string, number[]> = {};
   const armsTried: Record<string, number> = {};
@@ -90,6 +127,7 @@ export function runReplay(run: ReplayRun): LiftResult {
     curves,
     armsTried,
     perSeed: seeds.map(({ seed, uniform, bestFixed, perContextOracle, policies: p }) => ({ seed, uniform, bestFixed, perContextOracle, policies: p })),
+    ...(run.variant ? { variant: variantOf(seeds, config, run.variant) } : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -104,6 +142,8 @@ export interface ScenarioRun {
   readonly firstSeed?: number;
   readonly steps?: number;
   readonly policies?: readonly string[];
+  /** Overrides of the scenario's configuration for learnloop-variant, run beside the policies (which must include learnloop). */
+  readonly variant?: Partial<PolicyConfig>;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -111,8 +151,8 @@ export function runScenario(run: ScenarioRun): LiftResult {
   const started = performance.now();
   const sc = run.steps !== undefined ? { ...run.scenario, steps: run.steps } : run.scenario;
   const nSeeds = run.seeds ?? sc.seeds ?? 20;
-  const policies = run.policies ?? [...POLICY_NAMES, NO_CONTEXT];
-  const seeds = simulate(sc, nSeeds, policies, run.onProgress, run.firstSeed);
+  const policies = withVariant(run.policies ?? [...POLICY_NAMES, NO_CONTEXT], run.variant);
+  const seeds = simulate(sc, nSeeds, policies, run.onProgress, run.firstSeed, run.variant);
   const curves: Record<string, number[]> = {};
   const recoverySteps: Record<string, number[]> = {};
   const arrivals: NonNullable<LiftResult['arrivals']> = {};
@@ -148,6 +188,7 @@ export function runScenario(run: ScenarioRun): LiftResult {
     recoverySteps,
     ...(Object.values(arrivals).some((v) => v.length > 0) ? { arrivals } : {}),
     perSeed: seeds.map(({ seed, uniform, bestFixed, perContextOracle, policies: p }) => ({ seed, uniform, bestFixed, perContextOracle, policies: p })),
+    ...(run.variant ? { variant: variantOf(seeds, config, run.variant) } : {}),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -183,6 +224,13 @@ export function summaryRows(r: LiftResult): { headers: string[]; rows: string[][
 
 export function referenceLine(r: LiftResult): string {
   return `references: uniform ${f3(r.reference.uniform)}, best fixed in hindsight ${f3(r.reference.bestFixed)}, per-context oracle ${f3(r.reference.perContextOracle)}`;
+}
+
+/** learnloop-variant − learnloop in words (undefined when no variant ran). */
+export function variantLine(r: LiftResult): string | undefined {
+  const v = r.variant;
+  if (v === undefined) return undefined;
+  return `${variantName(v)} − learnloop, paired over seeds (95% CI): captured ${capturedDiff(v.captured.mean, v.captured.low, v.captured.high)} (${v.captured.seeds} seeds), mean reward ${pointsDiff(v.reward.mean, v.reward.low, v.reward.high)} points`;
 }
 
 export function plot(r: LiftResult): string {

@@ -4,7 +4,7 @@
  * scores them by the expected reward of what they picked, which is known here.
  */
 import { createRng, DEFAULT_POLICY_CONFIG, rewardOf, type Context, type Outcome, type PolicyConfig, type Rng } from '../bandit/index.js';
-import { POLICIES } from './policies.js';
+import { policyFactory, policySeed } from './policies.js';
 import { checkpoints } from './replay.js';
 
 export interface ScenarioContext {
@@ -144,7 +144,8 @@ const RECOVERY_WINDOW = 50;
 const ARRIVAL_WINDOW = 20;
 const RECOVERY_SHARE = 0.1;
 
-export function simulateSeed(sc: Scenario, seed: number, policyNames: readonly string[], progress?: () => void): ScenarioSeedResult {
+/** @param variant overrides of the scenario's configuration for `learnloop-variant`, when `policyNames` names it */
+export function simulateSeed(sc: Scenario, seed: number, policyNames: readonly string[], progress?: () => void, variant?: Partial<PolicyConfig>): ScenarioSeedResult {
   const config: PolicyConfig = { ...DEFAULT_POLICY_CONFIG, ...(sc.policyConfig ?? {}) };
   const T = sc.steps;
   const armIds = sc.templates.map((t) => t.id);
@@ -231,9 +232,7 @@ export function simulateSeed(sc: Scenario, seed: number, policyNames: readonly s
   const delay = sc.delay ?? 0;
   for (const name of policyNames) {
     const blind = name === NO_CONTEXT;
-    const factory = POLICIES[blind ? 'learnloop' : name];
-    if (factory === undefined) throw new RangeError(`unknown policy ${name}`);
-    const policy = factory({ armIds, parents, seed: `policy\u0000${name}\u0000${seed}`, config });
+    const policy = policyFactory(blind ? 'learnloop' : name, variant)({ armIds, parents, seed: policySeed(name, seed), config });
     const pending: Array<{ due: number; arm: number; ctx: Context; outcome: Outcome; retries: number; step: number }> = [];
     const picks = new Int32Array(T);
     let total = 0;
@@ -297,10 +296,17 @@ function arrivalOf(template: string, picks: Int32Array, arm: number, from: numbe
   return { template, majoritySteps, dropSteps, share: total / Math.max(1, T - from) };
 }
 
-export function simulate(sc: Scenario, seeds: number, policyNames: readonly string[], onProgress?: (done: number, total: number) => void, firstSeed = 1): ScenarioSeedResult[] {
+export function simulate(
+  sc: Scenario,
+  seeds: number,
+  policyNames: readonly string[],
+  onProgress?: (done: number, total: number) => void,
+  firstSeed = 1,
+  variant?: Partial<PolicyConfig>,
+): ScenarioSeedResult[] {
   const total = seeds * policyNames.length;
   let done = 0;
   const out: ScenarioSeedResult[] = [];
-  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) out.push(simulateSeed(sc, seed, policyNames, () => onProgress?.(++done, total)));
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) out.push(simulateSeed(sc, seed, policyNames, () => onProgress?.(++done, total), variant));
   return out;
 }

@@ -2,6 +2,14 @@ import { createRng, quantileSorted } from '../bandit/index.js';
 
 export const mean = (xs: readonly number[]): number => (xs.length === 0 ? NaN : xs.reduce((s, x) => s + x, 0) / xs.length);
 
+/** Normal-approximation 95% interval of a mean of paired differences (seeds are independent): [mean, low, high]. */
+export function pairedInterval(d: readonly number[]): [number, number, number] {
+  const m = mean(d);
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1));
+  const half = (1.96 * sd) / Math.sqrt(d.length);
+  return [m, m - half, m + half];
+}
+
 /** Type-7 quantile of unsorted values. */
 export function quantile(xs: readonly number[], q: number): number {
   return quantileSorted([...xs].sort((a, b) => a - b), q);

@@ -3,12 +3,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DataError } from '../../lift/data.js';
-import { POLICY_NAMES } from '../../lift/policies.js';
+import { POLICY_NAMES, VARIANT } from '../../lift/policies.js';
 import { CONTEXT_MODES, type ContextMode } from '../../lift/replay.js';
 import { ScenarioError } from '../../lift/scenario.js';
-import { behindText, matrixRows, matrixTableNames, runMatrix, type MatrixFilter, type MatrixResult } from '../../lift/matrix.js';
+import { behindText, matrixRows, matrixTableNames, runMatrix, runMatrixInWorkers, variantText, type MatrixFilter, type MatrixResult, type MatrixRun } from '../../lift/matrix.js';
 import { parseOutcomes } from '../../lift/data.js';
-import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, type LiftResult } from '../../lift/run.js';
+import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, variantLine, type LiftResult } from '../../lift/run.js';
+import { WorkerFailure } from '../../lift/worker-pool.js';
 import { DEFAULT_POLICY_CONFIG, policyVersion, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
 import { PACKAGE_ROOT } from '../../paths.js';
 import { table } from '../format.js';
@@ -25,12 +26,17 @@ function positiveInt(flag: string, v: string): number {
   return n;
 }
 
-/** Runs an action, turning user errors into one line on stderr and exit code 2. */
-function userErrors(fn: () => void): void {
+/** Runs an action, turning user errors into one line on stderr and exit code 2, and a failed worker into one line and exit code 1. */
+async function userErrors(fn: () => Promise<void>): Promise<void> {
   try {
-    fn();
+    await fn();
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
+    if (err instanceof WorkerFailure) {
+      process.stderr.write(`learnloop: --jobs: ${e.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     // Bad input files are the user's to fix too: no stack.
     if (err instanceof BenchUserError || e.code === 'ENOENT' || err instanceof DataError || err instanceof ScenarioError || err instanceof SyntaxError) {
       process.stderr.write(`learnloop: ${e.message}\n`);
@@ -65,14 +71,16 @@ const fromText = (r: { readonly firstSeed?: number }) => (r.firstSeed === undefi
 function render(r: LiftResult): string {
   const { headers, rows } = summaryRows(r);
   const what = r.mode === 'replay' ? `replay of ${r.source}: ${r.arms} arms, context ${r.context}` : `scenario ${r.source}: ${r.arms} templates`;
-  return [
+  const lines = [
     `${what}, ${r.steps} steps, ${r.seeds} seeds${fromText(r)} (policy ${r.policyVersion}, ${r.seconds.toFixed(1)} s)`,
     '',
     table(headers, rows),
     '',
     referenceLine(r),
+    variantLine(r),
     'captured = (policy − uniform) / (best fixed − uniform) per seed; "of oracle" uses the per-context oracle instead.',
-  ].join('\n');
+  ];
+  return lines.filter((l) => l !== undefined).join('\n');
 }
 
 /** `bench lift`, and `report lift` on the existing report group. */
@@ -93,6 +101,11 @@ export function registerBenchCommands(program: Command): void {
     .addOption(new Option('--context <mode>', 'what learnloop sees as the task context (replay)').choices(CONTEXT_MODES as string[]).default('none'))
     .option('--policies <names>', `comma-separated subset of ${POLICY_NAMES.join(', ')}`)
     .option('--policy-config <json>', 'overrides of the production policy configuration for learnloop, e.g. \'{"satisficingTolerance":0}\' (ablations)')
+    .option(
+      '--variant-config <json>',
+      `also run ${VARIANT}: learnloop with these overrides of its configuration (--policy-config's form, e.g. '{"satisficingTolerance":0}'), on learnloop's random stream; reported as its difference from learnloop paired over seeds (95% CI), in captured fraction and mean reward`,
+    )
+    .option('--jobs <n>', 'with --matrix: run the cells on n worker threads (default 1); the report is the same apart from its timing')
     .option('--json <out>', 'write the full report as JSON ("-" for stdout)')
     .option('--plot <out.svg>', 'write an SVG plot of cumulative pass rate (replay) or regret (scenario)')
     .action((opts: BenchLiftOptions) => userErrors(() => benchLift(opts)));
@@ -110,14 +123,36 @@ interface BenchLiftOptions {
   context: string;
   policies?: string;
   policyConfig?: string;
+  variantConfig?: string;
+  jobs?: string;
   json?: string;
   plot?: string;
 }
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
-function benchLift(opts: BenchLiftOptions): void {
+/**
+ * A JSON object of policy configuration overrides, checked on top of `base`. null removes a field: the
+ * configuration an earlier policy stored without it (e.g. {"groupSpread":null} is /4's pooling).
+ */
+function parseOverrides(flag: string, text: string, base: PolicyConfig): Partial<PolicyConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new BenchUserError(`${flag}: not JSON: ${text}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BenchUserError(`${flag}: a JSON object is required; got ${text}`);
+  const overrides = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v === null ? undefined : v])) as Partial<PolicyConfig>;
+  const problems = validatePolicyConfig({ ...base, ...overrides });
+  if (problems.length > 0) throw new BenchUserError(`${flag}: ${problems.map((v) => `${v.field} ${v.description}`).join('; ')}`);
+  return overrides;
+}
+
+async function benchLift(opts: BenchLiftOptions): Promise<void> {
   if (opts.matrix !== true && opts.tables !== undefined) throw new BenchUserError('--tables needs --matrix');
+  if (opts.matrix !== true && opts.jobs !== undefined) throw new BenchUserError('--jobs needs --matrix');
+  const jobs = opts.jobs === undefined ? 1 : positiveInt('--jobs', opts.jobs);
   const armsOf = (v: string): number | 'all' => (v === 'all' ? 'all' : positiveInt('--arms', v));
   const steps = opts.steps === undefined || opts.matrix === true ? undefined : positiveInt('--steps', opts.steps);
   const seeds = opts.seeds === undefined ? undefined : positiveInt('--seeds', opts.seeds);
@@ -130,18 +165,11 @@ function benchLift(opts: BenchLiftOptions): void {
     const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
     if (unknown.length > 0) throw new BenchUserError(`--policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
   }
-  let overrides: Partial<PolicyConfig> = {};
-  if (opts.policyConfig !== undefined) {
-    try {
-      // null removes a field: the configuration an earlier policy stored without it (e.g. {"groupSpread":null} is /4's pooling).
-      const parsed = JSON.parse(opts.policyConfig) as Record<string, unknown>;
-      overrides = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, v === null ? undefined : v])) as Partial<PolicyConfig>;
-    } catch {
-      throw new BenchUserError(`--policy-config: not JSON: ${opts.policyConfig}`);
-    }
-    const problems = validatePolicyConfig({ ...DEFAULT_POLICY_CONFIG, ...overrides });
-    if (problems.length > 0) throw new BenchUserError(`--policy-config: ${problems.map((v) => `${v.field} ${v.description}`).join('; ')}`);
-  }
+  const overrides = opts.policyConfig === undefined ? {} : parseOverrides('--policy-config', opts.policyConfig, DEFAULT_POLICY_CONFIG);
+  const variant = opts.variantConfig === undefined ? undefined : parseOverrides('--variant-config', opts.variantConfig, { ...DEFAULT_POLICY_CONFIG, ...overrides });
+  // The variant is reported as its difference from learnloop, so learnloop has to run too.
+  if (variant !== undefined && opts.matrix !== true && policies !== undefined && !policies.includes('learnloop')) throw new BenchUserError('--variant-config: needs learnloop among --policies');
+  const withVariant = variant === undefined ? {} : { variant };
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   const command = `npx learnloop ${process.argv.slice(2).map(quote).join(' ')}`;
   if (opts.matrix === true) {
@@ -155,15 +183,17 @@ function benchLift(opts: BenchLiftOptions): void {
     const names = matrixTableNames(real);
     const unknown = (filter.tables ?? []).filter((t) => !names.includes(t));
     if (unknown.length > 0) throw new BenchUserError(`--tables: unknown ${unknown.join(', ')}; choose from ${names.join(', ')}`);
-    const m: MatrixResult = runMatrix({
+    const run: MatrixRun = {
       real,
       seeds: seeds ?? 100,
       ...from,
       config,
       policyVersion: policyVersion(config),
       ...(Object.keys(filter).length > 0 ? { filter } : {}),
+      ...withVariant,
       onProgress: progress('matrix cells'),
-    });
+    };
+    const m: MatrixResult = jobs === 1 ? runMatrix(run) : await runMatrixInWorkers(run, jobs);
     m.command = command;
     if (opts.json === '-') process.stdout.write(JSON.stringify(m, null, 2) + '\n');
     else {
@@ -171,8 +201,7 @@ function benchLift(opts: BenchLiftOptions): void {
       const subset = m.filter === undefined ? '' : ' (a subset: the target is judged on the whole matrix only)';
       process.stdout.write(`validation matrix${subset}: ${m.cells.length} cells, ${m.seeds} seeds${fromText(m)} (policy ${m.policyVersion}, ${m.seconds.toFixed(0)} s)\n\n${table(headers, rows)}\n`);
       process.stdout.write(m.shortfalls.length === 0 ? `targets met${m.filter === undefined ? '' : ' in these cells'}${m.firstSeed === undefined ? '' : ' on these seeds (the target is judged on seeds 1–100)'}: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n` : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${m.shortfalls.map((s) => `${s.table} K=${s.k} ${s.stat} ${s.learnloop.toFixed(3)} < ${s.baseline} ${s.value.toFixed(3)}`).join('; ')}\n`);
-      const behind = behindText(m);
-      if (behind !== undefined) process.stdout.write(`${behind}\n`);
+      for (const line of [behindText(m), variantText(m)]) if (line !== undefined) process.stdout.write(`${line}\n`);
       if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(m, null, 2) + '\n');
     }
     return;
@@ -187,6 +216,7 @@ function benchLift(opts: BenchLiftOptions): void {
       ...from,
       ...(steps !== undefined ? { steps } : {}),
       ...(policies ? { policies } : {}),
+      ...withVariant,
       onProgress: progress(`scenario ${scenario.name}`),
     });
   } else {
@@ -199,6 +229,7 @@ function benchLift(opts: BenchLiftOptions): void {
       context: opts.context as ContextMode,
       config: { ...DEFAULT_POLICY_CONFIG, ...overrides },
       ...(policies ? { policies } : {}),
+      ...withVariant,
       onProgress: progress('replay'),
     });
   }
