@@ -64,7 +64,8 @@ export function runInWorkers<T, R>(run: PoolRun<T>): Promise<R[]> {
       };
       worker.on('message', (m: ResultMessage<R>) => {
         results[m.index] = m.result;
-        run.onDone?.(++done, total);
+        done++;
+        run.onDone?.(done, total);
         next();
         if (done === total) resolve(results);
       });

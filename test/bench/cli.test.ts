@@ -57,6 +57,47 @@ describe('learnloop bench lift / report lift', () => {
     }
   });
 
+  test('--jobs 2 reports what --jobs 1 does, and learnloop-variant with learnloop\'s settings differs from it by exactly 0', () => {
+    const dir = tmpDir();
+    const args = ['bench', 'lift', '--matrix', '--tables', 'narrow-16', '--arms', '8,all', '--steps', '500', '--seeds', '2', '--variant-config', '{}'];
+    const run = (jobs: number) => {
+      const json = join(dir, `jobs-${jobs}.json`);
+      const r = cli(...args, '--jobs', String(jobs), '--json', json);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/matrix cells: 2\/2 policy runs/);
+      // Timing and the command line (which names --jobs) are all that may differ.
+      return { json: readFileSync(json, 'utf8').replace(/^ {2}"(seconds|command)": .*$/gm, ''), stdout: r.stdout.replace(/, \d+ s\)/, ')') };
+    };
+    const [one, two] = [run(1), run(2)];
+    expect(two).toEqual(one);
+    const m = JSON.parse(readFileSync(join(dir, 'jobs-2.json'), 'utf8'));
+    // In the serial order, though the pool hands out the K = all cell first and the K = 8 cell finishes first.
+    expect(m.cells.map((c: { table: string; arms: number | string }) => `${c.table} ${c.arms}`)).toEqual(['narrow-16 8', 'narrow-16 all']);
+    expect(m.variant).toEqual({ overrides: {}, policyVersion: m.policyVersion });
+    for (const c of m.cells) {
+      const [ll, v] = [c.policies['learnloop'], c.policies['learnloop-variant']];
+      expect(v).toEqual({ ...ll, diffMean: 0, diffLow: 0, diffHigh: 0, rewardDiff: { mean: 0, low: 0, high: 0 } });
+    }
+    expect(one.stdout).toMatch(/variant − learnloop mean \(paired, 95% CI\)/);
+    expect(one.stdout).toMatch(/learnloop-variant \(.*, learnloop with \{\}\) − learnloop, .*: ahead beyond the 95% interval in 0 of 2 cells, behind it in 0/);
+  });
+
+  test.each([
+    [['--matrix', '--jobs', '0'], '--jobs'],
+    [['--matrix', '--jobs', 'two'], '--jobs'],
+    [['--matrix', '--jobs', '1.5'], '--jobs'],
+    [['--jobs', '2'], '--jobs'],
+    [['--variant-config', '{'], '--variant-config'],
+    [['--variant-config', '[1]'], '--variant-config'],
+    [['--variant-config', '{"satisficingTolerance":-1}'], '--variant-config'],
+    [['--policies', 'uniform', '--variant-config', '{}'], '--variant-config'],
+  ])('refuses %j in one line naming %s, exit 2', (args, flag) => {
+    const r = cli('bench', 'lift', ...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^learnloop: ${flag}[: ]`));
+  });
+
   test('user errors are one line and exit 2', () => {
     for (const args of [['--arms', '0'], ['--data', '/nonexistent.csv'], ['--policies', 'nope'], ['--policy-config', '{"satisficingTolerance":-1}'], ['--matrix', '--tables', 'nope'], ['--tables', 'narrow-16'], ['--first-seed', '0']]) {
       const r = cli('bench', 'lift', ...args);

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
+import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../src/bandit/index.js';
 import { parseOutcomes } from '../../src/lift/data.js';
 import { behindText, matrixRows, runCell } from '../../src/lift/matrix.js';
 import { replaySeed } from '../../src/lift/replay.js';
-import { runReplay, runScenario, type LiftResult } from '../../src/lift/run.js';
+import { VARIANT } from '../../src/lift/policies.js';
+import { runReplay, runScenario, variantLine, type LiftResult } from '../../src/lift/run.js';
 import { validateScenario, ScenarioError, type Scenario } from '../../src/lift/scenario.js';
 import { lineChart } from '../../src/lift/plot.js';
 import { plot } from '../../src/lift/run.js';
@@ -158,5 +159,36 @@ describe('scenarios', () => {
     const r = runScenario({ scenario: sc, seeds: 3, policies: ['greedy-score'] });
     // greedy-score alternates through unscored arms while nothing has arrived: about half on each.
     for (const s of r.perSeed) expect(s.policies['greedy-score']!).toBeCloseTo(0.55, 1);
+  });
+});
+
+describe('learnloop-variant', () => {
+  const zero = { mean: 0, low: 0, high: 0 };
+
+  test("with learnloop's settings it picks as learnloop does: a paired difference of exactly 0 in a matrix cell, a replay and a scenario", () => {
+    const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
+    const cell = runCell(parseOutcomes(readFileSync(data, 'utf8')), { table: 'x', arms: 3, steps: 80 }, 3, DEFAULT_POLICY_CONFIG, 1, {});
+    const ll = cell.policies['learnloop']!;
+    expect(cell.policies[VARIANT]).toEqual({ ...ll, diffMean: 0, diffLow: 0, diffHigh: 0, rewardDiff: zero });
+    const replayed = runReplay({ data, arms: 3, steps: 80, seeds: 3, context: 'none', policies: ['learnloop', 'uniform'], variant: {} });
+    const scenario = runScenario({ scenario: base, seeds: 2, policies: ['learnloop'], variant: {} });
+    for (const r of [replayed, scenario]) {
+      expect(r.variant).toEqual({ overrides: {}, policyVersion: r.policyVersion, captured: { ...zero, seeds: r.policies['learnloop']!.capturedFraction.seeds }, reward: zero });
+      expect(r.perSeed.map((s) => s.policies[VARIANT])).toEqual(r.perSeed.map((s) => s.policies['learnloop']));
+    }
+  });
+
+  test('a changed setting has its own policy version, is recorded with null for a field removed, and is reported paired', () => {
+    // As --variant-config '{"satisficingTolerance":0,"groupSpread":null}' gives it.
+    const withoutGroupSpread = { satisficingTolerance: 0, groupSpread: undefined } as unknown as Partial<PolicyConfig>;
+    const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
+    const r = runReplay({ data, arms: 3, steps: 80, seeds: 4, context: 'none', variant: withoutGroupSpread });
+    expect(Object.keys(r.policies)).toEqual([...POLICY_KEYS, VARIANT]);
+    expect(r.variant!.overrides).toEqual({ satisficingTolerance: 0, groupSpread: null });
+    expect(r.variant!.policyVersion).not.toBe(r.policyVersion);
+    const diffs = r.perSeed.map((s) => s.policies[VARIANT]! - s.policies['learnloop']!);
+    expect(r.variant!.reward.mean).toBeCloseTo(diffs.reduce((a, b) => a + b, 0) / diffs.length, 12);
+    expect(r.variant!.reward.low).toBeLessThanOrEqual(r.variant!.reward.high);
+    expect(variantLine(r)).toMatch(/^learnloop-variant \(.*, learnloop with \{"satisficingTolerance":0,"groupSpread":null\}\) − learnloop, paired over seeds \(95% CI\): captured /);
   });
 });
