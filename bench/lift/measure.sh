@@ -1,6 +1,7 @@
 #!/bin/sh
 # Reproduces every number in docs/bench.md: the replays, the scenarios, the ablations and the
-# validation matrix (about 30 CPU-minutes; the matrix runs beside the rest), then the document.
+# validation matrix (about 170 CPU-minutes, most of them the matrix's), then the document.
+# JOBS=n: the matrix's worker threads (default 2, the machine's cores; the report is the same for any n).
 # Usage (from the package root): npm run build && sh bench/lift/measure.sh
 set -eu
 OUT=${OUT:-bench/results}
@@ -9,13 +10,13 @@ mkdir -p "$OUT"
 rm -f "$OUT"/replay-* "$OUT"/scenario-* "$OUT"/ablation-* "$OUT"/matrix.json "$OUT"/typo-id.json
 LL="nice -n 10 node bin/learnloop.js bench lift"
 # The validation matrix (real tables and their subsets, synthetic families, K 2–all, 500/2,000/10,000
-# steps) runs beside the rest: on two cores the whole script takes about as long as the matrix.
+# steps) runs beside the rest on JOBS threads: once the rest is done it has every core to itself.
 # MATRIX_FROM=FILE reuses a whole-matrix run of this same build (`bench lift --matrix --seeds 100 --json
 # FILE`, read when the rest is done) instead of running it again, as it is most of the script's CPU;
 # write-doc.ts shows the policy it ran and refuses a subset.
 MATRIX=
 if [ -z "${MATRIX_FROM:-}" ]; then
-  $LL --matrix --seeds 100 --json "$OUT/matrix.json" > /dev/null &
+  $LL --matrix --seeds 100 --jobs "${JOBS:-2}" --json "$OUT/matrix.json" > /dev/null &
   MATRIX=$!
 fi
 for arms in 8 all; do
