@@ -69,11 +69,11 @@ export function runInWorkers<T, R>(run: PoolRun<T>): Promise<R[]> {
         next();
         if (done === total) resolve(results);
       });
-      worker.on('error', (err) => fail(`worker failed${on()}: ${err.message}`));
-      worker.on('messageerror', (err) => fail(`worker's answer${on()} could not be read: ${err.message}`));
+      worker.on('error', (err) => fail(`a worker thread failed${on()}: ${err.message}`));
+      worker.on('messageerror', (err) => fail(`a worker thread's answer${on()} could not be read: ${err.message}`));
       // An exit with a task in hand (process.exit, a crash without an error event) would otherwise wait forever.
       worker.on('exit', (code) => {
-        if (current !== undefined) fail(`worker exited with code ${code}${on()}`);
+        if (current !== undefined) fail(`a worker thread exited with code ${code}${on()}`);
       });
       next();
     }

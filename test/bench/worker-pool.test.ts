@@ -20,8 +20,8 @@ describe('runInWorkers', () => {
   });
 
   test.each([
-    ['throws', { failOn: 5, how: 'throw' }, /^worker failed on task 5: cannot square 5$/],
-    ['exits', { failOn: 5, how: 'exit' }, /^worker exited with code 3 on task 5$/],
+    ['throws', { failOn: 5, how: 'throw' }, /^a worker thread failed on task 5: cannot square 5$/],
+    ['exits', { failOn: 5, how: 'exit' }, /^a worker thread exited with code 3 on task 5$/],
   ])('a worker that %s fails the run with a WorkerFailure naming the task, not a hang', async (_how, workerData, message) => {
     const run = square(workerData);
     await expect(run).rejects.toBeInstanceOf(WorkerFailure);

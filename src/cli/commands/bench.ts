@@ -33,7 +33,8 @@ async function userErrors(fn: () => Promise<void>): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (err instanceof WorkerFailure) {
-      process.stderr.write(`learnloop: --jobs: ${e.message}\n`);
+      // On a terminal the progress line has no newline yet.
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}learnloop: ${e.message}\n`);
       process.exitCode = 1;
       return;
     }
