@@ -7,7 +7,7 @@ import { createRng, policyVersion, sampleBeta, sampleNormal, type PolicyConfig, 
 import type { OutcomeTable } from './data.js';
 import { POLICY_NAMES, recordedOverrides, VARIANT } from './policies.js';
 import { firstSeedOf, replaySeed } from './replay.js';
-import { mean, pairedInterval, quantile } from './stats.js';
+import { mean, pairedInterval, pairedQuantileDiffInterval, quantile } from './stats.js';
 import { runInWorkers } from './worker-pool.js';
 
 export interface MatrixTable {
@@ -131,6 +131,11 @@ export interface PolicyCell {
   readonly pooled?: number;
   /** Paired per-seed difference of the mean reward (pass rate), this policy − the reference, mean and 95% interval. */
   readonly rewardDiff?: { readonly mean: number; readonly low: number; readonly high: number };
+  /**
+   * p10 of this policy − p10 of the reference, 95% paired bootstrap interval over seeds (2,000 resamples, seeded by the
+   * cell and policy): how far apart two p10s must be before the seeds cannot explain it. Absent in older runs.
+   */
+  readonly p10Diff?: { readonly low: number; readonly high: number };
 }
 
 export interface MatrixCellResult extends MatrixCell {
@@ -194,7 +199,17 @@ export function runCell(table: OutcomeTable, cell: MatrixCell, seeds: number, co
     const xs = captured[n]!;
     const [diffMean, diffLow, diffHigh] = pairedInterval(xs.map((x, i) => x - ref[i]!));
     const [rewardMean, rewardLow, rewardHigh] = pairedInterval(reward[n]!.map((x, i) => x - reward[reference]![i]!));
-    policies[n] = { mean: mean(xs), p10: quantile(xs, 0.1), diffMean, diffLow, diffHigh, pooled: lift[n]! / achievable, rewardDiff: { mean: rewardMean, low: rewardLow, high: rewardHigh } };
+    const [p10Low, p10High] = pairedQuantileDiffInterval(xs, ref, 0.1, `${cell.table}|${cell.arms}|${cell.steps}|${n}`);
+    policies[n] = {
+      mean: mean(xs),
+      p10: quantile(xs, 0.1),
+      diffMean,
+      diffLow,
+      diffHigh,
+      pooled: lift[n]! / achievable,
+      rewardDiff: { mean: rewardMean, low: rewardLow, high: rewardHigh },
+      p10Diff: { low: p10Low, high: p10High },
+    };
   }
   return { ...cell, k, seeds: ref.length, policies };
 }
@@ -212,7 +227,18 @@ export interface MatrixResult {
   readonly tables: ReadonlyArray<{ name: string; kind: 'real' | 'synthetic'; note: string }>;
   readonly cells: readonly MatrixCellResult[];
   /** The target cells (K = 8 and K = all at the full horizon) where learnloop's mean or p10 is below a baseline's. */
-  readonly shortfalls: ReadonlyArray<{ table: string; k: number; steps: number; stat: 'mean' | 'p10'; learnloop: number; baseline: string; value: number }>;
+  readonly shortfalls: ReadonlyArray<{
+    table: string;
+    k: number;
+    steps: number;
+    stat: 'mean' | 'p10';
+    learnloop: number;
+    baseline: string;
+    value: number;
+    /** The baseline's figure − learnloop's, paired 95% interval over seeds (absent in older runs): below 0 at `low` means the seeds may explain it. */
+    low?: number;
+    high?: number;
+  }>;
   /**
    * Every cell (any K and horizon) where a baseline's mean reward is ahead of learnloop's beyond the paired 95% interval:
    * the misses the seeds do not explain. Absent in matrix runs made before it was reported.
@@ -328,8 +354,9 @@ function matrixResult(run: MatrixRun, tables: readonly MatrixTable[], results: r
     if (c.steps !== MATRIX_FULL_HORIZON || (c.arms !== 8 && c.arms !== 'all')) continue;
     const ll = c.policies['learnloop']!;
     for (const [name, p] of baselines) {
-      if (p.mean > ll.mean) shortfalls.push({ table: c.table, k: c.k, steps: c.steps, stat: 'mean', learnloop: ll.mean, baseline: name, value: p.mean });
-      if (p.p10 > ll.p10) shortfalls.push({ table: c.table, k: c.k, steps: c.steps, stat: 'p10', learnloop: ll.p10, baseline: name, value: p.p10 });
+      const at = { table: c.table, k: c.k, steps: c.steps, baseline: name };
+      if (p.mean > ll.mean) shortfalls.push({ ...at, stat: 'mean', learnloop: ll.mean, value: p.mean, low: p.diffLow, high: p.diffHigh });
+      if (p.p10 > ll.p10) shortfalls.push({ ...at, stat: 'p10', learnloop: ll.p10, value: p.p10, ...(p.p10Diff === undefined ? {} : p.p10Diff) });
     }
   }
   return {
@@ -357,6 +384,21 @@ export function behindText(r: MatrixResult): string | undefined {
   if (r.behind.length === 0) return 'no baseline\'s mean reward is ahead of learnloop\'s beyond the paired 95% interval in any cell';
   const cells = r.behind.map((b) => `${b.table} K=${b.k} ${b.steps} steps: ${b.baseline} ${points(b.mean)} points [${points(b.low)}, ${points(b.high)}]`);
   return `a baseline's mean reward is ahead of learnloop's beyond the paired 95% interval in ${r.behind.length} comparison${r.behind.length === 1 ? '' : 's'}: ${cells.join('; ')}`;
+}
+
+/** One target shortfall in words, with the paired interval of the difference where the run has it. */
+export function shortfallText(s: MatrixResult['shortfalls'][number]): string {
+  const text = `${s.table} K=${s.k} ${s.stat} ${f3(s.learnloop)} < ${s.baseline} ${f3(s.value)}`;
+  if (s.low === undefined || s.high === undefined) return text;
+  return `${text} (${capturedDiff(s.value - s.learnloop, s.low, s.high)}${s.low > 0 ? ', beyond the seeds' : ''})`;
+}
+
+/** The target shortfalls in words: each one, then how many the seeds do not explain (absent for runs made before intervals were kept). */
+export function shortfallsText(r: MatrixResult): string {
+  const list = r.shortfalls.map(shortfallText).join('; ');
+  if (r.shortfalls.some((s) => s.low === undefined)) return list;
+  const beyond = r.shortfalls.filter((s) => s.low! > 0).length;
+  return `${list}. The baseline's lead is beyond the paired 95% interval (mean: normal; p10: bootstrap over seeds) in ${beyond} of ${r.shortfalls.length}`;
 }
 
 /** Signed points with two decimals: a reward difference of 0.0123 reads +1.23. */

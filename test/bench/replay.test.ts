@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../src/bandit/index.js';
 import { parseOutcomes } from '../../src/lift/data.js';
-import { behindText, matrixRows, runCell } from '../../src/lift/matrix.js';
+import { behindText, matrixRows, runCell, shortfallsText } from '../../src/lift/matrix.js';
 import { replaySeed } from '../../src/lift/replay.js';
 import { VARIANT } from '../../src/lift/policies.js';
 import { runReplay, runScenario, variantLine, type LiftResult } from '../../src/lift/run.js';
@@ -57,6 +57,35 @@ describe('replay', () => {
       expect(d.high).toBeGreaterThanOrEqual(d.mean);
     }
     expect(c.policies['learnloop']!.rewardDiff).toEqual({ mean: 0, low: 0, high: 0 });
+    expect(c.policies['learnloop']!.p10Diff).toEqual({ low: 0, high: 0 });
+    for (const p of POLICY_KEYS) {
+      const { low, high } = c.policies[p]!.p10Diff!;
+      const observed = c.policies[p]!.p10 - c.policies['learnloop']!.p10;
+      expect(low).toBeLessThanOrEqual(observed + 1e-12);
+      expect(high).toBeGreaterThanOrEqual(observed - 1e-12);
+    }
+  });
+
+  test('a shortfall says whether the seeds can explain it', () => {
+    const at = { table: 'x', k: 8, steps: 2000, baseline: 'greedy-score', learnloop: 0.7 };
+    const run = {
+      policyVersion: 'v',
+      seeds: 100,
+      tables: [],
+      cells: [],
+      seconds: 0,
+      shortfalls: [
+        { ...at, stat: 'mean' as const, value: 0.75, low: 0.01, high: 0.09 },
+        { ...at, stat: 'p10' as const, value: 0.72, low: -0.03, high: 0.07 },
+      ],
+    };
+    expect(shortfallsText(run)).toBe(
+      'x K=8 mean 0.700 < greedy-score 0.750 (+0.050 [0.010, 0.090], beyond the seeds); x K=8 p10 0.700 < greedy-score 0.720 (+0.020 [-0.030, 0.070]). ' +
+        "The baseline's lead is beyond the paired 95% interval (mean: normal; p10: bootstrap over seeds) in 1 of 2",
+    );
+    // A run from before the intervals were kept lists its shortfalls alone.
+    const old = { ...run, shortfalls: run.shortfalls.map(({ low: _l, high: _h, ...s }) => s) };
+    expect(shortfallsText(old)).toBe('x K=8 mean 0.700 < greedy-score 0.750; x K=8 p10 0.700 < greedy-score 0.720');
   });
 
   test('a matrix run from before the pooled figures renders without their columns', () => {

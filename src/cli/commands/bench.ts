@@ -6,7 +6,7 @@ import { DataError } from '../../lift/data.js';
 import { POLICY_NAMES, VARIANT } from '../../lift/policies.js';
 import { CONTEXT_MODES, type ContextMode } from '../../lift/replay.js';
 import { ScenarioError } from '../../lift/scenario.js';
-import { behindText, matrixRows, matrixTableNames, runMatrix, runMatrixInWorkers, variantText, type MatrixFilter, type MatrixResult, type MatrixRun } from '../../lift/matrix.js';
+import { behindText, matrixRows, shortfallsText, matrixTableNames, runMatrix, runMatrixInWorkers, variantText, type MatrixFilter, type MatrixResult, type MatrixRun } from '../../lift/matrix.js';
 import { parseOutcomes } from '../../lift/data.js';
 import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows, variantLine, type LiftResult } from '../../lift/run.js';
 import { WorkerFailure } from '../../lift/worker-pool.js';
@@ -201,7 +201,7 @@ async function benchLift(opts: BenchLiftOptions): Promise<void> {
       const { headers, rows } = matrixRows(m);
       const subset = m.filter === undefined ? '' : ' (a subset: the target is judged on the whole matrix only)';
       process.stdout.write(`validation matrix${subset}: ${m.cells.length} cells, ${m.seeds} seeds${fromText(m)} (policy ${m.policyVersion}, ${m.seconds.toFixed(0)} s)\n\n${table(headers, rows)}\n`);
-      process.stdout.write(m.shortfalls.length === 0 ? `targets met${m.filter === undefined ? '' : ' in these cells'}${m.firstSeed === undefined ? '' : ' on these seeds (the target is judged on seeds 1–100)'}: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n` : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${m.shortfalls.map((s) => `${s.table} K=${s.k} ${s.stat} ${s.learnloop.toFixed(3)} < ${s.baseline} ${s.value.toFixed(3)}`).join('; ')}\n`);
+      process.stdout.write(m.shortfalls.length === 0 ? `targets met${m.filter === undefined ? '' : ' in these cells'}${m.firstSeed === undefined ? '' : ' on these seeds (the target is judged on seeds 1–100)'}: learnloop mean and p10 ≥ every baseline at K = 8 and K = all, 2,000 steps\n` : `${m.shortfalls.length} target shortfalls (K = 8 / all, 2,000 steps): ${shortfallsText(m)}\n`);
       for (const line of [behindText(m), variantText(m)]) if (line !== undefined) process.stdout.write(`${line}\n`);
       if (opts.json !== undefined) writeFileSync(opts.json, JSON.stringify(m, null, 2) + '\n');
     }
