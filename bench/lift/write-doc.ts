@@ -190,7 +190,7 @@ function main(): void {
     "To screen a change before the whole run: `--matrix` with `--tables`, `--arms` and `--steps` runs a subset of the matrix's cells, " +
       '`--jobs n` spreads the cells over n worker threads (the report is the same, cells in the same order, apart from its timing), and ' +
       "`--variant-config '<json>'` runs learnloop with those overrides as `learnloop-variant` beside the other policies, on learnloop's random stream, " +
-      'reported as its difference from learnloop paired over the same seeds (95% interval, captured fraction and reward points) in the matrix, a replay or a scenario. Each target shortfall the matrix lists carries the paired 95% interval of the baseline's lead over seeds (a normal interval for the mean; for the p10, the observed difference ± 1.96 bootstrap standard errors, 2,000 resamples, a little conservative), and the summary counts the shortfalls the seeds cannot explain.',
+      'reported as its difference from learnloop paired over the same seeds (95% interval, captured fraction and reward points) in the matrix, a replay or a scenario. Each target shortfall the matrix lists carries the paired 95% interval of the baseline\'s lead over seeds (a normal interval for the mean; for the p10, the observed difference ± 1.96 bootstrap standard errors, 2,000 resamples, a little conservative), and the summary counts the shortfalls the seeds cannot explain.',
     '',
     `Policy under test: \`${headline?.policyVersion ?? '?'}\`${otherPolicies(res, headline?.policyVersion)}. Data: SWE-bench Verified per-instance outcomes of 70 systems ` +
       '(bench/data/verified.csv; provenance in bench/data/README.md). Each seed draws K systems as the candidate templates and ' +
