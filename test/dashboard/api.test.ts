@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
-import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
+import { BIDI_FORMATTING, DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
 import { compose, openStore } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
@@ -251,6 +251,45 @@ describe('actions on ids that hold a percent sign', () => {
       const html = await refused.text();
       expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;#1');
       expect(html).not.toContain('<img');
+    } finally {
+      await d.close();
+      await mem.close();
+    }
+  });
+});
+
+describe('free text holding bidirectional formatting characters', () => {
+  // U+202E in a failure reason shows "live" for "evil" and reorders the rest of its cell; a terminal gets
+  // the escape (printable()), and so does the page, each value isolated so what it holds stays inside it.
+  test('pages show each as its escape, isolated in <bdi>, and escape the text once', async () => {
+    const mem = await openStore('memory:', { policy: DEFAULT_POLICY_CONFIG });
+    const app = compose(mem, { limits: DEFAULT_LIMITS }, () => AS_OF);
+    const tricky = 'tests <failed> \u202eevil\u202c & \u2067x\u2069\u200e\u200f\u061c';
+    const shown = 'tests &lt;failed&gt; \\u202eevil\\u202c &amp; \\u2067x\\u2069\\u200e\\u200f\\u061c';
+    await app.learnloop.registerTemplate({ templateId: 'a@v1', parentTemplateId: '', description: tricky });
+    for (let i = 0; i < 20; i++) {
+      await app.learnloop.observe({ runId: `r${i}`, decisionId: '', templateId: 'a@v1', taskClass: 'bug-fix', repo: '', taskId: `t${i}`, attempt: 1, outcome: 'fail', retries: 0, durationSeconds: 1, failureReason: tricky, finishedAtMs: AS_OF - 1000 * (i + 1), agent: '', model: '' });
+    }
+    // Twenty failures open a refinement item; rejecting it records the reason.
+    await app.refinements.scan(AS_OF, RULES);
+    const [item] = await app.refinements.list('open');
+    await app.refinements.reject({ refinementId: item!.refinementId, actor: 'ops', reason: tricky });
+    const { source, actions } = learnLoopSource(app);
+    const d = await startDashboard({ source, actions, rules: RULES, host: '127.0.0.1', port: 0, token: 'tok', asOfMs: AS_OF, now: () => AS_OF, warm: false });
+    try {
+      const page = async (path: string) => (await fetch(`${d.url}${path}`, { headers: { authorization: 'Bearer tok' } })).text();
+      expect(await page('/refinements')).toContain(`by <bdi>ops</bdi> on ${fmt.date(AS_OF)}: <bdi>${shown}</bdi>`);
+      const failures = await page('/failures');
+      expect(failures).toMatch(new RegExp(`<code><bdi>[^<]*${shown.replace(/[\\&;]/g, '\\$&')}</bdi></code>`));
+      expect(await page('/templates')).toContain(`<span class="why"><bdi>${shown}</bdi></span>`);
+      expect(await page(`/?done=${encodeURIComponent(tricky)}`)).toContain(`role="status">${shown}</p>`);
+      for (const html of [failures, await page('/refinements'), await page('/templates'), await page(`/?done=${encodeURIComponent(tricky)}`)]) {
+        expect(html).not.toMatch(new RegExp(`[${BIDI_FORMATTING}]`));
+        expect(html).not.toContain('&amp;lt;');
+      }
+      // The JSON is data for programs: the text as it was sent.
+      const json = (await (await fetch(`${d.url}/api/v1/failures`, { headers: { authorization: 'Bearer tok' } })).json()) as { patterns: Array<{ signature: string }> };
+      expect(json.patterns[0]!.signature).toContain('\u202eevil\u202c');
     } finally {
       await d.close();
       await mem.close();
