@@ -70,10 +70,11 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const metricsSource: MetricsSource = {
     eventLogSize: () => store.head(),
     newestObservations: async () => {
-      const out: Array<{ templateId: string; finishedAtMs: number }> = [];
+      const out: Array<{ templateId: string; runs: number; finishedAtMs: number }> = [];
       for (const t of await store.templates()) {
+        if (t.status === 'retired') continue;
         const c = (await store.stats([t.templateId, '', '']))?.counters;
-        if (c !== undefined && c.runs > 0) out.push({ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs });
+        if (c !== undefined && c.runs > 0) out.push({ templateId: t.templateId, runs: c.runs, finishedAtMs: c.lastFinishedAtMs });
       }
       return out;
     },
