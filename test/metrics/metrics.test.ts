@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { Outcome, TemplateStatus } from '../../src/index.js';
 import { OTHER_TEMPLATES, TEMPLATE_SERIES_LIMIT } from '../../src/server/metrics.js';
 import { startTestServer } from '../helpers/server.js';
@@ -108,6 +108,32 @@ describe('Prometheus metrics', () => {
     const other = sample(text, 'learnloop_newest_observation_age_seconds', { template: OTHER_TEMPLATES })!;
     expect(other).toBeGreaterThanOrEqual((TEMPLATE_SERIES_LIMIT + 1) * 60);
     expect(other).toBeLessThan((TEMPLATE_SERIES_LIMIT + 2) * 60);
+  });
+
+  test('a scrape reads the store as many times with 63 templates as with 3, not once per template', async () => {
+    const metricsPort = await freePort();
+    const { client, server } = await startTestServer({ 'metrics-port': String(metricsPort) });
+    // Every method of the store counts as a read; the server holds this same object.
+    const proto = Object.getPrototypeOf(server.store) as object;
+    const spies = Object.getOwnPropertyNames(proto)
+      .filter((name) => name !== 'constructor' && typeof (server.store as unknown as Record<string, unknown>)[name] === 'function')
+      .map((name) => vi.spyOn(server.store as unknown as Record<string, () => unknown>, name));
+    /** Calls per store method during one scrape (methods not called left out). */
+    const readsPerScrape = async (): Promise<Record<string, number>> => {
+      for (const s of spies) s.mockClear();
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(sample(text, 'learnloop_newest_observation_age_seconds', { template: 't0@v1' })).toBeGreaterThanOrEqual(0);
+      return Object.fromEntries(spies.filter((s) => s.mock.calls.length > 0).map((s) => [s.getMockName(), s.mock.calls.length]));
+    };
+    const observe = (i: number) => client.observe({ runId: `r${i}`, templateId: `t${i}@v1`, outcome: Outcome.OUTCOME_PASS, finishedAt: new Date() });
+    for (let i = 0; i < 3; i++) await observe(i);
+    const few = await readsPerScrape();
+    for (let i = 3; i < 63; i++) await observe(i);
+    expect(samples(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text(), 'learnloop_newest_observation_age_seconds')).toHaveLength(63);
+    expect(await readsPerScrape()).toEqual(few);
+    // The template list and the whole-log stats, once each; no stats record read one template at a time.
+    expect(few).toMatchObject({ templates: 1, statsForSegment: 1 });
+    expect(few.stats).toBeUndefined();
   });
 
   test('without --metrics-port nothing listens', async () => {
