@@ -3,7 +3,7 @@
  * as a Vega-Lite spec in a JSON script element that /assets/dashboard.js hands to vega-embed.
  */
 import { barsSpec, escapeXml as esc, intervalDotsSpec, matrixSpec, rateLinesSpec, shareAreaSpec, type RatePoint } from '../charts/index.js';
-import { changeText, fmt, printable, type Change, type Metrics, type TrendSeries } from '../reports/index.js';
+import { changeText, fmt, htmlText, inlineHtml, isolatedHtml, printable, type Change, type Metrics, type TrendSeries } from '../reports/index.js';
 import type { DashboardModel, LineageNode, MatrixCell, TrafficWeek } from './model.js';
 
 export interface PageContext {
@@ -50,13 +50,13 @@ function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]
 }
 
 /**
- * Cells are HTML: every text value passes through esc() on its way in, after printable(), so a control or
- * bidirectional formatting character in it shows as its escape (`\u202e`), as a terminal shows it, instead
- * of reordering what the operator reads ("Trojan Source").
+ * Cells are HTML: every text value passes through htmlText() on its way in (printable(), then esc()), so a
+ * control or bidirectional formatting character in it shows as its escape (`\u202e`), as a terminal and the
+ * HTML reports show it, instead of reordering what the operator reads ("Trojan Source").
  */
-const cell = (s: string | number) => esc(printable(String(s)));
+const cell = (s: string | number) => htmlText(String(s));
 /** Free text from callers (failure text, reasons, names) in a cell: isolated, so right-to-left letters in it cannot reorder the words beside it. */
-const freeText = (s: string) => `<bdi>${cell(s)}</bdi>`;
+const freeText = isolatedHtml;
 
 /** Ids longer than this may wrap anywhere in a table (an id may have 256 characters). */
 const LONG_ID = 32;
@@ -106,7 +106,7 @@ function overviewBody(m: DashboardModel, ctx: PageContext): string {
     card,
     `<section class="scoreboard">${ctx.scoreboardHtml}</section>`,
     '<h2>Changes</h2>',
-    o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${cell(changeText(c))}</li>`).join('')}</ul>`,
+    o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${inlineHtml(changeText(c))}</li>`).join('')}</ul>`,
     chart(
       rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: pass-rate change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers: markers('pass_rate') }),
       'Overall pass rate per week',
@@ -334,7 +334,7 @@ export function unauthorizedPage(): string {
 /** The page a browser gets for an address the dashboard does not have: the views it has, linked. */
 export function notFoundPage(path: string): string {
   const links = VIEWS.map(([, href, label]) => `<li><a href="${href}">${esc(label)}</a></li>`).join('');
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · not found</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Not found</h1><p>The dashboard has no page <code>${esc(printable(path))}</code>. Its views:</p><ul>${links}</ul></main></body></html>\n`;
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · not found</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Not found</h1><p>The dashboard has no page <code>${htmlText(path)}</code>. Its views:</p><ul>${links}</ul></main></body></html>\n`;
 }
 
 /** The page answered while the first build reads the log: it says how far it is and reloads itself. */
