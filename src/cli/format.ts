@@ -17,3 +17,13 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly (
 
 export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
 export const fixed = (x: number, digits = 3): string => x.toFixed(digits);
+
+/**
+ * A column of run counts with its header. Without decay they are whole runs and show as integers; decay
+ * weighs old runs down to fractions, so a fractional one is shown to a tenth under a header that says the
+ * runs are effective (decayed), rather than passed off as a count.
+ */
+export function runsColumn(header: string, runs: readonly number[]): { header: string; cells: string[] } {
+  const whole = runs.every((n) => Math.abs(n - Math.round(n)) < 1e-9);
+  return whole ? { header, cells: runs.map((n) => String(Math.round(n))) } : { header: `${header} (decayed)`, cells: runs.map((n) => n.toFixed(1)) };
+}

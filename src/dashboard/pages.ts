@@ -3,7 +3,7 @@
  * as a Vega-Lite spec in a JSON script element that /assets/dashboard.js hands to vega-embed.
  */
 import { barsSpec, escapeXml as esc, intervalDotsSpec, matrixSpec, rateLinesSpec, shareAreaSpec, type RatePoint } from '../charts/index.js';
-import { changeText, fmt, type Change, type Metrics, type TrendSeries } from '../reports/index.js';
+import { changeText, fmt, htmlText, inlineHtml, isolatedHtml, printable, type Change, type Metrics, type TrendSeries } from '../reports/index.js';
 import type { DashboardModel, LineageNode, MatrixCell, TrafficWeek } from './model.js';
 
 export interface PageContext {
@@ -49,13 +49,19 @@ function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]
   return `<table${cls ? ` class="${cls}"` : ''}><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
 }
 
-/** Cells are HTML: every text value passes through esc() on its way in. */
-const cell = (s: string | number) => esc(String(s));
+/**
+ * Cells are HTML: every text value passes through htmlText() on its way in (printable(), then esc()), so a
+ * control or bidirectional formatting character in it shows as its escape (`\u202e`), as a terminal and the
+ * HTML reports show it, instead of reordering what the operator reads ("Trojan Source").
+ */
+const cell = (s: string | number) => htmlText(String(s));
+/** Free text from callers (failure text, reasons, names) in a cell: isolated, so right-to-left letters in it cannot reorder the words beside it. */
+const freeText = isolatedHtml;
 
 /** Ids longer than this may wrap anywhere in a table (an id may have 256 characters). */
 const LONG_ID = 32;
 /** An id in a table, whole: on one line when short; a long one wraps anywhere, so the table still fits the page. */
-const idCell = (s: string) => `<code class="id${s.length > LONG_ID ? ' long' : ''}">${cell(s)}</code>`;
+const idCell = (s: string) => `<code class="id${s.length > LONG_ID ? ' long' : ''}" dir="auto">${cell(s)}</code>`;
 
 /** A value and its interval or counts: where the column is narrow they wrap between the two, never inside either. */
 const withDetail = (value: string, detail: string) => `<span class="nb">${cell(value)}</span> <span class="nb">(${cell(detail)})</span>`;
@@ -100,7 +106,7 @@ function overviewBody(m: DashboardModel, ctx: PageContext): string {
     card,
     `<section class="scoreboard">${ctx.scoreboardHtml}</section>`,
     '<h2>Changes</h2>',
-    o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${esc(changeText(c))}</li>`).join('')}</ul>`,
+    o.changes.length === 0 ? '<p class="none">no change points found</p>' : `<ul class="changes">${o.changes.map((c) => `<li class="${c.direction}">${inlineHtml(changeText(c))}</li>`).join('')}</ul>`,
     chart(
       rateLinesSpec(seriesPoints([o.overall], 'pass'), { title: 'Pass rate per week, all templates (95% interval, judged runs on points; dashed: pass-rate change points)', yTitle: 'pass rate', time: true, xTitle: 'week starting', width: 1000, markers: markers('pass_rate') }),
       'Overall pass rate per week',
@@ -211,21 +217,21 @@ function failuresBody(m: DashboardModel): string {
     `<p class="note">${fmt.count(f.failedRuns, 'run')} did not pass. Remediations come from rules/remediations.json (version ${f.rulesVersion}).</p>`,
     top.length === 0
       ? ''
-      : chart(barsSpec(top.map((p) => ({ label: p.signature, value: p.count, note: p.remediation?.action ?? 'no rule yet' })), { title: 'Most frequent failure patterns', xTitle: 'runs', scale: 'count', width: 420 }), 'Most frequent failure patterns'),
+      : chart(barsSpec(top.map((p) => ({ label: printable(p.signature), value: p.count, note: printable(p.remediation?.action ?? 'no rule yet') })), { title: 'Most frequent failure patterns', xTitle: 'runs', scale: 'count', width: 420 }), 'Most frequent failure patterns'),
     table(
       ['pattern', 'runs', 'first seen', 'last seen', 'templates', 'suggested remediation'],
       f.patterns.map((p) => [
-        `<code>${cell(p.signature)}</code>`,
+        `<code>${freeText(p.signature)}</code>`,
         cell(p.count),
         cell(fmt.date(p.firstSeenMs)),
         cell(fmt.date(p.lastSeenMs)),
         p.byTemplate.map((t) => `${idCell(t.key)} (${cell(t.count)})`).join(', '),
-        p.remediation ? `<strong>${cell(p.remediation.action)}</strong><br><span class="why">${cell(p.remediation.rationale)}</span>` : '<span class="none">no rule yet</span>',
+        p.remediation ? `<strong>${freeText(p.remediation.action)}</strong><br><span class="why">${freeText(p.remediation.rationale)}</span>` : '<span class="none">no rule yet</span>',
       ]),
       [false, true, false, false, false, false],
     ),
     '<h2>Recurring patterns that need a rule</h2>',
-    f.needingRule.length === 0 ? '<p class="none">none</p>' : `<ul>${f.needingRule.map((s) => `<li><code>${esc(s)}</code></li>`).join('')}</ul>`,
+    f.needingRule.length === 0 ? '<p class="none">none</p>' : `<ul>${f.needingRule.map((s) => `<li><code>${freeText(s)}</code></li>`).join('')}</ul>`,
   ].join('\n');
 }
 
@@ -237,8 +243,8 @@ function refinementsBody(m: DashboardModel, ctx: PageContext): string {
       r.status === 'open'
         ? `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/accept" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<label>new version <input name="new_template_id" required placeholder="${esc(r.templateId.replace(/@v(\d+)$/, (_: string, v: string) => `@v${Number(v) + 1}`))}"></label><button type="submit">Accept</button></form>` +
           `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/reject" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Reject</button></form>`
-        : cell(`${r.status} by ${r.actor} on ${fmt.date(r.decidedAtMs)}: ${r.reason}${r.newTemplateId ? ` → ${r.newTemplateId}` : ''}`);
-    return [idCell(r.refinementId), idCell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), cell(r.summary), action];
+        : `${cell(r.status)} by ${freeText(r.actor)} on ${cell(fmt.date(r.decidedAtMs))}: ${freeText(r.reason)}${r.newTemplateId ? ` → ${idCell(r.newTemplateId)}` : ''}`;
+    return [idCell(r.refinementId), idCell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), freeText(r.summary), action];
   });
   return [
     '<p class="note">Items open when a template is credibly below the pass-rate threshold or regressed. Accepting registers the new version (you wrote its prompt) with the item\'s template as parent; learnloop never edits a prompt. Every decision is recorded in the log with who made it.</p>',
@@ -259,11 +265,11 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
     table(
       ['template', 'parent', 'status', 'registered', 'created by', ...METRIC_HEADERS, 'effect vs parent, points (95% CI)', 'retire'],
       m.lineage.map((n) => [
-        `${idCell(n.templateId)}${n.description ? `<br><span class="why">${cell(n.description)}</span>` : ''}`,
+        `${idCell(n.templateId)}${n.description ? `<br><span class="why">${freeText(n.description)}</span>` : ''}`,
         n.parentTemplateId ? idCell(n.parentTemplateId) : '–',
         `<span class="status ${n.status}">${cell(n.status)}</span>`,
         cell(fmt.date(n.registeredAtMs)),
-        n.createdBy ? cell(`${n.createdBy.refinementId}, accepted by ${n.createdBy.actor} on ${fmt.date(n.createdBy.decidedAtMs)}: ${n.createdBy.reason}`) : n.implicit ? 'first seen in a run' : 'registered',
+        n.createdBy ? `${cell(n.createdBy.refinementId)}, accepted by ${freeText(n.createdBy.actor)} on ${cell(fmt.date(n.createdBy.decidedAtMs))}: ${freeText(n.createdBy.reason)}` : n.implicit ? 'first seen in a run' : 'registered',
         ...metricCells(n.metrics),
         n.effect ? withDetail(points(n.effect.estimate), `${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)}`) : '–',
         n.status === 'retired'
@@ -290,7 +296,7 @@ export function renderPage(view: ViewName, m: DashboardModel, ctx: PageContext):
   const title = VIEWS.find((v) => v[0] === view)![2];
   chartSeq = 0;
   const nav = VIEWS.map(([name, href, label]) => `<a href="${href}"${name === view ? ' aria-current="page"' : ''}>${esc(label)}</a>`).join('');
-  const flash = ctx.flash === '' ? '' : `<p class="flash${ctx.flashIsError ? ' error' : ''}" role="status">${esc(ctx.flash)}</p>`;
+  const flash = ctx.flash === '' ? '' : `<p class="flash${ctx.flashIsError ? ' error' : ''}" role="status">${cell(ctx.flash)}</p>`;
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -328,7 +334,7 @@ export function unauthorizedPage(): string {
 /** The page a browser gets for an address the dashboard does not have: the views it has, linked. */
 export function notFoundPage(path: string): string {
   const links = VIEWS.map(([, href, label]) => `<li><a href="${href}">${esc(label)}</a></li>`).join('');
-  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · not found</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Not found</h1><p>The dashboard has no page <code>${esc(path)}</code>. Its views:</p><ul>${links}</ul></main></body></html>\n`;
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>learnloop · not found</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/dashboard.css"></head><body><main><h1>Not found</h1><p>The dashboard has no page <code>${htmlText(path)}</code>. Its views:</p><ul>${links}</ul></main></body></html>\n`;
 }
 
 /** The page answered while the first build reads the log: it says how far it is and reloads itself. */

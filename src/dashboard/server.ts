@@ -5,9 +5,9 @@
  * Security: it binds to 127.0.0.1 unless told otherwise, and refuses Host headers other than its
  * own loopback names there (DNS rebinding). With a token configured, every page, JSON URL and
  * /metrics needs it (Authorization: Bearer, or the cookie that `?token=` sets). Actions need, on
- * top, a same-origin request: a matching Origin, no cross-site Sec-Fetch-Site, and the form's CSRF
- * field; a request carrying the token in an Authorization header is a script's, not a browser's
- * ambient credential, and needs no CSRF field.
+ * top, a same-origin request: an Origin naming this Host (by http or https), no cross-site
+ * Sec-Fetch-Site, and the form's CSRF field; a request carrying the token in an Authorization header
+ * is a script's, not a browser's ambient credential, and needs no CSRF field.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -322,7 +322,8 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     const auth = tokenOf(req);
     const origin = req.headers.origin;
     const site = req.headers['sec-fetch-site'];
-    const own = [`http://${req.headers.host ?? ''}`];
+    // Same host by either scheme: behind a TLS-terminating proxy the browser's Origin says https.
+    const own = ['http', 'https'].map((scheme) => `${scheme}://${req.headers.host ?? ''}`);
     if (origin !== undefined && !own.includes(origin)) return refuse(req, reply, 403, `cross-site request refused (Origin ${origin})`);
     if (site === 'cross-site' || site === 'same-site') return refuse(req, reply, 403, 'cross-site request refused (Sec-Fetch-Site)');
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, string>;

@@ -7,12 +7,19 @@ import type { RefinementRow } from './rows.js';
 import type { ScoreRow, ScoresReport, TemplateScoreRow } from './scores.js';
 import type { Change, TrendReport, TrendSeries } from './trend.js';
 import type { WeeklyReport } from './weekly.js';
-import { fmt, type Block, type LineChart } from './render/doc.js';
+import { fmt, joinInline, quote, type Block, type Inline, type LineChart } from './render/doc.js';
+
+/** Keys and their counts, "a@v1 (3), b@v1 (2)", each key quoted (ids come from the log). */
+const counted = (list: ReadonlyArray<{ readonly key: string; readonly count: number }>): Inline =>
+  joinInline(list.map((t) => [quote(t.key), ` (${t.count})`]), ', ');
+
+/** A pattern's remediation as "[rule id] action", quoted (the rules file is text from maintainers, not from us). */
+const remedyText = (r: FailuresReport['patterns'][number]['remediation']): Inline => (r ? ['[', quote(r.ruleId), '] ', quote(r.action)] : 'no rule');
 
 const SCORE_HEADERS = ['', 'runs', 'judged', 'pass rate', '95% CI', 'first-try pass', 'retry rate', 'timeout rate', 'unverified', 'median s'];
 const SCORE_NUMERIC = [false, true, true, true, true, true, true, true, true, true];
 
-function scoreCells(key: string, m: Metrics): string[] {
+function scoreCells(key: Inline, m: Metrics): Inline[] {
   return [
     key,
     fmt.num(m.runs),
@@ -30,7 +37,7 @@ function scoreCells(key: string, m: Metrics): string[] {
 function scoreTable(title: string, rows: readonly ScoreRow[]): Block[] {
   return [
     { kind: 'heading', level: 2, text: title },
-    { kind: 'table', headers: [title.replace(/^By /, ''), ...SCORE_HEADERS.slice(1)], rows: rows.map((r) => scoreCells(r.key, r)), numeric: SCORE_NUMERIC },
+    { kind: 'table', headers: [title.replace(/^By /, ''), ...SCORE_HEADERS.slice(1)], rows: rows.map((r) => scoreCells(quote(r.key), r)), numeric: SCORE_NUMERIC },
   ];
 }
 
@@ -41,7 +48,7 @@ function templateScoreTable(rows: readonly TemplateScoreRow[]): Block[] {
     {
       kind: 'table',
       headers: ['template', ...SCORE_HEADERS.slice(1), 'evidence'],
-      rows: rows.map((r) => [...scoreCells(r.key, r), r.evidence || NO_DATA]),
+      rows: rows.map((r) => [...scoreCells(quote(r.key), r), r.evidence || NO_DATA]),
       numeric: [...SCORE_NUMERIC, false],
     },
   ];
@@ -84,15 +91,17 @@ const METRIC_WORDS: Record<Change['metric'], string> = {
 
 const SCOPE_WORDS: Record<Change['scopeKind'], string> = { overall: '', template: 'template ', task_class: 'task class ' };
 
-/** A change point in one line: where, what, when (with its likely range), how big and how sure. */
-export function changeText(c: Change): string {
+/** A change point in one line: where (quoted), what, when (with its likely range), how big and how sure. */
+export function changeText(c: Change): Inline {
   const when = c.earliestMs === c.latestMs ? fmt.date(c.atMs) : `${fmt.date(c.atMs)} (likely ${fmt.date(c.earliestMs)} to ${fmt.date(c.latestMs)})`;
   const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
-  return (
-    `${SCOPE_WORDS[c.scopeKind]}${c.scope}: ${METRIC_WORDS[c.metric]} ${c.direction} from ${when} — ` +
-    `${fmt.pct(c.beforeRate)} (n=${c.beforeN}) → ${fmt.pct(c.afterRate)} (n=${c.afterN}), ` +
-    `${signed(c.size)} points (95% CI ${signed(c.sizeLow)} to ${signed(c.sizeHigh)}), p${c.pValue < 0.001 ? '<0.001' : `=${c.pValue.toFixed(3)}`}`
-  );
+  return [
+    SCOPE_WORDS[c.scopeKind],
+    c.scopeKind === 'overall' ? c.scope : quote(c.scope),
+    `: ${METRIC_WORDS[c.metric]} ${c.direction} from ${when} — ` +
+      `${fmt.pct(c.beforeRate)} (n=${c.beforeN}) → ${fmt.pct(c.afterRate)} (n=${c.afterN}), ` +
+      `${signed(c.size)} points (95% CI ${signed(c.sizeLow)} to ${signed(c.sizeHigh)}), p${c.pValue < 0.001 ? '<0.001' : `=${c.pValue.toFixed(3)}`}`,
+  ];
 }
 
 function trendChart(title: string, series: readonly TrendSeries[], pick: 'passRate' | 'retryRate'): LineChart {
@@ -154,7 +163,7 @@ export function trendDoc(r: TrendReport) {
       { kind: 'chart', chart: trendChart('Retry rate per window, per template (95% interval, tasks on points)', r.byTemplate, 'retryRate') },
       { kind: 'heading', level: 2, text: 'Overall' },
       seriesTable(r.overall),
-      ...r.byTemplate.flatMap((s): Block[] => [{ kind: 'heading', level: 3, text: `Template ${s.scope}` }, seriesTable(s)]),
+      ...r.byTemplate.flatMap((s): Block[] => [{ kind: 'heading', level: 3, text: ['Template ', quote(s.scope)] }, seriesTable(s)]),
     ] satisfies Block[],
   };
 }
@@ -178,24 +187,24 @@ export function failuresDoc(r: FailuresReport) {
         headers: ['signature', 'count', 'first seen', 'last seen', 'templates', 'segments', 'examples', 'remediation'],
         numeric: [false, true, false, false, false, false, false, false],
         rows: r.patterns.map((p) => [
-          p.signature,
+          quote(p.signature),
           fmt.num(p.count),
           fmt.date(p.firstSeenMs),
           fmt.date(p.lastSeenMs),
-          p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', '),
-          p.bySegment.map((t) => `${t.key} (${t.count})`).join(', '),
-          p.examples.map((e) => e.runId).join(', '),
-          p.remediation ? `[${p.remediation.ruleId}] ${p.remediation.action}` : 'no rule',
+          counted(p.byTemplate),
+          counted(p.bySegment),
+          joinInline(p.examples.map((e) => quote(e.runId)), ', '),
+          remedyText(p.remediation),
         ]),
       },
       { kind: 'heading', level: 2, text: 'Recurring patterns that need a rule' },
-      { kind: 'list', items: r.needingRule },
+      { kind: 'list', items: r.needingRule.map(quote) },
     ] satisfies Block[],
   };
 }
 
-export function refinementCells(x: RefinementRow): string[] {
-  return [x.refinementId, x.templateId, x.trigger, fmt.date(x.openedAtMs), x.summary];
+export function refinementCells(x: RefinementRow): Inline[] {
+  return [quote(x.refinementId), quote(x.templateId), x.trigger, fmt.date(x.openedAtMs), quote(x.summary)];
 }
 
 export function weeklyDoc(r: WeeklyReport) {
@@ -223,12 +232,12 @@ export function weeklyDoc(r: WeeklyReport) {
         headers: ['task class', 'template', 'judged', 'pass rate', '95% CI', 'runner-up', 'P(better)', 'confidence'],
         numeric: [false, false, true, true, true, false, true, false],
         rows: r.recommendations.map((x) => [
-          x.taskClass,
-          x.confidence === 'none' ? 'none: every template with runs here was retired' : x.templateId,
+          quote(x.taskClass),
+          x.confidence === 'none' ? 'none: every template with runs here was retired' : quote(x.templateId),
           x.metrics ? fmt.num(x.metrics.judged) : '0',
           x.metrics && x.metrics.judged > 0 ? fmt.pct(x.metrics.passRate) : NO_DATA,
           x.metrics && x.metrics.judged > 0 ? fmt.interval(x.metrics.passRateLow, x.metrics.passRateHigh) : NO_DATA,
-          x.runnerUp ? `${x.runnerUp} (${fmt.pct(x.runnerUpPassRate)} of ${x.runnerUpJudged})` : NO_DATA,
+          x.runnerUp ? [quote(x.runnerUp), ` (${fmt.pct(x.runnerUpPassRate)} of ${x.runnerUpJudged})`] : NO_DATA,
           x.runnerUp ? x.probBetter.toFixed(3) : NO_DATA,
           x.confidence === 'none' ? NO_DATA : x.confidence,
         ]),
@@ -241,15 +250,15 @@ export function weeklyDoc(r: WeeklyReport) {
         headers: ['signature', 'count', 'templates', 'remediation', 'why'],
         numeric: [false, true, false, false, false],
         rows: r.topFailures.map((p) => [
-          p.signature,
+          quote(p.signature),
           fmt.num(p.count),
-          p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', '),
-          p.remediation ? p.remediation.action : 'no rule yet',
-          p.remediation ? p.remediation.rationale : '',
+          counted(p.byTemplate),
+          p.remediation ? quote(p.remediation.action) : 'no rule yet',
+          p.remediation ? quote(p.remediation.rationale) : '',
         ]),
       },
       { kind: 'heading', level: 3, text: `Recurring patterns with no rule (rules version ${r.rulesVersion})` },
-      { kind: 'list', items: r.needingRule },
+      { kind: 'list', items: r.needingRule.map(quote) },
       ...scoreboardBlocks(r.scoreboard),
     ] satisfies Block[],
   };
@@ -295,7 +304,7 @@ export function scoreboardBlocks(r: OutcomesReport): Block[] {
         diff(m.change, m.start, m.end),
         m.verdict,
         sparkline(m.spark),
-        m.attributedTo.length > 0 ? m.attributedTo.join(', ') : NO_DATA,
+        m.attributedTo.length > 0 ? joinInline(m.attributedTo.map(quote), ', ') : NO_DATA,
       ]),
     },
     {
@@ -335,8 +344,8 @@ export function scoreboardBlocks(r: OutcomesReport): Block[] {
         headers: ['refinement', 'parent → new version', 'accepted', ...OUTCOME_METRICS.map((m) => `${OUTCOME_WORDS[m]}: parent → new, change`)],
         numeric: [false, false, false, true, true, true],
         rows: r.refinements.map((x) => [
-          x.refinementId,
-          `${x.parentTemplateId} → ${x.newTemplateId}`,
+          quote(x.refinementId),
+          [quote(x.parentTemplateId), ' → ', quote(x.newTemplateId)],
           fmt.date(x.decidedAtMs),
           ...x.effects.map((e) => `${rateText(e.parent.rate, e.parent.n)} → ${rateText(e.child.rate, e.child.n)}, ${diff(e.change, e.parent, e.child)}: ${e.verdict}`),
         ]),
@@ -360,13 +369,13 @@ function repeatsBlocks(s: RepeatsSection): Block[] {
       kind: 'table',
       headers: ['template', 'failed runs', 'repeats', 'share (95% CI)'],
       numeric: [false, true, true, true],
-      rows: s.byTemplate.map((t) => [t.key, fmt.num(t.failed), fmt.num(t.repeats), t.failed > 0 ? `${fmt.pct(t.share)} (${fmt.interval(t.low, t.high)})` : NO_DATA]),
+      rows: s.byTemplate.map((t) => [quote(t.key), fmt.num(t.failed), fmt.num(t.repeats), t.failed > 0 ? `${fmt.pct(t.share)} (${fmt.interval(t.low, t.high)})` : NO_DATA]),
     },
     {
       kind: 'table',
       headers: ['repository', 'failed runs', 'repeats', 'share (95% CI)'],
       numeric: [false, true, true, true],
-      rows: s.byRepo.map((t) => [t.key, fmt.num(t.failed), fmt.num(t.repeats), t.failed > 0 ? `${fmt.pct(t.share)} (${fmt.interval(t.low, t.high)})` : NO_DATA]),
+      rows: s.byRepo.map((t) => [quote(t.key), fmt.num(t.failed), fmt.num(t.repeats), t.failed > 0 ? `${fmt.pct(t.share)} (${fmt.interval(t.low, t.high)})` : NO_DATA]),
     },
     { kind: 'heading', level: 3, text: 'Patterns that recur most' },
     {
@@ -374,13 +383,19 @@ function repeatsBlocks(s: RepeatsSection): Block[] {
       headers: ['signature', 'repeats', 'failed runs', 'templates', 'remediation', 'refinement'],
       numeric: [false, true, true, false, false, false],
       rows: s.patterns.map((p) => [
-        p.signature,
+        quote(p.signature),
         fmt.num(p.repeats),
         fmt.num(p.failures),
-        p.byTemplate.map((t) => `${t.key} (${t.count})`).join(', '),
-        p.remediation ? `[${p.remediation.ruleId}] ${p.remediation.action}` : 'no rule',
+        counted(p.byTemplate),
+        remedyText(p.remediation),
         p.refinements.length > 0
-          ? p.refinements.map((x) => `${x.refinementId} → ${x.newTemplateId} (${fmt.date(x.decidedAtMs)}): ${x.repeatsSince === 0 ? 'not repeated since' : `repeated ${x.repeatsSince} times on ${x.newTemplateId}`}`).join('; ')
+          ? joinInline(
+            p.refinements.map((x) => [
+              quote(x.refinementId), ' → ', quote(x.newTemplateId), ` (${fmt.date(x.decidedAtMs)}): `,
+              ...(x.repeatsSince === 0 ? ['not repeated since'] : [`repeated ${x.repeatsSince} times on `, quote(x.newTemplateId)]),
+            ]),
+            '; ',
+          )
           : 'none addressed it',
       ]),
     },

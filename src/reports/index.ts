@@ -27,6 +27,7 @@ export { changeText, scoreboardBlocks, sparkline } from './documents.js';
 export type { Doc };
 export { fmt } from './render/doc.js';
 export { printable } from './render/printable.js';
+export { htmlText, inlineHtml, isolatedHtml } from './render/html-text.js';
 
 export type ReportModel = ScoresReport | TrendReport | FailuresReport | WeeklyReport | OutcomesReport;
 export type ReportFormat = 'md' | 'json' | 'html';

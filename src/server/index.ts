@@ -69,13 +69,12 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const readToken = bearer(config.readToken);
   const metricsSource: MetricsSource = {
     eventLogSize: () => store.head(),
+    // Two reads a scrape however many templates are registered: the whole-log segment holds one stats record per template with runs.
     newestObservations: async () => {
-      const out: Array<{ templateId: string; finishedAtMs: number }> = [];
-      for (const t of await store.templates()) {
-        const c = (await store.stats([t.templateId, '', '']))?.counters;
-        if (c !== undefined && c.runs > 0) out.push({ templateId: t.templateId, finishedAtMs: c.lastFinishedAtMs });
-      }
-      return out;
+      const live = new Set((await store.templates()).filter((t) => t.status !== 'retired').map((t) => t.templateId));
+      return (await store.statsForSegment('', ''))
+        .filter(({ templateId, stats }) => live.has(templateId) && stats.counters.runs > 0)
+        .map(({ templateId, stats: { counters } }) => ({ templateId, runs: counters.runs, finishedAtMs: counters.lastFinishedAtMs }));
     },
     now: Date.now,
   };

@@ -6,8 +6,8 @@ import { StartupError } from './startup.js';
 export interface MetricsSource {
   /** Sequence number of the newest event: the event log's length. */
   eventLogSize(): Promise<number>;
-  /** Per template with at least one run: when its newest run finished (ms since the epoch). */
-  newestObservations(): Promise<Array<{ templateId: string; finishedAtMs: number }>>;
+  /** Per template not retired with at least one run: its runs, and when its newest run finished (ms since the epoch). */
+  newestObservations(): Promise<Array<{ templateId: string; runs: number; finishedAtMs: number }>>;
   now(): number;
 }
 
@@ -37,6 +37,14 @@ const CODE_NAMES = [
   'DATA_LOSS', 'UNAUTHENTICATED',
 ];
 
+/**
+ * Most template label values a family carries. A series per template would make a folder of 10,000
+ * registered ids a 10,000-series scrape; beyond this many, templates share one series, OTHER_TEMPLATES.
+ */
+export const TEMPLATE_SERIES_LIMIT = 100;
+/** The template label of the shared series (a template whose id is this counts there too). */
+export const OTHER_TEMPLATES = 'other';
+
 /** Builds the metric families in their own registry, so several servers in one process do not clash. */
 export function createMetrics(source: MetricsSource): { metrics: Metrics; registry: Registry } {
   const registry = new Registry();
@@ -62,7 +70,7 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
   });
   const decisions = new Counter({
     name: 'learnloop_decisions_total',
-    help: 'Recommend decisions, by chosen template.',
+    help: `Recommend decisions, by chosen template: the first ${TEMPLATE_SERIES_LIMIT} chosen since start, the rest as template="${OTHER_TEMPLATES}".`,
     labelNames: ['template'] as const,
     registers: [registry],
   });
@@ -76,7 +84,7 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
   });
   new Gauge({
     name: 'learnloop_newest_observation_age_seconds',
-    help: 'Seconds since the newest run of each template finished.',
+    help: `Seconds since the newest run of each template not retired finished: the ${TEMPLATE_SERIES_LIMIT} with the most runs, and for the rest the newest of theirs as template="${OTHER_TEMPLATES}".`,
     labelNames: ['template'] as const,
     registers: [registry],
     async collect() {
@@ -84,11 +92,21 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
       // Reset first so a template whose records disappear (rebuild under a new policy) stops reporting.
       this.reset();
       const now = source.now();
-      for (const { templateId, finishedAtMs } of newest) {
-        this.set({ template: templateId }, Math.max(0, (now - finishedAtMs) / 1000));
+      const busiest = [...newest].sort((a, b) => b.runs - a.runs || b.finishedAtMs - a.finishedAtMs || (a.templateId < b.templateId ? -1 : 1));
+      let others: number | undefined;
+      for (const [i, { templateId, finishedAtMs }] of busiest.entries()) {
+        if (i < TEMPLATE_SERIES_LIMIT && templateId !== OTHER_TEMPLATES) this.set({ template: templateId }, Math.max(0, (now - finishedAtMs) / 1000));
+        else others = Math.max(others ?? finishedAtMs, finishedAtMs);
       }
+      if (others !== undefined) this.set({ template: OTHER_TEMPLATES }, Math.max(0, (now - others) / 1000));
     },
   });
+  // Counters cannot move a template from its series to another, so the first chosen keep theirs until restart.
+  const chosen = new Set<string>();
+  const templateLabel = (templateId: string): string => {
+    if (templateId !== OTHER_TEMPLATES && chosen.size < TEMPLATE_SERIES_LIMIT) chosen.add(templateId);
+    return chosen.has(templateId) ? templateId : OTHER_TEMPLATES;
+  };
   const metrics: Metrics = {
     call(rpc, code, seconds) {
       const labels = { rpc, code: CODE_NAMES[code] ?? String(code) };
@@ -99,7 +117,7 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
       observations.inc({ outcome, result });
     },
     decision(templateId) {
-      decisions.inc({ template: templateId });
+      decisions.inc({ template: templateLabel(templateId) });
     },
   };
   return { metrics, registry };

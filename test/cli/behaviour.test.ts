@@ -242,6 +242,34 @@ describe('talking to a server', () => {
     expect(obs.status).toBe(0);
     expect(JSON.parse(obs.stdout)).toMatchObject({ duplicate: false });
   });
+
+  /** The recommend table's own-runs column, by template: its header and each row's cell. */
+  const ownRunsColumn = (stdout: string) => {
+    const rows = stdout.split('\n').filter((l) => /^\S+ {2,}/.test(l)).map((l) => l.split(/ {2,}/));
+    const at = rows[0]!.findIndex((h) => h.startsWith('own runs'));
+    return { header: rows[0]![at], cells: Object.fromEntries(rows.slice(2).map((r) => [r[0], r[at]])) };
+  };
+  const passes = (addr: string, n: number) => {
+    for (let i = 0; i < n; i++) expect(cli('observe', '--addr', addr, '--run-id', `r${i}`, '--template', 'a@v1', '--outcome', 'pass').status).toBe(0);
+  };
+
+  test('recommend shows own runs as whole runs, and --json the numbers as they are', async () => {
+    const { addr } = await serveOnFreePort(process.execPath, [BIN, 'serve', '--port', '0', '--db', join(tmpDir(), 'db')]);
+    expect(ownRunsColumn(cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1').stdout)).toEqual({ header: 'own runs', cells: { 'a@v1': '0', 'b@v1': '0' } });
+    passes(addr, 3);
+    expect(ownRunsColumn(cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1').stdout)).toEqual({ header: 'own runs', cells: { 'a@v1': '3', 'b@v1': '0' } });
+    const ranking = JSON.parse(cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1', '--json').stdout).ranking;
+    expect(Object.fromEntries(ranking.map((r: { templateId: string; ownRuns: number }) => [r.templateId, r.ownRuns]))).toEqual({ 'a@v1': 3, 'b@v1': 0 });
+  });
+
+  test('under decay, own runs are effective runs: a tenth shown, and the header says decayed', async () => {
+    const { addr } = await serveOnFreePort(process.execPath, [BIN, 'serve', '--port', '0', '--db', join(tmpDir(), 'db'), '--decay-half-life', '2runs']);
+    passes(addr, 3);
+    const json = JSON.parse(cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1', '--json').stdout).ranking;
+    const a = json.find((r: { templateId: string }) => r.templateId === 'a@v1').ownRuns;
+    expect(Number.isInteger(a)).toBe(false);
+    expect(ownRunsColumn(cli('recommend', '--addr', addr, '--candidates', 'a@v1,b@v1').stdout)).toEqual({ header: 'own runs (decayed)', cells: { 'a@v1': a.toFixed(1), 'b@v1': '0.0' } });
+  });
 });
 
 describe('commands that read a store refuse a missing one', () => {

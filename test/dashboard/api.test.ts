@@ -10,8 +10,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startDashboard, type DashboardServer } from '../../src/dashboard/server.js';
-import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
-import { compose, openStore } from '../../src/compose.js';
+import { BIDI_FORMATTING, DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG } from '../../src/bandit/index.js';
+import { compose, openStore, type App } from '../../src/compose.js';
 import { learnLoopSource } from '../../src/dashboard/source.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { failuresReport, fmt, scoresReport, trendReport, type Change } from '../../src/reports/index.js';
@@ -220,17 +220,29 @@ describe('dashboard JSON views', () => {
   });
 });
 
+/** A dashboard over a fresh memory store that `fill` writes first; closed, with its store, after `use`. */
+async function withMemoryDashboard(fill: (app: App) => Promise<void>, use: (d: DashboardServer, store: App['store']) => Promise<void>): Promise<void> {
+  const mem = await openStore('memory:', { policy: DEFAULT_POLICY_CONFIG });
+  const app = compose(mem, { limits: DEFAULT_LIMITS }, () => AS_OF);
+  await fill(app);
+  const { source, actions } = learnLoopSource(app);
+  const d = await startDashboard({ source, actions, rules: RULES, host: '127.0.0.1', port: 0, token: 'tok', asOfMs: AS_OF, now: () => AS_OF, warm: false });
+  try {
+    await use(d, mem);
+  } finally {
+    await d.close();
+    await mem.close();
+  }
+}
+
 describe('actions on ids that hold a percent sign', () => {
   // The page puts the id in the form's address once encoded; Fastify decodes it once. Decoding it a
   // second time made "victim%40v1"'s Retire button retire "victim@v1", and "50%off@v1"'s answer 500.
   test('a form acts on the id of its own row, whatever characters the id holds', async () => {
-    const mem = await openStore('memory:', { policy: DEFAULT_POLICY_CONFIG });
-    const app = compose(mem, { limits: DEFAULT_LIMITS }, () => AS_OF);
-    const ids = ['victim@v1', 'victim%40v1', '50%off@v1', 'a/b?c#d%2Fe@v1'];
-    for (const templateId of ids) await app.learnloop.registerTemplate({ templateId, parentTemplateId: '', description: '' });
-    const { source, actions } = learnLoopSource(app);
-    const d = await startDashboard({ source, actions, rules: RULES, host: '127.0.0.1', port: 0, token: 'tok', asOfMs: AS_OF, now: () => AS_OF, warm: false });
-    try {
+    await withMemoryDashboard(async (app) => {
+      const ids = ['victim@v1', 'victim%40v1', '50%off@v1', 'a/b?c#d%2Fe@v1'];
+      for (const templateId of ids) await app.learnloop.registerTemplate({ templateId, parentTemplateId: '', description: '' });
+    }, async (d, mem) => {
       const auth = { authorization: 'Bearer tok' };
       const page = await (await fetch(`${d.url}/templates`, { headers: auth })).text();
       const actionOf = (id: string) => {
@@ -251,10 +263,75 @@ describe('actions on ids that hold a percent sign', () => {
       const html = await refused.text();
       expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;#1');
       expect(html).not.toContain('<img');
-    } finally {
-      await d.close();
-      await mem.close();
-    }
+    });
+  });
+});
+
+describe('actions behind a TLS-terminating proxy', () => {
+  // The proxy speaks http to the dashboard and passes the Host through; the browser's Origin says https.
+  test('an Origin naming this Host by https is same-site; another host, by either scheme, is refused', async () => {
+    await withMemoryDashboard(async (app) => {
+      for (const templateId of ['a@v1', 'b@v1', 'c@v1', 'd@v1']) await app.learnloop.registerTemplate({ templateId, parentTemplateId: '', description: '' });
+    }, async (d, mem) => {
+      const host = new URL(d.url).host;
+      const page = await (await fetch(`${d.url}/templates`, { headers: { authorization: 'Bearer tok' } })).text();
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+      // A browser's form post: the cookie the dashboard set, the page's csrf field, its Origin.
+      const formPost = (id: string, origin: string) =>
+        fetch(`${d.url}/templates/${id}/retire`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie: `learnloop_dashboard=tok`, origin, 'sec-fetch-site': 'same-origin', 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ csrf, actor: 'ops', reason: 'done' }).toString(),
+        });
+      // A script's: the token in its Authorization header.
+      const scriptPost = (id: string, origin: string) =>
+        fetch(`${d.url}/templates/${id}/retire`, { method: 'POST', headers: { authorization: 'Bearer tok', origin, accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify({ actor: 'ops', reason: 'done' }) });
+      expect((await formPost('a@v1', `https://${host}`)).status).toBe(303);
+      expect((await scriptPost('b@v1', `https://${host}`)).status).toBe(200);
+      expect((await formPost('c@v1', `http://${host}`)).status).toBe(303);
+      for (const origin of ['https://evil.example', `https://evil.example:${new URL(d.url).port}`, 'http://127.0.0.1:1', `ftp://${host}`, 'null']) {
+        const refused = await formPost('d@v1', origin);
+        expect(refused.status, origin).toBe(403);
+        expect((await scriptPost('d@v1', origin)).status, origin).toBe(403);
+      }
+      expect((await mem.template('a@v1'))?.status).toBe('retired');
+      expect((await mem.template('b@v1'))?.status).toBe('retired');
+      expect((await mem.template('d@v1'))?.status).toBe('active');
+    });
+  });
+});
+
+describe('free text holding bidirectional formatting characters', () => {
+  // U+202E in a failure reason shows "live" for "evil" and reorders the rest of its cell; a terminal gets
+  // the escape (printable()), and so does the page, each value isolated so what it holds stays inside it.
+  test('pages show each as its escape, isolated in <bdi>, and escape the text once', async () => {
+    const tricky = 'tests <failed> \u202eevil\u202c & \u2067x\u2069\u200e\u200f\u061c';
+    const shown = 'tests &lt;failed&gt; \\u202eevil\\u202c &amp; \\u2067x\\u2069\\u200e\\u200f\\u061c';
+    await withMemoryDashboard(async (app) => {
+      await app.learnloop.registerTemplate({ templateId: 'a@v1', parentTemplateId: '', description: tricky });
+      for (let i = 0; i < 20; i++) {
+        await app.learnloop.observe({ runId: `r${i}`, decisionId: '', templateId: 'a@v1', taskClass: 'bug-fix', repo: '', taskId: `t${i}`, attempt: 1, outcome: 'fail', retries: 0, durationSeconds: 1, failureReason: tricky, finishedAtMs: AS_OF - 1000 * (i + 1), agent: '', model: '' });
+      }
+      // Twenty failures open a refinement item; rejecting it records the reason.
+      await app.refinements.scan(AS_OF, RULES);
+      const [item] = await app.refinements.list('open');
+      await app.refinements.reject({ refinementId: item!.refinementId, actor: 'ops', reason: tricky });
+    }, async (d) => {
+      const page = async (path: string) => (await fetch(`${d.url}${path}`, { headers: { authorization: 'Bearer tok' } })).text();
+      expect(await page('/refinements')).toContain(`by <bdi>ops</bdi> on ${fmt.date(AS_OF)}: <bdi>${shown}</bdi>`);
+      const failures = await page('/failures');
+      expect(failures).toMatch(new RegExp(`<code><bdi>[^<]*${shown.replace(/[\\&;]/g, '\\$&')}</bdi></code>`));
+      expect(await page('/templates')).toContain(`<span class="why"><bdi>${shown}</bdi></span>`);
+      expect(await page(`/?done=${encodeURIComponent(tricky)}`)).toContain(`role="status">${shown}</p>`);
+      for (const html of [failures, await page('/refinements'), await page('/templates'), await page(`/?done=${encodeURIComponent(tricky)}`)]) {
+        expect(html).not.toMatch(new RegExp(`[${BIDI_FORMATTING}]`));
+        expect(html).not.toContain('&amp;lt;');
+      }
+      // The JSON is data for programs: the text as it was sent.
+      const json = (await (await fetch(`${d.url}/api/v1/failures`, { headers: { authorization: 'Bearer tok' } })).json()) as { patterns: Array<{ signature: string }> };
+      expect(json.patterns[0]!.signature).toContain('\u202eevil\u202c');
+    });
   });
 });
 

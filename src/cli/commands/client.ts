@@ -7,7 +7,7 @@ import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type Poster
 import { EVIDENCE_LABELS } from '../../reports/metrics.js';
 import { OperationError, print, UserError } from '../context.js';
 import { dateFlag } from '../dates.js';
-import { fixed, pct, table } from '../format.js';
+import { fixed, pct, runsColumn, table } from '../format.js';
 import { completeJson } from '../proto-json.js';
 
 const OUTCOME_NAMES = ['pass', 'partial', 'fail', 'timeout', 'infra-error', 'unverified'] as const;
@@ -115,18 +115,19 @@ export function registerClientCommands(program: Command): void {
             requestId: opts.requestId ?? '',
           }),
         );
+        const own = runsColumn('own runs', res.ranking.map((r) => r.ownRuns));
         print(opts.json === true, completeJson('learnloop.v1.RecommendResponse', RecommendResponse.toJSON(res)), () =>
           [
             `chosen: ${res.chosenTemplateId}  (propensity ${fixed(res.propensity)}, decision ${res.decisionId})`,
             ...(res.newTemplateIds.length > 0 ? [`new: ${res.newTemplateIds.join(', ')} (registered as candidates: ranked only where named until someone registers or activates them)`] : []),
             '',
             table(
-              ['template', 'expected reward (95% CI)', 'pass rate (95% CI)', 'own runs', 'evidence', 'P(best)'],
-              res.ranking.map((r) => [
+              ['template', 'expected reward (95% CI)', 'pass rate (95% CI)', own.header, 'evidence', 'P(best)'],
+              res.ranking.map((r, i) => [
                 r.templateId,
                 reward(r.posterior),
                 passRate(r.posterior),
-                fixed(r.ownRuns, 1),
+                own.cells[i]!,
                 LEVEL_WORDS[r.posterior?.evidenceLevel ?? 0] ?? '',
                 fixed(r.probBest),
               ]),

@@ -36,11 +36,34 @@ export interface BarChart {
 
 export type Chart = LineChart | BarChart;
 
+/**
+ * Text a report quotes from the log or the rules file (an id, a failure signature, a remediation):
+ * the HTML isolates it (`<bdi>`), so right-to-left letters in it cannot reorder the words beside it.
+ */
+export interface Quoted {
+  readonly quoted: string;
+}
+
+/** The text of a block: the report's own words, quoted text, or a run of both. */
+export type Inline = string | Quoted | ReadonlyArray<string | Quoted>;
+
+/** `text` marked as quoted (see Quoted). */
+export const quote = (text: string): Quoted => ({ quoted: text });
+
+/** The pieces of an inline, in order. */
+export const inlineParts = (text: Inline): ReadonlyArray<string | Quoted> => (typeof text === 'string' || 'quoted' in text ? [text] : text);
+
+/** An inline as one string, the marks dropped (Markdown shows quoted text as it shows the rest). */
+export const plain = (text: Inline): string => inlineParts(text).map((p) => (typeof p === 'string' ? p : p.quoted)).join('');
+
+/** Inlines one after another with `separator` between them. */
+export const joinInline = (texts: readonly Inline[], separator: string): Inline => texts.flatMap((t, i) => [...(i > 0 ? [separator] : []), ...inlineParts(t)]);
+
 export type Block =
-  | { readonly kind: 'heading'; readonly level: 2 | 3; readonly text: string }
-  | { readonly kind: 'para'; readonly text: string }
-  | { readonly kind: 'list'; readonly items: readonly string[] }
-  | { readonly kind: 'table'; readonly headers: readonly string[]; readonly rows: ReadonlyArray<readonly string[]>; readonly numeric?: readonly boolean[] }
+  | { readonly kind: 'heading'; readonly level: 2 | 3; readonly text: Inline }
+  | { readonly kind: 'para'; readonly text: Inline }
+  | { readonly kind: 'list'; readonly items: readonly Inline[] }
+  | { readonly kind: 'table'; readonly headers: readonly string[]; readonly rows: ReadonlyArray<readonly Inline[]>; readonly numeric?: readonly boolean[] }
   | { readonly kind: 'chart'; readonly chart: Chart };
 
 export interface Doc {

@@ -1,6 +1,10 @@
-/** HTML renderer: one self-contained page (inline CSS and SVG charts, no scripts, no external links). */
-import { escapeXml } from '../../charts/index.js';
+/**
+ * HTML renderer: one self-contained page (inline CSS and SVG charts, no scripts, no external links).
+ * Every text passes through htmlText() (controls and bidirectional formatting characters shown as
+ * their escapes, then HTML-escaped once); text a report quotes is isolated in <bdi>.
+ */
 import type { Block, Doc } from './doc.js';
+import { htmlText, inlineHtml } from './html-text.js';
 import { renderChart } from './svg.js';
 
 const CSS = `
@@ -16,15 +20,15 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 function block(b: Block, charts: ReadonlyMap<Block, string>): string {
   switch (b.kind) {
     case 'heading':
-      return `<h${b.level}>${escapeXml(b.text)}</h${b.level}>`;
+      return `<h${b.level}>${inlineHtml(b.text)}</h${b.level}>`;
     case 'para':
-      return `<p>${escapeXml(b.text)}</p>`;
+      return `<p>${inlineHtml(b.text)}</p>`;
     case 'list':
-      return b.items.length === 0 ? '<p class="none">none</p>' : `<ul>${b.items.map((i) => `<li>${escapeXml(i)}</li>`).join('')}</ul>`;
+      return b.items.length === 0 ? '<p class="none">none</p>' : `<ul>${b.items.map((i) => `<li>${inlineHtml(i)}</li>`).join('')}</ul>`;
     case 'table': {
       if (b.rows.length === 0) return '<p class="none">none</p>';
-      const head = `<tr>${b.headers.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr>`;
-      const rows = b.rows.map((r) => `<tr>${r.map((c, i) => `<td${b.numeric?.[i] ? ' class="num"' : ''}>${escapeXml(c)}</td>`).join('')}</tr>`);
+      const head = `<tr>${b.headers.map((h) => `<th>${htmlText(h)}</th>`).join('')}</tr>`;
+      const rows = b.rows.map((r) => `<tr>${r.map((c, i) => `<td${b.numeric?.[i] ? ' class="num"' : ''}>${inlineHtml(c)}</td>`).join('')}</tr>`);
       return `<table><thead>${head}</thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
     }
     case 'chart':
@@ -48,12 +52,12 @@ export async function renderHtml(doc: Doc): Promise<string> {
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeXml(doc.title)}</title>`,
+    `<title>${htmlText(doc.title)}</title>`,
     `<style>${CSS}</style>`,
     '</head>',
     '<body>',
-    `<h1>${escapeXml(doc.title)}</h1>`,
-    `<p class="subtitle">${escapeXml(doc.subtitle)}</p>`,
+    `<h1>${htmlText(doc.title)}</h1>`,
+    `<p class="subtitle">${htmlText(doc.subtitle)}</p>`,
     await renderBlocksHtml(doc.blocks),
     '</body>',
     '</html>',

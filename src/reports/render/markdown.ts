@@ -1,5 +1,5 @@
 /** Markdown renderer: GitHub-flavoured tables; charts become a line saying the HTML has them. */
-import type { Block, Doc } from './doc.js';
+import { plain, type Block, type Doc, type Inline } from './doc.js';
 import { printable } from './printable.js';
 
 /**
@@ -9,8 +9,8 @@ import { printable } from './printable.js';
  * backslash before a `<` that could open a tag, a comment or an autolink (a letter, `/`, `!` or
  * `?` follows) makes it a literal character in CommonMark; `p<0.001` stays as it is.
  */
-const text = (s: string) => s.replace(/<(?=[A-Za-z/!?])/g, '\\<');
-const cell = (s: string) => text(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const text = (t: Inline) => plain(t).replace(/<(?=[A-Za-z/!?])/g, '\\<');
+const cell = (t: Inline) => text(t).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function block(b: Block): string {
   switch (b.kind) {
