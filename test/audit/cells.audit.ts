@@ -38,7 +38,7 @@ test('cells', async () => {
   const liftCov0 = new Coverage();
   const t0 = Date.now();
   for (let w = 0; w < reps; w++) {
-    const policy = DEFAULT_POLICY_CONFIG;
+    const policy = { ...DEFAULT_POLICY_CONFIG, ...JSON.parse(process.env.POLICY ?? '{}') };
     const store = new MemoryStore(policy);
     const ll = service(policy, store);
     const ids = Array.from({ length: s.K }, (_, i) => `t${i}@v1`);
