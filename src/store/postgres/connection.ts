@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { LearnLoopError, Unavailable } from '../../bandit/errors.js';
+import { LearnLoopError, StorageFull, Unavailable } from '../../bandit/errors.js';
 
 /**
  * Key of the transaction advisory lock every write takes before reading the head: writes from all
@@ -40,13 +40,16 @@ function refusedState(code: string): boolean {
 }
 
 /**
- * What a failed database call means to a caller: Unavailable when the database could not be
+ * What a failed database call means to a caller: StorageFull when the database has no space left
+ * (its transaction rolled back: nothing of the write is applied); Unavailable when it could not be
  * reached or went away (the call may be retried; a write whose COMMIT was cut off may or may not
- * have been applied, and run_id / request_id make the retry safe), the error itself otherwise.
+ * have been applied, and run_id / request_id make the retry safe); the error itself otherwise.
  */
 export function classify(err: unknown): unknown {
   if (err instanceof LearnLoopError) return err;
   if (err instanceof pg.DatabaseError) {
+    // 53100 disk_full: the operator's to fix, as LMDB's ENOSPC; the connection itself still works.
+    if (err.code === '53100') return new StorageFull(`disk full: the database cannot write (${err.message}); reads still work, writes resume once space is freed`);
     if (err.code === undefined || !unreachableState(err.code)) return err;
     // pg's message names the user or database, never the password.
     const hint = refusedState(err.code) ? ' (check the user, password and database name in the postgres:// URL)' : '';
