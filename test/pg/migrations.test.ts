@@ -62,6 +62,24 @@ describePg('PostgreSQL schema migrations', () => {
   });
 });
 
+describePg('commands on a database without learnloop', () => {
+  test.each([
+    [['export']],
+    [['report', 'weekly', '--as-of', '2026-03-01']],
+    [['rebuild']],
+    [['import', 'events', '/nonexistent.jsonl']],
+  ])('learnloop %j refuses it in one line (exit 2) and makes nothing in it, as a folder without a store', async (args) => {
+    const url = await freshPgDatabase();
+    const child = spawnLearnLoop([...args, '--db', url]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect([code, stderr]).toEqual([2, `learnloop: --db ${url}: no learnloop store there (the database has no learnloop schema); start a server on it (learnloop serve --db ${url}), or add --create to an import or templates register to make an empty one\n`]);
+    const schemas = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
+    expect(schemas).toEqual([]);
+  });
+});
+
 test('a database that cannot be reached fails calls as Unavailable, not as an internal error', async () => {
   const conn = new Connection(`postgres://postgres@127.0.0.1:${await freePort()}/postgres`);
   try {

@@ -399,8 +399,26 @@ export class PgStore implements Store {
   }
 }
 
-/** The URL without its password, for logs. */
-function redact(url: string): string {
+/**
+ * Whether the database `url` names holds a learnloop store (tables in the `learnloop` schema), creating nothing:
+ * commands that only read refuse a database without one, as they refuse a folder without a store.
+ * @throws Unavailable when the database cannot be reached.
+ */
+export async function hasPgStore(url: string): Promise<boolean> {
+  const conn = new Connection(url, { max: 1 });
+  try {
+    // Any table in the schema counts: open() then says whether it is learnloop's or another program's.
+    const { rows } = await conn.query<{ present: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop') AS present",
+    );
+    return rows[0]?.present === true;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** The URL without its password, for logs and messages. */
+export function redact(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
