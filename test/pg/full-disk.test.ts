@@ -32,7 +32,7 @@ describePg('PostgreSQL out of space under several replicas', () => {
   test('writes answer RESOURCE_EXHAUSTED LL_STORAGE_FULL (not INTERNAL), reads keep working, nothing is half written, and writes resume once space returns', async () => {
     const db = await freshPgDatabase();
     const servers = [await startChildServer(db), await startChildServer(db)];
-    const [a, b] = servers.map((s) => createClient(s.addr, { deadlineMs: 30_000 }));
+    const [a, b] = servers.map((s) => createClient(s.addr, { deadlineMs: 60_000 }));
     try {
       expect((await a!.observe(run(1))).applied).toBe(true);
       const head = async () => (await sql(db, 'SELECT max(seq) AS head, count(*) AS n FROM learnloop.events')).rows[0];
