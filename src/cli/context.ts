@@ -2,10 +2,10 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
+import { isPostgresUrl, loadConfig, SETTINGS, type Config, type Flags } from '../config.js';
 import { folderToCreate, openApp, type App } from '../compose.js';
 import { printable } from '../reports/index.js';
-import { hasLmdbStore } from '../store/index.js';
+import { hasLmdbStore, hasPgStore, redactPgUrl } from '../store/index.js';
 
 /** Raised for a failure the user can fix; printed without a stack, exit code 2. */
 export class UserError extends Error {}
@@ -38,13 +38,20 @@ export function configFrom(opts: Record<string, unknown>): Config {
 }
 
 /**
- * Refuses a --db that names no store (a missing folder, or one without LMDB's data file), unless
+ * Refuses a --db that names no store (a missing folder, one without LMDB's data file, a PostgreSQL
+ * database without learnloop's schema), unless
  * the command was asked to create one (`--create`; `serve` always may): a typo in the path, or
  * `--db .`, must not silently make, and then read, an empty store. Also refuses a folder path that
  * runs through a file, which LMDB would report with a stack, and a folder whose data file is cut
  * short. An empty data file (a creation cut short) counts as no store: LMDB makes one in it.
  */
-export function requireStore(dbPath: string, opts: Record<string, unknown>): void {
+export async function requireStore(dbPath: string, opts: Record<string, unknown>): Promise<void> {
+  if (isPostgresUrl(dbPath)) {
+    // A database without learnloop's schema (a wrong name, the server's default `postgres`) gets none
+    // made in it by a command that only reads.
+    if (opts.create !== true && !(await hasPgStore(dbPath))) throw new UserError(noStore(redactPgUrl(dbPath), ' (the database has no learnloop schema)'));
+    return;
+  }
   const folder = dbPath !== 'memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dbPath);
   if (!folder) return;
   let existing = resolve(dbPath);
@@ -59,14 +66,11 @@ export function requireStore(dbPath: string, opts: Record<string, unknown>): voi
     );
   }
   const present = hasLmdbStore(dbPath); // throws on a data file cut short, whatever the command
-  if (opts.create !== true && !present) {
-    throw new UserError(
-      `--db ${dbPath}: no learnloop store there${existsSync(dbPath) ? ' (the folder holds no data.mdb, or an empty one)' : ''}; ` +
-        `start a server on it (learnloop serve --db ${dbPath}), ` +
-        'or add --create to an import or templates register to make an empty one',
-    );
-  }
+  if (opts.create !== true && !present) throw new UserError(noStore(dbPath, existsSync(dbPath) ? ' (the folder holds no data.mdb, or an empty one)' : ''));
 }
+
+const noStore = (db: string, why: string) =>
+  `--db ${db}: no learnloop store there${why}; start a server on it (learnloop serve --db ${db}), or add --create to an import or templates register to make an empty one`;
 
 /** Adds `--create` to a command that writes to --db. */
 export const withCreate = (cmd: Command): Command => cmd.option('--create', 'make the store if --db names none');
@@ -74,7 +78,7 @@ export const withCreate = (cmd: Command): Command => cmd.option('--create', 'mak
 /** Runs `fn` on the application over the store --db names, closing the store after. */
 export async function withApp<T>(opts: Record<string, unknown>, fn: (app: App) => Promise<T>): Promise<T> {
   const config = configFrom(opts);
-  requireStore(config.dbPath, opts);
+  await requireStore(config.dbPath, opts);
   return removingCreatedOnFailure(config.dbPath, async () => {
     // Beside a running server, use the policy the store was built with, so the numbers agree.
     const app = await openApp(config, { onPolicyChange: 'adopt' });

@@ -7,7 +7,7 @@ import { packageVersion } from '../paths.js';
 import { printable } from '../reports/index.js';
 import { STATUS_BY_CODE } from '../server/errors.js';
 import { StartupError } from '../server/startup.js';
-import { UnusableFolder } from '../store/index.js';
+import { UnusableStore } from '../store/index.js';
 import { helpers, OperationError, UserError } from './context.js';
 import { registerAnalytics } from './commands/analytics.js';
 import { registerBenchCommands } from './commands/bench.js';
@@ -65,8 +65,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     } else if (err instanceof ConfigError || err instanceof UserError || err instanceof StartupError) {
       say(err.message);
       process.exitCode = 2;
-    } else if (err instanceof UnusableFolder) {
-      // Whichever command opened it: the folder is the user's to fix or point elsewhere.
+    } else if (err instanceof UnusableStore) {
+      // Whichever command opened it: the folder or database is the user's to fix or point elsewhere.
       say(`--db ${err.message}`);
       process.exitCode = 2;
     } else if (err instanceof OperationError) {

@@ -15,7 +15,7 @@ import type { RemediationRules } from '../reports/index.js';
 import { createMetrics, startMetricsServer, type Metrics, type MetricsServer, type MetricsSource } from './metrics.js';
 import { addReflection } from './reflection.js';
 import { assertDashboardGuarded, listenError, serverCredentials, StartupError } from './startup.js';
-import { FolderInUse, UnusableFolder } from '../store/index.js';
+import { FolderInUse, UnusableStore } from '../store/index.js';
 
 export const SERVICE_NAME = 'learnloop.v1.LearnLoopService';
 
@@ -50,7 +50,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const created = folderToCreate(config.dbPath);
   const { store, learnloop, refinements } = await openApp(config, { deferWrites: true }).catch((err: unknown) => {
     if (created !== undefined) rmSync(created, { recursive: true, force: true });
-    throw err instanceof FolderInUse ? new StartupError(err.message) : err instanceof UnusableFolder ? new StartupError(`--db ${err.message}`) : err;
+    throw err instanceof FolderInUse ? new StartupError(err.message) : err instanceof UnusableStore ? new StartupError(`--db ${err.message}`) : err;
   });
   let metricsServer: MetricsServer | null = null;
   let server: Server | undefined;

@@ -30,7 +30,7 @@ import {
 } from '../bandit/index.js';
 import { decode, decodeOwned, encode } from './codec.js';
 import { DB_NAMES, DERIVED_DBS, idKey, segmentRange, statsKey, type DbName } from './keys.js';
-import type { Plan, Planner, StateView, Store, StoreOptions } from './port.js';
+import { UnusableStore, type Plan, type Planner, type StateView, type Store, type StoreOptions } from './port.js';
 import { canonicalSnapshot, snapshotName, type DerivedSnapshot, type SnapshotBody } from './snapshot.js';
 
 /**
@@ -119,8 +119,6 @@ function ignoreOrphanCommitFailures(): void {
 /** The folder is served by a live process under another policy: this one must not touch it. */
 export class FolderInUse extends Error {}
 
-/** The folder's data file is cut short: LMDB must not open it. */
-export class UnusableFolder extends Error {}
 
 /**
  * LMDB's data file starts with two meta pages. A file shorter than that but not empty (a creation
@@ -132,13 +130,13 @@ const MIN_DATA_FILE_BYTES = 2 * 4096;
  * Whether the LMDB folder `path` holds a store: false when the folder or its data file is missing,
  * or the data file is empty (a creation cut short by a kill or a full disk: LMDB makes a new store
  * in it, where there is room; on a full disk it would die reading it with SIGBUS).
- * @throws UnusableFolder when the data file is cut short
+ * @throws UnusableStore when the data file is cut short
  */
 export function hasLmdbStore(path: string): boolean {
   const size = statSync(join(path, 'data.mdb'), { throwIfNoEntry: false })?.size ?? 0;
   if (size === 0) return false;
   if (size < MIN_DATA_FILE_BYTES) {
-    throw new UnusableFolder(`${path}: its data file is cut short (data.mdb, ${size} bytes; LMDB's two meta pages take ${MIN_DATA_FILE_BYTES}): remove the folder, or restore it from a backup`);
+    throw new UnusableStore(`${path}: its data file is cut short (data.mdb, ${size} bytes; LMDB's two meta pages take ${MIN_DATA_FILE_BYTES}): remove the folder, or restore it from a backup`);
   }
   return true;
 }
@@ -265,7 +263,7 @@ export class LmdbStore implements Store {
   /**
    * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
    * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
-   * @throws UnusableFolder when its data file is cut short, or is another program's LMDB environment; StorageFull when a new store (or an empty data file) has no room.
+   * @throws UnusableStore when its data file is cut short, or is another program's LMDB environment; StorageFull when a new store (or an empty data file) has no room.
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();
@@ -277,7 +275,7 @@ export class LmdbStore implements Store {
     const names = Array.from(root.getKeys({ limit: 4 }), String);
     if (names.length > 0 && Array.from(root.getKeys({ start: 'meta', limit: 1 }))[0] !== 'meta') {
       await root.close();
-      throw new UnusableFolder(`${path}: its data.mdb is another program's LMDB environment (holding ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}), not a learnloop store; nothing was written to it`);
+      throw new UnusableStore(`${path}: its data.mdb is another program's LMDB environment (holding ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}), not a learnloop store; nothing was written to it`);
     }
     const store = new LmdbStore(path, options, root);
     const format = store.dbs.meta.get('format') as number | undefined;

@@ -19,6 +19,13 @@ import type {
 } from '../bandit/index.js';
 import type { SnapshotBody } from './snapshot.js';
 
+/**
+ * What --db names is not a learnloop store and must not be made one: an LMDB folder whose data
+ * file is cut short or is another program's environment, a PostgreSQL schema `learnloop` that
+ * another program made. The message names it and what is wrong; nothing was written to it.
+ */
+export class UnusableStore extends Error {}
+
 /** The records a write decides on, as of one consistent state. */
 export interface StateView {
   template(templateId: string): Promise<TemplateRecord | undefined>;

@@ -3,7 +3,8 @@ import { expect, test } from 'vitest';
 import { InvariantViolation, Unavailable } from '../../src/bandit/errors.js';
 import { Connection } from '../../src/store/postgres/connection.js';
 import { migrate, SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
-import { freePort } from '../faults/child.js';
+import { UnusableStore } from '../../src/store/index.js';
+import { freePort, spawnLearnLoop } from '../faults/child.js';
 import { describePg, freshPgDatabase } from '../helpers/pg.js';
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -37,6 +38,45 @@ describePg('PostgreSQL schema migrations', () => {
     expect(err).toBeInstanceOf(InvariantViolation);
     expect((err as Error).message).toContain(`version ${SCHEMA_VERSION + 1}, newer than this learnloop reads (up to ${SCHEMA_VERSION})`);
     await withClient(url, async (c) => expect((await c.query('SELECT version FROM learnloop.schema_version')).rows[0].version).toBe(SCHEMA_VERSION + 1));
+  });
+
+  test.each([
+    ['tables of its own and no version table', 'CREATE TABLE learnloop.events (id serial PRIMARY KEY, payload jsonb)', 'events'],
+    ["a version table of another shape (another tool's)", 'CREATE TABLE learnloop.schema_version (installed_rank int, version text); INSERT INTO learnloop.schema_version VALUES (1, \'1\')', 'schema_version'],
+  ])("a learnloop schema another program made (%s) is refused, naming its tables, and nothing is written to it", async (_, made, named) => {
+    const url = await freshPgDatabase();
+    await withClient(url, (c) => c.query(`CREATE SCHEMA learnloop; ${made}`));
+    const tables = () => withClient(url, async (c) => (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'learnloop' ORDER BY 1")).rows);
+    const before = await tables();
+    const err = await withClient(url, migrate).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnusableStore);
+    expect((err as Error).message).toMatch(new RegExp(`its learnloop schema holds another program's tables \\(${named}\\), not a learnloop store; nothing was written to it`));
+    expect(await tables()).toEqual(before);
+    // Every command says so in one line (no stack), exit 2: the --db is the operator's to fix.
+    const child = spawnLearnLoop(['scores', '--db', url, '--task-class', 'c', '--repo', 'r']);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect([code, stderr.trim().split('\n')]).toEqual([2, [expect.stringMatching(/^learnloop: --db postgres:\/\/.*another program's tables/)]]);
+    expect(await tables()).toEqual(before);
+  });
+});
+
+describePg('commands on a database without learnloop', () => {
+  test.each([
+    [['export']],
+    [['report', 'weekly', '--as-of', '2026-03-01']],
+    [['rebuild']],
+    [['import', 'events', '/nonexistent.jsonl']],
+  ])('learnloop %j refuses it in one line (exit 2) and makes nothing in it, as a folder without a store', async (args) => {
+    const url = await freshPgDatabase();
+    const child = spawnLearnLoop([...args, '--db', url]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect([code, stderr]).toEqual([2, `learnloop: --db ${url}: no learnloop store there (the database has no learnloop schema); start a server on it (learnloop serve --db ${url}), or add --create to an import or templates register to make an empty one\n`]);
+    const schemas = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
+    expect(schemas).toEqual([]);
   });
 });
 

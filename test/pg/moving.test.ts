@@ -64,7 +64,7 @@ describePg('moving a history between LMDB and PostgreSQL', () => {
     expect(new Set(lines.map((l) => JSON.parse(l).type))).toEqual(new Set(['template', 'observation', 'decision', 'refinement_opened', 'refinement_decided']));
 
     const pg = await freshPgDatabase();
-    expect(JSON.parse(cli('import', 'events', file, '--db', pg, '--json'))).toEqual({ imported: lines.length, alreadyThere: 0, head: lines.length });
+    expect(JSON.parse(cli('import', 'events', file, '--db', pg, '--create', '--json'))).toEqual({ imported: lines.length, alreadyThere: 0, head: lines.length });
     expect(cli('export', '--db', pg)).toBe(fromLmdb);
     expect(await derived(pg)).toEqual(await derived(folder));
     const reports = outputs(folder);
@@ -98,17 +98,19 @@ describePg('moving a history between LMDB and PostgreSQL', () => {
     // A file with a gap, or a line that is no event, writes nothing.
     const broken = join(dir, 'broken.jsonl');
     writeFileSync(broken, [...lines.slice(0, 5), ...lines.slice(6)].join('\n'));
-    const gap = spawnSync(process.execPath, [BIN, 'import', 'events', broken, '--db', pg], { encoding: 'utf8' });
+    const gap = spawnSync(process.execPath, [BIN, 'import', 'events', broken, '--db', pg, '--create'], { encoding: 'utf8' });
     expect(gap.status).toBe(2);
     expect(gap.stderr).toContain('broken.jsonl:6: seq 7 where 6 was expected');
     writeFileSync(broken, `${lines[0]}\n{"runId":"r1"}\n`);
-    expect(spawnSync(process.execPath, [BIN, 'import', 'events', broken, '--db', pg], { encoding: 'utf8' }).stderr).toContain('broken.jsonl:2: not a learnloop event');
-    expect(cli('export', '--db', pg)).toBe('');
+    expect(spawnSync(process.execPath, [BIN, 'import', 'events', broken, '--db', pg, '--create'], { encoding: 'utf8' }).stderr).toContain('broken.jsonl:2: not a learnloop event');
+    // Nothing was made in the database: a command that only reads finds no store there.
+    const nothing = spawnSync(process.execPath, [BIN, 'export', '--db', pg], { encoding: 'utf8' });
+    expect([nothing.status, nothing.stdout, nothing.stderr]).toEqual([2, '', expect.stringContaining('no learnloop store there (the database has no learnloop schema)')]);
 
     // The first part only (an import that was cut off), then the whole: it goes on where it stopped.
     const part = join(dir, 'part.jsonl');
     writeFileSync(part, `${lines.slice(0, 40).join('\n')}\n`);
-    cli('import', 'events', part, '--db', pg);
+    cli('import', 'events', part, '--db', pg, '--create');
     expect(JSON.parse(cli('import', 'events', file, '--db', pg, '--json'))).toEqual({ imported: lines.length - 40, alreadyThere: 40, head: lines.length });
     expect(cli('export', '--db', pg)).toBe(readFileSync(file, 'utf8'));
 

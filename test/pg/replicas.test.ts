@@ -6,6 +6,8 @@ import { startPgCluster } from '../../bench/pg-cluster.js';
 import { startChildServer, stopChild, type ChildServer } from '../faults/child.js';
 import { eventually, health } from '../helpers/health.js';
 import { describePg, freshPgDatabase } from '../helpers/pg.js';
+import { loadConfig } from '../../src/config.js';
+import { openStore } from '../../src/compose.js';
 import { expectLiveEqualsRebuild } from './store-helpers.js';
 
 // Several `learnloop serve --db postgres://...` processes on one database, as behind a load
@@ -141,6 +143,42 @@ describePg('several replicas on one PostgreSQL database', () => {
       await stop();
     }
     await expectLiveEqualsRebuild(db);
+  });
+
+  test('a replica started with other policy flags rebuilds the shared state; the replicas under the old policy then write nothing, so the state stays one policy\'s', async () => {
+    const db = await freshPgDatabase();
+    const a = await startChildServer(db);
+    const ca = createClient(a.addr, { deadlineMs: 60_000 });
+    const partial = (i: number) => run(i, Outcome.OUTCOME_PARTIAL);
+    try {
+      for (let i = 0; i < 5; i++) expect((await ca.observe(partial(i))).applied).toBe(true);
+      // B's start rebuilds the derived state under partial reward 0.3; A still projects under 0.5.
+      const b = await startChildServer(db, ['--partial-reward', '0.3']);
+      const cb = createClient(b.addr, { deadlineMs: 60_000 });
+      try {
+        const err = (await ca.observe(partial(5)).then(() => undefined, (e: unknown) => e)) as ServiceError;
+        expect(err.code).toBe(status.UNAVAILABLE);
+        expect(err.details).toMatch(/^database unavailable: its derived state is under another policy .*restart this replica with the same policy flags/);
+        expect(codeOf(await ca.recommend({ taskClass: 'c', repo: 'r', candidateTemplateIds: ['t0@v1'] }).catch((e: unknown) => e))).toBe(status.UNAVAILABLE);
+        expect((await cb.observe(partial(5))).applied).toBe(true);
+      } finally {
+        cb.close();
+        await stopChild(b);
+      }
+    } finally {
+      ca.close();
+      await stopChild(a);
+    }
+    // Under the policy the database holds (B's), live state equals a rebuild: no record mixes both.
+    const store = await openStore(db, { policy: loadConfig({}, { db }).policy, onPolicyChange: 'adopt' });
+    try {
+      expect(store.policy.partialReward).toBe(0.3);
+      const live = await store.derivedSnapshot();
+      await store.rebuild();
+      expect(await store.derivedSnapshot()).toEqual(live);
+    } finally {
+      await store.close();
+    }
   });
 
   test('a PostgreSQL restart: calls fail UNAVAILABLE and health is NOT_SERVING meanwhile; replicas recover by themselves', async () => {

@@ -19,7 +19,7 @@ export function registerDashboard(program: Command): void {
     .option('--read-only', 'refuse accept, reject and retire')
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      requireStore(config.dbPath, opts);
+      await requireStore(config.dbPath, opts);
       assertDashboardGuarded(config.host, config.token);
       const rules = (() => {
         try {

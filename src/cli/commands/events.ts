@@ -22,7 +22,7 @@ export function registerExport(program: Command): void {
   withSettings(program.command('export').description('write the whole event log as JSONL to stdout (for `import events` into another store)'), ['db'])
     .action(async (opts) => {
       const config = configFrom(opts);
-      requireStore(config.dbPath, opts);
+      await requireStore(config.dbPath, opts);
       const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       try {
         await exportEvents(store, (line) => new Promise<void>((resolve) => (process.stdout.write(line) ? resolve() : process.stdout.once('drain', resolve))));
@@ -52,7 +52,7 @@ export async function exportEvents(store: Pick<Store, 'events'>, write: (line: s
 export async function importEventsCommand(files: readonly string[], opts: Record<string, unknown>): Promise<void> {
   if (files.length !== 1) throw new UserError('import events: name one JSONL file written by `learnloop export`');
   const config = configFrom(opts);
-  requireStore(config.dbPath, opts);
+  await requireStore(config.dbPath, opts);
   const events = await readEvents(files[0]!);
   const summary = await removingCreatedOnFailure(config.dbPath, async () => {
     const store = await openStore(config.dbPath, { policy: config.policy });

@@ -8,7 +8,7 @@ export function registerRebuild(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const config = configFrom(opts);
-      requireStore(config.dbPath, opts);
+      await requireStore(config.dbPath, opts);
       const started = performance.now();
       const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       try {

@@ -46,7 +46,7 @@ export function registerReportLift(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: Record<string, unknown>) => {
       const config = configFrom(opts);
-      requireStore(config.dbPath, opts);
+      await requireStore(config.dbPath, opts);
       // 'adopt': read the store under its own policy, never rebuild it beside a running server.
       const store = await openStore(config.dbPath, { policy: config.policy, onPolicyChange: 'adopt' });
       let join: LogJoin;

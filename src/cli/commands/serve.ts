@@ -12,7 +12,7 @@ export function registerServe(program: Command): void {
     .action(async (opts) => {
       const config = configFrom(opts);
       // serve makes the folder on first start (the quick start's ./data), but not through a file.
-      requireStore(config.dbPath, { create: true });
+      await requireStore(config.dbPath, { create: true });
       // grpc-js would print its own line for a failed bind beside ours; learnloop reports every error itself.
       setLogVerbosity(logVerbosity.NONE);
       const log = createLogger(config.logLevel);

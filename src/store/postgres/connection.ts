@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { LearnLoopError, Unavailable } from '../../bandit/errors.js';
+import { LearnLoopError, StorageFull, Unavailable } from '../../bandit/errors.js';
 
 /**
  * Key of the transaction advisory lock every write takes before reading the head: writes from all
@@ -14,7 +14,10 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Most writes one transaction takes (bounds how long the append lock is held). */
 const MAX_BATCH = 256;
 
-/** SQLSTATEs that mean "the database is not reachable now", not "this request is wrong". */
+/**
+ * SQLSTATEs that mean "the database is not reachable now", or did not finish this call for reasons
+ * of its own (a cancel, a timeout, a lock conflict): not "this request is wrong". Retrying is safe.
+ */
 function unreachableState(code: string): boolean {
   return (
     code.startsWith('08') || // connection exception
@@ -23,6 +26,10 @@ function unreachableState(code: string): boolean {
     code === '57P03' || // cannot_connect_now: starting up or in recovery
     code === '53300' || // too_many_connections
     code === '25006' || // read_only_sql_transaction: a standby after failover, until it is promoted
+    code === '57014' || // query_canceled: statement_timeout, or a DBA's pg_cancel_backend
+    code === '55P03' || // lock_not_available: lock_timeout while another session held the lock
+    code === '40001' || // serialization_failure
+    code === '40P01' || // deadlock_detected
     refusedState(code)
   );
 }
@@ -40,13 +47,16 @@ function refusedState(code: string): boolean {
 }
 
 /**
- * What a failed database call means to a caller: Unavailable when the database could not be
+ * What a failed database call means to a caller: StorageFull when the database has no space left
+ * (its transaction rolled back: nothing of the write is applied); Unavailable when it could not be
  * reached or went away (the call may be retried; a write whose COMMIT was cut off may or may not
- * have been applied, and run_id / request_id make the retry safe), the error itself otherwise.
+ * have been applied, and run_id / request_id make the retry safe); the error itself otherwise.
  */
 export function classify(err: unknown): unknown {
   if (err instanceof LearnLoopError) return err;
   if (err instanceof pg.DatabaseError) {
+    // 53100 disk_full: the operator's to fix, as LMDB's ENOSPC; the connection itself still works.
+    if (err.code === '53100') return new StorageFull(`disk full: the database cannot write (${err.message}); reads still work, writes resume once space is freed`);
     if (err.code === undefined || !unreachableState(err.code)) return err;
     // pg's message names the user or database, never the password.
     const hint = refusedState(err.code) ? ' (check the user, password and database name in the postgres:// URL)' : '';
@@ -192,9 +202,11 @@ export class Connection {
   private async transaction<T>(fn: (tx: Tx) => Promise<T>, write: boolean): Promise<T> {
     return this.withClient(async (client) => {
       // One round trip: the simple protocol takes several statements when they have no parameters.
-      await client.query(write ? `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const tx: Tx = { query: (text, values) => client.query(text, values), state: { records: new Map() } };
       try {
+        // Inside the try: a BEGIN whose lock wait is cancelled has opened the transaction, and a
+        // connection going back to the pool inside it would fail every later call on it (25P02).
+        await client.query(write ? `BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK})` : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const result = await fn(tx);
         await client.query('COMMIT');
         return result;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { InvariantViolation } from '../../bandit/errors.js';
+import { UnusableStore } from '../port.js';
 
 /**
  * The schema, one entry per version, applied in order and never edited once released: a change
@@ -51,6 +52,7 @@ const MIGRATION_LOCK = 0x6c6c_6d69; // 'llmi'
 export async function migrate(client: pg.ClientBase): Promise<number> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
   try {
+    await refuseForeignSchema(client);
     await client.query('CREATE SCHEMA IF NOT EXISTS learnloop');
     await client.query('CREATE TABLE IF NOT EXISTS learnloop.schema_version (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL)');
     const { rows } = await client.query<{ version: number }>('SELECT version FROM learnloop.schema_version');
@@ -78,4 +80,28 @@ export async function migrate(client: pg.ClientBase): Promise<number> {
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
   }
+}
+
+/**
+ * Refuses a `learnloop` schema that another program made: migrating it would add learnloop's
+ * tables beside that program's, or fail halfway on a name both use. learnloop's own schema holds
+ * its version table (made first, so a start cut off before migration 1 leaves only that), with
+ * its shape; anything else there with no such table is not ours.
+ * @throws UnusableStore naming the tables found; nothing is written.
+ */
+async function refuseForeignSchema(client: pg.ClientBase): Promise<void> {
+  const { rows } = await client.query<{ name: string; ours: boolean }>(
+    `SELECT c.relname AS name,
+            c.relname = 'schema_version' AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                                AND a.attname IN ('only_row', 'version')) = 2 AS ours
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'learnloop' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      ORDER BY c.relname COLLATE "C"`,
+  );
+  if (rows.length === 0 || rows.some((r) => r.ours)) return;
+  const names = rows.map((r) => r.name);
+  const db = (client as { database?: string }).database;
+  throw new UnusableStore(
+    `postgres://…/${db ?? ''}: its learnloop schema holds another program's tables (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}), not a learnloop store; nothing was written to it`,
+  );
 }

@@ -14,6 +14,7 @@ import {
   type StatsKey,
   type StatsRecord,
   type TemplateRecord,
+  Unavailable,
 } from '../../bandit/index.js';
 import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
@@ -330,16 +331,39 @@ export class PgStore implements Store {
 
   async commit<T>(atMs: number, plan: Planner<T>): Promise<{ result: T; events: LoggedEvent[] }> {
     return this.conn.write(async (tx) => {
+      if (tx.state.head === undefined) {
+        // Once per transaction, in one round trip: the head, and the policy the derived state is under.
+        const { rows } = await tx.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('head', 'policy')");
+        const meta = new Map(rows.map((r) => [r.key, r.value]));
+        this.checkPolicy(parse<PolicyConfig>(meta.get('policy')));
+        tx.state.head = Number(meta.get('head') ?? 0);
+      }
       // Plans throw their refusals before anything is written, as Connection.write requires.
       const planned = await plan(this.view(tx));
       if (planned.events.length === 0) return { result: planned.result, events: [] };
-      let seq = (tx.state.head ??= await readHead(tx));
+      let seq = tx.state.head;
       const events = planned.events.map((body) => ({ ...body, seq: ++seq, atMs }) as LoggedEvent);
       const changes = await projectPrefetched(tx, events, this.policy);
       await tx.query(WRITE_ALL, writeParams(events, changes, headsOf(events)));
       tx.state.head = seq;
       return { result: planned.result, events };
     });
+  }
+
+  /**
+   * Refuses to write when the database's derived state is under another policy than this replica's:
+   * a replica started with other policy flags rebuilt it, and projecting this one's events under
+   * the old policy onto it would leave records that match no rebuild. The newest start wins, so a
+   * policy change rolls out as the old replicas stop writing (read under the append lock, which
+   * rebuild holds while it writes the policy).
+   * @param stored the policy in learnloop.meta, read inside the write's transaction
+   * @throws Unavailable naming both policy versions.
+   */
+  private checkPolicy(stored: PolicyConfig | undefined): void {
+    if (stored === undefined || policyVersion(stored) === policyVersion(this.policy)) return;
+    throw new Unavailable(
+      `database unavailable: its derived state is under another policy (${policyVersion(stored)}) than this replica's (${policyVersion(this.policy)}), rebuilt by a replica started with other policy flags; this one writes nothing: restart this replica with the same policy flags`,
+    );
   }
 
   /** Recomputes all derived state from the log in one transaction (other writes wait; reads see the old state until it commits). */
@@ -399,8 +423,26 @@ export class PgStore implements Store {
   }
 }
 
-/** The URL without its password, for logs. */
-function redact(url: string): string {
+/**
+ * Whether the database `url` names holds a learnloop store (tables in the `learnloop` schema), creating nothing:
+ * commands that only read refuse a database without one, as they refuse a folder without a store.
+ * @throws Unavailable when the database cannot be reached.
+ */
+export async function hasPgStore(url: string): Promise<boolean> {
+  const conn = new Connection(url, { max: 1 });
+  try {
+    // Any table in the schema counts: open() then says whether it is learnloop's or another program's.
+    const { rows } = await conn.query<{ present: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop') AS present",
+    );
+    return rows[0]?.present === true;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** The URL without its password, for logs and messages. */
+export function redact(url: string): string {
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '***';
