@@ -7,7 +7,8 @@ set -eu
 OUT=${OUT:-bench/results}
 # Only this script's outputs: bench/results also holds other benchmarks' (bench/dashboard).
 mkdir -p "$OUT"
-rm -f "$OUT"/replay-* "$OUT"/scenario-* "$OUT"/ablation-* "$OUT"/matrix.json "$OUT"/typo-id.json
+# matrix-targets.json (the target cells rerun with intervals an older matrix run lacked) goes too: a new matrix keeps them.
+rm -f "$OUT"/replay-* "$OUT"/scenario-* "$OUT"/ablation-* "$OUT"/matrix.json "$OUT"/matrix-targets.json "$OUT"/typo-id.json
 LL="nice -n 10 node bin/learnloop.js bench lift"
 # The validation matrix (real tables and their subsets, synthetic families, K 2–all, 500/2,000/10,000
 # steps) runs beside the rest on JOBS threads: once the rest is done it has every core to itself.
