@@ -4,4 +4,4 @@ import { runCell, type MatrixCell, type MatrixCellResult, type MatrixWorkerData 
 import { serveTasks } from './worker-pool.js';
 
 const run = workerData as MatrixWorkerData;
-serveTasks<MatrixCell, MatrixCellResult>((cell) => runCell(run.tables[cell.table]!, cell, run.seeds, run.config, run.firstSeed, run.variant));
+serveTasks<MatrixCell, MatrixCellResult>((cell) => runCell(run.tables[cell.table]!, cell, run));

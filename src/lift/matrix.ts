@@ -3,10 +3,11 @@
  * unlike SWE-bench), candidate counts and horizons, so the policy is judged by its worst case rather
  * than on one table. Every cell replays every policy on the same seeds, so comparisons are paired.
  */
-import { createRng, policyVersion, sampleBeta, sampleNormal, type PolicyConfig, type Rng } from '../bandit/index.js';
+import { createRng, sampleBeta, sampleNormal, type PolicyConfig, type Rng } from '../bandit/index.js';
 import type { OutcomeTable } from './data.js';
-import { POLICY_NAMES, recordedOverrides, VARIANT } from './policies.js';
+import { POLICY_NAMES, VARIANT, variantSettings, withVariant, type VariantSettings } from './policies.js';
 import { firstSeedOf, replaySeed } from './replay.js';
+import { hasGap } from './report.js';
 import { mean, pairedInterval, pairedQuantileDiffInterval, quantile } from './stats.js';
 import { runInWorkers } from './worker-pool.js';
 
@@ -168,14 +169,18 @@ export function matrixCells(tables: readonly MatrixTable[], ks: ReadonlyArray<nu
   return out;
 }
 
+/** What every cell of a run shares: the seeds, learnloop's configuration, and the variant's overrides when it runs. */
+export type CellRun = Pick<MatrixRun, 'seeds' | 'firstSeed' | 'config' | 'variant'>;
+
 /**
- * Runs one cell: every policy on the same seeds. Seeds on which every candidate ties are left out
- * (nothing to capture).
- * @param variant overrides of `config` for learnloop-variant, run beside the others (absent: not run)
+ * Runs one cell: every policy on the same seeds (learnloop-variant beside the others when `run.variant` is given).
+ * Seeds on which every candidate ties are left out (nothing to capture).
  */
-export function runCell(table: OutcomeTable, cell: MatrixCell, seeds: number, config: PolicyConfig, firstSeed = 1, variant?: Partial<PolicyConfig>): MatrixCellResult {
+export function runCell(table: OutcomeTable, cell: MatrixCell, run: CellRun): MatrixCellResult {
+  const { seeds, config, variant } = run;
+  const firstSeed = run.firstSeed ?? 1;
   const reference = 'learnloop';
-  const names = variant === undefined ? POLICY_NAMES : [...POLICY_NAMES, VARIANT];
+  const names = withVariant(POLICY_NAMES, variant);
   const captured: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const reward: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const lift: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
@@ -185,7 +190,7 @@ export function runCell(table: OutcomeTable, cell: MatrixCell, seeds: number, co
     const r = replaySeed(table, seed, { arms: cell.arms, steps: cell.steps, seeds, context: 'none', policies: names, config, ...(variant === undefined ? {} : { variant }) });
     k = r.candidates.length;
     const gap = r.bestFixed - r.uniform;
-    if (!(gap > 1e-12)) continue;
+    if (!hasGap(gap)) continue;
     achievable += gap;
     for (const n of names) {
       captured[n]!.push((r.policies[n]! - r.uniform) / gap);
@@ -251,7 +256,7 @@ export interface MatrixResult {
    * configuration (null: a field removed) and policy version. Each cell's `policies['learnloop-variant']` holds its
    * figures, paired with learnloop's as a baseline's are; it is no baseline in `shortfalls` or `behind`.
    */
-  readonly variant?: { readonly overrides: Record<string, unknown>; readonly policyVersion: string };
+  readonly variant?: VariantSettings;
   seconds: number;
   command?: string;
 }
@@ -295,7 +300,7 @@ export function runMatrix(run: MatrixRun): MatrixResult {
   const started = performance.now();
   const { tables, cells } = planMatrix(run);
   const results = cells.map((cell, i) => {
-    const r = runCell(tables.find((t) => t.name === cell.table)!.table, cell, run.seeds, run.config, run.firstSeed, run.variant);
+    const r = runCell(tables.find((t) => t.name === cell.table)!.table, cell, run);
     run.onProgress?.(i + 1, cells.length);
     return r;
   });
@@ -303,12 +308,8 @@ export function runMatrix(run: MatrixRun): MatrixResult {
 }
 
 /** What a matrix worker needs besides its cells: the tables those cells use, and the run's settings. */
-export interface MatrixWorkerData {
+export interface MatrixWorkerData extends CellRun {
   readonly tables: Readonly<Record<string, OutcomeTable>>;
-  readonly seeds: number;
-  readonly firstSeed: number;
-  readonly config: PolicyConfig;
-  readonly variant?: Partial<PolicyConfig>;
 }
 
 /**
@@ -323,7 +324,7 @@ export async function runMatrixInWorkers(run: MatrixRun, jobs: number): Promise<
   const workerData: MatrixWorkerData = {
     tables: Object.fromEntries(tables.filter((t) => used.has(t.name)).map((t) => [t.name, t.table])),
     seeds: run.seeds,
-    firstSeed: run.firstSeed ?? 1,
+    ...firstSeedOf(run),
     config: run.config,
     ...(run.variant === undefined ? {} : { variant: run.variant }),
   };
@@ -368,7 +369,7 @@ function matrixResult(run: MatrixRun, tables: readonly MatrixTable[], results: r
     shortfalls,
     behind,
     ...(run.filter === undefined ? {} : { filter: run.filter }),
-    ...(run.variant === undefined ? {} : { variant: { overrides: recordedOverrides(run.variant), policyVersion: policyVersion({ ...run.config, ...run.variant }) } }),
+    ...(run.variant === undefined ? {} : { variant: variantSettings(run.config, run.variant) }),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -446,7 +447,7 @@ export function matrixRows(r: MatrixResult): { headers: string[]; rows: string[]
 }
 
 /** The variant as a report names it: its policy version and what it changes. */
-export const variantName = (v: { readonly overrides: Record<string, unknown>; readonly policyVersion: string }) =>
+export const variantName = (v: VariantSettings) =>
   `${VARIANT} (${v.policyVersion}, learnloop with ${JSON.stringify(v.overrides)})`;
 
 /** learnloop-variant against learnloop over the cells, in words (undefined when no variant ran). */

@@ -9,6 +9,7 @@ import {
   choose,
   createRng,
   DEFAULT_POLICY_CONFIG,
+  policyVersion,
   project,
   sampleBeta,
   type ArmEvidence,
@@ -294,6 +295,21 @@ export function policyFactory(name: string, variant?: Partial<PolicyConfig>): Po
 /** Overrides as a report records them: a field removed (undefined) shows as null, as --policy-config takes it. */
 export const recordedOverrides = (overrides: Readonly<Record<string, unknown>>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, v === undefined ? null : v]));
+
+/** The policies a run compares: those asked for, then learnloop-variant when it runs. */
+export const withVariant = (policies: readonly string[], variant: Partial<PolicyConfig> | undefined): readonly string[] =>
+  variant === undefined ? policies : [...policies, VARIANT];
+
+/** learnloop-variant as a report records it: its overrides of learnloop's configuration (null: a field removed) and its policy version. */
+export interface VariantSettings {
+  readonly overrides: Record<string, unknown>;
+  readonly policyVersion: string;
+}
+
+export const variantSettings = (config: PolicyConfig, overrides: Partial<PolicyConfig>): VariantSettings => ({
+  overrides: recordedOverrides(overrides),
+  policyVersion: policyVersion({ ...config, ...overrides }),
+});
 
 /**
  * A policy's random stream on a seed. The variant draws from learnloop's, so with the same settings it

@@ -22,6 +22,9 @@ export interface LiftSummary {
   reference: { uniform: number; bestFixed: number; perContextOracle: number };
 }
 
+/** Whether a seed leaves something to capture: a gap over uniform (best fixed's, or the oracle's) wider than a rounding error. */
+export const hasGap = (gap: number): boolean => gap > 1e-12;
+
 /**
  * Lift = policy − uniform per seed (uniform is the expected reward of a uniform pick on that seed's
  * candidates and stream), with a bootstrap interval over seeds. Captured fraction per seed =
@@ -36,8 +39,8 @@ export function summarize(seeds: readonly SeedOutcome[], policyNames: readonly s
     const rel = seeds.map((s) => (s.uniform > 0 ? (s.policies[name]! - s.uniform) / s.uniform : 0));
     const [ciLow, ciHigh] = bootstrapMeanInterval(lifts, `${bootstrapSeed}\u0000${name}`);
     const [rLow, rHigh] = bootstrapMeanInterval(rel, `${bootstrapSeed}\u0000${name}\u0000rel`);
-    const captured = seeds.filter((s) => s.bestFixed - s.uniform > 1e-12).map((s) => (s.policies[name]! - s.uniform) / (s.bestFixed - s.uniform));
-    const ofOracle = seeds.filter((s) => s.perContextOracle - s.uniform > 1e-12).map((s) => (s.policies[name]! - s.uniform) / (s.perContextOracle - s.uniform));
+    const captured = seeds.filter((s) => hasGap(s.bestFixed - s.uniform)).map((s) => (s.policies[name]! - s.uniform) / (s.bestFixed - s.uniform));
+    const ofOracle = seeds.filter((s) => hasGap(s.perContextOracle - s.uniform)).map((s) => (s.policies[name]! - s.uniform) / (s.perContextOracle - s.uniform));
     policies[name] = {
       meanReward: mean(rewards),
       liftVsUniform: { mean: mean(lifts), ciLow, ciHigh, relative: mean(lifts) / uniformMean, relativeCiLow: rLow, relativeCiHigh: rHigh },

@@ -4,9 +4,9 @@ import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../band
 import { parseOutcomes } from './data.js';
 import { capturedDiff, pointsDiff, variantName } from './matrix.js';
 import { lineChart } from './plot.js';
-import { POLICY_NAMES, recordedOverrides, VARIANT } from './policies.js';
+import { POLICY_NAMES, recordedOverrides, VARIANT, variantSettings, withVariant, type VariantSettings } from './policies.js';
 import { checkpoints, firstSeedOf, replay, type ContextMode } from './replay.js';
-import { summarize, type LiftSummary, type SeedOutcome } from './report.js';
+import { hasGap, summarize, type LiftSummary, type SeedOutcome } from './report.js';
 import { NO_CONTEXT, simulate, validateScenario, type Scenario } from './scenario.js';
 import { mean, pairedInterval, quantile } from './stats.js';
 
@@ -41,9 +41,7 @@ export interface LiftResult extends LiftSummary {
    * removed), its policy version, and variant − learnloop paired over seeds with a 95% normal interval (as the
    * validation matrix pairs a baseline): in captured fraction (the seeds with something to capture) and in mean reward.
    */
-  variant?: {
-    overrides: Record<string, unknown>;
-    policyVersion: string;
+  variant?: VariantSettings & {
     captured: { mean: number; low: number; high: number; seeds: number };
     reward: { mean: number; low: number; high: number };
   };
@@ -52,20 +50,16 @@ export interface LiftResult extends LiftSummary {
 
 /** learnloop-variant's run settings and its difference from learnloop, paired over the seeds. */
 function variantOf(seeds: readonly SeedOutcome[], config: PolicyConfig, overrides: Partial<PolicyConfig>): NonNullable<LiftResult['variant']> {
-  const gapped = seeds.filter((s) => s.bestFixed - s.uniform > 1e-12);
+  const gapped = seeds.filter((s) => hasGap(s.bestFixed - s.uniform));
   const diff = (s: SeedOutcome) => s.policies[VARIANT]! - s.policies['learnloop']!;
   const [cm, cl, ch] = pairedInterval(gapped.map((s) => diff(s) / (s.bestFixed - s.uniform)));
   const [rm, rl, rh] = pairedInterval(seeds.map(diff));
   return {
-    overrides: recordedOverrides(overrides),
-    policyVersion: policyVersion({ ...config, ...overrides }),
+    ...variantSettings(config, overrides),
     captured: { mean: cm, low: cl, high: ch, seeds: gapped.length },
     reward: { mean: rm, low: rl, high: rh },
   };
 }
-
-/** The policies a run compares: those asked for, then learnloop-variant when it runs. */
-const withVariant = (policies: readonly string[], variant: Partial<PolicyConfig> | undefined) => (variant === undefined ? policies : [...policies, VARIANT]);
 
 export interface ReplayRun {
   readonly data: string;

@@ -39,14 +39,14 @@ describe('replay', () => {
     // A matrix cell likewise: the mean over seeds 1–2 is the mean of the cells from seed 1 and from seed 2.
     const table = parseOutcomes(readFileSync(data, 'utf8'));
     const cell = { table: 'x', arms: 3, steps: 80 } as const;
-    const [both, first, second] = [runCell(table, cell, 2, DEFAULT_POLICY_CONFIG), runCell(table, cell, 1, DEFAULT_POLICY_CONFIG), runCell(table, cell, 1, DEFAULT_POLICY_CONFIG, 2)];
+    const [both, first, second] = [runCell(table, cell, { seeds: 2, config: DEFAULT_POLICY_CONFIG }), runCell(table, cell, { seeds: 1, config: DEFAULT_POLICY_CONFIG }), runCell(table, cell, { seeds: 1, firstSeed: 2, config: DEFAULT_POLICY_CONFIG })];
     for (const p of POLICY_KEYS) expect(both.policies[p]!.mean).toBeCloseTo((first.policies[p]!.mean + second.policies[p]!.mean) / 2, 12);
   });
 
   test('a matrix cell pools the captured fraction over seeds and pairs the reward difference', () => {
     const table = parseOutcomes(readFileSync(writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]), 'utf8'));
     const cell = { table: 'x', arms: 3, steps: 80 } as const;
-    const c = runCell(table, cell, 4, DEFAULT_POLICY_CONFIG);
+    const c = runCell(table, cell, { seeds: 4, config: DEFAULT_POLICY_CONFIG });
     const seeds = [1, 2, 3, 4].map((seed) => replaySeed(table, seed, { arms: 3, steps: 80, seeds: 4, context: 'none', policies: POLICY_KEYS, config: DEFAULT_POLICY_CONFIG }));
     const sum = (f: (s: (typeof seeds)[number]) => number) => seeds.reduce((t, s) => t + f(s), 0);
     for (const p of POLICY_KEYS) {
@@ -90,7 +90,7 @@ describe('replay', () => {
 
   test('a matrix run from before the pooled figures renders without their columns', () => {
     const table = parseOutcomes(readFileSync(writeTable(tmpDir(), [0.2, 0.5, 0.8]), 'utf8'));
-    const cell = runCell(table, { table: 'x', arms: 2, steps: 40 }, 2, DEFAULT_POLICY_CONFIG);
+    const cell = runCell(table, { table: 'x', arms: 2, steps: 40 }, { seeds: 2, config: DEFAULT_POLICY_CONFIG });
     const run = { policyVersion: 'v', seeds: 2, tables: [], cells: [cell], shortfalls: [], seconds: 0 };
     expect(matrixRows(run).headers).toHaveLength(9);
     expect(matrixRows(run).rows[0]).toHaveLength(9);
@@ -196,7 +196,7 @@ describe('learnloop-variant', () => {
 
   test("with learnloop's settings it picks as learnloop does: a paired difference of exactly 0 in a matrix cell, a replay and a scenario", () => {
     const data = writeTable(tmpDir(), [0.2, 0.4, 0.5, 0.7, 0.8]);
-    const cell = runCell(parseOutcomes(readFileSync(data, 'utf8')), { table: 'x', arms: 3, steps: 80 }, 3, DEFAULT_POLICY_CONFIG, 1, {});
+    const cell = runCell(parseOutcomes(readFileSync(data, 'utf8')), { table: 'x', arms: 3, steps: 80 }, { seeds: 3, config: DEFAULT_POLICY_CONFIG, variant: {} });
     const ll = cell.policies['learnloop']!;
     expect(cell.policies[VARIANT]).toEqual({ ...ll, diffMean: 0, diffLow: 0, diffHigh: 0, rewardDiff: zero });
     const replayed = runReplay({ data, arms: 3, steps: 80, seeds: 3, context: 'none', policies: ['learnloop', 'uniform'], variant: {} });
