@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { behindText, matrixRows, shortfallsText, type MatrixResult } from '../../src/lift/matrix.js';
 import { referenceLine, summaryRows, type LiftResult } from '../../src/lift/run.js';
+import { pairedInterval } from '../../src/lift/stats.js';
 import type { TypoResult } from '../scenarios/typo-id.js';
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
@@ -46,14 +47,13 @@ interface Target {
  */
 function pairedDifference(ra: LiftResult, a: string, rb: LiftResult, b: string): { mean: number; low: number; high: number } {
   if (ra.perSeed.length !== rb.perSeed.length || ra.perSeed.length < 2) throw new Error('paired runs need the same seeds, at least 2');
-  const d = ra.perSeed.map((s, i) => {
-    if (rb.perSeed[i]?.seed !== s.seed) throw new Error('paired runs must use the same seeds');
-    return s.policies[a]! - rb.perSeed[i]!.policies[b]!;
-  });
-  const mean = d.reduce((x, y) => x + y, 0) / d.length;
-  const sd = Math.sqrt(d.reduce((x, y) => x + (y - mean) ** 2, 0) / (d.length - 1));
-  const half = (1.96 * sd) / Math.sqrt(d.length);
-  return { mean, low: mean - half, high: mean + half };
+  const [mean, low, high] = pairedInterval(
+    ra.perSeed.map((s, i) => {
+      if (rb.perSeed[i]?.seed !== s.seed) throw new Error('paired runs must use the same seeds');
+      return s.policies[a]! - rb.perSeed[i]!.policies[b]!;
+    }),
+  );
+  return { mean, low, high };
 }
 
 /** The paired difference as "pass rate ±x.x points, 95% CI …" for a target row. */
@@ -269,7 +269,6 @@ function main(): void {
   writeFileSync(outPath, lines.join('\n'));
 }
 
-/** The validation matrix (issue 9): the target cells first, then every cell. */
 /**
  * `targets` when it reran cells of `m` under the same policy and seeds (every cell's figures equal to the digit), so its
  * shortfalls, which carry intervals, can stand for `m`'s.
@@ -280,9 +279,9 @@ function sameTargets(m: MatrixResult, targets: MatrixResult, path: string): Matr
   if (targets.policyVersion !== m.policyVersion || targets.seeds !== m.seeds || targets.firstSeed !== m.firstSeed || targets.variant !== undefined) {
     throw new Error(`${path} ran another policy or other seeds than the matrix`);
   }
+  const figures = (x: MatrixResult['cells'][number]) => Object.entries(x.policies).map(([n, p]) => [n, p.mean, p.p10, p.diffMean]);
   for (const c of targets.cells) {
     const whole = m.cells.find((x) => x.table === c.table && x.arms === c.arms && x.steps === c.steps);
-    const figures = (x: typeof c) => Object.entries(x.policies).map(([n, p]) => [n, p.mean, p.p10, p.diffMean]);
     if (whole === undefined || !same(figures(whole), figures(c))) throw new Error(`${path}: cell ${c.table} K=${c.k} ${c.steps} steps differs from the matrix's`);
   }
   const sorted = (x: object) => Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)));
@@ -290,6 +289,10 @@ function sameTargets(m: MatrixResult, targets: MatrixResult, path: string): Matr
   return targets;
 }
 
+/**
+ * The validation matrix (issue 9): the target cells first, then every cell.
+ * @param targets the target cells rerun with their shortfalls' intervals (matrix-targets.json, checked by sameTargets), if any
+ */
 function matrixSection(m: MatrixResult, others: string | undefined, targets: MatrixResult | undefined): string {
   const { headers, rows } = matrixRows(m);
   const target = (c: MatrixResult['cells'][number]) => c.steps === 2000 && (c.arms === 8 || c.arms === 'all');
