@@ -38,8 +38,6 @@ function chart(spec: unknown, caption: string): string {
   return `<figure class="vl" data-spec="${id}"><div class="vl-target" role="img" aria-label="${esc(caption)}"></div><script type="application/json" id="${id}">${json}</script><figcaption>${esc(caption)}</figcaption></figure>`;
 }
 
-const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : fmt.pct(x));
-const interval = (lo: number | null, hi: number | null) => (lo === null || hi === null ? '–' : fmt.interval(lo, hi));
 const points = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
 
 function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>, numeric: readonly boolean[] = [], cls = ''): string {

@@ -162,7 +162,7 @@ async function benchLift(opts: BenchLiftOptions): Promise<void> {
   const arms = opts.matrix === true ? 8 : armsOf(opts.arms ?? '8');
   let policies: string[] | undefined;
   if (opts.policies !== undefined) {
-    policies = opts.policies.split(',').map((s) => s.trim()).filter(Boolean);
+    policies = list(opts.policies);
     const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
     if (unknown.length > 0) throw new BenchUserError(`--policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
   }
