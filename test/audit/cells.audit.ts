@@ -27,6 +27,8 @@ const S: Record<string, Scenario> = {
 test('cells', async () => {
   const name = process.env.SCEN!;
   const reps = Number(process.env.REPS ?? 400);
+  // POLICY: JSON overrides of the policy configuration, so a candidate is screened on the same worlds.
+  const policy = { ...DEFAULT_POLICY_CONFIG, ...JSON.parse(process.env.POLICY ?? '{}') };
   const s = S[name]!;
   const rng = createRng(`audit-${name}`);
   const ci = new Coverage();
@@ -38,7 +40,6 @@ test('cells', async () => {
   const liftCov0 = new Coverage();
   const t0 = Date.now();
   for (let w = 0; w < reps; w++) {
-    const policy = { ...DEFAULT_POLICY_CONFIG, ...JSON.parse(process.env.POLICY ?? '{}') };
     const store = new MemoryStore(policy);
     const ll = service(policy, store);
     const ids = Array.from({ length: s.K }, (_, i) => `t${i}@v1`);

@@ -24,17 +24,9 @@ function samples(text: string, name: string): Array<{ labels: Record<string, str
   });
 }
 
-/** The value of one sample line, e.g. `name{a="b"} 3`, or undefined when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
+/** The value of one sample line, e.g. `name{a="b"} 3` (the first whose labels include `labels`), or undefined when absent. */
+const sample = (text: string, name: string, labels: Record<string, string> = {}): number | undefined =>
+  samples(text, name).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
 describe('Prometheus metrics', () => {
   test('scrape shows calls, latency, outcomes, decisions, log size and observation age', async () => {
