@@ -256,7 +256,7 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
   const tree = (n: LineageNode, depth: number): string => {
     if (depth > 32) return '';
     const kids = n.children.map((c) => byId.get(c)).filter((c): c is LineageNode => c !== undefined);
-    return `<li>${idCell(n.templateId)} <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${esc(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
+    return `<li>${idCell(n.templateId)} <span class="status ${n.status}">${esc(n.status)}</span>${n.createdBy ? ` <span class="sub">from ${idCell(n.createdBy.refinementId)}</span>` : ''}${kids.length ? `<ul>${kids.map((k) => tree(k, depth + 1)).join('')}</ul>` : ''}</li>`;
   };
   return [
     `<ul class="tree">${roots.map((r) => tree(r, 0)).join('')}</ul>`,
@@ -267,7 +267,7 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
         n.parentTemplateId ? idCell(n.parentTemplateId) : '–',
         `<span class="status ${n.status}">${cell(n.status)}</span>`,
         cell(fmt.date(n.registeredAtMs)),
-        n.createdBy ? `${cell(n.createdBy.refinementId)}, accepted by ${freeText(n.createdBy.actor)} on ${cell(fmt.date(n.createdBy.decidedAtMs))}: ${freeText(n.createdBy.reason)}` : n.implicit ? 'first seen in a run' : 'registered',
+        n.createdBy ? `${idCell(n.createdBy.refinementId)}, accepted by ${freeText(n.createdBy.actor)} on ${cell(fmt.date(n.createdBy.decidedAtMs))}: ${freeText(n.createdBy.reason)}` : n.implicit ? 'first seen in a run' : 'registered',
         ...metricCells(n.metrics),
         n.effect ? withDetail(points(n.effect.estimate), `${points(n.effect.ciLow)} to ${points(n.effect.ciHigh)}`) : '–',
         n.status === 'retired'

@@ -333,6 +333,25 @@ describe('free text holding bidirectional formatting characters', () => {
       expect(json.patterns[0]!.signature).toContain('\u202eevil\u202c');
     });
   });
+
+  test('the lineage isolates the refinement a version came from, as every other id', async () => {
+    // Right-to-left letters are allowed in an id; outside an isolate they reorder the words beside them.
+    const id = '\u05e9\u05dc\u05d5\u05dd@v1';
+    await withMemoryDashboard(async (app) => {
+      await app.learnloop.registerTemplate({ templateId: id, parentTemplateId: '', description: '' });
+      for (let i = 0; i < 20; i++) {
+        await app.learnloop.observe({ runId: `r${i}`, decisionId: '', templateId: id, taskClass: 'bug-fix', repo: '', taskId: `t${i}`, attempt: 1, outcome: 'fail', retries: 0, durationSeconds: 1, failureReason: 'boom', finishedAtMs: AS_OF - 1000 * (i + 1), agent: '', model: '' });
+      }
+      await app.refinements.scan(AS_OF, RULES);
+      const [item] = await app.refinements.list('open');
+      await app.refinements.accept({ refinementId: item!.refinementId, actor: 'ops', reason: 'rewritten', newTemplateId: 'next@v2', description: '' });
+    }, async (d) => {
+      const page = await (await fetch(`${d.url}/templates`, { headers: { authorization: 'Bearer tok' } })).text();
+      const refinement = `<code class="id" dir="auto">${id}#1</code>`;
+      expect(page).toContain(`<span class="sub">from ${refinement}</span>`);
+      expect(page).toContain(`${refinement}, accepted by <bdi>ops</bdi>`);
+    });
+  });
 });
 
 describe('a dashboard whose store fails', () => {
