@@ -133,8 +133,9 @@ export interface PolicyCell {
   /** Paired per-seed difference of the mean reward (pass rate), this policy − the reference, mean and 95% interval. */
   readonly rewardDiff?: { readonly mean: number; readonly low: number; readonly high: number };
   /**
-   * p10 of this policy − p10 of the reference, 95% paired bootstrap interval over seeds (2,000 resamples, seeded by the
-   * cell and policy): how far apart two p10s must be before the seeds cannot explain it. Absent in older runs.
+   * p10 of this policy − p10 of the reference, 95% interval: the observed difference ± 1.96 paired-bootstrap standard
+   * errors over seeds (pairedQuantileDiffInterval; 2,000 resamples, seeded by the cell and policy): how far apart two
+   * p10s must be before the seeds cannot explain it. Absent in older runs.
    */
   readonly p10Diff?: { readonly low: number; readonly high: number };
 }

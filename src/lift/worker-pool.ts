@@ -4,7 +4,7 @@
  */
 import { parentPort, Worker } from 'node:worker_threads';
 
-/** A worker threw, exited or could not be sent a task: the run is stopped and says which task. */
+/** A worker threw, exited with a task in hand, or answered with a message that could not be read: the run is stopped and says which task. */
 export class WorkerFailure extends Error {}
 
 /** What the pool sends a worker, and what the worker answers. */
