@@ -4,12 +4,10 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
-import { behindText, matrixRows, shortfallsText, type MatrixResult } from '../../src/lift/matrix.js';
+import { behindText, f3, matrixRows, shortfallsText, type MatrixResult } from '../../src/lift/matrix.js';
 import { referenceLine, summaryRows, type LiftResult } from '../../src/lift/run.js';
 import { pairedInterval } from '../../src/lift/stats.js';
 import type { TypoResult } from '../scenarios/typo-id.js';
-
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 
 function mdTable(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

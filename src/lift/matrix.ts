@@ -378,7 +378,8 @@ function matrixResult(run: MatrixRun, tables: readonly MatrixTable[], results: r
 /** The baselines learnloop is judged against: every policy but learnloop and its variant. */
 const isBaseline = (name: string) => name !== 'learnloop' && name !== VARIANT;
 
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+/** A figure of the lift reports to three decimals; 'n/a' where there is none (no seed left anything to capture). */
+export const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 
 /** The cells where a baseline's reward is ahead beyond the paired interval, in words (undefined for runs made before it was reported). */
 export function behindText(r: MatrixResult): string | undefined {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_POLICY_CONFIG, policyVersion, type PolicyConfig } from '../bandit/index.js';
 import { parseOutcomes } from './data.js';
-import { capturedDiff, pointsDiff, variantName } from './matrix.js';
+import { capturedDiff, f3, pointsDiff, variantName } from './matrix.js';
 import { lineChart } from './plot.js';
 import { POLICY_NAMES, recordedOverrides, VARIANT, variantSettings, withVariant, type VariantSettings } from './policies.js';
 import { checkpoints, firstSeedOf, replay, type ContextMode } from './replay.js';
@@ -187,7 +187,6 @@ export function runScenario(run: ScenarioRun): LiftResult {
   };
 }
 
-const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
 const signed = (x: number, d = 1) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(d)}`;
 
 /** Rows of the readable summary: one per policy, then the references. */
