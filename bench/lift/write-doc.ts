@@ -4,7 +4,8 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
-import { behindText, f3, matrixRows, shortfallsText, type MatrixResult } from '../../src/lift/matrix.js';
+import { behindText, f3, isTargetCell, matrixRows, shortfallsText, type MatrixResult } from '../../src/lift/matrix.js';
+import { targetChance, targetComparisons } from '../../src/lift/target-odds.js';
 import { referenceLine, summaryRows, type LiftResult } from '../../src/lift/run.js';
 import { pairedInterval } from '../../src/lift/stats.js';
 import type { TypoResult } from '../scenarios/typo-id.js';
@@ -288,13 +289,29 @@ function sameTargets(m: MatrixResult, targets: MatrixResult, path: string): Matr
   return targets;
 }
 
+/** How likely the target is on a fresh draw of seeds at these paired differences (needs the paired p10 intervals). */
+function targetOddsText(m: MatrixResult): string[] {
+  const cs = targetComparisons(m);
+  if (!cs.some((c) => c.stat === 'p10')) return [];
+  const odds = (lead: (c: (typeof cs)[number]) => number) => {
+    const p = targetChance(cs, lead);
+    return p < 1e-4 ? 'below 0.0001' : `at most ${p.toFixed(4)}`;
+  };
+  return [
+    `How likely the whole target is on a fresh draw of ${m.seeds} seeds, at these paired differences (each comparison holds with probability Φ(lead / se); ` +
+      'cells taken as independent (a seed draws each cell\'s candidates and task stream afresh), comparisons within a cell not, so the product over cells of each cell\'s least likely comparison is an upper bound; ' +
+      `src/lift/target-odds.ts): ${odds((c) => c.lead)} as measured, ${odds((c) => Math.max(0, c.lead))} for a policy tied with the baseline wherever learnloop is behind, ` +
+      `and ${odds((c) => Math.max(0, c.lead) + 0.03)} if it also led every comparison by a further 0.03 (\`node dist/bench/lift/target-odds.js\` prints each comparison).`,
+    '',
+  ];
+}
+
 /**
  * The validation matrix (issue 9): the target cells first, then every cell.
  * @param targets the target cells rerun with their shortfalls' intervals (matrix-targets.json, checked by sameTargets), if any
  */
 function matrixSection(m: MatrixResult, others: string | undefined, targets: MatrixResult | undefined): string {
   const { headers, rows } = matrixRows(m);
-  const target = (c: MatrixResult['cells'][number]) => c.steps === 2000 && (c.arms === 8 || c.arms === 'all');
   const idx = m.cells.map((c, i) => [c, i] as const);
   const verified8 = m.cells.find((c) => c.table === m.tables[0]!.name && c.arms === 8 && c.steps === 2000);
   return [
@@ -320,10 +337,11 @@ function matrixSection(m: MatrixResult, others: string | undefined, targets: Mat
       (targets === undefined ? '' : ` (Each difference is the baseline's figure − learnloop's with its paired 95% interval, from the target cells rerun on the same seeds, every figure equal to the matrix's: \`${targets.command ?? '(command not recorded)'}\`.)`) +
       (verified8 ? ` Verified, K = 8: mean ${f3(verified8.policies['learnloop']!.mean)} (target ≥ 0.92).` : ''),
     '',
+    ...targetOddsText(targets ?? m),
     ...(behindText(m) === undefined ? [] : [`Over every cell, ${behindText(m)}.`, '']),
     '### Target cells (K = 8 and K = all, 2,000 steps)',
     '',
-    mdTable(headers, idx.filter(([c]) => target(c)).map(([, i]) => rows[i]!)),
+    mdTable(headers, idx.filter(([c]) => isTargetCell(c)).map(([, i]) => rows[i]!)),
     '',
     '### Every cell',
     '',

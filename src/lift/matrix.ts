@@ -353,7 +353,7 @@ function matrixResult(run: MatrixRun, tables: readonly MatrixTable[], results: r
     for (const [name, p] of baselines) {
       if (p.rewardDiff !== undefined && p.rewardDiff.low > 0) behind.push({ table: c.table, k: c.k, steps: c.steps, baseline: name, ...p.rewardDiff });
     }
-    if (c.steps !== MATRIX_FULL_HORIZON || (c.arms !== 8 && c.arms !== 'all')) continue;
+    if (!isTargetCell(c)) continue;
     const ll = c.policies['learnloop']!;
     for (const [name, p] of baselines) {
       const at = { table: c.table, k: c.k, steps: c.steps, baseline: name };
@@ -376,7 +376,10 @@ function matrixResult(run: MatrixRun, tables: readonly MatrixTable[], results: r
 }
 
 /** The baselines learnloop is judged against: every policy but learnloop and its variant. */
-const isBaseline = (name: string) => name !== 'learnloop' && name !== VARIANT;
+export const isBaseline = (name: string) => name !== 'learnloop' && name !== VARIANT;
+
+/** Issue 9's target cells: K = 8 and K = all at the full horizon. */
+export const isTargetCell = (c: MatrixCell) => c.steps === MATRIX_FULL_HORIZON && (c.arms === 8 || c.arms === 'all');
 
 /** A figure of the lift reports to three decimals; 'n/a' where there is none (no seed left anything to capture). */
 export const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
