@@ -20,9 +20,11 @@ import type {
 import type { SnapshotBody } from './snapshot.js';
 
 /**
- * What --db names is not a learnloop store and must not be made one: an LMDB folder whose data
- * file is cut short or is another program's environment, a PostgreSQL schema `learnloop` that
- * another program made. The message names it and what is wrong; nothing was written to it.
+ * What --db names is not a learnloop store this build may use: an LMDB folder whose data file is
+ * cut short or is another program's environment, a PostgreSQL schema `learnloop` that another
+ * program made, or a store a newer learnloop wrote (a later folder format or schema version). The
+ * message names it and what is wrong; nothing was written to it. The operator's to fix, not a fault
+ * of a call: the command line exits 2 with the message on one line.
  */
 export class UnusableStore extends Error {}
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { expect, test } from 'vitest';
-import { InvariantViolation, Unavailable } from '../../src/bandit/errors.js';
+import { Unavailable } from '../../src/bandit/errors.js';
 import { Connection } from '../../src/store/postgres/connection.js';
 import { migrate, SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
 import { UnusableStore } from '../../src/store/index.js';
@@ -30,13 +30,24 @@ describePg('PostgreSQL schema migrations', () => {
     });
   });
 
-  test('a schema newer than the code is refused, naming both versions, and left as it was', async () => {
+  test('a schema newer than the code is refused as an unusable store naming both versions (exit 2, one line, not INTERNAL), and left as it was', async () => {
     const url = await freshPgDatabase();
     await withClient(url, migrate);
     await withClient(url, (c) => c.query('UPDATE learnloop.schema_version SET version = $1', [SCHEMA_VERSION + 1]));
     const err = await withClient(url, migrate).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InvariantViolation);
-    expect((err as Error).message).toContain(`version ${SCHEMA_VERSION + 1}, newer than this learnloop reads (up to ${SCHEMA_VERSION})`);
+    expect(err).toBeInstanceOf(UnusableStore);
+    const refusal = `its learnloop schema is version ${SCHEMA_VERSION + 1}, newer than this learnloop reads (up to ${SCHEMA_VERSION}): upgrade learnloop to use it; nothing was written to it`;
+    expect((err as Error).message).toMatch(/^postgres:\/\/…\/learnloop_test_\w+: /);
+    expect((err as Error).message).toContain(refusal);
+    // serve and a command alike: the operator's to fix (upgrade, or point --db elsewhere).
+    for (const args of [['serve', '--port', String(await freePort())], ['scores', '--task-class', 'c', '--repo', 'r']]) {
+      const child = spawnLearnLoop([...args, '--db', url]);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect([args[0], code, stderr.trim().split('\n')]).toEqual([args[0], 2, [expect.stringMatching(/^learnloop: --db postgres:\/\/.*: its learnloop schema is version/)]]);
+      expect(stderr).toContain(refusal);
+    }
     await withClient(url, async (c) => expect((await c.query('SELECT version FROM learnloop.schema_version')).rows[0].version).toBe(SCHEMA_VERSION + 1));
   });
 

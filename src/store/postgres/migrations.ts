@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { InvariantViolation } from '../../bandit/errors.js';
 import { UnusableStore } from '../port.js';
 
 /**
@@ -47,7 +46,7 @@ const MIGRATION_LOCK = 0x6c6c_6d69; // 'llmi'
  * Brings the database to SCHEMA_VERSION, each migration in its own transaction with the version
  * row, so a crash leaves a whole version.
  * @returns the version found before migrating (0 for an empty database).
- * @throws InvariantViolation when the database was migrated by a newer learnloop.
+ * @throws UnusableStore when the database was migrated by a newer learnloop (naming both versions; nothing is written).
  */
 export async function migrate(client: pg.ClientBase): Promise<number> {
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -58,8 +57,8 @@ export async function migrate(client: pg.ClientBase): Promise<number> {
     const { rows } = await client.query<{ version: number }>('SELECT version FROM learnloop.schema_version');
     const found = rows[0]?.version ?? 0;
     if (found > SCHEMA_VERSION) {
-      throw new InvariantViolation(
-        `the database's learnloop schema is version ${found}, newer than this learnloop reads (up to ${SCHEMA_VERSION}): upgrade learnloop to use it`,
+      throw new UnusableStore(
+        `${where(client)}: its learnloop schema is version ${found}, newer than this learnloop reads (up to ${SCHEMA_VERSION}): upgrade learnloop to use it; nothing was written to it`,
       );
     }
     for (let v = found + 1; v <= SCHEMA_VERSION; v++) {
@@ -100,8 +99,12 @@ async function refuseForeignSchema(client: pg.ClientBase): Promise<void> {
   );
   if (rows.length === 0 || rows.some((r) => r.ours)) return;
   const names = rows.map((r) => r.name);
-  const db = (client as { database?: string }).database;
   throw new UnusableStore(
-    `postgres://…/${db ?? ''}: its learnloop schema holds another program's tables (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}), not a learnloop store; nothing was written to it`,
+    `${where(client)}: its learnloop schema holds another program's tables (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}), not a learnloop store; nothing was written to it`,
   );
+}
+
+/** The database a client is on, for messages: its name without host, user or password. */
+function where(client: pg.ClientBase): string {
+  return `postgres://…/${(client as { database?: string }).database ?? ''}`;
 }

@@ -127,7 +127,7 @@ export class PgStore implements Store {
 
   /**
    * Connects, applies pending migrations and rebuilds derived state if the policy changed.
-   * @throws Unavailable when the database cannot be reached; InvariantViolation when its schema is newer than this build.
+   * @throws Unavailable when the database cannot be reached; UnusableStore when its schema is newer than this build or another program's.
    */
   static async open(url: string, options: StoreOptions): Promise<PgStore> {
     const conn = new Connection(url);
