@@ -45,7 +45,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   // Checked before anything opens, so a bad key or certificate leaves nothing behind.
   const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
   if (config.httpPort !== 0) assertDashboardGuarded(config.host, config.token);
-  // Nothing is written to the store until the port is bound (a start that fails writes nothing),
+  // Nothing is written to the store until every port is bound (a start that fails writes nothing),
   // and a folder this start creates is removed if it fails: a failed start leaves no new store.
   const created = folderToCreate(config.dbPath);
   const { store, learnloop, refinements } = await openApp(config, { deferWrites: true }).catch((err: unknown) => {
@@ -54,8 +54,10 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   });
   let metricsServer: MetricsServer | null = null;
   let server: Server | undefined;
+  let dashboard: DashboardServer | null = null;
   const abandon = async (err: unknown): Promise<never> => {
     server?.forceShutdown();
+    await dashboard?.close();
     await metricsServer?.close();
     await store.close();
     if (created !== undefined) rmSync(created, { recursive: true, force: true });
@@ -101,9 +103,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((err: unknown) => abandon(listenError('listen', config.host, config.port, err)));
-  // Port bound and every check passed: now the store may write (initialise, rebuild, register).
-  await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
-  let dashboard: DashboardServer | null = null;
+  // The dashboard reads the store only when asked, so it binds before the store is prepared.
   if (config.httpPort !== 0) {
     dashboard = await startDashboard({
       ...learnLoopSource({ store, learnloop, refinements }),
@@ -115,6 +115,8 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
       ...(registry === undefined ? {} : { metrics: registry }),
     }).catch((err: unknown) => abandon(listenError('serve the dashboard', config.host, config.httpPort, err)));
   }
+  // Every port bound and every check passed: now the store may write (initialise, migrate, rebuild, register).
+  await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     health.setStatus(SERVICE_NAME, status);

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:net';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { Unavailable } from '../../src/bandit/errors.js';
@@ -17,10 +18,24 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
+/** migrate() in a transaction of its own, as a store's prepare runs it (with its first writes). */
+const migrated = (url: string) =>
+  withClient(url, async (c) => {
+    await c.query('BEGIN');
+    try {
+      const found = await migrate(c);
+      await c.query('COMMIT');
+      return found;
+    } catch (e) {
+      await c.query('ROLLBACK');
+      throw e;
+    }
+  });
+
 describePg('PostgreSQL schema migrations', () => {
   test('an empty database is brought to the current version once, even by several replicas at once', async () => {
     const url = await freshPgDatabase();
-    const found = await Promise.all([1, 2, 3].map(() => withClient(url, migrate)));
+    const found = await Promise.all([1, 2, 3].map(() => migrated(url)));
     // Exactly one of them migrated; the others found it done.
     expect(found.sort()).toEqual([0, SCHEMA_VERSION, SCHEMA_VERSION]);
     await withClient(url, async (c) => {
@@ -32,9 +47,9 @@ describePg('PostgreSQL schema migrations', () => {
 
   test('a schema newer than the code is refused as an unusable store naming both versions (exit 2, one line, not INTERNAL), and left as it was', async () => {
     const url = await freshPgDatabase();
-    await withClient(url, migrate);
+    await migrated(url);
     await withClient(url, (c) => c.query('UPDATE learnloop.schema_version SET version = $1', [SCHEMA_VERSION + 1]));
-    const err = await withClient(url, migrate).catch((e: unknown) => e);
+    const err = await migrated(url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnusableStore);
     const refusal = `its learnloop schema is version ${SCHEMA_VERSION + 1}, newer than this learnloop reads (up to ${SCHEMA_VERSION}): upgrade learnloop to use it; nothing was written to it`;
     expect((err as Error).message).toMatch(/^postgres:\/\/…\/learnloop_test_\w+: /);
@@ -59,7 +74,7 @@ describePg('PostgreSQL schema migrations', () => {
     await withClient(url, (c) => c.query(`CREATE SCHEMA learnloop; ${made}`));
     const tables = () => withClient(url, async (c) => (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'learnloop' ORDER BY 1")).rows);
     const before = await tables();
-    const err = await withClient(url, migrate).catch((e: unknown) => e);
+    const err = await migrated(url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnusableStore);
     expect((err as Error).message).toMatch(new RegExp(`its learnloop schema holds another program's tables \\(${named}\\), not a learnloop store; nothing was written to it`));
     expect(await tables()).toEqual(before);
@@ -70,6 +85,57 @@ describePg('PostgreSQL schema migrations', () => {
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect([code, stderr.trim().split('\n')]).toEqual([2, [expect.stringMatching(/^learnloop: --db postgres:\/\/.*another program's tables/)]]);
     expect(await tables()).toEqual(before);
+  });
+});
+
+// PostgreSQL's disk_full on the first write after the tables are made (the policy row): an event
+// trigger puts a trigger on learnloop.meta as soon as it is created, so start fails just after
+// creating the schema, as a database with room for the tables but not for a row would.
+const FULL_AFTER_TABLES = `CREATE FUNCTION public.no_space() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'could not extend file "base/1/2": No space left on device' USING ERRCODE = 'disk_full'; END $$;
+  CREATE FUNCTION public.fill_meta() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'learnloop.meta') THEN
+        CREATE TRIGGER no_space BEFORE INSERT ON learnloop.meta FOR EACH STATEMENT EXECUTE FUNCTION public.no_space();
+      END IF;
+    END $$;
+  CREATE EVENT TRIGGER fill_meta ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.fill_meta()`;
+
+/** A port something else listens on. */
+async function busyPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
+describePg('a serve that fails to start on a fresh database', () => {
+  test.each([
+    ['its port is taken', async (url: string, busy: number) => ['--port', String(busy)], 2, /^learnloop: cannot listen on 127\.0\.0\.1:\d+ \(is another server using that port\?\)/],
+    ["the dashboard's port is taken", async (url: string, busy: number) => ['--port', String(await freePort()), '--http-port', String(busy)], 2, /^learnloop: cannot serve the dashboard on 127\.0\.0\.1:\d+/],
+    [
+      'the database is full after the tables are made',
+      async (url: string) => {
+        await withClient(url, (c) => c.query(FULL_AFTER_TABLES));
+        return ['--port', String(await freePort())];
+      },
+      1,
+      /^learnloop: RESOURCE_EXHAUSTED: disk full: the database cannot write .*\(LL_STORAGE_FULL\)$/,
+    ],
+  ])('when %s leaves it as it found it: no learnloop schema, no tables', async (_, setUp, exitCode, line) => {
+    const url = await freshPgDatabase();
+    const busy = await busyPort();
+    try {
+      const child = spawnLearnLoop(['serve', '--db', url, ...(await setUp(url, busy.port))]);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect([code, stderr.trim().split('\n')]).toEqual([exitCode, [expect.stringMatching(line)]]);
+    } finally {
+      busy.server.close();
+    }
+    const left = await withClient(url, async (c) => (await c.query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop'")).rows);
+    const schema = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
+    expect([left, schema]).toEqual([[], []]);
   });
 });
 

@@ -20,7 +20,7 @@ import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
 import { canonicalSnapshot, snapshotName, wholeBody, type DerivedSnapshot, type SnapshotBody } from '../snapshot.js';
 import { Connection, type Queryable, type Tx } from './connection.js';
-import { migrate } from './migrations.js';
+import { migrate, schemaVersion } from './migrations.js';
 
 /**
  * Marks in learnloop.meta, as on LMDB: the newest seq; the newest that is not a decision (the
@@ -121,33 +121,51 @@ export class PgStore implements Store {
     readonly location: string,
     private readonly conn: Connection,
     policy: PolicyConfig,
+    /** What prepare() does about a stored policy other than `policy`; undefined once prepared. */
+    private onPolicyChange: StoreOptions['onPolicyChange'] | undefined,
   ) {
     this.currentPolicy = policy;
   }
 
   /**
-   * Connects, applies pending migrations and rebuilds derived state if the policy changed.
+   * Connects and checks the schema, then (unless options.deferWrites) prepares the store.
    * @throws Unavailable when the database cannot be reached; UnusableStore when its schema is newer than this build or another program's.
    */
   static async open(url: string, options: StoreOptions): Promise<PgStore> {
     const conn = new Connection(url);
     try {
-      await conn.withClient(migrate);
-      const store = new PgStore(redact(url), conn, options.policy);
-      const { rows } = await conn.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
-      const meta = new Map(rows.map((r) => [r.key, r.value]));
-      const derivedWith = parse<PolicyConfig>(meta.get('policy'));
-      if (derivedWith === undefined && Number(meta.get('head') ?? 0) === 0) {
-        await conn.write((tx) => store.putPolicy(tx));
-      } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(options.policy)) {
-        if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
-        else await store.rebuild();
-      }
+      // Refusals first, writing nothing: a server that cannot use the database fails before binding its port.
+      await conn.withClient(schemaVersion);
+      const store = new PgStore(redact(url), conn, options.policy, options.onPolicyChange ?? 'rebuild');
+      if (options.deferWrites !== true) await store.prepare();
       return store;
     } catch (e) {
       await conn.end();
       throw e;
     }
+  }
+
+  /**
+   * Applies pending migrations, then stores this policy on a new store or rebuilds derived state
+   * under it if it changed, in one transaction: a start that fails leaves the database as it found
+   * it (a fresh one without learnloop's schema). Once.
+   */
+  async prepare(): Promise<void> {
+    const onPolicyChange = this.onPolicyChange;
+    if (onPolicyChange === undefined) return;
+    await this.conn.exclusive(async (tx) => {
+      await migrate(tx);
+      const { rows } = await tx.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
+      const meta = new Map(rows.map((r) => [r.key, r.value]));
+      const derivedWith = parse<PolicyConfig>(meta.get('policy'));
+      if (derivedWith === undefined && Number(meta.get('head') ?? 0) === 0) {
+        await this.putPolicy(tx);
+      } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(this.policy)) {
+        if (onPolicyChange === 'adopt' && derivedWith !== undefined) this.currentPolicy = derivedWith;
+        else await this.rebuildIn(tx);
+      }
+    });
+    this.onPolicyChange = undefined;
   }
 
   get policy(): PolicyConfig {
@@ -366,40 +384,43 @@ export class PgStore implements Store {
     );
   }
 
-  /** Recomputes all derived state from the log in one transaction (other writes wait; reads see the old state until it commits). */
-  async rebuild(): Promise<number> {
-    return this.conn.write(async (tx) => {
-      // Writes sharing this transaction before the rebuild remembered records it is about to replace.
-      tx.state.records.clear();
-      for (const table of ['templates', 'stats', 'runs', 'requests', 'decisions', 'refinements']) await tx.query(`DELETE FROM learnloop.${table}`);
-      await tx.query("DELETE FROM learnloop.meta WHERE key <> 'policy'");
-      const derived = new Map<string, DerivedChange>();
-      const id = (kind: string, key: string | StatsKey) => `${kind}\u0001${typeof key === 'string' ? key : statsId(key)}`;
-      const reader: DerivedReader = {
-        template: (k) => derived.get(id('template', k))?.value as TemplateRecord | undefined,
-        stats: (k) => derived.get(id('stats', k))?.value as StatsRecord | undefined,
-        refinement: (k) => derived.get(id('refinement', k))?.value as RefinementRecord | undefined,
-      };
-      let n = 0;
-      let heads: Heads = {};
-      for (let from = 1; ; ) {
-        const { rows } = await tx.query<{ body: string }>('SELECT body FROM learnloop.events WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, PAGE]);
-        const events = rows.map((r) => parseExact<LoggedEvent>(r.body));
-        for (const event of events) for (const c of projectAll([event], reader, this.policy)) derived.set(id(c.kind, c.key), c);
-        const moved = headsOf(events);
-        heads = { ...heads, ...Object.fromEntries(Object.entries(moved).filter(([, v]) => v !== undefined)) };
-        n += events.length;
-        if (rows.length < PAGE) break;
-        from += rows.length;
-      }
-      const all = [...derived.values()];
-      for (let i = 0; i < all.length; i += REBUILD_CHUNK) {
-        await tx.query(WRITE_ALL, writeParams([], all.slice(i, i + REBUILD_CHUNK), i === 0 ? heads : {}));
-      }
-      if (all.length === 0 && heads.head !== undefined) await tx.query(WRITE_ALL, writeParams([], [], heads));
-      await this.putPolicy(tx);
-      return n;
-    });
+  /**
+   * Recomputes all derived state from the log in one transaction of its own (other writes wait;
+   * reads see the old state until it commits; a rebuild that fails leaves the old state).
+   */
+  rebuild(): Promise<number> {
+    return this.conn.exclusive((tx) => this.rebuildIn(tx));
+  }
+
+  private async rebuildIn(tx: Tx): Promise<number> {
+    for (const table of ['templates', 'stats', 'runs', 'requests', 'decisions', 'refinements']) await tx.query(`DELETE FROM learnloop.${table}`);
+    await tx.query("DELETE FROM learnloop.meta WHERE key <> 'policy'");
+    const derived = new Map<string, DerivedChange>();
+    const id = (kind: string, key: string | StatsKey) => `${kind}\u0001${typeof key === 'string' ? key : statsId(key)}`;
+    const reader: DerivedReader = {
+      template: (k) => derived.get(id('template', k))?.value as TemplateRecord | undefined,
+      stats: (k) => derived.get(id('stats', k))?.value as StatsRecord | undefined,
+      refinement: (k) => derived.get(id('refinement', k))?.value as RefinementRecord | undefined,
+    };
+    let n = 0;
+    let heads: Heads = {};
+    for (let from = 1; ; ) {
+      const { rows } = await tx.query<{ body: string }>('SELECT body FROM learnloop.events WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, PAGE]);
+      const events = rows.map((r) => parseExact<LoggedEvent>(r.body));
+      for (const event of events) for (const c of projectAll([event], reader, this.policy)) derived.set(id(c.kind, c.key), c);
+      const moved = headsOf(events);
+      heads = { ...heads, ...Object.fromEntries(Object.entries(moved).filter(([, v]) => v !== undefined)) };
+      n += events.length;
+      if (rows.length < PAGE) break;
+      from += rows.length;
+    }
+    const all = [...derived.values()];
+    for (let i = 0; i < all.length; i += REBUILD_CHUNK) {
+      await tx.query(WRITE_ALL, writeParams([], all.slice(i, i + REBUILD_CHUNK), i === 0 ? heads : {}));
+    }
+    if (all.length === 0 && heads.head !== undefined) await tx.query(WRITE_ALL, writeParams([], [], heads));
+    await this.putPolicy(tx);
+    return n;
   }
 
   async derivedSnapshot(): Promise<DerivedSnapshot> {
