@@ -122,11 +122,11 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
     health.setStatus(SERVICE_NAME, status);
   };
   setHealth('SERVING');
-  const probe = store.reachable === undefined ? undefined : watchStore(store.reachable.bind(store), (up) => {
+  const probe = store.healthProblem === undefined ? undefined : watchStore(store.healthProblem.bind(store), (problem) => {
     if (draining) return;
-    if (up) log.info({ db: store.location }, 'database reachable again: serving');
-    else log.warn({ db: store.location }, 'database unreachable: health NOT_SERVING until it answers');
-    setHealth(up ? 'SERVING' : 'NOT_SERVING');
+    if (problem === undefined) log.info({ db: store.location }, 'store can serve again: health SERVING');
+    else log.warn({ db: store.location, problem }, 'store cannot serve: health NOT_SERVING until it can');
+    setHealth(problem === undefined ? 'SERVING' : 'NOT_SERVING');
   });
   log.info(
     { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, readAuth: readToken !== null, metricsPort: metricsServer?.port, httpPort: dashboard?.port },
@@ -162,15 +162,18 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
 /** How often a store behind a network is asked whether it answers. */
 const STORE_PROBE_MS = 1000;
 
-/** Asks `reachable` every STORE_PROBE_MS (one at a time) and reports each change. */
-function watchStore(reachable: () => Promise<boolean>, changed: (up: boolean) => void): { stop(): void } {
+/** Asks `healthProblem` every STORE_PROBE_MS (one at a time) and reports each change between none and some. */
+function watchStore(healthProblem: () => Promise<string | undefined>, changed: (problem: string | undefined) => void): { stop(): void } {
   let up = true;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async () => {
-    const now = await reachable().catch(() => false);
+    const problem = await healthProblem().catch((e: unknown) => String(e));
     if (stopped) return;
-    if (now !== up) changed((up = now));
+    if ((problem === undefined) !== up) {
+      up = problem === undefined;
+      changed(problem);
+    }
     timer = setTimeout(tick, STORE_PROBE_MS).unref();
   };
   timer = setTimeout(tick, STORE_PROBE_MS).unref();

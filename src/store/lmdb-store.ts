@@ -207,7 +207,7 @@ export class LmdbStore implements Store {
   /** This server's entry in meta 'servers' (several servers may share one process in tests). */
   private readonly registration = `${process.pid}:${randomUUID()}`;
   private registered = false;
-  /** The last write failed for an I/O reason (see reachable()). */
+  /** The last write failed for an I/O reason (see healthProblem()). */
   private writesFailing = false;
   /**
    * The last commit failed and nothing was written since: lmdb-js then never settles that commit's
@@ -603,13 +603,13 @@ export class LmdbStore implements Store {
     }
   }
 
-  /** False while writes fail for an I/O reason; true again once the filesystem has free space. */
-  async reachable(): Promise<boolean> {
+  /** A problem while writes fail for an I/O reason; none again once the filesystem has free space. */
+  async healthProblem(): Promise<string | undefined> {
     if (this.writesFailing) {
       const free = await freeBytes(this.location);
       if (free !== Infinity && free >= FREE_BYTES_TO_RESUME) this.writesFailing = false;
     }
-    return !this.writesFailing;
+    return this.writesFailing ? `writes to ${this.location} fail (a full disk or another I/O fault)` : undefined;
   }
 
   /**

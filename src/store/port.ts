@@ -101,10 +101,12 @@ export interface Store extends StateView {
   derivedSnapshot(): Promise<Record<string, Array<[unknown, unknown]>>>;
   close(): Promise<void>;
   /**
-   * True when the store can be reached and written now; the server's health follows it (a store
-   * behind a network: the database answers; a folder: its writes are not failing for lack of space).
+   * Why this process cannot serve writes on the store now, or undefined when it can; the server
+   * asks every second and its health follows (a folder: its writes fail for lack of space; a
+   * database: it does not answer, or its derived state is under another policy than this process's).
+   * Cheap: no more than one small read.
    */
-  reachable?(): Promise<boolean>;
+  healthProblem?(): Promise<string | undefined>;
 }
 
 export interface StoreOptions {

@@ -43,7 +43,7 @@ describe('LMDB store', () => {
     await expect(store.saveSnapshot('dashboard', 2, new Uint8Array(1000))).rejects.toThrow();
     expect(await store.loadSnapshot('dashboard')).toBeUndefined();
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    expect(await store.reachable()).toBe(true);
+    expect(await store.healthProblem()).toBeUndefined();
     await ll.observe(obs('2', 't', 'fail'));
     expect(await store.head()).toBe(3);
     await store.close();

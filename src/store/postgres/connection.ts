@@ -227,16 +227,6 @@ export class Connection {
     });
   }
 
-  /** True when the database answers now. */
-  async ping(): Promise<boolean> {
-    try {
-      await this.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   async end(): Promise<void> {
     if (this.ended) return;
     this.ended = true;

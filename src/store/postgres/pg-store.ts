@@ -176,9 +176,20 @@ export class PgStore implements Store {
     await tx.query("INSERT INTO learnloop.meta (key, value) VALUES ('policy', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [stringifyExact(this.policy)]);
   }
 
-  /** True when the database answers now (health). */
-  reachable(): Promise<boolean> {
-    return this.conn.ping();
+  /**
+   * Health, from one indexed read a second: the database does not answer, or a replica started with
+   * other policy flags rebuilt the derived state, so every write here is refused (checkPolicy) and a
+   * balancer should send them to the replicas under the stored policy. None again once it answers
+   * and the stored policy is this one's. A full database is not a problem here: every replica
+   * shares it, so no other could take the writes (docs/deploy.md).
+   */
+  async healthProblem(): Promise<string | undefined> {
+    try {
+      const { rows } = await this.conn.query<{ value: string }>("SELECT value FROM learnloop.meta WHERE key = 'policy'");
+      return this.otherPolicy(parse<PolicyConfig>(rows[0]?.value));
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   // ---- reads -----------------------------------------------------------------------------
@@ -378,10 +389,14 @@ export class PgStore implements Store {
    * @throws Unavailable naming both policy versions.
    */
   private checkPolicy(stored: PolicyConfig | undefined): void {
-    if (stored === undefined || policyVersion(stored) === policyVersion(this.policy)) return;
-    throw new Unavailable(
-      `database unavailable: its derived state is under another policy (${policyVersion(stored)}) than this replica's (${policyVersion(this.policy)}), rebuilt by a replica started with other policy flags; this one writes nothing: restart this replica with the same policy flags`,
-    );
+    const other = this.otherPolicy(stored);
+    if (other !== undefined) throw new Unavailable(other);
+  }
+
+  /** Why this replica may not write under the `stored` policy, or undefined when it may. */
+  private otherPolicy(stored: PolicyConfig | undefined): string | undefined {
+    if (stored === undefined || policyVersion(stored) === policyVersion(this.policy)) return undefined;
+    return `database unavailable: its derived state is under another policy (${policyVersion(stored)}) than this replica's (${policyVersion(this.policy)}), rebuilt by a replica started with other policy flags; this one writes nothing: restart this replica with the same policy flags`;
   }
 
   /**
