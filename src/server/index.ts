@@ -64,6 +64,9 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
     throw err;
   };
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  // Calls can arrive once the port is bound; until the store is prepared (a fresh database has no
+  // tables yet) they are refused UNAVAILABLE, as while draining.
+  let prepared = false;
   let draining = false;
   const inFlight = { count: 0 };
   const bearer = (t: string) => (t === '' ? null : Buffer.from(`Bearer ${t}`));
@@ -86,7 +89,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const metrics: Metrics | null = metricsServer ?? ownMetrics?.metrics ?? null;
   const registry = metricsServer?.registry ?? ownMetrics?.registry;
 
-  const unary = callWrapper({ log, metrics, writeToken: token, readToken, draining: () => draining, inFlight });
+  const unary = callWrapper({ log, metrics, writeToken: token, readToken, refusing: () => (draining ? 'server is shutting down' : prepared ? undefined : 'server is starting'), inFlight });
   // Failure reasons may quote secrets or paths: with auth on but reads open, only token holders see them.
   const mayReadFailureText = (call: Parameters<typeof authorized>[0]) => token === null || readToken !== null || authorized(call, token);
   const impl = handlers(unary, { learnloop, refinements, metrics, mayReadFailureText });
@@ -117,6 +120,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   }
   // Every port bound and every check passed: now the store may write (initialise, migrate, rebuild, register).
   await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
+  prepared = true;
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     health.setStatus(SERVICE_NAME, status);

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { Unavailable } from '../../src/bandit/errors.js';
@@ -6,6 +7,8 @@ import { Connection } from '../../src/store/postgres/connection.js';
 import { migrate, SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
 import { UnusableStore } from '../../src/store/index.js';
 import { freePort, spawnLearnLoop } from '../faults/child.js';
+import { createClient } from '../../src/client.js';
+import { eventually, health } from '../helpers/health.js';
 import { describePg, freshPgDatabase } from '../helpers/pg.js';
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -136,6 +139,36 @@ describePg('a serve that fails to start on a fresh database', () => {
     const left = await withClient(url, async (c) => (await c.query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop'")).rows);
     const schema = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
     expect([left, schema]).toEqual([[], []]);
+  });
+});
+
+describePg('a serve waiting to migrate', () => {
+  test('answers calls UNAVAILABLE "server is starting" (not INTERNAL) and health NOT_SERVING until its schema is made, then serves', async () => {
+    const url = await freshPgDatabase();
+    // Another session holds the migration lock (as a replica migrating a large schema would): this
+    // one binds its port and then waits in its migration, with no learnloop table made yet.
+    const holder = new pg.Client(url);
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock($1)', [0x6c6c_6d69]);
+    const port = await freePort();
+    const child = spawnLearnLoop(['serve', '--db', url, '--port', String(port), '--log-level', 'warn']);
+    const client = createClient(`127.0.0.1:${port}`, { deadlineMs: 5000 });
+    try {
+      let err: unknown;
+      await eventually('the port answers a call', 20_000, async () => {
+        err = await client.listTemplates().then(() => undefined, (e: unknown) => e);
+        return (err as ServiceError | undefined)?.code !== status.UNAVAILABLE || /server is starting/.test((err as ServiceError).details);
+      });
+      expect([(err as ServiceError).code, (err as ServiceError).details]).toEqual([status.UNAVAILABLE, 'server is starting']);
+      expect(await health(`127.0.0.1:${port}`)).toBe('NOT_SERVING');
+      await holder.query('SELECT pg_advisory_unlock($1)', [0x6c6c_6d69]);
+      await eventually('SERVING once migrated', 20_000, async () => (await health(`127.0.0.1:${port}`)) === 'SERVING');
+      expect((await client.listTemplates()).templates).toEqual([]);
+    } finally {
+      client.close();
+      child.kill('SIGTERM');
+      await holder.end();
+    }
   });
 });
 
