@@ -101,6 +101,12 @@ export interface Store extends StateView {
   derivedSnapshot(): Promise<Record<string, Array<[unknown, unknown]>>>;
   close(): Promise<void>;
   /**
+   * Closes the store, and removes what opening it made (a PostgreSQL schema) when nothing else uses
+   * it: for a command that made the store and then failed. A folder is removed by its path instead
+   * (the command line's removingCreatedOnFailure), since it can be removed whether or not it opened.
+   */
+  discardMade?(): Promise<void>;
+  /**
    * Why this process cannot serve writes on the store now, or undefined when it can; the server
    * asks every second and its health follows (a folder: its writes fail for lack of space; a
    * database: it does not answer, or its derived state is under another policy than this process's).

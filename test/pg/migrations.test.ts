@@ -26,7 +26,7 @@ const migrated = (url: string) =>
   withClient(url, async (c) => {
     await c.query('BEGIN');
     try {
-      const found = await migrate(c);
+      const { found } = await migrate(c);
       await c.query('COMMIT');
       return found;
     } catch (e) {
@@ -187,6 +187,44 @@ describePg('commands on a database without learnloop', () => {
     expect([code, stderr]).toEqual([2, `learnloop: --db ${url}: no learnloop store there (the database has no learnloop schema); start a server on it (learnloop serve --db ${url}), or add --create to an import or templates register to make an empty one\n`]);
     const schemas = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
     expect(schemas).toEqual([]);
+  });
+});
+
+describePg('a --create command that fails after making the schema', () => {
+  const learnloopRelations = (url: string) =>
+    withClient(url, async (c) => (await c.query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop'")).rows.length);
+  const registerTooLong = async (url: string) => {
+    const child = spawnLearnLoop(['templates', 'register', 'x'.repeat(300), '--create', '--db', url]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect([code, stderr]).toEqual([2, expect.stringMatching(/^learnloop: INVALID_ARGUMENT: template_id: must be at most 256 characters/)]);
+  };
+
+  test('removes it, as a folder it made is removed: the database is as it found it', async () => {
+    const url = await freshPgDatabase();
+    await registerTooLong(url);
+    expect(await learnloopRelations(url)).toBe(0);
+  });
+
+  test('keeps a learnloop schema an administrator made beforehand (its grants with it), with the tables made in it', async () => {
+    const url = await freshPgDatabase();
+    await withClient(url, (c) => c.query('CREATE SCHEMA learnloop'));
+    await registerTooLong(url);
+    const schema = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
+    expect([schema.length, await learnloopRelations(url)]).toEqual([1, 21]);
+  });
+
+  test('keeps it while another session is connected to the database (a replica starting on it may be using it)', async () => {
+    const url = await freshPgDatabase();
+    const other = new pg.Client(url);
+    await other.connect();
+    try {
+      await registerTooLong(url);
+    } finally {
+      await other.end();
+    }
+    expect(await learnloopRelations(url)).toBeGreaterThan(0);
   });
 });
 

@@ -48,13 +48,15 @@ const MIGRATION_LOCK = 0x6c6c_6d69; // 'llmi'
  * store's policy row), or none of it does, so a start that fails leaves the database at the version
  * it found, and a fresh database without any learnloop table.
  * @param tx a connection inside a transaction (BEGIN issued); its lock is held until that ends.
- * @returns the version found before migrating (0 for an empty database).
+ * @returns the version found before migrating (0 for an empty database), and whether the
+ *   `learnloop` schema itself was made here (there was none, not even an empty one an administrator made).
  * @throws UnusableStore when the schema is another program's or a newer learnloop's (nothing is written).
  */
-export async function migrate(tx: Queryable): Promise<number> {
+export async function migrate(tx: Queryable): Promise<{ found: number; madeSchema: boolean }> {
   await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
   const found = await schemaVersion(tx);
-  if (found === SCHEMA_VERSION) return found;
+  if (found === SCHEMA_VERSION) return { found, madeSchema: false };
+  const { rows } = await tx.query<{ absent: boolean }>("SELECT to_regnamespace('learnloop') IS NULL AS absent");
   await tx.query('CREATE SCHEMA IF NOT EXISTS learnloop');
   await tx.query('CREATE TABLE IF NOT EXISTS learnloop.schema_version (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), version integer NOT NULL)');
   for (let v = found + 1; v <= SCHEMA_VERSION; v++) await tx.query(MIGRATIONS[v - 1]!);
@@ -62,7 +64,24 @@ export async function migrate(tx: Queryable): Promise<number> {
     'INSERT INTO learnloop.schema_version (version) VALUES ($1) ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version',
     [SCHEMA_VERSION],
   );
-  return found;
+  return { found, madeSchema: rows[0]?.absent === true };
+}
+
+/**
+ * Drops the `learnloop` schema with everything in it, inside the caller's transaction, but only
+ * while no other client session is connected to the database (a replica starting on it, an
+ * administrator's): for a command that made the schema and then failed, so the database is left as
+ * it found it. The caller's own other connections must be closed first.
+ * @returns whether it was dropped.
+ */
+export async function dropMadeSchema(tx: Queryable): Promise<boolean> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  const { rows } = await tx.query<{ others: number }>(
+    "SELECT count(*)::int AS others FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+  );
+  if (rows[0]?.others !== 0) return false;
+  await tx.query('DROP SCHEMA learnloop CASCADE');
+  return true;
 }
 
 /**

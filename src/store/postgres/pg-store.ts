@@ -20,7 +20,7 @@ import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
 import { canonicalSnapshot, snapshotName, wholeBody, type DerivedSnapshot, type SnapshotBody } from '../snapshot.js';
 import { Connection, type Queryable, type Tx } from './connection.js';
-import { migrate, schemaVersion } from './migrations.js';
+import { dropMadeSchema, migrate, schemaVersion } from './migrations.js';
 
 /**
  * Marks in learnloop.meta, as on LMDB: the newest seq; the newest that is not a decision (the
@@ -117,7 +117,11 @@ export class PgStore implements Store {
   /** Arm evidence by context, then template id, valid while stateHead is `head`. */
   private evidenceCache = { head: -1, byContext: new Map<string, Map<string, ArmEvidence>>(), entries: 0 };
 
+  /** prepare() made the `learnloop` schema (there was none): discardMade() may remove it again. */
+  private madeSchema = false;
+
   private constructor(
+    private readonly url: string,
     readonly location: string,
     private readonly conn: Connection,
     policy: PolicyConfig,
@@ -136,7 +140,7 @@ export class PgStore implements Store {
     try {
       // Refusals first, writing nothing: a server that cannot use the database fails before binding its port.
       await conn.withClient(schemaVersion);
-      const store = new PgStore(redact(url), conn, options.policy, options.onPolicyChange ?? 'rebuild');
+      const store = new PgStore(url, redact(url), conn, options.policy, options.onPolicyChange ?? 'rebuild');
       if (options.deferWrites !== true) await store.prepare();
       return store;
     } catch (e) {
@@ -153,8 +157,8 @@ export class PgStore implements Store {
   async prepare(): Promise<void> {
     const onPolicyChange = this.onPolicyChange;
     if (onPolicyChange === undefined) return;
-    await this.conn.exclusive(async (tx) => {
-      await migrate(tx);
+    const { madeSchema } = await this.conn.exclusive(async (tx) => {
+      const migrated = await migrate(tx);
       const { rows } = await tx.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
       const meta = new Map(rows.map((r) => [r.key, r.value]));
       const derivedWith = parse<PolicyConfig>(meta.get('policy'));
@@ -164,8 +168,29 @@ export class PgStore implements Store {
         if (onPolicyChange === 'adopt' && derivedWith !== undefined) this.currentPolicy = derivedWith;
         else await this.rebuildIn(tx);
       }
+      return migrated;
     });
+    this.madeSchema = madeSchema;
     this.onPolicyChange = undefined;
+  }
+
+  /**
+   * Closes the store, and removes the `learnloop` schema if prepare() made it and no other session
+   * is connected to the database: a `--create` command that fails leaves the database as it found
+   * it, as one on a folder removes the folder it made. Best effort: if the database cannot be
+   * reached, or someone else is connected, the schema stays (the command's own error is reported).
+   */
+  async discardMade(): Promise<void> {
+    await this.close();
+    if (!this.madeSchema) return;
+    const conn = new Connection(this.url, { max: 1 });
+    try {
+      await conn.exclusive(dropMadeSchema);
+    } catch {
+      // Kept: see above.
+    } finally {
+      await conn.end();
+    }
   }
 
   get policy(): PolicyConfig {
