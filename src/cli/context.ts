@@ -84,6 +84,9 @@ export async function withApp<T>(opts: Record<string, unknown>, fn: (app: App) =
     const app = await openApp(config, { onPolicyChange: 'adopt' });
     try {
       return await fn(app);
+    } catch (err) {
+      await app.store.discardMade?.();
+      throw err;
     } finally {
       await app.store.close();
     }

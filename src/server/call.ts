@@ -1,5 +1,5 @@
 /**
- * The call wrapper every RPC goes through: refuses calls while draining, checks the bearer token on
+ * The call wrapper every RPC goes through: refuses calls while starting or draining, checks the bearer token on
  * writes (and on reads when they are protected), turns undecodable bodies into INVALID_ARGUMENT, skips calls the client gave up on, and
  * logs, measures and maps errors once for all handlers.
  */
@@ -49,8 +49,8 @@ export interface CallContext {
   readonly writeToken: Buffer | null;
   /** `Bearer <token>` that read calls must present, or null when reads are open. */
   readonly readToken: Buffer | null;
-  /** True once shutdown began: new calls are refused. */
-  draining(): boolean;
+  /** Why new calls are refused now ('server is starting': the store is not prepared yet; 'server is shutting down'), or undefined. */
+  refusing(): string | undefined;
   /** Counts calls in flight (for the shutdown log). */
   readonly inFlight: { count: number };
 }
@@ -107,7 +107,8 @@ export function callWrapper(ctx: CallContext): Unary {
         callback(err, res);
       };
       (async () => {
-        if (ctx.draining()) throw new Unavailable('server is shutting down');
+        const refusal = ctx.refusing();
+        if (refusal !== undefined) throw new Unavailable(refusal);
         const token = write ? ctx.writeToken : ctx.readToken;
         if (token !== null && !authorized(call, token)) return finish(unauthenticatedError());
         const request = call.request as unknown;

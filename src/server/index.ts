@@ -45,7 +45,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   // Checked before anything opens, so a bad key or certificate leaves nothing behind.
   const credentials = serverCredentials(config.tlsCertPath, config.tlsKeyPath);
   if (config.httpPort !== 0) assertDashboardGuarded(config.host, config.token);
-  // Nothing is written to the store until the port is bound (a start that fails writes nothing),
+  // Nothing is written to the store until every port is bound (a start that fails writes nothing),
   // and a folder this start creates is removed if it fails: a failed start leaves no new store.
   const created = folderToCreate(config.dbPath);
   const { store, learnloop, refinements } = await openApp(config, { deferWrites: true }).catch((err: unknown) => {
@@ -54,14 +54,19 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   });
   let metricsServer: MetricsServer | null = null;
   let server: Server | undefined;
+  let dashboard: DashboardServer | null = null;
   const abandon = async (err: unknown): Promise<never> => {
     server?.forceShutdown();
+    await dashboard?.close();
     await metricsServer?.close();
     await store.close();
     if (created !== undefined) rmSync(created, { recursive: true, force: true });
     throw err;
   };
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  // Calls can arrive once the port is bound; until the store is prepared (a fresh database has no
+  // tables yet) they are refused UNAVAILABLE, as while draining.
+  let prepared = false;
   let draining = false;
   const inFlight = { count: 0 };
   const bearer = (t: string) => (t === '' ? null : Buffer.from(`Bearer ${t}`));
@@ -84,7 +89,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const metrics: Metrics | null = metricsServer ?? ownMetrics?.metrics ?? null;
   const registry = metricsServer?.registry ?? ownMetrics?.registry;
 
-  const unary = callWrapper({ log, metrics, writeToken: token, readToken, draining: () => draining, inFlight });
+  const unary = callWrapper({ log, metrics, writeToken: token, readToken, refusing: () => (draining ? 'server is shutting down' : prepared ? undefined : 'server is starting'), inFlight });
   // Failure reasons may quote secrets or paths: with auth on but reads open, only token holders see them.
   const mayReadFailureText = (call: Parameters<typeof authorized>[0]) => token === null || readToken !== null || authorized(call, token);
   const impl = handlers(unary, { learnloop, refinements, metrics, mayReadFailureText });
@@ -101,9 +106,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((err: unknown) => abandon(listenError('listen', config.host, config.port, err)));
-  // Port bound and every check passed: now the store may write (initialise, rebuild, register).
-  await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
-  let dashboard: DashboardServer | null = null;
+  // The dashboard reads the store only when asked, so it binds before the store is prepared.
   if (config.httpPort !== 0) {
     dashboard = await startDashboard({
       ...learnLoopSource({ store, learnloop, refinements }),
@@ -115,16 +118,19 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
       ...(registry === undefined ? {} : { metrics: registry }),
     }).catch((err: unknown) => abandon(listenError('serve the dashboard', config.host, config.httpPort, err)));
   }
+  // Every port bound and every check passed: now the store may write (initialise, migrate, rebuild, register).
+  await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
+  prepared = true;
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     health.setStatus(SERVICE_NAME, status);
   };
   setHealth('SERVING');
-  const probe = store.reachable === undefined ? undefined : watchStore(store.reachable.bind(store), (up) => {
+  const probe = store.healthProblem === undefined ? undefined : watchStore(store.healthProblem.bind(store), (problem) => {
     if (draining) return;
-    if (up) log.info({ db: store.location }, 'database reachable again: serving');
-    else log.warn({ db: store.location }, 'database unreachable: health NOT_SERVING until it answers');
-    setHealth(up ? 'SERVING' : 'NOT_SERVING');
+    if (problem === undefined) log.info({ db: store.location }, 'store can serve again: health SERVING');
+    else log.warn({ db: store.location, problem }, 'store cannot serve: health NOT_SERVING until it can');
+    setHealth(problem === undefined ? 'SERVING' : 'NOT_SERVING');
   });
   log.info(
     { host: config.host, port, db: store.location, tls: config.tlsCertPath !== '', auth: token !== null, readAuth: readToken !== null, metricsPort: metricsServer?.port, httpPort: dashboard?.port },
@@ -160,15 +166,18 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
 /** How often a store behind a network is asked whether it answers. */
 const STORE_PROBE_MS = 1000;
 
-/** Asks `reachable` every STORE_PROBE_MS (one at a time) and reports each change. */
-function watchStore(reachable: () => Promise<boolean>, changed: (up: boolean) => void): { stop(): void } {
+/** Asks `healthProblem` every STORE_PROBE_MS (one at a time) and reports each change between none and some. */
+function watchStore(healthProblem: () => Promise<string | undefined>, changed: (problem: string | undefined) => void): { stop(): void } {
   let up = true;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const tick = async () => {
-    const now = await reachable().catch(() => false);
+    const problem = await healthProblem().catch((e: unknown) => String(e));
     if (stopped) return;
-    if (now !== up) changed((up = now));
+    if ((problem === undefined) !== up) {
+      up = problem === undefined;
+      changed(problem);
+    }
     timer = setTimeout(tick, STORE_PROBE_MS).unref();
   };
   timer = setTimeout(tick, STORE_PROBE_MS).unref();

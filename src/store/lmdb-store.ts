@@ -8,7 +8,6 @@ import { open, type Database, type Key, type RootDatabase } from 'lmdb';
 import {
   armEvidenceOf,
   DERIVED_GROUPS,
-  InvariantViolation,
   isStoreFault,
   policyVersion,
   projectAll,
@@ -208,7 +207,7 @@ export class LmdbStore implements Store {
   /** This server's entry in meta 'servers' (several servers may share one process in tests). */
   private readonly registration = `${process.pid}:${randomUUID()}`;
   private registered = false;
-  /** The last write failed for an I/O reason (see reachable()). */
+  /** The last write failed for an I/O reason (see healthProblem()). */
   private writesFailing = false;
   /**
    * The last commit failed and nothing was written since: lmdb-js then never settles that commit's
@@ -262,8 +261,7 @@ export class LmdbStore implements Store {
 
   /**
    * Opens (creating if needed) the store in `path`; rebuilds derived state if the policy changed.
-   * @throws InvariantViolation when the folder was written by a newer learnloop (a later folder format).
-   * @throws UnusableStore when its data file is cut short, or is another program's LMDB environment; StorageFull when a new store (or an empty data file) has no room.
+   * @throws UnusableStore when the folder was written by a newer learnloop (a later folder format), its data file is cut short, or it is another program's LMDB environment; StorageFull when a new store (or an empty data file) has no room.
    */
   static async open(path: string, options: StoreOptions): Promise<LmdbStore> {
     ignoreOrphanCommitFailures();
@@ -281,7 +279,7 @@ export class LmdbStore implements Store {
     const format = store.dbs.meta.get('format') as number | undefined;
     if (format !== undefined && format > FOLDER_FORMAT) {
       await store.root.close();
-      throw new InvariantViolation(`${path} was written by a newer learnloop (folder format ${format}; this one reads up to ${FOLDER_FORMAT}): upgrade learnloop to open it`);
+      throw new UnusableStore(`${path} was written by a newer learnloop (folder format ${format}; this one reads up to ${FOLDER_FORMAT}): upgrade learnloop to open it`);
     }
     const serving = options.onPolicyChange !== 'adopt';
     const other = serving ? store.serverUnderOtherPolicy(options.policy) : undefined;
@@ -605,13 +603,13 @@ export class LmdbStore implements Store {
     }
   }
 
-  /** False while writes fail for an I/O reason; true again once the filesystem has free space. */
-  async reachable(): Promise<boolean> {
+  /** A problem while writes fail for an I/O reason; none again once the filesystem has free space. */
+  async healthProblem(): Promise<string | undefined> {
     if (this.writesFailing) {
       const free = await freeBytes(this.location);
       if (free !== Infinity && free >= FREE_BYTES_TO_RESUME) this.writesFailing = false;
     }
-    return !this.writesFailing;
+    return this.writesFailing ? `writes to ${this.location} fail (a full disk or another I/O fault)` : undefined;
   }
 
   /**

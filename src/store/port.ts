@@ -20,9 +20,11 @@ import type {
 import type { SnapshotBody } from './snapshot.js';
 
 /**
- * What --db names is not a learnloop store and must not be made one: an LMDB folder whose data
- * file is cut short or is another program's environment, a PostgreSQL schema `learnloop` that
- * another program made. The message names it and what is wrong; nothing was written to it.
+ * What --db names is not a learnloop store this build may use: an LMDB folder whose data file is
+ * cut short or is another program's environment, a PostgreSQL schema `learnloop` that another
+ * program made, or a store a newer learnloop wrote (a later folder format or schema version). The
+ * message names it and what is wrong; nothing was written to it. The operator's to fix, not a fault
+ * of a call: the command line exits 2 with the message on one line.
  */
 export class UnusableStore extends Error {}
 
@@ -99,10 +101,18 @@ export interface Store extends StateView {
   derivedSnapshot(): Promise<Record<string, Array<[unknown, unknown]>>>;
   close(): Promise<void>;
   /**
-   * True when the store can be reached and written now; the server's health follows it (a store
-   * behind a network: the database answers; a folder: its writes are not failing for lack of space).
+   * Closes the store, and removes what opening it made (a PostgreSQL schema) when nothing else uses
+   * it: for a command that made the store and then failed. A folder is removed by its path instead
+   * (the command line's removingCreatedOnFailure), since it can be removed whether or not it opened.
    */
-  reachable?(): Promise<boolean>;
+  discardMade?(): Promise<void>;
+  /**
+   * Why this process cannot serve writes on the store now, or undefined when it can; the server
+   * asks every second and its health follows (a folder: its writes fail for lack of space; a
+   * database: it does not answer, or its derived state is under another policy than this process's).
+   * Cheap: no more than one small read.
+   */
+  healthProblem?(): Promise<string | undefined>;
 }
 
 export interface StoreOptions {

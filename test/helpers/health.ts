@@ -6,8 +6,8 @@ import * as protoLoader from '@grpc/proto-loader';
 const require = createRequire(import.meta.url);
 const healthProto = join(dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
 
-/** grpc.health.v1 Check on `addr`, as a load balancer asks it. */
-export async function health(addr: string): Promise<string> {
+/** grpc.health.v1 Check on `addr` for `service` ('' = the server as a whole), as a load balancer asks it. */
+export async function health(addr: string, service = ''): Promise<string> {
   const pkg = loadPackageDefinition(protoLoader.loadSync(healthProto, { keepCase: true, enums: String }));
   const Ctor = ['grpc', 'health', 'v1', 'Health'].reduce<GrpcObject | ServiceClientConstructor>((o, k) => (o as GrpcObject)[k] as GrpcObject, pkg) as ServiceClientConstructor;
   const client = new Ctor(addr, credentials.createInsecure()) as unknown as {
@@ -16,7 +16,7 @@ export async function health(addr: string): Promise<string> {
   };
   try {
     return await new Promise((resolve, reject) =>
-      client.check({ service: '' }, { deadline: Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
+      client.check({ service }, { deadline: Date.now() + 2000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
     );
   } finally {
     client.close();

@@ -4,6 +4,7 @@ import { expect, test } from 'vitest';
 import { createClient, errorCode } from '../../src/client.js';
 import { Outcome } from '../../src/index.js';
 import { startChildServer, stopChild } from '../faults/child.js';
+import { health } from '../helpers/health.js';
 import { describePg, freshPgDatabase } from '../helpers/pg.js';
 import { expectLiveEqualsRebuild } from './store-helpers.js';
 
@@ -29,7 +30,7 @@ async function sql(url: string, text: string): Promise<pg.QueryResult> {
 const run = (i: number) => ({ runId: `run-${i}`, templateId: 't0@v1', taskClass: 'c', repo: 'r', outcome: Outcome.OUTCOME_PASS });
 
 describePg('PostgreSQL out of space under several replicas', () => {
-  test('writes answer RESOURCE_EXHAUSTED LL_STORAGE_FULL (not INTERNAL), reads keep working, nothing is half written, and writes resume once space returns', async () => {
+  test('writes answer RESOURCE_EXHAUSTED LL_STORAGE_FULL (not INTERNAL), reads and health keep working, nothing is half written, and writes resume once space returns', async () => {
     const db = await freshPgDatabase();
     const servers = [await startChildServer(db), await startChildServer(db)];
     const [a, b] = servers.map((s) => createClient(s.addr, { deadlineMs: 60_000 }));
@@ -44,6 +45,10 @@ describePg('PostgreSQL out of space under several replicas', () => {
         expect(err.details).toMatch(/^disk full: the database cannot write \(could not extend file .*No space left on device\)/);
       }
       expect((await b!.getScores({ taskClass: 'c', repo: 'r' })).scorecards.map((s) => s.runs)).toEqual([1]);
+      // Health stays SERVING, past the servers' once-a-second probe: every replica shares the full
+      // database, so none could take the writes instead, and reads still work (docs/deploy.md).
+      await new Promise((r) => setTimeout(r, 1500));
+      for (const s of servers) expect([await health(s.addr), await health(s.addr, 'learnloop.v1.LearnLoopService')]).toEqual(['SERVING', 'SERVING']);
       expect(await head()).toEqual(before);
       await sql(db, FREED);
       expect((await b!.observe(run(2))).applied).toBe(true);

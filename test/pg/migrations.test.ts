@@ -1,10 +1,14 @@
+import { createServer, type Server } from 'node:net';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import pg from 'pg';
 import { expect, test } from 'vitest';
-import { InvariantViolation, Unavailable } from '../../src/bandit/errors.js';
+import { Unavailable } from '../../src/bandit/errors.js';
 import { Connection } from '../../src/store/postgres/connection.js';
 import { migrate, SCHEMA_VERSION } from '../../src/store/postgres/migrations.js';
 import { UnusableStore } from '../../src/store/index.js';
 import { freePort, spawnLearnLoop } from '../faults/child.js';
+import { createClient } from '../../src/client.js';
+import { eventually, health } from '../helpers/health.js';
 import { describePg, freshPgDatabase } from '../helpers/pg.js';
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -17,10 +21,24 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
+/** migrate() in a transaction of its own, as a store's prepare runs it (with its first writes). */
+const migrated = (url: string) =>
+  withClient(url, async (c) => {
+    await c.query('BEGIN');
+    try {
+      const { found } = await migrate(c);
+      await c.query('COMMIT');
+      return found;
+    } catch (e) {
+      await c.query('ROLLBACK');
+      throw e;
+    }
+  });
+
 describePg('PostgreSQL schema migrations', () => {
   test('an empty database is brought to the current version once, even by several replicas at once', async () => {
     const url = await freshPgDatabase();
-    const found = await Promise.all([1, 2, 3].map(() => withClient(url, migrate)));
+    const found = await Promise.all([1, 2, 3].map(() => migrated(url)));
     // Exactly one of them migrated; the others found it done.
     expect(found.sort()).toEqual([0, SCHEMA_VERSION, SCHEMA_VERSION]);
     await withClient(url, async (c) => {
@@ -30,13 +48,24 @@ describePg('PostgreSQL schema migrations', () => {
     });
   });
 
-  test('a schema newer than the code is refused, naming both versions, and left as it was', async () => {
+  test('a schema newer than the code is refused as an unusable store naming both versions (exit 2, one line, not INTERNAL), and left as it was', async () => {
     const url = await freshPgDatabase();
-    await withClient(url, migrate);
+    await migrated(url);
     await withClient(url, (c) => c.query('UPDATE learnloop.schema_version SET version = $1', [SCHEMA_VERSION + 1]));
-    const err = await withClient(url, migrate).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(InvariantViolation);
-    expect((err as Error).message).toContain(`version ${SCHEMA_VERSION + 1}, newer than this learnloop reads (up to ${SCHEMA_VERSION})`);
+    const err = await migrated(url).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnusableStore);
+    const refusal = `its learnloop schema is version ${SCHEMA_VERSION + 1}, newer than this learnloop reads (up to ${SCHEMA_VERSION}): upgrade learnloop to use it; nothing was written to it`;
+    expect((err as Error).message).toMatch(/^postgres:\/\/…\/learnloop_test_\w+: /);
+    expect((err as Error).message).toContain(refusal);
+    // serve and a command alike: the operator's to fix (upgrade, or point --db elsewhere).
+    for (const args of [['serve', '--port', String(await freePort())], ['scores', '--task-class', 'c', '--repo', 'r']]) {
+      const child = spawnLearnLoop([...args, '--db', url]);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect([args[0], code, stderr.trim().split('\n')]).toEqual([args[0], 2, [expect.stringMatching(/^learnloop: --db postgres:\/\/.*: its learnloop schema is version/)]]);
+      expect(stderr).toContain(refusal);
+    }
     await withClient(url, async (c) => expect((await c.query('SELECT version FROM learnloop.schema_version')).rows[0].version).toBe(SCHEMA_VERSION + 1));
   });
 
@@ -48,7 +77,7 @@ describePg('PostgreSQL schema migrations', () => {
     await withClient(url, (c) => c.query(`CREATE SCHEMA learnloop; ${made}`));
     const tables = () => withClient(url, async (c) => (await c.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'learnloop' ORDER BY 1")).rows);
     const before = await tables();
-    const err = await withClient(url, migrate).catch((e: unknown) => e);
+    const err = await migrated(url).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnusableStore);
     expect((err as Error).message).toMatch(new RegExp(`its learnloop schema holds another program's tables \\(${named}\\), not a learnloop store; nothing was written to it`));
     expect(await tables()).toEqual(before);
@@ -59,6 +88,87 @@ describePg('PostgreSQL schema migrations', () => {
     const code = await new Promise((resolve) => child.once('exit', resolve));
     expect([code, stderr.trim().split('\n')]).toEqual([2, [expect.stringMatching(/^learnloop: --db postgres:\/\/.*another program's tables/)]]);
     expect(await tables()).toEqual(before);
+  });
+});
+
+// PostgreSQL's disk_full on the first write after the tables are made (the policy row): an event
+// trigger puts a trigger on learnloop.meta as soon as it is created, so start fails just after
+// creating the schema, as a database with room for the tables but not for a row would.
+const FULL_AFTER_TABLES = `CREATE FUNCTION public.no_space() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'could not extend file "base/1/2": No space left on device' USING ERRCODE = 'disk_full'; END $$;
+  CREATE FUNCTION public.fill_meta() RETURNS event_trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() WHERE object_identity = 'learnloop.meta') THEN
+        CREATE TRIGGER no_space BEFORE INSERT ON learnloop.meta FOR EACH STATEMENT EXECUTE FUNCTION public.no_space();
+      END IF;
+    END $$;
+  CREATE EVENT TRIGGER fill_meta ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.fill_meta()`;
+
+/** A port something else listens on. */
+async function busyPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as { port: number }).port, server };
+}
+
+describePg('a serve that fails to start on a fresh database', () => {
+  test.each([
+    ['its port is taken', async (url: string, busy: number) => ['--port', String(busy)], 2, /^learnloop: cannot listen on 127\.0\.0\.1:\d+ \(is another server using that port\?\)/],
+    ["the dashboard's port is taken", async (url: string, busy: number) => ['--port', String(await freePort()), '--http-port', String(busy)], 2, /^learnloop: cannot serve the dashboard on 127\.0\.0\.1:\d+/],
+    [
+      'the database is full after the tables are made',
+      async (url: string) => {
+        await withClient(url, (c) => c.query(FULL_AFTER_TABLES));
+        return ['--port', String(await freePort())];
+      },
+      1,
+      /^learnloop: RESOURCE_EXHAUSTED: disk full: the database cannot write .*\(LL_STORAGE_FULL\)$/,
+    ],
+  ])('when %s leaves it as it found it: no learnloop schema, no tables', async (_, setUp, exitCode, line) => {
+    const url = await freshPgDatabase();
+    const busy = await busyPort();
+    try {
+      const child = spawnLearnLoop(['serve', '--db', url, ...(await setUp(url, busy.port))]);
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise((resolve) => child.once('exit', resolve));
+      expect([code, stderr.trim().split('\n')]).toEqual([exitCode, [expect.stringMatching(line)]]);
+    } finally {
+      busy.server.close();
+    }
+    const left = await withClient(url, async (c) => (await c.query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop'")).rows);
+    const schema = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
+    expect([left, schema]).toEqual([[], []]);
+  });
+});
+
+describePg('a serve waiting to migrate', () => {
+  test('answers calls UNAVAILABLE "server is starting" (not INTERNAL) and health NOT_SERVING until its schema is made, then serves', async () => {
+    const url = await freshPgDatabase();
+    // Another session holds the migration lock (as a replica migrating a large schema would): this
+    // one binds its port and then waits in its migration, with no learnloop table made yet.
+    const holder = new pg.Client(url);
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock($1)', [0x6c6c_6d69]);
+    const port = await freePort();
+    const child = spawnLearnLoop(['serve', '--db', url, '--port', String(port), '--log-level', 'warn']);
+    const client = createClient(`127.0.0.1:${port}`, { deadlineMs: 5000 });
+    try {
+      let err: unknown;
+      await eventually('the port answers a call', 20_000, async () => {
+        err = await client.listTemplates().then(() => undefined, (e: unknown) => e);
+        return (err as ServiceError | undefined)?.code !== status.UNAVAILABLE || /server is starting/.test((err as ServiceError).details);
+      });
+      expect([(err as ServiceError).code, (err as ServiceError).details]).toEqual([status.UNAVAILABLE, 'server is starting']);
+      expect(await health(`127.0.0.1:${port}`)).toBe('NOT_SERVING');
+      await holder.query('SELECT pg_advisory_unlock($1)', [0x6c6c_6d69]);
+      await eventually('SERVING once migrated', 20_000, async () => (await health(`127.0.0.1:${port}`)) === 'SERVING');
+      expect((await client.listTemplates()).templates).toEqual([]);
+    } finally {
+      client.close();
+      child.kill('SIGTERM');
+      await holder.end();
+    }
   });
 });
 
@@ -80,12 +190,49 @@ describePg('commands on a database without learnloop', () => {
   });
 });
 
+describePg('a --create command that fails after making the schema', () => {
+  const learnloopRelations = (url: string) =>
+    withClient(url, async (c) => (await c.query("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'learnloop'")).rows.length);
+  const registerTooLong = async (url: string) => {
+    const child = spawnLearnLoop(['templates', 'register', 'x'.repeat(300), '--create', '--db', url]);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect([code, stderr]).toEqual([2, expect.stringMatching(/^learnloop: INVALID_ARGUMENT: template_id: must be at most 256 characters/)]);
+  };
+
+  test('removes it, as a folder it made is removed: the database is as it found it', async () => {
+    const url = await freshPgDatabase();
+    await registerTooLong(url);
+    expect(await learnloopRelations(url)).toBe(0);
+  });
+
+  test('keeps a learnloop schema an administrator made beforehand (its grants with it), with the tables made in it', async () => {
+    const url = await freshPgDatabase();
+    await withClient(url, (c) => c.query('CREATE SCHEMA learnloop'));
+    await registerTooLong(url);
+    const schema = await withClient(url, async (c) => (await c.query("SELECT nspname FROM pg_namespace WHERE nspname = 'learnloop'")).rows);
+    expect([schema.length, await learnloopRelations(url)]).toEqual([1, 21]);
+  });
+
+  test('keeps it while another session is connected to the database (a replica starting on it may be using it)', async () => {
+    const url = await freshPgDatabase();
+    const other = new pg.Client(url);
+    await other.connect();
+    try {
+      await registerTooLong(url);
+    } finally {
+      await other.end();
+    }
+    expect(await learnloopRelations(url)).toBeGreaterThan(0);
+  });
+});
+
 test('a database that cannot be reached fails calls as Unavailable, not as an internal error', async () => {
   const conn = new Connection(`postgres://postgres@127.0.0.1:${await freePort()}/postgres`);
   try {
     await expect(conn.query('SELECT 1')).rejects.toBeInstanceOf(Unavailable);
     await expect(conn.write(async (tx) => tx.query('SELECT 1'))).rejects.toBeInstanceOf(Unavailable);
-    expect(await conn.ping()).toBe(false);
   } finally {
     await conn.end();
   }

@@ -181,6 +181,40 @@ describePg('several replicas on one PostgreSQL database', () => {
     }
   });
 
+  test('a replica under another policy than the stored one reports NOT_SERVING (whole server and service) within seconds, and SERVING again without a restart once the stored policy is its own', async () => {
+    const db = await freshPgDatabase();
+    const { servers: [a], clients: [ca], stop } = await replicas(db, 1);
+    // Both names a balancer may check: the server as a whole, and the service.
+    const both = async (addr: string) => [await health(addr), await health(addr, 'learnloop.v1.LearnLoopService')];
+    const reports = (addr: string, want: string) =>
+      eventually(`${addr} reports ${want}`, 10_000, async () => (await both(addr)).every((s) => s === want));
+    try {
+      expect((await ca!.observe(run(1))).applied).toBe(true);
+      expect(await both(a!.addr)).toEqual(['SERVING', 'SERVING']);
+      // B rebuilds under partial reward 0.3: A's writes are refused from now on, so it must leave the balancer.
+      const b = await startChildServer(db, ['--partial-reward', '0.3']);
+      try {
+        await reports(a!.addr, 'NOT_SERVING');
+        expect(await both(b.addr)).toEqual(['SERVING', 'SERVING']);
+        expect(codeOf(await ca!.observe(run(2)).catch((e: unknown) => e))).toBe(status.UNAVAILABLE);
+        // C, under A's policy, rebuilds it back: A serves again by itself, and B leaves.
+        const c = await startChildServer(db);
+        try {
+          await reports(a!.addr, 'SERVING');
+          await reports(b.addr, 'NOT_SERVING');
+          expect((await ca!.observe(run(2))).applied).toBe(true);
+        } finally {
+          await stopChild(c);
+        }
+      } finally {
+        await stopChild(b);
+      }
+    } finally {
+      await stop();
+    }
+    await expectLiveEqualsRebuild(db, { observations: 2 });
+  });
+
   test('a PostgreSQL restart: calls fail UNAVAILABLE and health is NOT_SERVING meanwhile; replicas recover by themselves', async () => {
     // A cluster of its own: stopping the shared one would fail the other files' tests.
     const cluster = await startPgCluster({ fsync: false });

@@ -5,7 +5,7 @@ import { open } from 'lmdb';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_LIMITS, DEFAULT_POLICY_CONFIG, type PolicyConfig } from '../../src/bandit/index.js';
 import { compose } from '../../src/compose.js';
-import { FOLDER_FORMAT, LmdbStore } from '../../src/store/index.js';
+import { FOLDER_FORMAT, LmdbStore, UnusableStore } from '../../src/store/index.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { obs } from './contract.js';
 
@@ -43,7 +43,7 @@ describe('LMDB store', () => {
     await expect(store.saveSnapshot('dashboard', 2, new Uint8Array(1000))).rejects.toThrow();
     expect(await store.loadSnapshot('dashboard')).toBeUndefined();
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
-    expect(await store.reachable()).toBe(true);
+    expect(await store.healthProblem()).toBeUndefined();
     await ll.observe(obs('2', 't', 'fail'));
     expect(await store.head()).toBe(3);
     await store.close();
@@ -88,7 +88,7 @@ describe('LMDB store', () => {
     }
   });
 
-  test('a folder says its format; a later format is refused at open, naming both', async () => {
+  test('a folder says its format; a later format is refused at open as an unusable store (exit 2, not INTERNAL), naming both', async () => {
     const dir = tmpDir();
     const { store, ll } = await openLoop(dir);
     await ll.observe(obs('1', 't', 'pass'));
@@ -98,9 +98,9 @@ describe('LMDB store', () => {
     expect(raw.openDB('meta', {}).get('format')).toBe(FOLDER_FORMAT);
     await raw.openDB('meta', {}).put('format', FOLDER_FORMAT + 1);
     await raw.close();
-    await expect(LmdbStore.open(dir, { policy, noSync: true })).rejects.toThrow(
-      `written by a newer learnloop (folder format ${FOLDER_FORMAT + 1}; this one reads up to ${FOLDER_FORMAT})`,
-    );
+    const err = await LmdbStore.open(dir, { policy, noSync: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnusableStore);
+    expect((err as Error).message).toContain(`written by a newer learnloop (folder format ${FOLDER_FORMAT + 1}; this one reads up to ${FOLDER_FORMAT})`);
   });
 
   test("read caches follow other processes' writes: templates, evidence and the template list", async () => {

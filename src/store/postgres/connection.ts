@@ -194,6 +194,16 @@ export class Connection {
     }
   }
 
+  /**
+   * Runs `fn` alone in a transaction holding the append lock, all or nothing: whatever it throws
+   * rolls back everything it wrote (writes shared through `write` commit a refusal's neighbours).
+   * For rebuild and a server's first writes.
+   */
+  exclusive<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.ended) return Promise.reject(new Unavailable('store is closed'));
+    return this.transaction(fn, true);
+  }
+
   /** Runs `fn` in a read-only transaction: one snapshot for all its reads. */
   async read<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.transaction(fn, false);
@@ -215,16 +225,6 @@ export class Connection {
         throw e;
       }
     });
-  }
-
-  /** True when the database answers now. */
-  async ping(): Promise<boolean> {
-    try {
-      await this.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   async end(): Promise<void> {

@@ -20,7 +20,7 @@ import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
 import { canonicalSnapshot, snapshotName, wholeBody, type DerivedSnapshot, type SnapshotBody } from '../snapshot.js';
 import { Connection, type Queryable, type Tx } from './connection.js';
-import { migrate } from './migrations.js';
+import { dropMadeSchema, migrate, schemaVersion } from './migrations.js';
 
 /**
  * Marks in learnloop.meta, as on LMDB: the newest seq; the newest that is not a decision (the
@@ -117,36 +117,79 @@ export class PgStore implements Store {
   /** Arm evidence by context, then template id, valid while stateHead is `head`. */
   private evidenceCache = { head: -1, byContext: new Map<string, Map<string, ArmEvidence>>(), entries: 0 };
 
+  /** prepare() made the `learnloop` schema (there was none): discardMade() may remove it again. */
+  private madeSchema = false;
+
   private constructor(
+    private readonly url: string,
     readonly location: string,
     private readonly conn: Connection,
     policy: PolicyConfig,
+    /** What prepare() does about a stored policy other than `policy`; undefined once prepared. */
+    private onPolicyChange: StoreOptions['onPolicyChange'] | undefined,
   ) {
     this.currentPolicy = policy;
   }
 
   /**
-   * Connects, applies pending migrations and rebuilds derived state if the policy changed.
-   * @throws Unavailable when the database cannot be reached; InvariantViolation when its schema is newer than this build.
+   * Connects and checks the schema, then (unless options.deferWrites) prepares the store.
+   * @throws Unavailable when the database cannot be reached; UnusableStore when its schema is newer than this build or another program's.
    */
   static async open(url: string, options: StoreOptions): Promise<PgStore> {
     const conn = new Connection(url);
     try {
-      await conn.withClient(migrate);
-      const store = new PgStore(redact(url), conn, options.policy);
-      const { rows } = await conn.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
-      const meta = new Map(rows.map((r) => [r.key, r.value]));
-      const derivedWith = parse<PolicyConfig>(meta.get('policy'));
-      if (derivedWith === undefined && Number(meta.get('head') ?? 0) === 0) {
-        await conn.write((tx) => store.putPolicy(tx));
-      } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(options.policy)) {
-        if (options.onPolicyChange === 'adopt' && derivedWith !== undefined) store.currentPolicy = derivedWith;
-        else await store.rebuild();
-      }
+      // Refusals first, writing nothing: a server that cannot use the database fails before binding its port.
+      await conn.withClient(schemaVersion);
+      const store = new PgStore(url, redact(url), conn, options.policy, options.onPolicyChange ?? 'rebuild');
+      if (options.deferWrites !== true) await store.prepare();
       return store;
     } catch (e) {
       await conn.end();
       throw e;
+    }
+  }
+
+  /**
+   * Applies pending migrations, then stores this policy on a new store or rebuilds derived state
+   * under it if it changed, in one transaction: a start that fails leaves the database as it found
+   * it (a fresh one without learnloop's schema). Once.
+   */
+  async prepare(): Promise<void> {
+    const onPolicyChange = this.onPolicyChange;
+    if (onPolicyChange === undefined) return;
+    const { madeSchema } = await this.conn.exclusive(async (tx) => {
+      const migrated = await migrate(tx);
+      const { rows } = await tx.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
+      const meta = new Map(rows.map((r) => [r.key, r.value]));
+      const derivedWith = parse<PolicyConfig>(meta.get('policy'));
+      if (derivedWith === undefined && Number(meta.get('head') ?? 0) === 0) {
+        await this.putPolicy(tx);
+      } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(this.policy)) {
+        if (onPolicyChange === 'adopt' && derivedWith !== undefined) this.currentPolicy = derivedWith;
+        else await this.rebuildIn(tx);
+      }
+      return migrated;
+    });
+    this.madeSchema = madeSchema;
+    this.onPolicyChange = undefined;
+  }
+
+  /**
+   * Closes the store, and removes the `learnloop` schema if prepare() made it and no other session
+   * is connected to the database: a `--create` command that fails leaves the database as it found
+   * it, as one on a folder removes the folder it made. Best effort: if the database cannot be
+   * reached, or someone else is connected, the schema stays (the command's own error is reported).
+   */
+  async discardMade(): Promise<void> {
+    await this.close();
+    if (!this.madeSchema) return;
+    const conn = new Connection(this.url, { max: 1 });
+    try {
+      await conn.exclusive(dropMadeSchema);
+    } catch {
+      // Kept: see above.
+    } finally {
+      await conn.end();
     }
   }
 
@@ -158,9 +201,20 @@ export class PgStore implements Store {
     await tx.query("INSERT INTO learnloop.meta (key, value) VALUES ('policy', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [stringifyExact(this.policy)]);
   }
 
-  /** True when the database answers now (health). */
-  reachable(): Promise<boolean> {
-    return this.conn.ping();
+  /**
+   * Health, from one indexed read a second: the database does not answer, or a replica started with
+   * other policy flags rebuilt the derived state, so every write here is refused (checkPolicy) and a
+   * balancer should send them to the replicas under the stored policy. None again once it answers
+   * and the stored policy is this one's. A full database is not a problem here: every replica
+   * shares it, so no other could take the writes (docs/deploy.md).
+   */
+  async healthProblem(): Promise<string | undefined> {
+    try {
+      const { rows } = await this.conn.query<{ value: string }>("SELECT value FROM learnloop.meta WHERE key = 'policy'");
+      return this.otherPolicy(parse<PolicyConfig>(rows[0]?.value));
+    } catch (e) {
+      return e instanceof Error ? e.message : String(e);
+    }
   }
 
   // ---- reads -----------------------------------------------------------------------------
@@ -360,46 +414,53 @@ export class PgStore implements Store {
    * @throws Unavailable naming both policy versions.
    */
   private checkPolicy(stored: PolicyConfig | undefined): void {
-    if (stored === undefined || policyVersion(stored) === policyVersion(this.policy)) return;
-    throw new Unavailable(
-      `database unavailable: its derived state is under another policy (${policyVersion(stored)}) than this replica's (${policyVersion(this.policy)}), rebuilt by a replica started with other policy flags; this one writes nothing: restart this replica with the same policy flags`,
-    );
+    const other = this.otherPolicy(stored);
+    if (other !== undefined) throw new Unavailable(other);
   }
 
-  /** Recomputes all derived state from the log in one transaction (other writes wait; reads see the old state until it commits). */
-  async rebuild(): Promise<number> {
-    return this.conn.write(async (tx) => {
-      // Writes sharing this transaction before the rebuild remembered records it is about to replace.
-      tx.state.records.clear();
-      for (const table of ['templates', 'stats', 'runs', 'requests', 'decisions', 'refinements']) await tx.query(`DELETE FROM learnloop.${table}`);
-      await tx.query("DELETE FROM learnloop.meta WHERE key <> 'policy'");
-      const derived = new Map<string, DerivedChange>();
-      const id = (kind: string, key: string | StatsKey) => `${kind}\u0001${typeof key === 'string' ? key : statsId(key)}`;
-      const reader: DerivedReader = {
-        template: (k) => derived.get(id('template', k))?.value as TemplateRecord | undefined,
-        stats: (k) => derived.get(id('stats', k))?.value as StatsRecord | undefined,
-        refinement: (k) => derived.get(id('refinement', k))?.value as RefinementRecord | undefined,
-      };
-      let n = 0;
-      let heads: Heads = {};
-      for (let from = 1; ; ) {
-        const { rows } = await tx.query<{ body: string }>('SELECT body FROM learnloop.events WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, PAGE]);
-        const events = rows.map((r) => parseExact<LoggedEvent>(r.body));
-        for (const event of events) for (const c of projectAll([event], reader, this.policy)) derived.set(id(c.kind, c.key), c);
-        const moved = headsOf(events);
-        heads = { ...heads, ...Object.fromEntries(Object.entries(moved).filter(([, v]) => v !== undefined)) };
-        n += events.length;
-        if (rows.length < PAGE) break;
-        from += rows.length;
-      }
-      const all = [...derived.values()];
-      for (let i = 0; i < all.length; i += REBUILD_CHUNK) {
-        await tx.query(WRITE_ALL, writeParams([], all.slice(i, i + REBUILD_CHUNK), i === 0 ? heads : {}));
-      }
-      if (all.length === 0 && heads.head !== undefined) await tx.query(WRITE_ALL, writeParams([], [], heads));
-      await this.putPolicy(tx);
-      return n;
-    });
+  /** Why this replica may not write under the `stored` policy, or undefined when it may. */
+  private otherPolicy(stored: PolicyConfig | undefined): string | undefined {
+    if (stored === undefined || policyVersion(stored) === policyVersion(this.policy)) return undefined;
+    return `database unavailable: its derived state is under another policy (${policyVersion(stored)}) than this replica's (${policyVersion(this.policy)}), rebuilt by a replica started with other policy flags; this one writes nothing: restart this replica with the same policy flags`;
+  }
+
+  /**
+   * Recomputes all derived state from the log in one transaction of its own (other writes wait;
+   * reads see the old state until it commits; a rebuild that fails leaves the old state).
+   */
+  rebuild(): Promise<number> {
+    return this.conn.exclusive((tx) => this.rebuildIn(tx));
+  }
+
+  private async rebuildIn(tx: Tx): Promise<number> {
+    for (const table of ['templates', 'stats', 'runs', 'requests', 'decisions', 'refinements']) await tx.query(`DELETE FROM learnloop.${table}`);
+    await tx.query("DELETE FROM learnloop.meta WHERE key <> 'policy'");
+    const derived = new Map<string, DerivedChange>();
+    const id = (kind: string, key: string | StatsKey) => `${kind}\u0001${typeof key === 'string' ? key : statsId(key)}`;
+    const reader: DerivedReader = {
+      template: (k) => derived.get(id('template', k))?.value as TemplateRecord | undefined,
+      stats: (k) => derived.get(id('stats', k))?.value as StatsRecord | undefined,
+      refinement: (k) => derived.get(id('refinement', k))?.value as RefinementRecord | undefined,
+    };
+    let n = 0;
+    let heads: Heads = {};
+    for (let from = 1; ; ) {
+      const { rows } = await tx.query<{ body: string }>('SELECT body FROM learnloop.events WHERE seq >= $1 ORDER BY seq LIMIT $2', [from, PAGE]);
+      const events = rows.map((r) => parseExact<LoggedEvent>(r.body));
+      for (const event of events) for (const c of projectAll([event], reader, this.policy)) derived.set(id(c.kind, c.key), c);
+      const moved = headsOf(events);
+      heads = { ...heads, ...Object.fromEntries(Object.entries(moved).filter(([, v]) => v !== undefined)) };
+      n += events.length;
+      if (rows.length < PAGE) break;
+      from += rows.length;
+    }
+    const all = [...derived.values()];
+    for (let i = 0; i < all.length; i += REBUILD_CHUNK) {
+      await tx.query(WRITE_ALL, writeParams([], all.slice(i, i + REBUILD_CHUNK), i === 0 ? heads : {}));
+    }
+    if (all.length === 0 && heads.head !== undefined) await tx.query(WRITE_ALL, writeParams([], [], heads));
+    await this.putPolicy(tx);
+    return n;
   }
 
   async derivedSnapshot(): Promise<DerivedSnapshot> {
