@@ -8,7 +8,6 @@ import { LIFT_METHOD, type Interval, type LiftEstimate, type LiftMethod, type Lo
 import {
   byString,
   DEFAULT_TREND_OPTIONS,
-  groupBy,
   metricsOf,
   outcomesReport,
   passRateVersusParent,
@@ -17,7 +16,6 @@ import {
   type Metrics,
   type OutcomesReport,
   type RemediationRules,
-  type RunRow,
   type TrendSeries,
   versionEffect,
 } from '../reports/index.js';

@@ -2,7 +2,7 @@
  * `report trend`: rates per window, overall and per template, and the change points of each
  * template's, each task class's and the overall series (changepoint.ts).
  */
-import { changePointsOfBins, DayBins, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type ChangePointOptions, type DayBinsState } from './changepoint.js';
+import { changePointsOfBins, DayBins, DEFAULT_CHANGE_POINT_OPTIONS, type ChangePoint, type DayBinsState } from './changepoint.js';
 import { isJudged, MetricsTally, type Metrics, type MetricsTallyState } from './metrics.js';
 import { TaskNumbers, TaskTable, type TaskTableState } from './tasks.js';
 import { byString, rowsAsOf, taskKey, type RunRow } from './rows.js';

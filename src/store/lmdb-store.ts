@@ -118,7 +118,6 @@ function ignoreOrphanCommitFailures(): void {
 /** The folder is served by a live process under another policy: this one must not touch it. */
 export class FolderInUse extends Error {}
 
-
 /**
  * LMDB's data file starts with two meta pages. A file shorter than that but not empty (a creation
  * cut short) is not one LMDB can open; an empty one it initialises as a new store.

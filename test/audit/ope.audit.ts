@@ -1,7 +1,7 @@
 import { test } from 'vitest';
 import { createRng } from '../../src/bandit/index.js';
 import { ESTIMATORS, liftOverUniform } from '../../src/ope/index.js';
-import { logOf, mean, truths, type World } from '../ope/world.js';
+import { logOf, truths, type World } from '../ope/world.js';
 
 const WORLDS: Record<string, World> = {
   // One template at 0.97 in every context, each other at 0.01: weights of 25.

@@ -64,7 +64,7 @@ describe('learnloop bench lift / report lift', () => {
       const json = join(dir, `jobs-${jobs}.json`);
       const r = cli(...args, '--jobs', String(jobs), '--json', json);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/matrix cells: 2\/2 policy runs/);
+      expect(r.stderr).toMatch(/matrix: 2\/2 cells/);
       // Timing and the command line (which names --jobs) are all that may differ.
       return { json: readFileSync(json, 'utf8').replace(/^ {2}"(seconds|command)": .*$/gm, ''), stdout: r.stdout.replace(/, \d+ s\)/, ')') };
     };

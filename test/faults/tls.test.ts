@@ -153,7 +153,7 @@ describe('startup problems are one clear line each', () => {
   });
 
   test('learnloop serve prints the one line, no stack, and exits 2', async () => {
-    const { cert, key } = selfSigned();
+    const { cert } = selfSigned();
     const other = selfSigned();
     for (const [args, line] of [
       [['--tls-cert', cert, '--tls-key', '/nonexistent/key.pem'], 'learnloop: --tls-key: cannot read /nonexistent/key.pem: no such file\n'],

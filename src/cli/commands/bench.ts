@@ -49,12 +49,12 @@ async function userErrors(fn: () => Promise<void>): Promise<void> {
 }
 
 /** Progress on stderr: a rewritten line on a terminal, a line per 10% otherwise. */
-function progress(label: string): (done: number, total: number) => void {
+function progress(label: string, unit = 'policy runs'): (done: number, total: number) => void {
   const started = performance.now();
   let lastTenth = -1;
   return (done, total) => {
     const secs = ((performance.now() - started) / 1000).toFixed(1);
-    const msg = `${label}: ${done}/${total} policy runs, ${secs} s`;
+    const msg = `${label}: ${done}/${total} ${unit}, ${secs} s`;
     if (process.stderr.isTTY) {
       process.stderr.write(`\r${msg}${done === total ? '\n' : ''}`);
     } else {
@@ -192,7 +192,7 @@ async function benchLift(opts: BenchLiftOptions): Promise<void> {
       policyVersion: policyVersion(config),
       ...(Object.keys(filter).length > 0 ? { filter } : {}),
       ...withVariant,
-      onProgress: progress('matrix cells'),
+      onProgress: progress('matrix', 'cells'),
     };
     const m: MatrixResult = jobs === 1 ? runMatrix(run) : await runMatrixInWorkers(run, jobs);
     m.command = command;
