@@ -56,6 +56,12 @@ export interface DashboardOptions {
   readonly buildingAfterMs?: number;
   /** Where a request that failed inside (a store error, a bug) is logged in full; its answer says only 'internal error'. */
   readonly log?: Pick<Logger, 'error'>;
+  /**
+   * Resolves once the source may be read: a server binds the dashboard before it prepares its store
+   * (a fresh database has no tables yet). Until then every request but an asset's is answered 503
+   * 'server is starting' with Retry-After, and the first build waits for it. Absent: ready now.
+   */
+  readonly ready?: Promise<void>;
 }
 
 export interface DashboardServer {
@@ -236,6 +242,11 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
     return reply.code(200).header('refresh', String(BUILDING_RETRY_S)).type('text/html; charset=utf-8').send(buildingPage(buildingMessage(p), BUILDING_RETRY_S));
   };
 
+  let ready = o.ready === undefined;
+  const readyNow = (o.ready ?? Promise.resolve()).then(() => {
+    ready = true;
+  });
+
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
   // Forms post urlencoded bodies; parsed here rather than with another plugin.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
@@ -274,6 +285,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
         .redirect(`${path}${rest ? `?${rest}` : ''}`, 303);
     }
     if (!tokenOf(req).ok) return refuse(req, reply, 401, 'missing or wrong token: send Authorization: Bearer <token>, or open the dashboard once with ?token=<token>');
+    if (!ready) return refuse(req, reply.header('retry-after', String(BUILDING_RETRY_S)), 503, 'server is starting: try again in a moment');
   });
 
   const STALE_HEADER = 'x-learnloop-stale';
@@ -393,7 +405,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
 
   await app.listen({ host: o.host, port: o.port });
   // A failed warm-up build is reported by the request that retries it.
-  if (o.warm !== false) current().catch(() => undefined);
+  if (o.warm !== false) readyNow.then(() => current()).catch(() => undefined);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
   const hostInUrl = o.host.includes(':') ? `[${o.host}]` : o.host;

@@ -67,6 +67,8 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   // Calls can arrive once the port is bound; until the store is prepared (a fresh database has no
   // tables yet) they are refused UNAVAILABLE, as while draining.
   let prepared = false;
+  let markPrepared = () => {};
+  const storePrepared = new Promise<void>((resolve) => (markPrepared = resolve));
   let draining = false;
   const inFlight = { count: 0 };
   const bearer = (t: string) => (t === '' ? null : Buffer.from(`Bearer ${t}`));
@@ -106,7 +108,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((err: unknown) => abandon(listenError('listen', config.host, config.port, err)));
-  // The dashboard reads the store only when asked, so it binds before the store is prepared.
+  // The dashboard binds before the store is prepared too, and answers 'server is starting' until it is.
   if (config.httpPort !== 0) {
     dashboard = await startDashboard({
       ...learnLoopSource({ store, learnloop, refinements }),
@@ -115,12 +117,14 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
       port: config.httpPort,
       token: config.token,
       log,
+      ready: storePrepared,
       ...(registry === undefined ? {} : { metrics: registry }),
     }).catch((err: unknown) => abandon(listenError('serve the dashboard', config.host, config.httpPort, err)));
   }
   // Every port bound and every check passed: now the store may write (initialise, migrate, rebuild, register).
   await store.prepare?.().catch((err: unknown) => abandon(err instanceof FolderInUse ? new StartupError(err.message) : err));
   prepared = true;
+  markPrepared();
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
     health.setStatus('', status);
     health.setStatus(SERVICE_NAME, status);

@@ -117,3 +117,27 @@ test('a request with nothing cached waits up to buildingAfterMs, then is told ho
   expect(JSON.parse((await get('/api/v1/overview')).text).head).toBe(1200);
   expect(s.builds).toBe(1);
 });
+
+test('until the source is ready (a server preparing its store) every request is answered 503 "server is starting", reading nothing; then the first build runs', async () => {
+  const { s, source } = gatedSource();
+  let ready = () => {};
+  const reads = { head: 0 };
+  const counted: DashboardSource = { ...source, head: async () => (reads.head++, s.head) };
+  dash = await startDashboard({ source: counted, rules: loadRules(), host: '127.0.0.1', port: 0, token: '', asOfMs: AS_OF, now: () => AS_OF, ready: new Promise<void>((r) => (ready = r)) });
+  for (const path of ['/api/v1/overview', '/matrix', '/metrics']) {
+    const res = await fetch(`${dash.url}${path}`);
+    expect(res.status, path).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(await res.text()).toContain('server is starting');
+  }
+  const form = await fetch(`${dash.url}/templates/x@v1/retire`, { method: 'POST', headers: { accept: 'application/json' } });
+  expect(form.status).toBe(503);
+  expect((await fetch(`${dash.url}/assets/dashboard.css`)).status).toBe(200);
+  expect(reads.head).toBe(0);
+  expect(s.builds).toBe(0);
+  ready();
+  await expect.poll(() => s.builds).toBe(1);
+  const res = await fetch(`${dash.url}/api/v1/overview`);
+  expect(res.status).toBe(200);
+  expect(((await res.json()) as { head: number }).head).toBe(1);
+});
