@@ -177,6 +177,33 @@ describePg('a serve waiting to migrate', () => {
   });
 });
 
+describePg('a command on a current database', () => {
+  test('takes no append lock: it answers while replicas hold it, and holds none of their writes up', async () => {
+    const url = await freshPgDatabase();
+    const exit = (child: ReturnType<typeof spawnLearnLoop>) =>
+      new Promise<[number | null, string]>((resolve) => {
+        let err = '';
+        child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+        child.once('exit', (code) => resolve([code, err]));
+      });
+    expect((await exit(spawnLearnLoop(['templates', 'register', 'a@v1', '--create', '--db', url])))[0]).toBe(0);
+    // A replica's write in progress: the append lock (transaction-scoped in learnloop, held here by a session).
+    const holder = new pg.Client(url);
+    await holder.connect();
+    await holder.query('SELECT pg_advisory_lock($1)', [0x6c6c_6170]);
+    try {
+      const list = spawnLearnLoop(['templates', 'list', '--db', url]);
+      const timeout = new Promise<'waiting'>((resolve) => setTimeout(() => resolve('waiting'), 20_000));
+      const done = await Promise.race([exit(list), timeout]);
+      list.kill('SIGKILL');
+      expect(done).not.toBe('waiting');
+      expect(done).toEqual([0, '']);
+    } finally {
+      await holder.end();
+    }
+  });
+});
+
 describePg('commands on a database without learnloop', () => {
   test.each([
     [['export']],

@@ -20,7 +20,7 @@ import { parseExact, stringifyExact } from '../exact-json.js';
 import type { Planner, StateView, Store, StoreOptions } from '../port.js';
 import { canonicalSnapshot, snapshotName, wholeBody, type DerivedSnapshot, type SnapshotBody } from '../snapshot.js';
 import { Connection, type Queryable, type Tx } from './connection.js';
-import { dropMadeSchema, migrate, schemaVersion } from './migrations.js';
+import { dropMadeSchema, migrate, SCHEMA_VERSION, schemaVersion } from './migrations.js';
 
 /**
  * Marks in learnloop.meta, as on LMDB: the newest seq; the newest that is not a decision (the
@@ -157,21 +157,41 @@ export class PgStore implements Store {
   async prepare(): Promise<void> {
     const onPolicyChange = this.onPolicyChange;
     if (onPolicyChange === undefined) return;
+    // A current schema under a policy this process may use needs no write, so no append lock: a
+    // command beside busy replicas neither waits behind their writes nor holds them up.
+    const settled = await this.conn.read(async (tx) => (await schemaVersion(tx)) === SCHEMA_VERSION && (await this.settlePolicy(tx, onPolicyChange)));
+    if (settled) {
+      this.onPolicyChange = undefined;
+      return;
+    }
     const { madeSchema } = await this.conn.exclusive(async (tx) => {
       const migrated = await migrate(tx);
-      const { rows } = await tx.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
-      const meta = new Map(rows.map((r) => [r.key, r.value]));
-      const derivedWith = parse<PolicyConfig>(meta.get('policy'));
-      if (derivedWith === undefined && Number(meta.get('head') ?? 0) === 0) {
-        await this.putPolicy(tx);
-      } else if (derivedWith === undefined || policyVersion(derivedWith) !== policyVersion(this.policy)) {
-        if (onPolicyChange === 'adopt' && derivedWith !== undefined) this.currentPolicy = derivedWith;
-        else await this.rebuildIn(tx);
-      }
+      await this.settlePolicy(tx, onPolicyChange, tx);
       return migrated;
     });
     this.madeSchema = madeSchema;
     this.onPolicyChange = undefined;
+  }
+
+  /**
+   * Brings the stored policy and this process's together: stores this one on a new store, adopts the
+   * stored one (a command under 'adopt'), or rebuilds derived state under this one.
+   * @param write the transaction to write in; without it nothing is written.
+   * @returns false when a write is needed and none was given.
+   */
+  private async settlePolicy(q: Queryable, onPolicyChange: NonNullable<StoreOptions['onPolicyChange']>, write?: Tx): Promise<boolean> {
+    const { rows } = await q.query<{ key: string; value: string }>("SELECT key, value FROM learnloop.meta WHERE key IN ('policy', 'head')");
+    const meta = new Map(rows.map((r) => [r.key, r.value]));
+    const derivedWith = parse<PolicyConfig>(meta.get('policy'));
+    if (derivedWith !== undefined && policyVersion(derivedWith) === policyVersion(this.policy)) return true;
+    if (derivedWith !== undefined && onPolicyChange === 'adopt') {
+      this.currentPolicy = derivedWith;
+      return true;
+    }
+    if (write === undefined) return false;
+    if (derivedWith === undefined && Number(meta.get('head') ?? 0) === 0) await this.putPolicy(write);
+    else await this.rebuildIn(write);
+    return true;
   }
 
   /**
