@@ -67,6 +67,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   // Calls can arrive once the port is bound; until the store is prepared (a fresh database has no
   // tables yet) they are refused UNAVAILABLE, as while draining.
   let prepared = false;
+  let serving = false;
   let markPrepared = () => {};
   const storePrepared = new Promise<void>((resolve) => (markPrepared = resolve));
   let draining = false;
@@ -83,6 +84,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
         .filter(({ templateId, stats }) => live.has(templateId) && stats.counters.runs > 0)
         .map(({ templateId, stats: { counters } }) => ({ templateId, runs: counters.runs, finishedAtMs: counters.lastFinishedAtMs }));
     },
+    serving: () => serving,
     now: Date.now,
   };
   metricsServer = config.metricsPort === 0 ? null : await startMetricsServer(config.host, config.metricsPort, metricsSource).catch(abandon);
@@ -126,6 +128,7 @@ export async function startServer(config: Config, log: Logger, extras: ServerExt
   prepared = true;
   markPrepared();
   const setHealth = (status: 'SERVING' | 'NOT_SERVING') => {
+    serving = status === 'SERVING';
     health.setStatus('', status);
     health.setStatus(SERVICE_NAME, status);
   };

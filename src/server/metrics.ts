@@ -8,6 +8,8 @@ export interface MetricsSource {
   eventLogSize(): Promise<number>;
   /** Per template not retired with at least one run: its runs, and when its newest run finished (ms since the epoch). */
   newestObservations(): Promise<Array<{ templateId: string; runs: number; finishedAtMs: number }>>;
+  /** Whether the gRPC health service answers SERVING for '' now. */
+  serving(): boolean;
   now(): number;
 }
 
@@ -46,6 +48,19 @@ export const TEMPLATE_SERIES_LIMIT = 100;
 export const OTHER_TEMPLATES = 'other';
 
 /** Builds the metric families in their own registry, so several servers in one process do not clash. */
+/**
+ * A gauge's store read, undefined when the store cannot be read (a database down, a server still
+ * starting): the gauge then says so, and the scrape still answers with every other family, the call
+ * counters and learnloop_serving being what an operator alerts on then.
+ */
+async function fromStore<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch {
+    return undefined;
+  }
+}
+
 export function createMetrics(source: MetricsSource): { metrics: Metrics; registry: Registry } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'learnloop_' });
@@ -75,22 +90,31 @@ export function createMetrics(source: MetricsSource): { metrics: Metrics; regist
     registers: [registry],
   });
   new Gauge({
+    name: 'learnloop_serving',
+    help: "1 while the gRPC health service answers SERVING, 0 while NOT_SERVING (starting, draining, or its store cannot serve: a database that does not answer, a folder's disk full, a replica under an old policy).",
+    registers: [registry],
+    collect() {
+      this.set(source.serving() ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'learnloop_event_log_events',
-    help: 'Events in the log (sequence number of the newest), including those written by other processes.',
+    help: 'Events in the log (sequence number of the newest), including those written by other processes. NaN while the store cannot be read.',
     registers: [registry],
     async collect() {
-      this.set(await source.eventLogSize());
+      this.set((await fromStore(() => source.eventLogSize())) ?? NaN);
     },
   });
   new Gauge({
     name: 'learnloop_newest_observation_age_seconds',
-    help: `Seconds since the newest run of each template not retired finished: the ${TEMPLATE_SERIES_LIMIT} with the most runs, and for the rest the newest of theirs as template="${OTHER_TEMPLATES}".`,
+    help: `Seconds since the newest run of each template not retired finished: the ${TEMPLATE_SERIES_LIMIT} with the most runs, and for the rest the newest of theirs as template="${OTHER_TEMPLATES}". No samples while the store cannot be read.`,
     labelNames: ['template'] as const,
     registers: [registry],
     async collect() {
-      const newest = await source.newestObservations();
+      const newest = await fromStore(() => source.newestObservations());
       // Reset first so a template whose records disappear (rebuild under a new policy) stops reporting.
       this.reset();
+      if (newest === undefined) return;
       const now = source.now();
       const busiest = [...newest].sort((a, b) => b.runs - a.runs || b.finishedAtMs - a.finishedAtMs || (a.templateId < b.templateId ? -1 : 1));
       let others: number | undefined;

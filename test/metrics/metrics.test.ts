@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, test, vi } from 'vitest';
 import { Outcome, TemplateStatus } from '../../src/index.js';
-import { OTHER_TEMPLATES, TEMPLATE_SERIES_LIMIT } from '../../src/server/metrics.js';
+import { createMetrics, OTHER_TEMPLATES, TEMPLATE_SERIES_LIMIT } from '../../src/server/metrics.js';
 import { startTestServer } from '../helpers/server.js';
 
 /** A port that was free a moment ago (metrics-port 0 means "off", so the test picks one). */
@@ -131,5 +131,32 @@ describe('Prometheus metrics', () => {
   test('without --metrics-port nothing listens', async () => {
     const { server } = await startTestServer();
     expect(server.metricsPort).toBeUndefined();
+  });
+
+  test('a store that cannot be read leaves its gauges NaN or without samples, and the scrape answers with the rest', async () => {
+    let down = true;
+    const read = async <T>(value: T) => {
+      if (down) throw new Error('database unavailable: connect ECONNREFUSED');
+      return value;
+    };
+    let serving = false;
+    const { metrics, registry } = createMetrics({
+      eventLogSize: () => read(7),
+      newestObservations: () => read([{ templateId: 'a@v1', runs: 3, finishedAtMs: 0 }]),
+      serving: () => serving,
+      now: () => 10_000,
+    });
+    metrics.call('Observe', 14, 0.01);
+    const during = await registry.metrics();
+    expect(sample(during, 'learnloop_rpc_calls_total', { rpc: 'Observe', code: 'UNAVAILABLE' })).toBe(1);
+    expect(sample(during, 'learnloop_serving')).toBe(0);
+    expect(sample(during, 'learnloop_event_log_events')).toBeNaN();
+    expect(samples(during, 'learnloop_newest_observation_age_seconds')).toEqual([]);
+    down = false;
+    serving = true;
+    const after = await registry.metrics();
+    expect(sample(after, 'learnloop_serving')).toBe(1);
+    expect(sample(after, 'learnloop_event_log_events')).toBe(7);
+    expect(sample(after, 'learnloop_newest_observation_age_seconds', { template: 'a@v1' })).toBe(10);
   });
 });

@@ -143,7 +143,7 @@ describePg('a serve that fails to start on a fresh database', () => {
 });
 
 describePg('a serve waiting to migrate', () => {
-  test('answers calls UNAVAILABLE "server is starting" (not INTERNAL), its dashboard 503, and health NOT_SERVING until its schema is made, then serves', async () => {
+  test('answers calls UNAVAILABLE "server is starting" (not INTERNAL), its dashboard 503, metrics learnloop_serving 0 and health NOT_SERVING until its schema is made, then serves', async () => {
     const url = await freshPgDatabase();
     // Another session holds the migration lock (as a replica migrating a large schema would): this
     // one binds its port and then waits in its migration, with no learnloop table made yet.
@@ -152,7 +152,12 @@ describePg('a serve waiting to migrate', () => {
     await holder.query('SELECT pg_advisory_lock($1)', [0x6c6c_6d69]);
     const port = await freePort();
     const httpPort = await freePort();
-    const child = spawnLearnLoop(['serve', '--db', url, '--port', String(port), '--http-port', String(httpPort), '--log-level', 'warn']);
+    const metricsPort = await freePort();
+    const child = spawnLearnLoop(['serve', '--db', url, '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort), '--log-level', 'warn']);
+    const serving = async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      return [res.status, /^learnloop_serving (\d)$/m.exec(await res.text())?.[1]];
+    };
     const overview = () => fetch(`http://127.0.0.1:${httpPort}/api/v1/overview`);
     const client = createClient(`127.0.0.1:${port}`, { deadlineMs: 5000 });
     try {
@@ -165,10 +170,13 @@ describePg('a serve waiting to migrate', () => {
       expect(await health(`127.0.0.1:${port}`)).toBe('NOT_SERVING');
       const page = await overview();
       expect([page.status, await page.text()]).toEqual([503, JSON.stringify({ error: 'server is starting: try again in a moment' })]);
+      // Metrics answer meanwhile, without the store's gauges: learnloop_serving says why.
+      expect(await serving()).toEqual([200, '0']);
       await holder.query('SELECT pg_advisory_unlock($1)', [0x6c6c_6d69]);
       await eventually('SERVING once migrated', 20_000, async () => (await health(`127.0.0.1:${port}`)) === 'SERVING');
       expect((await client.listTemplates()).templates).toEqual([]);
       expect((await overview()).status).toBe(200);
+      expect(await serving()).toEqual([200, '1']);
     } finally {
       client.close();
       child.kill('SIGTERM');
