@@ -91,6 +91,17 @@ describe('a path, file or date given wrong is one line naming it, exit 2, never 
     expect(r.stderr).toContain(join(dir, 'link.json'));
   });
 
+  test('import runs says how many runs it classified, not that it found that many task classes', () => {
+    // It printed "2 task classes from the classifier" for two records of one class: read as two classes.
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    const record = { bead: 'bd-1', template_name: 'custom', status: 'done', started_at: '2026-02-13T09:00:00Z', finished_at: '2026-02-13T09:10:00Z', exit_code: 0, verification: { tests: 'pass' }, prompt_full: 'Fix the crash in the login form.' };
+    writeFileSync(join(dir, 'runs.jsonl'), [record, { ...record, bead: 'bd-2' }, { ...record, bead: 'bd-3', task_class: 'docs' }].map((r) => JSON.stringify(r)).join('\n'));
+    const r = cli('import', 'runs', dir, '--db', join(tmpDir(), 'db'), '--create', '--no-scan');
+    expect(r.status, r.stderr).toBe(0);
+    expect(lines(r.stdout)).toEqual(['3 applied, 0 duplicates, 0 skipped (of 3 records); task class read from the prompt for 2 (the record named none)']);
+  });
+
   test('a leap day exists: 2028-02-29 is taken', () => {
     expect(cli('report', 'weekly', '--db', store(), '--as-of', '2028-02-29').status).toBe(0);
   });

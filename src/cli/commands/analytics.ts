@@ -52,8 +52,8 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
   });
   h.print(opts.json === true, summary, () =>
     [
-      `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.skipped.length} skipped (of ${summary.records} records${summary.pairedResults > 0 ? `, ${summary.pairedResults} of them results paired with their runs` : ''}); ` +
-        `${summary.classified} task classes from the classifier`,
+      `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.skipped.length} skipped (of ${summary.records} records${summary.pairedResults > 0 ? `, ${summary.pairedResults} of them results paired with their runs` : ''})` +
+        (summary.classified > 0 ? `; task class read from the prompt for ${summary.classified} (the record named none)` : ''),
       ...summary.skipped.slice(0, 50).map((s) => `  skipped ${s.source}: ${s.reason}`),
       ...(summary.skipped.length > 50 ? [`  ... and ${summary.skipped.length - 50} more (use --json)`] : []),
       ...(summary.refinementsOpened.length > 0 ? [`refinement items opened: ${summary.refinementsOpened.join(', ')} (learnloop refinements list)`] : []),
