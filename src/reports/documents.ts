@@ -247,11 +247,13 @@ export function weeklyDoc(r: WeeklyReport) {
       { kind: 'heading', level: 2, text: 'Top failure patterns and remediations' },
       {
         kind: 'table',
-        headers: ['signature', 'count', 'templates', 'remediation', 'why'],
-        numeric: [false, true, false, false, false],
+        // Counted over the whole log: the last time a pattern was seen tells one still failing from one fixed long ago.
+        headers: ['signature', 'count', 'last seen', 'templates', 'remediation', 'why'],
+        numeric: [false, true, false, false, false, false],
         rows: r.topFailures.map((p) => [
           quote(p.signature),
           fmt.num(p.count),
+          fmt.date(p.lastSeenMs),
           counted(p.byTemplate),
           p.remediation ? quote(p.remediation.action) : 'no rule yet',
           p.remediation ? quote(p.remediation.rationale) : '',

@@ -25,4 +25,17 @@ describe('report wording', () => {
     const scores = await renderReport(buildReport('scores', data([one]), AS_OF, RULES), 'md');
     expect(scores).toContain('· 1 run, 1 task');
   });
+
+  test('the weekly\'s top failure patterns say when each was last seen', async () => {
+    // The patterns are counted over the whole log: one that stopped two months ago (its template was
+    // fixed) still led this week's summary, with nothing to tell it from one that fails every day.
+    const DAY = 86_400_000;
+    const fail = (i: number, reason: string, daysAgo: number): RunRow => ({ ...one, runId: `${reason}-${i}`, taskId: `${reason}-${i}`, outcome: 'fail', failureReason: reason, finishedAtMs: AS_OF - daysAgo * DAY });
+    const rows = [...[0, 1, 2].map((i) => fail(i, 'changelog entry missing', 60 + i)), fail(9, 'lint failed', 1)];
+    const weekly = await renderReport(buildReport('weekly', data(rows), AS_OF, RULES), 'md');
+    const section = weekly.slice(weekly.indexOf('## Top failure patterns'));
+    expect(section).toContain('| signature | count | last seen | templates |');
+    expect(section).toContain(`| fail: changelog entry missing | 3 | ${fmt.date(AS_OF - 60 * DAY)} |`);
+    expect(section).toContain(`| fail: lint failed | 1 | ${fmt.date(AS_OF - DAY)} |`);
+  });
 });
