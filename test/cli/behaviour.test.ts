@@ -102,6 +102,23 @@ describe('a path, file or date given wrong is one line naming it, exit 2, never 
     expect(lines(r.stdout)).toEqual(['3 applied, 0 duplicates, 0 skipped (of 3 records); task class read from the prompt for 2 (the record named none)']);
   });
 
+  test('import runs opens refinement items with the remediations of the rules file it is given', () => {
+    // Its scan read the shipped rules only: a team's own rule (here for CHANGELOG failures) was in
+    // report failures and the dashboard (--rules) but not in the items import runs opened.
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    const rules = join(dir, 'rules.json.txt');
+    writeFileSync(rules, JSON.stringify({ version: 3, rules: [{ id: 'changelog', match: 'changelog entry missing', action: 'Add a CHANGELOG step to Verify.', rationale: 'Reviewers reject PRs without one.' }] }));
+    const record = (i: number) => ({ bead: `bd-${i}`, template_name: 'feature@v1', task_class: 'feature', status: 'failed', exit_code: 1, failure_reason: 'CHANGELOG entry missing', started_at: `2026-02-13T09:${String(i).padStart(2, '0')}:00Z`, finished_at: `2026-02-13T10:${String(i).padStart(2, '0')}:00Z`, verification: { tests: 'pass' } });
+    writeFileSync(join(dir, 'runs.jsonl'), Array.from({ length: 14 }, (_, i) => JSON.stringify(record(i))).join('\n'));
+    const db = join(tmpDir(), 'db');
+    const r = cli('import', 'runs', join(dir, 'runs.jsonl'), '--db', db, '--create', '--rules', rules);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('refinement items opened: feature@v1#1');
+    const [item] = JSON.parse(cli('refinements', 'list', '--db', db, '--json').stdout) as Array<{ evidence: { topFailures: Array<{ remediation: { ruleId: string } | null }> } }>;
+    expect(item!.evidence.topFailures[0]!.remediation?.ruleId).toBe('changelog');
+  });
+
   test('a leap day exists: 2028-02-29 is taken', () => {
     expect(cli('report', 'weekly', '--db', store(), '--as-of', '2028-02-29').status).toBe(0);
   });

@@ -43,7 +43,7 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
       throw h.userError((err as Error).message);
     }
   }
-  const rules = opts.scan === false ? undefined : withCatch(h, () => loadRules());
+  const rules = opts.scan === false ? undefined : withCatch(h, () => loadRules(typeof opts.rules === 'string' ? opts.rules : undefined));
   const summary = await h.withApp(opts, async (app) => {
     const imported = await importRuns(app.learnloop, paths, map);
     // New evidence may put a template below the threshold: open items now rather than at the next scan.
