@@ -54,9 +54,9 @@ const NOT_FAILURES = new Set(['pass']);
  * A failure's signature: its outcome and its reason with the varying parts (paths, URLs, hashes,
  * quoted text, numbers) replaced by placeholders, so the same problem on different runs reads the
  * same. Exit codes are kept (see NUMBER_OR_EXIT_CODE for the wordings): exit 137 (killed) and
- * exit 1 are different problems. The run's own task id, where the reason names it (athena's session
- * `agent-bd-1nn`), reads `<task>`: a bead id such as `bd-1nn` is no number or hash, and left in it made
- * the same failure a new pattern on every task.
+ * exit 1 are different problems. The run's own task id (letters and digits), where the reason
+ * names it (athena's session `agent-bd-1nn`), reads `<task>`: a bead id such as `bd-1nn` is no number
+ * or hash, and left in it made the same failure a new pattern on every task.
  */
 export function failureSignature(outcome: string, reason: string, taskId = ''): string {
   // Such a reason is its task's alone: nothing to gain from caching it.
@@ -89,9 +89,12 @@ let cached = 0;
  */
 const NUMBER_OR_EXIT_CODE = /(\bexit(?:ed(?: with)?)?[ _]?(?:code|status)?[:=]? ?)-?\d+\b|-?\b\d+(?:\.\d+)?\b/g;
 
-/** A task id with a letter in it (a numeric one is a number like any other, exit codes kept) that the reason holds. */
+/**
+ * A task id that the reason holds, made of letters and digits both: a numeric one is a number like any
+ * other (exit codes kept), and one without a digit may be a word the reason uses ("docs").
+ */
 function namesTask(reason: string, taskId: string): boolean {
-  return /[a-z]/i.test(taskId) && reason.toLowerCase().includes(taskId.toLowerCase());
+  return /[a-z]/i.test(taskId) && /\d/.test(taskId) && reason.toLowerCase().includes(taskId.toLowerCase());
 }
 
 /** Matches nowhere, not even in an empty text. */

@@ -127,9 +127,11 @@ describe('failure signatures', () => {
     const report = failuresReport(rows, 2_000, { version: 1, rules: [] });
     expect(report.patterns.map((p) => [p.signature, p.count])).toEqual([['infra_error: tmux session agent-<task> not found', 3]]);
     expect(report.needingRule).toEqual(['infra_error: tmux session agent-<task> not found']);
-    // Only the task's own id, whole: a numeric task id is a number like any other (exit codes kept).
+    // Only the task's own id, whole, of letters and digits: a numeric one is a number like any other
+    // (exit codes kept), a word is a word.
     expect(failureSignature('fail', 'bd-1nnx failed for bd-1nn', 'bd-1nn')).toBe('fail: bd-1nnx failed for <task>');
     expect(failureSignature('fail', 'agent failed: exit 1', '1')).toBe('fail: agent failed: exit 1');
+    expect(failureSignature('fail', 'docs build failed', 'docs')).toBe('fail: docs build failed');
   });
 
   test('the killed rule matches a kill in every exit-code wording, and no other code', () => {
