@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { open } from 'lmdb';
@@ -117,6 +117,20 @@ describe('a path, file or date given wrong is one line naming it, exit 2, never 
     expect(r.stdout).toContain('refinement items opened: feature@v1#1');
     const [item] = JSON.parse(cli('refinements', 'list', '--db', db, '--json').stdout) as Array<{ evidence: { topFailures: Array<{ remediation: { ruleId: string } | null }> } }>;
     expect(item!.evidence.topFailures[0]!.remediation?.ruleId).toBe('changelog');
+  });
+
+  test('import runs of athena\'s state folder: the runner\'s status files are no error', () => {
+    // state/ holds runs/, results/ and the runner's watch/<bead>.status.json ({bead, agent,
+    // finished_at, exit_code}); those were "no status" errors, so a nightly import of state/ exited 2.
+    const state = join(tmpDir(), 'state');
+    const athena = join(PACKAGE_ROOT, 'test', 'fixtures', 'athena');
+    for (const [dir, from, to] of [['runs', 'run__athena-web__bd-1nn.json', 'bd-1nn.json'], ['results', 'result__athena-web__bd-1nn.json', 'bd-1nn.json'], ['watch', 'watch-status__athena-web__bd-1nn.json', 'bd-1nn.status.json']]) {
+      mkdirSync(join(state, dir!), { recursive: true });
+      writeFileSync(join(state, dir!, to!), readFileSync(join(athena, from!)));
+    }
+    const r = cli('import', 'runs', state, '--db', join(tmpDir(), 'db'), '--create', '--no-scan', '--json');
+    expect(r.status, r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 3, applied: 1, pairedResults: 1, statusFiles: 1, skipped: [{ reason: "bd-1nn: the runner's status file, not a run record" }] });
   });
 
   test('a leap day exists: 2028-02-29 is taken', () => {

@@ -59,8 +59,8 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
       ...(summary.refinementsOpened.length > 0 ? [`refinement items opened: ${summary.refinementsOpened.join(', ')} (learnloop refinements list)`] : []),
     ].join('\n'),
   );
-  // Records skipped for an error are rejected input, as `import FILE.jsonl`'s rejected lines; a run still running is not.
-  if (summary.skipped.length > summary.stillRunning) process.exitCode = 2;
+  // Records skipped for an error are rejected input, as `import FILE.jsonl`'s rejected lines; a run still running, or the runner's status file, is not.
+  if (summary.skipped.length > summary.stillRunning + summary.statusFiles) process.exitCode = 2;
 }
 
 export const DEFAULT_RULES_FILE = join(PACKAGE_ROOT, 'rules', 'remediations.json');
