@@ -235,11 +235,23 @@ function failuresBody(m: DashboardModel): string {
 
 const actorFields = `<label>by <input name="actor" required autocomplete="name"></label><label>reason <input name="reason" required></label>`;
 
+/**
+ * The id to suggest for the refinement of `templateId`: the version after every one of its line that is
+ * registered (`feature@v1` → `feature@v3` once `feature@v2` exists; athena's unversioned `custom` →
+ * `custom@v2`), since accepting into the item's own id or an existing one is refused.
+ */
+function nextVersionId(templateId: string, registered: readonly string[]): string {
+  const base = templateId.replace(/@v\d+$/, '');
+  const versionOf = (id: string): number => (id === base ? 1 : id.startsWith(`${base}@v`) && /^\d+$/.test(id.slice(base.length + 2)) ? Number(id.slice(base.length + 2)) : 0);
+  return `${base}@v${Math.max(versionOf(templateId), ...registered.map(versionOf)) + 1}`;
+}
+
 function refinementsBody(m: DashboardModel, ctx: PageContext): string {
+  const registered = m.lineage.map((t) => t.templateId);
   const rows = m.refinements.map((r) => {
     const action =
       r.status === 'open'
-        ? `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/accept" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<label>new version <input name="new_template_id" required placeholder="${esc(r.templateId.replace(/@v(\d+)$/, (_: string, v: string) => `@v${Number(v) + 1}`))}"></label><button type="submit">Accept</button></form>` +
+        ? `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/accept" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<label>new version <input name="new_template_id" required placeholder="${esc(nextVersionId(r.templateId, registered))}"></label><button type="submit">Accept</button></form>` +
           `<form method="post" action="/refinements/${encodeURIComponent(r.refinementId)}/reject" class="act"><input type="hidden" name="csrf" value="${esc(ctx.csrf)}">${actorFields}<button type="submit" class="reject">Reject</button></form>`
         : `${cell(r.status)} by ${freeText(r.actor)} on ${cell(fmt.date(r.decidedAtMs))}: ${freeText(r.reason)}${r.newTemplateId ? ` → ${idCell(r.newTemplateId)}` : ''}`;
     return [idCell(r.refinementId), idCell(r.templateId), `<span class="status ${r.status}">${cell(r.status)}</span>`, cell(r.trigger), cell(fmt.date(r.openedAtMs)), freeText(r.summary), action];

@@ -24,7 +24,7 @@ import type { DashboardModel } from './model.js';
 import type { DashboardSource } from './source.js';
 
 /** Bumped whenever what a snapshot keeps changes shape or meaning. */
-const FORMAT = 9;
+const FORMAT = 10;
 /** Most values of a column in one frame: one frame is encoded or decoded per turn of the event loop. */
 const PIECE = 20_000;
 

@@ -22,8 +22,10 @@ export interface ImportRunsSummary {
   /** Result records (athena's state/results/<bead>.json) merged into their run records, each counted once. */
   pairedResults: number;
   skipped: Array<{ source: string; reason: string }>;
-  /** Of the skipped, runs still running (the rest are records in error: the command exits 2). */
+  /** Of the skipped, runs still running (the rest but statusFiles are records in error: the command exits 2). */
   stillRunning: number;
+  /** Of the skipped, the runner's status files (athena's state/watch/<bead>.status.json): no run records, no error. */
+  statusFiles: number;
 }
 
 /** Every file under the given paths, folders walked in name order (.json and .jsonl only). */
@@ -88,6 +90,17 @@ export function isResultRecord(v: unknown): v is Record<string, unknown> {
   return 'will_retry' in v && 'reason' in v && !('template_name' in v) && !('prompt' in v);
 }
 
+/**
+ * athena's runner status file (state/watch/<bead>.status.json: bead, agent, finished_at, exit_code),
+ * which sits beside the run records in state/: it names no template nor status, so it records nothing.
+ */
+function isRunnerStatusFile(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const keys = Object.keys(v);
+  return keys.includes('bead') && keys.includes('exit_code') && keys.every((k) => RUNNER_STATUS_FIELDS.has(k));
+}
+const RUNNER_STATUS_FIELDS = new Set(['bead', 'agent', 'finished_at', 'exit_code']);
+
 /** The fields a result record knows better than its run record (the run record may predate the end). */
 const RESULT_FIELDS = ['status', 'finished_at', 'duration_seconds', 'exit_code', 'verification', 'output_summary'] as const;
 
@@ -106,7 +119,7 @@ function withResult(run: Record<string, unknown>, result: Record<string, unknown
  * so they share commits; lmdb-js runs transactions in call order, so the log keeps file order.
  */
 export async function importRuns(ll: LearnLoop, paths: readonly string[], map: FieldMap = {}): Promise<ImportRunsSummary> {
-  const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, pairedResults: 0, skipped: [], stillRunning: 0 };
+  const summary: ImportRunsSummary = { records: 0, applied: 0, duplicates: 0, classified: 0, pairedResults: 0, skipped: [], stillRunning: 0, statusFiles: 0 };
   const skipped: Array<{ at: number; source: string; reason: string }> = [];
   const items = runFiles(paths).flatMap((file) => parseRunFile(file, readFileSync(file, 'utf8')));
   summary.records = items.length;
@@ -128,6 +141,11 @@ export async function importRuns(ll: LearnLoop, paths: readonly string[], map: F
       continue;
     }
     if (isResultRecord(item.value)) continue;
+    if (isRunnerStatusFile(item.value)) {
+      summary.statusFiles++;
+      skipped.push({ at, source: item.source, reason: `${String(item.value.bead)}: the runner's status file, not a run record` });
+      continue;
+    }
     let value = item.value;
     const rec = value as Record<string, unknown>;
     const result = namesTemplate(value, map)

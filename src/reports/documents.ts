@@ -203,8 +203,8 @@ export function failuresDoc(r: FailuresReport) {
   };
 }
 
-export function refinementCells(x: RefinementRow): Inline[] {
-  return [quote(x.refinementId), quote(x.templateId), x.trigger, fmt.date(x.openedAtMs), quote(x.summary)];
+export function refinementCells(x: RefinementRow, retired: ReadonlySet<string> = new Set()): Inline[] {
+  return [quote(x.refinementId), retired.has(x.templateId) ? [quote(x.templateId), ' (retired)'] : quote(x.templateId), x.trigger, fmt.date(x.openedAtMs), quote(x.summary)];
 }
 
 export function weeklyDoc(r: WeeklyReport) {
@@ -243,15 +243,17 @@ export function weeklyDoc(r: WeeklyReport) {
         ]),
       },
       { kind: 'heading', level: 2, text: 'Open refinements' },
-      { kind: 'table', headers: ['item', 'template', 'trigger', 'opened', 'evidence'], rows: r.openRefinements.map(refinementCells) },
+      { kind: 'table', headers: ['item', 'template', 'trigger', 'opened', 'evidence'], rows: r.openRefinements.map((x) => refinementCells(x, new Set(r.openRefinementsRetired))) },
       { kind: 'heading', level: 2, text: 'Top failure patterns and remediations' },
       {
         kind: 'table',
-        headers: ['signature', 'count', 'templates', 'remediation', 'why'],
-        numeric: [false, true, false, false, false],
+        // Counted over the whole log: the last time a pattern was seen tells one still failing from one fixed long ago.
+        headers: ['signature', 'count', 'last seen', 'templates', 'remediation', 'why'],
+        numeric: [false, true, false, false, false, false],
         rows: r.topFailures.map((p) => [
           quote(p.signature),
           fmt.num(p.count),
+          fmt.date(p.lastSeenMs),
           counted(p.byTemplate),
           p.remediation ? quote(p.remediation.action) : 'no rule yet',
           p.remediation ? quote(p.remediation.rationale) : '',

@@ -54,9 +54,13 @@ const NOT_FAILURES = new Set(['pass']);
  * A failure's signature: its outcome and its reason with the varying parts (paths, URLs, hashes,
  * quoted text, numbers) replaced by placeholders, so the same problem on different runs reads the
  * same. Exit codes are kept (see NUMBER_OR_EXIT_CODE for the wordings): exit 137 (killed) and
- * exit 1 are different problems.
+ * exit 1 are different problems. The run's own task id (letters and digits), where the reason
+ * names it (athena's session `agent-bd-1nn`), reads `<task>`: a bead id such as `bd-1nn` is no number
+ * or hash, and left in it made the same failure a new pattern on every task.
  */
-export function failureSignature(outcome: string, reason: string): string {
+export function failureSignature(outcome: string, reason: string, taskId = ''): string {
+  // Such a reason is its task's alone: nothing to gain from caching it.
+  if (namesTask(reason, taskId)) return signatureOf(outcome, reason, taskId);
   // A large log repeats its reasons: each is normalised once (the failures report and the
   // repeated-failure count both ask), in a cache emptied when it grows large.
   let byReason = signatures.get(outcome);
@@ -85,7 +89,21 @@ let cached = 0;
  */
 const NUMBER_OR_EXIT_CODE = /(\bexit(?:ed(?: with)?)?[ _]?(?:code|status)?[:=]? ?)-?\d+\b|-?\b\d+(?:\.\d+)?\b/g;
 
-function signatureOf(outcome: string, reason: string): string {
+/**
+ * A task id that the reason holds, made of letters and digits both: a numeric one is a number like any
+ * other (exit codes kept), and one without a digit may be a word the reason uses ("docs").
+ */
+function namesTask(reason: string, taskId: string): boolean {
+  return /[a-z]/i.test(taskId) && /\d/.test(taskId) && reason.toLowerCase().includes(taskId.toLowerCase());
+}
+
+/** Matches nowhere, not even in an empty text. */
+const NOTHING = /(?!)/g;
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function signatureOf(outcome: string, reason: string, taskId = ''): string {
+  // The task id whole: not inside a longer word (bd-1nn is not in bd-1nnx).
+  const task = namesTask(reason, taskId) ? new RegExp(`(?<![a-z0-9_])${escapeRegExp(taskId.toLowerCase())}(?![a-z0-9_])`, 'g') : undefined;
   const text = reason
     .toLowerCase()
     .replace(/https?:\/\/\S+/g, '<url>')
@@ -93,6 +111,7 @@ function signatureOf(outcome: string, reason: string): string {
     .replace(/(?:[a-z]:)?(?:[\w.$~-]*\/)+[\w.-]+/g, '<path>')
     .replace(/\b[\w-]+(?:\.[\w-]+)*\.(?:[cm]?[jt]sx?|json|py|go|rs|md|ya?ml|toml|sh|lock|css|html|sql|java|rb|c|h|cpp)\b/g, '<path>')
     .replace(/\b[0-9a-f]{7,}\b/g, '<hex>')
+    .replace(task ?? NOTHING, '<task>')
     .replace(NUMBER_OR_EXIT_CODE, (n, exitWords: string | undefined) => (exitWords === undefined ? '<n>' : n))
     .replace(/\s+/g, ' ')
     .trim();
@@ -177,7 +196,7 @@ export class FailureTally {
   add(r: RunRow): void {
     if (NOT_FAILURES.has(r.outcome)) return;
     this.failed++;
-    const sig = failureSignature(r.outcome, r.failureReason);
+    const sig = failureSignature(r.outcome, r.failureReason, r.taskId);
     let p = this.bySig.get(sig);
     if (p === undefined) this.bySig.set(sig, (p = { count: 0, first: Infinity, last: -Infinity, byTemplate: new Map(), bySegment: new Map(), newest: [] }));
     p.count++;

@@ -181,7 +181,7 @@ export class FailureOccurrences {
     const root = lineageRoots(templates);
     const w = windowDays * MS_PER_DAY;
     for (const r of failed) {
-      const signature = failureSignature(r.outcome, r.failureReason);
+      const signature = failureSignature(r.outcome, r.failureReason, r.taskId);
       const family = root(r.templateId);
       const kt = `${family}\u0000${signature}`;
       const kr = `${r.repo}\u0000${signature}`;

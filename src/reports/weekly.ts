@@ -45,6 +45,8 @@ export interface WeeklyReport {
   readonly overallTrend: TrendSeries;
   readonly recommendations: readonly Recommendation[];
   readonly openRefinements: readonly RefinementRow[];
+  /** Templates of the open refinements that were retired at asOfMs (the item waits for a person all the same). */
+  readonly openRefinementsRetired: readonly string[];
   readonly topFailures: readonly FailurePattern[];
   readonly needingRule: readonly string[];
   readonly rulesVersion: number;
@@ -125,6 +127,9 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
   // New since the first window shown: the latest change of each series, if it is that recent.
   const recent = recentChanges(trend.changes, trend.overall.points[0]?.startMs ?? input.asOfMs);
   const failures = failuresReport(rows, input.asOfMs, input.rules);
+  const templates = templatesAsOf(input.templates, input.asOfMs);
+  const openRefinements = refinementsOpenAt(input.refinements, input.asOfMs).sort((a, b) => byString(a.refinementId, b.refinementId));
+  const retired = new Set(templates.filter((t) => t.status === 'retired').map((t) => t.templateId));
   return {
     kind: 'weekly',
     asOfMs: input.asOfMs,
@@ -134,8 +139,9 @@ export function weeklyReport(input: WeeklyInput): WeeklyReport {
     improved: recent.filter((c) => c.direction === 'improved'),
     regressed: recent.filter((c) => c.direction === 'regressed'),
     overallTrend: trend.overall,
-    recommendations: recommendDefaults(rows, templatesAsOf(input.templates, input.asOfMs), input.minRuns ?? 10),
-    openRefinements: refinementsOpenAt(input.refinements, input.asOfMs).sort((a, b) => byString(a.refinementId, b.refinementId)),
+    recommendations: recommendDefaults(rows, templates, input.minRuns ?? 10),
+    openRefinements,
+    openRefinementsRetired: [...new Set(openRefinements.map((r) => r.templateId).filter((id) => retired.has(id)))].sort(byString),
     topFailures: failures.patterns.slice(0, input.topFailures ?? 5),
     needingRule: failures.needingRule,
     rulesVersion: failures.rulesVersion,

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { open } from 'lmdb';
@@ -89,6 +89,48 @@ describe('a path, file or date given wrong is one line naming it, exit 2, never 
     expect(r.status).toBe(2);
     oneLine(r);
     expect(r.stderr).toContain(join(dir, 'link.json'));
+  });
+
+  test('import runs says how many runs it classified, not that it found that many task classes', () => {
+    // It printed "2 task classes from the classifier" for two records of one class: read as two classes.
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    const record = { bead: 'bd-1', template_name: 'custom', status: 'done', started_at: '2026-02-13T09:00:00Z', finished_at: '2026-02-13T09:10:00Z', exit_code: 0, verification: { tests: 'pass' }, prompt_full: 'Fix the crash in the login form.' };
+    writeFileSync(join(dir, 'runs.jsonl'), [record, { ...record, bead: 'bd-2' }, { ...record, bead: 'bd-3', task_class: 'docs' }].map((r) => JSON.stringify(r)).join('\n'));
+    const r = cli('import', 'runs', dir, '--db', join(tmpDir(), 'db'), '--create', '--no-scan');
+    expect(r.status, r.stderr).toBe(0);
+    expect(lines(r.stdout)).toEqual(['3 applied, 0 duplicates, 0 skipped (of 3 records); task class read from the prompt for 2 (the record named none)']);
+  });
+
+  test('import runs opens refinement items with the remediations of the rules file it is given', () => {
+    // Its scan read the shipped rules only: a team's own rule (here for CHANGELOG failures) was in
+    // report failures and the dashboard (--rules) but not in the items import runs opened.
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    const rules = join(dir, 'rules.json.txt');
+    writeFileSync(rules, JSON.stringify({ version: 3, rules: [{ id: 'changelog', match: 'changelog entry missing', action: 'Add a CHANGELOG step to Verify.', rationale: 'Reviewers reject PRs without one.' }] }));
+    const record = (i: number) => ({ bead: `bd-${i}`, template_name: 'feature@v1', task_class: 'feature', status: 'failed', exit_code: 1, failure_reason: 'CHANGELOG entry missing', started_at: `2026-02-13T09:${String(i).padStart(2, '0')}:00Z`, finished_at: `2026-02-13T10:${String(i).padStart(2, '0')}:00Z`, verification: { tests: 'pass' } });
+    writeFileSync(join(dir, 'runs.jsonl'), Array.from({ length: 14 }, (_, i) => JSON.stringify(record(i))).join('\n'));
+    const db = join(tmpDir(), 'db');
+    const r = cli('import', 'runs', join(dir, 'runs.jsonl'), '--db', db, '--create', '--rules', rules);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('refinement items opened: feature@v1#1');
+    const [item] = JSON.parse(cli('refinements', 'list', '--db', db, '--json').stdout) as Array<{ evidence: { topFailures: Array<{ remediation: { ruleId: string } | null }> } }>;
+    expect(item!.evidence.topFailures[0]!.remediation?.ruleId).toBe('changelog');
+  });
+
+  test('import runs of athena\'s state folder: the runner\'s status files are no error', () => {
+    // state/ holds runs/, results/ and the runner's watch/<bead>.status.json ({bead, agent,
+    // finished_at, exit_code}); those were "no status" errors, so a nightly import of state/ exited 2.
+    const state = join(tmpDir(), 'state');
+    const athena = join(PACKAGE_ROOT, 'test', 'fixtures', 'athena');
+    for (const [dir, from, to] of [['runs', 'run__athena-web__bd-1nn.json', 'bd-1nn.json'], ['results', 'result__athena-web__bd-1nn.json', 'bd-1nn.json'], ['watch', 'watch-status__athena-web__bd-1nn.json', 'bd-1nn.status.json']]) {
+      mkdirSync(join(state, dir!), { recursive: true });
+      writeFileSync(join(state, dir!, to!), readFileSync(join(athena, from!)));
+    }
+    const r = cli('import', 'runs', state, '--db', join(tmpDir(), 'db'), '--create', '--no-scan', '--json');
+    expect(r.status, r.stdout).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ records: 3, applied: 1, pairedResults: 1, statusFiles: 1, skipped: [{ reason: "bd-1nn: the runner's status file, not a run record" }] });
   });
 
   test('a leap day exists: 2028-02-29 is taken', () => {

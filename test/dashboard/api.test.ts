@@ -354,6 +354,26 @@ describe('free text holding bidirectional formatting characters', () => {
   });
 });
 
+describe('the accept form\'s suggested new version', () => {
+  // athena's templates carry no version ("custom", "bug-fix"): the form suggested the item's own id,
+  // which accepting refuses, and after a first refinement it suggested the version that already exists.
+  test('is the next version no one registered yet', async () => {
+    await withMemoryDashboard(async (app) => {
+      await app.learnloop.registerTemplate({ templateId: 'feature@v2', parentTemplateId: '', description: '' });
+      for (const templateId of ['custom', 'feature@v1']) {
+        for (let i = 0; i < 20; i++) {
+          await app.learnloop.observe({ runId: `${templateId}-${i}`, decisionId: '', templateId, taskClass: 'feature', repo: '', taskId: `${templateId}-${i}`, attempt: 1, outcome: 'fail', retries: 0, durationSeconds: 1, failureReason: 'boom', finishedAtMs: AS_OF - 1000 * (i + 1), agent: '', model: '' });
+        }
+      }
+      await app.refinements.scan(AS_OF, RULES);
+    }, async (d) => {
+      const page = await (await fetch(`${d.url}/refinements`, { headers: { authorization: 'Bearer tok' } })).text();
+      const suggested = [...page.matchAll(/name="new_template_id" required placeholder="([^"]*)"/g)].map((m) => m[1]);
+      expect(suggested.sort()).toEqual(['custom@v2', 'feature@v3']);
+    });
+  });
+});
+
 describe('a dashboard whose store fails', () => {
   test('answers 500 "internal error", not the store\'s message (it names paths)', async () => {
     const failing = () => Promise.reject(new Error('EIO: i/o error, read /var/lib/learnloop/data/data.mdb'));

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import {
   failureSignature,
+  failuresReport,
   median,
   metricsOf,
   NO_DATA,
@@ -117,6 +118,21 @@ describe('failure signatures', () => {
     ['fail', 'exit_code=137 EXITCODE: 1', 'fail: exit_code=137 exitcode: 1'],
     ['fail', 'query returned 3 rows', 'fail: query returned <n> rows'],
   ])('%s %j -> %j', (outcome, reason, signature) => expect(failureSignature(outcome, reason)).toBe(signature));
+
+  test('a reason naming its own task (athena\'s bead ids, its session agent-<bead>) is one pattern across tasks', () => {
+    // Beads are ids such as bd-1nn and bd-3q4: no number or hash rule took them, so the same runner
+    // failure on every bead was a pattern of its own, never recurring, never needing a rule.
+    const row = (taskId: string, failureReason: string): RunRow => ({ runId: `${taskId}#1`, templateId: 'custom', taskClass: 'feature', repo: 'athena-web', taskId, attempt: 1, outcome: 'infra_error', retries: 0, durationSeconds: 1, failureReason, finishedAtMs: 1_000, agent: '', model: '' });
+    const rows = ['bd-1nn', 'bd-3q4', 'bd-2d1'].map((bead) => row(bead, `tmux session agent-${bead} not found`));
+    const report = failuresReport(rows, 2_000, { version: 1, rules: [] });
+    expect(report.patterns.map((p) => [p.signature, p.count])).toEqual([['infra_error: tmux session agent-<task> not found', 3]]);
+    expect(report.needingRule).toEqual(['infra_error: tmux session agent-<task> not found']);
+    // Only the task's own id, whole, of letters and digits: a numeric one is a number like any other
+    // (exit codes kept), a word is a word.
+    expect(failureSignature('fail', 'bd-1nnx failed for bd-1nn', 'bd-1nn')).toBe('fail: bd-1nnx failed for <task>');
+    expect(failureSignature('fail', 'agent failed: exit 1', '1')).toBe('fail: agent failed: exit 1');
+    expect(failureSignature('fail', 'docs build failed', 'docs')).toBe('fail: docs build failed');
+  });
 
   test('the killed rule matches a kill in every exit-code wording, and no other code', () => {
     const rules = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'rules', 'remediations.json'), 'utf8'));

@@ -25,4 +25,34 @@ describe('report wording', () => {
     const scores = await renderReport(buildReport('scores', data([one]), AS_OF, RULES), 'md');
     expect(scores).toContain('· 1 run, 1 task');
   });
+
+  test('the weekly\'s open refinements say which of their templates were retired', async () => {
+    // Retiring a template leaves its item open until someone decides it; the summary listed it as
+    // open work like any other, with nothing to say the template was already out of use.
+    const item = { status: 'open' as const, trigger: 'below_threshold', summary: 's', openedAtMs: AS_OF - 3_600_000, decidedAtMs: 0, actor: '', reason: '', newTemplateId: '' };
+    const refinements = [{ ...item, refinementId: 'old@v1#1', templateId: 'old@v1' }, { ...item, refinementId: 'live@v1#1', templateId: 'live@v1' }];
+    const templates = [
+      { templateId: 'old@v1', parentTemplateId: '', status: 'retired' as const, statusChanges: [{ atMs: 0, status: 'active' as const }, { atMs: AS_OF - 60_000, status: 'retired' as const }] },
+      { templateId: 'live@v1', parentTemplateId: '', status: 'active' as const },
+    ];
+    const weekly = await renderReport(buildReport('weekly', { rows: [one], templates, refinements }, AS_OF, RULES), 'md');
+    expect(weekly).toContain('| old@v1#1 | old@v1 (retired) | below_threshold |');
+    expect(weekly).toContain('| live@v1#1 | live@v1 | below_threshold |');
+    // As of before the retire, it was not.
+    const before = await renderReport(buildReport('weekly', { rows: [one], templates, refinements }, AS_OF - 120_000, RULES), 'md');
+    expect(before).toContain('| old@v1#1 | old@v1 | below_threshold |');
+  });
+
+  test('the weekly\'s top failure patterns say when each was last seen', async () => {
+    // The patterns are counted over the whole log: one that stopped two months ago (its template was
+    // fixed) still led this week's summary, with nothing to tell it from one that fails every day.
+    const DAY = 86_400_000;
+    const fail = (i: number, reason: string, daysAgo: number): RunRow => ({ ...one, runId: `${reason}-${i}`, taskId: `${reason}-${i}`, outcome: 'fail', failureReason: reason, finishedAtMs: AS_OF - daysAgo * DAY });
+    const rows = [...[0, 1, 2].map((i) => fail(i, 'changelog entry missing', 60 + i)), fail(9, 'lint failed', 1)];
+    const weekly = await renderReport(buildReport('weekly', data(rows), AS_OF, RULES), 'md');
+    const section = weekly.slice(weekly.indexOf('## Top failure patterns'));
+    expect(section).toContain('| signature | count | last seen | templates |');
+    expect(section).toContain(`| fail: changelog entry missing | 3 | ${fmt.date(AS_OF - 60 * DAY)} |`);
+    expect(section).toContain(`| fail: lint failed | 1 | ${fmt.date(AS_OF - DAY)} |`);
+  });
 });

@@ -43,7 +43,7 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
       throw h.userError((err as Error).message);
     }
   }
-  const rules = opts.scan === false ? undefined : withCatch(h, () => loadRules());
+  const rules = opts.scan === false ? undefined : withCatch(h, () => loadRules(typeof opts.rules === 'string' ? opts.rules : undefined));
   const summary = await h.withApp(opts, async (app) => {
     const imported = await importRuns(app.learnloop, paths, map);
     // New evidence may put a template below the threshold: open items now rather than at the next scan.
@@ -52,15 +52,15 @@ export async function importRunsCommand(paths: readonly string[], opts: Record<s
   });
   h.print(opts.json === true, summary, () =>
     [
-      `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.skipped.length} skipped (of ${summary.records} records${summary.pairedResults > 0 ? `, ${summary.pairedResults} of them results paired with their runs` : ''}); ` +
-        `${summary.classified} task classes from the classifier`,
+      `${summary.applied} applied, ${summary.duplicates} duplicates, ${summary.skipped.length} skipped (of ${summary.records} records${summary.pairedResults > 0 ? `, ${summary.pairedResults} of them results paired with their runs` : ''})` +
+        (summary.classified > 0 ? `; task class read from the prompt for ${summary.classified} (the record named none)` : ''),
       ...summary.skipped.slice(0, 50).map((s) => `  skipped ${s.source}: ${s.reason}`),
       ...(summary.skipped.length > 50 ? [`  ... and ${summary.skipped.length - 50} more (use --json)`] : []),
       ...(summary.refinementsOpened.length > 0 ? [`refinement items opened: ${summary.refinementsOpened.join(', ')} (learnloop refinements list)`] : []),
     ].join('\n'),
   );
-  // Records skipped for an error are rejected input, as `import FILE.jsonl`'s rejected lines; a run still running is not.
-  if (summary.skipped.length > summary.stillRunning) process.exitCode = 2;
+  // Records skipped for an error are rejected input, as `import FILE.jsonl`'s rejected lines; a run still running, or the runner's status file, is not.
+  if (summary.skipped.length > summary.stillRunning + summary.statusFiles) process.exitCode = 2;
 }
 
 export const DEFAULT_RULES_FILE = join(PACKAGE_ROOT, 'rules', 'remediations.json');

@@ -28,6 +28,7 @@ export function registerImport(program: Command): void {
     .option('--ignore-unknown-fields', 'FILE.jsonl: skip fields ObserveRequest does not have instead of rejecting the line')
     .option('--field-map <file>', 'import runs: JSON file mapping run-record fields of another dispatcher')
     .option('--no-scan', 'import runs: do not scan for refinement items afterwards')
+    .option('--rules <file>', 'import runs: remediation rules file for the items that scan opens (default: rules/remediations.json)')
     .option('--json', 'print JSON')
     .action(async (files: string[], opts) => {
       if (files[0] === 'runs') return importRunsCommand(files.slice(1), opts, helpers);
