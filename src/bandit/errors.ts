@@ -66,11 +66,15 @@ export class TemplateConflict extends LearnLoopError {
   }
 }
 
-/** Recommend named no candidates and no template is active. */
+/** Recommend named no candidates and no template is active (for its task class, when it names one). */
 export class NoCandidates extends LearnLoopError {
   readonly code = ERROR_CODES.noCandidates;
-  constructor() {
-    super('candidate_template_ids: empty, and no template is active; name candidates or register templates');
+  constructor(taskClass = '') {
+    super(
+      taskClass === ''
+        ? 'candidate_template_ids: empty, and no template is active; name candidates or register templates'
+        : `candidate_template_ids: empty, and no active template is for task class ${JSON.stringify(taskClass)}; name candidates or register templates for it`,
+    );
   }
 }
 

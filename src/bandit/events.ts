@@ -12,6 +12,11 @@ export interface TemplateEvent {
   readonly implicit: boolean;
   /** Who asked, when known (e.g. the approver of a refinement). */
   readonly actor: string;
+  /**
+   * The task classes the template is for, as registered (sorted, distinct); absent means every
+   * class, so logs written before scopes existed replay unchanged.
+   */
+  readonly taskClasses?: readonly string[];
 }
 
 /** The fields of an Observe request as the client sent them: the idempotency content. */

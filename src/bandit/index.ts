@@ -59,7 +59,7 @@ export { BIDI_FORMATTING, DEFAULT_LIMITS, isWithinLength, validateLoggedEvent, v
 export type { Limits, ObserveRequestInput, RecommendRequestInput, RefinementDecisionInput } from './validate.js';
 export { countRun, EMPTY_COUNTERS, rates } from './scorecard.js';
 export type { Counters } from './scorecard.js';
-export { armEvidenceOf, DERIVED_GROUPS, project, projectAll, segmentKeys } from './projection.js';
+export { armEvidenceOf, DERIVED_GROUPS, isInScope, project, projectAll, segmentKeys } from './projection.js';
 export type { DerivedChange, DerivedReader, RefinementRecord, StatsKey, StatsRecord, TemplateRecord } from './projection.js';
 export type {
   DecisionEvent,

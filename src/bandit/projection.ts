@@ -19,6 +19,13 @@ export interface TemplateRecord {
   readonly implicit: boolean;
   readonly registeredAtMs: number;
   readonly updatedAtMs: number;
+  /** The task classes it is for (TemplateEvent.taskClasses); absent means every class. */
+  readonly taskClasses?: readonly string[];
+}
+
+/** Whether a template is offered by default for `taskClass` ('' is no task class: every template is). */
+export function isInScope(t: Pick<TemplateRecord, 'taskClasses'>, taskClass: string): boolean {
+  return taskClass === '' || t.taskClasses === undefined || t.taskClasses.includes(taskClass);
 }
 
 /** A refinement item's current state, derived from its opened and decided events. */
@@ -102,6 +109,8 @@ export function project(event: LoggedEvent, prior: DerivedReader, policy: Policy
         implicit: event.implicit && (existing?.implicit ?? true),
         registeredAtMs: existing?.registeredAtMs ?? event.atMs,
         updatedAtMs: event.atMs,
+        // The event carries the resolved scope (registerEvents), as it does the description.
+        ...(event.taskClasses === undefined ? {} : { taskClasses: event.taskClasses }),
       };
       return [{ kind: 'template', key: event.templateId, value }];
     }

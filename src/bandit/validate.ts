@@ -227,13 +227,17 @@ export function validateObserveRequest(o: ObserveRequestInput, limits: Limits, n
 
 /** Every problem with a template registration (never throws). */
 export function validateTemplateRegistration(
-  r: { readonly templateId: unknown; readonly parentTemplateId: unknown; readonly description: unknown },
+  r: { readonly templateId: unknown; readonly parentTemplateId: unknown; readonly description: unknown; readonly taskClasses?: unknown },
   limits: Limits,
 ): Violation[] {
   const out: Out = [];
   str(out, 'template_id', r.templateId, limits.maxIdLength, { required: true, id: true });
   str(out, 'parent_template_id', r.parentTemplateId, limits.maxIdLength, { id: true });
   str(out, 'description', r.description, limits.maxTextLength);
+  const taskClasses = r.taskClasses ?? [];
+  if (!Array.isArray(taskClasses)) out.push({ field: 'task_classes', description: `must be a list of task classes; got ${show(taskClasses)}` });
+  // Each is a task class as Recommend takes one; an empty one would name no class.
+  else taskClasses.forEach((c: unknown, i) => str(out, `task_classes[${i}]`, c, limits.maxIdLength, { required: true, id: true }));
   if (typeof r.templateId === 'string' && r.templateId !== '' && r.templateId === r.parentTemplateId) {
     out.push({ field: 'parent_template_id', description: 'must differ from template_id' });
   }
@@ -312,6 +316,9 @@ export function validateLoggedEvent(e: Record<string, unknown>): Violation[] {
       strings(e, '', ['templateId', 'parentTemplateId', 'description', 'actor'], ['templateId']);
       oneOf('status', e.status, ['active', 'candidate', 'retired']);
       if (e.implicit !== undefined && typeof e.implicit !== 'boolean') out.push({ field: 'implicit', description: `must be true or false; got ${show(e.implicit)}` });
+      if (e.taskClasses !== undefined && (!Array.isArray(e.taskClasses) || !e.taskClasses.every((c) => typeof c === 'string' && c !== ''))) {
+        out.push({ field: 'taskClasses', description: 'must be absent or a list of task classes' });
+      }
       break;
     case 'observation': {
       const content = part(e, 'content');

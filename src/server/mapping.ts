@@ -240,6 +240,7 @@ export function templateToProto(t: TemplateRecord): Template {
     description: t.description,
     registeredAt: new Date(t.registeredAtMs),
     implicit: t.implicit,
+    taskClasses: [...(t.taskClasses ?? [])],
   };
 }
 

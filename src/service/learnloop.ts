@@ -7,6 +7,7 @@ import {
   InvalidArgument,
   isWithinLength,
   rates,
+  isInScope,
   recommend,
   summarizePosterior,
   validateObserveRequest,
@@ -179,8 +180,8 @@ export class LearnLoop {
     const named = params.candidateTemplateIds.length > 0;
     const candidates = named
       ? [...params.candidateTemplateIds]
-      : (await this.store.templates()).filter((t) => t.status === 'active').map((t) => t.templateId);
-    if (candidates.length === 0) throw new NoCandidates();
+      : (await this.store.templates()).filter((t) => t.status === 'active' && isInScope(t, params.taskClass)).map((t) => t.templateId);
+    if (candidates.length === 0) throw new NoCandidates(params.taskClass);
     if (candidates.length > this.limits.maxCandidates) {
       throw new InvalidArgument([
         { field: 'candidate_template_ids', description: `${candidates.length} active templates exceed the limit of ${this.limits.maxCandidates}; name the candidates` },
@@ -237,6 +238,8 @@ export class LearnLoop {
     status?: ArmStatus | undefined;
     description: string;
     actor?: string;
+    /** The task classes it is for; empty keeps a registered template's (see registerEvents). */
+    taskClasses?: readonly string[];
   }): Promise<{ record: TemplateRecord; created: boolean }> {
     const violations = validateTemplateRegistration(params, this.limits);
     if (violations.length > 0) throw new InvalidArgument(violations);
@@ -313,7 +316,8 @@ export class LearnLoop {
     ranIds: readonly string[],
   ): Promise<Array<{ templateId: string; posterior: PosteriorSummary; evidenceLabel: string; counters: Counters | undefined; pooled: Posterior }>> {
     const counters = new Map<string, Counters | undefined>((await this.store.statsForSegment(taskClass, repo)).map((s) => [s.templateId, s.stats.counters]));
-    for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId)) counters.set(t.templateId, undefined);
+    // Active templates out of scope for the class are left out, as Recommend leaves them out; one with runs here stays.
+    for (const t of await this.listTemplates('active')) if (!counters.has(t.templateId) && isInScope(t, taskClass)) counters.set(t.templateId, undefined);
     for (const id of ranIds) if (!counters.has(id)) counters.set(id, undefined);
     const ids = [...counters.keys()].sort();
     const posteriors = candidatePosteriors(await this.store.armEvidence(ids, { taskClass, repo }), this.policy, this.now());
@@ -324,7 +328,8 @@ export class LearnLoop {
   }
 
   /**
-   * Scorecards for a segment ('' widens it): every template with runs there, and every active one.
+   * Scorecards for a segment ('' widens it): every template with runs there, and every active one
+   * in scope for its task class.
    * Sorted by posterior mean, best first.
    */
   async scores(taskClass: string, repo: string): Promise<Scorecard[]> {

@@ -42,6 +42,8 @@ export interface RegisterInput {
   /** '' keeps a registered template's description. */
   readonly description: string;
   readonly actor: string;
+  /** Empty or absent keeps a registered template's task classes; a new one takes its parent's (none: every class). */
+  readonly taskClasses?: readonly string[] | undefined;
 }
 
 export type ObserveResult =
@@ -253,9 +255,11 @@ export function decisionPlan(
 
 /**
  * Registers a template version or changes its status or description. What a registration of an
- * existing template leaves out (no status, an empty description or parent) keeps its registered
- * value, so changing the status never erases the description and adding a description never
- * reactivates a retired template. The parent, if named and unknown, is registered implicitly.
+ * existing template leaves out (no status, an empty description, parent or task classes) keeps its
+ * registered value, so changing the status never erases the description and adding a description
+ * never reactivates a retired template. A new version named without task classes takes its
+ * parent's, so a refinement of a bug-fix template stays a bug-fix template. The parent, if named
+ * and unknown, is registered implicitly.
  * @throws TemplateConflict when the parent differs from the registered one or forms a cycle.
  */
 export async function registerEvents(
@@ -281,13 +285,20 @@ export async function registerEvents(
   const status = input.status ?? (existing === undefined || existing.implicit ? 'active' : existing.status);
   const description = input.description === '' ? (existing?.description ?? '') : input.description;
   const parentTemplateId = input.parentTemplateId || (existing?.parentTemplateId ?? '');
+  const named = [...new Set(input.taskClasses ?? [])].sort();
+  const taskClasses =
+    named.length > 0 ? named : existing !== undefined ? existing.taskClasses : parentTemplateId === '' ? undefined : (await view.template(parentTemplateId))?.taskClasses;
   const unchanged =
     existing !== undefined &&
     existing.status === status &&
     existing.description === description &&
     existing.parentTemplateId === parentTemplateId &&
+    JSON.stringify(existing.taskClasses ?? []) === JSON.stringify(taskClasses ?? []) &&
     !existing.implicit;
-  const own: TemplateEvent[] = unchanged ? [] : [{ type: 'template', ...input, status, description, parentTemplateId, implicit: false }];
+  const { taskClasses: _asNamed, ...rest } = input;
+  const own: TemplateEvent[] = unchanged
+    ? []
+    : [{ type: 'template', ...rest, status, description, parentTemplateId, implicit: false, ...(taskClasses === undefined ? {} : { taskClasses }) }];
   events.push(...own);
   return { events, result: { record: own.length === 0 ? existing! : projected('template', input.templateId, own, existing, atMs), created: existing === undefined } };
 }

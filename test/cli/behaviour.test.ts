@@ -450,6 +450,24 @@ describe('commands that read a store refuse a missing one', () => {
   });
 });
 
+describe('templates register --task-class', () => {
+  test('takes a comma list or a repeated flag; a refined version keeps its parent\'s; list shows the scope', () => {
+    const db = join(tmpDir(), 'db');
+    const fix = cli('templates', 'register', 'bug-fix@v1', '--task-class', 'bug-fix,hotfix', '--task-class', 'triage', '--db', db, '--create');
+    expect(fix.stdout).toBe('registered bug-fix@v1 (active) for bug-fix,hotfix,triage\n');
+    expect(cli('templates', 'register', 'any@v1', '--db', db).stdout).toBe('registered any@v1 (active)\n');
+    const refined = JSON.parse(cli('templates', 'register', 'bug-fix@v2', '--parent', 'bug-fix@v1', '--json', '--db', db).stdout) as { record: { taskClasses: string[] } };
+    expect(refined.record.taskClasses).toEqual(['bug-fix', 'hotfix', 'triage']);
+    const list = lines(cli('templates', 'list', '--db', db).stdout);
+    expect(list[0]).toMatch(/template\s+status\s+parent\s+task classes/);
+    expect(list.find((l) => l.startsWith('any@v1'))).toMatch(/every class/);
+    expect(list.find((l) => l.startsWith('bug-fix@v1'))).toMatch(/bug-fix,hotfix,triage/);
+    const bad = cli('templates', 'register', 'x@v1', '--task-class', 'docs', '--task-class', 'x'.repeat(600), '--db', db);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/task_classes\[1\]/);
+  });
+});
+
 describe('JSONL import', () => {
   const good = { run_id: 'ok-1', template_id: 'docs@v1', outcome: 'OUTCOME_PASS', finished_at: '2026-11-30T10:00:00Z' };
   function importLines(rows: unknown[], ...flags: string[]) {

@@ -1,6 +1,6 @@
 /** `learnloop templates list|register`: directly on --db. */
 import { Option, type Command } from 'commander';
-import type { ArmStatus } from '../../bandit/index.js';
+import type { ArmStatus, TemplateRecord } from '../../bandit/index.js';
 import { print, withApp, withCreate, withSettings } from '../context.js';
 import { table } from '../format.js';
 
@@ -12,8 +12,8 @@ export function registerTemplates(program: Command): void {
       const list = await withApp(opts, (app) => app.learnloop.listTemplates());
       print(opts.json === true, list, () =>
         table(
-          ['template', 'status', 'parent', 'implicit', 'registered'],
-          list.map((t) => [t.templateId, t.status, t.parentTemplateId, t.implicit ? 'yes' : '', new Date(t.registeredAtMs).toISOString()]),
+          ['template', 'status', 'parent', 'task classes', 'implicit', 'registered'],
+          list.map((t) => [t.templateId, t.status, t.parentTemplateId, scopeOf(t), t.implicit ? 'yes' : '', new Date(t.registeredAtMs).toISOString()]),
         ),
       );
     });
@@ -23,11 +23,27 @@ export function registerTemplates(program: Command): void {
       new Option('--status <status>', 'lifecycle status (default: active for a new template; a registered one keeps its status)').choices(['active', 'candidate', 'retired']),
     )
     .option('--description <text>', 'what changed (a registered template keeps its description when this is left out)', '')
+    .option(
+      '--task-class <classes>',
+      'task classes it is for, comma-separated or repeated; recommend without --candidates offers it only for these (default: the parent\'s, else every class; a registered template keeps its own)',
+      (v: string, prior: string[]) => [...prior, ...v.split(',').map((s) => s.trim()).filter(Boolean)],
+      [] as string[],
+    )
     .option('--json', 'print JSON')
     .action(async (templateId: string, opts) => {
       const r = await withApp(opts, (app) =>
-        app.learnloop.registerTemplate({ templateId, parentTemplateId: opts.parent, status: opts.status as ArmStatus | undefined, description: opts.description }),
+        app.learnloop.registerTemplate({
+          templateId,
+          parentTemplateId: opts.parent,
+          status: opts.status as ArmStatus | undefined,
+          description: opts.description,
+          taskClasses: opts.taskClass as string[],
+        }),
       );
-      print(opts.json === true, r, () => `${r.created ? 'registered' : 'updated'} ${templateId} (${r.record.status})`);
+      const scope = r.record.taskClasses === undefined ? '' : ` for ${scopeOf(r.record)}`;
+      print(opts.json === true, r, () => `${r.created ? 'registered' : 'updated'} ${templateId} (${r.record.status})${scope}`);
     });
 }
+
+/** A template's task classes as the listings show them. */
+const scopeOf = (t: TemplateRecord): string => (t.taskClasses === undefined ? 'every class' : t.taskClasses.join(','));

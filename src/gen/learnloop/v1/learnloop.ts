@@ -337,7 +337,11 @@ export interface RecommendRequest {
   taskClass: string;
   /** Repository, e.g. "org/repo". Empty means no repository context. */
   repo: string;
-  /** Templates to choose among. Empty means every active template. */
+  /**
+   * Templates to choose among. Empty means every active template in scope for task_class: those
+   * registered without task_classes (every class) and those whose task_classes include it; with no
+   * task_class, every active template. Named candidates are used as named, whatever their scope.
+   */
   candidateTemplateIds: string[];
   /** Number of ranked templates to return; 0 returns all. */
   topK: number;
@@ -482,6 +486,11 @@ export interface Template {
    * candidates: RegisterTemplate (or an active status) makes them part of "every active template".
    */
   implicit: boolean;
+  /**
+   * The task classes this template is for; empty means every class. Recommend without candidates
+   * considers it only for these classes.
+   */
+  taskClasses: string[];
 }
 
 export interface RegisterTemplateRequest {
@@ -495,6 +504,13 @@ export interface RegisterTemplateRequest {
   status: TemplateStatus;
   /** Empty on an existing template keeps its description (it can be replaced, not cleared). */
   description: string;
+  /**
+   * Optional: the task classes this template is for, e.g. ["bug-fix"]; Recommend without candidates
+   * offers it only for these classes. Empty on a new template means every class, or the parent's
+   * classes when parent_template_id is set; empty on an existing template keeps its classes (they
+   * can be replaced, not cleared).
+   */
+  taskClasses: string[];
 }
 
 export interface RegisterTemplateResponse {
@@ -2253,7 +2269,15 @@ export const ObserveResponse: MessageFns<ObserveResponse> = {
 };
 
 function createBaseTemplate(): Template {
-  return { templateId: "", parentTemplateId: "", status: 0, description: "", registeredAt: undefined, implicit: false };
+  return {
+    templateId: "",
+    parentTemplateId: "",
+    status: 0,
+    description: "",
+    registeredAt: undefined,
+    implicit: false,
+    taskClasses: [],
+  };
 }
 
 export const Template: MessageFns<Template> = {
@@ -2275,6 +2299,9 @@ export const Template: MessageFns<Template> = {
     }
     if (message.implicit !== false) {
       writer.uint32(48).bool(message.implicit);
+    }
+    for (const v of message.taskClasses) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -2340,6 +2367,14 @@ export const Template: MessageFns<Template> = {
             message.implicit = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.taskClasses.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2372,6 +2407,11 @@ export const Template: MessageFns<Template> = {
         ? fromJsonTimestamp(object.registered_at)
         : undefined,
       implicit: isSet(object.implicit) ? globalThis.Boolean(object.implicit) : false,
+      taskClasses: globalThis.Array.isArray(object?.taskClasses)
+        ? object.taskClasses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_classes)
+        ? object.task_classes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2395,6 +2435,9 @@ export const Template: MessageFns<Template> = {
     if (message.implicit !== undefined) {
       obj.implicit = message.implicit;
     }
+    if (message.taskClasses?.length) {
+      obj.taskClasses = message.taskClasses;
+    }
     return obj;
   },
 
@@ -2409,12 +2452,13 @@ export const Template: MessageFns<Template> = {
     message.description = object.description ?? "";
     message.registeredAt = object.registeredAt ?? undefined;
     message.implicit = object.implicit ?? false;
+    message.taskClasses = object.taskClasses?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseRegisterTemplateRequest(): RegisterTemplateRequest {
-  return { templateId: "", parentTemplateId: "", status: 0, description: "" };
+  return { templateId: "", parentTemplateId: "", status: 0, description: "", taskClasses: [] };
 }
 
 export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
@@ -2430,6 +2474,9 @@ export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
     }
     if (message.description !== "") {
       writer.uint32(34).string(message.description);
+    }
+    for (const v of message.taskClasses) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -2479,6 +2526,14 @@ export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.taskClasses.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2505,6 +2560,11 @@ export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
         : "",
       status: isSet(object.status) ? templateStatusFromJSON(object.status) : 0,
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      taskClasses: globalThis.Array.isArray(object?.taskClasses)
+        ? object.taskClasses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.task_classes)
+        ? object.task_classes.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2522,6 +2582,9 @@ export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
     if (message.description !== undefined) {
       obj.description = message.description;
     }
+    if (message.taskClasses?.length) {
+      obj.taskClasses = message.taskClasses;
+    }
     return obj;
   },
 
@@ -2534,6 +2597,7 @@ export const RegisterTemplateRequest: MessageFns<RegisterTemplateRequest> = {
     message.parentTemplateId = object.parentTemplateId ?? "";
     message.status = object.status ?? 0;
     message.description = object.description ?? "";
+    message.taskClasses = object.taskClasses?.map((e) => e) || [];
     return message;
   },
 };
