@@ -104,6 +104,8 @@ export interface LineageNode {
   readonly description: string;
   readonly implicit: boolean;
   readonly registeredAtMs: number;
+  /** The task classes it is registered for (Recommend offers it by default only there); empty: every class. */
+  readonly taskClasses: readonly string[];
   readonly children: readonly string[];
   /** The accepted refinement that created this version, if any. */
   readonly createdBy: { readonly refinementId: string; readonly actor: string; readonly reason: string; readonly decidedAtMs: number } | null;
@@ -250,6 +252,7 @@ function lineageOf(templates: readonly TemplateRecord[], refinements: readonly R
         description: t.description,
         implicit: t.implicit,
         registeredAtMs: t.registeredAtMs,
+        taskClasses: t.taskClasses ?? [],
         children: templates.filter((c) => c.parentTemplateId === t.templateId).map((c) => c.templateId).sort(byString),
         createdBy: made ? { refinementId: made.refinementId, actor: made.actor, reason: made.reason, decidedAtMs: made.decidedAtMs } : null,
         metrics: m(t.templateId),

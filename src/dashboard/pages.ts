@@ -277,7 +277,7 @@ function lineageBody(m: DashboardModel, ctx: PageContext): string {
       m.lineage.map((n) => [
         `${idCell(n.templateId)}${n.description ? `<br><span class="why">${freeText(n.description)}</span>` : ''}`,
         n.parentTemplateId ? idCell(n.parentTemplateId) : '–',
-        `<span class="status ${n.status}">${cell(n.status)}</span>`,
+        `<span class="status ${n.status}">${cell(n.status)}</span>${n.taskClasses.length > 0 ? `<br><span class="why">for ${n.taskClasses.map(idCell).join(', ')}</span>` : ''}`,
         cell(fmt.date(n.registeredAtMs)),
         n.createdBy ? `${idCell(n.createdBy.refinementId)}, accepted by ${freeText(n.createdBy.actor)} on ${cell(fmt.date(n.createdBy.decidedAtMs))}: ${freeText(n.createdBy.reason)}` : n.implicit ? 'first seen in a run' : 'registered',
         ...metricCells(n.metrics),

@@ -509,3 +509,22 @@ describe('running the dashboard', () => {
     }
   });
 });
+
+describe('the lineage shows what a template is for', () => {
+  test('a template registered for task classes says so on the page and in JSON; one for every class says nothing', async () => {
+    await withMemoryDashboard(async (app) => {
+      await app.learnloop.registerTemplate({ templateId: 'fix@v1', parentTemplateId: '', description: '', taskClasses: ['bug-fix', 'hot-fix'] });
+      await app.learnloop.registerTemplate({ templateId: 'any@v1', parentTemplateId: '', description: '' });
+    }, async (d) => {
+      const auth = { authorization: 'Bearer tok' };
+      const body = (await (await fetch(`${d.url}/api/v1/templates`, { headers: auth })).json()) as { templates: Array<{ templateId: string; taskClasses: string[] }> };
+      expect(body.templates.map((t) => [t.templateId, t.taskClasses])).toEqual([
+        ['any@v1', []],
+        ['fix@v1', ['bug-fix', 'hot-fix']],
+      ]);
+      const page = await (await fetch(`${d.url}/templates`, { headers: auth })).text();
+      expect(page).toContain('for <code class="id" dir="auto">bug-fix</code>, <code class="id" dir="auto">hot-fix</code>');
+      expect(page.match(/<span class="why">for /g)).toHaveLength(1);
+    });
+  });
+});
