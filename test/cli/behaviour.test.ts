@@ -119,6 +119,20 @@ describe('a path, file or date given wrong is one line naming it, exit 2, never 
     expect(item!.evidence.topFailures[0]!.remediation?.ruleId).toBe('changelog');
   });
 
+  test('refinements list marks an open item whose template was retired, as the weekly does', () => {
+    // Retiring a template leaves its item open for a person to decide; the list showed it as ordinary open work.
+    const dir = join(tmpDir(), 'runs');
+    mkdirSync(dir);
+    const record = (i: number) => ({ bead: `bd-${i}`, template_name: 'feature@v1', task_class: 'feature', status: 'failed', exit_code: 1, failure_reason: 'tests failed', started_at: `2026-02-13T09:${String(i).padStart(2, '0')}:00Z`, finished_at: `2026-02-13T10:${String(i).padStart(2, '0')}:00Z`, verification: { tests: 'fail' } });
+    writeFileSync(join(dir, 'runs.jsonl'), Array.from({ length: 14 }, (_, i) => JSON.stringify(record(i))).join('\n'));
+    const db = join(tmpDir(), 'db');
+    expect(cli('import', 'runs', join(dir, 'runs.jsonl'), '--db', db, '--create').stdout).toContain('refinement items opened: feature@v1#1');
+    const row = () => lines(cli('refinements', 'list', '--db', db).stdout).find((l) => l.startsWith('feature@v1#1'))!;
+    expect(row()).not.toContain('(retired)');
+    expect(cli('templates', 'register', 'feature@v1', '--status', 'retired', '--db', db).status).toBe(0);
+    expect(row()).toMatch(/^feature@v1#1 +feature@v1 \(retired\) +open /);
+  });
+
   test('import runs of athena\'s state folder: the runner\'s status files are no error', () => {
     // state/ holds runs/, results/ and the runner's watch/<bead>.status.json ({bead, agent,
     // finished_at, exit_code}); those were "no status" errors, so a nightly import of state/ exited 2.

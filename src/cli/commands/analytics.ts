@@ -199,9 +199,10 @@ function withCatch<T>(h: CliHelpers, fn: () => T): T {
   }
 }
 
-function refinementLine(r: RefinementRecord): string[] {
+/** One item as a table row; an open item on a retired template says so, as the weekly does. */
+function refinementLine(r: RefinementRecord, retired: ReadonlySet<string>): string[] {
   const when = (ms: number) => (ms > 0 ? new Date(ms).toISOString().slice(0, 10) : '');
-  return [r.refinementId, r.templateId, r.status, r.trigger, when(r.openedAtMs), r.status === 'open' ? r.summary : `${r.actor}: ${r.reason}${r.newTemplateId ? ` -> ${r.newTemplateId}` : ''}`];
+  return [r.refinementId, retired.has(r.templateId) && r.status === 'open' ? `${r.templateId} (retired)` : r.templateId, r.status, r.trigger, when(r.openedAtMs), r.status === 'open' ? r.summary : `${r.actor}: ${r.reason}${r.newTemplateId ? ` -> ${r.newTemplateId}` : ''}`];
 }
 
 /** A decision that repeated the recorded one: say so, and whose it is, as `observe` says duplicate. */
@@ -258,8 +259,11 @@ export function registerAnalytics(program: Command, h: CliHelpers): void {
     .addOption(new Option('--status <status>', 'only items with this status').choices(['open', 'accepted', 'rejected']))
     .option('--json', 'print JSON (with evidence)')
     .action(async (opts: Record<string, unknown>) => {
-      const items = await h.withApp(opts, async (app) => app.refinements.list(opts.status as 'open' | 'accepted' | 'rejected' | undefined));
-      h.print(opts.json === true, items, () => table(['item', 'template', 'status', 'trigger', 'opened', 'evidence / decision'], items.map(refinementLine)));
+      const { items, retired } = await h.withApp(opts, async (app) => ({
+        items: await app.refinements.list(opts.status as 'open' | 'accepted' | 'rejected' | undefined),
+        retired: new Set((await app.store.templates()).filter((t) => t.status === 'retired').map((t) => t.templateId)),
+      }));
+      h.print(opts.json === true, items, () => table(['item', 'template', 'status', 'trigger', 'opened', 'evidence / decision'], items.map((r) => refinementLine(r, retired))));
     });
   h.withSettings(
     refinements
