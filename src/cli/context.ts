@@ -73,6 +73,9 @@ const noStore = (db: string, why: string) =>
   `--db ${db}: no learnloop store there${why}; start a server on it (learnloop serve --db ${db}), or add --create to an import or templates register to make an empty one`;
 
 /** Adds `--create` to a command that writes to --db. */
+/** A comma-separated flag value as its items, blanks dropped ('a, b,' is a and b). */
+export const commaList = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
 export const withCreate = (cmd: Command): Command => cmd.option('--create', 'make the store if --db names none');
 
 /** Runs `fn` on the application over the store --db names, closing the store after. */

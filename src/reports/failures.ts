@@ -101,9 +101,10 @@ function namesTask(reason: string, taskId: string): boolean {
 const NOTHING = /(?!)/g;
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function signatureOf(outcome: string, reason: string, taskId = ''): string {
+/** @param namedTask the run's task id when the reason names it (namesTask), to read `<task>` */
+function signatureOf(outcome: string, reason: string, namedTask?: string): string {
   // The task id whole: not inside a longer word (bd-1nn is not in bd-1nnx).
-  const task = namesTask(reason, taskId) ? new RegExp(`(?<![a-z0-9_])${escapeRegExp(taskId.toLowerCase())}(?![a-z0-9_])`, 'g') : undefined;
+  const task = namedTask === undefined ? NOTHING : new RegExp(`(?<![a-z0-9_])${escapeRegExp(namedTask.toLowerCase())}(?![a-z0-9_])`, 'g');
   const text = reason
     .toLowerCase()
     .replace(/https?:\/\/\S+/g, '<url>')
@@ -111,7 +112,7 @@ function signatureOf(outcome: string, reason: string, taskId = ''): string {
     .replace(/(?:[a-z]:)?(?:[\w.$~-]*\/)+[\w.-]+/g, '<path>')
     .replace(/\b[\w-]+(?:\.[\w-]+)*\.(?:[cm]?[jt]sx?|json|py|go|rs|md|ya?ml|toml|sh|lock|css|html|sql|java|rb|c|h|cpp)\b/g, '<path>')
     .replace(/\b[0-9a-f]{7,}\b/g, '<hex>')
-    .replace(task ?? NOTHING, '<task>')
+    .replace(task, '<task>')
     .replace(NUMBER_OR_EXIT_CODE, (n, exitWords: string | undefined) => (exitWords === undefined ? '<n>' : n))
     .replace(/\s+/g, ' ')
     .trim();

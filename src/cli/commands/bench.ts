@@ -12,6 +12,7 @@ import { loadScenario, plot, referenceLine, runReplay, runScenario, summaryRows,
 import { WorkerFailure } from '../../lift/worker-pool.js';
 import { DEFAULT_POLICY_CONFIG, policyVersion, validatePolicyConfig, type PolicyConfig } from '../../bandit/index.js';
 import { PACKAGE_ROOT } from '../../paths.js';
+import { commaList } from '../context.js';
 import { table } from '../format.js';
 import { registerReportLift } from './report-lift.js';
 
@@ -130,7 +131,6 @@ interface BenchLiftOptions {
   plot?: string;
 }
 
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 /**
  * A JSON object of policy configuration overrides, checked on top of `base`. null removes a field: the
@@ -162,7 +162,7 @@ async function benchLift(opts: BenchLiftOptions): Promise<void> {
   const arms = opts.matrix === true ? 8 : armsOf(opts.arms ?? '8');
   let policies: string[] | undefined;
   if (opts.policies !== undefined) {
-    policies = list(opts.policies);
+    policies = commaList(opts.policies);
     const unknown = policies.filter((p) => !POLICY_NAMES.includes(p));
     if (unknown.length > 0) throw new BenchUserError(`--policies: unknown ${unknown.join(', ')}; choose from ${POLICY_NAMES.join(', ')}`);
   }
@@ -177,9 +177,9 @@ async function benchLift(opts: BenchLiftOptions): Promise<void> {
     const config = { ...DEFAULT_POLICY_CONFIG, ...overrides };
     const real = [{ name: basename(opts.data, '.csv'), table: parseOutcomes(readFileSync(opts.data, 'utf8')) }];
     const filter: MatrixFilter = {
-      ...(opts.tables !== undefined ? { tables: list(opts.tables) } : {}),
-      ...(opts.arms !== undefined ? { arms: list(opts.arms).map(armsOf) } : {}),
-      ...(opts.steps !== undefined ? { steps: list(opts.steps).map((v) => positiveInt('--steps', v)) } : {}),
+      ...(opts.tables !== undefined ? { tables: commaList(opts.tables) } : {}),
+      ...(opts.arms !== undefined ? { arms: commaList(opts.arms).map(armsOf) } : {}),
+      ...(opts.steps !== undefined ? { steps: commaList(opts.steps).map((v) => positiveInt('--steps', v)) } : {}),
     };
     const names = matrixTableNames(real);
     const unknown = (filter.tables ?? []).filter((t) => !names.includes(t));

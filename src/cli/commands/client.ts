@@ -5,7 +5,7 @@ import { MAX_RUN_COUNT } from '../../bandit/index.js';
 import { createClient, DEFAULT_PORT, withDefaultPort } from '../../client.js';
 import { EvidenceLevel, ObserveResponse, Outcome, RecommendResponse, type PosteriorSummary } from '../../gen/learnloop/v1/learnloop.js';
 import { EVIDENCE_LABELS } from '../../reports/metrics.js';
-import { OperationError, print, UserError } from '../context.js';
+import { commaList, OperationError, print, UserError } from '../context.js';
 import { dateFlag } from '../dates.js';
 import { fixed, pct, runsColumn, table } from '../format.js';
 import { completeJson } from '../proto-json.js';
@@ -110,7 +110,7 @@ export function registerClientCommands(program: Command): void {
           client.recommend({
             taskClass: opts.taskClass ?? '',
             repo: opts.repo ?? '',
-            candidateTemplateIds: String(opts.candidates ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+            candidateTemplateIds: commaList(String(opts.candidates ?? '')),
             topK: opts.topK ?? 0,
             requestId: opts.requestId ?? '',
           }),

@@ -1,7 +1,7 @@
 /** `learnloop templates list|register`: directly on --db. */
 import { Option, type Command } from 'commander';
 import type { ArmStatus, TemplateRecord } from '../../bandit/index.js';
-import { print, withApp, withCreate, withSettings } from '../context.js';
+import { commaList, print, withApp, withCreate, withSettings } from '../context.js';
 import { table } from '../format.js';
 
 export function registerTemplates(program: Command): void {
@@ -26,7 +26,7 @@ export function registerTemplates(program: Command): void {
     .option(
       '--task-class <classes>',
       'task classes it is for, comma-separated or repeated; recommend without --candidates offers it only for these (default: the parent\'s, else every class; a registered template keeps its own)',
-      (v: string, prior: string[]) => [...prior, ...v.split(',').map((s) => s.trim()).filter(Boolean)],
+      (v: string, prior: string[]) => [...prior, ...commaList(v)],
       [] as string[],
     )
     .option('--json', 'print JSON')
